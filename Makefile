@@ -1,0 +1,37 @@
+# Developer entry points. Every target that needs the virtualenv runs
+# scripts/setup first; it is idempotent and takes a second or two when
+# nothing changed.
+
+VENV := .venv
+BIN  := $(VENV)/bin
+
+# Extra arguments for pytest, e.g. `make test PYTEST_ARGS='-k redeem -x'`.
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint bench
+
+help:
+	@echo "Targets:"
+	@echo "  make setup   install Debian packages and .venv (idempotent)"
+	@echo "  make demo    run the demo (voucher-central demo)"
+	@echo "  make test    run the test suite (PostgreSQL tests required, 2 workers)"
+	@echo "  make lint    check import contracts (lint-imports)"
+	@echo "  make bench   run the benchmarks (python -m bench)"
+
+setup:
+	@bash scripts/setup
+
+demo: setup
+	$(BIN)/voucher-central demo
+
+test: export VOUCHER_TEST_POSTGRES = required
+test: setup
+	$(BIN)/lint-imports
+	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/lint-imports
+
+bench: setup
+	$(BIN)/python -m bench

@@ -1,0 +1,56 @@
+"""The composition root of the central server: create_app(settings) builds everything."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.responses import Response
+
+from central import problems
+from central.context import Context, json
+from central.db.engine import Database
+from central.db.migrate import upgrade
+from central.routers import batches, claims, stores, sync, vouchers
+from central.services.generation import Generator
+from central.settings import CentralSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: CentralSettings) -> FastAPI:
+    """The server for these settings: migrates the database, resumes generation jobs."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        upgrade(db)
+        generator = Generator(
+            db, chunk=settings.generation_chunk, lease_seconds=settings.generation_lease_seconds
+        )
+        app.state.context = Context(settings=settings, db=db, generator=generator)
+        generator.start()
+        try:
+            yield
+        finally:
+            generator.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="voucher-kiosk central server",
+        version="1",
+        summary="Batches, claims, the ledger of redemptions and the sync API for store tills.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for module in (stores, batches, vouchers, claims, sync):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        return json({"ok": True})
+
+    app.add_middleware(problems.BodyLimit, limit=settings.max_body_bytes)
+    return app

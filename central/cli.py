@@ -1,0 +1,338 @@
+"""voucher-central: run the head-office server, and administer it over its API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from central.client import AdminClient, ApiError
+from vouchers.errors import VoucherError
+
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+
+BATCH_ACTIONS = {
+    "validate": "check the configuration; configuring → validated, or list every error",
+    "configure": "back to configuring from validated, to edit",
+    "generate": "start generating the vouchers in the background (see 'batch wait')",
+    "distribute": "generated → distributed (vouchers handed out; members may claim)",
+    "redeemable": "distributed or locked → redeemable (tills accept the vouchers)",
+    "lock": "stop redemptions for now (redeemable again later)",
+    "void": "cancel the batch for good; nothing in it can be used. Cannot be undone",
+    "pause": "pause new claims; claimed vouchers stay valid",
+    "resume": "resume claims",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except ApiError as exc:
+        print(f"error: {exc.describe()}", file=sys.stderr)
+        return 1
+    except VoucherError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voucher-central",
+        description="The head-office server of voucher-kiosk, and an admin client for it. "
+        "Admin commands talk to a running server (--server) with the admin token from "
+        "VOUCHER_ADMIN_TOKEN.",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the server", description="Run the server (migrates the database first).")
+    serve.add_argument("--config", help="TOML settings file (default: $VOUCHER_CENTRAL_CONFIG)")
+    serve.add_argument("--database", help="database URL, e.g. sqlite:///central.db or postgresql+psycopg://…")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date, then exit")
+    migrate.add_argument("--config")
+    migrate.add_argument("--database")
+    migrate.set_defaults(func=cmd_migrate)
+
+    demo = sub.add_parser(
+        "demo", help="run a server with demo batches in every life-cycle state",
+        description="Start a fresh server on a SQLite file in ./demo-data with demo stores and batches, "
+        "print what to try, and serve until Ctrl-C.",
+    )
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", default="demo-data", help="where the demo database lives (wiped at start)")
+    demo.set_defaults(func=cmd_demo)
+
+    _admin_commands(sub)
+    return parser
+
+
+def _client_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", default=os.environ.get("VOUCHER_SERVER", DEFAULT_SERVER),
+                   help=f"server URL (default $VOUCHER_SERVER or {DEFAULT_SERVER})")
+    p.add_argument("--json", action="store_true", help="print the server's JSON answer")
+
+
+def _admin_commands(sub) -> None:
+    store = sub.add_parser("store", help="stores, enrolment codes and devices").add_subparsers(metavar="ACTION")
+    p = store.add_parser("create", help="create a store")
+    p.add_argument("id", help="short id, e.g. leeds-01")
+    p.add_argument("name")
+    p.add_argument("--timezone", default="UTC", help="IANA zone, e.g. Europe/London (validity dates use it)")
+    p.set_defaults(func=lambda a: _show(a, _client(a).post("/stores", {"id": a.id, "name": a.name, "timezone": a.timezone})))
+    p = store.add_parser("list", help="list stores")
+    p.set_defaults(func=lambda a: _show(a, _client(a).get("/stores")["stores"], _store_line))
+    p = store.add_parser("show", help="a store and its devices (last heartbeat, pending events, clock skew)")
+    p.add_argument("id")
+    p.set_defaults(func=lambda a: _show(a, _client(a).get(f"/stores/{a.id}")))
+    p = store.add_parser("enrolment-code", help="a one-use code a till's sync agent enrols with")
+    p.add_argument("id")
+    p.set_defaults(func=lambda a: _show(a, _client(a).post(f"/stores/{a.id}/enrolment-codes"),
+                                        lambda r: f"{r['code']}  (store {r['store_id']}, expires {r['expires_at']})"))
+    p = store.add_parser("redemptions", help="redemptions, reverts and conflicts at a store")
+    p.add_argument("id")
+    p.add_argument("--from", dest="start", help="ISO time with offset")
+    p.add_argument("--to", dest="end")
+    p.add_argument("--batch")
+    p.set_defaults(func=cmd_report)
+    for p in (store._name_parser_map.values()):
+        _client_args(p)
+
+    device = sub.add_parser("device", help="devices").add_subparsers(metavar="ACTION")
+    p = device.add_parser("revoke", help="revoke a device; its token stops working at once")
+    p.add_argument("id")
+    _client_args(p)
+    p.set_defaults(func=lambda a: _show(a, _client(a).post(f"/devices/{a.id}/revoke")))
+
+    batch = sub.add_parser("batch", help="batches: create, configure, walk the life cycle, export").add_subparsers(metavar="ACTION")
+    p = batch.add_parser("create", help="create a batch (starts in configuring)")
+    p.add_argument("--identifier", required=True, help="your name for the campaign")
+    p.add_argument("--description", default="")
+    p.add_argument("--serial-start", type=int, required=True)
+    p.add_argument("--serial-end", type=int, required=True)
+    p.add_argument("--valid-from", help="first day vouchers are valid, YYYY-MM-DD (store time)")
+    p.add_argument("--valid-until", help="last day vouchers are valid, YYYY-MM-DD (store time)")
+    p.add_argument("--store", action="append", dest="stores", help="limit to a store (repeat for several)")
+    p.add_argument("--channel", choices=["email", "in-store-qr", "social-media", "events"])
+    p.set_defaults(func=cmd_batch_create)
+    p = batch.add_parser("add-type", help="add a batch type (defaults to the batch's whole serial range)")
+    p.add_argument("id")
+    p.add_argument("--name", required=True)
+    p.add_argument("--value", required=True, help="what the voucher is worth, e.g. '£5 off'")
+    p.add_argument("--start", type=int, dest="serial_start")
+    p.add_argument("--end", type=int, dest="serial_end")
+    p.add_argument("--min-purchase")
+    p.add_argument("--initial-status", default="unused", choices=["unused", "used", "issued", "pending"])
+    p.set_defaults(func=cmd_add_type)
+    p = batch.add_parser("list", help="every batch with state, claims and metrics")
+    p.set_defaults(func=lambda a: _show(a, _client(a).get("/batches")["batches"], _batch_line))
+    p = batch.add_parser("show", help="one batch")
+    p.add_argument("id")
+    p.set_defaults(func=lambda a: _show(a, _client(a).get(f"/batches/{a.id}")))
+    for action, text in BATCH_ACTIONS.items():
+        p = batch.add_parser(action, help=text, description=text)
+        p.add_argument("id")
+        p.set_defaults(func=lambda a, action=action: _show(a, _client(a).post(f"/batches/{a.id}/{action}"), _batch_line))
+    p = batch.add_parser("wait", help="follow generation progress until the batch is generated")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_wait)
+    p = batch.add_parser("delete", help="delete a batch and all its vouchers, for good")
+    p.add_argument("id")
+    p.add_argument("--confirm", type=int, help="the number of vouchers that will be deleted (the command tells you)")
+    p.set_defaults(func=cmd_delete)
+    p = batch.add_parser("export", help="write the batch's vouchers as CSV")
+    p.add_argument("id")
+    p.add_argument("--output", "-o", default="-", help="file (default: standard output)")
+    p.add_argument("--claimed", choices=["yes", "no"])
+    p.add_argument("--status", choices=["unused", "used", "issued", "pending"])
+    p.set_defaults(func=cmd_export)
+    p = batch.add_parser("qr", help="save the claim URL's QR code as a print-ready PNG")
+    p.add_argument("id")
+    p.add_argument("--size", type=int, default=1024)
+    p.add_argument("--output", "-o", required=True)
+    p.set_defaults(func=cmd_qr)
+    for p in batch._name_parser_map.values():
+        _client_args(p)
+
+    voucher = sub.add_parser("voucher", help="one voucher: show, change status").add_subparsers(metavar="ACTION")
+    p = voucher.add_parser("show", help="a voucher with its history")
+    p.add_argument("code")
+    p.set_defaults(func=lambda a: _show(a, _client(a).get(f"/vouchers/{a.code}")))
+    p = voucher.add_parser("status", help="staff change: pending → any, used → unused (revert)")
+    p.add_argument("code")
+    p.add_argument("status", choices=["unused", "used", "issued", "pending"])
+    p.add_argument("--reason", required=True)
+    p.set_defaults(func=lambda a: _show(a, _client(a).post(f"/vouchers/{a.code}/status", {"status": a.status, "reason": a.reason})))
+    for p in voucher._name_parser_map.values():
+        _client_args(p)
+
+
+def _client(args) -> AdminClient:
+    return AdminClient(args.server, os.environ.get("VOUCHER_ADMIN_TOKEN"))
+
+
+def _show(args, data: Any, line=None) -> int:
+    if args.json or line is None:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    elif isinstance(data, list):
+        for item in data:
+            print(line(item))
+    else:
+        print(line(data))
+    return 0
+
+
+def _store_line(s: dict) -> str:
+    return f"{s['id']:<16} {s['name']}  ({s['timezone']})"
+
+
+def _batch_line(b: dict) -> str:
+    m = b["metrics"]
+    badge = "Active" if b["claims"] == "active" else "Paused"
+    return (
+        f"{b['id']}  {b['identifier'][:32]:<32} {b['state']:<12} {badge:<7} "
+        f"total {m['total']} claimed {m['claimed']} redeemed {m['redeemed']} rate {m['redemption_rate']}%"
+    )
+
+
+def cmd_batch_create(a) -> int:
+    body = {k: getattr(a, k) for k in ("identifier", "description", "serial_start", "serial_end", "valid_from",
+                                       "valid_until", "stores", "channel") if getattr(a, k) is not None}
+    return _show(a, _client(a).post("/batches", body), _batch_line)
+
+
+def cmd_add_type(a) -> int:
+    body = {k: getattr(a, k) for k in ("name", "value", "serial_start", "serial_end", "min_purchase", "initial_status")
+            if getattr(a, k) is not None}
+    return _show(a, _client(a).post(f"/batches/{a.id}/types", body))
+
+
+def cmd_wait(a) -> int:
+    client = _client(a)
+    while True:
+        batch = client.get(f"/batches/{a.id}")
+        gen = batch.get("generation")
+        if gen:
+            pct = 100 * gen["done"] / gen["total"] if gen["total"] else 100
+            print(f"\rgenerating: {gen['done']}/{gen['total']} ({pct:.0f}%)", end="", flush=True)
+        elif batch["state"] != "generating":
+            print(f"\r{_batch_line(batch)}")
+            return 0
+        time.sleep(0.5)
+
+
+def cmd_delete(a) -> int:
+    client = _client(a)
+    if a.confirm is None:
+        batch = client.get(f"/batches/{a.id}")
+        try:
+            client.request("DELETE", f"/batches/{a.id}", params={"confirm": -1})
+        except ApiError as exc:
+            count = exc.problem.get("vouchers")
+            if count is None:
+                raise
+        print(f"Batch {a.id} ('{batch['identifier']}'): {count} vouchers will be permanently deleted, "
+              "even claimed ones. This cannot be undone.")
+        print(f"To go ahead: voucher-central batch delete {a.id} --confirm {count}")
+        return 1
+    client.request("DELETE", f"/batches/{a.id}", params={"confirm": a.confirm})
+    print(f"Deleted batch {a.id} and its {a.confirm} vouchers.")
+    return 0
+
+
+def cmd_export(a) -> int:
+    params = {"format": "csv"}
+    if a.claimed:
+        params["claimed"] = "true" if a.claimed == "yes" else "false"
+    if a.status:
+        params["status"] = a.status
+    client = _client(a)
+    with client.http.stream("GET", f"/batches/{a.id}/vouchers", params=params) as response:
+        if response.status_code >= 400:
+            response.read()
+            raise ApiError(response.status_code, response.json())
+        out = sys.stdout.buffer if a.output == "-" else open(a.output, "wb")
+        try:
+            for chunk in response.iter_bytes():
+                out.write(chunk)
+        finally:
+            if out is not sys.stdout.buffer:
+                out.close()
+    return 0
+
+
+def cmd_qr(a) -> int:
+    png = _client(a).get(f"/batches/{a.id}/claim-qr.png", params={"size": a.size})
+    Path(a.output).write_bytes(png)
+    print(f"Saved {a.output} ({len(png)} bytes).")
+    return 0
+
+
+def cmd_report(a) -> int:
+    params = {k: v for k, v in {"from": a.start, "to": a.end, "batch": a.batch}.items() if v}
+    data = _client(a).get(f"/stores/{a.id}/redemptions", params=params)
+    if a.json:
+        return _show(a, data)
+    s = data["summary"]
+    print(f"Store {a.id}: {s['accepted']} accepted, {s['conflict']} conflicts, {s['rejected']} rejected, "
+          f"{s['reverted']} reverted")
+    for e in data["events"]:
+        r = e["result"]
+        extra = f" winner {r['winner']['store_id']}/{r['winner']['device_id']}" if r["winner"] else ""
+        print(f"  {e['at']}  {e['kind']:<7} {e['voucher_id']:<24} {r['outcome']:<9} {r['reason'] or ''}{extra}")
+    return 0
+
+
+def _settings(args, **extra):
+    from central.settings import load_settings
+
+    return load_settings(args.config, database_url=args.database, **extra)
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from central.app import create_app
+
+    settings = _settings(args, host=args.host, port=args.port)
+    if settings.admin_token is None:
+        print("error: no admin token: set VOUCHER_ADMIN_TOKEN (or admin_token in the configuration file).",
+              file=sys.stderr)
+        return 2
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from central.db.engine import Database
+    from central.db.migrate import upgrade
+
+    settings = _settings(args)
+    db = Database(settings.database_url)
+    upgrade(db)
+    db.dispose()
+    print(f"Schema up to date on {db.url.render_as_string(hide_password=True)}.")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from central.demo import run_demo
+
+    return run_demo(Path(args.data_dir), args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""A small admin client for the central server's API, used by the CLI and the demo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from vouchers.errors import VoucherError
+
+
+class ApiError(VoucherError):
+    """A problem+json answer, or no answer at all, from the server."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        self.status = status
+        self.problem = problem
+        super().__init__(problem.get("detail") or "", title=problem.get("title") or f"HTTP {status}")
+
+    def describe(self) -> str:
+        lines = [f"{self.title} ({self.status}): {self.detail}"]
+        lines += [f"  - {e['field']}: {e['message']}" for e in self.problem.get("errors", [])]
+        if "allowed" in self.problem:
+            lines.append(f"  allowed now: {', '.join(self.problem['allowed']) or 'nothing'}")
+        return "\n".join(lines)
+
+
+class AdminClient:
+    def __init__(self, server: str, token: str | None, *, timeout: float = 30.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=server.rstrip("/") + "/api/v1", headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, {"title": "Cannot reach the server", "detail": f"{self.http.base_url}: {exc}"}) from None
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"detail": response.text[:500]}
+            raise ApiError(response.status_code, problem if isinstance(problem, dict) else {"detail": str(problem)})
+        if response.status_code == 204:
+            return None
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return response.json()
+        return response.content
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.request("POST", path, json=json, **kw)

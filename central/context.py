@@ -1,0 +1,30 @@
+"""What every request handler needs: the settings, the database and the generator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import Request
+from starlette.responses import Response
+
+from central.db.engine import Database
+from central.services.generation import Generator
+from central.settings import CentralSettings
+
+
+@dataclass
+class Context:
+    settings: CentralSettings
+    db: Database
+    generator: Generator
+
+
+def get_context(request: Request) -> Context:
+    return request.app.state.context
+
+
+def json(data: Any, status: int = 200) -> Response:
+    """A JSON response serialised with orjson (datetimes as ISO 8601 with offset)."""
+    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status_code=status, media_type="application/json")

@@ -1,0 +1,1 @@
+"""Central storage: SQLAlchemy Core tables, the engine with its transaction rules, migrations."""

@@ -1,0 +1,197 @@
+"""The central database, as of the newest migration (Alembic revisions in migrations/)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Deployment-wide values, such as the code hash key.
+meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
+
+# The change cursor: one row, bumped inside every write transaction, so that change sequence
+# order is commit order and a snapshot reader never skips a change.
+change_counter = Table(
+    "change_counter",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)
+
+stores = Table(
+    "stores",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+enrolment_codes = Table(
+    "enrolment_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("store_id", String(64), ForeignKey("stores.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Column("device_id", String(64)),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("store_id", String(64), ForeignKey("stores.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("enrolled_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_heartbeat_at", UTCDateTime),
+    Column("version", String(200)),
+    Column("pending", Integer),
+    Column("last_pull_at", UTCDateTime),
+    Column("last_push_at", UTCDateTime),
+    Column("snapshot_cursor", BigInteger),
+    Column("clock_skew_seconds", Integer),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("identifier", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("serial_start", BigInteger, nullable=False),
+    Column("serial_end", BigInteger, nullable=False),
+    Column("valid_from", Date),
+    Column("valid_until", Date),
+    Column("stores", JSON),
+    Column("channel", String(32)),
+    Column("state", String(16), nullable=False),
+    Column("claims", String(16), nullable=False),
+    Column("claim_token", String(64), nullable=False, unique=True),
+    Column("total", BigInteger, nullable=False, default=0),
+    Column("claimed", BigInteger, nullable=False, default=0),
+    Column("redeemed", BigInteger, nullable=False, default=0),
+    Column("generated", BigInteger, nullable=False, default=0),
+    Column("generation_next_serial", BigInteger),
+    Column("generation_owner", String(64)),
+    Column("generation_lease_until", UTCDateTime),
+    Column("validation_errors", JSON),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("change_seq", BigInteger, nullable=False, index=True),
+)
+
+batch_types = Table(
+    "batch_types",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("batch_id", String(64), ForeignKey("batches.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("serial_start", BigInteger, nullable=False),
+    Column("serial_end", BigInteger, nullable=False),
+    Column("value", String(200), nullable=False),
+    Column("min_purchase", String(200)),
+    Column("initial_status", String(16), nullable=False),
+    Column("change_seq", BigInteger, nullable=False, index=True),
+)
+
+# A voucher's id is "<batch id>.<serial>"; the row is keyed by (batch_id, serial).
+vouchers = Table(
+    "vouchers",
+    metadata,
+    Column("batch_id", String(64), ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True),
+    Column("serial", BigInteger, primary_key=True, autoincrement=False),
+    Column("type_id", String(64), nullable=False),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("member_id", String(200)),
+    Column("claimed_at", UTCDateTime),
+    Column("status", String(16)),
+    Column("used_at", UTCDateTime),
+    Column("used_store", String(64)),
+    Column("used_device", String(64)),
+    Column("redeemed_by", String(64)),
+    Column("change_seq", BigInteger, nullable=False, index=True),
+    Index("ix_vouchers_batch_member", "batch_id", "member_id", unique=True),
+)
+
+# The ledger: every event a till pushed and every staff change, with its outcome, for ever.
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("store_id", String(64), index=True),
+    Column("device_id", String(64)),
+    Column("device_seq", BigInteger),
+    Column("voucher_id", String(100), index=True),
+    Column("batch_id", String(64), index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("cashier", String(200)),
+    Column("reverts", String(64)),
+    Column("reason", Text),
+    Column("verdict", String(32)),
+    Column("new_status", String(16)),
+    Column("outcome", String(16), nullable=False),
+    Column("outcome_reason", String(64)),
+    Column("winner_store", String(64)),
+    Column("winner_device", String(64)),
+    Column("winner_at", UTCDateTime),
+)
+
+tombstones = Table(
+    "tombstones",
+    metadata,
+    Column("change_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("entity_id", String(100), nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

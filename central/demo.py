@@ -1,0 +1,164 @@
+"""The demo: a fresh server on SQLite with stores and batches in every life-cycle state.
+
+It seeds through the real API (as head office would), so what it shows is what a server
+in production does.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from central.app import create_app
+from central.client import AdminClient
+from central.settings import CentralSettings
+
+
+def run_demo(data_dir: Path, port: int) -> int:
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    token = secrets.token_urlsafe(24)
+    url = f"http://127.0.0.1:{port}"
+    settings = CentralSettings.model_validate(
+        {"database_url": f"sqlite:///{(data_dir / 'central.db').resolve()}", "admin_token": token,
+         "public_url": url, "port": port}
+    )
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    client = AdminClient(url, token)
+    _wait_up(url, thread)
+    (data_dir / "admin-token").write_text(token + "\n")
+    (data_dir / "admin-token").chmod(0o600)
+    tries = seed(client)
+    print(summary(url, data_dir, tries))
+    try:
+        while thread.is_alive():
+            thread.join(0.5)
+    except KeyboardInterrupt:
+        server.should_exit = True
+        thread.join(10)
+    return 0
+
+
+def _wait_up(url: str, thread: threading.Thread, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            raise SystemExit(f"The demo server did not start (is port {url.rsplit(':', 1)[1]} in use?).")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("The demo server did not answer within 30 s.")
+
+
+def _batch(client: AdminClient, identifier: str, description: str, size: int, *, channel: str | None = None,
+           types: list[dict] | None = None, steps: tuple[str, ...] = ()) -> dict:
+    batch = client.post("/batches", {"identifier": identifier, "description": description, "serial_start": 1001,
+                                     "serial_end": 1000 + size, "channel": channel})
+    for t in types or [{"name": "Standard", "value": "£5 off", "min_purchase": "£20"}]:
+        client.post(f"/batches/{batch['id']}/types", t)
+    for step in steps:
+        client.post(f"/batches/{batch['id']}/{step}")
+        if step == "generate":
+            _wait_generated(client, batch["id"])
+    return client.get(f"/batches/{batch['id']}")
+
+
+def _wait_generated(client: AdminClient, batch_id: str) -> None:
+    while client.get(f"/batches/{batch_id}")["state"] == "generating":
+        time.sleep(0.05)
+
+
+def _claim(client: AdminClient, batch: dict, member: str) -> str:
+    return client.post("/claims", {"claim_token": batch["claim_token"], "member_id": member})["code"]
+
+
+def _unclaimed_code(client: AdminClient, batch: dict) -> str:
+    return client.get(f"/batches/{batch['id']}/vouchers", params={"claimed": "false", "limit": 1})["vouchers"][0]["code"]
+
+
+def seed(client: AdminClient) -> dict[str, str]:
+    """Stores, a device and batches in every state; returns codes that give each verdict."""
+    client.post("/stores", {"id": "demo-shop", "name": "Demo Shop, High Street", "timezone": "Europe/London"})
+    client.post("/stores", {"id": "other-shop", "name": "Other Shop, Station Road", "timezone": "Europe/London"})
+    full = ("validate", "generate", "distribute", "redeemable")
+    _batch(client, "Spring 2027 Newsletter", "Being set up: no types yet.", 100, types=[])
+    _batch(client, "Easter Leaflet", "Validated, ready to generate.", 200, steps=("validate",))
+    _batch(client, "Winter Email (generated)", "Generated, not yet distributed.", 300, channel="email",
+           steps=("validate", "generate"))
+    posters = _batch(client, "In-store Posters", "Distributed; not yet redeemable.", 300, channel="in-store-qr",
+                     steps=("validate", "generate", "distribute"))
+    main = _batch(
+        client, "Q1 2026 Email Campaign", "£5 off a £20 shop. One per customer.", 500, channel="email",
+        steps=full,
+    )
+    online = _batch(client, "Online Perk Codes", "The code is the perk: nothing to mark at the till.", 50,
+                    types=[{"name": "Online", "value": "10% online", "initial_status": "issued"}], steps=full)
+    workflow = _batch(client, "Partner Fulfilment", "Processed by a partner's workflow.", 50,
+                      types=[{"name": "Workflow", "value": "Free delivery", "initial_status": "pending"}], steps=full)
+    paused = _batch(client, "Summer 2025 - Instagram Post", "Paused: no new claims.", 200, channel="social-media",
+                    steps=full)
+    locked = _batch(client, "Black Friday Events", "Locked: on hold at the tills.", 200, channel="events",
+                    steps=("validate", "generate", "distribute"))
+    void = _batch(client, "Misprinted Flyer", "Void: cancelled for good.", 100, steps=("validate", "generate"))
+    big = _batch(client, "Autumn Mailing (large)", "200,000 vouchers generating in the background.", 200_000,
+                 channel="email", steps=("validate",))
+
+    codes = [_claim(client, main, f"member{i}@example.com") for i in range(40)]
+    tries = {"ACCEPTED": codes[0]}
+    for b, member in ((paused, "p"), (locked, "l")):
+        for i in range(10):
+            _claim(client, b, f"{member}{i}@example.com")
+    tries["BATCH_LOCKED"] = _claim(client, locked, "late@example.com")
+    client.post(f"/batches/{locked['id']}/lock")
+    client.post(f"/batches/{paused['id']}/pause")
+    tries["BATCH_NOT_REDEEMABLE"] = _claim(client, posters, "early@example.com")
+    tries["BATCH_VOID"] = _unclaimed_code(client, void)
+    client.post(f"/batches/{void['id']}/void")
+    tries["NOT_CLAIMED"] = _unclaimed_code(client, main)
+
+    # a till redeems some claimed vouchers, as the sync agent would push them
+    code = client.post("/stores/demo-shop/enrolment-codes")["code"]
+    device = client.post("/devices/enrol", {"enrolment_code": code, "device_name": "demo-till-0"})
+    till = httpx.Client(base_url=str(client.http.base_url), headers={"Authorization": f"Bearer {device['token']}"})
+    now = datetime.now(UTC).isoformat()
+    events = []
+    for seq, c in enumerate(codes[1:16], start=1):
+        voucher = client.get(f"/vouchers/{c}")
+        events.append({"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": voucher["id"], "at": now,
+                       "device_seq": seq})
+    till.post("/sync/events", json={"events": events}).raise_for_status()
+    till.close()
+    tries["ALREADY_USED"] = codes[1]
+    tries["ISSUED_VALID"] = _claim(client, online, "online@example.com")
+    tries["PENDING"] = _claim(client, workflow, "partner@example.com")
+    tries["INVALID_CODE"] = codes[0][:-1] + ("0" if codes[0][-1] != "0" else "1")  # check character wrong
+    client.post(f"/batches/{big['id']}/generate")
+    return tries
+
+
+def summary(url: str, data_dir: Path, tries: dict[str, str]) -> str:
+    lines = [
+        "",
+        f"voucher-central demo is running at {url}  (Ctrl-C stops it)",
+        f"  API docs:     {url}/docs",
+        f"  admin token:  in {data_dir / 'admin-token'} (export VOUCHER_ADMIN_TOKEN=$(cat {data_dir / 'admin-token'}))",
+        "  try:          voucher-central batch list",
+        "",
+        "Codes to try at a till, and the verdict each gives:",
+    ]
+    lines += [f"  {verdict:<22} {code}" for verdict, code in tries.items()]
+    return "\n".join(lines)

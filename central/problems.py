@@ -1,0 +1,101 @@
+"""Every error leaves the server as application/problem+json (RFC 9457), from this one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vouchers.errors import PayloadTooLarge, VoucherError
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Response:
+    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail, **extra}
+    return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE)
+
+
+def from_error(exc: VoucherError) -> Response:
+    extra = dict(exc.extra)
+    if hasattr(exc, "errors"):
+        extra["errors"] = [e.as_dict() for e in exc.errors]
+    return problem(exc.status, exc.slug, exc.title, exc.detail, **extra)
+
+
+def _field(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(VoucherError)
+    async def _voucher_error(request: Request, exc: VoucherError) -> Response:
+        return from_error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()]
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return problem(422, "malformed-json", "The body is not valid JSON", "Send a JSON object.", errors=errors)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
+        return problem(422, "invalid-input", "Some fields are not valid", detail, errors=errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Missing or wrong token"}
+        title = titles.get(exc.status_code, "Request refused")
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return problem(exc.status_code, title.lower().replace(" ", "-"), title, detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem(500, "internal", "Internal server error", "Something went wrong on the server; it is logged.")
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes with 413, before the app reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        err = PayloadTooLarge(f"The body is larger than {self.limit} bytes.")
+        await from_error(err)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass

@@ -1,0 +1,1 @@
+"""HTTP routes by area; each handler validates, calls a service in one transaction, answers."""

@@ -1,0 +1,56 @@
+"""Admin: stores, enrolment codes, devices and store redemption reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
+from starlette.responses import Response
+
+from central.auth import require_admin
+from central.context import Context, get_context, json
+from central.schemas import StoreCreate
+from central.services import devices as service
+from central.services import ledger
+
+router = APIRouter(prefix="/api/v1", tags=["stores"], dependencies=[Depends(require_admin)])
+
+@router.post("/stores", status_code=201, summary="Create a store")
+def create_store(data: StoreCreate, ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn:
+        return json(service.create_store(conn, data), 201)
+
+@router.get("/stores", summary="Every store")
+def list_stores(ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.read() as conn:
+        return json({"stores": service.list_stores(conn)})
+
+@router.get("/stores/{store_id}", summary="One store and its devices")
+def get_store(store_id: str, ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.read() as conn:
+        store = service.store_dict(service.get_store(conn, store_id))
+        return json({**store, "devices": service.list_devices(conn, store_id)})
+
+@router.post("/stores/{store_id}/enrolment-codes", status_code=201, summary="A one-use, short-lived enrolment code")
+def enrolment_code(store_id: str, ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn:
+        return json(service.create_enrolment_code(conn, store_id, ctx.settings.enrolment_code_minutes), 201)
+
+@router.post("/devices/{device_id}/revoke", summary="Revoke a device: its token stops working at once")
+def revoke_device(device_id: str, ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn:
+        service.revoke(conn, device_id)
+    return json({"id": device_id, "revoked": True})
+
+@router.get("/stores/{store_id}/redemptions", summary="Redemptions, reverts and conflicts at a store")
+def redemptions(
+    store_id: str,
+    start: AwareDatetime | None = Query(None, alias="from"),
+    end: AwareDatetime | None = Query(None, alias="to"),
+    batch: str | None = Query(None, max_length=64),
+    ctx: Context = Depends(get_context),
+) -> Response:
+    with ctx.db.read() as conn:
+        service.get_store(conn, store_id)
+        return json(ledger.store_report(conn, store_id, start, end, batch))

@@ -1,0 +1,46 @@
+"""Devices: enrolment, snapshot pages, event upload and heartbeat (device tokens)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from central.auth import require_device
+from central.context import Context, get_context, json
+from central.services import devices, ledger, snapshot
+from central.services.ledger import Device
+from vouchers.wire import EnrolRequest, EventsRequest, EventsResponse, HeartbeatRequest, HeartbeatResponse, SnapshotPage
+
+router = APIRouter(prefix="/api/v1", tags=["sync"])
+
+
+@router.post("/devices/enrol", status_code=201, summary="Trade an enrolment code for a device token")
+def enrol(data: EnrolRequest, ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn:
+        return json(devices.enrol(conn, data), 201)
+
+
+@router.get("/sync/snapshot", response_model=SnapshotPage, summary="One page of changes after a cursor")
+def snapshot_page(
+    cursor: int = Query(0, ge=0, le=2**62),
+    limit: int | None = Query(None, ge=1),
+    device: Device = Depends(require_device),
+    ctx: Context = Depends(get_context),
+) -> Response:
+    size = min(limit or ctx.settings.snapshot_page_size, ctx.settings.snapshot_page_max)
+    with ctx.db.read() as conn:
+        return json(snapshot.page(conn, device.store_id, cursor, size))
+
+
+@router.post("/sync/events", response_model=EventsResponse, summary="Upload up to 1000 events; one result each")
+def upload_events(data: EventsRequest, device: Device = Depends(require_device), ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn:
+        results = ledger.ingest(conn, device, data.events)
+    return json({"results": results})
+
+
+@router.post("/sync/heartbeat", response_model=HeartbeatResponse, summary="Report the device's health")
+def heartbeat(data: HeartbeatRequest, device: Device = Depends(require_device), ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn:
+        now = devices.heartbeat(conn, device, data)
+    return json({"server_time": now})

@@ -1,0 +1,83 @@
+"""Request bodies of the admin and member endpoints (the sync ones live in vouchers.wire)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, StringConstraints, field_validator
+
+from vouchers.status import Status
+from vouchers.wire import Strict
+
+Name = Annotated[str, StringConstraints(max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=5000)]
+StoreId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+Serial = Annotated[int, Field(ge=0, le=10**15)]
+Channel = Literal["email", "in-store-qr", "social-media", "events"]
+
+
+class StoreCreate(Strict):
+    id: StoreId
+    name: Name = Field(min_length=1)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Europe/London)") from None
+        return value
+
+
+class BatchCreate(Strict):
+    identifier: Name
+    description: Text = ""
+    serial_start: Serial
+    serial_end: Serial
+    valid_from: date | None = None
+    valid_until: date | None = None
+    stores: list[StoreId] | None = Field(None, max_length=1000)
+    channel: Channel | None = None
+
+
+class BatchPatch(Strict):
+    identifier: Name | None = None
+    description: Text | None = None
+    serial_start: Serial | None = None
+    serial_end: Serial | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    stores: list[StoreId] | None = Field(None, max_length=1000)
+    channel: Channel | None = None
+
+
+class TypeCreate(Strict):
+    name: Name
+    serial_start: Serial | None = Field(None, description="Defaults to the start of the batch's range.")
+    serial_end: Serial | None = Field(None, description="Defaults to the end of the batch's range.")
+    value: Name
+    min_purchase: Name | None = None
+    initial_status: Status = Status.UNUSED
+
+
+class TypePatch(Strict):
+    name: Name | None = None
+    serial_start: Serial | None = None
+    serial_end: Serial | None = None
+    value: Name | None = None
+    min_purchase: Name | None = None
+    initial_status: Status | None = None
+
+
+class ClaimRequest(Strict):
+    claim_token: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    member_id: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class StatusChange(Strict):
+    status: Status
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]

@@ -1,0 +1,137 @@
+"""Stores, enrolment codes, devices and their tokens, heartbeats."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from central.db.schema import devices, enrolment_codes, meta, stores, utcnow
+from central.schemas import StoreCreate
+from central.services.ids import new_id, new_token, token_hash
+from central.services.ledger import Device
+from vouchers.codes import ALPHABET
+from vouchers.errors import Conflict, NotFound, Unauthorized
+from vouchers.wire import EnrolRequest, HeartbeatRequest
+
+
+def store_dict(row) -> dict[str, Any]:
+    return {"id": row["id"], "name": row["name"], "timezone": row["timezone"], "created_at": row["created_at"]}
+
+
+def create_store(conn: Connection, data: StoreCreate) -> dict[str, Any]:
+    values = {**data.model_dump(), "created_at": utcnow()}
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(stores).values(**values))
+    except IntegrityError:
+        raise Conflict(f"A store with id '{data.id}' already exists.") from None
+    return values
+
+
+def get_store(conn: Connection, store_id: str):
+    row = conn.execute(select(stores).where(stores.c.id == store_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"There is no store '{store_id}'.")
+    return row
+
+
+def list_stores(conn: Connection) -> list[dict[str, Any]]:
+    return [store_dict(r) for r in conn.execute(select(stores).order_by(stores.c.id)).mappings()]
+
+
+def _enrolment_code() -> str:
+    """Eight characters people can read aloud, in two groups: 7KQ2-M9XR."""
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def _code_key(code: str) -> str:
+    return token_hash(code.replace("-", "").replace(" ", "").upper())
+
+
+def create_enrolment_code(conn: Connection, store_id: str, minutes: int) -> dict[str, Any]:
+    get_store(conn, store_id)
+    code = _enrolment_code()
+    now = utcnow()
+    expires = now + timedelta(minutes=minutes)
+    conn.execute(
+        insert(enrolment_codes).values(code_hash=_code_key(code), store_id=store_id, created_at=now, expires_at=expires)
+    )
+    return {"code": code, "store_id": store_id, "expires_at": expires}
+
+
+def enrol(conn: Connection, data: EnrolRequest) -> dict[str, Any]:
+    """Trade a one-use enrolment code for a device identity and token."""
+    now = utcnow()
+    row = (
+        conn.execute(select(enrolment_codes).where(enrolment_codes.c.code_hash == _code_key(data.enrolment_code)))
+        .mappings()
+        .first()
+    )
+    if row is None or row["used_at"] is not None or row["expires_at"] <= now:
+        raise Unauthorized(
+            "This enrolment code is unknown, already used or expired. Ask head office for a new one.",
+            title="Enrolment code not valid",
+        )
+    device_id = new_id("d")
+    token = new_token()
+    conn.execute(
+        insert(devices).values(
+            id=device_id, store_id=row["store_id"], name=data.device_name, token_hash=token_hash(token), enrolled_at=now
+        )
+    )
+    conn.execute(
+        update(enrolment_codes)
+        .where(enrolment_codes.c.code_hash == row["code_hash"])
+        .values(used_at=now, device_id=device_id)
+    )
+    key = conn.execute(select(meta.c.value).where(meta.c.key == "code_hash_key")).scalar_one()
+    return {"device_id": device_id, "store_id": row["store_id"], "token": token, "code_hash_key": key}
+
+
+def device_for_token(conn: Connection, token: str) -> Device | None:
+    row = conn.execute(
+        select(devices.c.id, devices.c.store_id, devices.c.revoked_at).where(devices.c.token_hash == token_hash(token))
+    ).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return Device(id=row.id, store_id=row.store_id)
+
+
+def heartbeat(conn: Connection, device: Device, data: HeartbeatRequest) -> datetime:
+    now = utcnow()
+    skew = round((data.device_time - now).total_seconds()) if data.device_time else None
+    conn.execute(
+        update(devices)
+        .where(devices.c.id == device.id)
+        .values(
+            last_heartbeat_at=now,
+            version=data.version,
+            pending=data.pending,
+            last_pull_at=data.last_pull_at,
+            last_push_at=data.last_push_at,
+            snapshot_cursor=data.snapshot_cursor,
+            clock_skew_seconds=skew,
+        )
+    )
+    return now
+
+
+def list_devices(conn: Connection, store_id: str) -> list[dict[str, Any]]:
+    get_store(conn, store_id)
+    rows = conn.execute(select(devices).where(devices.c.store_id == store_id).order_by(devices.c.enrolled_at))
+    return [{k: v for k, v in r.items() if k != "token_hash"} for r in rows.mappings()]
+
+
+def revoke(conn: Connection, device_id: str) -> None:
+    result = conn.execute(
+        update(devices).where(devices.c.id == device_id, devices.c.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    if result.rowcount == 0:
+        if conn.execute(select(devices.c.id).where(devices.c.id == device_id)).first() is None:
+            raise NotFound(f"There is no device '{device_id}'.")
+

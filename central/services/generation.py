@@ -1,0 +1,176 @@
+"""Background voucher generation with progress that survives a server restart.
+
+A job is the batch row itself: `generated` is the progress, `generation_next_serial` the
+resume point, and a lease (`generation_owner`, `generation_lease_until`) says which server
+process works on it. Each chunk of vouchers is committed with the progress in one
+transaction, so a killed process loses at most the chunk in flight; whoever holds the lease
+next (the same process after a restart, or another one) carries on from the resume point.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from central.db.engine import Database, next_seq
+from central.db.schema import batches, meta, utcnow, vouchers
+from central.services import batches as batch_service
+from central.services.ids import new_id
+from vouchers.codes import code_hash, new_code
+from vouchers.lifecycle import State, finish_generation
+
+log = logging.getLogger(__name__)
+
+
+class Generator:
+    """Runs generation jobs in threads of this server process."""
+
+    def __init__(self, db: Database, *, chunk: int, lease_seconds: int, poll_seconds: float = 2.0) -> None:
+        self.db = db
+        self.chunk = chunk
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_seconds = poll_seconds
+        self.owner = new_id("gen")
+        self._stop = threading.Event()
+        self._running: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._supervisor: threading.Thread | None = None
+
+    def lease_until(self):
+        return utcnow() + self.lease
+
+    def start(self) -> None:
+        """Resume jobs left by a stopped process, and keep watching for abandoned ones."""
+        self._supervisor = threading.Thread(target=self._supervise, name="generation-supervisor", daemon=True)
+        self._supervisor.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in [self._supervisor, *self._running.values()]:
+            if thread is not None:
+                thread.join(timeout=10)
+
+    def kick(self, batch_id: str) -> None:
+        """Start working on a batch whose lease this process holds."""
+        with self._lock:
+            if batch_id in self._running and self._running[batch_id].is_alive():
+                return
+            thread = threading.Thread(target=self._run, args=(batch_id,), name=f"generate-{batch_id}", daemon=True)
+            self._running[batch_id] = thread
+            thread.start()
+
+    def _supervise(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for batch_id in self._take_over_abandoned():
+                    self.kick(batch_id)
+            except Exception:  # the database may be briefly unavailable; try again next round
+                log.exception("generation supervisor round failed")
+            self._stop.wait(self.poll_seconds)
+
+    def _take_over_abandoned(self) -> list[str]:
+        query = select(batches.c.id).where(
+            batches.c.state == State.GENERATING.value,
+            or_(
+                batches.c.generation_lease_until.is_(None),
+                batches.c.generation_lease_until < utcnow(),
+                batches.c.generation_owner == self.owner,
+            ),
+        )
+        with self.db.read() as conn:
+            if not conn.execute(query).first():
+                return []
+        taken = []
+        with self.db.write() as conn:
+            for batch_id in list(conn.execute(query).scalars()):
+                conn.execute(
+                    update(batches)
+                    .where(batches.c.id == batch_id)
+                    .values(generation_owner=self.owner, generation_lease_until=self.lease_until())
+                )
+                taken.append(batch_id)
+        return taken
+
+    def _run(self, batch_id: str) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    if not self._step(batch_id):
+                        return
+                except IntegrityError:
+                    log.warning("code collision while generating %s; retrying the chunk", batch_id)
+        except Exception:
+            log.exception("generation of %s stopped; another round will resume it", batch_id)
+        finally:
+            with self._lock:
+                self._running.pop(batch_id, None)
+
+    def _step(self, batch_id: str) -> bool:
+        """Generate and commit one chunk; False when the job is finished or not ours."""
+        with self.db.write() as conn:
+            row = conn.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
+            if row is None or row["state"] != State.GENERATING or row["generation_owner"] != self.owner:
+                return False
+            types = batch_service.type_rows(conn, batch_id)
+            serials = _next_serials(types, row["generation_next_serial"], self.chunk)
+            if not serials:
+                conn.execute(
+                    update(batches)
+                    .where(batches.c.id == batch_id)
+                    .values(
+                        state=finish_generation(row["state"]).value,
+                        generation_owner=None,
+                        generation_lease_until=None,
+                        generation_next_serial=None,
+                        updated_at=utcnow(),
+                        change_seq=next_seq(conn),
+                    )
+                )
+                return False
+            key = bytes.fromhex(conn.execute(select(meta.c.value).where(meta.c.key == "code_hash_key")).scalar_one())
+            first_seq = next_seq(conn, len(serials))
+            rows = []
+            for i, (serial, type_id) in enumerate(serials):
+                code = new_code()
+                rows.append(
+                    {
+                        "batch_id": batch_id,
+                        "serial": serial,
+                        "type_id": type_id,
+                        "code": code,
+                        "code_hash": code_hash(code, key),
+                        "change_seq": first_seq + i,
+                    }
+                )
+            conn.execute(insert(vouchers), rows)
+            conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_id)
+                .values(
+                    generated=row["generated"] + len(rows),
+                    generation_next_serial=serials[-1][0] + 1,
+                    generation_lease_until=self.lease_until(),
+                )
+            )
+        return True
+
+
+def _next_serials(types, start: int | None, limit: int) -> list[tuple[int, str]]:
+    """Up to `limit` (serial, type id) pairs from `start` on, walking the types in serial order."""
+    if start is None:
+        return []
+    out: list[tuple[int, str]] = []
+    for t in types:
+        lo = max(start, t["serial_start"])
+        hi = t["serial_end"]
+        if lo > hi:
+            continue
+        take = min(hi - lo + 1, limit - len(out))
+        out.extend((s, t["id"]) for s in range(lo, lo + take))
+        if len(out) >= limit:
+            break
+    return out

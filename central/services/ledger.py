@@ -1,0 +1,297 @@
+"""The ledger: redemption events from tills, and staff status changes.
+
+The first redemption the server commits for a voucher wins; a later one is kept as a
+conflict naming the winner; one the server would refuse is kept as rejected with the verdict.
+An event id is the idempotency key, for ever: a repeat gets `duplicate` and the first result.
+All of a request's events are decided in one write transaction, which the database
+serialises (see db/engine.py), so the outcome is the same with any number of server processes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, insert, or_, select, tuple_, update
+from sqlalchemy.engine import RowMapping
+
+from central.db.engine import next_seq
+from central.db.schema import batches, events, stores, utcnow, vouchers
+from central.services.ids import split_voucher_id, voucher_id
+from vouchers import status as status_rules
+from vouchers.codes import normalise
+from vouchers.errors import NotFound
+from vouchers.lifecycle import State
+from vouchers.status import Status
+from vouchers.verdict import BatchView, Verdict, VoucherView, decide
+from vouchers.wire import Event
+
+
+@dataclass
+class Device:
+    id: str
+    store_id: str
+
+
+@dataclass
+class _Request:
+    """What one request has read and changed so far, so events in it see each other."""
+
+    vouchers: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    batches: dict[str, RowMapping | None] = field(default_factory=dict)
+    seen: dict[str, dict[str, Any]] = field(default_factory=dict)
+    redeemed_delta: dict[str, int] = field(default_factory=dict)
+
+
+def result_of(row: dict[str, Any] | RowMapping) -> dict[str, Any]:
+    """The result an event received, from its ledger row."""
+    winner = None
+    if row["winner_store"] is not None:
+        winner = {"store_id": row["winner_store"], "device_id": row["winner_device"], "at": row["winner_at"]}
+    return {
+        "id": row["id"],
+        "outcome": row["outcome"],
+        "reason": row["outcome_reason"],
+        "winner": winner,
+        "server_time": row["received_at"],
+    }
+
+
+def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[dict[str, Any]]:
+    """Decide and record each event, in order; returns one result per event."""
+    now = utcnow()
+    ids = [str(e.id) for e in batch_events]
+    req = _Request()
+    for row in conn.execute(select(events).where(events.c.id.in_(ids))).mappings():
+        req.seen[row["id"]] = dict(row)
+    _prefetch_vouchers(conn, req, batch_events)
+    tz = ZoneInfo(conn.execute(select(stores.c.timezone).where(stores.c.id == device.store_id)).scalar_one())
+    results, new_rows = [], []
+    for event in batch_events:
+        event_id = str(event.id)
+        first = req.seen.get(event_id)
+        if first is not None:
+            results.append(_repeat(first, device, now))
+            continue
+        row = _decide(conn, req, device, event, tz, now)
+        req.seen[event_id] = row
+        new_rows.append(row)
+        results.append(result_of(row))
+    if new_rows:
+        conn.execute(insert(events), new_rows)
+    for batch_id, delta in req.redeemed_delta.items():
+        if delta:
+            conn.execute(update(batches).where(batches.c.id == batch_id).values(redeemed=batches.c.redeemed + delta))
+    return results
+
+
+def _repeat(first: dict[str, Any], device: Device, now: datetime) -> dict[str, Any]:
+    if first["device_id"] != device.id:  # another device chose the same id: refuse, keep the first
+        return {"id": first["id"], "outcome": "rejected", "reason": "ID_IN_USE", "winner": None, "server_time": now}
+    return {**result_of(first), "outcome": "duplicate", "reason": None, "winner": None, "server_time": now,
+            "first": result_of(first)}
+
+
+def _prefetch_vouchers(conn: Connection, req: _Request, batch_events: list[Event]) -> None:
+    keys = {k for e in batch_events if e.voucher_id and (k := split_voucher_id(e.voucher_id))}
+    key_list = list(keys)
+    for start in range(0, len(key_list), 500):
+        chunk = key_list[start : start + 500]
+        query = select(vouchers).where(tuple_(vouchers.c.batch_id, vouchers.c.serial).in_(chunk))
+        for row in conn.execute(query).mappings():
+            req.vouchers[(row["batch_id"], row["serial"])] = dict(row)
+
+
+def _batch(conn: Connection, req: _Request, batch_id: str) -> RowMapping | None:
+    if batch_id not in req.batches:
+        req.batches[batch_id] = conn.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
+    return req.batches[batch_id]
+
+
+def _decide(
+    conn: Connection, req: _Request, device: Device, event: Event, tz: ZoneInfo, now: datetime
+) -> dict[str, Any]:
+    key = split_voucher_id(event.voucher_id) if event.voucher_id else None
+    voucher = req.vouchers.get(key) if key else None
+    row = {
+        "id": str(event.id),
+        "kind": event.kind,
+        "store_id": device.store_id,
+        "device_id": device.id,
+        "device_seq": event.device_seq,
+        "voucher_id": event.voucher_id,
+        "batch_id": voucher["batch_id"] if voucher else None,
+        "at": event.at,
+        "received_at": now,
+        "cashier": event.cashier,
+        "reverts": str(event.reverts) if event.reverts else None,
+        "reason": event.reason,
+        "verdict": event.verdict.value if event.verdict else None,
+        "new_status": None,
+        "outcome": "accepted",
+        "outcome_reason": None,
+        "winner_store": None,
+        "winner_device": None,
+        "winner_at": None,
+    }
+    if event.kind == "refused":
+        return row  # kept for the record; never changes a voucher
+    if voucher is None:
+        return {**row, "outcome": "rejected", "outcome_reason": Verdict.UNKNOWN.value}
+    if event.kind == "redeem":
+        return _redeem(conn, req, device, event, voucher, row, tz)
+    return _revert(conn, req, device, event, voucher, row)
+
+
+def _redeem(conn, req, device, event, voucher, row, tz) -> dict[str, Any]:
+    batch = _batch(conn, req, voucher["batch_id"])
+    verdict = decide(_voucher_view(voucher), _batch_view(batch), device.store_id, event.at, tz)
+    if verdict is Verdict.ACCEPTED:
+        _set_voucher(conn, voucher, status=Status.USED.value, used_at=event.at, used_store=device.store_id,
+                     used_device=device.id, redeemed_by=row["id"])
+        req.redeemed_delta[voucher["batch_id"]] = req.redeemed_delta.get(voucher["batch_id"], 0) + 1
+        return row
+    if verdict is Verdict.ALREADY_USED and voucher["redeemed_by"] is not None:
+        return {**row, "outcome": "conflict", "outcome_reason": verdict.value, "winner_store": voucher["used_store"],
+                "winner_device": voucher["used_device"], "winner_at": voucher["used_at"]}
+    return {**row, "outcome": "rejected", "outcome_reason": verdict.value}
+
+
+def _revert(conn, req, device, event, voucher, row) -> dict[str, Any]:
+    target_id = str(event.reverts)
+    target = req.seen.get(target_id)
+    if target is None:
+        target = conn.execute(select(events).where(events.c.id == target_id)).mappings().first()
+    if target is None or target["kind"] != "redeem" or target["voucher_id"] != event.voucher_id:
+        return {**row, "outcome": "rejected", "outcome_reason": "UNKNOWN_REDEMPTION"}
+    if target["store_id"] != device.store_id:
+        return {**row, "outcome": "rejected", "outcome_reason": Verdict.WRONG_STORE.value}
+    if voucher["redeemed_by"] != target_id:
+        return {**row, "outcome": "rejected", "outcome_reason": "NOT_REDEEMED"}
+    _set_voucher(conn, voucher, status=Status.UNUSED.value, used_at=None, used_store=None, used_device=None,
+                 redeemed_by=None)
+    req.redeemed_delta[voucher["batch_id"]] = req.redeemed_delta.get(voucher["batch_id"], 0) - 1
+    return row
+
+
+def _set_voucher(conn: Connection, voucher: dict[str, Any], **values: Any) -> None:
+    values["change_seq"] = next_seq(conn)
+    conn.execute(
+        update(vouchers)
+        .where(vouchers.c.batch_id == voucher["batch_id"], vouchers.c.serial == voucher["serial"])
+        .values(**values)
+    )
+    voucher.update(values)
+
+
+def _voucher_view(v: dict[str, Any]) -> VoucherView:
+    return VoucherView(
+        id=voucher_id(v["batch_id"], v["serial"]),
+        batch_id=v["batch_id"],
+        claimed=v["member_id"] is not None,
+        status=Status(v["status"]) if v["status"] else None,
+        used_at=v["used_at"],
+        used_store=v["used_store"],
+    )
+
+
+def _batch_view(b: RowMapping) -> BatchView:
+    return BatchView(
+        id=b["id"],
+        state=State(b["state"]),
+        valid_from=b["valid_from"],
+        valid_until=b["valid_until"],
+        stores=tuple(b["stores"]) if b["stores"] is not None else None,
+    )
+
+
+def voucher_by_code(conn: Connection, code_text: str) -> dict[str, Any]:
+    code = normalise(code_text)
+    row = conn.execute(select(vouchers).where(vouchers.c.code == code)).mappings().first()
+    if row is None:
+        raise NotFound("No voucher has this code.")
+    return dict(row)
+
+
+def change_status(conn: Connection, code_text: str, new: Status, reason: str) -> dict[str, Any]:
+    """A staff change (pending → any; used → unused), recorded in the ledger as an event."""
+    voucher = voucher_by_code(conn, code_text)
+    status_rules.check_staff_change(voucher["status"], new)
+    now = utcnow()
+    values: dict[str, Any] = {"status": new.value}
+    if new is Status.UNUSED and voucher["status"] == Status.USED:
+        values.update(used_at=None, used_store=None, used_device=None, redeemed_by=None)
+        if voucher["redeemed_by"] is not None:
+            conn.execute(
+                update(batches).where(batches.c.id == voucher["batch_id"]).values(redeemed=batches.c.redeemed - 1)
+            )
+    elif new is Status.USED:
+        values.update(used_at=now)
+    _set_voucher(conn, voucher, **values)
+    conn.execute(
+        insert(events).values(
+            id=str(uuid.uuid4()),
+            kind="status",
+            voucher_id=voucher_id(voucher["batch_id"], voucher["serial"]),
+            batch_id=voucher["batch_id"],
+            at=now,
+            received_at=now,
+            reason=reason,
+            new_status=new.value,
+            outcome="accepted",
+        )
+    )
+    return voucher
+
+
+def history(conn: Connection, vid: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(events).where(events.c.voucher_id == vid).order_by(events.c.received_at)).mappings()
+    return [event_dict(r) for r in rows]
+
+
+def event_dict(r: RowMapping) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "kind": r["kind"],
+        "store_id": r["store_id"],
+        "device_id": r["device_id"],
+        "device_seq": r["device_seq"],
+        "voucher_id": r["voucher_id"],
+        "batch_id": r["batch_id"],
+        "at": r["at"],
+        "received_at": r["received_at"],
+        "cashier": r["cashier"],
+        "reverts": r["reverts"],
+        "reason": r["reason"],
+        "verdict": r["verdict"],
+        "new_status": r["new_status"],
+        "result": result_of(r),
+    }
+
+
+
+def store_report(
+    conn: Connection, store_id: str, start: datetime | None, end: datetime | None, batch_id: str | None
+) -> dict[str, Any]:
+    """Redemptions, reverts and conflicts at a store (including conflicts it won), by device time."""
+    query = select(events).where(
+        events.c.kind.in_(["redeem", "revert"]),
+        or_(events.c.store_id == store_id, events.c.winner_store == store_id),
+    )
+    if start is not None:
+        query = query.where(events.c.at >= start)
+    if end is not None:
+        query = query.where(events.c.at < end)
+    if batch_id is not None:
+        query = query.where(events.c.batch_id == batch_id)
+    rows = [event_dict(r) for r in conn.execute(query.order_by(events.c.at, events.c.id)).mappings()]
+    summary = {"accepted": 0, "conflict": 0, "rejected": 0, "reverted": 0}
+    for r in rows:
+        if r["kind"] == "revert":
+            summary["reverted"] += r["result"]["outcome"] == "accepted"
+        elif r["store_id"] == store_id:
+            summary[r["result"]["outcome"]] += 1
+    return {"store_id": store_id, "from": start, "to": end, "summary": summary, "events": rows}

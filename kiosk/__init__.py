@@ -1,0 +1,1 @@
+"""The cashier's Textual app (issue 4)."""

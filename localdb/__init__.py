@@ -1,0 +1,1 @@
+"""Store-host SQLite files: replica.db (agent) and journal.db (kiosk) (issue 3)."""

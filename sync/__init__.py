@@ -1,0 +1,1 @@
+"""The sync agent of the store host (issue 3)."""

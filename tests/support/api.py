@@ -1,0 +1,83 @@
+"""Driving the real central app in tests: settings for a test database, and a thin client."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from central.settings import CentralSettings
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+def make_settings(database_url: str, **overrides: Any) -> CentralSettings:
+    values = {
+        "database_url": database_url,
+        "admin_token": ADMIN_TOKEN,
+        "public_url": "http://shop.test",
+        "generation_chunk": 500,
+        **overrides,
+    }
+    return CentralSettings.model_validate(values)
+
+
+class Api:
+    """A thin admin/device client over the TestClient, for readable tests."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    def call(self, method: str, path: str, expect: int | None = None, token: str | None = None, **kw) -> httpx.Response:
+        headers = kw.pop("headers", {})
+        headers.setdefault("Authorization", f"Bearer {token}" if token else self.admin["Authorization"])
+        response = self.client.request(method, f"/api/v1{path}", headers=headers, **kw)
+        if expect is not None:
+            assert response.status_code == expect, response.text
+        return response
+
+    def store(self, store_id: str = "s1", timezone: str = "Europe/London") -> dict:
+        return self.call("POST", "/stores", 201, json={"id": store_id, "name": f"Store {store_id}", "timezone": timezone}).json()
+
+    def device(self, store_id: str = "s1", name: str = "till-1") -> dict:
+        code = self.call("POST", f"/stores/{store_id}/enrolment-codes", 201).json()["code"]
+        return self.call("POST", "/devices/enrol", 201, json={"enrolment_code": code, "device_name": name}).json()
+
+    def batch(self, size: int = 10, *, state: str = "redeemable", initial_status: str = "unused", **fields) -> dict:
+        """A batch walked to `state` with one type covering serials 1..size."""
+        body = {"identifier": fields.pop("identifier", "Test batch"), "serial_start": 1, "serial_end": size, **fields}
+        batch = self.call("POST", "/batches", 201, json=body).json()
+        bid = batch["id"]
+        self.call("POST", f"/batches/{bid}/types", 201, json={"name": "Std", "value": "£5 off", "initial_status": initial_status})
+        if state == "configuring":
+            return self.get(bid)
+        self.call("POST", f"/batches/{bid}/validate", 200)
+        if state == "validated":
+            return self.get(bid)
+        self.call("POST", f"/batches/{bid}/generate", 202)
+        self.wait_generated(bid)
+        for step in {"generated": [], "distributed": ["distribute"], "redeemable": ["distribute", "redeemable"],
+                     "locked": ["distribute", "lock"], "void": ["void"]}[state]:
+            self.call("POST", f"/batches/{bid}/{step}", 200)
+        return self.get(bid)
+
+    def get(self, batch_id: str) -> dict:
+        return self.call("GET", f"/batches/{batch_id}", 200).json()
+
+    def wait_generated(self, batch_id: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch = self.get(batch_id)
+            if batch["state"] == "generated":
+                return batch
+            time.sleep(0.05)
+        raise AssertionError(f"batch {batch_id} still {batch['state']} after {timeout}s")
+
+    def claim(self, batch: dict, member: str) -> dict:
+        return self.call("POST", "/claims", 201, json={"claim_token": batch["claim_token"], "member_id": member}).json()
+
+    def vouchers(self, batch_id: str, **params) -> list[dict]:
+        return self.call("GET", f"/batches/{batch_id}/vouchers", 200, params={"limit": 10000, **params}).json()["vouchers"]

@@ -1,0 +1,38 @@
+"""Every example configuration loads, and a wrong key or value names the file and the key."""
+
+from pathlib import Path
+
+import pytest
+
+from central.settings import load_settings
+from vouchers.errors import ConfigError
+
+CONFIG = Path(__file__).parent.parent / "config"
+
+
+def test_central_example_loads():
+    settings = load_settings(CONFIG / "central.example.toml")
+    assert settings.port == 8000
+    assert settings.admin_token is None  # secrets never live in example files
+
+
+def test_wrong_key_names_file_and_key(tmp_path):
+    file = tmp_path / "central.toml"
+    file.write_text('port = 8000\nadmin_tokn = "x"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(file)
+    assert str(file) in str(info.value) and "admin_tokn" in str(info.value)
+
+
+def test_wrong_value_names_key(tmp_path):
+    file = tmp_path / "central.toml"
+    file.write_text('port = "eighty"\n')
+    with pytest.raises(ConfigError, match="'port'"):
+        load_settings(file)
+
+
+def test_environment_overrides_file(tmp_path, monkeypatch):
+    file = tmp_path / "central.toml"
+    file.write_text("port = 8000\n")
+    monkeypatch.setenv("VOUCHER_PORT", "9100")
+    assert load_settings(file).port == 9100

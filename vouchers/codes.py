@@ -1,0 +1,123 @@
+"""Voucher codes: generation, check character, normalising typed or scanned text, hashing.
+
+A code is 13 Crockford base32 characters (65 random bits from `secrets`) followed by
+Crockford's mod-37 check character. The generator only emits codes whose check is one of
+the 32 ordinary symbols, so a printed code never carries `*~$=U` (awkward for keyboard-wedge
+scanners on foreign layouts); that costs 0.2 bits, leaving 64.8 bits of randomness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import unicodedata
+
+from vouchers.errors import InvalidCode
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CHECK_SYMBOLS = ALPHABET + "*~$=U"
+DATA_LENGTH = 13
+CODE_LENGTH = DATA_LENGTH + 1
+GROUPS = (4, 4, 4, 2)
+MAX_INPUT = 512
+
+_VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+_CHECK_VALUE = {ch: i for i, ch in enumerate(CHECK_SYMBOLS)}
+# Crockford's decoding rules: letters people confuse with digits read as those digits.
+_ALIASES = str.maketrans({"I": "1", "L": "1", "O": "0"})
+# AIM symbology identifier a scanner may prefix ("]Q1", "]C0", "]d2"), and ECI escapes ("\000026").
+_AIM_PREFIX = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
+_ECI_ESCAPE = re.compile(r"\\\d{6}")
+_SEPARATORS = re.compile(r"[\s\-_.]+")
+
+
+def _check_value(data: str) -> int:
+    number = 0
+    for ch in data:
+        number = number * 32 + _VALUE[ch]
+    return number % 37
+
+
+def check_character(data: str) -> str:
+    """Crockford's check symbol for canonical data characters."""
+    return CHECK_SYMBOLS[_check_value(data)]
+
+
+def new_code() -> str:
+    """A fresh random code, canonical (no separators)."""
+    while True:
+        number = secrets.randbits(5 * DATA_LENGTH)
+        check = number % 37
+        if check < 32:
+            data = "".join(ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(DATA_LENGTH)))
+            return data + CHECK_SYMBOLS[check]
+
+
+def format_code(canonical: str) -> str:
+    """The grouped form people read and type: ABCD-EFGH-JKMN-PQ."""
+    parts, start = [], 0
+    for size in GROUPS:
+        parts.append(canonical[start : start + size])
+        start += size
+    return "-".join(parts)
+
+
+def clean_scan(text: str) -> str:
+    """Strip what scanners add around a code: control characters, AIM and ECI prefixes."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    text = _AIM_PREFIX.sub("", text.strip())
+    return _ECI_ESCAPE.sub("", text).strip()
+
+
+def _last_path_segment(text: str) -> str:
+    if "/" not in text:
+        return text
+    path = re.split(r"[?#]", text, maxsplit=1)[0]
+    segments = [s for s in path.split("/") if s]
+    return segments[-1] if segments else ""
+
+
+def normalise(text: str) -> str:
+    """Canonical code for typed or scanned text, or InvalidCode saying what is wrong."""
+    if not isinstance(text, str):
+        raise InvalidCode("The scan did not contain text.")
+    if len(text) > MAX_INPUT:
+        raise InvalidCode(f"Too long to be a voucher code ({len(text)} characters).")
+    candidate = _SEPARATORS.sub("", _last_path_segment(clean_scan(text))).upper().translate(_ALIASES)
+    if not candidate:
+        raise InvalidCode("Nothing was read.")
+    for ch in candidate[:DATA_LENGTH]:
+        if ch not in _VALUE:
+            raise InvalidCode(f"'{ch}' is not used in voucher codes.")
+    if len(candidate) != CODE_LENGTH:
+        short = "short" if len(candidate) < CODE_LENGTH else "long"
+        raise InvalidCode(
+            f"Too {short}: a voucher code has {CODE_LENGTH} characters, this has {len(candidate)}."
+        )
+    check = candidate[-1]
+    if check not in _CHECK_VALUE:
+        raise InvalidCode(f"'{check}' is not used in voucher codes.")
+    if _CHECK_VALUE[check] != _check_value(candidate[:DATA_LENGTH]):
+        raise InvalidCode("The check character does not match: a character was mistyped or misread.")
+    return candidate
+
+
+def is_code(text: str) -> bool:
+    try:
+        normalise(text)
+    except InvalidCode:
+        return False
+    return True
+
+
+def code_hash(canonical: str, key: bytes) -> str:
+    """Keyed hash of a canonical code, as snapshots carry it (PROTOCOL.md)."""
+    return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def new_hash_key() -> str:
+    """A fresh per-deployment code hash key, hex."""
+    return secrets.token_hex(32)

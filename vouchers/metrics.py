@@ -1,0 +1,23 @@
+"""Batch card figures (seed 000)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Metrics:
+    total: int
+    claimed: int
+    redeemed: int
+    available: int
+    redemption_rate: float
+
+    def as_dict(self) -> dict[str, int | float]:
+        return asdict(self)
+
+
+def metrics(total: int, claimed: int, redeemed: int) -> Metrics:
+    """Available = Total − Claimed; rate = Redeemed ÷ Claimed × 100, one decimal, 0 if none claimed."""
+    rate = round(redeemed * 100 / claimed, 1) if claimed else 0.0
+    return Metrics(total, claimed, redeemed, max(0, total - claimed), rate)

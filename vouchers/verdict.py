@@ -1,0 +1,122 @@
+"""The verdict on a scanned voucher, in the order DESIGN.md gives, with words for a cashier.
+
+The kiosk decides from its replica and journal; the server decides the same way when a
+redemption event arrives, so both share this function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from vouchers.lifecycle import State
+from vouchers.status import Status
+
+
+class Verdict(StrEnum):
+    INVALID_CODE = "INVALID_CODE"
+    UNKNOWN = "UNKNOWN"
+    BATCH_VOID = "BATCH_VOID"
+    BATCH_LOCKED = "BATCH_LOCKED"
+    BATCH_NOT_REDEEMABLE = "BATCH_NOT_REDEEMABLE"
+    WRONG_STORE = "WRONG_STORE"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    EXPIRED = "EXPIRED"
+    NOT_CLAIMED = "NOT_CLAIMED"
+    ALREADY_USED = "ALREADY_USED"
+    PENDING = "PENDING"
+    ISSUED_VALID = "ISSUED_VALID"
+    ACCEPTED = "ACCEPTED"
+
+    @property
+    def kind(self) -> str:
+        """accepted, refused or attention: how the kiosk colours it."""
+        if self is Verdict.ACCEPTED:
+            return "accepted"
+        if self in (Verdict.ISSUED_VALID, Verdict.PENDING):
+            return "attention"
+        return "refused"
+
+
+REASONS: dict[Verdict, str] = {
+    Verdict.INVALID_CODE: "This is not a voucher code. Check it and scan again.",
+    Verdict.UNKNOWN: "This voucher does not exist (or its promotion was removed).",
+    Verdict.BATCH_VOID: "This promotion has been cancelled. The voucher cannot be used.",
+    Verdict.BATCH_LOCKED: "This promotion is on hold. The voucher cannot be used right now.",
+    Verdict.BATCH_NOT_REDEEMABLE: "This promotion has not started yet at the till.",
+    Verdict.WRONG_STORE: "This voucher is not valid in this shop.",
+    Verdict.NOT_YET_VALID: "This voucher is not valid yet.",
+    Verdict.EXPIRED: "This voucher has expired.",
+    Verdict.NOT_CLAIMED: "This voucher was never claimed by a customer, so it cannot be used.",
+    Verdict.ALREADY_USED: "This voucher has already been used.",
+    Verdict.PENDING: "This voucher is still being processed. It cannot be used yet.",
+    Verdict.ISSUED_VALID: "Valid voucher: the code itself is the offer. Nothing to mark.",
+    Verdict.ACCEPTED: "Valid voucher: give the discount.",
+}
+
+
+@dataclass(frozen=True)
+class BatchView:
+    id: str
+    state: State
+    valid_from: date | None = None
+    valid_until: date | None = None
+    stores: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class VoucherView:
+    id: str
+    batch_id: str
+    claimed: bool
+    status: Status | None
+    used_at: datetime | None = None
+    used_store: str | None = None
+
+
+def validity_window(batch: BatchView, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """The batch's dates as instants in the store's time zone: from start of the first day
+    to the start of the day after the last."""
+    start = datetime.combine(batch.valid_from, time(), tz) if batch.valid_from else None
+    end = (
+        datetime.combine(batch.valid_until + timedelta(days=1), time(), tz) if batch.valid_until else None
+    )
+    return start, end
+
+
+def decide(
+    voucher: VoucherView | None,
+    batch: BatchView | None,
+    store_id: str,
+    now: datetime,
+    tz: ZoneInfo,
+) -> Verdict:
+    """The first verdict that applies (INVALID_CODE is decided earlier, by codes.normalise)."""
+    if voucher is None or batch is None:
+        return Verdict.UNKNOWN
+    state = State(batch.state)
+    if state is State.VOID:
+        return Verdict.BATCH_VOID
+    if state is State.LOCKED:
+        return Verdict.BATCH_LOCKED
+    if state is not State.REDEEMABLE:
+        return Verdict.BATCH_NOT_REDEEMABLE
+    if batch.stores is not None and store_id not in batch.stores:
+        return Verdict.WRONG_STORE
+    start, end = validity_window(batch, tz)
+    if start is not None and now < start:
+        return Verdict.NOT_YET_VALID
+    if end is not None and now >= end:
+        return Verdict.EXPIRED
+    if not voucher.claimed or voucher.status is None:
+        return Verdict.NOT_CLAIMED
+    status = Status(voucher.status)
+    if status is Status.USED:
+        return Verdict.ALREADY_USED
+    if status is Status.PENDING:
+        return Verdict.PENDING
+    if status is Status.ISSUED:
+        return Verdict.ISSUED_VALID
+    return Verdict.ACCEPTED

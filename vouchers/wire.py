@@ -1,0 +1,171 @@
+"""The sync part of PROTOCOL.md as typed models, shared by the agent and the server.
+
+Requests are strict (unknown fields refused); what a server answers is read leniently
+(`extra="ignore"`) so that a newer server's extra fields never break an older agent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from vouchers.lifecycle import Claims, State
+from vouchers.status import Status
+from vouchers.verdict import Verdict
+
+MAX_EVENTS = 1000
+
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+EventKind = Literal["redeem", "revert", "refused"]
+Outcome = Literal["accepted", "duplicate", "conflict", "rejected"]
+
+
+class Event(Strict):
+    """One thing a till did, as it pushes it to the ledger."""
+
+    id: UUID = Field(description="Chosen by the device; the idempotency key, remembered for ever.")
+    kind: EventKind
+    voucher_id: ShortText | None = Field(None, description="Absent for a refused scan of an unknown code.")
+    at: AwareDatetime = Field(description="Device wall time of the scan.")
+    device_seq: int = Field(ge=0, le=2**62)
+    cashier: ShortText | None = None
+    reverts: UUID | None = Field(None, description="revert only: the id of the redeem event undone.")
+    reason: LongText | None = Field(None, description="revert only: why, in the manager's words.")
+    verdict: Verdict | None = Field(None, description="refused only: the verdict the till showed.")
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Event:
+        problems = []
+        if self.kind in ("redeem", "revert") and not self.voucher_id:
+            problems.append(f"a {self.kind} event needs voucher_id")
+        if self.kind == "revert" and (self.reverts is None or not (self.reason or "").strip()):
+            problems.append("a revert event needs reverts (the redeem event id) and a reason")
+        if self.kind != "revert" and (self.reverts is not None or self.reason is not None):
+            problems.append("reverts and reason belong to revert events only")
+        if self.kind == "refused" and (self.verdict is None or self.verdict is Verdict.ACCEPTED):
+            problems.append("a refused event needs the verdict the till showed (not ACCEPTED)")
+        if self.kind != "refused" and self.verdict is not None:
+            problems.append("verdict belongs to refused events only")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class EventsRequest(Strict):
+    events: list[Event] = Field(max_length=MAX_EVENTS)
+
+
+class Winner(Lenient):
+    store_id: str
+    device_id: str | None
+    at: datetime
+
+
+class EventResult(Lenient):
+    id: UUID
+    outcome: Outcome
+    reason: str | None = None
+    winner: Winner | None = None
+    server_time: datetime
+    first: EventResult | None = Field(
+        None, description="duplicate only: the result the first copy of this event received."
+    )
+
+
+class EventsResponse(Lenient):
+    results: list[EventResult]
+
+
+class HeartbeatRequest(Strict):
+    version: ShortText
+    pending: int = Field(ge=0)
+    last_pull_at: AwareDatetime | None = None
+    last_push_at: AwareDatetime | None = None
+    snapshot_cursor: int = Field(ge=0)
+    device_time: AwareDatetime | None = Field(
+        None, description="Extension: the device's clock when it sent this, so the server can show clock skew."
+    )
+
+
+class HeartbeatResponse(Lenient):
+    server_time: datetime
+
+
+class EnrolRequest(Strict):
+    enrolment_code: ShortText
+    device_name: ShortText = Field(min_length=1)
+
+
+class EnrolResponse(Lenient):
+    device_id: str
+    store_id: str
+    token: str
+    code_hash_key: str
+
+
+class SnapshotStore(Lenient):
+    id: str
+    timezone: str
+
+
+class SnapshotBatch(Lenient):
+    id: str
+    identifier: str
+    description: str
+    state: State
+    claims: Claims
+    valid_from: date | None = None
+    valid_until: date | None = None
+    stores: list[str] | None = None
+
+
+class SnapshotType(Lenient):
+    id: str
+    batch_id: str
+    name: str
+    value: str
+    min_purchase: str | None = None
+    initial_status: Status
+
+
+class SnapshotVoucher(Lenient):
+    id: str
+    batch_id: str
+    type_id: str
+    serial: int
+    code_hash: str
+    claimed: bool
+    status: Status | None = None
+    used_at: datetime | None = None
+    used_store: str | None = None
+
+
+class Deleted(Lenient):
+    batches: list[str] = []
+    types: list[str] = []
+    vouchers: list[str] = []
+
+
+class SnapshotPage(Lenient):
+    cursor: int
+    next_cursor: int
+    complete: bool
+    store: SnapshotStore
+    batches: list[SnapshotBatch]
+    types: list[SnapshotType]
+    vouchers: list[SnapshotVoucher]
+    deleted: Deleted
