@@ -1,0 +1,109 @@
+"""python -m bench [NAME] [options]: run the benchmarks against real server processes.
+
+    python -m bench                   all four at full size (several minutes)
+    python -m bench --quick           all four, small (seconds)
+    python -m bench generate --size 100000
+    python -m bench NAME --help       the options of one benchmark
+
+Figures are information: every run exits 0 when the benchmark ran, PASS or MISS alike
+(exit 1 only when a benchmark could not run, 3 when a correctness check failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from bench import generate, ingest, race, snapshot
+from bench.common import Report, heading, say
+
+BENCHES = {m.NAME: m for m in (generate, ingest, race, snapshot)}
+
+QUICK = {
+    "generate": ["--size", "20000"],
+    "ingest": ["--size", "2000"],
+    "race": ["--vouchers", "100", "--devices", "6"],
+    "snapshot": ["--size", "20000"],
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="run every benchmark small (when no NAME is given)")
+    sub = parser.add_subparsers(dest="name", metavar="NAME", title="benchmarks")
+    for name, module in BENCHES.items():
+        p = sub.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0],
+                           description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+    return parser
+
+
+def machine() -> str:
+    return f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}"
+
+
+def run_one(name: str, args: argparse.Namespace) -> Report | None:
+    heading(f"{name}")
+    t0 = time.monotonic()
+    try:
+        report = BENCHES[name].run(args)
+    except Exception:
+        traceback.print_exc()
+        say(f"  {name}: could not run (see the traceback above)")
+        return None
+    say(f"  ({name} took {time.monotonic() - t0:.1f} s in all, setup included)")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    say(f"voucher-kiosk benchmarks: {machine()}")
+    if args.name:
+        reports = [run_one(args.name, args)]
+    else:
+        reports = []
+        shared = Path(tempfile.mkdtemp(prefix="voucher-bench-all-"))
+        try:
+            generated_db: Path | None = None
+            for name in BENCHES:
+                extra = QUICK[name] if args.quick else []
+                if name == "generate":
+                    extra += ["--keep", str(shared / "generate")]
+                if name == "snapshot" and generated_db is not None:
+                    # the generate run left a batch of the same size: page through that one
+                    extra += ["--reuse", str(generated_db)]
+                sub_args = parser.parse_args([name, *extra])
+                report = run_one(name, sub_args)
+                reports.append(report)
+                if name == "generate" and report is not None:
+                    generated_db = getattr(report, "db_path", None)
+        finally:
+            import shutil
+
+            shutil.rmtree(shared, ignore_errors=True)
+    heading("summary")
+    for report in reports:
+        if report is None:
+            continue
+        for fig in report.figures:
+            say(fig.line())
+    for report in reports:
+        if report is not None and report.failures:
+            say(f"  {report.bench}: FAILED CHECKS: {'; '.join(report.failures)}")
+    if any(r is None for r in reports):
+        return 1
+    if any(r.failures for r in reports):
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Snapshot pages by change cursor: complete, ordered, with tombstones, holding under concurrent change."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+from vouchers.codes import code_hash, normalise
+from vouchers.wire import SnapshotPage
+
+
+def pull(api, device, cursor=0, limit=50) -> tuple[dict, int, int]:
+    """Apply pages until complete, as an agent would; returns the replica, final cursor and page count."""
+    replica = {"batches": {}, "types": {}, "vouchers": {}}
+    pages = 0
+    while True:
+        page = api.call("GET", "/sync/snapshot", 200, token=device["token"],
+                        params={"cursor": cursor, "limit": limit}).json()
+        SnapshotPage.model_validate(page)
+        pages += 1
+        assert page["cursor"] == cursor and page["next_cursor"] >= cursor
+        for kind in ("batches", "types", "vouchers"):
+            for row in page[kind]:
+                replica[kind][row["id"]] = row
+        for batch_id in page["deleted"]["batches"]:
+            replica["batches"].pop(batch_id, None)
+            replica["vouchers"] = {k: v for k, v in replica["vouchers"].items() if v["batch_id"] != batch_id}
+            replica["types"] = {k: v for k, v in replica["types"].items() if v["batch_id"] != batch_id}
+        for type_id in page["deleted"]["types"]:
+            replica["types"].pop(type_id, None)
+        cursor = page["next_cursor"]
+        if page["complete"]:
+            return replica, cursor, pages
+
+
+def test_full_snapshot_in_pages_has_every_voucher_with_its_code_hash(api):
+    api.store("s1")
+    device = api.device("s1")
+    batch = api.batch(120)
+    code = api.claim(batch, "ann")["code"]
+    replica, cursor, pages = pull(api, device, limit=50)
+    assert pages >= 3
+    assert len(replica["vouchers"]) == 120
+    assert replica["batches"][batch["id"]]["state"] == "redeemable"
+    hashed = code_hash(normalise(code), bytes.fromhex(device["code_hash_key"]))
+    [mine] = [v for v in replica["vouchers"].values() if v["code_hash"] == hashed]
+    assert mine["claimed"] is True and mine["status"] == "unused"
+    # nothing new: one complete, empty page at the same cursor
+    page = api.call("GET", "/sync/snapshot", 200, token=device["token"], params={"cursor": cursor}).json()
+    assert page["complete"] and page["next_cursor"] == cursor and page["vouchers"] == []
+    assert page["store"] == {"id": "s1", "timezone": "Europe/London"}
+
+
+def test_deltas_carry_changes_and_tombstones(api):
+    api.store("s1")
+    device = api.device("s1")
+    batch = api.batch(10)
+    doomed = api.batch(4)
+    _, cursor, _ = pull(api, device)
+    api.call("POST", f"/batches/{batch['id']}/lock", 200)
+    api.claim(doomed, "bob")
+    api.call("DELETE", f"/batches/{doomed['id']}", 204, params={"confirm": 4})
+    page = api.call("GET", "/sync/snapshot", 200, token=device["token"], params={"cursor": cursor}).json()
+    assert page["complete"]
+    assert [b["state"] for b in page["batches"]] == ["locked"]
+    assert page["deleted"]["batches"] == [doomed["id"]]
+    replica2, _, _ = pull(api, device, cursor)
+    assert doomed["id"] not in replica2["batches"]
+
+
+def test_redemption_reaches_every_store_snapshot(api):
+    api.store("s1")
+    api.store("s2")
+    d1, d2 = api.device("s1"), api.device("s2")
+    batch = api.batch(3)
+    voucher = api.call("GET", f"/vouchers/{api.claim(batch, 'ann')['code']}", 200).json()
+    _, cursor, _ = pull(api, d2)
+    event = {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": voucher["id"],
+             "at": datetime.now(UTC).isoformat(), "device_seq": 1}
+    api.call("POST", "/sync/events", 200, token=d1["token"], json={"events": [event]})
+    replica, _, _ = pull(api, d2, cursor)
+    row = replica["vouchers"][voucher["id"]]
+    assert (row["status"], row["used_store"]) == ("used", "s1") and row["used_at"] is not None
+
+
+def test_paging_under_concurrent_changes_skips_nothing(api):
+    """While claims and redemptions land, a puller that keeps paging ends up with the server's truth."""
+    api.store("s1")
+    device = api.device("s1")
+    batch = api.batch(200)
+    stop = threading.Event()
+    claimed = []
+
+    def writer():
+        i = 0
+        while not stop.is_set() and i < 150:
+            claimed.append(api.claim(batch, f"m{i}")["code"])
+            i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    cursor = 0
+    merged = {"batches": {}, "types": {}, "vouchers": {}}
+    try:
+        while thread.is_alive():
+            part, cursor, _ = pull(api, device, cursor, limit=7)
+            for kind in merged:
+                merged[kind].update(part[kind])
+    finally:
+        stop.set()
+        thread.join()
+    part, cursor, _ = pull(api, device, cursor, limit=7)
+    for kind in merged:
+        merged[kind].update(part[kind])
+    truth = {v["id"]: v for v in api.vouchers(batch["id"])}
+    assert len(merged["vouchers"]) == 200
+    for vid, v in truth.items():
+        assert merged["vouchers"][vid]["claimed"] == (v["claim"] is not None), vid
+    assert sum(v["claimed"] for v in merged["vouchers"].values()) == len(claimed)
