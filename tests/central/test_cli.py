@@ -1,0 +1,121 @@
+"""voucher-central's admin commands against a real server process, and the demo command."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support.api import ADMIN_TOKEN
+from support.server import ServerProcess, free_port
+
+CLI = str(Path(sys.executable).parent / "voucher-central")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "central.db"
+    with ServerProcess(f"sqlite:///{path}") as process:
+        yield process
+
+
+def run(server, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN, "VOUCHER_SERVER": server.url}
+    result = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=60)
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_help_explains_every_command():
+    out = subprocess.run([CLI, "--help"], capture_output=True, text=True).stdout
+    for command in ("serve", "migrate", "demo", "store", "batch", "voucher", "device"):
+        assert command in out
+    batch_help = subprocess.run([CLI, "batch", "--help"], capture_output=True, text=True).stdout
+    for action in ("create", "add-type", "validate", "generate", "wait", "distribute", "redeemable", "lock",
+                   "void", "pause", "resume", "delete", "export", "qr"):
+        assert action in batch_help
+
+
+def test_a_batch_from_creation_to_deletion(server, tmp_path):
+    run(server, "store", "create", "leeds", "Leeds Briggate", "--timezone", "Europe/London")
+    assert "leeds" in run(server, "store", "list").stdout
+    code = run(server, "store", "enrolment-code", "leeds").stdout
+    assert re.match(r"^[0-9A-Z]{4}-[0-9A-Z]{4}  \(store leeds", code)
+    created = run(server, "batch", "create", "--identifier", "Spring", "--serial-start", "1", "--serial-end", "50",
+                  "--channel", "email").stdout
+    bid = created.split()[0]
+    assert "configuring" in created
+    invalid = run(server, "batch", "validate", bid, ok=False)
+    assert invalid.returncode == 1 and "types: A batch needs at least one batch type" in invalid.stderr
+    run(server, "batch", "add-type", bid, "--name", "Std", "--value", "£5 off")
+    assert "validated" in run(server, "batch", "validate", bid).stdout
+    run(server, "batch", "generate", bid)
+    assert "generated" in run(server, "batch", "wait", bid).stdout
+    refused = run(server, "batch", "redeemable", bid, ok=False)
+    assert "allowed now: distribute, void" in refused.stderr
+    for step in ("distribute", "redeemable", "pause"):
+        run(server, "batch", step, bid)
+    assert "Paused" in run(server, "batch", "list").stdout
+    out = tmp_path / "v.csv"
+    run(server, "batch", "export", bid, "-o", str(out))
+    assert len(out.read_text().splitlines()) == 51
+    run(server, "batch", "qr", bid, "-o", str(tmp_path / "qr.png"))
+    assert (tmp_path / "qr.png").read_bytes().startswith(b"\x89PNG")
+    ask = run(server, "batch", "delete", bid, ok=False)
+    assert "50 vouchers will be permanently deleted" in ask.stdout and f"--confirm 50" in ask.stdout
+    run(server, "batch", "delete", bid, "--confirm", "50")
+    assert bid not in run(server, "batch", "list").stdout
+
+
+def test_errors_are_words_not_tracebacks(server):
+    wrong = subprocess.run([CLI, "batch", "list", "--server", server.url], capture_output=True, text=True,
+                           env={**os.environ, "VOUCHER_ADMIN_TOKEN": "wrong"})
+    assert wrong.returncode == 1 and "Missing or wrong token" in wrong.stderr and "Traceback" not in wrong.stderr
+    down = run(server, "batch", "list", "--server", f"http://127.0.0.1:{free_port()}", ok=False)
+    assert down.returncode == 1 and "Cannot reach the server" in down.stderr
+
+
+def test_serve_refuses_to_start_without_an_admin_token(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "VOUCHER_ADMIN_TOKEN"}
+    result = subprocess.run([CLI, "serve", "--database", f"sqlite:///{tmp_path / 'c.db'}", "--port", str(free_port())],
+                            env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "VOUCHER_ADMIN_TOKEN" in result.stderr
+
+
+@pytest.mark.slow
+def test_demo_seeds_every_state_and_prints_codes(tmp_path):
+    port = free_port()
+    process = subprocess.Popen([CLI, "demo", "--port", str(port), "--data-dir", str(tmp_path / "demo")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if line.strip().startswith("INVALID_CODE"):
+                break
+        text = "".join(lines)
+        for verdict in ("ACCEPTED", "ALREADY_USED", "NOT_CLAIMED", "BATCH_LOCKED", "BATCH_VOID",
+                        "BATCH_NOT_REDEEMABLE", "ISSUED_VALID", "PENDING", "INVALID_CODE"):
+            assert re.search(rf"{verdict}\s+[0-9A-Z]{{4}}-", text), verdict
+        token = (tmp_path / "demo" / "admin-token").read_text().strip()
+        assert oct((tmp_path / "demo" / "admin-token").stat().st_mode)[-3:] == "600"
+        batches = httpx.get(f"http://127.0.0.1:{port}/api/v1/batches",
+                            headers={"Authorization": f"Bearer {token}"}).json()["batches"]
+        states = {b["state"] for b in batches}
+        assert {"configuring", "validated", "generated", "distributed", "redeemable", "locked", "void"} <= states
+        assert any(b["claims"] == "paused" for b in batches)
+        assert any(b["metrics"]["redeemed"] > 0 for b in batches)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    assert process.returncode == 0
