@@ -52,5 +52,5 @@ def create_app(settings: CentralSettings) -> FastAPI:
     def healthz() -> Response:
         return json({"ok": True})
 
-    app.add_middleware(problems.BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(problems.InputGuard, limit=settings.max_body_bytes)
     return app

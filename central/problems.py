@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vouchers.errors import PayloadTooLarge, VoucherError
+from vouchers.errors import FieldError, InvalidInput, PayloadTooLarge, VoucherError
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -61,8 +61,9 @@ def install(app: FastAPI) -> None:
         return problem(500, "internal", "Internal server error", "Something went wrong on the server; it is logged.")
 
 
-class BodyLimit:
-    """Refuse request bodies over `limit` bytes with 413, before the app reads them."""
+class InputGuard:
+    """Refuse, before the app sees them, request bodies over `limit` bytes (413) and NUL
+    characters in the path or query (422), which no database can store or look up."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -71,6 +72,11 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        raw = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+        if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
+            error = InvalidInput([FieldError("path", "must not contain NUL characters")])
+            await from_error(error)(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:

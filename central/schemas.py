@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from vouchers.status import Status
 from vouchers.wire import Strict
@@ -44,7 +44,21 @@ class BatchCreate(Strict):
     channel: Channel | None = None
 
 
-class BatchPatch(Strict):
+class _Patch(Strict):
+    """A partial update: absent fields stay as they are; `null` only where a field may be empty."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self):
+        nulls = sorted(k for k in self.model_fields_set if getattr(self, k) is None and k not in self.nullable)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return self
+
+
+class BatchPatch(_Patch):
+    nullable = frozenset({"valid_from", "valid_until", "stores", "channel"})
     identifier: Name | None = None
     description: Text | None = None
     serial_start: Serial | None = None
@@ -64,7 +78,8 @@ class TypeCreate(Strict):
     initial_status: Status = Status.UNUSED
 
 
-class TypePatch(Strict):
+class TypePatch(_Patch):
+    nullable = frozenset({"min_purchase"})
     name: Name | None = None
     serial_start: Serial | None = None
     serial_end: Serial | None = None

@@ -74,16 +74,25 @@ def validate_batch(
         errors.append(FieldError("types", "A batch needs at least one batch type."))
     for t in types:
         errors.extend(_type_errors(batch, t))
-    ordered = sorted((t for t in types if t.serial_start <= t.serial_end), key=lambda t: t.serial_start)
-    for a, b in zip(ordered, ordered[1:]):
-        if b.serial_start <= a.serial_end:
+    errors.extend(_overlaps(types))
+    return errors
+
+
+def _overlaps(types: list[TypeConfig]) -> list[FieldError]:
+    """Each type that overlaps an earlier one, named against the earlier type reaching furthest."""
+    errors = []
+    reach: TypeConfig | None = None
+    for t in sorted((t for t in types if t.serial_start <= t.serial_end), key=lambda t: t.serial_start):
+        if reach is not None and t.serial_start <= reach.serial_end:
             errors.append(
                 FieldError(
-                    f"types.{b.id}",
-                    f"Type '{b.name}' ({b.serial_start}–{b.serial_end}) overlaps "
-                    f"type '{a.name}' ({a.serial_start}–{a.serial_end}).",
+                    f"types.{t.id}",
+                    f"Type '{t.name}' ({t.serial_start}–{t.serial_end}) overlaps "
+                    f"type '{reach.name}' ({reach.serial_start}–{reach.serial_end}).",
                 )
             )
+        if reach is None or t.serial_end > reach.serial_end:
+            reach = t
     return errors
 
 

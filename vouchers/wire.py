@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from vouchers.lifecycle import Claims, State
 from vouchers.status import Status
@@ -22,8 +22,27 @@ ShortText = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=2000)]
 
 
+def _plausible(value: datetime) -> datetime:
+    if not 1970 <= value.year <= 9000:
+        raise ValueError("the time must be between the years 1970 and 9000")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
+
+
 class Strict(BaseModel):
+    """A request body: unknown fields refused, and no NUL characters (no database stores them)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value):
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and "\x00" in item for item in items):
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class Lenient(BaseModel):
@@ -40,7 +59,7 @@ class Event(Strict):
     id: UUID = Field(description="Chosen by the device; the idempotency key, remembered for ever.")
     kind: EventKind
     voucher_id: ShortText | None = Field(None, description="Absent for a refused scan of an unknown code.")
-    at: AwareDatetime = Field(description="Device wall time of the scan.")
+    at: Instant = Field(description="Device wall time of the scan.")
     device_seq: int = Field(ge=0, le=2**62)
     cashier: ShortText | None = None
     reverts: UUID | None = Field(None, description="revert only: the id of the redeem event undone.")
@@ -93,10 +112,10 @@ class EventsResponse(Lenient):
 class HeartbeatRequest(Strict):
     version: ShortText
     pending: int = Field(ge=0)
-    last_pull_at: AwareDatetime | None = None
-    last_push_at: AwareDatetime | None = None
+    last_pull_at: Instant | None = None
+    last_push_at: Instant | None = None
     snapshot_cursor: int = Field(ge=0)
-    device_time: AwareDatetime | None = Field(
+    device_time: Instant | None = Field(
         None, description="Extension: the device's clock when it sent this, so the server can show clock skew."
     )
 

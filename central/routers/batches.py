@@ -131,7 +131,7 @@ def list_vouchers(
     status: str | None = Query(None, description="unused, used, issued or pending"),
     code: str | None = Query(None, max_length=200, description="Find one voucher by its code"),
     limit: int = Query(100, ge=1, le=10_000),
-    cursor: int | None = Query(None, ge=0, description="next_cursor of the previous page"),
+    cursor: int | None = Query(None, ge=0, le=10**15, description="next_cursor of the previous page"),
     format: Literal["json", "csv"] | None = None,
     ctx: Context = Depends(get_context),
 ) -> Response:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 from starlette.responses import Response
 
 from central.auth import require_admin
@@ -13,6 +12,7 @@ from central.context import Context, get_context, json
 from central.schemas import StoreCreate
 from central.services import devices as service
 from central.services import ledger
+from vouchers.wire import Instant
 
 router = APIRouter(prefix="/api/v1", tags=["stores"], dependencies=[Depends(require_admin)])
 
@@ -46,8 +46,8 @@ def revoke_device(device_id: str, ctx: Context = Depends(get_context)) -> Respon
 @router.get("/stores/{store_id}/redemptions", summary="Redemptions, reverts and conflicts at a store")
 def redemptions(
     store_id: str,
-    start: AwareDatetime | None = Query(None, alias="from"),
-    end: AwareDatetime | None = Query(None, alias="to"),
+    start: Instant | None = Query(None, alias="from"),
+    end: Instant | None = Query(None, alias="to"),
     batch: str | None = Query(None, max_length=64),
     ctx: Context = Depends(get_context),
 ) -> Response:

@@ -12,13 +12,13 @@ from central.db.schema import batch_types, batches, stores, tombstones, utcnow, 
 from central.schemas import BatchCreate, BatchPatch, TypeCreate, TypePatch
 from central.services.ids import new_id, new_token
 from vouchers import lifecycle
-from vouchers.errors import BatchInvalid, DeleteNotConfirmed, FieldError, NotFound
+from vouchers.errors import DeleteNotConfirmed, FieldError, NotFound
 from vouchers.lifecycle import Action, Claims, State
 from vouchers.metrics import metrics
 from vouchers.validation import BatchConfig, TypeConfig, validate_batch, voucher_count
 
 
-def get_row(conn: Connection, batch_id: str, *, lock: bool = False) -> RowMapping:
+def get_row(conn: Connection, batch_id: str) -> RowMapping:
     query = select(batches).where(batches.c.id == batch_id)
     row = conn.execute(query).mappings().first()
     if row is None:
@@ -162,8 +162,6 @@ def patch_type(conn: Connection, batch_id: str, type_id: str, data: TypePatch) -
     _begin_edit(conn, get_row(conn, batch_id))
     get_type_row(conn, batch_id, type_id)
     changes = data.model_dump(exclude_unset=True)
-    if "initial_status" in changes and changes["initial_status"] is None:
-        raise BatchInvalid([FieldError("initial_status", "initial_status cannot be empty.")])
     conn.execute(update(batch_types).where(batch_types.c.id == type_id).values(**changes, change_seq=next_seq(conn)))
 
 

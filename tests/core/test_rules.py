@@ -203,6 +203,10 @@ def test_valid_events():
         pytest.param({"id": "not-a-uuid"}, id="bad id"),
         pytest.param({"device_seq": -1}, id="negative device_seq"),
         pytest.param({"voucher_id": "v" * 201}, id="voucher_id too long"),
+        pytest.param({"at": datetime(1969, 12, 31, 23, 59, tzinfo=timezone.utc)}, id="before 1970"),
+        pytest.param({"at": "9999-01-01T00:00:00+00:00"}, id="after 9000"),
+        pytest.param({"voucher_id": "v1\x00"}, id="NUL in voucher_id"),
+        pytest.param({"cashier": "Ann\x00"}, id="NUL in cashier"),
     ],
 )
 def test_malformed_events_are_rejected(fields):

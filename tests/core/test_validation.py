@@ -117,6 +117,11 @@ def test_serial_start_after_serial_end():
     assert fields(errors) == ["serial_end", "types.t5"]
 
 
+def test_negative_serial_start():
+    errors = validate_batch(replace(BATCH, serial_start=-1), [FIVE_OFF])
+    assert fields(errors) == ["serial_start"]
+
+
 def test_a_one_serial_batch_is_valid():
     one = replace(BATCH, serial_start=5, serial_end=5)
     assert validate_batch(one, [TypeConfig("t", "One", 5, 5, "x")]) == []
