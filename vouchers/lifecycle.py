@@ -102,7 +102,8 @@ def require_editable(state: State | str, claims: Claims | str = Claims.ACTIVE) -
 
 
 def set_claims(state: State | str, claims: Claims | str, action: Action | str) -> Claims:
-    """Pause or resume claims: silent, no timeout, in every state but void."""
+    """Pause or resume claims: silent, no timeout, in every state but void. Repeating a switch
+    (pausing a paused batch, as a retried request would) is a harmless no-op."""
     state, claims, action = State(state), Claims(claims), Action(action)
     if state is State.VOID or action not in (Action.PAUSE, Action.RESUME):
         raise TransitionRefused(action.value, state.value, allowed_actions(state, claims))

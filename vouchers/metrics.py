@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,6 @@ class Metrics:
 
 
 def metrics(total: int, claimed: int, redeemed: int) -> Metrics:
-    """Available = Total − Claimed; rate = Redeemed ÷ Claimed × 100, one decimal, 0 if none claimed."""
-    rate = round(redeemed * 100 / claimed, 1) if claimed else 0.0
+    """Available = Total − Claimed; rate = Redeemed ÷ Claimed × 100, one decimal (halves up), 0 if none claimed."""
+    rate = float((Decimal(redeemed * 100) / claimed).quantize(Decimal("0.1"), ROUND_HALF_UP)) if claimed else 0.0
     return Metrics(total, claimed, redeemed, max(0, total - claimed), rate)

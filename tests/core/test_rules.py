@@ -129,7 +129,7 @@ def test_metrics_from_the_seed_card():
 
 @pytest.mark.parametrize(
     ("claimed", "redeemed", "rate"),
-    [(3, 1, 33.3), (3, 2, 66.7), (7, 1, 14.3), (1, 1, 100.0), (200, 1, 0.5), (1000, 1, 0.1), (2000, 1, 0.1)],
+    [(3, 1, 33.3), (3, 2, 66.7), (7, 1, 14.3), (1, 1, 100.0), (200, 1, 0.5), (1000, 1, 0.1), (2000, 1, 0.1), (16, 1, 6.3), (8, 1, 12.5)],
 )
 def test_rate_rounds_to_one_decimal(claimed, redeemed, rate):
     assert metrics(5000, claimed, redeemed).redemption_rate == rate
