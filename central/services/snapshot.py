@@ -16,6 +16,13 @@ from sqlalchemy import Connection, select
 from central.db.schema import batch_types, batches, stores, tombstones, vouchers
 
 
+def _visible_stores(limit: list[str] | None, store_id: str) -> list[str] | None:
+    """A device sees only its own store: a store limit shows as [its store] or [] (other stores only)."""
+    if limit is None:
+        return None
+    return [store_id] if store_id in limit else []
+
+
 def _fetch(conn: Connection, query, cursor: int, limit: int) -> list:
     seq = query.selected_columns.change_seq
     return list(conn.execute(query.where(seq > cursor).order_by(seq).limit(limit + 1)))
@@ -76,7 +83,8 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, 
         "batches": [
             {
                 "id": r.id, "identifier": r.identifier, "description": r.description, "state": r.state,
-                "claims": r.claims, "valid_from": r.valid_from, "valid_until": r.valid_until, "stores": r.stores,
+                "claims": r.claims, "valid_from": r.valid_from, "valid_until": r.valid_until,
+                "stores": _visible_stores(r.stores, store_id),
             }
             for r in b_rows
             if r.change_seq <= boundary

@@ -118,3 +118,14 @@ def test_paging_under_concurrent_changes_skips_nothing(api):
     for vid, v in truth.items():
         assert merged["vouchers"][vid]["claimed"] == (v["claim"] is not None), vid
     assert sum(v["claimed"] for v in merged["vouchers"].values()) == len(claimed)
+
+
+def test_a_store_limit_shows_only_the_devices_own_store(api):
+    for store in ("s1", "s2", "s3"):
+        api.store(store)
+    d1, d3 = api.device("s1"), api.device("s3")
+    batch = api.batch(2, stores=["s1", "s2"])
+    mine, _, _ = pull(api, d1)
+    theirs, _, _ = pull(api, d3)
+    assert mine["batches"][batch["id"]]["stores"] == ["s1"]
+    assert theirs["batches"][batch["id"]]["stores"] == []  # limited to others: WRONG_STORE at this till
