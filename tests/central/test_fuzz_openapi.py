@@ -122,6 +122,9 @@ def test_no_input_gives_a_server_error(fuzz: Fuzz, method: str, path: str) -> No
     @given(case=st.one_of(strategies))
     def run(case) -> None:
         response = case.call(headers={"Authorization": f"Bearer {token}"})
+        import os
+        with open(os.environ["FUZZLOG"], "a") as f:
+            f.write(f"{case.method} {case.formatted_path} {case.query} {case.headers} {case.body!r:.200} -> {response.status_code}\n")
         case.validate_response(response, checks=[not_a_server_error, successful_response_conforms])
         if response.status_code >= 400:
             content_type = response.headers.get("content-type", [""])[0]
