@@ -7,6 +7,8 @@ BIN  := $(VENV)/bin
 
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS='-k redeem -x'`.
 PYTEST_ARGS ?=
+# Port of the demo's central server: `make demo PORT=8010`.
+PORT ?= 8000
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test lint bench
@@ -23,7 +25,7 @@ setup:
 	@bash scripts/setup
 
 demo: setup
-	$(BIN)/voucher-central demo
+	$(BIN)/voucher-central demo --port $(PORT)
 
 test: export VOUCHER_TEST_POSTGRES = required
 test: setup

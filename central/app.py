@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from central import problems
@@ -47,6 +47,10 @@ def create_app(settings: CentralSettings) -> FastAPI:
     problems.install(app)
     for module in (stores, batches, vouchers, claims, sync):
         app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> Response:
+        return claims.templates.TemplateResponse(request, "home.html", {})
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

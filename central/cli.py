@@ -50,8 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voucher-central",
         description="The head-office server of voucher-kiosk, and an admin client for it. "
-        "Admin commands talk to a running server (--server) with the admin token from "
-        "VOUCHER_ADMIN_TOKEN.",
+        "Admin commands (store, batch, voucher, device) talk to a running server, given by their "
+        "--server option or $VOUCHER_SERVER, with the admin token from $VOUCHER_ADMIN_TOKEN. "
+        "Every command has its own --help.",
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start a fresh server on a SQLite file in ./demo-data with demo stores and batches, "
         "print what to try, and serve until Ctrl-C.",
     )
-    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--port", type=int, default=8000, help="port of the demo server (default 8000)")
     demo.add_argument("--data-dir", default="demo-data", help="where the demo database lives (wiped at start)")
     demo.set_defaults(func=cmd_demo)
 
@@ -87,101 +88,146 @@ def _client_args(p: argparse.ArgumentParser) -> None:
 
 
 def _admin_commands(sub) -> None:
-    store = sub.add_parser("store", help="stores, enrolment codes and devices").add_subparsers(metavar="ACTION")
+    store = _group(sub, "store", "stores, enrolment codes and devices")
     p = store.add_parser("create", help="create a store")
-    p.add_argument("id", help="short id, e.g. leeds-01")
-    p.add_argument("name")
+    p.add_argument("id", help="short id, e.g. leeds-01 (letters, digits, - and _)")
+    p.add_argument("name", help="the shop's name as people know it")
     p.add_argument("--timezone", default="UTC", help="IANA zone, e.g. Europe/London (validity dates use it)")
     p.set_defaults(func=lambda a: _show(a, _client(a).post("/stores", {"id": a.id, "name": a.name, "timezone": a.timezone})))
     p = store.add_parser("list", help="list stores")
-    p.set_defaults(func=lambda a: _show(a, _client(a).get("/stores")["stores"], _store_line))
+    p.set_defaults(func=lambda a: _show(a, _client(a).get("/stores"), _store_line))
     p = store.add_parser("show", help="a store and its devices (last heartbeat, pending events, clock skew)")
-    p.add_argument("id")
-    p.set_defaults(func=lambda a: _show(a, _client(a).get(f"/stores/{a.id}")))
+    p.add_argument("id", help="store id")
+    p.set_defaults(func=lambda a: _show(a, _client(a).get(f"/stores/{a.id}"), _store_detail))
     p = store.add_parser("enrolment-code", help="a one-use code a till's sync agent enrols with")
-    p.add_argument("id")
+    p.add_argument("id", help="store id")
     p.set_defaults(func=lambda a: _show(a, _client(a).post(f"/stores/{a.id}/enrolment-codes"),
                                         lambda r: f"{r['code']}  (store {r['store_id']}, expires {r['expires_at']})"))
     p = store.add_parser("redemptions", help="redemptions, reverts and conflicts at a store")
-    p.add_argument("id")
-    p.add_argument("--from", dest="start", help="ISO time with offset")
-    p.add_argument("--to", dest="end")
-    p.add_argument("--batch")
+    p.add_argument("id", help="store id")
+    p.add_argument("--from", dest="start", help="from this time (ISO 8601 with offset, e.g. 2026-03-01T00:00:00+00:00)")
+    p.add_argument("--to", dest="end", help="until this time, exclusive (ISO 8601 with offset)")
+    p.add_argument("--batch", help="only this batch id")
     p.set_defaults(func=cmd_report)
     for p in (store._name_parser_map.values()):
         _client_args(p)
 
-    device = sub.add_parser("device", help="devices").add_subparsers(metavar="ACTION")
+    device = _group(sub, "device", "devices (tills) enrolled at stores: revoke one")
     p = device.add_parser("revoke", help="revoke a device; its token stops working at once")
-    p.add_argument("id")
+    p.add_argument("id", help="device id (see 'store show')")
     _client_args(p)
     p.set_defaults(func=lambda a: _show(a, _client(a).post(f"/devices/{a.id}/revoke")))
 
-    batch = sub.add_parser("batch", help="batches: create, configure, walk the life cycle, export").add_subparsers(metavar="ACTION")
+    batch = _group(sub, "batch", "batches: create, configure, walk the life cycle, export")
     p = batch.add_parser("create", help="create a batch (starts in configuring)")
-    p.add_argument("--identifier", required=True, help="your name for the campaign")
-    p.add_argument("--description", default="")
-    p.add_argument("--serial-start", type=int, required=True)
-    p.add_argument("--serial-end", type=int, required=True)
-    p.add_argument("--valid-from", help="first day vouchers are valid, YYYY-MM-DD (store time)")
-    p.add_argument("--valid-until", help="last day vouchers are valid, YYYY-MM-DD (store time)")
-    p.add_argument("--store", action="append", dest="stores", help="limit to a store (repeat for several)")
-    p.add_argument("--channel", choices=["email", "in-store-qr", "social-media", "events"])
+    _batch_fields(p, required=True)
     p.set_defaults(func=cmd_batch_create)
+    p = batch.add_parser("edit", help="change a batch's fields (configuring, or validated: back to configuring)")
+    p.add_argument("id", help="batch id")
+    _batch_fields(p, required=False)
+    p.set_defaults(func=cmd_batch_edit)
     p = batch.add_parser("add-type", help="add a batch type (defaults to the batch's whole serial range)")
-    p.add_argument("id")
-    p.add_argument("--name", required=True)
-    p.add_argument("--value", required=True, help="what the voucher is worth, e.g. '£5 off'")
-    p.add_argument("--start", type=int, dest="serial_start")
-    p.add_argument("--end", type=int, dest="serial_end")
-    p.add_argument("--min-purchase")
-    p.add_argument("--initial-status", default="unused", choices=["unused", "used", "issued", "pending"])
+    p.add_argument("id", help="batch id")
+    _type_fields(p, required=True)
     p.set_defaults(func=cmd_add_type)
+    p = batch.add_parser("edit-type", help="change a batch type")
+    p.add_argument("id", help="batch id")
+    p.add_argument("type_id", help="type id (see 'batch show')")
+    _type_fields(p, required=False)
+    p.set_defaults(func=cmd_edit_type)
+    p = batch.add_parser("remove-type", help="remove a batch type")
+    p.add_argument("id", help="batch id")
+    p.add_argument("type_id", help="type id (see 'batch show')")
+    p.set_defaults(func=lambda a: _client(a).request("DELETE", f"/batches/{a.id}/types/{a.type_id}")
+                   or print(f"Removed type {a.type_id}."))
     p = batch.add_parser("list", help="every batch with state, claims and metrics")
-    p.set_defaults(func=lambda a: _show(a, _client(a).get("/batches")["batches"], _batch_line))
-    p = batch.add_parser("show", help="one batch")
-    p.add_argument("id")
-    p.set_defaults(func=lambda a: _show(a, _client(a).get(f"/batches/{a.id}")))
+    p.set_defaults(func=lambda a: _show(a, _client(a).get("/batches"), _batch_line))
+    p = batch.add_parser("show", help="one batch: fields, types, metrics, what can be done next")
+    p.add_argument("id", help="batch id")
+    p.set_defaults(func=lambda a: _show(a, _client(a).get(f"/batches/{a.id}"), _batch_detail))
     for action, text in BATCH_ACTIONS.items():
         p = batch.add_parser(action, help=text, description=text)
-        p.add_argument("id")
+        p.add_argument("id", help="batch id")
         p.set_defaults(func=lambda a, action=action: _show(a, _client(a).post(f"/batches/{a.id}/{action}"), _batch_line))
     p = batch.add_parser("wait", help="follow generation progress until the batch is generated")
-    p.add_argument("id")
+    p.add_argument("id", help="batch id")
     p.set_defaults(func=cmd_wait)
     p = batch.add_parser("delete", help="delete a batch and all its vouchers, for good")
-    p.add_argument("id")
+    p.add_argument("id", help="batch id")
     p.add_argument("--confirm", type=int, help="the number of vouchers that will be deleted (the command tells you)")
     p.set_defaults(func=cmd_delete)
     p = batch.add_parser("export", help="write the batch's vouchers as CSV")
-    p.add_argument("id")
+    p.add_argument("id", help="batch id")
     p.add_argument("--output", "-o", default="-", help="file (default: standard output)")
-    p.add_argument("--claimed", choices=["yes", "no"])
-    p.add_argument("--status", choices=["unused", "used", "issued", "pending"])
+    p.add_argument("--claimed", choices=["yes", "no"], help="only claimed, or only unclaimed, vouchers")
+    p.add_argument("--status", choices=["unused", "used", "issued", "pending"], help="only vouchers with this status")
     p.set_defaults(func=cmd_export)
     p = batch.add_parser("qr", help="save the claim URL's QR code as a print-ready PNG")
-    p.add_argument("id")
-    p.add_argument("--size", type=int, default=1024)
-    p.add_argument("--output", "-o", required=True)
+    p.add_argument("id", help="batch id")
+    p.add_argument("--size", type=int, default=1024, help="width and height in pixels, 500 to 4096 (default 1024)")
+    p.add_argument("--output", "-o", required=True, help="PNG file to write")
     p.set_defaults(func=cmd_qr)
     for p in batch._name_parser_map.values():
         _client_args(p)
 
-    voucher = sub.add_parser("voucher", help="one voucher: show, change status").add_subparsers(metavar="ACTION")
+    voucher = _group(sub, "voucher", "one voucher: show, change status")
     p = voucher.add_parser("show", help="a voucher with its history")
-    p.add_argument("code")
+    p.add_argument("code", help="the voucher code, any case, dashes optional")
     p.set_defaults(func=lambda a: _show(a, _client(a).get(f"/vouchers/{a.code}")))
     p = voucher.add_parser("status", help="staff change: pending → any, used → unused (revert)")
-    p.add_argument("code")
-    p.add_argument("status", choices=["unused", "used", "issued", "pending"])
-    p.add_argument("--reason", required=True)
+    p.add_argument("code", help="the voucher code")
+    p.add_argument("status", choices=["unused", "used", "issued", "pending"], help="the new status")
+    p.add_argument("--reason", required=True, help="why, for the ledger (e.g. 'till mistake')")
     p.set_defaults(func=lambda a: _show(a, _client(a).post(f"/vouchers/{a.code}/status", {"status": a.status, "reason": a.reason})))
     for p in voucher._name_parser_map.values():
         _client_args(p)
 
 
+def _group(sub, name: str, text: str):
+    """A command with actions; on its own it prints its help."""
+    parser = sub.add_parser(name, help=text, description=text)
+    parser.set_defaults(func=lambda a: parser.print_help() or 2)
+    return parser.add_subparsers(metavar="ACTION")
+
+
+def _batch_fields(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--identifier", required=required, help="your name for the campaign, e.g. 'Q1 2026 Email'")
+    p.add_argument("--description", help="what members read on the claim page")
+    p.add_argument("--serial-start", type=int, required=required, help="first serial number of the batch's range")
+    p.add_argument("--serial-end", type=int, required=required, help="last serial number of the batch's range")
+    p.add_argument("--valid-from", help="first day vouchers are valid, YYYY-MM-DD (each store's local time)")
+    p.add_argument("--valid-until", help="last day vouchers are valid, YYYY-MM-DD (each store's local time)")
+    p.add_argument("--store", action="append", dest="stores", help="limit to a store (repeat for several)")
+    p.add_argument("--channel", choices=["email", "in-store-qr", "social-media", "events"],
+                   help="where the campaign runs, to compare redemption rates")
+
+
+def _type_fields(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--name", required=required, help="the type's name, e.g. 'Five pounds'")
+    p.add_argument("--value", required=required, help="what the voucher is worth, e.g. '£5 off'")
+    p.add_argument("--start", type=int, dest="serial_start", help="first serial (default: the batch's first)")
+    p.add_argument("--end", type=int, dest="serial_end", help="last serial (default: the batch's last)")
+    p.add_argument("--min-purchase", help="minimum purchase, as text, e.g. '£20'")
+    p.add_argument("--initial-status", choices=["unused", "used", "issued", "pending"],
+                   default="unused" if required else None,
+                   help="status a voucher gets when claimed (default unused: marked used at the till)")
+
+
+def _fields(args, names: tuple[str, ...]) -> dict:
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+
+
+BATCH_FIELDS = ("identifier", "description", "serial_start", "serial_end", "valid_from", "valid_until", "stores",
+                "channel")
+TYPE_FIELDS = ("name", "value", "serial_start", "serial_end", "min_purchase", "initial_status")
+
+
 def _client(args) -> AdminClient:
-    return AdminClient(args.server, os.environ.get("VOUCHER_ADMIN_TOKEN"))
+    token = os.environ.get("VOUCHER_ADMIN_TOKEN")
+    if not token:
+        raise VoucherError("Set VOUCHER_ADMIN_TOKEN to the server's admin token (the demo writes it to "
+                           "demo-data/admin-token).", title="No admin token")
+    return AdminClient(args.server, token)
 
 
 def _show(args, data: Any, line=None) -> int:
@@ -199,6 +245,34 @@ def _store_line(s: dict) -> str:
     return f"{s['id']:<16} {s['name']}  ({s['timezone']})"
 
 
+def _store_detail(s: dict) -> str:
+    lines = [_store_line(s), f"  {len(s['devices'])} device(s)"]
+    for d in s["devices"]:
+        state = "revoked" if d["revoked_at"] else f"last heartbeat {d['last_heartbeat_at'] or 'never'}"
+        lines.append(f"  {d['id']}  {d['name']:<20} {state}; pending {d['pending'] if d['pending'] is not None else '?'}"
+                     f"; cursor {d['snapshot_cursor'] or 0}; clock skew {d['clock_skew_seconds'] or 0}s")
+    return "\n".join(lines)
+
+
+def _batch_detail(b: dict) -> str:
+    lines = [
+        _batch_line(b),
+        f"  description:  {b['description'] or '-'}",
+        f"  serials:      {b['serial_start']}–{b['serial_end']}   valid: {b['valid_from'] or 'any time'} to "
+        f"{b['valid_until'] or 'no end'}   stores: {', '.join(b['stores']) if b['stores'] else 'all'}",
+        f"  claim URL:    {b['claim_url']}",
+        f"  next:         {', '.join(b['allowed_actions'])}",
+    ]
+    if b.get("generation"):
+        lines.append(f"  generating:   {b['generation']['done']}/{b['generation']['total']}")
+    for t in b["types"]:
+        lines.append(f"  type {t['id']}  {t['name']}: {t['serial_start']}–{t['serial_end']}, {t['value']}"
+                     f"{', min ' + t['min_purchase'] if t['min_purchase'] else ''}, {t['initial_status']} when claimed")
+    for e in b.get("validation_errors") or []:
+        lines.append(f"  error: {e['field']}: {e['message']}")
+    return "\n".join(lines)
+
+
 def _batch_line(b: dict) -> str:
     m = b["metrics"]
     badge = "Active" if b["claims"] == "active" else "Paused"
@@ -209,15 +283,24 @@ def _batch_line(b: dict) -> str:
 
 
 def cmd_batch_create(a) -> int:
-    body = {k: getattr(a, k) for k in ("identifier", "description", "serial_start", "serial_end", "valid_from",
-                                       "valid_until", "stores", "channel") if getattr(a, k) is not None}
-    return _show(a, _client(a).post("/batches", body), _batch_line)
+    return _show(a, _client(a).post("/batches", _fields(a, BATCH_FIELDS)), _batch_line)
+
+
+def cmd_batch_edit(a) -> int:
+    return _show(a, _client(a).request("PATCH", f"/batches/{a.id}", json=_fields(a, BATCH_FIELDS)), _batch_detail)
+
+
+def _type_line(t: dict) -> str:
+    return f"type {t['id']}  {t['name']}: {t['serial_start']}–{t['serial_end']}, {t['value']}, {t['initial_status']}"
 
 
 def cmd_add_type(a) -> int:
-    body = {k: getattr(a, k) for k in ("name", "value", "serial_start", "serial_end", "min_purchase", "initial_status")
-            if getattr(a, k) is not None}
-    return _show(a, _client(a).post(f"/batches/{a.id}/types", body))
+    return _show(a, _client(a).post(f"/batches/{a.id}/types", _fields(a, TYPE_FIELDS)), _type_line)
+
+
+def cmd_edit_type(a) -> int:
+    body = _fields(a, TYPE_FIELDS)
+    return _show(a, _client(a).request("PATCH", f"/batches/{a.id}/types/{a.type_id}", json=body), _type_line)
 
 
 def cmd_wait(a) -> int:
@@ -228,6 +311,9 @@ def cmd_wait(a) -> int:
         if gen:
             pct = 100 * gen["done"] / gen["total"] if gen["total"] else 100
             print(f"\rgenerating: {gen['done']}/{gen['total']} ({pct:.0f}%)", end="", flush=True)
+        elif batch["state"] in ("configuring", "validated"):
+            print(f"Batch {a.id} is {batch['state']}, not generating: start with 'batch generate {a.id}'.")
+            return 1
         elif batch["state"] != "generating":
             print(f"\r{_batch_line(batch)}")
             return 0

@@ -18,10 +18,9 @@ class ApiError(VoucherError):
         super().__init__(problem.get("detail") or "", title=problem.get("title") or f"HTTP {status}")
 
     def describe(self) -> str:
-        lines = [f"{self.title} ({self.status}): {self.detail}"]
+        status = f" ({self.status})" if self.status else ""
+        lines = [f"{self.title}{status}: {self.detail}"]
         lines += [f"  - {e['field']}: {e['message']}" for e in self.problem.get("errors", [])]
-        if "allowed" in self.problem:
-            lines.append(f"  allowed now: {', '.join(self.problem['allowed']) or 'nothing'}")
         return "\n".join(lines)
 
 
@@ -37,7 +36,9 @@ class AdminClient:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ApiError(0, {"title": "Cannot reach the server", "detail": f"{self.http.base_url}: {exc}"}) from None
+            raise ApiError(0, {"title": "Cannot reach the server",
+                               "detail": f"{self.http.base_url}: {exc}. Is it running? Choose another "
+                                         "server with --server URL or $VOUCHER_SERVER."}) from None
         if response.status_code >= 400:
             try:
                 problem = response.json()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import socket
+import sys
 import threading
 import time
 import uuid
@@ -23,6 +25,10 @@ from central.settings import CentralSettings
 
 
 def run_demo(data_dir: Path, port: int) -> int:
+    if not _port_free(port):
+        print(f"error: port {port} is in use (another demo or server?). Stop it, or pick another port: "
+              f"voucher-central demo --port {port + 1}  (make demo PORT={port + 1})", file=sys.stderr)
+        return 2
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
@@ -50,6 +56,15 @@ def run_demo(data_dir: Path, port: int) -> int:
     return 0
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _wait_up(url: str, thread: threading.Thread, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -68,7 +83,7 @@ def _batch(client: AdminClient, identifier: str, description: str, size: int, *,
            types: list[dict] | None = None, steps: tuple[str, ...] = ()) -> dict:
     batch = client.post("/batches", {"identifier": identifier, "description": description, "serial_start": 1001,
                                      "serial_end": 1000 + size, "channel": channel})
-    for t in types or [{"name": "Standard", "value": "£5 off", "min_purchase": "£20"}]:
+    for t in types if types is not None else [{"name": "Standard", "value": "£5 off", "min_purchase": "£20"}]:
         client.post(f"/batches/{batch['id']}/types", t)
     for step in steps:
         client.post(f"/batches/{batch['id']}/{step}")
@@ -114,7 +129,7 @@ def seed(client: AdminClient) -> dict[str, str]:
     locked = _batch(client, "Black Friday Events", "Locked: on hold at the tills.", 200, channel="events",
                     steps=("validate", "generate", "distribute"))
     void = _batch(client, "Misprinted Flyer", "Void: cancelled for good.", 100, steps=("validate", "generate"))
-    big = _batch(client, "Autumn Mailing (large)", "200,000 vouchers generating in the background.", 200_000,
+    big = _batch(client, "Autumn Mailing (large)", "1,000,000 vouchers, generated in the background.", 1_000_000,
                  channel="email", steps=("validate",))
 
     codes = [_claim(client, main, f"member{i}@example.com") for i in range(40)]
@@ -147,6 +162,7 @@ def seed(client: AdminClient) -> dict[str, str]:
     tries["PENDING"] = _claim(client, workflow, "partner@example.com")
     tries["INVALID_CODE"] = codes[0][:-1] + ("0" if codes[0][-1] != "0" else "1")  # check character wrong
     client.post(f"/batches/{big['id']}/generate")
+    tries["_big"] = big["id"]
     return tries
 
 
@@ -156,7 +172,8 @@ def summary(url: str, data_dir: Path, tries: dict[str, str]) -> str:
         f"voucher-central demo is running at {url}  (Ctrl-C stops it)",
         f"  API docs:     {url}/docs",
         f"  admin token:  in {data_dir / 'admin-token'} (export VOUCHER_ADMIN_TOKEN=$(cat {data_dir / 'admin-token'}))",
-        "  try:          voucher-central batch list",
+        f"  try:          {Path(sys.argv[0]).resolve().parent / 'voucher-central'} batch list",
+        f"  the large batch generates for about half a minute: watch it with 'batch wait {tries.pop('_big')}'",
         "",
         "Codes to try at a till, and the verdict each gives:",
     ]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import math
-
 import cv2
 import numpy as np
 import segno
@@ -24,15 +21,24 @@ _ZXING = {
 
 
 def qr_png(text: str, size: int) -> bytes:
-    """A full QR code (never Micro QR, which zbar cannot read) at least `size` pixels wide."""
+    """A full QR code (never Micro QR, which zbar cannot read), exactly `size` pixels square:
+    whole-pixel modules, centred, with at least the standard four-module quiet zone."""
     if not MIN_QR_SIZE <= size <= MAX_QR_SIZE:
         raise InvalidInput([FieldError("size", f"size must be between {MIN_QR_SIZE} and {MAX_QR_SIZE} pixels")])
-    qr = segno.make_qr(text, error="m")
-    border = 4
-    scale = math.ceil(size / (qr.symbol_size(scale=1, border=border)[0]))
-    buffer = io.BytesIO()
-    qr.save(buffer, kind="png", scale=scale, border=border)
-    return buffer.getvalue()
+    modules = np.array(list(segno.make_qr(text, error="m").matrix), dtype=np.uint8)
+    scale = size // (len(modules) + 8)
+    symbol = np.kron(1 - modules, np.ones((scale, scale), dtype=np.uint8)) * 255
+    image = np.full((size, size), 255, dtype=np.uint8)
+    offset = (size - symbol.shape[0]) // 2
+    image[offset : offset + symbol.shape[0], offset : offset + symbol.shape[1]] = symbol
+    return _png(image)
+
+
+def _png(image: np.ndarray) -> bytes:
+    ok, png = cv2.imencode(".png", image)
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return png.tobytes()
 
 
 def barcode_png(text: str, symbology: str, with_text: bool = True) -> bytes:
@@ -41,8 +47,4 @@ def barcode_png(text: str, symbology: str, with_text: bool = True) -> bytes:
     if symbology == "qr":
         return qr_png(text, MIN_QR_SIZE)
     barcode = zxingcpp.create_barcode(text, _ZXING[symbology])
-    image = np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=4, add_hrt=with_text and symbology == "code128"))
-    ok, png = cv2.imencode(".png", image)
-    if not ok:
-        raise RuntimeError("PNG encoding failed")
-    return png.tobytes()
+    return _png(np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=4, add_hrt=with_text and symbology == "code128")))

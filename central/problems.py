@@ -42,9 +42,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()]
-        if any(e.get("type") == "json_invalid" for e in exc.errors()):
-            return problem(422, "malformed-json", "The body is not valid JSON", "Send a JSON object.", errors=errors)
+        raw = exc.errors()
+        bad_json = [e for e in raw if e.get("type") == "json_invalid"]
+        if bad_json:
+            where = bad_json[0].get("loc", ("body", "?"))[-1]
+            detail = f"The body is not valid JSON (error at character {where}). Send a JSON object."
+            errors = [{"field": "body", "message": detail}]
+            return problem(422, "malformed-json", "The body is not valid JSON", detail, errors=errors)
+        content_type = request.headers.get("content-type", "")
+        if any(tuple(e.get("loc", ())) == ("body",) for e in raw) and "json" not in content_type:
+            detail = "Send the body as JSON, with the header 'Content-Type: application/json'."
+            errors = [{"field": "body", "message": detail}]
+            return problem(422, "not-json", "The body must be JSON", detail, errors=errors)
+        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in raw]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
         return problem(422, "invalid-input", "Some fields are not valid", detail, errors=errors)
 

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from vouchers.status import Status
 from vouchers.wire import Strict
@@ -16,6 +16,20 @@ Text = Annotated[str, StringConstraints(max_length=5000)]
 StoreId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 Serial = Annotated[int, Field(ge=0, le=10**15)]
 Channel = Literal["email", "in-store-qr", "social-media", "events"]
+
+
+def _date_only(value):
+    if isinstance(value, str) and len(value) > 10:
+        raise ValueError("a validity date is a day, YYYY-MM-DD, counted in each store's own time zone; not a time")
+    return value
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(_date_only),
+    Field(description="A day (YYYY-MM-DD); vouchers are valid from the start of valid_from to the end of "
+          "valid_until in each store's local time zone."),
+]
 
 
 class StoreCreate(Strict):
@@ -38,8 +52,8 @@ class BatchCreate(Strict):
     description: Text = ""
     serial_start: Serial
     serial_end: Serial
-    valid_from: date | None = None
-    valid_until: date | None = None
+    valid_from: Day | None = None
+    valid_until: Day | None = None
     stores: list[StoreId] | None = Field(None, max_length=1000)
     channel: Channel | None = None
 
@@ -63,8 +77,8 @@ class BatchPatch(_Patch):
     description: Text | None = None
     serial_start: Serial | None = None
     serial_end: Serial | None = None
-    valid_from: date | None = None
-    valid_until: date | None = None
+    valid_from: Day | None = None
+    valid_until: Day | None = None
     stores: list[StoreId] | None = Field(None, max_length=1000)
     channel: Channel | None = None
 

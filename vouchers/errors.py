@@ -82,7 +82,7 @@ class TransitionRefused(Conflict):
         self.allowed = list(allowed)
         allowed_text = ", ".join(allowed) if allowed else "nothing (the batch is final)"
         super().__init__(
-            f"Cannot {action} a batch that is {current_state}; allowed now: {allowed_text}.",
+            f"'{action}' is not allowed while the batch is {current_state}; allowed now: {allowed_text}.",
             current_state=current_state,
             allowed=self.allowed,
         )

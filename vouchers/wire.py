@@ -174,9 +174,11 @@ class SnapshotVoucher(Lenient):
 
 
 class Deleted(Lenient):
-    batches: list[str] = []
-    types: list[str] = []
-    vouchers: list[str] = []
+    """Tombstones. A deleted batch takes its types and vouchers with it: a client drops them too."""
+
+    batches: list[str] = Field([], description="Deleted batches; their types and vouchers are gone with them.")
+    types: list[str] = Field([], description="Types removed from a batch still being configured.")
+    vouchers: list[str] = Field([], description="Vouchers deleted on their own (none today).")
 
 
 class SnapshotPage(Lenient):

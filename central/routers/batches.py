@@ -36,7 +36,7 @@ def create_batch(data: BatchCreate, ctx: Context = Depends(get_context)) -> Resp
 @router.get("/batches", summary="Every batch with its metrics")
 def list_batches(ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.read() as conn:
-        return json({"batches": service.list_all(conn, ctx.settings.public_url)})
+        return json(service.list_all(conn, ctx.settings.public_url))
 
 
 @router.get("/batches/{batch_id}", summary="One batch: state, claims, types, metrics, generation progress")

@@ -24,7 +24,7 @@ def create_store(data: StoreCreate, ctx: Context = Depends(get_context)) -> Resp
 @router.get("/stores", summary="Every store")
 def list_stores(ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.read() as conn:
-        return json({"stores": service.list_stores(conn)})
+        return json(service.list_stores(conn))
 
 @router.get("/stores/{store_id}", summary="One store and its devices")
 def get_store(store_id: str, ctx: Context = Depends(get_context)) -> Response:

@@ -95,7 +95,7 @@ def test_delete_needs_the_voucher_count(api):
     api.get(batch["id"])  # still there
     api.call("DELETE", f"/batches/{batch['id']}", 204, params={"confirm": 7})
     api.call("GET", f"/batches/{batch['id']}", 404)
-    assert batch["id"] not in [b["id"] for b in api.call("GET", "/batches", 200).json()["batches"]]
+    assert batch["id"] not in [b["id"] for b in api.call("GET", "/batches", 200).json()]
 
 
 def test_vouchers_filter_search_page_and_csv(api):
@@ -129,9 +129,9 @@ def test_claim_qr_png_is_print_ready_and_scans_to_the_claim_url(api):
     response = api.call("GET", f"/batches/{batch['id']}/claim-qr.png", 200)
     assert response.headers["content-type"] == "image/png"
     texts, shape = _decode_png(response.content)
-    assert texts == [batch["claim_url"]] and min(shape) >= 1024
+    assert texts == [batch["claim_url"]] and shape == (1024, 1024)
     texts, shape = _decode_png(api.call("GET", f"/batches/{batch['id']}/claim-qr.png", 200, params={"size": 500}).content)
-    assert texts == [batch["claim_url"]] and min(shape) >= 500
+    assert texts == [batch["claim_url"]] and shape == (500, 500)
     api.call("GET", f"/batches/{batch['id']}/claim-qr.png", 422, params={"size": 100})
 
 

@@ -110,7 +110,7 @@ def test_demo_seeds_every_state_and_prints_codes(tmp_path):
         token = (tmp_path / "demo" / "admin-token").read_text().strip()
         assert oct((tmp_path / "demo" / "admin-token").stat().st_mode)[-3:] == "600"
         batches = httpx.get(f"http://127.0.0.1:{port}/api/v1/batches",
-                            headers={"Authorization": f"Bearer {token}"}).json()["batches"]
+                            headers={"Authorization": f"Bearer {token}"}).json()
         states = {b["state"] for b in batches}
         assert {"configuring", "validated", "generated", "distributed", "redeemable", "locked", "void"} <= states
         assert any(b["claims"] == "paused" for b in batches)
