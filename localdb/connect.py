@@ -1,0 +1,88 @@
+"""Opening the store host's SQLite files: one writing process per file, readers read-only.
+
+The writer opens with WAL, a busy timeout and the file's migrations; the other program opens
+the same file read-only, so no write of one program ever waits on the other.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from localdb.errors import LocalDatabaseError
+
+Migration = tuple[int, str]
+
+
+def open_writer(path: Path, migrations: list[Migration], *, synchronous: str = "FULL") -> sqlite3.Connection:
+    """The one writing connection of a file: WAL, FULL or NORMAL sync, migrated to the newest version."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn, migrations)
+    except sqlite3.DatabaseError as exc:
+        raise LocalDatabaseError(f"{path}: {exc}", title="Local database unreadable") from exc
+    return conn
+
+
+def open_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the other program's file."""
+    if not path.exists():
+        raise LocalDatabaseError(f"{path} does not exist yet.", title="Local database missing")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30,
+                           check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+@contextmanager
+def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction, begun IMMEDIATE so it never fails half-way for a lock."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextmanager
+def read(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One consistent read (a snapshot of the file while the writer goes on)."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
+def migrate(conn: sqlite3.Connection, migrations: list[Migration]) -> None:
+    """Apply each migration not yet recorded in `_migrations`, each in its own transaction."""
+    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in conn.execute("SELECT version FROM _migrations")}
+    for version, script in migrations:
+        if version in done:
+            continue
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script};\n"
+                f"INSERT INTO _migrations VALUES ({int(version)}, '{now_iso()}');\nCOMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
