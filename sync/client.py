@@ -1,0 +1,121 @@
+"""PROTOCOL.md's device side over httpx: enrol, snapshot pages, event upload, heartbeat.
+
+Every failure leaves as one of sync.errors' classes, which say what the agent does next;
+answers are validated against the shared wire models before anything is applied.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from sync.errors import BatchRefused, RetryLater, Revoked, SyncError, Transient
+from vouchers.wire import EnrolResponse, EventsResponse, HeartbeatResponse, SnapshotPage
+
+API = "/api/v1"
+
+
+class SyncClient:
+    def __init__(self, server: str, token: str | None = None, *, timeout: float = 30.0,
+                 verify: bool | str = True, transport: httpx.BaseTransport | None = None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=timeout, verify=verify,
+                                 transport=transport)
+        self.last_server_time: datetime | None = None
+        self.last_skew_seconds: float | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.http.request(method, API + path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise Transient(f"{method} {path}: timed out ({exc.__class__.__name__})") from None
+        except httpx.HTTPError as exc:
+            raise Transient(f"{method} {path}: {exc.__class__.__name__}: {exc}") from None
+        self._note_clock(response)
+        if response.status_code < 300:
+            return response
+        detail = _problem_detail(response)
+        if response.status_code == 401:
+            raise Revoked(detail)
+        if response.status_code == 429:
+            raise RetryLater(detail, _retry_after(response))
+        if response.status_code in (409, 422):
+            raise BatchRefused(f"{response.status_code}: {detail}")
+        if response.status_code >= 500 or response.status_code in (408, 425):
+            raise Transient(f"{method} {path}: HTTP {response.status_code}: {detail}")
+        raise SyncError(f"{method} {path}: HTTP {response.status_code}: {detail}")
+
+    def _note_clock(self, response: httpx.Response) -> None:
+        """Clock skew from the server's Date header (1 s resolution): positive = we are ahead."""
+        date = response.headers.get("date")
+        if not date:
+            return
+        try:
+            server = email.utils.parsedate_to_datetime(date)
+        except (TypeError, ValueError):
+            return
+        self.last_server_time = server
+        self.last_skew_seconds = (datetime.now(UTC) - server).total_seconds()
+
+    def enrol(self, code: str, device_name: str) -> EnrolResponse:
+        try:
+            response = self._send("POST", "/devices/enrol", json={"enrolment_code": code, "device_name": device_name})
+        except Revoked as exc:  # a 401 here is about the code, not a device
+            raise SyncError(exc.detail, title="Enrolment code not valid") from None
+        return _parse(EnrolResponse, response)
+
+    def snapshot(self, cursor: int, limit: int) -> dict[str, Any]:
+        """One page, validated and checked against the cursor asked for."""
+        response = self._send("GET", "/sync/snapshot", params={"cursor": cursor, "limit": limit})
+        page = _parse(SnapshotPage, response)
+        if page.cursor != cursor or page.next_cursor < cursor or (page.next_cursor == cursor and not page.complete):
+            raise Transient(
+                f"snapshot page does not follow on: asked for cursor {cursor}, got {page.cursor}→{page.next_cursor}"
+            )
+        return page.model_dump(mode="json")
+
+    def push(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        response = self._send("POST", "/sync/events", json={"events": events})
+        results = _parse(EventsResponse, response).model_dump(mode="json")["results"]
+        if [r["id"] for r in results] != [str(e["id"]) for e in events]:
+            raise Transient("the server's results do not match the events sent, one for one")
+        return results
+
+    def heartbeat(self, body: dict[str, Any]) -> datetime:
+        response = self._send("POST", "/sync/heartbeat", json=body)
+        return _parse(HeartbeatResponse, response).server_time
+
+
+def _parse(model, response: httpx.Response):
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise Transient(f"malformed answer from the server ({model.__name__}: {where}: {first['msg']})") from None
+
+
+def _problem_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        return str(body.get("detail") or body.get("title") or body)[:300]
+    except ValueError:
+        return response.text[:300] or response.reason_phrase
+
+
+def _retry_after(response: httpx.Response) -> float:
+    value = response.headers.get("retry-after", "")
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return 5.0

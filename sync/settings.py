@@ -1,0 +1,49 @@
+"""Typed settings of the sync agent: TOML file, then VOUCHER_SYNC_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from configfile import FileSettings, load
+
+CONFIG_ENV = "VOUCHER_SYNC_CONFIG"
+
+
+class AgentSettings(FileSettings):
+    """Every key of config/sync.example.toml; each can be overridden by VOUCHER_SYNC_<KEY>."""
+
+    model_config = SettingsConfigDict(env_prefix="VOUCHER_SYNC_", extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(Path("/var/lib/voucher-kiosk"), description="Where replica.db and journal.db live.")
+    identity_file: Path | None = Field(
+        None, description="The device identity and token written by 'enrol' (0600). Default: data_dir/device.json."
+    )
+    ca_bundle: Path | None = Field(None, description="Extra CA certificates to trust for the server (PEM).")
+    timeout_seconds: float = Field(30, gt=0, description="Network timeout of one request.")
+    pull_interval_seconds: float = Field(10, gt=0, description="Pause between snapshot pulls once up to date.")
+    push_poll_seconds: float = Field(0.25, gt=0, description="How often the journal is checked for new events.")
+    heartbeat_seconds: float = Field(30, gt=0, description="Pause between heartbeats.")
+    page_limit: int = Field(10_000, ge=1, le=50_000, description="Snapshot rows asked for per page.")
+    push_batch: int = Field(500, ge=1, le=1000, description="Events per upload (the server takes at most 1000).")
+    backoff_initial_seconds: float = Field(0.5, gt=0, description="First retry delay after a failure.")
+    backoff_max_seconds: float = Field(60, gt=0, description="Longest delay between retries.")
+    clock_skew_warn_seconds: int = Field(120, ge=1, description="Clock skew beyond this is reported as a problem.")
+
+    @property
+    def identity_path(self) -> Path:
+        return self.identity_file or self.data_dir / "device.json"
+
+    @property
+    def replica_path(self) -> Path:
+        return self.data_dir / "replica.db"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / "journal.db"
+
+
+def load_settings(path: str | Path | None = None, **overrides) -> AgentSettings:
+    return load(AgentSettings, path, CONFIG_ENV, **overrides)
