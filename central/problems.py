@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
+from pydantic import BaseModel, Field
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -16,6 +17,30 @@ from vouchers.errors import FieldError, InvalidInput, PayloadTooLarge, VoucherEr
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of this API is sent."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = Field(None, description="For invalid input: every {field, message}.")
+    current_state: str | None = Field(None, description="For a refused batch action: the batch's state.")
+    allowed: list[str] | None = Field(None, description="For a refused batch action: what is allowed now.")
+
+
+def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    words = {401: "Missing or wrong token", 403: "Right token, wrong scope", 404: "Not found",
+             409: "Conflicts with the current state", 413: "Body too large", 422: "Invalid input"}
+    return {s: {"description": words[s], "model": Problem, "content": {MEDIA_TYPE: {}}} for s in statuses}
+
+
+ADMIN_ERRORS = _documented(401, 403, 404, 409, 413, 422)
+DEVICE_ERRORS = _documented(401, 403, 413, 422)
+PUBLIC_ERRORS = _documented(404, 409, 413, 422)
+PNG = {200: {"content": {"image/png": {}}, "description": "A PNG image"}}
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Response:
@@ -60,6 +85,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 413:
+            return from_error(PayloadTooLarge(str(exc.detail)))
         titles = {404: "Not found", 405: "Method not allowed", 401: "Missing or wrong token"}
         title = titles.get(exc.status_code, "Request refused")
         detail = exc.detail if isinstance(exc.detail, str) else title
@@ -113,5 +140,8 @@ class InputGuard:
         await from_error(err)(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised inside the app's body reading; an HTTPException so FastAPI lets it through."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "The request body is too large.")

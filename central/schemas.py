@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo, field_validator
 
 from vouchers.status import Status
 from vouchers.wire import Strict
@@ -35,14 +35,14 @@ Day = Annotated[
 class StoreCreate(Strict):
     id: StoreId
     name: Name = Field(min_length=1)
-    timezone: str = "UTC"
+    timezone: Annotated[str, StringConstraints(max_length=64)] = "UTC"
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Europe/London)") from None
         return value
 
@@ -63,12 +63,12 @@ class _Patch(Strict):
 
     nullable: ClassVar[frozenset[str]] = frozenset()
 
-    @model_validator(mode="after")
-    def _no_null_for_required(self):
-        nulls = sorted(k for k in self.model_fields_set if getattr(self, k) is None and k not in self.nullable)
-        if nulls:
-            raise ValueError(f"{', '.join(nulls)} cannot be null")
-        return self
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_null_for_required(cls, value, info: ValidationInfo):
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("cannot be null; leave the field out to keep it as it is")
+        return value
 
 
 class BatchPatch(_Patch):

@@ -54,10 +54,12 @@ class BatchInvalid(InvalidInput):
     title = "The batch configuration is not valid"
 
 
-class InvalidCode(VoucherError):
-    status = 422
+class InvalidCode(InvalidInput):
     slug = "invalid-code"
     title = "Not a voucher code"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__([FieldError("code", detail)], detail)
 
 
 class NotFound(VoucherError):

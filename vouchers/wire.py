@@ -111,10 +111,10 @@ class EventsResponse(Lenient):
 
 class HeartbeatRequest(Strict):
     version: ShortText
-    pending: int = Field(ge=0)
+    pending: int = Field(ge=0, le=2**31 - 1)
     last_pull_at: Instant | None = None
     last_push_at: Instant | None = None
-    snapshot_cursor: int = Field(ge=0)
+    snapshot_cursor: int = Field(ge=0, le=2**62)
     device_time: Instant | None = Field(
         None, description="Extension: the device's clock when it sent this, so the server can show clock skew."
     )

@@ -168,7 +168,7 @@ events = Table(
     Column("store_id", String(64), index=True),
     Column("device_id", String(64)),
     Column("device_seq", BigInteger),
-    Column("voucher_id", String(100), index=True),
+    Column("voucher_id", String(200), index=True),
     Column("batch_id", String(64), index=True),
     Column("at", UTCDateTime, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
@@ -189,7 +189,7 @@ tombstones = Table(
     metadata,
     Column("change_seq", BigInteger, primary_key=True, autoincrement=False),
     Column("kind", String(16), nullable=False),
-    Column("entity_id", String(100), nullable=False),
+    Column("entity_id", String(200), nullable=False),
 )
 
 

@@ -9,6 +9,7 @@ from starlette.responses import Response, StreamingResponse
 
 from central import images
 from central.auth import require_admin
+from central.problems import ADMIN_ERRORS, PNG
 from central.context import Context, get_context, json
 from central.schemas import BatchCreate, BatchPatch, TypeCreate, TypePatch
 from central.services import batches as service
@@ -16,7 +17,7 @@ from central.services import vouchers as voucher_service
 from vouchers.errors import BatchInvalid
 from vouchers.lifecycle import Action
 
-router = APIRouter(prefix="/api/v1", tags=["batches"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api/v1", tags=["batches"], dependencies=[Depends(require_admin)], responses=ADMIN_ERRORS)
 
 PlainAction = Literal["configure", "distribute", "redeemable", "lock", "void"]
 
@@ -155,7 +156,8 @@ def _csv_stream(ctx: Context, batch_id: str, claimed, status, code):
         yield from voucher_service.export_csv(conn, batch_id, claimed=claimed, status=status, code=code)
 
 
-@router.get("/batches/{batch_id}/claim-qr.png", summary="The claim URL as a print-ready QR code PNG")
+@router.get("/batches/{batch_id}/claim-qr.png", summary="The claim URL as a print-ready QR code PNG",
+            response_class=Response, responses=PNG)
 def claim_qr(
     batch_id: str,
     size: int = Query(1024, ge=images.MIN_QR_SIZE, le=images.MAX_QR_SIZE),

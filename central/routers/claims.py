@@ -10,13 +10,14 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from central.problems import PUBLIC_ERRORS
 from central.context import Context, get_context, json
 from central.schemas import ClaimRequest
 from central.services import claims as service
 from vouchers.errors import ClaimRefused, NotFound
 from vouchers.lifecycle import CLAIMABLE, Claims, State
 
-router = APIRouter(tags=["claims"])
+router = APIRouter(tags=["claims"], responses=PUBLIC_ERRORS)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
 

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from central.auth import require_admin
+from central.problems import ADMIN_ERRORS
 from central.context import Context, get_context, json
 from central.schemas import StoreCreate
 from central.services import devices as service
 from central.services import ledger
 from vouchers.wire import Instant
 
-router = APIRouter(prefix="/api/v1", tags=["stores"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api/v1", tags=["stores"], dependencies=[Depends(require_admin)], responses=ADMIN_ERRORS)
 
 @router.post("/stores", status_code=201, summary="Create a store")
 def create_store(data: StoreCreate, ctx: Context = Depends(get_context)) -> Response:

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from central.auth import require_device
+from central.problems import DEVICE_ERRORS
 from central.context import Context, get_context, json
 from central.services import devices, ledger, snapshot
 from central.services.ledger import Device
 from vouchers.wire import EnrolRequest, EventsRequest, EventsResponse, HeartbeatRequest, HeartbeatResponse, SnapshotPage
 
-router = APIRouter(prefix="/api/v1", tags=["sync"])
+router = APIRouter(prefix="/api/v1", tags=["sync"], responses=DEVICE_ERRORS)
 
 
 @router.post("/devices/enrol", status_code=201, summary="Trade an enrolment code for a device token")

@@ -9,13 +9,14 @@ from starlette.responses import Response
 
 from central import images
 from central.auth import require_admin
+from central.problems import ADMIN_ERRORS, PNG
 from central.context import Context, get_context, json
 from central.schemas import StatusChange
 from central.services import ledger
 from central.services import vouchers as service
 from vouchers.codes import normalise
 
-router = APIRouter(prefix="/api/v1", tags=["vouchers"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api/v1", tags=["vouchers"], dependencies=[Depends(require_admin)], responses=ADMIN_ERRORS)
 CodePath = Path(max_length=200, description="The voucher code, in any case, with or without dashes")
 
 
@@ -25,7 +26,8 @@ def get_voucher(code: str = CodePath, ctx: Context = Depends(get_context)) -> Re
         return json(service.one(conn, code))
 
 
-@router.get("/vouchers/{code}/barcode.png", summary="The voucher's code as an image")
+@router.get("/vouchers/{code}/barcode.png", summary="The voucher's code as an image", response_class=Response,
+            responses=PNG)
 def barcode(
     code: str = CodePath,
     symbology: Literal["qr", "code128", "datamatrix", "pdf417", "aztec"] = "qr",

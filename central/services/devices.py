@@ -104,7 +104,9 @@ def device_for_token(conn: Connection, token: str) -> Device | None:
 
 def heartbeat(conn: Connection, device: Device, data: HeartbeatRequest) -> datetime:
     now = utcnow()
-    skew = round((data.device_time - now).total_seconds()) if data.device_time else None
+    skew = None
+    if data.device_time:  # clamped: a clock decades off is simply "very wrong"
+        skew = max(-(2**31 - 1), min(2**31 - 1, round((data.device_time - now).total_seconds())))
     conn.execute(
         update(devices)
         .where(devices.c.id == device.id)

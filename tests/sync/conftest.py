@@ -45,6 +45,8 @@ class Till_:
         return Till(self._replica, self.journal.conn)
 
     def lookup(self, code: str):
+        if not (self.data_dir / "replica.db").exists():
+            return None
         return self.view().lookup(code_hash(normalise(code), self.key))
 
     def redeem(self, code: str):
