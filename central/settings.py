@@ -35,7 +35,7 @@ class CentralSettings(FileSettings):
     max_body_bytes: int = Field(4_000_000, ge=1024, description="Largest request body accepted.")
     snapshot_page_size: int = Field(10_000, ge=1, description="Rows per snapshot page when the device asks for none.")
     snapshot_page_max: int = Field(50_000, ge=1, description="Largest snapshot page a device may ask for.")
-    generation_chunk: int = Field(20_000, ge=100, description="Vouchers generated per transaction.")
+    generation_chunk: int = Field(50_000, ge=100, description="Vouchers generated per transaction.")
     generation_lease_seconds: int = Field(
         30, ge=2, description="A generation job not heard from for this long is taken over by another process."
     )

@@ -53,11 +53,15 @@ class Till:
         self.journal = journal_conn
 
     def store(self) -> tuple[str | None, ZoneInfo]:
-        meta = all_meta(self.replica)
+        meta = all_meta(self.replica) if _initialised(self.replica) else {}
         return meta.get("store_id"), ZoneInfo(meta.get("store_timezone") or "UTC")
 
     def lookup(self, code_hash: str) -> TillVoucher | None:
+        """The voucher with this code hash as the till sees it; None if the snapshot lacks it
+        (or the agent has not made the replica yet)."""
         with read(self.replica) as r:
+            if not _initialised(r):
+                return None
             row = r.execute(
                 "SELECT v.id, v.batch_id, v.claimed, v.status, v.used_at, v.used_store, b.state, b.valid_from, "
                 "b.valid_until, b.stores, b.identifier, t.name, t.value, t.min_purchase "
@@ -90,7 +94,7 @@ class Till:
         return {r["event_id"]: r for r in rows}
 
     def health(self) -> dict[str, Any]:
-        meta = all_meta(self.replica)
+        meta = all_meta(self.replica) if _initialised(self.replica) else {}
         out: dict[str, Any] = {k: meta.get(k) for k in HEALTH_KEYS}
         out["cursor"] = int(meta.get("cursor") or 0)
         out["push_cursor"] = int(meta.get("push_cursor") or 0)
@@ -102,17 +106,24 @@ class Till:
         """Journal events not yet acknowledged by the server."""
         if self.journal is None:
             return 0
-        push_cursor = int(all_meta(self.replica).get("push_cursor") or 0)
+        push_cursor = int(all_meta(self.replica).get("push_cursor") or 0) if _initialised(self.replica) else 0
         return self.journal.execute("SELECT count(*) FROM events WHERE seq > ?", (push_cursor,)).fetchone()[0]
 
     def problems(self, limit: int = 500) -> list[Outcome]:
         """Conflicts and rejections the server reported, newest first, for the manager to review."""
+        if not _initialised(self.replica):
+            return []
         rows = self.replica.execute(
             "SELECT event_id, seq, kind, voucher_id, outcome, reason, winner_store, winner_device, winner_at, "
             "server_time FROM outcomes WHERE outcome IN ('conflict', 'rejected') ORDER BY seq DESC LIMIT ?",
             (limit,),
         )
         return [Outcome(*r) for r in rows]
+
+
+def _initialised(conn: sqlite3.Connection) -> bool:
+    """False while the agent is still creating replica.db (the file exists, its tables not yet)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outcomes'").fetchone() is not None
 
 
 def overlay(

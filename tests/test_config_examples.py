@@ -36,3 +36,21 @@ def test_environment_overrides_file(tmp_path, monkeypatch):
     file.write_text("port = 8000\n")
     monkeypatch.setenv("VOUCHER_PORT", "9100")
     assert load_settings(file).port == 9100
+
+
+def test_sync_example_loads():
+    from sync.settings import load_settings as load_sync
+
+    settings = load_sync(CONFIG / "sync.example.toml")
+    assert settings.replica_path.name == "replica.db" and settings.push_batch == 500
+    assert settings.identity_path == settings.data_dir / "device.json"
+
+
+def test_sync_wrong_key_names_file_and_key(tmp_path):
+    from sync.settings import load_settings as load_sync
+
+    file = tmp_path / "sync.toml"
+    file.write_text("pull_interval = 5\n")
+    with pytest.raises(ConfigError) as info:
+        load_sync(file)
+    assert str(file) in str(info.value) and "pull_interval" in str(info.value)

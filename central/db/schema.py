@@ -119,6 +119,7 @@ batches = Table(
     Column("generation_next_serial", BigInteger),
     Column("generation_owner", String(64)),
     Column("generation_lease_until", UTCDateTime),
+    Column("generation_error", Text),
     Column("validation_errors", JSON),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -70,7 +70,7 @@ def batch_dict(row: RowMapping, types: list[RowMapping], public_url: str) -> dic
         "updated_at": row["updated_at"],
     }
     if row["state"] == State.GENERATING:
-        out["generation"] = {"done": row["generated"], "total": row["total"]}
+        out["generation"] = {"done": row["generated"], "total": row["total"], "error": row["generation_error"]}
     return out
 
 

@@ -13,14 +13,14 @@ import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central.db.engine import Database, next_seq
-from central.db.schema import batches, meta, utcnow, vouchers
+from central.db.schema import batches, meta, utcnow
 from central.services import batches as batch_service
 from central.services.ids import new_id
-from vouchers.codes import code_hash, new_code
+from vouchers.codes import code_hash, new_codes
 from vouchers.lifecycle import State, finish_generation
 
 log = logging.getLogger(__name__)
@@ -103,11 +103,20 @@ class Generator:
                         return
                 except IntegrityError:
                     log.warning("code collision while generating %s; retrying the chunk", batch_id)
-        except Exception:
-            log.exception("generation of %s stopped; another round will resume it", batch_id)
+        except Exception as exc:
+            log.exception("generation of %s stopped; the supervisor will resume it", batch_id)
+            self._record_error(batch_id, f"{exc.__class__.__name__}: {exc}"[:1000])
         finally:
             with self._lock:
                 self._running.pop(batch_id, None)
+
+    def _record_error(self, batch_id: str, text: str) -> None:
+        """Show head office why the job is stuck (GET /batches/{id} → generation.error)."""
+        try:
+            with self.db.write() as conn:
+                conn.execute(update(batches).where(batches.c.id == batch_id).values(generation_error=text))
+        except Exception:
+            log.exception("could not record the generation error of %s", batch_id)
 
     def _step(self, batch_id: str) -> bool:
         """Generate and commit one chunk; False when the job is finished or not ours."""
@@ -133,20 +142,11 @@ class Generator:
                 return False
             key = bytes.fromhex(conn.execute(select(meta.c.value).where(meta.c.key == "code_hash_key")).scalar_one())
             first_seq = next_seq(conn, len(serials))
-            rows = []
-            for i, (serial, type_id) in enumerate(serials):
-                code = new_code()
-                rows.append(
-                    {
-                        "batch_id": batch_id,
-                        "serial": serial,
-                        "type_id": type_id,
-                        "code": code,
-                        "code_hash": code_hash(code, key),
-                        "change_seq": first_seq + i,
-                    }
-                )
-            conn.execute(insert(vouchers), rows)
+            rows = [
+                (batch_id, serial, type_id, code, code_hash(code, key), first_seq + i)
+                for i, ((serial, type_id), code) in enumerate(zip(serials, new_codes(len(serials))))
+            ]
+            conn.exec_driver_sql(_insert_sql(conn), rows)  # plain tuples: the hot loop of generation
             conn.execute(
                 update(batches)
                 .where(batches.c.id == batch_id)
@@ -154,9 +154,18 @@ class Generator:
                     generated=row["generated"] + len(rows),
                     generation_next_serial=serials[-1][0] + 1,
                     generation_lease_until=self.lease_until(),
+                    generation_error=None,
                 )
             )
         return True
+
+
+def _insert_sql(conn) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return (
+        "INSERT INTO vouchers (batch_id, serial, type_id, code, code_hash, change_seq) "
+        f"VALUES ({', '.join([mark] * 6)})"
+    )
 
 
 def _next_serials(types, start: int | None, limit: int) -> list[tuple[int, str]]:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.engine import RowMapping
 
 from central.db.engine import next_seq
@@ -44,6 +44,7 @@ class _Request:
     batches: dict[str, RowMapping | None] = field(default_factory=dict)
     seen: dict[str, dict[str, Any]] = field(default_factory=dict)
     redeemed_delta: dict[str, int] = field(default_factory=dict)
+    changed: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # written once, at the end
 
 
 def result_of(row: dict[str, Any] | RowMapping) -> dict[str, Any]:
@@ -82,6 +83,12 @@ def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[
         results.append(result_of(row))
     if new_rows:
         conn.execute(insert(events), new_rows)
+    if req.changed:
+        first = next_seq(conn, len(req.changed))
+        conn.execute(_VOUCHER_UPDATE, [
+            {"k_batch": v["batch_id"], "k_serial": v["serial"], **{c: v[c] for c in _USE_COLUMNS}, "change_seq": first + i}
+            for i, v in enumerate(req.changed.values())
+        ])
     for batch_id, delta in req.redeemed_delta.items():
         if delta:
             conn.execute(update(batches).where(batches.c.id == batch_id).values(redeemed=batches.c.redeemed + delta))
@@ -146,12 +153,20 @@ def _decide(
     return _revert(conn, req, device, event, voucher, row)
 
 
+_USE_COLUMNS = ("status", "used_at", "used_store", "used_device", "redeemed_by")
+_VOUCHER_UPDATE = (
+    update(vouchers)
+    .where(vouchers.c.batch_id == bindparam("k_batch"), vouchers.c.serial == bindparam("k_serial"))
+    .values({c: bindparam(c) for c in (*_USE_COLUMNS, "change_seq")})
+)
+
+
 def _redeem(conn, req, device, event, voucher, row, tz) -> dict[str, Any]:
     batch = _batch(conn, req, voucher["batch_id"])
     verdict = decide(_voucher_view(voucher), _batch_view(batch), device.store_id, event.at, tz)
     if verdict is Verdict.ACCEPTED:
-        _set_voucher(conn, voucher, status=Status.USED.value, used_at=event.at, used_store=device.store_id,
-                     used_device=device.id, redeemed_by=row["id"])
+        _use(req, voucher, status=Status.USED.value, used_at=event.at, used_store=device.store_id,
+             used_device=device.id, redeemed_by=row["id"])
         req.redeemed_delta[voucher["batch_id"]] = req.redeemed_delta.get(voucher["batch_id"], 0) + 1
         return row
     if verdict is Verdict.ALREADY_USED and voucher["redeemed_by"] is not None:
@@ -171,10 +186,15 @@ def _revert(conn, req, device, event, voucher, row) -> dict[str, Any]:
         return {**row, "outcome": "rejected", "outcome_reason": Verdict.WRONG_STORE.value}
     if voucher["redeemed_by"] != target_id:
         return {**row, "outcome": "rejected", "outcome_reason": "NOT_REDEEMED"}
-    _set_voucher(conn, voucher, status=Status.UNUSED.value, used_at=None, used_store=None, used_device=None,
-                 redeemed_by=None)
+    _use(req, voucher, status=Status.UNUSED.value, used_at=None, used_store=None, used_device=None, redeemed_by=None)
     req.redeemed_delta[voucher["batch_id"]] = req.redeemed_delta.get(voucher["batch_id"], 0) - 1
     return row
+
+
+def _use(req: _Request, voucher: dict[str, Any], **values: Any) -> None:
+    """Change the voucher for the rest of this request; ingest writes it once at the end."""
+    voucher.update(values)
+    req.changed[(voucher["batch_id"], voucher["serial"])] = voucher
 
 
 def _set_voucher(conn: Connection, voucher: dict[str, Any], **values: Any) -> None:

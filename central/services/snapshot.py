@@ -8,12 +8,11 @@ higher number than any the reader has seen, so paging never skips one.
 
 from __future__ import annotations
 
-import heapq
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from central.db.schema import batch_types, batches, stores, tombstones, vouchers
+from central.db.schema import batch_types, batches, stores, tombstones
 
 
 def _visible_stores(limit: list[str] | None, store_id: str) -> list[str] | None:
@@ -24,12 +23,40 @@ def _visible_stores(limit: list[str] | None, store_id: str) -> list[str] | None:
 
 
 def _fetch(conn: Connection, query, cursor: int, limit: int) -> list:
+    """Up to limit+1 rows after the cursor, in order; each row's last item is its change_seq."""
     seq = query.selected_columns.change_seq
-    return list(conn.execute(query.where(seq > cursor).order_by(seq).limit(limit + 1)))
+    return conn.execute(query.where(seq > cursor).order_by(seq).limit(limit + 1)).all()
+
+
+_VOUCHERS = (
+    "SELECT batch_id, serial, type_id, code_hash, member_id IS NOT NULL, status, used_at, used_store, change_seq "
+    "FROM vouchers WHERE change_seq > {mark} ORDER BY change_seq LIMIT {mark}"
+)
+
+
+def _fetch_vouchers(conn: Connection, cursor: int, limit: int) -> list[tuple]:
+    """The voucher rows, straight from the driver: they are most of a snapshot, and SQLAlchemy's
+    row objects and type processing would cost more than the query itself."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor_ = conn.connection.cursor()
+    try:
+        cursor_.execute(_VOUCHERS.format(mark=mark), (cursor, limit + 1))
+        return cursor_.fetchall()
+    finally:
+        cursor_.close()
+
+
+def _utc_text(value) -> str | None:
+    """A stored UTC time (SQLite text or a naive PostgreSQL datetime) as ISO 8601 with offset."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.replace(" ", "T") + "+00:00"
+    return value.isoformat() + "+00:00"
 
 
 def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, Any]:
-    store = conn.execute(select(stores.c.id, stores.c.timezone).where(stores.c.id == store_id)).one()
+    store_row = conn.execute(select(stores.c.id, stores.c.timezone).where(stores.c.id == store_id)).one()
     b_rows = _fetch(
         conn,
         select(
@@ -48,63 +75,41 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, 
         cursor,
         limit,
     )
-    v_rows = _fetch(
-        conn,
-        select(
-            vouchers.c.batch_id, vouchers.c.serial, vouchers.c.type_id, vouchers.c.code_hash,
-            vouchers.c.member_id.is_not(None).label("claimed"), vouchers.c.status, vouchers.c.used_at,
-            vouchers.c.used_store, vouchers.c.change_seq,
-        ),
-        cursor,
-        limit,
+    v_rows = _fetch_vouchers(conn, cursor, limit)
+    d_rows = [] if cursor == 0 else _fetch(  # a first sync has nothing to forget
+        conn, select(tombstones.c.kind, tombstones.c.entity_id, tombstones.c.change_seq), cursor, limit
     )
-    d_rows = _fetch(conn, select(tombstones.c.kind, tombstones.c.entity_id, tombstones.c.change_seq), cursor, limit)
-    if cursor == 0:
-        d_rows = []  # a first sync has nothing to forget
-    found = len(b_rows) + len(t_rows) + len(v_rows) + len(d_rows)
-    complete = found <= limit
+    everything = (b_rows, t_rows, v_rows, d_rows)
+    complete = sum(map(len, everything)) <= limit
     if complete:
-        seqs = [rows[-1].change_seq for rows in (b_rows, t_rows, v_rows, d_rows) if rows]
-        boundary = next_cursor = max([cursor, *seqs])
-    else:
-        merged = heapq.merge(*([r.change_seq for r in rows] for rows in (b_rows, t_rows, v_rows, d_rows)))
-        for _, boundary in zip(range(limit), merged):
-            pass
-        next_cursor = boundary
+        boundary = next_cursor = max([cursor, *(rows[-1][-1] for rows in everything if rows)])
+    else:  # each list is sorted already, so this sort only merges runs
+        boundary = next_cursor = sorted([r[-1] for rows in everything for r in rows])[limit - 1]
     deleted: dict[str, list[str]] = {"batches": [], "types": [], "vouchers": []}
-    for r in d_rows:
-        if r.change_seq <= boundary:
-            deleted[r.kind + "es" if r.kind == "batch" else r.kind + "s"].append(r.entity_id)
+    for kind, entity_id, seq in d_rows:
+        if seq <= boundary:
+            deleted["batches" if kind == "batch" else kind + "s"].append(entity_id)
     return {
         "cursor": cursor,
         "next_cursor": next_cursor,
         "complete": complete,
-        "store": {"id": store.id, "timezone": store.timezone},
+        "store": {"id": store_row.id, "timezone": store_row.timezone},
         "batches": [
-            {
-                "id": r.id, "identifier": r.identifier, "description": r.description, "state": r.state,
-                "claims": r.claims, "valid_from": r.valid_from, "valid_until": r.valid_until,
-                "stores": _visible_stores(r.stores, store_id),
-            }
-            for r in b_rows
-            if r.change_seq <= boundary
+            {"id": i, "identifier": name, "description": text, "state": state, "claims": claims, "valid_from": start,
+             "valid_until": until, "stores": _visible_stores(limit_to, store_id)}
+            for i, name, text, state, claims, start, until, limit_to, seq in b_rows
+            if seq <= boundary
         ],
         "types": [
-            {
-                "id": r.id, "batch_id": r.batch_id, "name": r.name, "value": r.value,
-                "min_purchase": r.min_purchase, "initial_status": r.initial_status,
-            }
-            for r in t_rows
-            if r.change_seq <= boundary
+            {"id": i, "batch_id": b, "name": name, "value": value, "min_purchase": minimum, "initial_status": status}
+            for i, b, name, value, minimum, status, seq in t_rows
+            if seq <= boundary
         ],
         "vouchers": [
-            {
-                "id": f"{r.batch_id}.{r.serial}", "batch_id": r.batch_id, "type_id": r.type_id, "serial": r.serial,
-                "code_hash": r.code_hash, "claimed": bool(r.claimed), "status": r.status, "used_at": r.used_at,
-                "used_store": r.used_store,
-            }
-            for r in v_rows
-            if r.change_seq <= boundary
+            {"id": f"{b}.{serial}", "batch_id": b, "type_id": t, "serial": serial, "code_hash": h,
+             "claimed": bool(claimed), "status": status, "used_at": _utc_text(used_at), "used_store": used_store}
+            for b, serial, t, h, claimed, status, used_at, used_store, seq in v_rows
+            if seq <= boundary
         ],
         "deleted": deleted,
     }

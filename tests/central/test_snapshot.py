@@ -81,7 +81,10 @@ def test_redemption_reaches_every_store_snapshot(api):
     api.call("POST", "/sync/events", 200, token=d1["token"], json={"events": [event]})
     replica, _, _ = pull(api, d2, cursor)
     row = replica["vouchers"][voucher["id"]]
-    assert (row["status"], row["used_store"]) == ("used", "s1") and row["used_at"] is not None
+    assert (row["status"], row["used_store"]) == ("used", "s1")
+    redeemed_at = api.call("GET", f"/vouchers/{voucher['code']}", 200).json()["redemption"]["at"]
+    assert datetime.fromisoformat(row["used_at"]) == datetime.fromisoformat(redeemed_at) == \
+        datetime.fromisoformat(event["at"])
 
 
 def test_paging_under_concurrent_changes_skips_nothing(api):

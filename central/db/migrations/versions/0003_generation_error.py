@@ -1,0 +1,23 @@
+"""Batches remember why their generation job last failed, so head office can see it.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("batches") as batch_op:
+        batch_op.add_column(sa.Column("generation_error", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("batches") as batch_op:
+        batch_op.drop_column("generation_error")
