@@ -54,3 +54,10 @@ def test_sync_wrong_key_names_file_and_key(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_sync(file)
     assert str(file) in str(info.value) and "pull_interval" in str(info.value)
+
+
+def test_kiosk_example_loads():
+    from kiosk.settings import load_settings as load_kiosk
+
+    settings = load_kiosk(CONFIG / "kiosk.example.toml")
+    assert settings.identity_path == settings.data_dir / "device.json"

@@ -115,3 +115,36 @@ def test_a_revoked_device_wipes_its_snapshot_and_keeps_its_journal(office, make_
     assert "STOPPED" in status and "revoked" in status
     log = till.agent.log.read_text()
     assert "revoked" in log
+
+
+def test_a_till_on_the_command_line_offline_and_back(office, server, make_till):
+    """The issue's walk-through: enrol, run, redeem, watch status, lose the server, keep redeeming, reconcile."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    kiosk = str(Path(sys.executable).parent / "voucher-kiosk")
+    office.store("s1")
+    batch = office.batch(10, claimed=3)
+    till = make_till()
+    wait_for(synced(till, batch["codes"][2], status=Status.UNUSED), what="first sync")
+
+    def redeem(code: str) -> subprocess.CompletedProcess:
+        return subprocess.run([kiosk, "redeem", code, "--data-dir", str(till.data_dir)], capture_output=True,
+                              text=True, timeout=30)
+
+    first = redeem(batch["codes"][0].lower().replace("-", " "))
+    assert first.returncode == 0 and first.stdout.startswith("ACCEPTED") and "£5 off" in first.stdout
+    again = redeem(batch["codes"][0])
+    assert again.returncode == 1 and again.stdout.startswith("ALREADY_USED") and "this shop" in again.stdout
+    assert redeem("not a code").stdout.startswith("INVALID_CODE")
+    server.stop()
+    offline = redeem(batch["codes"][1])
+    assert offline.returncode == 0 and offline.stdout.startswith("ACCEPTED")
+    wait_for(lambda: "last error" in till.agent.status(), 10, "the agent notices the server is down")
+    assert "pending events" in till.agent.status()
+    server.start()
+    wait_for(lambda: "pending events 0" in till.agent.status(), 30, "reconciled")
+    kinds = sorted((e["kind"], e["result"]["outcome"]) for e in office.ledger("s1"))
+    assert kinds == [("redeem", "accepted"), ("redeem", "accepted")]
+    assert office.admin.get(f"/batches/{batch['id']}").json()["metrics"]["redeemed"] == 2

@@ -1,0 +1,32 @@
+"""Typed settings of the kiosk: TOML file, then VOUCHER_KIOSK_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from configfile import FileSettings, load
+
+CONFIG_ENV = "VOUCHER_KIOSK_CONFIG"
+
+
+class KioskSettings(FileSettings):
+    """Every key of config/kiosk.example.toml; each can be overridden by VOUCHER_KIOSK_<KEY>."""
+
+    model_config = SettingsConfigDict(env_prefix="VOUCHER_KIOSK_", extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(Path("/var/lib/voucher-kiosk"), description="The same directory the sync agent uses.")
+    identity_file: Path | None = Field(
+        None, description="The device identity written by 'voucher-sync enrol'. Default: data_dir/device.json."
+    )
+    cashier: str | None = Field(None, description="Name recorded with this till's events, if any.")
+
+    @property
+    def identity_path(self) -> Path:
+        return self.identity_file or self.data_dir / "device.json"
+
+
+def load_settings(path: str | Path | None = None, **overrides) -> KioskSettings:
+    return load(KioskSettings, path, CONFIG_ENV, **overrides)

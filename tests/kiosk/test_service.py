@@ -1,0 +1,95 @@
+"""The redeem use case without Textual, on real replica and journal files: every verdict, in order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from kiosk.service import Redeemer
+from localdb.journal import Journal
+from localdb.replica import Replica
+from localdb.till import Till
+from vouchers.codes import code_hash, format_code, new_codes
+from vouchers.verdict import Verdict
+
+KEY = bytes.fromhex("11" * 32)
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+CODES = new_codes(20)
+
+
+def batch(bid, state="redeemable", **fields):
+    return {"id": bid, "identifier": f"Batch {bid}", "description": "", "state": state, "claims": "active",
+            "valid_from": None, "valid_until": None, "stores": None, **fields}
+
+
+def voucher(n, bid, **fields):
+    return {"id": f"{bid}.{n}", "batch_id": bid, "type_id": "t", "serial": n, "code_hash": code_hash(CODES[n], KEY),
+            "claimed": True, "status": "unused", "used_at": None, "used_store": None, **fields}
+
+
+CASES = [  # (verdict, batch, voucher fields)
+    (Verdict.BATCH_VOID, batch("void", "void", valid_until="2020-01-01"), {"status": "used"}),
+    (Verdict.BATCH_LOCKED, batch("locked", "locked"), {}),
+    (Verdict.BATCH_NOT_REDEEMABLE, batch("dist", "distributed"), {}),
+    (Verdict.WRONG_STORE, batch("other", stores=[], valid_until="2020-01-01"), {}),
+    (Verdict.NOT_YET_VALID, batch("future", valid_from="2026-07-01"), {}),
+    (Verdict.EXPIRED, batch("past", valid_until="2026-06-14"), {"claimed": False}),
+    (Verdict.NOT_CLAIMED, batch("unclaimed"), {"claimed": False, "status": None}),
+    (Verdict.ALREADY_USED, batch("used"), {"status": "used", "used_at": "2026-06-14T09:30:00+00:00",
+                                           "used_store": "s2"}),
+    (Verdict.PENDING, batch("pending"), {"status": "pending"}),
+    (Verdict.ISSUED_VALID, batch("issued"), {"status": "issued"}),
+    (Verdict.ACCEPTED, batch("ok"), {}),
+]
+
+
+@pytest.fixture
+def redeemer(tmp_path):
+    replica, journal = Replica(tmp_path / "replica.db"), Journal(tmp_path / "journal.db")
+    replica.apply_page({
+        "cursor": 0, "next_cursor": 99, "complete": True, "store": {"id": "s1", "timezone": "Europe/London"},
+        "batches": [b for _, b, _ in CASES],
+        "types": [{"id": "t", "batch_id": "ok", "name": "Std", "value": "£5 off", "min_purchase": "£20",
+                   "initial_status": "unused"}],
+        "vouchers": [voucher(n, b["id"], **fields) for n, (_, b, fields) in enumerate(CASES)],
+        "deleted": {},
+    })
+    yield Redeemer(Till(replica.conn, journal.conn), journal, KEY, cashier="jo")
+    replica.close()
+    journal.close()
+
+
+@pytest.mark.parametrize("n", range(len(CASES)), ids=[c[0].value for c in CASES])
+def test_each_verdict_in_order(redeemer, n):
+    expected = CASES[n][0]
+    decision = redeemer.redeem(format_code(CODES[n]).lower(), NOW)
+    assert decision.verdict is expected
+    assert decision.reason and decision.code == format_code(CODES[n])
+    journaled = [r[0] for r in redeemer.journal.conn.execute("SELECT kind FROM events")]
+    assert journaled == (["redeem"] if expected is Verdict.ACCEPTED else [])
+
+
+def test_invalid_and_unknown(redeemer):
+    assert redeemer.redeem("'; DROP TABLE vouchers; --", NOW).verdict is Verdict.INVALID_CODE
+    assert redeemer.redeem("x" * 10_000, NOW).verdict is Verdict.INVALID_CODE
+    assert redeemer.redeem(CODES[-1], NOW).verdict is Verdict.UNKNOWN
+
+
+def test_accepted_is_journaled_before_it_is_returned_and_then_already_used(redeemer):
+    n = len(CASES) - 1
+    first = redeemer.redeem(CODES[n], NOW)
+    assert first.verdict is Verdict.ACCEPTED and first.value == "£5 off"
+    row = redeemer.journal.conn.execute("SELECT id, voucher_id, cashier FROM events").fetchone()
+    assert tuple(row) == (first.event.id, f"ok.{n}", "jo")
+    second = redeemer.redeem(f"https://vouchers.example/v/{format_code(CODES[n])}", NOW)
+    assert second.verdict is Verdict.ALREADY_USED and "this shop" in second.reason
+    redeemer.record_refusal(second)
+    kinds = [r[0] for r in redeemer.journal.conn.execute("SELECT kind FROM events ORDER BY seq")]
+    assert kinds == ["redeem", "refused"]
+
+
+def test_already_used_says_where_and_when(redeemer):
+    n = next(i for i, c in enumerate(CASES) if c[0] is Verdict.ALREADY_USED)
+    decision = redeemer.redeem(CODES[n], NOW)
+    assert "shop s2" in decision.reason and "14 Jun 2026 at 10:30" in decision.reason  # London summer time
