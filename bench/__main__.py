@@ -21,10 +21,10 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import generate, ingest, race, snapshot
+from bench import first_sync, generate, ingest, push_backlog, push_latency, race, snapshot
 from bench.common import Report, heading, say
 
-BENCHES = {m.NAME: m for m in (generate, ingest, race, snapshot)}
+BENCHES = {m.NAME: m for m in (generate, ingest, race, snapshot, first_sync, push_backlog, push_latency)}
 
 QUICK = {
     "generate": ["--size", "20000"],

@@ -1,16 +1,22 @@
-"""What every benchmark shares: a real server process, an admin client, and figure lines.
+"""What every benchmark shares: a real server process, an admin client, and figure lines;
+for the store-host benchmarks also the sync agent as a process and its replica, read-only.
 
 Benchmarks never import the server: they start `voucher-central serve` as a separate
 process on a free loopback port, with a fresh database in a temporary directory, and talk
-to it over HTTP with httpx, as a till or an admin tool would.
+to it over HTTP with httpx, as a till or an admin tool would. The sync agent runs the same
+way (`voucher-sync enrol`, `voucher-sync run`); only the kiosk's side of the store host
+(`localdb.journal.Journal`, `localdb.till.Till`) is imported, because a benchmark plays the
+kiosk.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -239,6 +245,21 @@ def sqlite_size(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
 
 
+def copy_sqlite(source: Path, dest: Path) -> None:
+    """Copy a SQLite database left by another run (and its WAL, if it has one) to `dest`."""
+    if not source.exists():
+        raise SystemExit(f"{source} does not exist (make one with 'python -m bench generate --keep DIR')")
+    for suffix in ("", "-wal"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copyfile(f"{source}{suffix}", f"{dest}{suffix}")
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
 # -- talking to it ----------------------------------------------------------------------------
 
 
@@ -286,9 +307,12 @@ class Admin:
 
     def device(self, store_id: str, name: str, base_url: str | None = None) -> dict:
         """Enrol a device at a store (through `base_url`, another server process, if given)."""
-        code = call(self.http, "POST", f"/stores/{store_id}/enrolment-codes", 201)["code"]
+        code = self.enrolment_code(store_id)
         with client(base_url or self.base_url) as http:
             return call(http, "POST", "/devices/enrol", 201, json={"enrolment_code": code, "device_name": name})
+
+    def enrolment_code(self, store_id: str) -> str:
+        return call(self.http, "POST", f"/stores/{store_id}/enrolment-codes", 201)["code"]
 
     def new_batch(self, size: int, identifier: str, initial_status: str = "unused") -> dict:
         """A validated batch with one type covering serials 1..size."""
@@ -387,3 +411,312 @@ def claim_many(base_url: str, claim_token: str, count: int, concurrency: int = 1
         t.join()
     http.close()
     return made, refused
+
+
+def claimed_batch(admin: Admin, base_url: str, size: int, identifier: str,
+                  concurrency: int = 2) -> tuple[str, list[str], float]:
+    """A redeemable batch of `size` vouchers, every one claimed by its own member.
+
+    Returns (batch id, voucher ids, seconds taken)."""
+    t0 = time.monotonic()
+    batch = admin.generated_batch(size, identifier)
+    bid = batch["id"]
+    batch = admin.act(bid, "distribute", "redeemable")
+    made, refused = claim_many(base_url, batch["claim_token"], size, concurrency)
+    if made != size:
+        raise ApiFailure(f"only {made:,} of {size:,} claims made (refused: {refused})")
+    ids = admin.voucher_ids(bid, claimed="true")
+    return bid, ids, time.monotonic() - t0
+
+
+# -- the store host: sync agent, replica, journal ----------------------------------------------
+
+
+def sync_command() -> list[str]:
+    """The installed `voucher-sync` script of this virtualenv."""
+    for candidate in (Path(sys.executable).parent / "voucher-sync", ROOT / ".venv" / "bin" / "voucher-sync"):
+        if candidate.exists():
+            return [str(candidate)]
+    found = shutil.which("voucher-sync")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "sync.cli"]
+
+
+def agent_settings(pairs: list[str] | None) -> dict[str, str]:
+    """`KEY=VALUE` options (agent settings, e.g. push_poll_seconds=0.05) as a dict."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--agent-setting takes KEY=VALUE, not {pair!r}")
+        out[key.strip().lower().removeprefix("voucher_sync_")] = value.strip()
+    return out
+
+
+def add_agent_arguments(p: Any) -> None:
+    p.add_argument("--agent-setting", action="append", metavar="KEY=VALUE", default=[],
+                   help="override one of the agent's settings (sync/settings.py) through its VOUCHER_SYNC_KEY "
+                        "environment variable, e.g. push_poll_seconds=0.05; repeatable (default: the agent's own)")
+
+
+def describe_settings(settings: dict[str, str]) -> str:
+    if not settings:
+        return "the agent's defaults (no VOUCHER_SYNC_* setting changed)"
+    return "the agent's defaults except " + ", ".join(f"VOUCHER_SYNC_{k.upper()}={v}" for k, v in settings.items())
+
+
+class Notifications:
+    """A datagram socket standing in for systemd's NOTIFY_SOCKET: when did the agent say READY=1."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if path.exists():
+            path.unlink()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.messages: list[tuple[float, str]] = []
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._closed.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            now = time.monotonic()
+            self.messages.extend((now, line) for line in data.decode(errors="replace").splitlines())
+
+    def first(self, line: str, after: float = 0.0) -> float | None:
+        """monotonic() when `line` first arrived after `after`, if it did."""
+        return next((t for t, m in list(self.messages) if m == line and t >= after), None)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+
+
+class SyncAgent:
+    """`voucher-sync` of this virtualenv as a process with its own data directory.
+
+    `settings` are agent settings (sync/settings.py) passed as VOUCHER_SYNC_<KEY>; every other
+    VOUCHER_SYNC_* variable of the calling environment is removed, so the agent runs with its
+    defaults unless told otherwise."""
+
+    def __init__(self, data_dir: Path, log_path: Path, settings: dict[str, str] | None = None,
+                 notify_socket: Path | None = None) -> None:
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.settings = dict(settings or {})
+        self.notify_socket = notify_socket
+        self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VOUCHER_SYNC_")}
+        env.pop("NOTIFY_SOCKET", None)
+        env.pop("WATCHDOG_USEC", None)
+        env.update({f"VOUCHER_SYNC_{k.upper()}": v for k, v in self.settings.items()})
+        if self.notify_socket is not None:
+            env["NOTIFY_SOCKET"] = str(self.notify_socket)
+        return env
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def replica_path(self) -> Path:
+        return self.data_dir / "replica.db"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / "journal.db"
+
+    def _cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run([*sync_command(), *args, "--data-dir", str(self.data_dir)], env=self.env,
+                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def enrol(self, server_url: str, code: str, name: str) -> None:
+        done = self._cli("enrol", "--server", server_url, "--code", code, "--name", name)
+        if done.returncode != 0:
+            raise RuntimeError(f"voucher-sync enrol -> {done.returncode}: {done.stderr.strip()[:500]}")
+
+    def status(self) -> str:
+        return self._cli("status").stdout
+
+    def start(self) -> SyncAgent:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen([*sync_command(), "run", "--data-dir", str(self.data_dir)], env=self.env,
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 60) -> int | None:
+        """SIGTERM, as systemd stops it; the agent's exit code (SIGKILL after `timeout`)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def log_problems(self) -> list[str]:
+        """WARNING and ERROR lines (and tracebacks) of the agent's log."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return [line for line in text.splitlines()
+                if line.startswith(("WARNING", "ERROR", "CRITICAL")) or "Traceback" in line]
+
+    def __enter__(self) -> SyncAgent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """The kB fields of /proc/PID/status (VmRSS, VmHWM, …) in bytes."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                parts = rest.split()
+                if len(parts) == 2 and parts[1] == "kB":
+                    out[key] = int(parts[0]) * 1024
+    except OSError:
+        pass
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used so far (/proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class MemoryWatch:
+    """Peak resident memory of a process: the kernel's high-water mark (VmHWM) read at the end,
+    and VmRSS sampled every `interval` seconds meanwhile (the larger of the two is the peak)."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.max_rss = 0
+        self.hwm = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        status = proc_status(self.pid)
+        self.max_rss = max(self.max_rss, status.get("VmRSS", 0))
+        self.hwm = max(self.hwm, status.get("VmHWM", 0))
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._read()
+
+    @property
+    def peak(self) -> int:
+        return max(self.max_rss, self.hwm)
+
+    def stop(self) -> int:
+        """Stop watching (call while the process still lives); returns the peak in bytes."""
+        self._read()
+        self._stop.set()
+        self._thread.join(timeout=2)
+        return self.peak
+
+
+def read_only(path: Path, timeout: float = 60) -> sqlite3.Connection:
+    """A read-only connection to a store-host file, once its writer has created it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if path.exists():
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30,
+                                   check_same_thread=False)
+            try:
+                if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'outcomes'").fetchone():
+                    return conn
+            except sqlite3.Error:
+                pass
+            conn.close()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path} not created within {timeout} s")
+        time.sleep(0.05)
+
+
+def replica_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def snapshot_end(base_url: str, token: str) -> int:
+    """The cursor a complete pull ends at: the smallest cursor C ≥ 1 after which the snapshot
+    has no change, found with one-row pages (a binary search, some 50 cheap requests)."""
+    with client(base_url, token, connections=1) as http:
+        def empty(cursor: int) -> bool:
+            page = call(http, "GET", "/sync/snapshot", params={"cursor": cursor, "limit": 1})
+            return page["complete"] and not (page["batches"] or page["types"] or page["vouchers"]
+                                             or any(page["deleted"].values()))
+
+        lo, hi = 0, 1  # invariant: the page after lo has changes, the page after hi has none
+        while not empty(hi):
+            lo, hi = hi, hi * 2
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if empty(mid) else (mid, hi)
+        return hi if lo > 0 or not empty(0) else 0
+
+
+def wait_synced(agent: SyncAgent, end_cursor: int, expected_vouchers: int, timeout: float = 600,
+                poll: float = 0.05, progress: Callable[[int], None] | None = None) -> float:
+    """Poll replica.db read-only until its cursor reached `end_cursor` and it holds
+    `expected_vouchers`; returns monotonic() of the poll that first saw it so."""
+    conn = read_only(agent.replica_path, timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not agent.alive():
+                raise RuntimeError(f"the agent exited before its pull was complete; see {agent.log_path}")
+            seen = time.monotonic()
+            cursor = int(replica_meta(conn, "cursor") or 0)
+            if progress:
+                progress(cursor)
+            if cursor >= end_cursor:
+                count = conn.execute("SELECT count(*) FROM vouchers").fetchone()[0]
+                if count != expected_vouchers:
+                    raise RuntimeError(f"replica at cursor {cursor} holds {count:,} vouchers, "
+                                       f"not {expected_vouchers:,}")
+                return seen
+            time.sleep(poll)
+    finally:
+        conn.close()
+    raise RuntimeError(f"replica not synced within {timeout} s; see {agent.log_path}")

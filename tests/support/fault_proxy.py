@@ -1,6 +1,6 @@
 """A misbehaving network on loopback: a one-request-per-connection HTTP proxy that refuses,
 stalls, resets mid-body, drops the answer after the server committed, or answers 500/429 or
-garbage itself, as a plan chooses per connection."""
+garbage itself, as a plan chooses for each request (given its request line)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ def _response(status: str, body: bytes, content_type: str = "application/json", 
 
 
 class FaultProxy:
-    def __init__(self, upstream_port: int, plan: Callable[[], str] | None = None, *, stall_seconds: float = 5) -> None:
+    def __init__(self, upstream_port: int, plan: Callable[[bytes], str] | None = None, *,
+                 stall_seconds: float = 5) -> None:
         self.upstream_port = upstream_port
-        self.plan = plan or (lambda: "pass")
+        self.plan = plan or (lambda request_line: "pass")
         self.stall_seconds = stall_seconds
         self.counts: Counter[str] = Counter()
         self._server = socket.create_server(("127.0.0.1", 0))
@@ -38,7 +39,7 @@ class FaultProxy:
     def random(cls, upstream_port: int, seed: int, fault_rate: float, **kw) -> FaultProxy:
         rng = random.Random(seed)
         proxy = cls(upstream_port, **kw)
-        proxy.plan = lambda: rng.choice(FAULTS[1:]) if proxy.faulty and rng.random() < fault_rate else "pass"
+        proxy.plan = lambda _: rng.choice(FAULTS[1:]) if proxy.faulty and rng.random() < fault_rate else "pass"
         return proxy
 
     faulty = True
@@ -60,15 +61,15 @@ class FaultProxy:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
-        fault = self.plan()
-        self.counts[fault] += 1
         try:
             with client:
-                if fault == "refuse":
-                    _reset(client)
-                    return
                 request = _read_request(client)
                 if request is None:
+                    return
+                fault = self.plan(request.split(b"\r\n", 1)[0])
+                self.counts[fault] += 1
+                if fault == "refuse":
+                    _reset(client)
                     return
                 if fault == "stall":
                     time.sleep(self.stall_seconds)

@@ -54,6 +54,8 @@ def test_head_office_changes_reach_the_till(office, make_till):
     code = batch["codes"][0]
     wait_for(synced(till, code, state=State.REDEEMABLE), what="first sync")
     office.admin.post(f"/batches/{batch['id']}/pause").raise_for_status()  # claims paused: still redeemable
+    claims = "SELECT claims FROM batches WHERE id = ?"
+    wait_for(lambda: till.view().replica.execute(claims, (batch["id"],)).fetchone()[0] == "paused", 10, "pause")
     for action, state in (("lock", State.LOCKED), ("redeemable", State.REDEEMABLE), ("void", State.VOID)):
         office.admin.post(f"/batches/{batch['id']}/{action}").raise_for_status()
         wait_for(synced(till, code, state=state), 10, f"{action} reaches the till")

@@ -154,7 +154,7 @@ def test_malformed_answers_are_reported_then_sync_resumes(office, server, make_t
     office.store("s1")
     batch = office.batch(30, claimed=5)
     mode = {"fault": "garbage"}
-    proxy = FaultProxy(server.port, plan=lambda: mode["fault"]).start()
+    proxy = FaultProxy(server.port, plan=lambda _: mode["fault"]).start()
     till = make_till(start=False)
     point_at(till, proxy.url)
     till.agent.start()
@@ -197,3 +197,21 @@ def test_a_corrupt_replica_is_rebuilt_and_the_journal_kept(office, server, make_
     exactly_once(till, office, "s1")
     assert office.admin.get(f"/batches/{batch['id']}").json()["metrics"]["redeemed"] == 5
     assert "replica was corrupt" in till.agent.status()
+
+
+def test_a_stuck_push_never_blocks_fresh_snapshots(office, server, make_till):
+    office.store("s1")
+    batch = office.batch(20, claimed=2)
+    proxy = FaultProxy(server.port, plan=lambda line: "stall" if b"/sync/events" in line else "pass",
+                       stall_seconds=10).start()
+    till = make_till(start=False)
+    point_at(till, proxy.url)
+    till.agent.env["VOUCHER_SYNC_TIMEOUT_SECONDS"] = "8"  # the upload hangs for a long time
+    till.agent.start()
+    wait_for(lambda: redeemable_codes(till, batch["codes"]), 20, "first sync")
+    till.redeem(batch["codes"][0])
+    wait_for(lambda: proxy.counts["stall"] >= 1, 10, "an upload stuck in the network")
+    office.admin.post(f"/batches/{batch['id']}/lock").raise_for_status()
+    wait_for(lambda: till.lookup(batch["codes"][1]).batch.state == "locked", 10, "the lock pulled meanwhile")
+    assert till.view().pending() == 1
+    proxy.stop()
