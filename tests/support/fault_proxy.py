@@ -29,6 +29,8 @@ class FaultProxy:
         self.plan = plan or (lambda request_line: "pass")
         self.stall_seconds = stall_seconds
         self.counts: Counter[str] = Counter()
+        self.log: list[tuple[float, bytes, str]] = []  # (monotonic time, request line, fault)
+        self.retry_after = "0"
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -66,8 +68,10 @@ class FaultProxy:
                 request = _read_request(client)
                 if request is None:
                     return
-                fault = self.plan(request.split(b"\r\n", 1)[0])
+                line = request.split(b"\r\n", 1)[0]
+                fault = self.plan(line)
                 self.counts[fault] += 1
+                self.log.append((time.monotonic(), line, fault))
                 if fault == "refuse":
                     _reset(client)
                     return
@@ -78,7 +82,8 @@ class FaultProxy:
                     client.sendall(_response("500 Internal Server Error", b'{"detail":"injected"}'))
                     return
                 if fault == "http429":
-                    client.sendall(_response("429 Too Many Requests", b'{"detail":"slow down"}', extra="retry-after: 0\r\n"))
+                    client.sendall(_response("429 Too Many Requests", b'{"detail":"slow down"}',
+                                             extra=f"retry-after: {self.retry_after}\r\n"))
                     return
                 if fault == "garbage":
                     client.sendall(_response("200 OK", b'{"cursor": 0, "results": [tru'))

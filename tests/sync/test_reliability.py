@@ -215,3 +215,22 @@ def test_a_stuck_push_never_blocks_fresh_snapshots(office, server, make_till):
     wait_for(lambda: till.lookup(batch["codes"][1]).batch.state == "locked", 10, "the lock pulled meanwhile")
     assert till.view().pending() == 1
     proxy.stop()
+
+
+def test_429_retry_after_is_honoured(office, server, make_till):
+    office.store("s1")
+    batch = office.batch(10, claimed=1)
+    answers = iter(["http429"])
+    proxy = FaultProxy(server.port, plan=lambda line: next(answers, "pass") if b"/sync/events" in line else "pass")
+    proxy.retry_after = "2"
+    proxy.start()
+    till = make_till(start=False)
+    point_at(till, proxy.url)
+    till.agent.start()
+    wait_for(lambda: redeemable_codes(till, batch["codes"]), 20, "first sync")
+    till.redeem(batch["codes"][0])
+    wait_for(lambda: till.view().pending() == 0, 20, "pushed after the server's pause")
+    pushes = [(t, fault) for t, line, fault in proxy.log if b"/sync/events" in line]
+    assert [f for _, f in pushes[:2]] == ["http429", "pass"]
+    assert pushes[1][0] - pushes[0][0] >= 2.0  # not before the server said
+    proxy.stop()
