@@ -22,6 +22,10 @@ class KioskSettings(FileSettings):
         None, description="The device identity written by 'voucher-sync enrol'. Default: data_dir/device.json."
     )
     cashier: str | None = Field(None, description="Name recorded with this till's events, if any.")
+    verdict_seconds: float = Field(6, gt=0, description="How long a verdict stays on screen.")
+    bell: bool = Field(True, description="Ring the terminal bell: once when accepted, twice when refused.")
+    stale_snapshot_hours: float = Field(24, gt=0, description="Warn when the snapshot is older than this.")
+    offline_after_seconds: float = Field(120, gt=0, description="Show OFFLINE when the agent has not synced for this long.")
 
     @property
     def identity_path(self) -> Path:

@@ -1,0 +1,77 @@
+"""The kiosk's composition root: build_kiosk(settings) opens the till's files and builds the app."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+
+from kiosk.screens.scan import ScanScreen
+from kiosk.service import Decision, Redeemer
+from kiosk.settings import KioskSettings
+from localdb.connect import open_reader
+from localdb.journal import Journal
+from localdb.till import Till
+from sync import identity as identity_file
+from vouchers.verdict import REASONS, Verdict
+
+
+class Kiosk:
+    """The till's state for the app: its journal (written here), the agent's replica (read)."""
+
+    def __init__(self, settings: KioskSettings) -> None:
+        self.settings = settings
+        self.key = bytes.fromhex(identity_file.load(settings.identity_path).code_hash_key)
+        self.journal = Journal(settings.data_dir / "journal.db")
+        self._replica_path: Path = settings.data_dir / "replica.db"
+        self._replica = None
+        self._lock = threading.Lock()  # one scan at a time, from whichever worker thread
+
+    def _till(self) -> Till | None:
+        if self._replica is None and self._replica_path.exists():
+            self._replica = open_reader(self._replica_path)
+        return Till(self._replica, self.journal.conn) if self._replica is not None else None
+
+    def redeem(self, text: str) -> Decision:
+        with self._lock:
+            till = self._till()
+            if till is None:
+                return Decision(Verdict.UNKNOWN, REASONS[Verdict.UNKNOWN] + " (No snapshot yet: is voucher-sync running?)")
+            return Redeemer(till, self.journal, self.key, cashier=self.settings.cashier).redeem(text)
+
+    def record_refusal(self, decision: Decision) -> None:
+        with self._lock:
+            till = self._till()
+            if till is not None:
+                Redeemer(till, self.journal, self.key, cashier=self.settings.cashier).record_refusal(decision)
+
+    def health(self) -> dict[str, Any]:
+        with self._lock:
+            till = self._till()
+            return till.health() if till is not None else {"pending": 0}
+
+    def close(self) -> None:
+        self.journal.close()
+        if self._replica is not None:
+            self._replica.close()
+
+
+class KioskApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "Voucher kiosk"
+
+    def __init__(self, kiosk: Kiosk) -> None:
+        super().__init__()
+        self.kiosk = kiosk
+
+    def on_mount(self) -> None:
+        self.push_screen(ScanScreen())
+
+    def on_unmount(self) -> None:
+        self.kiosk.close()
+
+
+def build_kiosk(settings: KioskSettings) -> KioskApp:
+    return KioskApp(Kiosk(settings))

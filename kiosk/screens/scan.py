@@ -1,0 +1,81 @@
+"""The scan screen: one input that keeps the focus (keyboard-wedge scanners type into it),
+the verdict, and the status line."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input
+
+from kiosk.messages import VerdictReady
+from kiosk.widgets.status import StatusLine
+from kiosk.widgets.verdict import VerdictPanel
+
+
+class ScanScreen(Screen):
+    BINDINGS = [("escape", "clear", "Clear")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._clear_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield VerdictPanel(id="verdict")
+        yield Input(placeholder="Scan or type a voucher code, then Enter", id="scan")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(VerdictPanel).clear_verdict()
+        self.refresh_status()
+        self.set_interval(2.0, self.refresh_status)
+
+    def on_screen_resume(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted, "#scan")
+    def scanned(self, event: Input.Submitted) -> None:
+        text = event.value
+        event.input.clear()
+        if text.strip():
+            self.decide(text)
+
+    @work(thread=True, group="scan", name="redeem")
+    def decide(self, text: str) -> None:
+        """Blocking: the journal write is committed before the verdict is shown."""
+        self.post_message(VerdictReady(self.app.kiosk.redeem(text)))
+
+    @on(VerdictReady)
+    def show_verdict(self, message: VerdictReady) -> None:
+        decision = message.decision
+        self.query_one(VerdictPanel).show(decision)
+        settings = self.app.kiosk.settings
+        if settings.bell:
+            self.app.bell()
+            if decision.verdict.kind == "refused":
+                self.set_timer(0.25, self.app.bell)
+        if self._clear_timer is not None:
+            self._clear_timer.stop()
+        self._clear_timer = self.set_timer(settings.verdict_seconds, self.action_clear)
+        self.query_one(Input).focus()
+        self.record_refusal(decision)
+
+    @work(thread=True, group="journal", name="record refusal")
+    def record_refusal(self, decision) -> None:
+        self.app.kiosk.record_refusal(decision)
+
+    def action_clear(self) -> None:
+        self.query_one(VerdictPanel).clear_verdict()
+        self.query_one(Input).focus()
+
+    def refresh_status(self) -> None:
+        settings = self.app.kiosk.settings
+        self.query_one(StatusLine).show(
+            self.app.kiosk.health(),
+            stale_after=timedelta(hours=settings.stale_snapshot_hours),
+            offline_after=timedelta(seconds=settings.offline_after_seconds),
+        )
