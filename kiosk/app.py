@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from textual.app import App
 
+from kiosk import manager
+from kiosk.pin import PinGate
 from kiosk.screens.scan import ScanScreen
 from kiosk.service import Decision, Redeemer
 from kiosk.settings import KioskSettings
@@ -28,6 +31,7 @@ class Kiosk:
         self._replica_path: Path = settings.data_dir / "replica.db"
         self._replica = None
         self._lock = threading.Lock()  # one scan at a time, from whichever worker thread
+        self.pin = PinGate(settings.data_dir / "manager-pin")
 
     def _till(self) -> Till | None:
         if self._replica is None and self._replica_path.exists():
@@ -51,6 +55,30 @@ class Kiosk:
         with self._lock:
             till = self._till()
             return till.health() if till is not None else {"pending": 0}
+
+    # --- the manager view ---------------------------------------------------------------------
+
+    def manager_data(self, now) -> dict[str, Any]:
+        with self._lock:
+            till = self._till()
+            if till is None:
+                return {"counts": [], "redemptions": [], "problems": [], "tz": UTC}
+            _, tz = till.store()
+            return {
+                "counts": manager.batch_counts(till.replica, self.journal.conn, now, tz),
+                "redemptions": manager.redemptions(till.replica, self.journal.conn),
+                "problems": till.problems(),
+                "tz": tz,
+            }
+
+    def revert(self, item: manager.TillRedemption, reason: str) -> None:
+        with self._lock:
+            manager.revert(self.journal, item, reason)
+
+    def export(self) -> Path:
+        data = self.manager_data(datetime.now(UTC))
+        name = f"redemptions-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv"
+        return manager.export_csv(self.settings.data_dir / "exports" / name, data["redemptions"], data["tz"])
 
     def close(self) -> None:
         self.journal.close()

@@ -11,13 +11,16 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 
+from kiosk.dialogs.text_prompt import TextPrompt
 from kiosk.messages import VerdictReady
+from kiosk.pin import PinError
+from kiosk.screens.manager import ManagerScreen
 from kiosk.widgets.status import StatusLine
 from kiosk.widgets.verdict import VerdictPanel
 
 
 class ScanScreen(Screen):
-    BINDINGS = [("escape", "clear", "Clear")]
+    BINDINGS = [("escape", "clear", "Clear"), ("f2", "manager", "Manager")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -71,6 +74,23 @@ class ScanScreen(Screen):
     def action_clear(self) -> None:
         self.query_one(VerdictPanel).clear_verdict()
         self.query_one(Input).focus()
+
+    def action_manager(self) -> None:
+        def checked(pin: str | None) -> None:
+            if pin is None:
+                self.query_one(Input).focus()
+                return
+            try:
+                ok = self.app.kiosk.pin.try_pin(pin)
+            except PinError as exc:
+                self.notify(exc.detail, severity="error")
+                return
+            if ok:
+                self.app.push_screen(ManagerScreen())
+            else:
+                self.notify("Wrong PIN.", severity="error")
+
+        self.app.push_screen(TextPrompt("Manager PIN:", password=True), checked)
 
     def refresh_status(self) -> None:
         settings = self.app.kiosk.settings

@@ -106,3 +106,68 @@ async def test_status_line_shows_sync_state(settings):
         assert "synced just now" in str(status.render()) and "nothing pending" in str(status.render())
         await scan(pilot, CODES[1])
         await wait_until(pilot, lambda: "1 pending" in str(status.render()), timeout=5)
+
+
+async def type_text(pilot, text: str) -> None:
+    for ch in text:
+        await pilot.press(ch if ch != " " else "space")
+    await pilot.press("enter")
+
+
+async def test_manager_view_behind_the_pin_counts_reverts_and_exports(settings):
+    from kiosk.pin import save_pin
+    from kiosk.screens.manager import ManagerScreen
+    from textual.widgets import DataTable
+
+    save_pin(settings.data_dir / "manager-pin", "2468")
+    assert oct((settings.data_dir / "manager-pin").stat().st_mode)[-3:] == "600"
+    assert "2468" not in (settings.data_dir / "manager-pin").read_text()
+    app = build_kiosk(settings)
+    async with app.run_test(size=(140, 50)) as pilot:
+        panel = app.screen.query_one(VerdictPanel)
+        await scan(pilot, CODES[0])
+        await wait_until(pilot, lambda: panel.has_class("accepted"))
+        await pilot.press("f2")
+        await type_text(pilot, "1111")  # wrong
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ScanScreen")
+        await pilot.press("f2")
+        await type_text(pilot, "2468")
+        await wait_until(pilot, lambda: isinstance(app.screen, ManagerScreen))
+        counts = app.screen.query_one("#counts", DataTable)
+        await wait_until(pilot, lambda: counts.row_count == 1)
+        row = [str(c) for c in counts.get_row_at(0)]
+        assert row[0] == "Spring Email" and row[3:6] == ["3", "2", "1"] and row[6] == "50.0%"
+        assert row[8:10] == ["1", "1"] and "unsynced" in row[10]
+        redemptions = app.screen.query_one("#redemptions", DataTable)
+        await wait_until(pilot, lambda: redemptions.row_count == 1)
+        redemptions.focus()
+        await pilot.press("r")
+        await type_text(pilot, "customer changed mind")
+        await wait_until(pilot, lambda: journal(settings) == ["redeem", "revert"])
+        await wait_until(pilot, lambda: [str(c) for c in redemptions.get_row_at(0)][-1] == "yes")
+        await pilot.press("e")
+        exports = list((settings.data_dir / "exports").glob("redemptions-*.csv"))
+        assert len(exports) == 1
+        [row] = list(__import__("csv").DictReader(exports[0].open()))
+        assert (row["voucher"], row["batch"], row["reverted"], row["synced"]) == ("b.0", "Spring Email", "yes", "no")
+        await pilot.press("escape")
+        await scan(pilot, CODES[0])  # reverted: the voucher can be used again
+        await wait_until(pilot, lambda: panel.has_class("accepted") and journal(settings)[-1] == "redeem")
+
+
+def test_wrong_pins_lock_the_manager_view(tmp_path):
+    from kiosk.pin import MAX_ATTEMPTS, PinError, PinGate, save_pin
+
+    now = [1000.0]
+    save_pin(tmp_path / "pin", "9876")
+    gate = PinGate(tmp_path / "pin", clock=lambda: now[0])
+    for _ in range(MAX_ATTEMPTS - 1):
+        assert gate.try_pin("0000") is False
+    with pytest.raises(PinError, match="locked"):
+        gate.try_pin("0000")
+    with pytest.raises(PinError, match="try again"):
+        gate.try_pin("9876")  # even the right PIN waits
+    now[0] += 301
+    assert gate.try_pin("9876") is True
+    with pytest.raises(PinError, match="4 to 12 digits"):
+        save_pin(tmp_path / "pin", "12")

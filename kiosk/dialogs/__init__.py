@@ -1,0 +1,1 @@
+"""Typed modal dialogs: each dismisses with its answer."""

@@ -1,0 +1,76 @@
+"""The manager PIN: stored as an scrypt hash in a 0600 file, with wrong attempts limited."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from pathlib import Path
+
+from vouchers.errors import VoucherError
+
+N, R, P = 2**14, 8, 1
+MAX_ATTEMPTS = 5
+LOCKOUT_SECONDS = 300
+
+
+class PinError(VoucherError):
+    slug = "pin"
+    title = "Manager PIN"
+
+
+def hash_pin(pin: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(pin.encode(), salt=salt, n=N, r=R, p=P, dklen=32)
+    return f"scrypt${N}${R}${P}${salt.hex()}${digest.hex()}"
+
+
+def check_pin(pin: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.strip().split("$")
+        if scheme != "scrypt":
+            return False
+        got = hashlib.scrypt(pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32)
+    except ValueError:
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def save_pin(path: Path, pin: str) -> None:
+    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        raise PinError("A manager PIN is 4 to 12 digits.")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(hash_pin(pin) + "\n")
+    os.chmod(path, 0o600)
+
+
+class PinGate:
+    """Checks PINs against the stored hash; after MAX_ATTEMPTS wrong ones, refuses for a while."""
+
+    def __init__(self, path: Path, clock=time.monotonic) -> None:
+        self.path = path
+        self.clock = clock
+        self.failures = 0
+        self.locked_until = 0.0
+
+    def configured(self) -> bool:
+        return self.path.exists()
+
+    def try_pin(self, pin: str) -> bool:
+        now = self.clock()
+        if now < self.locked_until:
+            raise PinError(f"Too many wrong PINs: try again in {int(self.locked_until - now) + 1} s.")
+        if not self.configured():
+            raise PinError("No manager PIN is set on this till: run 'voucher-kiosk set-pin'.")
+        if check_pin(pin, self.path.read_text()):
+            self.failures = 0
+            return True
+        self.failures += 1
+        if self.failures >= MAX_ATTEMPTS:
+            self.failures = 0
+            self.locked_until = now + LOCKOUT_SECONDS
+            raise PinError(f"Too many wrong PINs: the manager view is locked for {LOCKOUT_SECONDS // 60} minutes.")
+        return False

@@ -1,0 +1,93 @@
+"""The manager view: counts per batch, this till's redemptions (revert one), problems, export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from textual import work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label
+
+from kiosk.dialogs.text_prompt import TextPrompt
+
+
+class ManagerScreen(Screen):
+    BINDINGS = [
+        ("escape", "app.pop_screen", "Back to scanning"),
+        ("r", "revert", "Revert selected redemption"),
+        ("e", "export", "Export CSV"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Label("Batches (head office figures as last synced; this till's own redemptions)", classes="heading")
+        yield DataTable(id="counts", cursor_type="row")
+        yield Label("This till's redemptions (newest first)", classes="heading")
+        yield DataTable(id="redemptions", cursor_type="row")
+        yield Label("Conflicts and rejections reported by head office", classes="heading")
+        yield DataTable(id="problems", cursor_type="row")
+        yield Label("", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#counts", DataTable).add_columns(
+            "Batch", "State", "Claims", "Total", "Claimed", "Redeemed", "Rate", "Available",
+            "Here today", "Here all time", "Not yet synced")
+        self.query_one("#redemptions", DataTable).add_columns("Time", "Voucher", "Batch", "Synced", "Outcome", "Reverted")
+        self.query_one("#problems", DataTable).add_columns("#", "Voucher", "Outcome", "Details")
+        self.load()
+
+    @work(thread=True, exclusive=True, group="manager", name="load counts")
+    def load(self) -> None:
+        data = self.app.kiosk.manager_data(datetime.now(UTC))
+        self.app.call_from_thread(self.show, data)
+
+    def show(self, data: dict) -> None:
+        self.items = data["redemptions"]
+        counts = self.query_one("#counts", DataTable)
+        counts.clear()
+        for c in data["counts"]:
+            m = c.figures
+            counts.add_row(c.identifier, c.state, "Active" if c.claims == "active" else "Paused", m.total, m.claimed,
+                           m.redeemed, f"{m.redemption_rate}%", m.available, c.here_today, c.here_all_time,
+                           f"{c.here_unsynced} (unsynced)" if c.here_unsynced else "0")
+        table = self.query_one("#redemptions", DataTable)
+        table.clear()
+        tz = data["tz"]
+        for item in self.items:
+            table.add_row(f"{item.event.at.astimezone(tz):%d %b %H:%M}", item.event.voucher_id,
+                          item.batch_identifier or "?", "yes" if item.outcome else "not yet",
+                          item.outcome or "", "yes" if item.reverted else "")
+        problems = self.query_one("#problems", DataTable)
+        problems.clear()
+        for p in data["problems"]:
+            details = (f"already used at store {p.winner_store} at {p.winner_at}" if p.outcome == "conflict"
+                       else p.reason or "")
+            problems.add_row(str(p.seq), p.voucher_id or "", p.outcome, details)
+
+    def say(self, text: str) -> None:
+        self.query_one("#message", Label).update(text)
+
+    def action_revert(self) -> None:
+        table = self.query_one("#redemptions", DataTable)
+        if not getattr(self, "items", None) or table.cursor_row is None or table.cursor_row >= len(self.items):
+            self.say("Select one of this till's redemptions first.")
+            return
+        item = self.items[table.cursor_row]
+
+        def done(reason: str | None) -> None:
+            if reason is None:
+                return
+            try:
+                self.app.kiosk.revert(item, reason)
+            except ValueError as exc:
+                self.say(str(exc))
+                return
+            self.say(f"Reverted {item.event.voucher_id}; head office will be told.")
+            self.load()
+
+        self.app.push_screen(TextPrompt(f"Revert the redemption of {item.event.voucher_id}? Reason:"), done)
+
+    def action_export(self) -> None:
+        path = self.app.kiosk.export()
+        self.say(f"Exported to {path}")
