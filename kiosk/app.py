@@ -32,6 +32,7 @@ class Kiosk:
         self._replica = None
         self._lock = threading.Lock()  # one scan at a time, from whichever worker thread
         self.pin = PinGate(settings.data_dir / "manager-pin")
+        self.camera_status: str | None = None
 
     def _till(self) -> Till | None:
         if self._replica is None and self._replica_path.exists():

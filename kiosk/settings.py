@@ -26,6 +26,14 @@ class KioskSettings(FileSettings):
     bell: bool = Field(True, description="Ring the terminal bell: once when accepted, twice when refused.")
     stale_snapshot_hours: float = Field(24, gt=0, description="Warn when the snapshot is older than this.")
     offline_after_seconds: float = Field(120, gt=0, description="Show OFFLINE when the agent has not synced for this long.")
+    camera: str | None = Field(
+        None, description="Camera: a device index (0), a device path (/dev/video0), a video file or a folder of "
+        "images; none for keyboard and scanner input only.")
+    decoders: list[str] = Field(["zxing", "zbar"], description="Barcode decoders, in order; later ones run only "
+                                "when the earlier found nothing.")
+    fallback_fps: float = Field(5, gt=0, description="Most frames per second the later decoders run on.")
+    repeat_seconds: float = Field(3, ge=0, description="The same code seen again within this time is ignored.")
+    file_fps: float = Field(15, gt=0, description="Frames per second read from a video file or image folder.")
 
     @property
     def identity_path(self) -> Path:

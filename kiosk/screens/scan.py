@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import time
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input
+from textual.worker import get_current_worker
+
+from kiosk.camera import CameraLost, CodeFilter, FrameSource, scans
+from kiosk.scanner import DecoderChain
 
 from kiosk.dialogs.text_prompt import TextPrompt
 from kiosk.messages import VerdictReady
@@ -36,6 +42,40 @@ class ScanScreen(Screen):
         self.query_one(VerdictPanel).clear_verdict()
         self.refresh_status()
         self.set_interval(2.0, self.refresh_status)
+        if self.app.kiosk.settings.camera:
+            self.capture()
+
+    @work(thread=True, group="camera", name="camera capture", exit_on_error=False)
+    def capture(self) -> None:
+        """Frames to scans, for as long as the app runs; a lost camera is reopened when it returns."""
+        kiosk = self.app.kiosk
+        settings = kiosk.settings
+        worker = get_current_worker()
+        chain = DecoderChain.from_names(settings.decoders, fallback_interval=1 / settings.fallback_fps)
+        codes = CodeFilter(settings.repeat_seconds)
+        while not worker.is_cancelled:
+            try:
+                source = FrameSource(settings.camera)
+            except CameraLost as exc:
+                kiosk.camera_status = f"CAMERA: {exc.detail}"
+                self.app.call_from_thread(self.refresh_status)
+                time.sleep(2)  # wait for it to be plugged back in
+                continue
+            kiosk.camera_status = "camera on"
+            self.app.call_from_thread(self.refresh_status)
+            pace = 0 if source.is_device else 1 / settings.file_fps
+            try:
+                for text, _ in scans(source, chain, codes, lambda: worker.is_cancelled, pace):
+                    self.post_message(VerdictReady(kiosk.redeem(text)))
+                if not source.is_device:
+                    kiosk.camera_status = "camera: end of the video"
+                    self.app.call_from_thread(self.refresh_status)
+                    return
+            except CameraLost as exc:
+                kiosk.camera_status = f"CAMERA: {exc.detail} Reconnecting..."
+                self.app.call_from_thread(self.refresh_status)
+            finally:
+                source.close()
 
     def on_screen_resume(self) -> None:
         self.query_one(Input).focus()
@@ -98,4 +138,5 @@ class ScanScreen(Screen):
             self.app.kiosk.health(),
             stale_after=timedelta(hours=settings.stale_snapshot_hours),
             offline_after=timedelta(seconds=settings.offline_after_seconds),
+            camera=self.app.kiosk.camera_status,
         )

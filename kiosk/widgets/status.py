@@ -43,7 +43,11 @@ def _ago(delta: timedelta) -> str:
 
 
 class StatusLine(Static):
-    def show(self, health: dict[str, Any], *, stale_after: timedelta, offline_after: timedelta) -> None:
+    def show(self, health: dict[str, Any], *, stale_after: timedelta, offline_after: timedelta,
+             camera: str | None = None) -> None:
         text, warning = describe(health, datetime.now(UTC), stale_after=stale_after, offline_after=offline_after)
+        if camera:
+            text += f"  |  {camera}"
+            warning = warning or camera.startswith("CAMERA")
         self.set_class(warning, "warning")
         self.update(text)

@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from kiosk.app import build_kiosk
 from kiosk.settings import KioskSettings
 from kiosk.widgets.status import StatusLine
 from kiosk.widgets.verdict import VerdictPanel
-from localdb.replica import Replica
-from sync.identity import Identity, save
-from vouchers.codes import code_hash, format_code, new_codes
+from support.kiosk_files import CODES, journal, make_settings, wait_until
+from vouchers.codes import format_code
 
 pytestmark = pytest.mark.anyio
-KEY_HEX = "22" * 32
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-CODES = new_codes(3)
 
 
 @pytest.fixture
 def settings(tmp_path) -> KioskSettings:
-    save(tmp_path / "device.json", Identity("http://x", "d1", "s1", "secret-token", KEY_HEX))
-    replica = Replica(tmp_path / "replica.db")
-    key = bytes.fromhex(KEY_HEX)
-    replica.apply_page({
-        "cursor": 0, "next_cursor": 5, "complete": True, "store": {"id": "s1", "timezone": "Europe/London"},
-        "batches": [{"id": "b", "identifier": "Spring Email", "description": "", "state": "redeemable",
-                     "claims": "active", "valid_from": None, "valid_until": None, "stores": None}],
-        "types": [{"id": "t", "batch_id": "b", "name": "Std", "value": "£5 off", "min_purchase": "£20",
-                   "initial_status": "unused"}],
-        "vouchers": [{"id": f"b.{i}", "batch_id": "b", "type_id": "t", "serial": i, "code_hash": code_hash(c, key),
-                      "claimed": i < 2, "status": "unused" if i < 2 else None, "used_at": None, "used_store": None}
-                     for i, c in enumerate(CODES)],
-        "deleted": {},
-    })
-    replica.close()
-    return KioskSettings(data_dir=tmp_path, bell=False, verdict_seconds=30)
+    return make_settings(tmp_path)
 
 
 async def scan(pilot, text: str) -> None:
@@ -50,24 +24,6 @@ async def scan(pilot, text: str) -> None:
     for ch in text:
         await pilot.press(ch if ch != " " else "space")
     await pilot.press("enter")
-
-
-async def wait_until(pilot, condition, timeout=5.0):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not reached"
-        await pilot.pause(0.02)
-
-
-def journal(settings) -> list[str]:
-    import sqlite3
-
-    conn = sqlite3.connect(settings.data_dir / "journal.db")
-    try:
-        return [r[0] for r in conn.execute("SELECT kind FROM events ORDER BY seq")]
-    finally:
-        conn.close()
 
 
 async def test_wedge_scan_accepted_then_already_used(settings):

@@ -1,0 +1,109 @@
+"""The camera path: a video file made here (QR and Code 128 frames among empty ones) read through
+the real capture worker of the real app; each voucher gives one verdict however many frames show it."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import segno
+import zxingcpp
+
+from kiosk.app import build_kiosk
+from kiosk.camera import CameraLost, CodeFilter, FrameSource
+from kiosk.scanner import Read
+from kiosk.widgets.status import StatusLine
+from vouchers.codes import format_code
+from support.kiosk_files import CODES, journal, make_settings, wait_until
+
+pytestmark = pytest.mark.anyio
+
+
+def frame_with(symbol: np.ndarray | None, size=(480, 640)) -> np.ndarray:
+    frame = np.full((*size, 3), 235, dtype=np.uint8)
+    if symbol is not None:
+        h, w = symbol.shape
+        y, x = (size[0] - h) // 2, (size[1] - w) // 2
+        frame[y : y + h, x : x + w] = symbol[:, :, None]
+    return frame
+
+
+def qr(text: str) -> np.ndarray:
+    modules = np.array(list(segno.make_qr(text).matrix), dtype=np.uint8)
+    modules = np.pad(modules, 4)
+    return np.kron(1 - modules, np.ones((8, 8), dtype=np.uint8)) * 255
+
+
+def code128(text: str) -> np.ndarray:
+    return np.asarray(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.Code128),
+                                                      scale=3))
+
+
+def write_video(path, frames) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15, (640, 480))
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+
+
+async def test_video_frames_give_one_verdict_per_voucher(tmp_path):
+    settings = make_settings(tmp_path)
+    video = tmp_path / "till.avi"
+    blank = frame_with(None)
+    write_video(video, [blank] * 5 + [frame_with(qr(format_code(CODES[0])))] * 10 + [blank] * 5
+                + [frame_with(code128(CODES[1]))] * 10 + [blank] * 5)
+    settings = settings.model_copy(update={"camera": str(video), "file_fps": 60})
+    app = build_kiosk(settings)
+    async with app.run_test() as pilot:
+        status = app.screen.query_one(StatusLine)
+        await wait_until(pilot, lambda: "end of the video" in str(status.render()), timeout=30)
+        await wait_until(pilot, lambda: journal(settings) == ["redeem", "redeem"])
+    events = sorted(_voucher_ids(settings))
+    assert events == ["b.0", "b.1"]
+
+
+def _voucher_ids(settings):
+    import sqlite3
+
+    conn = sqlite3.connect(settings.data_dir / "journal.db")
+    try:
+        return [r[0] for r in conn.execute("SELECT voucher_id FROM events")]
+    finally:
+        conn.close()
+
+
+async def test_an_image_folder_goes_through_the_same_path(tmp_path):
+    settings = make_settings(tmp_path)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate([frame_with(None), frame_with(qr(f"https://v.example/v/{CODES[0]}")), frame_with(None)]):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    app = build_kiosk(settings.model_copy(update={"camera": str(folder), "file_fps": 60}))
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: journal(settings) == ["redeem"], timeout=20)
+
+
+async def test_a_missing_camera_is_reported_on_screen(tmp_path):
+    settings = make_settings(tmp_path)
+    app = build_kiosk(settings.model_copy(update={"camera": str(tmp_path / "no-such-video.avi")}))
+    async with app.run_test() as pilot:
+        status = app.screen.query_one(StatusLine)
+        await wait_until(pilot, lambda: "CAMERA" in str(status.render()) and status.has_class("warning"))
+
+
+def test_code_filter_trusts_check_characters_and_needs_two_frames_otherwise():
+    now = [0.0]
+    codes = CodeFilter(repeat_seconds=3, clock=lambda: now[0])
+
+    def read(text):
+        return Read("QRCode", text, "zxing")
+
+    assert codes.feed([read(CODES[0])]) == [CODES[0]]  # a valid code: at once
+    assert codes.feed([read(CODES[0])]) == []  # held in front of the camera: once
+    assert codes.feed([read("4006381333931")]) == []  # an EAN: one frame is not enough
+    assert codes.feed([read("4006381333931")]) == ["4006381333931"]
+    now[0] += 5
+    assert codes.feed([read(CODES[0])]) == [CODES[0]]  # shown again later: a new scan
+    with pytest.raises(CameraLost):
+        FrameSource("/nonexistent/video.avi")

@@ -1,0 +1,50 @@
+"""Shared by the kiosk's app tests: a till's files with one redeemable batch, and waiting helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from kiosk.settings import KioskSettings
+from localdb.replica import Replica
+from sync.identity import Identity, save
+from vouchers.codes import code_hash, new_codes
+
+KEY_HEX = "22" * 32
+CODES = new_codes(3)
+
+
+def make_settings(data_dir) -> KioskSettings:
+    """device.json and a replica with batch 'b' (vouchers b.0 and b.1 claimed, b.2 not)."""
+    save(data_dir / "device.json", Identity("http://x", "d1", "s1", "secret-token", KEY_HEX))
+    replica = Replica(data_dir / "replica.db")
+    key = bytes.fromhex(KEY_HEX)
+    replica.apply_page({
+        "cursor": 0, "next_cursor": 5, "complete": True, "store": {"id": "s1", "timezone": "Europe/London"},
+        "batches": [{"id": "b", "identifier": "Spring Email", "description": "", "state": "redeemable",
+                     "claims": "active", "valid_from": None, "valid_until": None, "stores": None}],
+        "types": [{"id": "t", "batch_id": "b", "name": "Std", "value": "£5 off", "min_purchase": "£20",
+                   "initial_status": "unused"}],
+        "vouchers": [{"id": f"b.{i}", "batch_id": "b", "type_id": "t", "serial": i, "code_hash": code_hash(c, key),
+                      "claimed": i < 2, "status": "unused" if i < 2 else None, "used_at": None, "used_store": None}
+                     for i, c in enumerate(CODES)],
+        "deleted": {},
+    })
+    replica.close()
+    return KioskSettings(data_dir=data_dir, bell=False, verdict_seconds=30)
+
+
+async def wait_until(pilot, condition, timeout=5.0):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not reached"
+        await pilot.pause(0.02)
+
+
+def journal(settings) -> list[str]:
+    conn = sqlite3.connect(settings.data_dir / "journal.db")
+    try:
+        return [r[0] for r in conn.execute("SELECT kind FROM events ORDER BY seq")]
+    finally:
+        conn.close()
