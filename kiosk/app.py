@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,6 +97,8 @@ class KioskApp(App):
         self.kiosk = kiosk
 
     def on_mount(self) -> None:
+        if os.environ.get("TERM") == "linux":  # the Linux console: 16 colours, a font without box glyphs
+            self.add_class("linux-console")
         self.push_screen(ScanScreen())
 
     def on_unmount(self) -> None:

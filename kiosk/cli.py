@@ -1,4 +1,4 @@
-"""voucher-kiosk: the cashier's till. For now: redeem a typed code, or decode barcode images, from the command line."""
+"""voucher-kiosk: the cashier's till (a Textual screen), and the same decisions on the command line."""
 
 from __future__ import annotations
 
@@ -22,6 +22,17 @@ def main(argv: list[str] | None = None) -> int:
         description="The cashier's till: decides on a voucher from the local snapshot and journals the redemption.",
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    p = sub.add_parser("run", help="the till's screen (Textual): scan, verdicts, manager view (F2)",
+                       description="Start the cashier's screen. Keyboard-wedge scanners and typed codes go to its "
+                       "input; a camera (setting 'camera') is read in the background. Ctrl+Q quits.")
+    p.add_argument("--config", help="TOML settings file (default: $VOUCHER_KIOSK_CONFIG)")
+    p.add_argument("--data-dir", help="the directory shared with the sync agent")
+    p.add_argument("--camera", help="device index, device path, video file or image folder (overrides the setting)")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("set-pin", help="set the manager PIN (asked twice; stored as an scrypt hash, mode 0600)")
+    p.add_argument("--config", help="TOML settings file (default: $VOUCHER_KIOSK_CONFIG)")
+    p.add_argument("--data-dir", help="the directory shared with the sync agent")
+    p.set_defaults(func=cmd_set_pin)
     p = sub.add_parser("redeem", help="redeem a typed or scanned code, as a cashier would",
                        description="Decide on a code from the local snapshot; an accepted voucher is written to "
                        "the journal (and pushed by the sync agent) before the verdict is printed.")
@@ -103,3 +114,26 @@ def cmd_decode(args) -> int:
                 print(f"{scanner.display_text(name)}\t{read.format}\t{scanner.display_text(read.text)}")
         sys.stdout.flush()
     return 2 if unreadable else 1 if empty else 0
+
+
+def cmd_run(args) -> int:
+    from kiosk.app import build_kiosk
+
+    settings = load_settings(args.config, data_dir=args.data_dir, camera=args.camera)
+    build_kiosk(settings).run()
+    return 0
+
+
+def cmd_set_pin(args) -> int:
+    import getpass
+
+    from kiosk.pin import save_pin
+
+    settings = load_settings(args.config, data_dir=args.data_dir)
+    first = getpass.getpass("New manager PIN (4 to 12 digits): ")
+    if getpass.getpass("The same PIN again: ") != first:
+        print("error: the two PINs differ; nothing changed.", file=sys.stderr)
+        return 1
+    save_pin(settings.data_dir / "manager-pin", first)
+    print(f"Manager PIN set ({settings.data_dir / 'manager-pin'}, readable by this user only).")
+    return 0

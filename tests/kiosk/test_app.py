@@ -127,3 +127,12 @@ def test_wrong_pins_lock_the_manager_view(tmp_path):
     assert gate.try_pin("9876") is True
     with pytest.raises(PinError, match="4 to 12 digits"):
         save_pin(tmp_path / "pin", "12")
+
+
+async def test_linux_console_gets_ascii_frames(settings, monkeypatch):
+    monkeypatch.setenv("TERM", "linux")
+    app = build_kiosk(settings)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.has_class("linux-console")
+        assert app.screen.query_one("#scan").styles.border.top[0] == "ascii"
