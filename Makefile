@@ -16,7 +16,7 @@ PORT ?= 8000
 help:
 	@echo "Targets:"
 	@echo "  make setup   install Debian packages and .venv (idempotent)"
-	@echo "  make demo    run the demo (voucher-central demo)"
+	@echo "  make demo    run the whole system as a demo (head office, sync agent, till)"
 	@echo "  make test    run the test suite (PostgreSQL tests required, 2 workers)"
 	@echo "  make lint    check import contracts (lint-imports)"
 	@echo "  make bench   run the benchmarks (python -m bench)"
@@ -25,7 +25,7 @@ setup:
 	@bash scripts/setup
 
 demo: setup
-	$(BIN)/voucher-central demo --port $(PORT)
+	PORT=$(PORT) scripts/demo
 
 test: export VOUCHER_TEST_POSTGRES = required
 test: setup

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from central import images
 from central.app import create_app
 from central.client import AdminClient
 from central.settings import CentralSettings
@@ -46,7 +47,8 @@ def run_demo(data_dir: Path, port: int) -> int:
     (data_dir / "admin-token").write_text(token + "\n")
     (data_dir / "admin-token").chmod(0o600)
     tries = seed(client)
-    print(summary(url, data_dir, tries))
+    write_codes(data_dir, tries)
+    print(summary(url, data_dir, tries), flush=True)
     try:
         while thread.is_alive():
             thread.join(0.5)
@@ -161,9 +163,29 @@ def seed(client: AdminClient) -> dict[str, str]:
     tries["ISSUED_VALID"] = _claim(client, online, "online@example.com")
     tries["PENDING"] = _claim(client, workflow, "partner@example.com")
     tries["INVALID_CODE"] = codes[0][:-1] + ("0" if codes[0][-1] != "0" else "1")  # check character wrong
+    tries["ACCEPTED (camera)"] = codes[20]
     client.post(f"/batches/{big['id']}/generate")
     tries["_big"] = big["id"]
     return tries
+
+
+def write_codes(data_dir: Path, tries: dict[str, str]) -> None:
+    """codes.tsv (verdict, code), a PNG barcode of each code to show a real webcam, and a folder
+    of camera frames the kiosk's camera path can read in place of a webcam."""
+    barcodes, camera = data_dir / "barcodes", data_dir / "camera"
+    barcodes.mkdir()
+    camera.mkdir()
+    lines = []
+    for verdict, code in tries.items():
+        if verdict.startswith("_"):
+            continue
+        lines.append(f"{verdict}\t{code}")
+        name = verdict.split()[0].lower()
+        (barcodes / f"{name}-qr.png").write_bytes(images.qr_png(code, images.MIN_QR_SIZE))
+        if verdict != "INVALID_CODE":
+            (barcodes / f"{name}-code128.png").write_bytes(images.barcode_png(code.replace("-", ""), "code128"))
+    (data_dir / "codes.tsv").write_text("\n".join(lines) + "\n")
+    (camera / "001-accepted.png").write_bytes(images.qr_png(tries["ACCEPTED (camera)"], images.MIN_QR_SIZE))
 
 
 def summary(url: str, data_dir: Path, tries: dict[str, str]) -> str:
@@ -178,4 +200,6 @@ def summary(url: str, data_dir: Path, tries: dict[str, str]) -> str:
         "Codes to try at a till, and the verdict each gives:",
     ]
     lines += [f"  {verdict:<22} {code}" for verdict, code in tries.items()]
+    lines += ["", f"Barcode images of these codes (for a real webcam): {data_dir / 'barcodes'}",
+              f"Camera frames for the kiosk's camera path: voucher-kiosk run --camera {data_dir / 'camera'}"]
     return "\n".join(lines)
