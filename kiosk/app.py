@@ -31,13 +31,24 @@ class Kiosk:
         self.journal = Journal(settings.data_dir / "journal.db")
         self._replica_path: Path = settings.data_dir / "replica.db"
         self._replica = None
+        self._replica_inode: int | None = None
         self._lock = threading.Lock()  # one scan at a time, from whichever worker thread
         self.pin = PinGate(settings.data_dir / "manager-pin")
         self.camera_status: str | None = None
 
     def _till(self) -> Till | None:
-        if self._replica is None and self._replica_path.exists():
+        """The till's view; the replica is (re)opened when the agent has made it, or made it anew
+        (a corrupt replica is moved aside and rebuilt: a new file)."""
+        try:
+            inode = self._replica_path.stat().st_ino
+        except FileNotFoundError:
+            inode = None
+        if self._replica is not None and inode != self._replica_inode:
+            self._replica.close()
+            self._replica = None
+        if self._replica is None and inode is not None:
             self._replica = open_reader(self._replica_path)
+            self._replica_inode = inode
         return Till(self._replica, self.journal.conn) if self._replica is not None else None
 
     def redeem(self, text: str) -> Decision:

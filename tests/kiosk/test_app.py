@@ -136,3 +136,23 @@ async def test_linux_console_gets_ascii_frames(settings, monkeypatch):
         await pilot.pause()
         assert app.has_class("linux-console")
         assert app.screen.query_one("#scan").styles.border.top[0] == "ascii"
+
+
+async def test_a_rebuilt_replica_is_reopened(settings):
+    import shutil
+
+    app = build_kiosk(settings)
+    async with app.run_test() as pilot:
+        panel = app.screen.query_one(VerdictPanel)
+        await scan(pilot, CODES[0])
+        await wait_until(pilot, lambda: panel.has_class("accepted"))
+        # the agent moves a corrupt replica aside and builds a new file
+        path = settings.data_dir / "replica.db"
+        shutil.move(path, settings.data_dir / "replica.db.corrupt-1")
+        for side in ("replica.db-wal", "replica.db-shm"):
+            (settings.data_dir / side).unlink(missing_ok=True)
+        await scan(pilot, CODES[1])
+        await wait_until(pilot, lambda: "No snapshot yet" in str(panel.render()))
+        make_settings(settings.data_dir)  # the rebuilt replica
+        await scan(pilot, CODES[1])
+        await wait_until(pilot, lambda: panel.has_class("accepted"))
