@@ -1,1 +1,1 @@
-"""Benchmarks of the central server, run against real server processes: python -m bench."""
+"""Benchmarks of the central server and the sync agent, run against real processes: python -m bench."""

@@ -1,7 +1,7 @@
 """python -m bench [NAME] [options]: run the benchmarks against real server processes.
 
-    python -m bench                   all four at full size (about 17 minutes here)
-    python -m bench --quick           all four, small (under a minute)
+    python -m bench                   every benchmark at full size (about 20 minutes here, plus decode)
+    python -m bench --quick           every benchmark, small (about a minute and a half)
     python -m bench generate --size 100000
     python -m bench NAME --help       the options of one benchmark
 
@@ -21,16 +21,20 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import first_sync, generate, ingest, push_backlog, push_latency, race, snapshot
+from bench import decode, first_sync, generate, ingest, push_backlog, push_latency, race, snapshot
 from bench.common import Report, heading, say
 
-BENCHES = {m.NAME: m for m in (generate, ingest, race, snapshot, first_sync, push_backlog, push_latency)}
+BENCHES = {m.NAME: m for m in (generate, ingest, race, snapshot, first_sync, push_backlog, push_latency, decode)}
 
 QUICK = {
     "generate": ["--size", "20000"],
     "ingest": ["--size", "500"],
     "race": ["--vouchers", "100", "--devices", "6"],
     "snapshot": ["--size", "20000"],
+    "first_sync": ["--size", "20000"],
+    "push_backlog": ["--size", "500"],
+    "push_latency": ["--events", "40"],
+    "decode": ["--empty-frames", "50"],
 }
 
 
@@ -80,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 extra = QUICK[name] if args.quick else []
                 if name == "generate":
                     extra += ["--keep", str(shared / "generate")]
-                if name == "snapshot" and generated_db is not None:
+                if name in ("snapshot", "first_sync") and generated_db is not None:
                     # the generate run left a batch of the same size: page through that one
                     extra += ["--reuse", str(generated_db)]
                 sub_args = parser.parse_args([name, *extra])

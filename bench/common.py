@@ -11,6 +11,7 @@ kiosk.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import secrets
@@ -429,6 +430,21 @@ def claimed_batch(admin: Admin, base_url: str, size: int, identifier: str,
     return bid, ids, time.monotonic() - t0
 
 
+def unclaimed_batch(admin: Admin, size: int, identifier: str) -> tuple[str, float]:
+    """A redeemable batch of `size` vouchers nobody claimed (bulk for the server's tables and the
+    till's snapshot). Returns (batch id, seconds taken)."""
+    t0 = time.monotonic()
+    bid = admin.generated_batch(size, identifier)["id"]
+    admin.act(bid, "distribute", "redeemable")
+    return bid, time.monotonic() - t0
+
+
+def add_extra_vouchers_argument(p: Any) -> None:
+    p.add_argument("--extra-vouchers", type=int, default=0, metavar="N",
+                   help="also a redeemable batch of N unclaimed vouchers on the server, which the till pulls too "
+                        "(a server and a replica of realistic size; default 0)")
+
+
 # -- the store host: sync agent, replica, journal ----------------------------------------------
 
 
@@ -552,6 +568,11 @@ class SyncAgent:
 
     def status(self) -> str:
         return self._cli("status").stdout
+
+    @property
+    def token(self) -> str:
+        """The device token `enrol` wrote to device.json (for the benchmark's own look at the server)."""
+        return json.loads((self.data_dir / "device.json").read_text())["token"]
 
     def start(self) -> SyncAgent:
         self.data_dir.mkdir(parents=True, exist_ok=True)

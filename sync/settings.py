@@ -26,7 +26,7 @@ class AgentSettings(FileSettings):
     pull_interval_seconds: float = Field(10, gt=0, description="Pause between snapshot pulls once up to date.")
     push_poll_seconds: float = Field(0.25, gt=0, description="How often the journal is checked for new events.")
     heartbeat_seconds: float = Field(30, gt=0, description="Pause between heartbeats.")
-    page_limit: int = Field(10_000, ge=1, le=50_000, description="Snapshot rows asked for per page.")
+    page_limit: int = Field(20_000, ge=1, le=50_000, description="Snapshot rows asked for per page.")
     push_batch: int = Field(500, ge=1, le=1000, description="Events per upload (the server takes at most 1000).")
     backoff_initial_seconds: float = Field(0.5, gt=0, description="First retry delay after a failure.")
     backoff_max_seconds: float = Field(60, gt=0, description="Longest delay between retries.")

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from central.db.engine import next_seq
@@ -103,13 +103,20 @@ def _repeat(first: dict[str, Any], device: Device, now: datetime) -> dict[str, A
 
 
 def _prefetch_vouchers(conn: Connection, req: _Request, batch_events: list[Event]) -> None:
-    keys = {k for e in batch_events if e.voucher_id and (k := split_voucher_id(e.voucher_id))}
-    key_list = list(keys)
-    for start in range(0, len(key_list), 500):
-        chunk = key_list[start : start + 500]
-        query = select(vouchers).where(tuple_(vouchers.c.batch_id, vouchers.c.serial).in_(chunk))
-        for row in conn.execute(query).mappings():
-            req.vouchers[(row["batch_id"], row["serial"])] = dict(row)
+    """Every voucher the events name, by primary key: one query per batch (a row-value IN list
+    would make SQLite scan the whole table)."""
+    by_batch: dict[str, set[int]] = {}
+    for event in batch_events:
+        if event.voucher_id and (key := split_voucher_id(event.voucher_id)):
+            by_batch.setdefault(key[0], set()).add(key[1])
+    for batch_id, serials in by_batch.items():
+        ordered = sorted(serials)
+        for start in range(0, len(ordered), 500):
+            query = select(vouchers).where(
+                vouchers.c.batch_id == batch_id, vouchers.c.serial.in_(ordered[start : start + 500])
+            )
+            for row in conn.execute(query).mappings():
+                req.vouchers[(row["batch_id"], row["serial"])] = dict(row)
 
 
 def _batch(conn: Connection, req: _Request, batch_id: str) -> RowMapping | None:
