@@ -16,7 +16,6 @@ from localdb.till import Till
 from sync import identity as identity_file
 from sync.agent import Agent
 from sync.client import SyncClient
-from sync.errors import SyncError
 from sync.settings import AgentSettings, load_settings
 from vouchers.errors import VoucherError
 

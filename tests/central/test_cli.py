@@ -70,7 +70,7 @@ def test_a_batch_from_creation_to_deletion(server, tmp_path):
     run(server, "batch", "qr", bid, "-o", str(tmp_path / "qr.png"))
     assert (tmp_path / "qr.png").read_bytes().startswith(b"\x89PNG")
     ask = run(server, "batch", "delete", bid, ok=False)
-    assert "50 vouchers will be permanently deleted" in ask.stdout and f"--confirm 50" in ask.stdout
+    assert "50 vouchers will be permanently deleted" in ask.stdout and "--confirm 50" in ask.stdout
     run(server, "batch", "delete", bid, "--confirm", "50")
     assert bid not in run(server, "batch", "list").stdout
 

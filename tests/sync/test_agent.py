@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 
 from support.store_host import wait_for
 from vouchers.lifecycle import State
