@@ -21,10 +21,11 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import decode, first_sync, generate, ingest, push_backlog, push_latency, race, snapshot
+from bench import decode, first_sync, generate, ingest, push_backlog, push_latency, race, snapshot, verdict
 from bench.common import Report, heading, say
 
-BENCHES = {m.NAME: m for m in (generate, ingest, race, snapshot, first_sync, push_backlog, push_latency, decode)}
+BENCHES = {m.NAME: m for m in (generate, ingest, race, snapshot, first_sync, push_backlog, push_latency, decode,
+                                  verdict)}
 
 QUICK = {
     "generate": ["--size", "20000"],
@@ -35,6 +36,7 @@ QUICK = {
     "push_backlog": ["--size", "500"],
     "push_latency": ["--events", "40"],
     "decode": ["--empty-frames", "50"],
+    "verdict": ["--size", "20000", "--scans", "500"],
 }
 
 
