@@ -28,8 +28,8 @@ class Kiosk:
     def __init__(self, settings: KioskSettings) -> None:
         self.settings = settings
         self.key = bytes.fromhex(identity_file.load(settings.identity_path).code_hash_key)
-        self.journal = Journal(settings.data_dir / "journal.db")
-        self._replica_path: Path = settings.data_dir / "replica.db"
+        self.journal = Journal(settings.journal_path)
+        self._replica_path: Path = settings.replica_path
         self._replica = None
         self._replica_inode: int | None = None
         self._lock = threading.Lock()  # one scan at a time, from whichever worker thread

@@ -25,20 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="the till's screen (Textual): scan, verdicts, manager view (F2)",
                        description="Start the cashier's screen. Keyboard-wedge scanners and typed codes go to its "
                        "input; a camera (setting 'camera') is read in the background. Ctrl+Q quits.")
-    p.add_argument("--config", help="TOML settings file (default: $VOUCHER_KIOSK_CONFIG)")
-    p.add_argument("--data-dir", help="the directory shared with the sync agent")
+    _settings_args(p)
     p.add_argument("--camera", help="device index, device path, video file or image folder (overrides the setting)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("set-pin", help="set the manager PIN (asked twice; stored as an scrypt hash, mode 0600)")
-    p.add_argument("--config", help="TOML settings file (default: $VOUCHER_KIOSK_CONFIG)")
-    p.add_argument("--data-dir", help="the directory shared with the sync agent")
+    _settings_args(p)
     p.set_defaults(func=cmd_set_pin)
     p = sub.add_parser("redeem", help="redeem a typed or scanned code, as a cashier would",
                        description="Decide on a code from the local snapshot; an accepted voucher is written to "
                        "the journal (and pushed by the sync agent) before the verdict is printed.")
     p.add_argument("code", help="the voucher code (any case; dashes and spaces allowed) or its URL")
-    p.add_argument("--config", help="TOML settings file (default: $VOUCHER_KIOSK_CONFIG)")
-    p.add_argument("--data-dir", help="the directory shared with the sync agent")
+    _settings_args(p)
     p.set_defaults(func=cmd_redeem)
     p = sub.add_parser("decode", help="print the barcodes and QR codes found in image files",
                        description="Decode image files (PNG, JPEG, WebP, ...) as the till's camera would, one line "
@@ -62,11 +59,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _settings_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML settings file (default: $VOUCHER_KIOSK_CONFIG)")
+    p.add_argument("--data-dir", help="the directory shared with the sync agent")
+
+
 def cmd_redeem(args) -> int:
     settings = load_settings(args.config, data_dir=args.data_dir)
     ident = identity_file.load(settings.identity_path)
-    journal = Journal(settings.data_dir / "journal.db")
-    replica = open_reader(settings.data_dir / "replica.db")
+    journal = Journal(settings.journal_path)
+    replica = open_reader(settings.replica_path)
     redeemer = Redeemer(Till(replica, journal.conn), journal, bytes.fromhex(ident.code_hash_key),
                         cashier=settings.cashier)
     decision = redeemer.redeem(args.code)

@@ -7,20 +7,17 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from configfile import FileSettings, load
+from configfile import load
+from localdb.settings import StoreHostSettings
 
 CONFIG_ENV = "VOUCHER_KIOSK_CONFIG"
 
 
-class KioskSettings(FileSettings):
+class KioskSettings(StoreHostSettings):
     """Every key of config/kiosk.example.toml; each can be overridden by VOUCHER_KIOSK_<KEY>."""
 
     model_config = SettingsConfigDict(env_prefix="VOUCHER_KIOSK_", extra="forbid", validate_default=True)
 
-    data_dir: Path = Field(Path("/var/lib/voucher-kiosk"), description="The same directory the sync agent uses.")
-    identity_file: Path | None = Field(
-        None, description="The device identity written by 'voucher-sync enrol'. Default: data_dir/device.json."
-    )
     cashier: str | None = Field(None, description="Name recorded with this till's events, if any.")
     verdict_seconds: float = Field(6, gt=0, description="How long a verdict stays on screen.")
     bell: bool = Field(True, description="Ring the terminal bell: once when accepted, twice when refused.")
@@ -34,10 +31,6 @@ class KioskSettings(FileSettings):
     fallback_fps: float = Field(5, gt=0, description="Most frames per second the later decoders run on.")
     repeat_seconds: float = Field(3, ge=0, description="The same code seen again within this time is ignored.")
     file_fps: float = Field(15, gt=0, description="Frames per second read from a video file or image folder.")
-
-    @property
-    def identity_path(self) -> Path:
-        return self.identity_file or self.data_dir / "device.json"
 
 
 def load_settings(path: str | Path | None = None, **overrides) -> KioskSettings:

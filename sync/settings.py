@@ -7,20 +7,17 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from configfile import FileSettings, load
+from configfile import load
+from localdb.settings import StoreHostSettings
 
 CONFIG_ENV = "VOUCHER_SYNC_CONFIG"
 
 
-class AgentSettings(FileSettings):
+class AgentSettings(StoreHostSettings):
     """Every key of config/sync.example.toml; each can be overridden by VOUCHER_SYNC_<KEY>."""
 
     model_config = SettingsConfigDict(env_prefix="VOUCHER_SYNC_", extra="forbid", validate_default=True)
 
-    data_dir: Path = Field(Path("/var/lib/voucher-kiosk"), description="Where replica.db and journal.db live.")
-    identity_file: Path | None = Field(
-        None, description="The device identity and token written by 'enrol' (0600). Default: data_dir/device.json."
-    )
     ca_bundle: Path | None = Field(None, description="Extra CA certificates to trust for the server (PEM).")
     timeout_seconds: float = Field(30, gt=0, description="Network timeout of one request.")
     pull_interval_seconds: float = Field(10, gt=0, description="Pause between snapshot pulls once up to date.")
@@ -31,18 +28,6 @@ class AgentSettings(FileSettings):
     backoff_initial_seconds: float = Field(0.5, gt=0, description="First retry delay after a failure.")
     backoff_max_seconds: float = Field(60, gt=0, description="Longest delay between retries.")
     clock_skew_warn_seconds: int = Field(120, ge=1, description="Clock skew beyond this is reported as a problem.")
-
-    @property
-    def identity_path(self) -> Path:
-        return self.identity_file or self.data_dir / "device.json"
-
-    @property
-    def replica_path(self) -> Path:
-        return self.data_dir / "replica.db"
-
-    @property
-    def journal_path(self) -> Path:
-        return self.data_dir / "journal.db"
 
 
 def load_settings(path: str | Path | None = None, **overrides) -> AgentSettings:
