@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +13,16 @@ from textual.app import App
 from kiosk import manager
 from kiosk.pin import PinGate
 from kiosk.screens.scan import ScanScreen
-from kiosk.service import Decision, Redeemer
+from kiosk.service import Decision, Policy, Redeemer
 from kiosk.settings import KioskSettings
 from localdb.connect import open_reader
 from localdb.journal import Journal
 from localdb.till import Till
 from sync import identity as identity_file
 from vouchers.verdict import REASONS, Verdict
+
+
+NO_SNAPSHOT = Decision(Verdict.UNKNOWN, REASONS[Verdict.UNKNOWN] + " (No snapshot yet: is voucher-sync running?)")
 
 
 class Kiosk:
@@ -51,18 +54,33 @@ class Kiosk:
             self._replica_inode = inode
         return Till(self._replica, self.journal.conn) if self._replica is not None else None
 
-    def redeem(self, text: str) -> Decision:
+    def _redeemer(self, till: Till) -> Redeemer:
+        settings = self.settings
+        approval_after = timedelta(hours=settings.stale_snapshot_hours) if settings.stale_needs_approval else None
+        return Redeemer(till, self.journal, self.key, cashier=settings.cashier,
+                        policy=Policy(confirm=settings.confirm, approval_after=approval_after))
+
+    def scan(self, text: str) -> Decision:
+        """A scan's verdict; an accepted voucher is written now, or waits for the configured step."""
         with self._lock:
             till = self._till()
             if till is None:
-                return Decision(Verdict.UNKNOWN, REASONS[Verdict.UNKNOWN] + " (No snapshot yet: is voucher-sync running?)")
-            return Redeemer(till, self.journal, self.key, cashier=self.settings.cashier).redeem(text)
+                return NO_SNAPSHOT
+            return self._redeemer(till).scan(text)
 
-    def record_refusal(self, decision: Decision) -> None:
+    def redeem(self, text: str, approved_by: str | None = None) -> Decision:
+        """After the cashier's confirmation or a manager's approval: check again and write."""
         with self._lock:
             till = self._till()
-            if till is not None:
-                Redeemer(till, self.journal, self.key, cashier=self.settings.cashier).record_refusal(decision)
+            if till is None:
+                return NO_SNAPSHOT
+            return self._redeemer(till).redeem(text, approved_by=approved_by)
+
+    def record_refusal(self, decision: Decision) -> bool:
+        """Journal a refused scan; whether anything was written."""
+        with self._lock:
+            till = self._till()
+            return till is not None and self._redeemer(till).record_refusal(decision) is not None
 
     def health(self) -> dict[str, Any]:
         with self._lock:

@@ -91,13 +91,17 @@ class CodeFilter:
 
 
 def scans(source: FrameSource, chain: DecoderChain, codes: CodeFilter, stop: Callable[[], bool],
-          min_frame_seconds: float = 0.0) -> Iterator[tuple[str, float]]:
-    """(text, frame time) for each new scan, until the source ends or `stop()` is true."""
+          min_frame_seconds: float = 0.0,
+          on_frame: Callable[[np.ndarray], None] | None = None) -> Iterator[tuple[str, float]]:
+    """(text, frame time) for each new scan, until the source ends or `stop()` is true;
+    `on_frame` sees every frame first (the preview)."""
     while not stop():
         started = time.monotonic()
         frame = source.read()
         if frame is None:
             return
+        if on_frame is not None:
+            on_frame(frame)
         for text in codes.feed(chain.decode(frame)):
             yield text, started
         spare = min_frame_seconds - (time.monotonic() - started)

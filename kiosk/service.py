@@ -2,12 +2,17 @@
 
 An ACCEPTED verdict is returned only after its redeem event is committed to journal.db; a
 refused scan is journaled afterwards by `record_refusal`, so it never delays the verdict.
+
+By configuration an ACCEPTED verdict may wait for a step before anything is written: the
+cashier's "mark as used?" confirmation, or a manager's approval when the snapshot is older than
+the limit. `scan` returns such a decision with its `step` set; `redeem` then checks again and
+writes the redemption.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from localdb.journal import Journal, JournalEvent
 from localdb.till import Till, TillVoucher
@@ -22,22 +27,72 @@ class Decision:
     reason: str
     code: str | None = None  # grouped, as people read it
     voucher: TillVoucher | None = None
-    event: JournalEvent | None = None  # the redeem event, when ACCEPTED
+    event: JournalEvent | None = None  # the redeem event, when ACCEPTED and written
+    step: str | None = None  # "confirm" or "approval": ACCEPTED, but nothing written until then
 
     @property
     def value(self) -> str | None:
         return self.voucher.value if self.voucher else None
 
 
+CONFIRM = "confirm"
+APPROVAL = "approval"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What an ACCEPTED scan must wait for, from the kiosk's settings."""
+
+    confirm: bool = False  # the cashier confirms "mark as used?"
+    approval_after: timedelta | None = None  # a snapshot older than this needs a manager's approval
+
+
 class Redeemer:
-    def __init__(self, till: Till, journal: Journal, hash_key: bytes, *, cashier: str | None = None) -> None:
+    def __init__(self, till: Till, journal: Journal, hash_key: bytes, *, cashier: str | None = None,
+                 policy: Policy = Policy()) -> None:
         self.till = till
         self.journal = journal
         self.hash_key = hash_key
         self.cashier = cashier
+        self.policy = policy
 
-    def redeem(self, text: str, now: datetime | None = None) -> Decision:
-        """The verdict on a scanned or typed text; an accepted voucher is marked used durably first."""
+    def scan(self, text: str, now: datetime | None = None) -> Decision:
+        """The verdict on a scan, with the policy's step before an accepted voucher is written."""
+        now = now or datetime.now(UTC)
+        decision = self.check(text, now)
+        if decision.verdict is not Verdict.ACCEPTED:
+            return decision
+        age = self.snapshot_age(now)
+        if self.policy.approval_after is not None and (age is None or age > self.policy.approval_after):
+            old = "has never been synced" if age is None else f"is {_duration(age)} old"
+            return replace(decision, step=APPROVAL, reason=f"Valid voucher, but the voucher list {old}: "
+                           "a manager must approve this redemption.")
+        if self.policy.confirm:
+            return replace(decision, step=CONFIRM, reason="Valid voucher. Mark it as used?")
+        return self._write(decision, now)
+
+    def redeem(self, text: str, now: datetime | None = None, *, approved_by: str | None = None) -> Decision:
+        """The verdict on a scanned or typed text; an accepted voucher is marked used durably first.
+        After a confirmation or an approval the voucher is checked again, so nothing is redeemed twice."""
+        now = now or datetime.now(UTC)
+        decision = self.check(text, now)
+        if decision.verdict is not Verdict.ACCEPTED:
+            return decision
+        return self._write(decision, now, approved_by)
+
+    def _write(self, decision: Decision, now: datetime, approved_by: str | None = None) -> Decision:
+        cashier = self.cashier
+        if approved_by:
+            cashier = f"{cashier or 'cashier'}, approved by {approved_by}"
+        event = self.journal.append("redeem", decision.voucher.voucher.id, at=now, cashier=cashier)
+        return replace(decision, event=event)
+
+    def snapshot_age(self, now: datetime) -> timedelta | None:
+        last_pull = self.till.health().get("last_pull_at")
+        return now - datetime.fromisoformat(last_pull) if last_pull else None
+
+    def check(self, text: str, now: datetime | None = None) -> Decision:
+        """The verdict on a text, nothing written."""
         now = now or datetime.now(UTC)
         try:
             code = normalise(text)
@@ -50,10 +105,7 @@ class Redeemer:
         if verdict is Verdict.ALREADY_USED and found.voucher.used_at:
             where = "this shop" if found.voucher.used_store == store_id else f"shop {found.voucher.used_store}"
             reason = f"{reason} Used at {where} on {found.voucher.used_at.astimezone(tz):%d %b %Y at %H:%M}."
-        if verdict is not Verdict.ACCEPTED:
-            return Decision(verdict, reason, format_code(code), found)
-        event = self.journal.append("redeem", found.voucher.id, at=now, cashier=self.cashier)
-        return Decision(verdict, reason, format_code(code), found, event)
+        return Decision(verdict, reason, format_code(code), found)
 
     def record_refusal(self, decision: Decision) -> JournalEvent | None:
         """Keep a refused scan for the head office's record (never changes a voucher)."""
@@ -61,3 +113,10 @@ class Redeemer:
             return None
         voucher_id = decision.voucher.voucher.id if decision.voucher else None
         return self.journal.append("refused", voucher_id, cashier=self.cashier, verdict=decision.verdict.value)
+
+
+def _duration(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    if hours < 48:
+        return f"{max(1, int(hours))} hours"
+    return f"{int(hours // 24)} days"

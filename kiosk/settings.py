@@ -22,6 +22,11 @@ class KioskSettings(StoreHostSettings):
     verdict_seconds: float = Field(6, gt=0, description="How long a verdict stays on screen.")
     bell: bool = Field(True, description="Ring the terminal bell: once when accepted, twice when refused.")
     stale_snapshot_hours: float = Field(24, gt=0, description="Warn when the snapshot is older than this.")
+    stale_needs_approval: bool = Field(
+        False, description="With a snapshot older than stale_snapshot_hours, a valid voucher is redeemed only "
+        "after a manager enters the PIN.")
+    confirm: bool = Field(False, description="Ask the cashier \"mark as used?\" (Enter yes, Esc no) before a "
+                          "valid voucher is redeemed.")
     offline_after_seconds: float = Field(120, gt=0, description="Show OFFLINE when the agent has not synced for this long.")
     camera: str | None = Field(
         None, description="Camera: a device index (0), a device path (/dev/video0), a video file or a folder of "
@@ -30,6 +35,8 @@ class KioskSettings(StoreHostSettings):
                                 "when the earlier found nothing.")
     fallback_fps: float = Field(5, gt=0, description="Most frames per second the later decoders run on.")
     repeat_seconds: float = Field(3, ge=0, description="The same code seen again within this time is ignored.")
+    preview: bool = Field(False, description="Show the camera's picture beside the verdict, for aiming.")
+    preview_fps: float = Field(8, gt=0, description="Most times per second the preview is redrawn.")
     file_fps: float = Field(15, gt=0, description="Frames per second read from a video file or image folder.")
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from kiosk.service import Decision
+from kiosk.service import APPROVAL, CONFIRM, Decision
 
 HEADLINES = {"accepted": "ACCEPTED", "refused": "REFUSED", "attention": "CHECK"}
+QUESTIONS = {  # an accepted voucher waiting for a step: headline, and what to press
+    CONFIRM: ("MARK AS USED?", "Enter: yes, mark it as used    Esc: no"),
+    APPROVAL: ("MANAGER APPROVAL", "Enter: manager PIN    Esc: cancel"),
+}
 
 
 class VerdictPanel(Static):
@@ -14,7 +18,11 @@ class VerdictPanel(Static):
 
     def show(self, decision: Decision) -> None:
         kind = decision.verdict.kind
-        lines = [HEADLINES[kind], "", decision.reason]
+        headline, keys = HEADLINES[kind], None
+        if decision.step:
+            kind = "attention"
+            headline, keys = QUESTIONS[decision.step]
+        lines = [headline, "", decision.reason]
         voucher = decision.voucher
         if voucher is not None and kind != "refused":
             minimum = f"  (minimum purchase {voucher.min_purchase})" if voucher.min_purchase else ""
@@ -23,6 +31,8 @@ class VerdictPanel(Static):
             lines += ["", voucher.batch_identifier]
         if decision.code:
             lines += ["", decision.code]
+        if keys:
+            lines += ["", keys]
         self.set_classes(kind)
         self.update("\n".join(lines))
 

@@ -156,3 +156,51 @@ async def test_a_rebuilt_replica_is_reopened(settings):
         make_settings(settings.data_dir)  # the rebuilt replica
         await scan(pilot, CODES[1])
         await wait_until(pilot, lambda: panel.has_class("accepted"))
+
+
+async def test_mark_as_used_asks_first_when_configured(settings):
+    app = build_kiosk(settings.model_copy(update={"confirm": True}))
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.screen.query_one(VerdictPanel)
+        await scan(pilot, CODES[0])
+        await wait_until(pilot, lambda: "MARK AS USED?" in str(panel.render()))
+        assert panel.has_class("attention") and "£5 off" in str(panel.render())
+        assert journal(settings) == []
+        await pilot.press("escape")  # no
+        await wait_until(pilot, lambda: panel.has_class("idle"))
+        assert journal(settings) == []
+        await scan(pilot, CODES[0])
+        await wait_until(pilot, lambda: "MARK AS USED?" in str(panel.render()))
+        await pilot.press("enter")  # yes: Enter on the empty input
+        await wait_until(pilot, lambda: panel.has_class("accepted"))
+        assert "ACCEPTED" in str(panel.render()) and journal(settings) == ["redeem"]
+        await pilot.press("enter")  # nothing is pending any more: a second Enter writes nothing
+        await pilot.pause(0.1)
+        assert journal(settings) == ["redeem"]
+
+
+async def test_a_stale_snapshot_needs_the_manager_pin(settings):
+    from kiosk.pin import save_pin
+    from localdb.replica import Replica
+
+    save_pin(settings.data_dir / "manager-pin", "2468")
+    replica = Replica(settings.data_dir / "replica.db")
+    replica.set_health(last_pull_at="2026-01-01T09:00:00+00:00")
+    replica.close()
+    app = build_kiosk(settings.model_copy(update={"stale_needs_approval": True}))
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.screen.query_one(VerdictPanel)
+        await scan(pilot, CODES[0])
+        await wait_until(pilot, lambda: "MANAGER APPROVAL" in str(panel.render()))
+        assert "days old" in str(panel.render()) and journal(settings) == []
+        await pilot.press("enter")  # asks for the PIN
+        await type_text(pilot, "1111")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ScanScreen")
+        assert journal(settings) == [] and "MANAGER APPROVAL" in str(panel.render())  # still waiting
+        await pilot.press("enter")
+        await type_text(pilot, "2468")
+        await wait_until(pilot, lambda: panel.has_class("accepted"))
+        assert journal(settings) == ["redeem"]
+        conn = __import__("sqlite3").connect(settings.data_dir / "journal.db")
+        assert conn.execute("SELECT cashier FROM events").fetchone()[0] == "cashier, approved by manager"
+        conn.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import segno
 import zxingcpp
 
 from kiosk.app import build_kiosk
@@ -14,24 +13,9 @@ from kiosk.camera import CameraLost, CodeFilter, FrameSource
 from kiosk.scanner import Read
 from kiosk.widgets.status import StatusLine
 from vouchers.codes import format_code
-from support.kiosk_files import CODES, journal, make_settings, wait_until
+from support.kiosk_files import CODES, frame_with, journal, make_settings, qr, wait_until
 
 pytestmark = pytest.mark.anyio
-
-
-def frame_with(symbol: np.ndarray | None, size=(480, 640)) -> np.ndarray:
-    frame = np.full((*size, 3), 235, dtype=np.uint8)
-    if symbol is not None:
-        h, w = symbol.shape
-        y, x = (size[0] - h) // 2, (size[1] - w) // 2
-        frame[y : y + h, x : x + w] = symbol[:, :, None]
-    return frame
-
-
-def qr(text: str) -> np.ndarray:
-    modules = np.array(list(segno.make_qr(text).matrix), dtype=np.uint8)
-    modules = np.pad(modules, 4)
-    return np.kron(1 - modules, np.ones((8, 8), dtype=np.uint8)) * 255
 
 
 def code128(text: str) -> np.ndarray:
@@ -82,6 +66,29 @@ async def test_an_image_folder_goes_through_the_same_path(tmp_path):
     app = build_kiosk(settings.model_copy(update={"camera": str(folder), "file_fps": 60}))
     async with app.run_test() as pilot:
         await wait_until(pilot, lambda: journal(settings) == ["redeem"], timeout=20)
+
+
+async def test_the_preview_shows_the_camera_in_half_blocks(tmp_path):
+    from kiosk.widgets.preview import CameraPreview, shrink
+
+    settings = make_settings(tmp_path)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "000.png"), frame_with(qr(CODES[0])))
+    app = build_kiosk(settings.model_copy(update={"camera": str(folder), "preview": True}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        preview = app.screen.query_one(CameraPreview)
+        await wait_until(pilot, lambda: journal(settings) == ["redeem"], timeout=20)
+        await wait_until(pilot, lambda: preview._picture is not None)
+        lines = [preview.render_line(y) for y in range(preview.size.height)]
+        cells = [seg for strip in lines for seg in strip if seg.text == "\u2580"]
+        assert len(cells) >= preview.size.width * preview.size.height // 2
+        greys = {seg.style.color.triplet.red for seg in cells} | {seg.style.bgcolor.triplet.red for seg in cells}
+        assert min(greys) < 64 and max(greys) > 192  # the QR's dark modules and the light paper
+    # the picture keeps its shape: a 640x480 frame in 40 columns x 10 rows (20 pixel rows) is letterboxed
+    picture = shrink(frame_with(None), 40, 10)
+    assert picture.shape == (20, 40, 3)
+    assert picture[:, :2].max() == 0 and picture[:, 20].min() > 200
 
 
 async def test_a_missing_camera_is_reported_on_screen(tmp_path):

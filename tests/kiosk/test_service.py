@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kiosk.service import Redeemer
+from kiosk.service import APPROVAL, CONFIRM, Policy, Redeemer
 from localdb.journal import Journal
 from localdb.replica import Replica
 from localdb.till import Till
@@ -93,3 +93,49 @@ def test_already_used_says_where_and_when(redeemer):
     n = next(i for i, c in enumerate(CASES) if c[0] is Verdict.ALREADY_USED)
     decision = redeemer.redeem(CODES[n], NOW)
     assert "shop s2" in decision.reason and "14 Jun 2026 at 10:30" in decision.reason  # London summer time
+
+
+def kinds(redeemer) -> list[str]:
+    return [r[0] for r in redeemer.journal.conn.execute("SELECT kind FROM events ORDER BY seq")]
+
+
+def test_confirmation_writes_nothing_until_the_cashier_says_yes(redeemer):
+    n = len(CASES) - 1
+    redeemer.policy = Policy(confirm=True)
+    question = redeemer.scan(CODES[n], NOW)
+    assert (question.verdict, question.step, question.event) == (Verdict.ACCEPTED, CONFIRM, None)
+    assert "Mark it as used?" in question.reason and question.value == "£5 off"
+    assert kinds(redeemer) == []
+    assert redeemer.scan(CODES[0], NOW).step is None  # only an accepted voucher asks
+    done = redeemer.redeem(question.code, NOW)
+    assert done.verdict is Verdict.ACCEPTED and done.event is not None and kinds(redeemer) == ["redeem"]
+    again = redeemer.redeem(question.code, NOW)  # "yes" pressed twice, or two tills: checked again
+    assert again.verdict is Verdict.ALREADY_USED and kinds(redeemer) == ["redeem"]
+
+
+@pytest.mark.parametrize("age_hours, step", [(1, None), (30, APPROVAL)])
+def test_a_stale_snapshot_needs_a_managers_approval(redeemer, age_hours, step):
+    n = len(CASES) - 1
+    redeemer.policy = Policy(approval_after=timedelta(hours=24))
+    later = datetime.now(UTC) + timedelta(hours=age_hours)  # the snapshot was pulled just now
+    decision = redeemer.scan(CODES[n], later)
+    assert decision.verdict is Verdict.ACCEPTED and decision.step == step
+    if step is None:
+        assert kinds(redeemer) == ["redeem"]
+        return
+    assert "30 hours old" in decision.reason and "manager must approve" in decision.reason
+    assert kinds(redeemer) == []
+    done = redeemer.redeem(decision.code, later, approved_by="manager")
+    assert done.event is not None
+    row = redeemer.journal.conn.execute("SELECT kind, cashier FROM events").fetchone()
+    assert tuple(row) == ("redeem", "jo, approved by manager")
+
+
+def test_approval_wins_over_confirmation_and_refusals_ask_nothing(redeemer):
+    redeemer.policy = Policy(confirm=True, approval_after=timedelta(hours=1))
+    later = datetime.now(UTC) + timedelta(days=3)
+    assert redeemer.scan(CODES[len(CASES) - 1], later).step == APPROVAL
+    assert "3 days old" in redeemer.scan(CODES[len(CASES) - 1], later).reason
+    refused = redeemer.scan(CODES[0], later)
+    assert refused.step is None and refused.verdict is Verdict.BATCH_VOID
+    assert kinds(redeemer) == []

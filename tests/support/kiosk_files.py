@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+import numpy as np
+import segno
+
 from kiosk.settings import KioskSettings
 from localdb.replica import Replica
 from sync.identity import Identity, save
@@ -14,7 +17,7 @@ KEY_HEX = "22" * 32
 CODES = new_codes(3)
 
 
-def make_settings(data_dir) -> KioskSettings:
+def make_settings(data_dir, codes: list[str] = CODES) -> KioskSettings:
     """device.json and a replica with batch 'b' (vouchers b.0 and b.1 claimed, b.2 not)."""
     save(data_dir / "device.json", Identity("http://x", "d1", "s1", "secret-token", KEY_HEX))
     replica = Replica(data_dir / "replica.db")
@@ -27,7 +30,7 @@ def make_settings(data_dir) -> KioskSettings:
                    "initial_status": "unused"}],
         "vouchers": [{"id": f"b.{i}", "batch_id": "b", "type_id": "t", "serial": i, "code_hash": code_hash(c, key),
                       "claimed": i < 2, "status": "unused" if i < 2 else None, "used_at": None, "used_store": None}
-                     for i, c in enumerate(CODES)],
+                     for i, c in enumerate(codes)],
         "deleted": {},
     })
     replica.close()
@@ -48,3 +51,18 @@ def journal(settings) -> list[str]:
         return [r[0] for r in conn.execute("SELECT kind FROM events ORDER BY seq")]
     finally:
         conn.close()
+
+
+def frame_with(symbol: np.ndarray | None, size=(480, 640)) -> np.ndarray:
+    frame = np.full((*size, 3), 235, dtype=np.uint8)
+    if symbol is not None:
+        h, w = symbol.shape
+        y, x = (size[0] - h) // 2, (size[1] - w) // 2
+        frame[y : y + h, x : x + w] = symbol[:, :, None]
+    return frame
+
+
+def qr(text: str) -> np.ndarray:
+    modules = np.array(list(segno.make_qr(text).matrix), dtype=np.uint8)
+    modules = np.pad(modules, 4)
+    return np.kron(1 - modules, np.ones((8, 8), dtype=np.uint8)) * 255

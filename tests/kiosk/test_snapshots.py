@@ -1,0 +1,93 @@
+"""SVG snapshots of the kiosk's main screens (pytest-textual-snapshot), on real till files.
+
+The codes are fixed so the pictures are the same every run. After a deliberate change to the
+screens: `.venv/bin/pytest tests/kiosk/test_snapshots.py --snapshot-update`, then look at the
+SVG files in __snapshots__/ before committing them.
+"""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+
+from kiosk.app import build_kiosk
+from kiosk.pin import save_pin
+from kiosk.widgets.status import StatusLine
+from kiosk.widgets.verdict import VerdictPanel
+from support.kiosk_files import frame_with, journal, make_settings, qr, wait_until
+
+CODES = ["7K2M9QH4RTX3A7", "4HBN6WZP0C8EJ8", "9ZXR2F6HW4N8BX"]  # fixed, with their check characters
+SIZE = (100, 30)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    settings = make_settings(tmp_path, CODES)
+    save_pin(tmp_path / "manager-pin", "2468")
+    return settings
+
+
+def scanned(text: str, until: str, pending: str = "1 pending"):
+    """Type a code; the picture is taken once the verdict and the status line's count are shown."""
+
+    async def run_before(pilot) -> None:
+        panel = pilot.app.screen.query_one(VerdictPanel)
+        status = pilot.app.screen.query_one(StatusLine)
+        await wait_until(pilot, lambda: "synced" in str(status.render()))
+        await pilot.click("#scan")
+        await pilot.press(*[c if c != "-" else "minus" for c in text], "enter")
+        await wait_until(pilot, lambda: until in str(panel.render()) and pending in str(status.render()))
+
+    return run_before
+
+
+def test_idle(settings, snap_compare):
+    async def ready(pilot) -> None:
+        await wait_until(pilot, lambda: "synced" in str(pilot.app.screen.query_one(StatusLine).render()))
+
+    assert snap_compare(build_kiosk(settings), terminal_size=SIZE, run_before=ready)
+
+
+def test_accepted(settings, snap_compare):
+    assert snap_compare(build_kiosk(settings), terminal_size=SIZE, run_before=scanned(CODES[0], "ACCEPTED"))
+    assert journal(settings) == ["redeem"]
+
+
+def test_refused_never_claimed(settings, snap_compare):
+    assert snap_compare(build_kiosk(settings), terminal_size=SIZE, run_before=scanned(CODES[2], "REFUSED"))
+
+
+def test_mark_as_used_question(settings, snap_compare):
+    app = build_kiosk(settings.model_copy(update={"confirm": True}))
+    assert snap_compare(app, terminal_size=SIZE, run_before=scanned(CODES[1], "MARK AS USED?", "nothing pending"))
+
+
+def test_linux_console(settings, snap_compare, monkeypatch):
+    monkeypatch.setenv("TERM", "linux")
+    assert snap_compare(build_kiosk(settings), terminal_size=SIZE, run_before=scanned(CODES[0], "ACCEPTED"))
+
+
+def test_manager_view(settings, snap_compare):
+    async def open_manager(pilot) -> None:
+        await pilot.press("f2", "2", "4", "6", "8", "enter")
+        await wait_until(pilot, lambda: pilot.app.screen.__class__.__name__ == "ManagerScreen")
+        counts = pilot.app.screen.query_one("#counts")
+        await wait_until(pilot, lambda: counts.row_count == 1)
+
+    assert snap_compare(build_kiosk(settings), terminal_size=(140, 30), run_before=open_manager)
+
+
+def test_camera_preview_beside_the_verdict(settings, snap_compare, tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "000.png"), frame_with(qr(CODES[0])))
+    app = build_kiosk(settings.model_copy(update={"camera": str(folder), "preview": True}))
+
+    async def seen(pilot) -> None:
+        status = pilot.app.screen.query_one(StatusLine)
+        await wait_until(pilot, lambda: "end of the video" in str(status.render()) and journal(settings) == ["redeem"],
+                         timeout=20)
+        await wait_until(pilot, lambda: pilot.app.screen.query_one("#preview")._picture is not None)
+        await wait_until(pilot, lambda: "ACCEPTED" in str(pilot.app.screen.query_one(VerdictPanel).render()))
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=seen)
