@@ -2,7 +2,8 @@
 
 Each program declares a pydantic-settings class (env prefix VOUCHER_); `load` reads the file
 given (or named by an environment variable) and turns every wrong key or value into one
-ConfigError naming the file and the key.
+ConfigError naming the file and the key. Secret fields may also come from systemd credentials
+($CREDENTIALS_DIRECTORY/<field name>, see configfile.credentials).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import ClassVar, TypeVar
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, TomlConfigSettingsSource
 
+from configfile.credentials import CredentialsSource, credentials_directory
 from vouchers.errors import ConfigError
 
 
 class FileSettings(BaseSettings):
-    """Base for a program's settings: init values, then environment, then the TOML file."""
+    """Base for a program's settings: init values, then environment, then systemd credentials
+    (secret fields only), then the TOML file."""
 
     toml_file: ClassVar[Path | None] = None
 
@@ -32,6 +35,9 @@ class FileSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        directory = credentials_directory()
+        if directory is not None:
+            sources.append(CredentialsSource(settings_cls, directory))
         if cls.toml_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_file))
         return tuple(sources)
