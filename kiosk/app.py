@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,12 +122,15 @@ class Kiosk:
 class KioskApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "Voucher kiosk"
+    ENABLE_COMMAND_PALETTE = False  # a till offers its cashier nothing but scanning
 
     def __init__(self, kiosk: Kiosk) -> None:
         super().__init__()
         self.kiosk = kiosk
 
     def on_mount(self) -> None:
+        # systemd stops the kiosk with SIGTERM: leave the tty as it was found
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
         if os.environ.get("TERM") == "linux":  # the Linux console: 16 colours, a font without box glyphs
             self.add_class("linux-console")
         self.push_screen(ScanScreen())

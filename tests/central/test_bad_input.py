@@ -217,7 +217,7 @@ def bad_bodies(e: Endpoint) -> list[tuple[str, dict, tuple[str, ...]]]:
     return cases
 
 
-def test_a_bad_body_is_refused_with_422_and_changes_nothing(world: World, subtests: pytest.Subtests) -> None:
+def test_a_bad_body_is_refused_with_422_and_changes_nothing(world: World, subtests) -> None:
     for name, make in ENDPOINTS.items():  # one world for all, each endpoint reported on its own
         with subtests.test(endpoint=name):
             endpoint = make(world)

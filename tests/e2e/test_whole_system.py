@@ -6,7 +6,9 @@ line, the keyboard, a camera folder and what the screen shows."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -281,3 +283,8 @@ def test_the_till_keeps_redeeming_while_head_office_is_down(server, admin, agent
         kiosk.wait_screen(verdict_for(later_code, "ACCEPTED"), DEADLINE, "accepted after the restart")
         wait_for(lambda: office.get(f"/batches/{bid}").json()["metrics"]["redeemed"] == 2, DEADLINE, "pushed")
         assert len(office.get(f"/stores/{STORE}/redemptions").json()["events"]) == 2
+
+    # systemd stops the kiosk with SIGTERM: a clean exit that gives the terminal back
+    os.kill(kiosk.pid, signal.SIGTERM)
+    kiosk.wait_exited()
+    assert "Scan or type a voucher code" not in kiosk.screen()  # it left the alternate screen on its way out

@@ -66,6 +66,14 @@ class TmuxTerminal:
             time.sleep(0.05)
         raise AssertionError(f"{what} not on screen within {timeout} s; last screen:\n{text}")
 
+    def wait_exited(self, timeout: float = 15) -> None:
+        """Until the program has ended (a zombie counts: tmux does not always reap it at once)."""
+        assert _until(lambda: not self._running(), timeout), "the program did not exit"
+
+    def _running(self) -> bool:
+        state = subprocess.run(["ps", "-o", "stat=", "-p", str(self.pid)], capture_output=True, text=True).stdout
+        return state.strip() != "" and not state.startswith("Z")
+
     def close(self) -> None:
         """Ctrl+Q (a clean quit), else SIGTERM, else SIGKILL; then the tmux server goes."""
         try:
