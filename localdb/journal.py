@@ -2,11 +2,15 @@
 
 Each event is committed in its own BEGIN IMMEDIATE transaction with synchronous=FULL before
 the kiosk shows its verdict; triggers refuse any UPDATE or DELETE. The sequence number is the
-event's `device_seq`. Vouchers are named by id, never by code.
+event's `device_seq`. Vouchers are named by id, never by code. One process writes it: a second
+kiosk on the same directory is refused (an advisory lock on journal.db.writer, freed by the
+kernel when the process ends, however it ends).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -15,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from localdb.connect import Migration, open_writer, write
+from localdb.errors import LocalDatabaseError
 
 MIGRATIONS: list[Migration] = [
     (
@@ -66,6 +71,21 @@ class JournalEvent:
         return {k: v for k, v in out.items() if v is not None}
 
 
+def _lock_writer(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise LocalDatabaseError(
+            f"{path.parent / path.name.removesuffix('.writer')} is in use by another kiosk (process {holder}); "
+            "one till directory has one kiosk. Close the other one first.", title="Kiosk already running") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
 def event_from_row(row: sqlite3.Row | tuple) -> JournalEvent:
     values = dict(zip(COLUMNS, tuple(row)))
     values["at"] = datetime.fromisoformat(values["at"])
@@ -77,10 +97,16 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.conn = open_writer(path, MIGRATIONS, synchronous="FULL")
+        self._writer = _lock_writer(path.parent / f"{path.name}.writer")
+        try:
+            self.conn = open_writer(path, MIGRATIONS, synchronous="FULL")
+        except BaseException:
+            os.close(self._writer)
+            raise
 
     def close(self) -> None:
         self.conn.close()
+        os.close(self._writer)  # frees the lock
 
     def append(
         self,

@@ -184,3 +184,28 @@ def test_wipe_keeps_outcomes_and_push_cursor(files):
     assert replica.cursor() == 0 and replica.push_cursor() == 1
     assert replica.conn.execute("SELECT count(*) FROM vouchers").fetchone()[0] == 0
     assert replica.conn.execute("SELECT count(*) FROM outcomes").fetchone()[0] == 1
+
+
+def test_one_kiosk_writes_a_journal_a_second_is_refused_in_words(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from localdb.errors import LocalDatabaseError
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from localdb.journal import Journal; "
+         "j = Journal(Path(sys.argv[1])); print('open', flush=True); sys.stdin.read()", str(tmp_path / "journal.db")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "open\n"
+        with pytest.raises(LocalDatabaseError, match=f"in use by another kiosk \\(process {holder.pid}\\)"):
+            Journal(tmp_path / "journal.db")
+        holder.send_signal(signal.SIGKILL)  # however the first one ends, the lock goes with it
+        holder.wait(timeout=10)
+        journal = Journal(tmp_path / "journal.db")
+        journal.append("refused", None, verdict="UNKNOWN")
+        journal.close()
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)

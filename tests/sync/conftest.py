@@ -27,13 +27,21 @@ def office(server) -> HeadOffice:
 
 
 class Till_:
-    """A till as the kiosk will drive it: replica read-only, journal written."""
+    """A till as the kiosk will drive it: replica read-only, journal written. The journal is opened
+    for writing on first use only, so a test may let the kiosk's own CLI be its one writer instead."""
 
     def __init__(self, data_dir: Path, agent: AgentProcess) -> None:
         self.data_dir = data_dir
         self.agent = agent
-        self.journal = Journal(data_dir / "journal.db")
+        self._journal: Journal | None = None
+        self._journal_reader = None
         self._replica = None
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = Journal(self.data_dir / "journal.db")
+        return self._journal
 
     @property
     def key(self) -> bytes:
@@ -42,7 +50,11 @@ class Till_:
     def view(self) -> Till:
         if self._replica is None:
             self._replica = open_reader(self.data_dir / "replica.db")
-        return Till(self._replica, self.journal.conn)
+        if self._journal is not None:
+            return Till(self._replica, self._journal.conn)
+        if self._journal_reader is None and (self.data_dir / "journal.db").exists():
+            self._journal_reader = open_reader(self.data_dir / "journal.db")
+        return Till(self._replica, self._journal_reader)
 
     def lookup(self, code: str):
         if not (self.data_dir / "replica.db").exists():
@@ -55,9 +67,9 @@ class Till_:
         return self.journal.append("redeem", found.voucher.id)
 
     def close(self):
-        self.journal.close()
-        if self._replica is not None:
-            self._replica.close()
+        for handle in (self._journal, self._journal_reader, self._replica):
+            if handle is not None:
+                handle.close()
 
 
 @pytest.fixture
