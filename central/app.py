@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from central import problems
+from central import problems, web
 from central.context import Context, json
 from central.db.engine import Database
 from central.db.migrate import upgrade
@@ -47,6 +47,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     problems.install(app)
     for module in (stores, batches, vouchers, claims, sync):
         app.include_router(module.router)
+    web.install(app)  # the head-office dashboard under /dashboard, its files under /static
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:

@@ -77,8 +77,29 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", default="demo-data", help="where the demo database lives (wiped at start)")
     demo.set_defaults(func=cmd_demo)
 
+    _staff_commands(sub)
     _admin_commands(sub)
     return parser
+
+
+def _staff_commands(sub) -> None:
+    staff = _group(sub, "staff", "head-office staff who sign in to the dashboard (works on the database directly)")
+    p = staff.add_parser("add", help="add a staff account; the password is prompted for, or read from stdin",
+                         description="Add a staff account. The password is asked for twice on a terminal, or "
+                         "read as the first line of standard input (never give it on the command line).")
+    p.add_argument("email", help="the person's e-mail address; they sign in with it")
+    p.set_defaults(func=cmd_staff_add)
+    p = staff.add_parser("password", help="set a new password (prompted, or from stdin); signs them out everywhere")
+    p.add_argument("email")
+    p.set_defaults(func=cmd_staff_password)
+    p = staff.add_parser("list", help="every staff account, with its last sign-in")
+    p.set_defaults(func=cmd_staff_list)
+    p = staff.add_parser("remove", help="remove a staff account; its sessions end at once")
+    p.add_argument("email")
+    p.set_defaults(func=cmd_staff_remove)
+    for p in staff._name_parser_map.values():
+        p.add_argument("--config", help="TOML settings file (default: $VOUCHER_CENTRAL_CONFIG)")
+        p.add_argument("--database", help="database URL (default: from the settings)")
 
 
 def _client_args(p: argparse.ArgumentParser) -> None:
@@ -411,6 +432,86 @@ def cmd_migrate(args) -> int:
     upgrade(db)
     db.dispose()
     print(f"Schema up to date on {db.url.render_as_string(hide_password=True)}.")
+    return 0
+
+
+def _read_password(confirm: bool = True) -> str:
+    """From the terminal (asked twice), or the first line of standard input when it is not one."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("Password again: ") != first:
+        raise VoucherError("The two passwords differ; nothing was changed.", title="Passwords differ")
+    return first
+
+
+def _staff_db(args):
+    from central.db.engine import Database
+    from central.db.migrate import upgrade
+
+    db = Database(_settings(args).database_url)
+    upgrade(db)
+    return db
+
+
+def cmd_staff_add(args) -> int:
+    from central.services import staff
+
+    staff.check_email(args.email)
+    password = _read_password()
+    db = _staff_db(args)
+    try:
+        with db.write() as conn:
+            account = staff.add(conn, args.email, password)
+    finally:
+        db.dispose()
+    print(f"Added staff account {account['email']}; they sign in at the dashboard, /dashboard.")
+    return 0
+
+
+def cmd_staff_password(args) -> int:
+    from central.services import staff
+
+    password = _read_password()
+    db = _staff_db(args)
+    try:
+        with db.write() as conn:
+            staff.set_password(conn, args.email, password)
+    finally:
+        db.dispose()
+    print(f"New password set for {staff.normalise_email(args.email)}; their sessions have ended.")
+    return 0
+
+
+def cmd_staff_list(args) -> int:
+    from central.services import staff
+
+    db = _staff_db(args)
+    try:
+        with db.read() as conn:
+            accounts = staff.list_all(conn)
+    finally:
+        db.dispose()
+    if not accounts:
+        print("No staff accounts yet: add one with 'voucher-central staff add EMAIL'.")
+    for a in accounts:
+        last = a["last_sign_in_at"].strftime("%Y-%m-%d %H:%M UTC") if a["last_sign_in_at"] else "never"
+        print(f"{a['email']:<40} added {a['created_at']:%Y-%m-%d}, last signed in {last}")
+    return 0
+
+
+def cmd_staff_remove(args) -> int:
+    from central.services import staff
+
+    db = _staff_db(args)
+    try:
+        with db.write() as conn:
+            staff.remove(conn, args.email)
+    finally:
+        db.dispose()
+    print(f"Removed staff account {staff.normalise_email(args.email)}.")
     return 0
 
 

@@ -22,7 +22,11 @@ import uvicorn
 from central import images
 from central.app import create_app
 from central.client import AdminClient
+from central.db.engine import Database
+from central.services import staff
 from central.settings import CentralSettings
+
+DEMO_STAFF = "hq@demo.example"
 
 
 def run_demo(data_dir: Path, port: int) -> int:
@@ -46,9 +50,10 @@ def run_demo(data_dir: Path, port: int) -> int:
     _wait_up(url, thread)
     (data_dir / "admin-token").write_text(token + "\n")
     (data_dir / "admin-token").chmod(0o600)
+    password = add_demo_staff(settings, data_dir)
     tries = seed(client)
     write_codes(data_dir, tries)
-    print(summary(url, data_dir, tries), flush=True)
+    print(summary(url, data_dir, tries, password), flush=True)
     try:
         while thread.is_alive():
             thread.join(0.5)
@@ -56,6 +61,22 @@ def run_demo(data_dir: Path, port: int) -> int:
         server.should_exit = True
         thread.join(10)
     return 0
+
+
+def add_demo_staff(settings: CentralSettings, data_dir: Path) -> str:
+    """A staff account for the dashboard (as `voucher-central staff add` makes one); its password
+    is printed and kept in data_dir/dashboard-password (0600)."""
+    password = secrets.token_urlsafe(12)
+    db = Database(settings.database_url)
+    try:
+        with db.write() as conn:
+            staff.add(conn, DEMO_STAFF, password)
+    finally:
+        db.dispose()
+    path = data_dir / "dashboard-password"
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return password
 
 
 def _port_free(port: int) -> bool:
@@ -188,10 +209,12 @@ def write_codes(data_dir: Path, tries: dict[str, str]) -> None:
     (camera / "001-accepted.png").write_bytes(images.qr_png(tries["ACCEPTED (camera)"], images.MIN_QR_SIZE))
 
 
-def summary(url: str, data_dir: Path, tries: dict[str, str]) -> str:
+def summary(url: str, data_dir: Path, tries: dict[str, str], password: str) -> str:
     lines = [
         "",
         f"voucher-central demo is running at {url}  (Ctrl-C stops it)",
+        f"  dashboard:    {url}/dashboard  (sign in as {DEMO_STAFF}, password {password};"
+        f" also in {data_dir / 'dashboard-password'})",
         f"  API docs:     {url}/docs",
         f"  admin token:  in {data_dir / 'admin-token'} (export VOUCHER_ADMIN_TOKEN=$(cat {data_dir / 'admin-token'}))",
         f"  try:          {Path(sys.argv[0]).resolve().parent / 'voucher-central'} batch list",

@@ -40,6 +40,27 @@ class CentralSettings(FileSettings):
         30, ge=2, description="A generation job not heard from for this long is taken over by another process."
     )
 
+    session_hours: int = Field(
+        12, ge=1, le=24 * 30, description="Hours a dashboard sign-in lasts before staff sign in again."
+    )
+    cookie_secure: bool | None = Field(
+        None,
+        description="Send the dashboard's session cookie over HTTPS only. Unset: yes when public_url "
+        "starts with https://.",
+    )
+    sign_in_max_failures: int = Field(
+        5, ge=1, le=100, description="Wrong passwords in a row for one e-mail address before it is locked."
+    )
+    sign_in_lockout_minutes: int = Field(
+        15, ge=1, le=24 * 60, description="Minutes an e-mail address stays locked after too many wrong passwords."
+    )
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.lower().startswith("https://")
+
 
 def load_settings(path: str | Path | None = None, **overrides) -> CentralSettings:
     """Settings from a TOML file (or $VOUCHER_CENTRAL_CONFIG), the environment and overrides."""

@@ -178,7 +178,7 @@ events = Table(
     Column("reason", Text),
     Column("verdict", String(32)),
     Column("new_status", String(16)),
-    Column("outcome", String(16), nullable=False),
+    Column("outcome", String(16), nullable=False, index=True),  # the dashboard lists conflicts and rejections
     Column("outcome_reason", String(64)),
     Column("winner_store", String(64)),
     Column("winner_device", String(64)),
@@ -191,6 +191,40 @@ tombstones = Table(
     Column("change_seq", BigInteger, primary_key=True, autoincrement=False),
     Column("kind", String(16), nullable=False),
     Column("entity_id", String(200), nullable=False),
+)
+
+# Head-office staff who sign in to the dashboard; passwords as scrypt hashes with a per-user salt.
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("email", String(200), nullable=False, unique=True),
+    Column("password_hash", String(300), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_sign_in_at", UTCDateTime),
+)
+
+# Dashboard sessions, kept on the server so that signing out (or removing the account) ends
+# them at once, in every server process; the cookie holds a random token, stored here hashed.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("staff_id", String(64), ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Failed sign-ins per e-mail address (hashed), whether or not an account has it, so a locked
+# address reads the same for an account as for none.
+sign_in_throttle = Table(
+    "sign_in_throttle",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_failure_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime),
 )
 
 

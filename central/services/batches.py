@@ -266,3 +266,54 @@ def delete_batch(conn: Connection, batch_id: str, confirm: int | None) -> None:
     conn.execute(delete(batch_types).where(batch_types.c.batch_id == batch_id))
     conn.execute(delete(batches).where(batches.c.id == batch_id))
     conn.execute(insert(tombstones).values(change_seq=next_seq(conn), kind="batch", entity_id=batch_id))
+
+
+def _proposed(data: BatchCreate) -> BatchConfig:
+    return BatchConfig(
+        identifier=data.identifier,
+        description=data.description,
+        serial_start=data.serial_start,
+        serial_end=data.serial_end,
+        valid_from=data.valid_from,
+        valid_until=data.valid_until,
+        stores=tuple(data.stores) if data.stores is not None else None,
+    )
+
+
+def _with_store_check(conn: Connection, batch: BatchConfig, types: list[TypeConfig], max_size: int) -> list[FieldError]:
+    errors = validate_batch(batch, types, max_size)
+    if batch.stores:
+        known = set(conn.execute(select(stores.c.id).where(stores.c.id.in_(batch.stores))).scalars())
+        errors += [FieldError("stores", f"There is no store '{s}'.") for s in batch.stores if s not in known]
+    return errors
+
+
+def draft_errors(conn: Connection, batch_id: str | None, data: BatchCreate, max_size: int) -> list[FieldError]:
+    """Every problem the proposed fields would bring (vouchers/validation.py), before they are saved:
+    for a new batch, all but 'no type yet'; for an edit, those the batch does not have already."""
+    if batch_id is None:
+        return [e for e in _with_store_check(conn, _proposed(data), [], max_size) if e.field != "types"]
+    row = get_row(conn, batch_id)
+    current, types = configs(row, type_rows(conn, batch_id))
+    before = set(_with_store_check(conn, current, types, max_size))
+    return [e for e in _with_store_check(conn, _proposed(data), types, max_size) if e not in before]
+
+
+def type_draft_errors(
+    conn: Connection, batch_id: str, type_id: str | None, data: TypeCreate, max_size: int
+) -> list[FieldError]:
+    """Every problem a new or changed type would bring (outside the range, overlapping, …)."""
+    row = get_row(conn, batch_id)
+    batch, types = configs(row, type_rows(conn, batch_id))
+    others = [t for t in types if t.id != type_id]
+    candidate = TypeConfig(
+        id=type_id or "new",
+        name=data.name,
+        serial_start=row["serial_start"] if data.serial_start is None else data.serial_start,
+        serial_end=row["serial_end"] if data.serial_end is None else data.serial_end,
+        value=data.value,
+        min_purchase=data.min_purchase,
+        initial_status=data.initial_status,
+    )
+    before = set(validate_batch(batch, others, max_size))
+    return [e for e in validate_batch(batch, [*others, candidate], max_size) if e not in before]

@@ -137,3 +137,29 @@ def revoke(conn: Connection, device_id: str) -> None:
         if conn.execute(select(devices.c.id).where(devices.c.id == device_id)).first() is None:
             raise NotFound(f"There is no device '{device_id}'.")
 
+
+
+def device_names(conn: Connection, ids: set[str]) -> dict[str, str]:
+    """Device id → the name it enrolled with, for the ids given."""
+    if not ids:
+        return {}
+    return dict(conn.execute(select(devices.c.id, devices.c.name).where(devices.c.id.in_(sorted(ids)))).all())
+
+
+def stores_overview(conn: Connection) -> list[dict[str, Any]]:
+    """Every store with how many devices it has (active ones) and its latest heartbeat."""
+    out = []
+    rows = list(conn.execute(select(devices.c.store_id, devices.c.revoked_at, devices.c.last_heartbeat_at)).all())
+    for store in list_stores(conn):
+        mine = [r for r in rows if r.store_id == store["id"]]
+        beats = [r.last_heartbeat_at for r in mine if r.last_heartbeat_at is not None and r.revoked_at is None]
+        out.append({**store, "devices": len(mine), "active": sum(r.revoked_at is None for r in mine),
+                    "last_heartbeat_at": max(beats) if beats else None})
+    return out
+
+
+def get_device(conn: Connection, device_id: str) -> dict[str, Any]:
+    row = conn.execute(select(devices).where(devices.c.id == device_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"There is no device '{device_id}'.")
+    return {k: v for k, v in row.items() if k != "token_hash"}

@@ -36,7 +36,7 @@ def run(server, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
 
 def test_help_explains_every_command():
     out = subprocess.run([CLI, "--help"], capture_output=True, text=True).stdout
-    for command in ("serve", "migrate", "demo", "store", "batch", "voucher", "device"):
+    for command in ("serve", "migrate", "demo", "staff", "store", "batch", "voucher", "device"):
         assert command in out
     batch_help = subprocess.run([CLI, "batch", "--help"], capture_output=True, text=True).stdout
     for action in ("create", "add-type", "validate", "generate", "wait", "distribute", "redeemable", "lock",
@@ -115,6 +115,18 @@ def test_demo_seeds_every_state_and_prints_codes(tmp_path):
         assert {"configuring", "validated", "generated", "distributed", "redeemable", "locked", "void"} <= states
         assert any(b["claims"] == "paused" for b in batches)
         assert any(b["metrics"]["redeemed"] > 0 for b in batches)
+        # the dashboard: its URL and a staff account's credentials are printed, and they work
+        shown = re.search(r"dashboard:\s+(\S+)/dashboard\s+\(sign in as (\S+), password (\S+);", text)
+        assert shown and shown[1] == f"http://127.0.0.1:{port}"
+        password_file = tmp_path / "demo" / "dashboard-password"
+        assert password_file.read_text().strip() == shown[3] and oct(password_file.stat().st_mode)[-3:] == "600"
+        with httpx.Client(base_url=shown[1]) as web:
+            form = web.get("/dashboard/sign-in").text
+            sign_in_token = re.search(r'name="sign_in_token" value="([^"]+)"', form)[1]
+            answer = web.post("/dashboard/sign-in", data={"email": shown[2], "password": shown[3],
+                                                          "sign_in_token": sign_in_token})
+            assert answer.status_code == 303 and answer.headers["location"] == "/dashboard/batches"
+            assert "Q1 2026 Email Campaign" in web.get("/dashboard/batches").text
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(30)

@@ -1,0 +1,69 @@
+"""The head-office dashboard: server-rendered pages over central/services, behind a staff sign-in.
+
+`install(app)` adds its pages, its static files and its error pages to the server's app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from central.web.pages import batch, batches, reports, signin, stores, vouchers
+from central.web.security import DashboardHeaders
+from central.web.session import SIGN_IN_PATH, SignInRequired
+from central.web.templating import error_words, render
+from vouchers.errors import VoucherError
+
+STATIC = Path(__file__).parent.parent / "static"
+PREFIX = "/dashboard"
+
+
+def install(app: FastAPI) -> None:
+    # batches' routes come after batch's, whose /batches/new must win over /batches/{id}
+    for module in (signin, batch, batches, vouchers, stores, reports):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(DashboardHeaders, prefix=PREFIX)
+    app.add_exception_handler(SignInRequired, _sign_in_required)
+    for exc_class in (VoucherError, HTTPException):
+        api_handler = app.exception_handlers[exc_class]
+        app.add_exception_handler(exc_class, _for_pages(api_handler))
+
+
+def _is_page(request: Request) -> bool:
+    return request.url.path == PREFIX or request.url.path.startswith(PREFIX + "/")
+
+
+async def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
+    if request.method == "GET" and "x-fragment" not in request.headers:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{SIGN_IN_PATH}?next={quote(target)}", status_code=303)
+    return HTMLResponse(
+        '<p class="error" role="alert">Your sign-in has ended. <a href="/dashboard/sign-in">Sign in again</a>.</p>',
+        status_code=401,
+    )
+
+
+def _for_pages(api_handler):
+    """Errors on dashboard pages become a page in words; the API keeps its problem+json."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if not _is_page(request):
+            return await api_handler(request, exc)
+        if isinstance(exc, VoucherError):
+            words, status = error_words(exc), exc.status
+        else:
+            status = exc.status_code
+            detail = exc.detail if isinstance(exc.detail, str) else ""
+            title = "Page not found" if status == 404 else "Request refused"
+            words = {"title": title, "detail": "There is no such page." if status == 404 else detail, "errors": []}
+        if "x-fragment" in request.headers:
+            return render(request, "dashboard/_error.html", {"error": words}, status)
+        return render(request, "dashboard/error.html", {"error": words}, status)
+
+    return handler

@@ -1,0 +1,214 @@
+"""One batch: its page (state, actions, progress, types, errors), and creating and editing it and its types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from central.context import Context, get_context
+from central.schemas import BatchCreate, BatchPatch, TypeCreate, TypePatch
+from central.services import batches as service
+from central.services import devices, reports
+from central.services.staff import Session
+from central.web import charts, forms
+from central.web.session import csrf_checked, form_data, signed_in
+from central.web.templating import error_words, render
+from vouchers.errors import FieldError, NotFound, VoucherError
+from vouchers.lifecycle import EDITABLE, State
+from vouchers.status import Status
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+STATUS_HELP = {
+    Status.UNUSED: "Unused: the till marks it used when it is redeemed (in-person redemptions).",
+    Status.USED: "Used: already used when claimed (perks fulfilled elsewhere).",
+    Status.ISSUED: "Issued: shown as valid, nothing to mark; the code is the perk (online codes).",
+    Status.PENDING: "Pending: waits for processing elsewhere; only the API changes it.",
+}
+
+
+def detail_page(request: Request, ctx: Context, batch_id: str, *, error: VoucherError | None = None) -> Response:
+    with ctx.db.read() as conn:
+        b = service.load(conn, batch_id, ctx.settings.public_url)
+        days = reports.redemptions_by_day(conn, batch_id)
+    errors = forms.by_field([FieldError(**e) for e in b["validation_errors"] or []])
+    context: dict[str, Any] = {
+        "b": b,
+        "editable": State(b["state"]) in EDITABLE,
+        "problems": b["validation_errors"] or [],
+        "problems_by_field": errors,
+        "label": forms.label,
+        "chart": charts.redemptions_chart(days, title=f"Redemptions of {b['identifier']} per day"),
+        "days": days,
+        "error": error_words(error) if error else None,
+    }
+    return render(request, "dashboard/batch.html", context, error.status if error else 200)
+
+
+@router.get("/batches/new")
+def new_batch(request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+    return _batch_form(request, ctx, None, {"serial_start": 1, "serial_end": 1000, "description": ""}, [])
+
+
+@router.get("/batches/{batch_id}")
+def batch_page(request: Request, batch_id: str, _: Session = Depends(signed_in),
+               ctx: Context = Depends(get_context)) -> Response:
+    return detail_page(request, ctx, batch_id)
+
+
+def _batch_form(request: Request, ctx: Context, b: dict | None, values: dict, errors: list[FieldError],
+                error: VoucherError | None = None, status: int = 200) -> Response:
+    with ctx.db.read() as conn:
+        store_list = devices.list_stores(conn)
+    return render(request, "dashboard/batch_form.html", {
+        "b": b, "values": values, "errors": forms.by_field(errors), "all_errors": errors, "stores": store_list,
+        "label": forms.label, "error": error_words(error) if error else None,
+    }, status)
+
+
+def _batch_values(form: FormData) -> dict[str, Any]:
+    values = forms.fields(form, forms.BATCH_FIELDS, forms.BATCH_OPTIONAL)
+    chosen = [s for s in form.getlist("stores") if isinstance(s, str) and s]
+    values["stores"] = chosen or None
+    return values
+
+
+def _check_batch(ctx: Context, batch_id: str | None, values: dict) -> tuple[BatchCreate | None, list[FieldError]]:
+    data, errors = forms.parse(BatchCreate, values)
+    if data is not None:
+        with ctx.db.read() as conn:
+            errors = service.draft_errors(conn, batch_id, data, ctx.settings.max_batch_size)
+    return data, errors
+
+
+@router.post("/batches")
+def create_batch(
+    request: Request, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
+    values = _batch_values(form)
+    data, errors = _check_batch(ctx, None, values)
+    if errors or data is None:
+        return _batch_form(request, ctx, None, values, errors, status=422)
+    with ctx.db.write() as conn:
+        batch_id = service.create(conn, data)
+    return RedirectResponse(f"/dashboard/batches/{batch_id}?done=created", status_code=303)
+
+
+@router.get("/batches/{batch_id}/edit")
+def edit_batch(request: Request, batch_id: str, _: Session = Depends(signed_in),
+               ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.read() as conn:
+        b = service.load(conn, batch_id, ctx.settings.public_url)
+    return _batch_form(request, ctx, b, {k: b[k] for k in (*forms.BATCH_FIELDS, "stores")}, [])
+
+
+@router.post("/batches/{batch_id}/edit")
+def save_batch(
+    request: Request, batch_id: str, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
+    with ctx.db.read() as conn:
+        b = service.load(conn, batch_id, ctx.settings.public_url)
+    values = _batch_values(form)
+    data, errors = _check_batch(ctx, batch_id, values)
+    if errors or data is None:
+        return _batch_form(request, ctx, b, values, errors, status=422)
+    try:
+        with ctx.db.write() as conn:
+            service.patch(conn, batch_id, BatchPatch.model_validate(data.model_dump()))
+    except VoucherError as exc:
+        return _batch_form(request, ctx, b, values, [], error=exc, status=exc.status)
+    return RedirectResponse(f"/dashboard/batches/{batch_id}?done=saved", status_code=303)
+
+
+def _type_form(request: Request, ctx: Context, b: dict, t: dict | None, values: dict, errors: list[FieldError],
+               error: VoucherError | None = None, status: int = 200) -> Response:
+    return render(request, "dashboard/type_form.html", {
+        "b": b, "t": t, "values": values, "errors": forms.by_field(errors), "all_errors": errors,
+        "statuses": STATUS_HELP, "label": forms.label, "error": error_words(error) if error else None,
+    }, status)
+
+
+def _type(b: dict, type_id: str) -> dict:
+    for t in b["types"]:
+        if t["id"] == type_id:
+            return t
+    raise NotFound(f"Batch '{b['id']}' has no type '{type_id}'.")
+
+
+@router.get("/batches/{batch_id}/types/new")
+def new_type(request: Request, batch_id: str, _: Session = Depends(signed_in),
+             ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.read() as conn:
+        b = service.load(conn, batch_id, ctx.settings.public_url)
+    # a new type covers the batch's whole range (seed 001), narrowed by hand if needed
+    values = {"serial_start": b["serial_start"], "serial_end": b["serial_end"], "initial_status": "unused"}
+    return _type_form(request, ctx, b, None, values, [])
+
+
+@router.get("/batches/{batch_id}/types/{type_id}/edit")
+def edit_type(request: Request, batch_id: str, type_id: str, _: Session = Depends(signed_in),
+              ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.read() as conn:
+        b = service.load(conn, batch_id, ctx.settings.public_url)
+    t = _type(b, type_id)
+    return _type_form(request, ctx, b, t, dict(t), [])
+
+
+def _save_type(request: Request, ctx: Context, batch_id: str, type_id: str | None, form: FormData) -> Response:
+    with ctx.db.read() as conn:
+        b = service.load(conn, batch_id, ctx.settings.public_url)
+    t = _type(b, type_id) if type_id else None
+    values = forms.fields(form, forms.TYPE_FIELDS, forms.TYPE_OPTIONAL)
+    data, errors = forms.parse(TypeCreate, values)
+    if data is not None:
+        with ctx.db.read() as conn:
+            errors = service.type_draft_errors(conn, batch_id, type_id, data, ctx.settings.max_batch_size)
+    if errors or data is None:
+        return _type_form(request, ctx, b, t, values, errors, status=422)
+    try:
+        with ctx.db.write() as conn:
+            if type_id is None:
+                service.add_type(conn, batch_id, data)
+            else:
+                changes = data.model_dump()
+                changes["serial_start"] = changes["serial_start"] if changes["serial_start"] is not None else b["serial_start"]
+                changes["serial_end"] = changes["serial_end"] if changes["serial_end"] is not None else b["serial_end"]
+                service.patch_type(conn, batch_id, type_id, TypePatch.model_validate(changes))
+    except VoucherError as exc:
+        return _type_form(request, ctx, b, t, values, [], error=exc, status=exc.status)
+    done = "type-added" if type_id is None else "type-saved"
+    return RedirectResponse(f"/dashboard/batches/{batch_id}?done={done}#types", status_code=303)
+
+
+@router.post("/batches/{batch_id}/types")
+def add_type(
+    request: Request, batch_id: str, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
+    return _save_type(request, ctx, batch_id, None, form)
+
+
+@router.post("/batches/{batch_id}/types/{type_id}/edit")
+def save_type(
+    request: Request, batch_id: str, type_id: str, form: FormData = Depends(form_data),
+    _: Session = Depends(csrf_checked), ctx: Context = Depends(get_context),
+) -> Response:
+    return _save_type(request, ctx, batch_id, type_id, form)
+
+
+@router.post("/batches/{batch_id}/types/{type_id}/remove")
+def remove_type(
+    request: Request, batch_id: str, type_id: str, _: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
+    try:
+        with ctx.db.write() as conn:
+            service.delete_type(conn, batch_id, type_id)
+    except VoucherError as exc:
+        return detail_page(request, ctx, batch_id, error=exc)
+    return RedirectResponse(f"/dashboard/batches/{batch_id}?done=type-removed#types", status_code=303)

@@ -1,0 +1,138 @@
+"""Campaigns > Batches: the cards, their actions (life cycle, pause, resume, delete) and the claim QR."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from central import images
+from central.context import Context, get_context, json
+from central.services import batches as service
+from central.services.staff import Session
+from central.web.pages.batch import detail_page
+from central.web.session import csrf_checked, form_data, signed_in
+from central.web.templating import error_words, render
+from vouchers.errors import DeleteNotConfirmed, NotFound, VoucherError
+from vouchers.lifecycle import Action
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+ACTIONS = {"validate", "configure", "generate", "distribute", "redeemable", "lock", "void", "pause", "resume"}
+
+
+def _load(ctx: Context, batch_id: str) -> dict:
+    with ctx.db.read() as conn:
+        return service.load(conn, batch_id, ctx.settings.public_url)
+
+
+@router.get("/batches")
+def cards(request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.read() as conn:
+        batches = service.list_all(conn, ctx.settings.public_url)
+    return render(request, "dashboard/batches.html", {"batches": list(reversed(batches))})
+
+
+def run_action(ctx: Context, batch_id: str, action: Action) -> bool:
+    """Carry out one action; False when validation found problems (recorded on the batch)."""
+    if action is Action.VALIDATE:
+        with ctx.db.write() as conn:
+            return not service.validate(conn, batch_id, ctx.settings.max_batch_size)
+    if action is Action.GENERATE:
+        generator = ctx.generator
+        with ctx.db.write() as conn:
+            service.start_generation(conn, batch_id, generator.owner, generator.lease_until())
+        generator.kick(batch_id)
+        return True
+    with ctx.db.write() as conn:
+        if action in (Action.PAUSE, Action.RESUME):
+            service.set_claims(conn, batch_id, action)
+        else:
+            service.act(conn, batch_id, action)
+    return True
+
+
+@router.post("/batches/{batch_id}/actions/{action}")
+def act(
+    request: Request, batch_id: str, action: str, form: FormData = Depends(form_data),
+    _: Session = Depends(csrf_checked), ctx: Context = Depends(get_context),
+) -> Response:
+    """A life-cycle or claims action. Scripts (X-Fragment: card) get the card back, pages a redirect."""
+    fragment = request.headers.get("x-fragment") == "card"
+    try:
+        if action not in ACTIONS:
+            raise NotFound(f"There is no batch action '{action}'.")
+        ok = run_action(ctx, batch_id, Action(action))
+    except VoucherError as exc:
+        if fragment:
+            return render(request, "dashboard/_error.html", {"error": error_words(exc)}, exc.status)
+        return detail_page(request, ctx, batch_id, error=exc)
+    if fragment:
+        return render(request, "dashboard/_card.html", {"b": _load(ctx, batch_id)})
+    if not ok or form.get("back") != "list":
+        done = f"?done={action}" if ok else ""
+        return RedirectResponse(f"/dashboard/batches/{batch_id}{done}", status_code=303)
+    return RedirectResponse(f"/dashboard/batches?done={action}#batch-{batch_id}", status_code=303)
+
+
+@router.get("/batches/{batch_id}/delete")
+def delete_page(request: Request, batch_id: str, _: Session = Depends(signed_in),
+                ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.read() as conn:
+        b = service.load(conn, batch_id, ctx.settings.public_url)
+        count = service.voucher_total(conn, batch_id)
+    return render(request, "dashboard/standalone.html", {"b": b, "count": count, "partial": "dashboard/_delete.html"})
+
+
+@router.post("/batches/{batch_id}/delete")
+def delete(
+    request: Request, batch_id: str, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
+    raw = form.get("confirm")
+    confirm = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 16 else None
+    try:
+        with ctx.db.write() as conn:
+            service.delete_batch(conn, batch_id, confirm)
+    except DeleteNotConfirmed as exc:
+        b = _load(ctx, batch_id)
+        return render(request, "dashboard/standalone.html",
+                      {"b": b, "count": exc.count, "partial": "dashboard/_delete.html", "error": error_words(exc)},
+                      exc.status)
+    return RedirectResponse(f"/dashboard/batches?done=deleted&n={confirm}", status_code=303)
+
+
+@router.get("/batches/{batch_id}/void")
+def void_page(request: Request, batch_id: str, _: Session = Depends(signed_in),
+              ctx: Context = Depends(get_context)) -> Response:
+    return render(request, "dashboard/standalone.html", {"b": _load(ctx, batch_id), "partial": "dashboard/_void.html"})
+
+
+@router.get("/batches/{batch_id}/qr")
+def qr_page(request: Request, batch_id: str, _: Session = Depends(signed_in),
+            ctx: Context = Depends(get_context)) -> Response:
+    return render(request, "dashboard/standalone.html", {"b": _load(ctx, batch_id), "partial": "dashboard/_qr.html"})
+
+
+@router.get("/batches/{batch_id}/claim-qr.png")
+def claim_qr(
+    batch_id: str, size: int = Query(1024, ge=images.MIN_QR_SIZE, le=images.MAX_QR_SIZE), download: bool = False,
+    _: Session = Depends(signed_in), ctx: Context = Depends(get_context),
+) -> Response:
+    """The claim URL's QR code, exactly size × size pixels; as a file to save with download=1."""
+    with ctx.db.read() as conn:
+        row = service.get_row(conn, batch_id)
+    png = images.qr_png(service.claim_url(ctx.settings.public_url, row["claim_token"]), size)
+    disposition = "attachment" if download else "inline"
+    return Response(png, media_type="image/png", headers={
+        "Content-Disposition": f'{disposition}; filename="{batch_id}-claim-qr-{size}px.png"',
+        "Cache-Control": "private, no-store",
+    })
+
+
+@router.get("/batches/{batch_id}/progress")
+def progress(batch_id: str, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+    """Generation progress for the page's progress bar (it polls this while the batch is generating)."""
+    b = _load(ctx, batch_id)
+    gen = b.get("generation") or {"done": b["metrics"]["total"], "total": b["metrics"]["total"], "error": None}
+    return json({"state": b["state"], "done": gen["done"], "total": gen["total"], "error": gen["error"]})

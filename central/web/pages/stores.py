@@ -1,0 +1,96 @@
+"""Stores and their devices: create stores, issue enrolment codes, watch heartbeats, revoke devices."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from central.context import Context, get_context
+from central.schemas import StoreCreate
+from central.services import devices as service
+from central.services import reports
+from central.services.staff import Session
+from central.web import forms
+from central.web.session import csrf_checked, form_data, signed_in
+from central.web.templating import render
+from vouchers.errors import Conflict, FieldError
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+SKEW_WARNING_SECONDS = 120  # a till's clock this far off is flagged
+ZONES = ("Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "America/New_York", "UTC")
+
+
+def _stores_page(request: Request, ctx: Context, values: dict | None = None, errors: list[FieldError] = (),
+                 status: int = 200) -> Response:
+    with ctx.db.read() as conn:
+        store_list = service.stores_overview(conn)
+    return render(request, "dashboard/stores.html", {
+        "stores": store_list, "values": values or {"timezone": "Europe/London"}, "errors": forms.by_field(list(errors)),
+        "zones": ZONES, "label": forms.label,
+    }, status)
+
+
+@router.get("/stores")
+def stores_page(request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+    return _stores_page(request, ctx)
+
+
+@router.post("/stores")
+def create_store(request: Request, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
+                 ctx: Context = Depends(get_context)) -> Response:
+    values = forms.fields(form, ("id", "name", "timezone"))
+    data, errors = forms.parse(StoreCreate, values)
+    if data is not None:
+        try:
+            with ctx.db.write() as conn:
+                service.create_store(conn, data)
+        except Conflict as exc:
+            errors = [FieldError("id", exc.detail)]
+    if errors:
+        return _stores_page(request, ctx, values, errors, 422)
+    return RedirectResponse(f"/dashboard/stores/{data.id}?done=store-created", status_code=303)
+
+
+def _store_page(request: Request, ctx: Context, store_id: str, enrolment: dict | None = None,
+                status: int = 200) -> Response:
+    with ctx.db.read() as conn:
+        store = service.store_dict(service.get_store(conn, store_id))
+        device_list = service.list_devices(conn, store_id)
+        problems = reports.conflicts_and_rejections(conn, store_id)
+    return render(request, "dashboard/store.html", {
+        "store": store, "devices": device_list, "problems": problems, "enrolment": enrolment,
+        "skew_limit": SKEW_WARNING_SECONDS, "server": ctx.settings.public_url,
+    }, status)
+
+
+@router.get("/stores/{store_id}")
+def store_page(request: Request, store_id: str, _: Session = Depends(signed_in),
+               ctx: Context = Depends(get_context)) -> Response:
+    return _store_page(request, ctx, store_id)
+
+
+@router.post("/stores/{store_id}/enrolment-codes")
+def enrolment_code(request: Request, store_id: str, _: Session = Depends(csrf_checked),
+                   ctx: Context = Depends(get_context)) -> Response:
+    """A one-use code, shown once on the page that answers (not kept anywhere in clear)."""
+    with ctx.db.write() as conn:
+        code = service.create_enrolment_code(conn, store_id, ctx.settings.enrolment_code_minutes)
+    return _store_page(request, ctx, store_id, enrolment=code, status=201)
+
+
+@router.get("/devices/{device_id}/revoke")
+def revoke_page(request: Request, device_id: str, _: Session = Depends(signed_in),
+                ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.read() as conn:
+        device = service.get_device(conn, device_id)
+    return render(request, "dashboard/device_revoke.html", {"d": device})
+
+
+@router.post("/devices/{device_id}/revoke")
+def revoke(request: Request, device_id: str, _: Session = Depends(csrf_checked),
+           ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn:
+        device = service.get_device(conn, device_id)
+        service.revoke(conn, device_id)
+    return RedirectResponse(f"/dashboard/stores/{device['store_id']}?done=revoked", status_code=303)

@@ -1,0 +1,131 @@
+"""The dashboard in a real browser: headless Chromium (one per session) driving the real server
+(one uvicorn server thread per module, on loopback, with a real SQLite file).
+
+Each test gets a fresh browser context already signed in (the module signs in once through the
+sign-in page and reuses its cookies), and leaves a screenshot of where it ended in
+test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from central.app import create_app
+from central.db.engine import Database
+from central.services import staff
+from support.api import ADMIN_TOKEN, Api, make_settings
+from support.server import free_port
+from support.web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, EMAIL, PASSWORD, DashboardServer, fill_sign_in
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+class _ThreadServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # a thread may not; the test process keeps its own
+        pass
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (set VOUCHER_TEST_CHROMIUM)")
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[DashboardServer]:
+    path = tmp_path_factory.mktemp("dashboard") / "central.db"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = make_settings(f"sqlite:///{path}", public_url=url, generation_chunk=200, sign_in_max_failures=3)
+    app = create_app(settings)
+    uv = _ThreadServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, name="dashboard-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:  # the server's start-up, not a test's synchronisation
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the dashboard server did not start")
+        time.sleep(0.01)
+    db = Database(settings.database_url)
+    with db.write() as conn:
+        staff.add(conn, EMAIL, PASSWORD)
+    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+    yield DashboardServer(url=url, db=db, api=Api(client), app=app)
+    client.close()
+    uv.should_exit = True
+    thread.join(15)
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def signed_in_state(browser, server) -> dict:
+    context = browser.new_context()
+    page = context.new_page()
+    fill_sign_in(page, server)
+    playwright_api.expect(page.get_by_role("heading", name="Batches", exact=True)).to_be_visible()
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+def _artifact_name(request) -> Path:
+    module = Path(request.node.fspath).stem
+    return ARTIFACTS / module / (re.sub(r"[^\w.-]+", "_", request.node.name) + ".png")
+
+
+@pytest.fixture
+def context(browser, server, signed_in_state, request) -> Iterator:
+    ctx = browser.new_context(storage_state=signed_in_state, accept_downloads=True, base_url=server.url,
+                              viewport={"width": 1280, "height": 900})
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    for i, p in enumerate(ctx.pages):
+        if not p.is_closed() and p.url.startswith(server.url):
+            target = _artifact_name(request)
+            target = target.with_name(f"{target.stem}{'' if i == 0 else f'-tab{i}'}.png")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            p.screenshot(path=str(target), full_page=True)
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+@pytest.fixture
+def anonymous(browser, server, request) -> Iterator:
+    """A page in a context that has not signed in."""
+    ctx = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(10_000)
+    page = ctx.new_page()
+    yield page
+    target = _artifact_name(request)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not page.is_closed():
+        page.screenshot(path=str(target), full_page=True)
+    ctx.close()
+
+
+@pytest.fixture
+def shot():
+    """shot(page, name): a screenshot of one page of the dashboard, kept in test-artifacts/web/pages/."""
+
+    def take(page, name: str) -> None:
+        target = ARTIFACTS / "pages" / f"{name}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(target), full_page=True)
+
+    return take
