@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=8000, help="port of the demo server (default 8000)")
     demo.add_argument("--data-dir", default="demo-data", help="where the demo database lives (wiped at start)")
+    demo.add_argument("--large-batch", type=int, default=1_000_000, metavar="N",
+                      help="vouchers in the batch generated in the background (default 1,000,000)")
     demo.set_defaults(func=cmd_demo)
 
     _staff_commands(sub)
@@ -518,7 +520,7 @@ def cmd_staff_remove(args) -> int:
 def cmd_demo(args) -> int:
     from central.demo import run_demo
 
-    return run_demo(Path(args.data_dir), args.port)
+    return run_demo(Path(args.data_dir), args.port, args.large_batch)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ in production does.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import socket
@@ -13,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,11 +26,13 @@ from central.client import AdminClient
 from central.db.engine import Database
 from central.services import staff
 from central.settings import CentralSettings
+from vouchers.codes import format_code, new_code
+from vouchers.verdict import Verdict
 
 DEMO_STAFF = "hq@demo.example"
 
 
-def run_demo(data_dir: Path, port: int) -> int:
+def run_demo(data_dir: Path, port: int, large_batch: int = 1_000_000) -> int:
     if not _port_free(port):
         print(f"error: port {port} is in use (another demo or server?). Stop it, or pick another port: "
               f"voucher-central demo --port {port + 1}  (make demo PORT={port + 1})", file=sys.stderr)
@@ -48,10 +51,9 @@ def run_demo(data_dir: Path, port: int) -> int:
     thread.start()
     client = AdminClient(url, token)
     _wait_up(url, thread)
-    (data_dir / "admin-token").write_text(token + "\n")
-    (data_dir / "admin-token").chmod(0o600)
+    _write_secret(data_dir / "admin-token", token)
     password = add_demo_staff(settings, data_dir)
-    tries = seed(client)
+    tries = seed(client, large_batch)
     write_codes(data_dir, tries)
     print(summary(url, data_dir, tries, password), flush=True)
     try:
@@ -73,10 +75,15 @@ def add_demo_staff(settings: CentralSettings, data_dir: Path) -> str:
             staff.add(conn, DEMO_STAFF, password)
     finally:
         db.dispose()
-    path = data_dir / "dashboard-password"
-    path.write_text(password + "\n")
-    path.chmod(0o600)
+    _write_secret(data_dir / "dashboard-password", password)
     return password
+
+
+def _write_secret(path: Path, text: str) -> None:
+    """A file only its owner may read, from its first byte."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
 
 
 def _port_free(port: int) -> bool:
@@ -103,9 +110,9 @@ def _wait_up(url: str, thread: threading.Thread, timeout: float = 30) -> None:
 
 
 def _batch(client: AdminClient, identifier: str, description: str, size: int, *, channel: str | None = None,
-           types: list[dict] | None = None, steps: tuple[str, ...] = ()) -> dict:
+           types: list[dict] | None = None, steps: tuple[str, ...] = (), **fields) -> dict:
     batch = client.post("/batches", {"identifier": identifier, "description": description, "serial_start": 1001,
-                                     "serial_end": 1000 + size, "channel": channel})
+                                     "serial_end": 1000 + size, "channel": channel, **fields})
     for t in types if types is not None else [{"name": "Standard", "value": "£5 off", "min_purchase": "£20"}]:
         client.post(f"/batches/{batch['id']}/types", t)
     for step in steps:
@@ -128,7 +135,7 @@ def _unclaimed_code(client: AdminClient, batch: dict) -> str:
     return client.get(f"/batches/{batch['id']}/vouchers", params={"claimed": "false", "limit": 1})["vouchers"][0]["code"]
 
 
-def seed(client: AdminClient) -> dict[str, str]:
+def seed(client: AdminClient, large_batch: int = 1_000_000) -> dict[str, str]:
     """Stores, a device and batches in every state; returns codes that give each verdict."""
     client.post("/stores", {"id": "demo-shop", "name": "Demo Shop, High Street", "timezone": "Europe/London"})
     client.post("/stores", {"id": "other-shop", "name": "Other Shop, Station Road", "timezone": "Europe/London"})
@@ -152,7 +159,15 @@ def seed(client: AdminClient) -> dict[str, str]:
     locked = _batch(client, "Black Friday Events", "Locked: on hold at the tills.", 200, channel="events",
                     steps=("validate", "generate", "distribute"))
     void = _batch(client, "Misprinted Flyer", "Void: cancelled for good.", 100, steps=("validate", "generate"))
-    big = _batch(client, "Autumn Mailing (large)", "1,000,000 vouchers, generated in the background.", 1_000_000,
+    today = datetime.now(UTC).date()
+    elsewhere = _batch(client, "Station Road Opening", "Only at the Other Shop.", 20, steps=full,
+                       stores=["other-shop"])
+    future = _batch(client, "New Year Sale", "Valid from next month.", 20, steps=full,
+                    valid_from=(today + timedelta(days=30)).isoformat())
+    past = _batch(client, "Last Summer", "Its validity has ended.", 20, steps=full,
+                  valid_from=(today - timedelta(days=60)).isoformat(),
+                  valid_until=(today - timedelta(days=2)).isoformat())
+    big = _batch(client, "Autumn Mailing (large)", f"{large_batch:,} vouchers, generated in the background.", large_batch,
                  channel="email", steps=("validate",))
 
     codes = [_claim(client, main, f"member{i}@example.com") for i in range(40)]
@@ -167,6 +182,10 @@ def seed(client: AdminClient) -> dict[str, str]:
     tries["BATCH_VOID"] = _unclaimed_code(client, void)
     client.post(f"/batches/{void['id']}/void")
     tries["NOT_CLAIMED"] = _unclaimed_code(client, main)
+    tries["UNKNOWN"] = format_code(new_code())  # well formed, never issued
+    tries["WRONG_STORE"] = _claim(client, elsewhere, "station@example.com")
+    tries["NOT_YET_VALID"] = _claim(client, future, "early-bird@example.com")
+    tries["EXPIRED"] = _claim(client, past, "late-comer@example.com")
 
     # a till redeems some claimed vouchers, as the sync agent would push them
     code = client.post("/stores/demo-shop/enrolment-codes")["code"]
@@ -186,6 +205,8 @@ def seed(client: AdminClient) -> dict[str, str]:
     tries["INVALID_CODE"] = codes[0][:-1] + ("0" if codes[0][-1] != "0" else "1")  # check character wrong
     tries["ACCEPTED (camera)"] = codes[20]
     client.post(f"/batches/{big['id']}/generate")
+    order = [v.value for v in Verdict]  # as DESIGN.md checks them
+    tries = dict(sorted(tries.items(), key=lambda kv: -1 if kv[0] == "ACCEPTED" else order.index(kv[0].split()[0])))
     tries["_big"] = big["id"]
     return tries
 

@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                        "input; a camera (setting 'camera') is read in the background. Ctrl+Q quits.")
     _settings_args(p)
     p.add_argument("--camera", help="device index, device path, video file or image folder (overrides the setting)")
+    p.add_argument("--preview", action=argparse.BooleanOptionalAction, default=None,
+                   help="show the camera's picture beside the verdict, for aiming (overrides the setting)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("set-pin", help="set the manager PIN (asked twice; stored as an scrypt hash, mode 0600)")
     _settings_args(p)
@@ -121,7 +123,7 @@ def cmd_decode(args) -> int:
 def cmd_run(args) -> int:
     from kiosk.app import build_kiosk
 
-    settings = load_settings(args.config, data_dir=args.data_dir, camera=args.camera)
+    settings = load_settings(args.config, data_dir=args.data_dir, camera=args.camera, preview=args.preview)
     build_kiosk(settings).run()
     return 0
 

@@ -53,6 +53,10 @@ class TmuxTerminal:
         if enter:
             self._tmux("send-keys", "-t", self.target, "Enter")
 
+    def press(self, *keys: str) -> None:
+        """Keys by tmux's names: Enter, Escape, C-q, F2 ..."""
+        self._tmux("send-keys", "-t", self.target, *keys)
+
     def wait_screen(self, condition: Callable[[str], bool], timeout: float = 30, what: str = "screen") -> str:
         """The screen once `condition(screen)` holds; fails with the last screen shown."""
         deadline = time.monotonic() + timeout
