@@ -44,6 +44,8 @@ def scanned(text: str, until: str, pending: str = "1 pending"):
 def test_idle(settings, snap_compare):
     async def ready(pilot) -> None:
         await wait_until(pilot, lambda: "synced" in str(pilot.app.screen.query_one(StatusLine).render()))
+        pilot.app.screen.query_one("#scan").cursor_blink = False  # nothing was typed: the cursor would blink
+        await pilot.pause()
 
     assert snap_compare(build_kiosk(settings), terminal_size=SIZE, run_before=ready)
 
@@ -89,5 +91,7 @@ def test_camera_preview_beside_the_verdict(settings, snap_compare, tmp_path):
                          timeout=20)
         await wait_until(pilot, lambda: pilot.app.screen.query_one("#preview")._picture is not None)
         await wait_until(pilot, lambda: "ACCEPTED" in str(pilot.app.screen.query_one(VerdictPanel).render()))
+        pilot.app.screen.query_one("#scan").cursor_blink = False  # nothing was typed: the cursor would blink
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=seen)

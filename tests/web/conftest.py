@@ -32,8 +32,10 @@ class _ThreadServer(uvicorn.Server):
         pass
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
+    """One Chromium per module: Playwright's sync API keeps an event loop running in this thread
+    while it is open, and other modules' tests (Textual's snapshots) start event loops of their own."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (set VOUCHER_TEST_CHROMIUM)")
     with playwright_api.sync_playwright() as p:
