@@ -13,6 +13,7 @@ from central import problems, web
 from central.context import Context, json
 from central.db.engine import Database
 from central.db.migrate import upgrade
+from central.members import pages as member_pages
 from central.routers import batches, claims, stores, sync, vouchers
 from central.services.generation import Generator
 from central.settings import CentralSettings
@@ -47,6 +48,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     problems.install(app)
     for module in (stores, batches, vouchers, claims, sync):
         app.include_router(module.router)
+    app.include_router(member_pages.router)  # members: sign-in, My vouchers, MARK AS USED under /my
     web.install(app)  # the head-office dashboard under /dashboard, its files under /static
 
     @app.get("/", include_in_schema=False)

@@ -55,6 +55,10 @@ class CentralSettings(FileSettings):
         15, ge=1, le=24 * 60, description="Minutes an e-mail address stays locked after too many wrong passwords."
     )
 
+    member_session_days: int = Field(
+        30, ge=1, le=366, description="Days a member's sign-in (claim page, My vouchers) lasts on their phone."
+    )
+
     @property
     def secure_cookies(self) -> bool:
         if self.cookie_secure is not None:

@@ -103,8 +103,10 @@ class Redeemer:
         verdict = decide(found and found.voucher, found and found.batch, store_id or "", now, tz)
         reason = REASONS[verdict]
         if verdict is Verdict.ALREADY_USED and found.voucher.used_at:
-            where = "this shop" if found.voucher.used_store == store_id else f"shop {found.voucher.used_store}"
-            reason = f"{reason} Used at {where} on {found.voucher.used_at.astimezone(tz):%d %b %Y at %H:%M}."
+            used = found.voucher.used_store
+            where = ("at this shop" if used == store_id else f"at shop {used}" if used
+                     else "online by the customer (or at head office)")
+            reason = f"{reason} Used {where} on {found.voucher.used_at.astimezone(tz):%d %b %Y at %H:%M}."
         return Decision(verdict, reason, format_code(code), found)
 
     def record_refusal(self, decision: Decision) -> JournalEvent | None:

@@ -44,6 +44,15 @@ class Outcome:
     winner_at: str | None
     server_time: str | None
 
+    def details(self) -> str:
+        """In words, for the manager: who won a conflict, or why the server rejected the event."""
+        if self.outcome != "conflict":
+            return self.reason or ""
+        if self.winner_store is None:  # marked used online by its member, or at head office
+            return f"already used elsewhere (online or at head office) at {self.winner_at or '?'}"
+        device = f" (device {self.winner_device})" if self.winner_device else ""
+        return f"already used at store {self.winner_store}{device} at {self.winner_at}"
+
 
 class Till:
     """Reads replica.db and journal.db together; opened by the kiosk and by the agent alike."""

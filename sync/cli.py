@@ -121,11 +121,7 @@ def cmd_status(args, settings: AgentSettings) -> int:
     print(f"{sum(p.outcome == 'conflict' for p in problems)} conflict(s), "
           f"{sum(p.outcome == 'rejected' for p in problems)} rejection(s)")
     for p in problems:
-        if p.outcome == "conflict":
-            print(f"  conflict  #{p.seq} {p.kind} {p.voucher_id}: already used at store {p.winner_store} "
-                  f"(device {p.winner_device}) at {p.winner_at}")
-        else:
-            print(f"  rejected  #{p.seq} {p.kind} {p.voucher_id}: {p.reason}")
+        print(f"  {p.outcome:<9} #{p.seq} {p.kind} {p.voucher_id}: {p.details()}")
     return 0
 
 

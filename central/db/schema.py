@@ -183,6 +183,7 @@ events = Table(
     Column("winner_store", String(64)),
     Column("winner_device", String(64)),
     Column("winner_at", UTCDateTime),
+    Column("member_id", String(200)),  # a member's own MARK AS USED: the actor, with no store or device
 )
 
 tombstones = Table(
@@ -225,6 +226,20 @@ sign_in_throttle = Table(
     Column("failures", Integer, nullable=False),
     Column("first_failure_at", UTCDateTime, nullable=False),
     Column("locked_until", UTCDateTime),
+)
+
+
+# Members' sessions (the claim page and My vouchers), apart from staff sessions: a member is
+# known by an e-mail address (the vouchers' member_id); the cookie holds a random token,
+# stored here hashed, so signing out ends the session at once in every server process.
+member_sessions = Table(
+    "member_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("member_id", String(200), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
 

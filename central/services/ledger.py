@@ -1,4 +1,4 @@
-"""The ledger: redemption events from tills, and staff status changes.
+"""The ledger: redemption events from tills, members' own MARK AS USED, and staff status changes.
 
 The first redemption the server commits for a voucher wins; a later one is kept as a
 conflict naming the winner; one the server would refuse is kept as rejected with the verdict.
@@ -23,10 +23,10 @@ from central.db.schema import batches, events, stores, utcnow, vouchers
 from central.services.ids import split_voucher_id, voucher_id
 from vouchers import status as status_rules
 from vouchers.codes import normalise
-from vouchers.errors import NotFound
+from vouchers.errors import Conflict, NotFound, StatusChangeRefused
 from vouchers.lifecycle import State
 from vouchers.status import Status
-from vouchers.verdict import BatchView, Verdict, VoucherView, decide
+from vouchers.verdict import REASONS, BatchView, Verdict, VoucherView, decide
 from vouchers.wire import Event
 
 
@@ -295,9 +295,79 @@ def event_dict(r: RowMapping) -> dict[str, Any]:
         "reason": r["reason"],
         "verdict": r["verdict"],
         "new_status": r["new_status"],
+        "member_id": r["member_id"],
         "result": result_of(r),
     }
 
+
+
+class MarkUsedRefused(Conflict):
+    """A member's MARK AS USED that the ledger refuses; `verdict` is the till's verdict code for it."""
+
+    slug = "mark-used-refused"
+    title = "This voucher cannot be marked as used"
+
+
+def store_zones(conn: Connection, batch: RowMapping | dict[str, Any]) -> list[ZoneInfo]:
+    """The time zones of the stores where the batch is valid (every store when it is not limited),
+    or UTC when there is none: a member marking a voucher used has no till to say where they are."""
+    query = select(stores.c.timezone).distinct()
+    if batch["stores"] is not None:
+        query = query.where(stores.c.id.in_(list(batch["stores"])))
+    return [ZoneInfo(z) for z in sorted(conn.execute(query).scalars())] or [ZoneInfo("UTC")]
+
+
+def member_verdict(voucher: dict[str, Any], batch: RowMapping | dict[str, Any], zones: list[ZoneInfo],
+                   now: datetime) -> Verdict:
+    """The verdict a till would reach, for a member without one: the store limit does not apply, and
+    the batch's dates hold when they hold in the time zone of any store where it is valid."""
+    view = _batch_view(batch)
+    view = BatchView(id=view.id, state=view.state, valid_from=view.valid_from, valid_until=view.valid_until)
+    verdicts = [decide(_voucher_view(voucher), view, "", now, tz) for tz in zones]
+    return Verdict.ACCEPTED if Verdict.ACCEPTED in verdicts else verdicts[0]
+
+
+def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> dict[str, Any]:
+    """A member's own MARK AS USED (seed 002), recorded as a redemption like a till's: a `redeem`
+    event with the member as the actor and no store or device, the voucher used (it reaches tills
+    through the snapshot) and the batch's redeemed count up by one.
+
+    Only an unused voucher of this member, in a redeemable batch within its dates, can be marked;
+    otherwise MarkUsedRefused says why and nothing is written. `event_id` is the idempotency key:
+    sending the same one again returns the first event instead of refusing."""
+    first = conn.execute(select(events).where(events.c.id == event_id)).mappings().first()
+    if first is not None:
+        if first["member_id"] != member_id or first["voucher_id"] != vid:
+            raise MarkUsedRefused("This form was already used for something else. Reload the page and try again.")
+        return event_dict(first)
+    key = split_voucher_id(vid)
+    voucher = key and conn.execute(
+        select(vouchers).where(vouchers.c.batch_id == key[0], vouchers.c.serial == key[1],
+                               vouchers.c.member_id == member_id)
+    ).mappings().first()
+    if not voucher:
+        raise NotFound("You have no voucher with this id.")
+    voucher = dict(voucher)
+    try:
+        status_rules.check_member_mark_used(voucher["status"])
+    except StatusChangeRefused as exc:
+        raise MarkUsedRefused(exc.detail, verdict=None) from None
+    batch = conn.execute(select(batches).where(batches.c.id == voucher["batch_id"])).mappings().one()
+    now = utcnow()
+    verdict = member_verdict(voucher, batch, store_zones(conn, batch), now)
+    if verdict is not Verdict.ACCEPTED:
+        raise MarkUsedRefused(REASONS[verdict], verdict=verdict.value)
+    row = {
+        "id": event_id, "kind": "redeem", "store_id": None, "device_id": None, "device_seq": None,
+        "voucher_id": vid, "batch_id": voucher["batch_id"], "at": now, "received_at": now, "cashier": None,
+        "reverts": None, "reason": None, "verdict": None, "new_status": None, "member_id": member_id,
+        "outcome": "accepted", "outcome_reason": None, "winner_store": None, "winner_device": None, "winner_at": None,
+    }
+    conn.execute(insert(events).values(**row))
+    _set_voucher(conn, voucher, status=Status.USED.value, used_at=now, used_store=None, used_device=None,
+                 redeemed_by=event_id)
+    conn.execute(update(batches).where(batches.c.id == voucher["batch_id"]).values(redeemed=batches.c.redeemed + 1))
+    return event_dict(row)
 
 
 def store_report(

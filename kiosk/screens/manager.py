@@ -61,9 +61,7 @@ class ManagerScreen(Screen):
         problems = self.query_one("#problems", DataTable)
         problems.clear()
         for p in data["problems"]:
-            details = (f"already used at store {p.winner_store} at {p.winner_at}" if p.outcome == "conflict"
-                       else p.reason or "")
-            problems.add_row(str(p.seq), p.voucher_id or "", p.outcome, details)
+            problems.add_row(str(p.seq), p.voucher_id or "", p.outcome, p.details())
 
     def say(self, text: str) -> None:
         self.query_one("#message", Label).update(text)

@@ -139,3 +139,18 @@ def test_approval_wins_over_confirmation_and_refusals_ask_nothing(redeemer):
     refused = redeemer.scan(CODES[0], later)
     assert refused.step is None and refused.verdict is Verdict.BATCH_VOID
     assert kinds(redeemer) == []
+
+
+def test_a_voucher_marked_used_by_its_member_says_so(tmp_path):
+    replica, journal = Replica(tmp_path / "replica.db"), Journal(tmp_path / "journal.db")
+    replica.apply_page({
+        "cursor": 0, "next_cursor": 9, "complete": True, "store": {"id": "s1", "timezone": "Europe/London"},
+        "batches": [batch("online")], "types": [],
+        "vouchers": [voucher(0, "online", status="used", used_at="2026-06-14T09:30:00+00:00", used_store=None)],
+        "deleted": {},
+    })
+    decision = Redeemer(Till(replica.conn, journal.conn), journal, KEY).redeem(CODES[0], NOW)
+    assert decision.verdict is Verdict.ALREADY_USED
+    assert "Used online by the customer" in decision.reason and "None" not in decision.reason
+    replica.close()
+    journal.close()

@@ -131,3 +131,21 @@ def shot():
         page.screenshot(path=str(target), full_page=True)
 
     return take
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def phone(browser, server, request) -> Iterator:
+    """A page the size of a phone (390×844), in a fresh context signed in nowhere; it leaves a
+    screenshot of where it ended in test-artifacts/web/, as the other fixtures do."""
+    ctx = browser.new_context(base_url=server.url, **PHONE)
+    ctx.set_default_timeout(10_000)
+    page = ctx.new_page()
+    yield page
+    target = _artifact_name(request)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not page.is_closed():
+        page.screenshot(path=str(target), full_page=True)
+    ctx.close()

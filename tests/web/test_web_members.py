@@ -1,0 +1,296 @@
+"""The member's pages in Chromium at a phone's size: the claim page (sign in, claim, the claim shown
+again, paused, sold out), My vouchers with codes a till can read, MARK AS USED reaching head office
+and the tills' snapshot, CSRF refusals, and member and staff sessions kept apart."""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+import zxingcpp
+from playwright.sync_api import expect
+
+from vouchers.codes import normalise
+
+MEMBER_COOKIE = "voucher_member"
+
+
+def _batch(server, size: int = 5, *, min_purchase: str | None = None, state: str = "redeemable", **fields) -> dict:
+    """A batch walked to `state`; its one type has this minimum purchase."""
+    api = server.api
+    if min_purchase is None:
+        return api.batch(size, state=state, **fields)
+    batch = api.batch(size, state="configuring", **fields)
+    bid, type_id = batch["id"], batch["types"][0]["id"]
+    api.call("PATCH", f"/batches/{bid}/types/{type_id}", 200, json={"min_purchase": min_purchase})
+    for step in ("validate", "generate"):
+        api.call("POST", f"/batches/{bid}/{step}")
+    api.wait_generated(bid)
+    for step in {"distributed": ["distribute"], "redeemable": ["distribute", "redeemable"]}[state]:
+        api.call("POST", f"/batches/{bid}/{step}", 200)
+    return api.get(bid)
+
+
+def _claim_on_page(page, batch: dict, email: str) -> str:
+    """Sign in on the claim page with an e-mail address and claim; the code the page shows."""
+    page.goto(f"/claim/{batch['claim_token']}")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_role("button", name="Claim voucher").click()
+    expect(page.locator(".flash")).to_have_text("Claimed! Your voucher is below, and always in My vouchers.")
+    return page.locator(".voucher .code").inner_text()
+
+
+def _sign_in(page, email: str, next_path: str = "/my/vouchers") -> None:
+    page.goto(next_path)
+    expect(page).to_have_url(re.compile(r"/my/sign-in\?next="))
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="My vouchers")).to_be_visible()
+
+
+def _card(page, batch_name: str):
+    return page.locator("article.voucher").filter(has=page.get_by_role("heading", name=batch_name, exact=True))
+
+
+def _read_barcodes(page, src: str) -> list[tuple[str, str]]:
+    """(format, text) of every barcode zxing-cpp reads in the PNG the page serves at `src`."""
+    response = page.request.get(src)
+    assert response.status == 200 and response.headers["content-type"] == "image/png"
+    image = cv2.imdecode(np.frombuffer(response.body(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    return [(r.format.name, r.text) for r in zxingcpp.read_barcodes(image)]
+
+
+def _fits_the_phone(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways on a phone"
+
+
+def _csrf(page) -> str:
+    return page.locator('form.sign-out input[name="csrf_token"]').get_attribute("value")
+
+
+def test_sign_in_on_the_claim_page_claim_and_see_it_again(phone, server, shot):
+    batch = _batch(server, identifier="Spring treats", description="£5 off when you spend £20 in May.")
+    response = phone.goto(f"/claim/{batch['claim_token']}")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["cache-control"] == "no-store"
+    expect(phone.get_by_role("heading", name="Spring treats", level=1)).to_be_visible()
+    expect(phone.get_by_text("£5 off when you spend £20 in May.")).to_be_visible()
+    _fits_the_phone(phone)
+    shot(phone, "member-claim")
+
+    code = _claim_on_page(phone, batch, "Ann@Example.com")
+    cookie = next(c for c in phone.context.cookies() if c["name"] == MEMBER_COOKIE)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/" and not cookie["secure"]
+    assert cookie["value"] not in phone.content()  # the session token is never written into a page
+    [claimed] = server.api.vouchers(batch["id"], claimed="true")
+    assert claimed["code"] == code and claimed["claim"]["member_id"] == "ann@example.com"
+    expect(phone.locator("header .who")).to_have_text("ann@example.com")
+    shot(phone, "member-claimed")
+
+    phone.goto(f"/claim/{batch['claim_token']}")  # a second visit: the same voucher, no second claim
+    expect(phone.get_by_text("You have already claimed a voucher from this promotion")).to_be_visible()
+    expect(phone.locator(".voucher .code")).to_have_text(code)
+    expect(phone.get_by_role("button", name="Claim voucher")).to_have_count(0)
+    _fits_the_phone(phone)
+    shot(phone, "member-claim-again")
+    assert server.api.get(batch["id"])["metrics"]["claimed"] == 1
+
+
+def test_signed_in_member_claims_with_one_tap(phone, server):
+    first, second = _batch(server, identifier="First offer"), _batch(server, identifier="Second offer")
+    _claim_on_page(phone, first, "tap@example.com")
+    phone.goto(f"/claim/{second['claim_token']}")
+    expect(phone.get_by_text("Signed in as tap@example.com.")).to_be_visible()
+    expect(phone.get_by_label("E-mail address")).to_have_count(0)
+    phone.get_by_role("button", name="Claim voucher").click()
+    expect(phone.locator(".flash")).to_contain_text("Claimed!")
+    assert server.api.vouchers(second["id"], claimed="true")[0]["claim"]["member_id"] == "tap@example.com"
+
+
+def test_paused_claim_page_has_no_claim_button(phone, server, shot):
+    batch = _batch(server, identifier="Paused promo", description="Back soon.")
+    server.api.call("POST", f"/batches/{batch['id']}/pause", 200)
+    phone.goto(f"/claim/{batch['claim_token']}")
+    expect(phone.get_by_role("heading", name="Paused promo", level=1)).to_be_visible()
+    expect(phone.get_by_text("Back soon.")).to_be_visible()
+    expect(phone.get_by_role("status")).to_have_text("Promotion temporarily paused")
+    expect(phone.get_by_role("button", name="Claim voucher")).to_have_count(0)
+    expect(phone.get_by_role("link", name="Back to Home")).to_be_visible()
+    shot(phone, "member-claim-paused")
+    server.api.call("POST", f"/batches/{batch['id']}/resume", 200)  # silent resume: the page is open again
+    phone.reload()
+    expect(phone.get_by_role("button", name="Claim voucher")).to_be_visible()
+
+
+def test_sold_out_claim_page(phone, server, shot):
+    batch = _batch(server, 1, identifier="Tiny promo")
+    server.api.claim(batch, "first@example.com")
+    phone.goto(f"/claim/{batch['claim_token']}")
+    expect(phone.get_by_role("status")).to_have_text("No vouchers available")
+    expect(phone.get_by_role("button", name="Claim voucher")).to_have_count(0)
+    shot(phone, "member-claim-sold-out")
+    assert phone.goto("/claim/no-such-token").status == 404
+    expect(phone.get_by_role("alert")).to_contain_text("This claim link is not valid")
+
+
+def test_my_vouchers_show_codes_a_till_can_read(phone, server, shot):
+    batch = _batch(server, min_purchase="£20", identifier="Wallet promo")
+    code = _claim_on_page(phone, batch, "wallet@example.com")
+    phone.get_by_role("link", name="My vouchers", exact=True).click()
+    expect(phone.get_by_role("heading", name="My vouchers")).to_be_visible()
+    card = _card(phone, "Wallet promo")
+    expect(card.locator(".value")).to_have_text("£5 off")
+    expect(card.locator("dl")).to_contain_text("Minimum purchase£20")
+    expect(card.locator("dl")).to_contain_text("StatusUnused")
+    expect(card.locator(".code")).to_have_text(code)
+    qr = card.get_by_role("img", name=f"QR code of voucher {code}")
+    barcode = card.get_by_role("img", name=f"Barcode (Code 128) of voucher {code}")
+    for image in (qr, barcode):
+        expect(image).to_be_visible()
+        assert image.evaluate("i => i.complete && i.naturalWidth") > 0
+    assert qr.bounding_box()["width"] >= 300  # CSS pixels on a 390-wide screen: easy for a webcam
+    assert qr.evaluate("i => i.naturalWidth") >= 500
+    assert _read_barcodes(phone, qr.get_attribute("src")) == [("QRCode", normalise(code))]
+    assert _read_barcodes(phone, barcode.get_attribute("src")) == [("Code128", normalise(code))]
+    _fits_the_phone(phone)
+    shot(phone, "member-my-vouchers")
+
+    other = phone.context.browser.new_context(base_url=server.url)  # another member sees none of it
+    stranger = other.new_page()
+    _sign_in(stranger, "stranger@example.com")
+    expect(stranger.get_by_text("You have no vouchers yet.")).to_be_visible()
+    assert stranger.request.get(qr.get_attribute("src")).status == 404
+    assert stranger.goto(qr.get_attribute("src").replace("qr.png", "mark-used")).status == 404
+    other.close()
+
+
+def test_mark_as_used_is_a_redemption_head_office_and_tills_see(phone, server, shot):
+    api = server.api
+    api.store("york")
+    till = api.device("york", "till-y")
+    batch = _batch(server, identifier="Mark me")
+    code = _claim_on_page(phone, batch, "marker@example.com")
+    phone.goto("/my/vouchers")
+    card = _card(phone, "Mark me")
+    card.get_by_role("button", name="MARK AS USED").click()
+    expect(phone.get_by_role("heading", name="Mark this voucher as used?")).to_be_visible()
+    _fits_the_phone(phone)
+    shot(phone, "member-mark-used")
+    phone.get_by_role("button", name="Yes, mark as used").click()
+    expect(phone.locator(".flash")).to_have_text("Marked as used. Thank you!")
+    card = _card(phone, "Mark me")
+    expect(card.locator("dl")).to_contain_text("StatusUsed")
+    expect(card.locator(".used-at")).to_contain_text(re.compile(r"\d{1,2} \w{3} \d{4} at \d\d:\d\d UTC, marked used"))
+    expect(card.get_by_role("button", name="MARK AS USED")).to_have_count(0)
+    shot(phone, "member-my-vouchers-used")
+
+    metrics = api.get(batch["id"])["metrics"]
+    assert (metrics["claimed"], metrics["redeemed"], metrics["redemption_rate"]) == (1, 1, 100.0)
+    voucher = api.call("GET", f"/vouchers/{code}", 200).json()
+    assert voucher["status"] == "used" and voucher["redemption"]["at"] is not None
+    [event] = voucher["history"]
+    assert (event["kind"], event["member_id"], event["store_id"], event["device_id"], event["result"]["outcome"]) == (
+        "redeem", "marker@example.com", None, None, "accepted")
+    snapshot = api.call("GET", "/sync/snapshot?cursor=0&limit=50000", 200, token=till["token"]).json()
+    [row] = [v for v in snapshot["vouchers"] if v["id"] == voucher["id"]]
+    assert row["status"] == "used" and row["used_at"] is not None
+
+    phone.go_back()  # the confirmation page again: nothing is left to confirm
+    phone.reload()
+    expect(phone.get_by_role("button", name="Yes, mark as used")).to_have_count(0)
+    assert len(api.call("GET", f"/vouchers/{code}", 200).json()["history"]) == 1
+
+
+def test_mark_as_used_only_where_seed_002_allows_it(phone, server):
+    api = server.api
+    member = "statuses@example.com"
+    names = {}
+    for initial in ("issued", "pending", "used"):
+        names[initial] = _batch(server, identifier=f"Status {initial}", initial_status=initial)
+        api.claim(names[initial], member)
+    locked = _batch(server, identifier="Status locked", state="locked")
+    api.claim(locked, member)
+    _sign_in(phone, member)
+    words = {"issued": "Issued", "pending": "Pending further processing", "used": "Used"}
+    for initial, word in words.items():
+        card = _card(phone, f"Status {initial}")
+        expect(card.locator("dl")).to_contain_text(f"Status{word}")
+        expect(card.get_by_role("button", name="MARK AS USED")).to_have_count(0)
+    expect(_card(phone, "Status used").locator(".used-at")).to_contain_text("Given as used when you claimed it")
+    locked_card = _card(phone, "Status locked")
+    expect(locked_card.locator("dl")).to_contain_text("StatusUnused")
+    expect(locked_card.locator(".notice")).to_have_text(
+        "This promotion is on hold. The voucher cannot be used right now.")
+    expect(locked_card.get_by_role("button", name="MARK AS USED")).to_have_count(0)
+
+    issued = api.vouchers(names["issued"]["id"], claimed="true")[0]  # and the server refuses it anyway
+    response = phone.request.post(f"/my/vouchers/{issued['id']}/mark-used", form={"csrf_token": _csrf(phone)})
+    assert response.status == 409 and "this one is issued" in response.text()
+    assert api.call("GET", f"/vouchers/{issued['code']}", 200).json()["status"] == "issued"
+
+
+def test_forms_without_their_token_are_refused(phone, server):
+    api = server.api
+    batch = _batch(server, identifier="CSRF promo")
+    refused = phone.request.post(f"/claim/{batch['claim_token']}", form={"email": "csrf@example.com"})
+    assert refused.status == 403 and "expired" in refused.text()
+    assert not any(c["name"] == MEMBER_COOKIE for c in phone.context.cookies())
+    refused = phone.request.post("/my/sign-in", form={"email": "csrf@example.com", "sign_in_token": "x" * 32})
+    assert refused.status == 403 and not any(c["name"] == MEMBER_COOKIE for c in phone.context.cookies())
+    assert api.get(batch["id"])["metrics"]["claimed"] == 0
+
+    _claim_on_page(phone, batch, "csrf@example.com")
+    [voucher] = api.vouchers(batch["id"], claimed="true")
+    url = f"/my/vouchers/{voucher['id']}/mark-used"
+    for form, headers in (({}, {}), ({"csrf_token": "guessed"}, {}),
+                          ({"csrf_token": _csrf(phone)}, {"Origin": "https://evil.example"})):
+        response = phone.request.post(url, form=form, headers=headers)
+        assert response.status == 403 and "did not come from this site" in response.text()
+    refused = phone.request.post("/my/sign-out", form={})
+    assert refused.status == 403
+    assert api.call("GET", f"/vouchers/{voucher['code']}", 200).json()["status"] == "unused"
+    phone.goto("/my/vouchers")
+    expect(_card(phone, "CSRF promo").get_by_role("button", name="MARK AS USED")).to_be_visible()  # still signed in
+
+
+def test_member_and_staff_sessions_are_kept_apart(phone, context, server):
+    _sign_in(phone, "apart@example.com")
+    member_token = next(c for c in phone.context.cookies() if c["name"] == MEMBER_COOKIE)["value"]
+    phone.goto("/dashboard/batches")
+    expect(phone).to_have_url(re.compile(r"/dashboard/sign-in\?next="))
+    phone.context.add_cookies([{"name": "voucher_session", "value": member_token, "url": server.url + "/dashboard"}])
+    phone.goto("/dashboard/batches")  # not even as the dashboard's cookie
+    expect(phone).to_have_url(re.compile(r"/dashboard/sign-in\?next="))
+
+    staff_page = context.new_page()
+    staff_page.goto("/dashboard/batches")
+    expect(staff_page.get_by_role("heading", name="Batches", exact=True)).to_be_visible()
+    staff_token = next(c for c in context.cookies() if c["name"] == "voucher_session")["value"]
+    staff_page.goto("/my/vouchers")
+    expect(staff_page).to_have_url(re.compile(r"/my/sign-in\?next="))
+    context.add_cookies([{"name": MEMBER_COOKIE, "value": staff_token, "url": server.url}])
+    staff_page.goto("/my/vouchers")
+    expect(staff_page).to_have_url(re.compile(r"/my/sign-in\?next="))
+
+
+def test_sign_out_ends_the_member_session(phone, server, shot):
+    _sign_in(phone, "leaver@example.com")
+    cookies = phone.context.cookies()
+    phone.get_by_role("button", name="Sign out").click()
+    expect(phone.locator(".flash")).to_have_text("You are signed out.")
+    expect(phone.get_by_role("heading", name="Sign in to see your vouchers")).to_be_visible()
+    shot(phone, "member-sign-in")
+    phone.context.add_cookies(cookies)  # an old copy of the cookie no longer works either
+    phone.goto("/my/vouchers")
+    expect(phone).to_have_url(re.compile(r"/my/sign-in\?next=/my/vouchers"))
+
+
+@pytest.mark.parametrize("address", ["not an address", ""])
+def test_sign_in_asks_for_an_email_address(phone, server, address):
+    phone.goto("/my/sign-in")
+    phone.get_by_label("E-mail address").fill(address)
+    phone.get_by_role("button", name="Sign in").click()
+    expect(phone.get_by_role("alert")).to_have_text("Enter your e-mail address, such as name@example.com.")
+    expect(phone.get_by_label("E-mail address")).to_have_attribute("aria-invalid", "true")
