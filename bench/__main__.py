@@ -1,7 +1,8 @@
 """python -m bench [NAME] [options]: run the benchmarks against real server processes.
 
-    python -m bench                   every benchmark at full size (about 20 minutes here, plus decode)
-    python -m bench --quick           every benchmark, small (about a minute and a half)
+    python -m bench                   every benchmark at full size (about 20 minutes here, plus decode;
+                                      camera about 4 more)
+    python -m bench --quick           every benchmark, small (about a minute and a half; camera one more)
     python -m bench generate --size 100000
     python -m bench NAME --help       the options of one benchmark
 
@@ -21,11 +22,12 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import decode, first_sync, generate, ingest, push_backlog, push_latency, race, snapshot, verdict
+from bench import (camera, decode, first_sync, generate, ingest, push_backlog, push_latency, race, snapshot,
+                   verdict)
 from bench.common import Report, heading, say
 
 BENCHES = {m.NAME: m for m in (generate, ingest, race, snapshot, first_sync, push_backlog, push_latency, decode,
-                                  verdict)}
+                                  verdict, camera)}
 
 QUICK = {
     "generate": ["--size", "20000"],
@@ -37,6 +39,7 @@ QUICK = {
     "push_latency": ["--events", "40"],
     "decode": ["--empty-frames", "50"],
     "verdict": ["--size", "20000", "--scans", "500"],
+    "camera": ["--size", "20000", "--codes", "6", "--rounds", "1"],
 }
 
 

@@ -44,6 +44,8 @@ class FrameSource:
         self._capture = cv2.VideoCapture(int(spec) if spec.isdigit() else spec)
         if not self._capture.isOpened():
             raise CameraLost(f"{spec}: cannot be opened (unplugged, or in use by another program?).")
+        if self.is_device:  # the newest frame, not one queued while the last was decoded
+            self._capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
 
     def read(self) -> np.ndarray | None:
         if self._images is not None:

@@ -201,12 +201,15 @@ class DecoderChain:
         now = self._clock()
         if self._last_fallback is not None and now - self._last_fallback < self.fallback_interval:
             return []
-        self._last_fallback = now
-        for decoder in fallbacks:
-            reads = decoder.decode(gray)
-            if reads:
-                return reads
-        return []
+        try:
+            for decoder in fallbacks:
+                reads = decoder.decode(gray)
+                if reads:
+                    return reads
+            return []
+        finally:
+            # the interval counts from the end of a pass: a slow pass cannot fill the reader's time
+            self._last_fallback = self._clock()
 
 
 def load_image(path: str | Path) -> np.ndarray:

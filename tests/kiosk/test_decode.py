@@ -303,6 +303,24 @@ def test_the_fallback_runs_at_most_once_per_interval(code):
     assert zbar.calls == 5  # zxing found it: no fallback
 
 
+def test_a_slow_fallback_pass_cannot_fill_the_readers_time():
+    now = [0.0]
+
+    class Slow(Counting):
+        def decode(self, gray):
+            now[0] += 0.15  # a pass as long as most of the interval
+            return super().decode(gray)
+
+    zxing, zbar = Counting(scanner.ZxingDecoder()), Slow(scanner.ZbarDecoder())
+    chain = DecoderChain([zxing, zbar], fallback_interval=0.2, clock=lambda: now[0])
+    empty = np.full((120, 160, 3), 200, np.uint8)
+    while now[0] < 3.0:  # three seconds of an empty counter at 30 fps
+        chain.decode(empty)
+        now[0] += 1 / 30
+    # each pass (0.15 s) is followed by 0.2 s without one: 3 s hold about 3 / 0.35 passes, not 3 / 0.2
+    assert 8 <= zbar.calls <= 9
+
+
 def test_a_chain_needs_a_decoder():
     with pytest.raises(scanner.ScannerError):
         DecoderChain([])
