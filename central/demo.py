@@ -189,7 +189,7 @@ def seed(client: AdminClient, large_batch: int = 1_000_000) -> dict[str, str]:
 
     # a till redeems some claimed vouchers, as the sync agent would push them
     code = client.post("/stores/demo-shop/enrolment-codes")["code"]
-    device = client.post("/devices/enrol", {"enrolment_code": code, "device_name": "demo-till-0"})
+    device = client.post("/devices/enrol", {"enrolment_code": code, "device_name": "earlier-till (demo history)"})
     till = httpx.Client(base_url=str(client.http.base_url), headers={"Authorization": f"Bearer {device['token']}"})
     now = datetime.now(UTC).isoformat()
     events = []
@@ -233,15 +233,16 @@ def write_codes(data_dir: Path, tries: dict[str, str]) -> None:
 def summary(url: str, data_dir: Path, tries: dict[str, str], password: str) -> str:
     lines = [
         "",
-        f"voucher-central demo is running at {url}  (Ctrl-C stops it)",
+        f"voucher-central demo is running at {url}  (Ctrl-C, or quitting the demo's till, stops it)",
         f"  dashboard:    {url}/dashboard  (sign in as {DEMO_STAFF}, password {password};"
         f" also in {data_dir / 'dashboard-password'})",
         f"  API docs:     {url}/docs",
         f"  admin token:  in {data_dir / 'admin-token'} (export VOUCHER_ADMIN_TOKEN=$(cat {data_dir / 'admin-token'}))",
-        f"  try:          {Path(sys.argv[0]).resolve().parent / 'voucher-central'} batch list",
-        f"  the large batch generates for about half a minute: watch it with 'batch wait {tries.pop('_big')}'",
+        f"  try:          export VOUCHER_SERVER={url} VOUCHER_ADMIN_TOKEN=$(cat {data_dir / 'admin-token'})",
+        f"                {Path(sys.argv[0]).resolve().parent / 'voucher-central'} batch list",
+        f"  the large batch generates in the background: watch it with 'batch wait {tries.pop('_big')}'",
         "",
-        "Codes to try at a till, and the verdict each gives:",
+        f"Codes to try at a till, and the verdict each gives (also in {data_dir / 'codes.tsv'}):",
     ]
     lines += [f"  {verdict:<22} {code}" for verdict, code in tries.items()]
     lines += ["", f"Barcode images of these codes (for a real webcam): {data_dir / 'barcodes'}",

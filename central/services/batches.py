@@ -121,10 +121,11 @@ def create(conn: Connection, data: BatchCreate) -> str:
 
 
 def _begin_edit(conn: Connection, row: RowMapping) -> None:
-    """Edits happen in configuring; an edit of a validated batch returns it to configuring."""
+    """Edits happen in configuring; an edit of a validated batch returns it to configuring, and
+    any edit makes the last validation's report out of date (Validate reports afresh)."""
     target = lifecycle.require_editable(row["state"], row["claims"])
-    if row["state"] != target:
-        _touch(conn, row["id"], state=target.value)
+    if row["state"] != target or row["validation_errors"]:
+        _touch(conn, row["id"], state=target.value, validation_errors=None)
 
 
 def patch(conn: Connection, batch_id: str, data: BatchPatch) -> None:

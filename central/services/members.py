@@ -67,7 +67,8 @@ def sign_out(conn: Connection, token: str) -> None:
 
 # Seed 002's statuses as a member reads them: a name, and what it means for them.
 STATUS_WORDS = {
-    Status.UNUSED: ("Unused", "Not used yet. Show the code at the till; tap MARK AS USED when the shop asks you to."),
+    Status.UNUSED: ("Unused", "Not used yet. In a shop, show the code at the till: the till marks it used. "
+                    "Tap MARK AS USED only where no till scans it (online, or when the shop asks you to)."),
     Status.USED: ("Used", "This voucher has been used. Only the shop's staff can change that."),
     Status.ISSUED: ("Issued", "Show or enter the code: the code itself is the offer. Nothing to mark."),
     Status.PENDING: ("Pending further processing", "Being processed elsewhere: there is nothing for you to do."),

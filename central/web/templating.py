@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from vouchers.lifecycle import CLAIMABLE
 from vouchers.errors import VoucherError
 from vouchers.verdict import REASONS, Verdict
 from vouchers.metrics import BENCHMARKS, Metrics, Rating, rating
@@ -119,7 +120,8 @@ def rate_rating(channel: str | None, m: Metrics | dict) -> Rating | None:
 
 templates.env.filters.update(reason=reason_words, when=when, number=number, percent=percent, skew=skew)
 templates.env.globals.update(
-    STATE_WORDS=STATE_WORDS, ACTION_LABELS=ACTION_LABELS, BENCHMARKS=BENCHMARKS, rating=rate_rating
+    STATE_WORDS=STATE_WORDS, ACTION_LABELS=ACTION_LABELS, BENCHMARKS=BENCHMARKS, rating=rate_rating,
+    CLAIMABLE={s.value for s in CLAIMABLE},
 )
 
 

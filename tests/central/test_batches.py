@@ -45,6 +45,8 @@ def test_validation_reports_every_error_and_stays_configuring(api):
     batch = api.get(bid)
     assert batch["state"] == "configuring"
     assert len(batch["validation_errors"]) == len(problem["errors"])
+    api.call("POST", f"/batches/{bid}/types", 201, json={"name": "A", "value": "v"})
+    assert api.get(bid)["validation_errors"] is None  # out of date once edited: Validate reports afresh
 
 
 def test_overlapping_and_out_of_range_types_are_errors(api):
