@@ -67,7 +67,7 @@ def validate_batch(
             )
         )
     if batch.valid_from and batch.valid_until and batch.valid_until < batch.valid_from:
-        errors.append(FieldError("valid_until", "valid_until is before valid_from."))
+        errors.append(FieldError("valid_until", "The last valid day is before the first valid day."))
     if batch.stores is not None and not batch.stores:
         errors.append(FieldError("stores", "A store limit must name at least one store (or be null)."))
     if not types:

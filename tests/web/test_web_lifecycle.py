@@ -42,7 +42,7 @@ def test_create_edit_and_validate_with_every_error_inline(page, server, shot):
     expect(summary).to_contain_text("3 problems to fix before saving")
     expect(page.locator("#identifier-error")).to_have_text("The identifier must not be empty.")
     expect(page.locator("#serial_end-error")).to_have_text("The serial range ends (1) before it starts (100).")
-    expect(page.locator("#valid_until-error")).to_have_text("valid_until is before valid_from.")
+    expect(page.locator("#valid_until-error")).to_have_text("The last valid day is before the first valid day.")
     expect(page.get_by_label("Last serial")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Valid from")).to_have_value("2026-06-01")  # what was typed stays
     shot(page, "batch-form-errors")
