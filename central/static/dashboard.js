@@ -145,4 +145,33 @@
     };
     window.setTimeout(poll, 400);
   }
+
+  // The batch cards keep their figures live: every few seconds the page is fetched again and each
+  // card's figures and status are brought up to date (nothing else moves: menus and dialogs stay).
+  const cards = document.querySelector(".cards[data-refresh-seconds]");
+  if (cards) {
+    const refresh = async () => {
+      try {
+        const response = await fetch(window.location.href, { credentials: "same-origin" });
+        if (response.ok) {
+          const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+          for (const card of fresh.querySelectorAll("article.card[data-batch]")) {
+            const here = document.getElementById(card.id);
+            if (!here) continue;
+            for (const figure of card.querySelectorAll("[data-figure]")) {
+              const old = here.querySelector(`[data-figure="${figure.dataset.figure}"]`);
+              if (old && old.textContent !== figure.textContent) old.textContent = figure.textContent;
+            }
+            const status = here.querySelector(".status");
+            const freshStatus = card.querySelector(".status");
+            if (status && freshStatus && status.innerHTML !== freshStatus.innerHTML) status.innerHTML = freshStatus.innerHTML;
+          }
+        }
+      } catch (e) {
+        /* offline for a moment: try again next time */
+      }
+      window.setTimeout(refresh, 1000 * Number(cards.dataset.refreshSeconds));
+    };
+    window.setTimeout(refresh, 1000 * Number(cards.dataset.refreshSeconds));
+  }
 })();

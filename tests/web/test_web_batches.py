@@ -54,6 +54,21 @@ def test_a_card_shows_name_figures_rate_and_badges(page, server, shot):
     shot(page, "batches")
 
 
+def test_the_cards_keep_their_figures_live_without_a_reload(page, server):
+    server.api.store("s2")
+    batch = server.api.batch(10, identifier="Live figures")
+    page.goto("/dashboard/batches")
+    card = _card(page, batch)
+    expect(card.locator("[data-figure=claimed]")).to_have_text("0")
+    page.evaluate("window.loadedOnce = true")  # gone if the page were loaded again
+    codes = [server.api.claim(batch, f"live{i}@example.com")["code"] for i in range(2)]
+    _redeem(server, server.api.device("s2"), codes[:1])
+    expect(card.locator("[data-figure=claimed]")).to_have_text("2", timeout=15_000)
+    expect(card.locator("[data-figure=redeemed]")).to_have_text("1", timeout=15_000)
+    expect(card.locator("[data-figure=rate]")).to_have_text("50%", timeout=15_000)
+    assert page.evaluate("window.loadedOnce") is True
+
+
 def test_the_menu_offers_only_what_the_state_allows(page, server):
     configuring = server.api.batch(5, state="configuring", identifier="Menu configuring")
     void = server.api.batch(5, state="void", identifier="Menu void")
