@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
-import secrets
 import time
 from pathlib import Path
 
 from vouchers.errors import VoucherError
+from vouchers.secrets_hash import hash_secret, secret_matches
 
-N, R, P = 2**14, 8, 1
 MAX_ATTEMPTS = 5
 LOCKOUT_SECONDS = 300
 
@@ -21,21 +18,8 @@ class PinError(VoucherError):
     title = "Manager PIN"
 
 
-def hash_pin(pin: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=N, r=R, p=P, dklen=32)
-    return f"scrypt${N}${R}${P}${salt.hex()}${digest.hex()}"
-
-
-def check_pin(pin: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.strip().split("$")
-        if scheme != "scrypt":
-            return False
-        got = hashlib.scrypt(pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32)
-    except ValueError:
-        return False
-    return hmac.compare_digest(got.hex(), digest)
+hash_pin = hash_secret
+check_pin = secret_matches
 
 
 def save_pin(path: Path, pin: str) -> None:

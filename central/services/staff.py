@@ -8,7 +8,6 @@ every server process, and no signing secret has to be shared between processes.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from central.db.schema import sign_in_throttle, staff, staff_sessions, utcnow
 from central.services.ids import new_id, new_token, token_hash
 from vouchers.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
+from vouchers.secrets_hash import hash_secret, secret_matches
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000
 
@@ -66,21 +65,8 @@ def check_password_rules(password: str) -> None:
         raise InvalidInput([FieldError("password", f"A password has at most {MAX_PASSWORD} characters.")])
 
 
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
-
-
-def password_matches(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32)
-    except ValueError:
-        return False
-    return hmac.compare_digest(got.hex(), digest)
+hash_password = hash_secret
+password_matches = secret_matches
 
 
 # Compared against when the e-mail address has no account, so that both take the same time.
