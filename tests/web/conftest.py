@@ -107,10 +107,9 @@ def page(context):
     return context.new_page()
 
 
-@pytest.fixture
-def anonymous(browser, server, request) -> Iterator:
-    """A page in a context that has not signed in."""
-    ctx = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+def _fresh_page(browser, server, request, **options) -> Iterator:
+    """A page in a context signed in nowhere; it leaves a screenshot of where it ended."""
+    ctx = browser.new_context(base_url=server.url, **options)
     ctx.set_default_timeout(10_000)
     page = ctx.new_page()
     yield page
@@ -119,6 +118,12 @@ def anonymous(browser, server, request) -> Iterator:
     if not page.is_closed():
         page.screenshot(path=str(target), full_page=True)
     ctx.close()
+
+
+@pytest.fixture
+def anonymous(browser, server, request) -> Iterator:
+    """A page in a context that has not signed in."""
+    yield from _fresh_page(browser, server, request, viewport={"width": 1280, "height": 900})
 
 
 @pytest.fixture
@@ -140,12 +145,4 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 def phone(browser, server, request) -> Iterator:
     """A page the size of a phone (390×844), in a fresh context signed in nowhere; it leaves a
     screenshot of where it ended in test-artifacts/web/, as the other fixtures do."""
-    ctx = browser.new_context(base_url=server.url, **PHONE)
-    ctx.set_default_timeout(10_000)
-    page = ctx.new_page()
-    yield page
-    target = _artifact_name(request)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not page.is_closed():
-        page.screenshot(path=str(target), full_page=True)
-    ctx.close()
+    yield from _fresh_page(browser, server, request, **PHONE)
