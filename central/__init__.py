@@ -1,1 +1,1 @@
-"""The head-office server: batches, claims, the ledger and the sync API (PROTOCOL.md)."""
+"""The head-office server: batches, claims, the ledger and the sync API (docs/PROTOCOL.md)."""

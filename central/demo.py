@@ -205,7 +205,7 @@ def seed(client: AdminClient, large_batch: int = 1_000_000) -> dict[str, str]:
     tries["INVALID_CODE"] = codes[0][:-1] + ("0" if codes[0][-1] != "0" else "1")  # check character wrong
     tries["ACCEPTED (camera)"] = codes[20]
     client.post(f"/batches/{big['id']}/generate")
-    order = [v.value for v in Verdict]  # as DESIGN.md checks them
+    order = [v.value for v in Verdict]  # as docs/DESIGN.md checks them
     tries = dict(sorted(tries.items(), key=lambda kv: -1 if kv[0] == "ACCEPTED" else order.index(kv[0].split()[0])))
     tries["_big"] = big["id"]
     return tries

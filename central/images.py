@@ -1,11 +1,16 @@
-"""PNG images: the claim URL as a print-ready QR code, and a voucher's code as a member's wallet shows it."""
+"""PNG images: the claim URL as a print-ready QR code, and a voucher's code as a member's wallet shows it.
+
+Drawn with segno (QR), zxing-cpp (the other symbologies) and Pillow (PNG), so head office needs
+no camera library.
+"""
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
+import io
+
 import segno
 import zxingcpp
+from PIL import Image
 
 from vouchers.errors import InvalidInput, FieldError
 
@@ -25,20 +30,15 @@ def qr_png(text: str, size: int) -> bytes:
     whole-pixel modules, centred, with at least the standard four-module quiet zone."""
     if not MIN_QR_SIZE <= size <= MAX_QR_SIZE:
         raise InvalidInput([FieldError("size", f"size must be between {MIN_QR_SIZE} and {MAX_QR_SIZE} pixels")])
-    modules = np.array(list(segno.make_qr(text, error="m").matrix), dtype=np.uint8)
-    scale = size // (len(modules) + 8)
-    symbol = np.kron(1 - modules, np.ones((scale, scale), dtype=np.uint8)) * 255
-    image = np.full((size, size), 255, dtype=np.uint8)
-    offset = (size - symbol.shape[0]) // 2
-    image[offset : offset + symbol.shape[0], offset : offset + symbol.shape[1]] = symbol
+    rows = [bytes(0 if dark else 255 for dark in row) for row in segno.make_qr(text, error="m").matrix]
+    modules = len(rows)
+    scale = size // (modules + 8)
+    symbol = Image.frombytes("L", (modules, modules), b"".join(rows)).resize(
+        (modules * scale, modules * scale), Image.Resampling.NEAREST)
+    image = Image.new("L", (size, size), 255)
+    offset = (size - symbol.width) // 2
+    image.paste(symbol, (offset, offset))
     return _png(image)
-
-
-def _png(image: np.ndarray) -> bytes:
-    ok, png = cv2.imencode(".png", image)
-    if not ok:
-        raise RuntimeError("PNG encoding failed")
-    return png.tobytes()
 
 
 def barcode_png(text: str, symbology: str, with_text: bool = True) -> bytes:
@@ -47,4 +47,12 @@ def barcode_png(text: str, symbology: str, with_text: bool = True) -> bytes:
     if symbology == "qr":
         return qr_png(text, MIN_QR_SIZE)
     barcode = zxingcpp.create_barcode(text, _ZXING[symbology])
-    return _png(np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=4, add_hrt=with_text and symbology == "code128")))
+    drawn = zxingcpp.write_barcode_to_image(barcode, scale=4, add_hrt=with_text and symbology == "code128")
+    height, width = drawn.shape
+    return _png(Image.frombuffer("L", (width, height), memoryview(drawn).tobytes(), "raw", "L", 0, 1))
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()

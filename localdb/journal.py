@@ -61,7 +61,7 @@ class JournalEvent:
     verdict: str | None = None
 
     def wire(self) -> dict[str, Any]:
-        """As PROTOCOL.md's event: device_seq is the journal's sequence number."""
+        """As docs/PROTOCOL.md's event: device_seq is the journal's sequence number."""
         out = {"id": self.id, "kind": self.kind, "voucher_id": self.voucher_id, "at": self.at.isoformat(),
                "device_seq": self.seq, "cashier": self.cashier}
         if self.kind == "revert":

@@ -63,7 +63,7 @@ class Replica:
         return int(get_meta(self.conn, "cursor") or 0)
 
     def apply_page(self, page: dict[str, Any]) -> int:
-        """Apply one snapshot page (PROTOCOL.md) and its next_cursor atomically; returns the cursor."""
+        """Apply one snapshot page (docs/PROTOCOL.md) and its next_cursor atomically; returns the cursor."""
         with write(self.conn) as c:
             current = int(get_meta(c, "cursor") or 0)
             if page["cursor"] != current:

@@ -1,4 +1,4 @@
-"""PROTOCOL.md's device side over httpx: enrol, snapshot pages, event upload, heartbeat.
+"""docs/PROTOCOL.md's device side over httpx: enrol, snapshot pages, event upload, heartbeat.
 
 Every failure leaves as one of sync.errors' classes, which say what the agent does next;
 answers are validated against the shared wire models before anything is applied.

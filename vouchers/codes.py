@@ -131,7 +131,7 @@ def is_code(text: str) -> bool:
 
 
 def code_hash(canonical: str, key: bytes) -> str:
-    """Keyed hash of a canonical code, as snapshots carry it (PROTOCOL.md)."""
+    """Keyed hash of a canonical code, as snapshots carry it (docs/PROTOCOL.md)."""
     return hmac.digest(key, canonical.encode("ascii"), hashlib.sha256).hex()
 
 

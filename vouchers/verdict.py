@@ -1,4 +1,4 @@
-"""The verdict on a scanned voucher, in the order DESIGN.md gives, with words for a cashier.
+"""The verdict on a scanned voucher, in the order docs/DESIGN.md gives, with words for a cashier.
 
 The kiosk decides from its replica and journal; the server decides the same way when a
 redemption event arrives, so both share this function.

@@ -1,4 +1,4 @@
-"""The sync part of PROTOCOL.md as typed models, shared by the agent and the server.
+"""The sync part of docs/PROTOCOL.md as typed models, shared by the agent and the server.
 
 Requests are strict (unknown fields refused); what a server answers is read leniently
 (`extra="ignore"`) so that a newer server's extra fields never break an older agent.

@@ -1,4 +1,4 @@
-"""Bad input gets a clear problem+json answer (PROTOCOL.md) and changes nothing.
+"""Bad input gets a clear problem+json answer (docs/PROTOCOL.md) and changes nothing.
 
 Each refused request is wrapped in `unchanged`, which compares every row of every table of the
 server's database before and after. Runs on SQLite and on PostgreSQL.

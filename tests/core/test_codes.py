@@ -326,7 +326,7 @@ def test_invalid_code_messages_say_what_is_wrong():
     assert "long" in assert_refused("A" * 10_000).detail.lower()
 
 
-# --- the keyed hash (PROTOCOL.md) -------------------------------------------------------------
+# --- the keyed hash (docs/PROTOCOL.md) -------------------------------------------------------------
 
 KEY_HEX = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 # printf '%s' 7T3K9QJ2XMVBCD | openssl dgst -sha256 -mac HMAC -macopt hexkey:$KEY_HEX

@@ -1,4 +1,4 @@
-"""The batch life cycle (seed 001, DESIGN.md) and the claims switch (seed 000)."""
+"""The batch life cycle (seed 001, docs/DESIGN.md) and the claims switch (seed 000)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ STATES = [C, VA, GI, GD, DI, RE, LO, VO]
 LIFE_CYCLE_ACTIONS = ["validate", "configure", "generate", "distribute", "redeemable", "lock", "void"]
 OTHER_ACTIONS = ["edit", "pause", "resume", "delete"]
 
-# DESIGN.md's table, written out: (state, action) -> new state; every other pair is refused.
+# docs/DESIGN.md's table, written out: (state, action) -> new state; every other pair is refused.
 MOVES = {
     (C, "validate"): VA,
     (VA, "generate"): GI,

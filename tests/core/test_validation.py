@@ -1,4 +1,4 @@
-"""Batch configuration validation (seed 001, DESIGN.md): every error, not just the first."""
+"""Batch configuration validation (seed 001, docs/DESIGN.md): every error, not just the first."""
 
 from __future__ import annotations
 

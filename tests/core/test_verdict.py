@@ -1,4 +1,4 @@
-"""The verdict at the kiosk, in DESIGN.md's order, with validity dates in the store's time zone."""
+"""The verdict at the kiosk, in docs/DESIGN.md's order, with validity dates in the store's time zone."""
 
 from __future__ import annotations
 
