@@ -17,6 +17,7 @@ from central.members import pages as member_pages
 from central.routers import batches, claims, stores, sync, vouchers
 from central.services.generation import Generator
 from central.settings import CentralSettings
+from configfile.version import installed_version
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
-        return json({"ok": True})
+        return json({"ok": True, "version": installed_version()})
 
     app.add_middleware(problems.InputGuard, limit=settings.max_body_bytes)
     return app

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from central.client import AdminClient, ApiError
+from configfile.version import add_version_argument
 from vouchers.errors import VoucherError
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--server option or $VOUCHER_SERVER, with the admin token from $VOUCHER_ADMIN_TOKEN. "
         "Every command has its own --help.",
     )
+    add_version_argument(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the server", description="Run the server (migrates the database first).")

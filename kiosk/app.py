@@ -127,6 +127,17 @@ class KioskApp(App):
     def __init__(self, kiosk: Kiosk) -> None:
         super().__init__()
         self.kiosk = kiosk
+        self.error: BaseException | None = None  # what stopped the app, for kiosk.crash to report
+        self.started = False  # the scan screen was shown
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's hook for an unhandled error (it stops the app with return code 1): keep the
+        error for the command to report in words and in the journal, instead of Textual's
+        traceback on the cashier's screen."""
+        if self.error is None:
+            self.error = error
+        super()._handle_exception(error)
+        self._exit_renderables.clear()
 
     def on_mount(self) -> None:
         # systemd stops the kiosk with SIGTERM: leave the tty as it was found
@@ -134,6 +145,7 @@ class KioskApp(App):
         if os.environ.get("TERM") == "linux":  # the Linux console: 16 colours, a font without box glyphs
             self.add_class("linux-console")
         self.push_screen(ScanScreen())
+        self.started = True
 
     def on_unmount(self) -> None:
         self.kiosk.close()

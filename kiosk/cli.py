@@ -13,6 +13,7 @@ from localdb.connect import open_reader
 from localdb.journal import Journal
 from localdb.till import Till
 from sync import identity as identity_file
+from configfile.version import add_version_argument
 from vouchers.errors import VoucherError
 
 
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="voucher-kiosk",
         description="The cashier's till: decides on a voucher from the local snapshot and journals the redemption.",
     )
+    add_version_argument(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     p = sub.add_parser("run", help="the till's screen (Textual): scan, verdicts, manager view (F2)",
                        description="Start the cashier's screen. Keyboard-wedge scanners and typed codes go to its "
@@ -121,11 +123,23 @@ def cmd_decode(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from kiosk.app import build_kiosk
+    """The screen; its exit status is the app's (1 after an error, which systemd's unit restarts)."""
+    from kiosk import crash
 
-    settings = load_settings(args.config, data_dir=args.data_dir, camera=args.camera, preview=args.preview)
-    build_kiosk(settings).run()
-    return 0
+    journal = crash.journal_stream()
+    try:
+        from kiosk.app import build_kiosk
+
+        settings = load_settings(args.config, data_dir=args.data_dir, camera=args.camera, preview=args.preview)
+        app = build_kiosk(settings)
+    except Exception as exc:  # the composition root: whatever stops the start is reported, in words
+        crash.report(exc, journal, starting=True)
+        return 1
+    app.run()
+    if app.error is not None:
+        crash.report(app.error, journal, starting=not app.started)
+        return app.return_code or 1
+    return app.return_code or 0
 
 
 def cmd_set_pin(args) -> int:

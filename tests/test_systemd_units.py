@@ -181,8 +181,10 @@ def test_kiosk_owns_tty1_and_falls_back_to_a_login_prompt():
     assert values(unit, "Conflicts", "Unit") == ["getty@tty1.service"]
     assert values(unit, "OnFailure", "Unit") == ["getty@tty1.service"]
     assert values(unit, "TTYPath") == ["/dev/tty1"] and values(unit, "StandardInput") == ["tty"]
-    # Textual draws on standard error
-    assert values(unit, "StandardError") == ["tty"]
+    # the screen on the tty; errors, with their tracebacks, to the journal (kiosk/crash.py moves
+    # Textual's drawing from standard error to the tty when $JOURNAL_STREAM names standard error)
+    assert values(unit, "StandardOutput") == ["tty"] and values(unit, "StandardError") == ["journal"]
+    assert values(unit, "SyslogLevelPrefix") in ([], ["yes"])  # "<3>" lines are recorded at priority err
     assert environment(unit)["TERM"] == "linux"
     assert values(unit, "SupplementaryGroups") == ["video"]
     assert sorted(values(unit, "DeviceAllow")) == ["/dev/tty1 rw", "char-video4linux rw"]
