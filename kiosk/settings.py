@@ -21,7 +21,6 @@ class KioskSettings(StoreHostSettings):
     cashier: str | None = Field(None, description="Name recorded with this till's events, if any.")
     verdict_seconds: float = Field(6, gt=0, description="How long a verdict stays on screen.")
     bell: bool = Field(True, description="Ring the terminal bell: once when accepted, twice when refused.")
-    stale_snapshot_hours: float = Field(24, gt=0, description="Warn when the snapshot is older than this.")
     stale_needs_approval: bool = Field(
         False, description="With a snapshot older than stale_snapshot_hours, a valid voucher is redeemed only "
         "after a manager enters the PIN.")

@@ -1,11 +1,14 @@
 """Opening the store host's SQLite files: one writing process per file, readers read-only.
 
 The writer opens with WAL, a busy timeout and the file's migrations; the other program opens
-the same file read-only, so no write of one program ever waits on the other.
+the same file read-only, so no write of one program ever waits on the other. The files hold
+the store's voucher snapshot and the till's redemptions: the directory is made 0700 and each
+database 0600 before SQLite first opens it (SQLite gives its -wal and -shm the same mode).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +22,9 @@ Migration = tuple[int, str]
 
 def open_writer(path: Path, migrations: list[Migration], *, synchronous: str = "FULL") -> sqlite3.Connection:
     """The one writing connection of a file: WAL, FULL or NORMAL sync, migrated to the newest version."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        private_dir(path.parent)
+        private_file(path)
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
@@ -28,9 +32,35 @@ def open_writer(path: Path, migrations: list[Migration], *, synchronous: str = "
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA foreign_keys=ON")
         migrate(conn, migrations)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, OSError) as exc:
         raise LocalDatabaseError(f"{path}: {exc}", title="Local database unreadable") from exc
     return conn
+
+
+def private_dir(path: Path) -> None:
+    """Create the till's directory 0700 (its parents as the umask says). A directory that exists
+    already is left as whoever made it chose (systemd's StateDirectoryMode, the install guide)."""
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        return
+    os.chmod(path, 0o700)  # mkdir's mode passes through the umask
+
+
+def private_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would make it 0644 under a 0022
+    umask), and bring an existing one and its -wal and -shm to 0600 (tills installed before
+    this); the -wal and -shm SQLite creates later take the main file's mode."""
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        try:
+            os.chmod(path.with_name(path.name + suffix), 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def open_reader(path: Path) -> sqlite3.Connection:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from localdb.connect import Migration, open_writer, write
+from localdb.connect import Migration, open_writer, private_dir, write
 from localdb.errors import LocalDatabaseError
 
 MIGRATIONS: list[Migration] = [
@@ -97,6 +97,7 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        private_dir(path.parent)
         self._writer = _lock_writer(path.parent / f"{path.name}.writer")
         try:
             self.conn = open_writer(path, MIGRATIONS, synchronous="FULL")

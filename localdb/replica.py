@@ -94,7 +94,9 @@ class Replica:
                     c.execute(f"DELETE FROM {table} WHERE {column} = ?", (batch_id,))
             c.executemany("DELETE FROM types WHERE id = ?", [(i,) for i in deleted.get("types", [])])
             c.executemany("DELETE FROM vouchers WHERE id = ?", [(i,) for i in deleted.get("vouchers", [])])
-            _set_meta(c, {"cursor": str(page["next_cursor"]), "last_pull_at": now_iso()})
+            # a pull that succeeds proves the device is enrolled: a `stopped` from a revocation is over
+            _set_meta(c, {"cursor": str(page["next_cursor"]), "last_pull_at": now_iso(),
+                          "snapshot_complete": "1" if page["complete"] else "0", "stopped": None})
         return page["next_cursor"]
 
     def mark_reflected(self, push_cursor: int) -> None:
@@ -110,7 +112,7 @@ class Replica:
         with write(self.conn) as c:
             for table in ("vouchers", "types", "batches"):
                 c.execute(f"DELETE FROM {table}")
-            _set_meta(c, {"cursor": "0", "reflected_push_cursor": "0"})
+            _set_meta(c, {"cursor": "0", "reflected_push_cursor": "0", "snapshot_complete": "0"})
 
     # --- pushed events ----------------------------------------------------------------------
 
@@ -152,6 +154,13 @@ def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 
 def all_meta(conn: sqlite3.Connection) -> dict[str, str | None]:
     return {row[0]: row[1] for row in conn.execute("SELECT key, value FROM meta")}
+
+
+def snapshot_complete(meta: dict[str, str | None]) -> bool:
+    """Whether the last page applied said `complete`. Not before the first pull, nor after a wipe
+    (both at cursor 0), nor in a replica from before this key was kept, until its next pull; a
+    store with nothing to sync yet is complete at cursor 0."""
+    return meta.get("snapshot_complete") == "1"
 
 
 def _set_meta(conn: sqlite3.Connection, values: dict[str, str | None]) -> None:

@@ -1,4 +1,5 @@
-"""Settings both store-host programs share: the directory of the till's files and the identity."""
+"""Settings both store-host programs share: the directory of the till's files, the identity, and
+how old a snapshot may be (the kiosk warns about it, `voucher-sync status` reports it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ class StoreHostSettings(FileSettings):
     identity_file: Path | None = Field(
         None, description="The device identity written by 'voucher-sync enrol' (0600). Default: data_dir/device.json."
     )
+    stale_snapshot_hours: float = Field(
+        24, gt=0, description="A snapshot whose last successful pull is older than this is stale: the kiosk warns "
+        "(and may ask for the manager PIN), `voucher-sync status` reports the till degraded.")
 
     @property
     def identity_path(self) -> Path:

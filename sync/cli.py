@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import socket
 import sys
-from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
+from datetime import UTC, datetime, timedelta
 
-from localdb.connect import open_reader
+from configfile.version import add_version_argument, installed_version
+from localdb.connect import private_dir
 from localdb.errors import LocalDatabaseError
-from localdb.till import Till
+from localdb.health import Limits, TillHealth, examine
 from sync import identity as identity_file
 from sync.agent import Agent
 from sync.client import SyncClient
 from sync.settings import AgentSettings, load_settings
 from vouchers.errors import VoucherError
-
-
-def _version() -> str:
-    try:
-        return version("voucher-kiosk")
-    except PackageNotFoundError:
-        return "dev"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config, data_dir=args.data_dir)
         return args.func(args, settings)
     except VoucherError as exc:
+        if args.func is cmd_status:  # a monitor reads "cannot tell", not "degraded"
+            return _unreadable(args, exc)
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -47,13 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="The store host's sync agent: pulls the voucher snapshot from head office into "
         "replica.db and pushes the till's journal of redemptions, retrying for ever.",
     )
+    add_version_argument(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name, text, func in (
         ("enrol", "enrol this till with an enrolment code from head office", cmd_enrol),
         ("run", "run the agent until stopped (systemd: Type=notify)", cmd_run),
         ("status", "health, pending events, conflicts and rejections", cmd_status),
     ):
-        p = sub.add_parser(name, help=text, description=text)
+        extra = {"epilog": STATUS_EPILOG, "formatter_class": argparse.RawDescriptionHelpFormatter} \
+            if name == "status" else {}
+        p = sub.add_parser(name, help=text, description=text, **extra)
         p.add_argument("--config", help="TOML settings file (default: $VOUCHER_SYNC_CONFIG)")
         p.add_argument("--data-dir", help="where replica.db, journal.db and device.json live")
         p.set_defaults(func=func)
@@ -61,7 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--server", required=True, help="head office URL, e.g. https://vouchers.example.com")
             p.add_argument("--code", required=True, help="the enrolment code (one use, short-lived)")
             p.add_argument("--name", default=socket.gethostname(), help="this till's name (default: host name)")
+        if name == "status":
+            p.add_argument("--json", action="store_true", help="one JSON object on stdout (no secrets in it)")
     return parser
+
+
+STATUS_EPILOG = """\
+The first line says "healthy" or "DEGRADED: " and why. Degraded means any of: no successful pull
+for longer than offline_limit_minutes (or none yet); the last pull older than
+stale_snapshot_hours; the last page pulled said the snapshot was incomplete; conflicts or
+rejections to review; journal.db replaced (its last event below the push cursor) or missing
+after events were pushed from it; the agent stopped (revoked).
+
+exit status:
+  0  healthy
+  1  degraded
+  2  the files cannot be read: no data directory or replica.db, a corrupt replica.db or
+     journal.db, or a wrong configuration (--json: {"status": "unreadable", "error": "..."})
+"""
 
 
 def _verify(settings: AgentSettings) -> bool | str:
@@ -69,6 +85,10 @@ def _verify(settings: AgentSettings) -> bool | str:
 
 
 def cmd_enrol(args, settings: AgentSettings) -> int:
+    try:
+        private_dir(settings.data_dir)  # 0700: the snapshot and the journal will live here
+    except OSError as exc:
+        raise LocalDatabaseError(str(exc), title="Cannot create the data directory") from exc
     client = SyncClient(args.server, timeout=settings.timeout_seconds, verify=_verify(settings))
     try:
         answer = client.enrol(args.code, args.name)
@@ -87,7 +107,7 @@ def cmd_run(args, settings: AgentSettings) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     ident = identity_file.load(settings.identity_path)
     client = SyncClient(ident.server, ident.token, timeout=settings.timeout_seconds, verify=_verify(settings))
-    agent = Agent(settings, client, version=_version())
+    agent = Agent(settings, client, version=installed_version())
     signal.signal(signal.SIGTERM, lambda *_: agent.request_stop())
     signal.signal(signal.SIGINT, lambda *_: agent.request_stop())
     code = agent.run()
@@ -97,32 +117,44 @@ def cmd_run(args, settings: AgentSettings) -> int:
 
 
 def cmd_status(args, settings: AgentSettings) -> int:
-    try:
-        replica = open_reader(settings.replica_path)
-    except LocalDatabaseError:
-        print(f"No replica at {settings.replica_path} yet: has 'voucher-sync run' started?")
-        return 1
-    journal = open_reader(settings.journal_path) if settings.journal_path.exists() else None
-    till = Till(replica, journal)
-    health = till.health()
+    limits = Limits(offline=timedelta(minutes=settings.offline_limit_minutes),
+                    stale=timedelta(hours=settings.stale_snapshot_hours))
     now = datetime.now(UTC)
-    print(f"store {health['store_id'] or '?'}   snapshot cursor {health['cursor']}   pending events {health['pending']}")
-    print(f"last pull  {_ago(health['last_pull_at'], now)}")
-    print(f"last push  {_ago(health['last_push_at'], now)}")
-    skew = health["clock_skew_seconds"]
+    try:
+        health = examine(settings.replica_path, settings.journal_path, limits, now)
+    except LocalDatabaseError as exc:
+        return _unreadable(args, exc)
+    if args.json:
+        print(json.dumps(health.as_json(), indent=2))
+    else:
+        _print_status(health, settings, now)
+    return 1 if health.degraded else 0
+
+
+def _unreadable(args, exc: Exception) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps({"status": "unreadable", "error": str(exc)}))
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
+def _print_status(health: TillHealth, settings: AgentSettings, now: datetime) -> None:
+    print(f"DEGRADED: {'; '.join(health.problems)}" if health.degraded else "healthy")
+    print(f"store {health.store_id or '?'}   snapshot cursor {health.cursor}   pending events {health.pending}")
+    print(f"last pull  {_ago(health.last_pull_at, now)}")
+    print(f"last push  {_ago(health.last_push_at, now)}")
+    skew = health.clock_skew_seconds
     if skew is not None:
-        warn = "  (too far off: fix this device's clock)" if abs(int(skew)) > settings.clock_skew_warn_seconds else ""
-        print(f"clock skew {int(skew):+d} s{warn}")
-    if health["last_error"]:
-        print(f"last error {_ago(health['last_error_at'], now)}: {health['last_error']}")
-    if health["stopped"]:
-        print(f"STOPPED    {health['stopped']}")
-    problems = till.problems()
-    print(f"{sum(p.outcome == 'conflict' for p in problems)} conflict(s), "
-          f"{sum(p.outcome == 'rejected' for p in problems)} rejection(s)")
-    for p in problems:
+        warn = "  (too far off: fix this device's clock)" if abs(skew) > settings.clock_skew_warn_seconds else ""
+        print(f"clock skew {skew:+d} s{warn}")
+    if health.last_error:
+        print(f"last error {_ago(health.last_error_at, now)}: {health.last_error}")
+    if health.stopped:
+        print(f"STOPPED    {health.stopped}")
+    print(f"{len(health.conflicts)} conflict(s), {len(health.rejections)} rejection(s)")
+    for p in sorted(health.conflicts + health.rejections, key=lambda o: o.seq, reverse=True):
         print(f"  {p.outcome:<9} #{p.seq} {p.kind} {p.voucher_id}: {p.details()}")
-    return 0
 
 
 def _ago(iso: str | None, now: datetime) -> str:

@@ -28,6 +28,9 @@ class AgentSettings(StoreHostSettings):
     backoff_initial_seconds: float = Field(0.5, gt=0, description="First retry delay after a failure.")
     backoff_max_seconds: float = Field(60, gt=0, description="Longest delay between retries.")
     clock_skew_warn_seconds: int = Field(120, ge=1, description="Clock skew beyond this is reported as a problem.")
+    offline_limit_minutes: float = Field(
+        15, gt=0, description="No successful pull for longer than this (or none yet): `voucher-sync status` "
+        "reports the till degraded (exit status 1).")
 
 
 def load_settings(path: str | Path | None = None, **overrides) -> AgentSettings:

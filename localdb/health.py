@@ -1,0 +1,188 @@
+"""Is this till healthy? One judgement of replica.db and journal.db, with its reasons in words.
+
+`voucher-sync status` prints it as text or as JSON and turns it into its exit status (0 healthy,
+1 degraded), so a person and a monitoring script read the same verdict from the same place.
+Files that cannot be read at all are not a verdict but a LocalDatabaseError (exit status 2).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from localdb import journal
+from localdb.connect import open_reader, read
+from localdb.errors import LocalDatabaseError
+from localdb.replica import all_meta, snapshot_complete
+from localdb.till import Outcome, Till
+
+
+@dataclass(frozen=True)
+class Limits:
+    offline: timedelta  # no successful pull for longer than this: offline
+    stale: timedelta  # the last successful pull older than this: a stale snapshot
+
+
+@dataclass(frozen=True)
+class TillHealth:
+    """What the till's files say, and `problems`: every reason it is degraded, in words."""
+
+    store_id: str | None
+    cursor: int
+    push_cursor: int
+    snapshot_complete: bool
+    pending: int
+    journal_seq: int | None  # the journal's highest sequence number; None without journal.db
+    last_pull_at: str | None
+    last_push_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+    clock_skew_seconds: int | None
+    stopped: str | None
+    conflicts: tuple[Outcome, ...]
+    rejections: tuple[Outcome, ...]
+    problems: tuple[str, ...]  # why the till is degraded, in words; empty when healthy
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.problems)
+
+    @property
+    def status(self) -> str:
+        return "degraded" if self.degraded else "healthy"
+
+    def as_json(self) -> dict[str, Any]:
+        """`status --json`. These files hold no token and no code hash key, so neither can leak here."""
+        return {
+            "status": self.status, "problems": list(self.problems), "store_id": self.store_id,
+            "cursor": self.cursor, "snapshot_complete": self.snapshot_complete, "pending": self.pending,
+            "push_cursor": self.push_cursor, "journal_seq": self.journal_seq,
+            "last_pull_at": self.last_pull_at, "last_push_at": self.last_push_at, "last_error": self.last_error,
+            "last_error_at": self.last_error_at, "clock_skew_seconds": self.clock_skew_seconds,
+            "stopped": self.stopped,
+            "conflicts": [_outcome_json(o) for o in self.conflicts],
+            "rejections": [_outcome_json(o) for o in self.rejections],
+        }
+
+
+def unreviewed(till: Till) -> list[Outcome]:
+    """The conflicts and rejections no manager has reviewed yet. There is no review yet, so
+    that is every one of them; a "reviewed" mark would be filtered out here, and only here."""
+    return till.problems()
+
+
+def examine(replica_path: Path, journal_path: Path, limits: Limits, now: datetime) -> TillHealth:
+    """Open both files read-only and judge them; LocalDatabaseError, in words, when they cannot be read."""
+    data_dir = replica_path.parent
+    conns: list[sqlite3.Connection] = []
+    try:
+        if not data_dir.is_dir():
+            raise LocalDatabaseError(f"the data directory {data_dir} does not exist (is data_dir right?)",
+                                     title="No till files")
+        if not replica_path.exists():
+            raise LocalDatabaseError(f"no replica at {replica_path} yet: has 'voucher-sync run' started?",
+                                     title="No till files")
+        with _reading(replica_path):
+            conns.append(open_reader(replica_path))
+        if journal_path.exists():
+            with _reading(journal_path):
+                conns.append(open_reader(journal_path))
+        till = Till(conns[0], conns[1] if len(conns) > 1 else None)
+        return assess(till, limits, now, names=(str(replica_path), str(journal_path)))
+    except OSError as exc:  # e.g. a directory this user may not read
+        raise LocalDatabaseError(str(exc), title="Local database unreadable") from exc
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def assess(till: Till, limits: Limits, now: datetime, *,
+           names: tuple[str, str] = ("replica.db", "journal.db")) -> TillHealth:
+    """The judgement, from open connections: the replica first, in one snapshot, then the journal
+    (append-only, so it can only be ahead of the push cursor read before it, unless replaced)."""
+    with _reading(names[0]), read(till.replica):
+        health = Till(till.replica, None).health()
+        complete = snapshot_complete(all_meta(till.replica)) if _has_table(till.replica, "meta") else False
+        outcomes = unreviewed(till)
+        for key in ("last_pull_at", "last_push_at", "last_error_at"):
+            if health[key] and datetime.fromisoformat(health[key]).tzinfo is None:  # ValueError: damaged, said so
+                raise ValueError(f"{key} {health[key]!r} has no time zone")
+        skew = health["clock_skew_seconds"]
+        skew = None if skew is None else int(float(skew))
+    seq, pending = None, 0
+    if till.journal is not None:
+        with _reading(names[1]):
+            ready = _has_table(till.journal, "events")  # else the kiosk is creating it: no events yet
+            seq = journal.last_seq(till.journal) if ready else 0
+            pending = till.pending() if ready else 0
+    facts = TillHealth(
+        store_id=health["store_id"], cursor=health["cursor"], push_cursor=health["push_cursor"],
+        snapshot_complete=complete, pending=pending, journal_seq=seq, last_pull_at=health["last_pull_at"],
+        last_push_at=health["last_push_at"], last_error=health["last_error"], last_error_at=health["last_error_at"],
+        clock_skew_seconds=skew, stopped=health["stopped"] or None,
+        conflicts=tuple(o for o in outcomes if o.outcome == "conflict"),
+        rejections=tuple(o for o in outcomes if o.outcome == "rejected"),
+        problems=(),
+    )
+    return replace(facts, problems=tuple(_problems(facts, limits, now)))
+
+
+def _problems(h: TillHealth, limits: Limits, now: datetime) -> list[str]:
+    out = []
+    if h.stopped:
+        out.append(f"the agent stopped: {h.stopped}")
+    if h.last_pull_at is None:
+        out.append("never pulled a snapshot from head office")
+    else:
+        age = now - datetime.fromisoformat(h.last_pull_at)
+        if age > limits.offline:
+            out.append(f"offline: no successful pull for {_words(age)} (limit {_words(limits.offline)})")
+        if age > limits.stale:
+            out.append(f"stale snapshot: last pulled {_words(age)} ago (stale after {_words(limits.stale)})")
+        if not h.snapshot_complete:
+            out.append("incomplete snapshot: the last page pulled said more was to come"
+                       if h.cursor else "no snapshot: it was wiped or has not been pulled since")
+    if h.conflicts:
+        out.append(f"{len(h.conflicts)} conflict(s) to review")
+    if h.rejections:
+        out.append(f"{len(h.rejections)} rejection(s) to review")
+    if h.journal_seq is None and h.push_cursor > 0:
+        out.append(f"journal.db is missing, yet events up to #{h.push_cursor} were pushed from it")
+    elif h.journal_seq is not None and h.journal_seq < h.push_cursor:
+        out.append(f"journal.db was replaced: its last event is #{h.journal_seq} but events up to "
+                   f"#{h.push_cursor} were pushed from it (its events up to #{h.push_cursor} are never pushed)")
+    return out
+
+
+def _words(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} days"
+
+
+def _outcome_json(o: Outcome) -> dict[str, Any]:
+    return {**asdict(o), "details": o.details()}
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """False while the other program is still creating the file (it exists, its tables not yet)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+@contextmanager
+def _reading(name: str) -> Iterator[None]:
+    """Any error reading a file becomes one LocalDatabaseError naming the file."""
+    try:
+        yield
+    except (sqlite3.Error, ValueError) as exc:
+        raise LocalDatabaseError(f"{name}: {exc}", title="Local database unreadable") from exc
