@@ -8,6 +8,8 @@ The process tests stand in for systemd exactly as it wires the kiosk's unit
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,9 @@ import pytest
 from textual.css.errors import StylesheetError
 
 from kiosk.app import Kiosk, KioskApp
-from support.kiosk_files import make_settings
+from support.e2e import TmuxTerminal
+from support.kiosk_files import CODES, make_settings
+from support.store_host import wait_for
 from support.under_systemd import run_as_under_systemd, screen_lines
 
 KIOSK = [str(Path(sys.executable).with_name("voucher-kiosk"))]
@@ -58,3 +62,29 @@ async def test_an_error_inside_the_app_stops_it_with_status_1_and_is_kept_for_th
     assert isinstance(app.error, StylesheetError) and not app.started
     assert app.return_code == 1
     assert app._exit_renderables == []  # Textual's own traceback is not drawn on the cashier's screen
+
+
+def test_under_systemd_the_screen_is_drawn_on_the_tty_and_the_journal_gets_no_drawing(tmp_path):
+    """The everyday case of the unit's wiring: with standard error the journal, Textual's drawing
+    is moved to the terminal, a scan gets its verdict there, and Ctrl+Q exits 0."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    make_settings(tmp_path)
+    journal, exit_file = tmp_path / "journal-stream", tmp_path / "exit"
+    journal.touch()
+    stat = os.stat(journal)
+    script = (f"{shlex.join([*KIOSK, 'run', '--data-dir', str(tmp_path)])} 2>>{shlex.quote(str(journal))}; "
+              f"echo EXIT=$? > {shlex.quote(str(exit_file))}")
+    terminal = TmuxTerminal(tmp_path)
+    try:
+        terminal.start(["sh", "-c", script], {"JOURNAL_STREAM": f"{stat.st_dev}:{stat.st_ino}", "LANG": "C.UTF-8",
+                                              "VOUCHER_KIOSK_BELL": "false"})
+        terminal.wait_screen(lambda s: "Scan or type a voucher code" in s, 60, "the scan screen on the tty")
+        terminal.type(CODES[0])
+        terminal.wait_screen(lambda s: "ACCEPTED" in s, 30, "the verdict")
+        terminal.press("C-q")
+        wait_for(lambda: exit_file.exists() and exit_file.read_text().strip(), 30, "the kiosk's exit")
+    finally:
+        terminal.close()
+    assert exit_file.read_text().strip() == "EXIT=0"
+    assert journal.read_bytes() == b""  # nothing was drawn into the journal
