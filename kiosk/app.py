@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from textual.app import App
 from kiosk import manager
 from kiosk.pin import PinGate
 from kiosk.screens.scan import ScanScreen
-from kiosk.service import Decision, Policy, Redeemer
+from kiosk.service import Decision, Redeemer, policy_for
 from kiosk.settings import KioskSettings
 from localdb.connect import open_reader
 from localdb.journal import Journal
@@ -58,9 +58,8 @@ class Kiosk:
 
     def _redeemer(self, till: Till) -> Redeemer:
         settings = self.settings
-        approval_after = timedelta(hours=settings.stale_snapshot_hours) if settings.stale_needs_approval else None
         return Redeemer(till, self.journal, self.key, cashier=settings.cashier,
-                        policy=Policy(confirm=settings.confirm, approval_after=approval_after))
+                        policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours))
 
     def scan(self, text: str) -> Decision:
         """A scan's verdict; an accepted voucher is written now, or waits for the configured step."""

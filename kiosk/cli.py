@@ -7,7 +7,7 @@ import json
 import sys
 
 from kiosk import scanner
-from kiosk.service import Redeemer
+from kiosk.service import CONFIRM, Redeemer, policy_for
 from kiosk.settings import load_settings
 from localdb.connect import open_reader
 from localdb.journal import Journal
@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
                        description="Decide on a code from the local snapshot; an accepted voucher is written to "
                        "the journal (and pushed by the sync agent) before the verdict is printed.")
     p.add_argument("code", help="the voucher code (any case; dashes and spaces allowed) or its URL")
+    p.add_argument("--yes", action="store_true",
+                   help="answer the 'mark as used?' question (setting confirm = true) with yes")
     _settings_args(p)
     p.set_defaults(func=cmd_redeem)
     p = sub.add_parser("decode", help="print the barcodes and QR codes found in image files",
@@ -74,8 +76,17 @@ def cmd_redeem(args) -> int:
     journal = Journal(settings.journal_path)
     replica = open_reader(settings.replica_path)
     redeemer = Redeemer(Till(replica, journal.conn), journal, bytes.fromhex(ident.code_hash_key),
-                        cashier=settings.cashier)
-    decision = redeemer.redeem(args.code)
+                        cashier=settings.cashier,
+                        policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours))
+    decision = redeemer.scan(args.code)
+    if decision.step is not None:
+        if not (decision.step == CONFIRM and args.yes):
+            print(decision.reason)
+        approved_by = _step_answered(decision.step, args, settings)
+        if approved_by is None:
+            print("Not redeemed: nothing was written.")
+            return 1
+        decision = redeemer.redeem(args.code, approved_by=approved_by or None)
     print(f"{decision.verdict.value}: {decision.reason}")
     if decision.voucher is not None:
         v = decision.voucher
@@ -83,6 +94,29 @@ def cmd_redeem(args) -> int:
         print(f"  {decision.code}  {v.value}{minimum}  — {v.batch_identifier}")
     redeemer.record_refusal(decision)
     return 0 if decision.verdict.kind != "refused" else 1
+
+
+def _step_answered(step: str, args, settings) -> str | None:
+    """The screen's step before a redemption, on the command line: "" when the cashier confirmed,
+    "manager" after the manager's PIN, None when refused or when nobody is there to answer."""
+    import getpass
+
+    from kiosk.pin import PinGate
+
+    if step == CONFIRM:
+        if args.yes:
+            return ""
+        if not sys.stdin.isatty():
+            print("error: 'mark as used?' needs an answer: give --yes, or run this in a terminal.", file=sys.stderr)
+            return None
+        return "" if input("Mark as used? [y/N] ").strip().lower() in ("y", "yes") else None
+    if not sys.stdin.isatty():
+        print("error: a manager's approval needs the PIN: run this in a terminal.", file=sys.stderr)
+        return None
+    if PinGate(settings.data_dir / "manager-pin").try_pin(getpass.getpass("Manager PIN: ")):
+        return "manager"
+    print("error: wrong PIN.", file=sys.stderr)
+    return None
 
 
 def decoder_names(value: str) -> list[str]:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from localdb.journal import Journal, JournalEvent
 from localdb.till import Till, TillVoucher
+from vouchers import ages
 from vouchers.codes import code_hash, format_code, normalise
 from vouchers.errors import InvalidCode
 from vouchers.verdict import REASONS, Verdict, decide
@@ -47,6 +48,12 @@ class Policy:
     approval_after: timedelta | None = None  # a snapshot older than this needs a manager's approval
 
 
+def policy_for(confirm: bool, stale_needs_approval: bool, stale_snapshot_hours: float) -> Policy:
+    """The policy the kiosk's settings ask for; the screen and `voucher-kiosk redeem` share it."""
+    approval_after = timedelta(hours=stale_snapshot_hours) if stale_needs_approval else None
+    return Policy(confirm=confirm, approval_after=approval_after)
+
+
 class Redeemer:
     def __init__(self, till: Till, journal: Journal, hash_key: bytes, *, cashier: str | None = None,
                  policy: Policy = Policy()) -> None:
@@ -64,7 +71,7 @@ class Redeemer:
             return decision
         age = self.snapshot_age(now)
         if self.policy.approval_after is not None and (age is None or age > self.policy.approval_after):
-            old = "has never been synced" if age is None else f"is {_duration(age)} old"
+            old = "has never been synced" if age is None else f"is {ages.duration(age)} old"
             return replace(decision, step=APPROVAL, reason=f"Valid voucher, but the voucher list {old}: "
                            "a manager must approve this redemption.")
         if self.policy.confirm:
@@ -115,10 +122,3 @@ class Redeemer:
             return None
         voucher_id = decision.voucher.voucher.id if decision.voucher else None
         return self.journal.append("refused", voucher_id, cashier=self.cashier, verdict=decision.verdict.value)
-
-
-def _duration(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    if hours < 48:
-        return f"{max(1, int(hours))} hours"
-    return f"{int(hours // 24)} days"

@@ -18,6 +18,7 @@ from sync import identity as identity_file
 from sync.agent import Agent
 from sync.client import SyncClient
 from sync.settings import AgentSettings, load_settings
+from vouchers import ages
 from vouchers.errors import VoucherError
 
 
@@ -160,9 +161,4 @@ def _print_status(health: TillHealth, settings: AgentSettings, now: datetime) ->
 def _ago(iso: str | None, now: datetime) -> str:
     if not iso:
         return "never"
-    seconds = int((now - datetime.fromisoformat(iso)).total_seconds())
-    if seconds < 120:
-        return f"{seconds} s ago ({iso})"
-    if seconds < 7200:
-        return f"{seconds // 60} min ago ({iso})"
-    return f"{seconds // 3600} h ago ({iso})"
+    return f"{ages.ago(now - datetime.fromisoformat(iso))} ({iso})"

@@ -7,6 +7,8 @@ from typing import Any
 
 from textual.widgets import Static
 
+from vouchers import ages
+
 
 def describe(health: dict[str, Any], now: datetime, *, stale_after: timedelta, offline_after: timedelta) -> tuple[str, bool]:
     """The status text, and whether it is a warning (offline, stale snapshot, stopped agent)."""
@@ -16,12 +18,12 @@ def describe(health: dict[str, Any], now: datetime, *, stale_after: timedelta, o
     last_error = _time(health.get("last_error_at"))
     online = last_ok is not None and now - last_ok < offline_after and not (last_error and last_error > last_ok)
     parts = ["online" if online else "OFFLINE"]
-    parts.append(f"synced {_ago(now - last_pull)}" if last_pull else "never synced")
+    parts.append(f"synced {ages.ago(now - last_pull)}" if last_pull else "never synced")
     pending = health.get("pending", 0)
     parts.append(f"{pending} pending" if pending else "nothing pending")
     stale = last_pull is None or now - last_pull > stale_after
     if last_pull and stale:
-        parts.append(f"SNAPSHOT {_ago(now - last_pull).upper()} OLD")
+        parts.append(f"SNAPSHOT {ages.duration(now - last_pull).upper()} OLD")
     if health.get("stopped"):
         parts.append("SYNC STOPPED: call head office")
     return "  |  ".join(parts), (not online) or stale or bool(health.get("stopped"))
@@ -29,17 +31,6 @@ def describe(health: dict[str, Any], now: datetime, *, stale_after: timedelta, o
 
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-def _ago(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 60:
-        return "just now" if seconds < 10 else f"{seconds} s ago"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 172800:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} days ago"
 
 
 class StatusLine(Static):
