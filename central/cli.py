@@ -138,10 +138,34 @@ def _admin_commands(sub) -> None:
         _client_args(p)
 
     device = _group(sub, "device", "devices (tills) enrolled at stores: revoke one")
-    p = device.add_parser("revoke", help="revoke a device; its token stops working at once")
+    p = device.add_parser("revoke", help="revoke a device; its token stops working at once",
+                          description="Revoke a device: its token stops working at once. When its last heartbeat "
+                          "said events were still to be pushed, says how many and asks first (in a terminal), or "
+                          "takes --confirm N; the till keeps them and pushes them once enrolled again.")
     p.add_argument("id", help="device id (see 'store show')")
+    p.add_argument("--confirm", type=int, metavar="N",
+                   help="revoke without asking: N is the events it had not pushed at its last heartbeat")
     _client_args(p)
-    p.set_defaults(func=lambda a: _show(a, _client(a).post(f"/devices/{a.id}/revoke")))
+    p.set_defaults(func=cmd_revoke)
+
+    problem = _group(sub, "problem", "conflicts and rejections of tills' redemptions: list, review")
+    p = problem.add_parser("list", help="conflicts and rejections, newest first (open ones unless told)",
+                           description="Conflicts and rejections, newest first: a store's own and the conflicts "
+                           "its redemptions won. Open ones only, unless --reviewed or --all.")
+    p.add_argument("--store", help="only this store's (its own and the conflicts it won)")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--reviewed", action="store_true", help="reviewed ones only")
+    shown.add_argument("--all", action="store_true", help="open and reviewed")
+    p.set_defaults(func=cmd_problems)
+    p = problem.add_parser("review", help="mark a conflict or rejection reviewed, with a note",
+                           description="Close a conflict or rejection for both stores, with a note and its author.")
+    p.add_argument("event_id", help="the event id (see 'problem list')")
+    p.add_argument("--note", required=True, help="what was found, what was done")
+    p.add_argument("--by", default=_operator(), help="who reviewed it (default: this login and host)")
+    p.set_defaults(func=lambda a: _show(a, _client(a).post(f"/problems/{a.event_id}/review",
+                                                           {"by": a.by, "note": a.note}), _problem_line))
+    for p in problem._name_parser_map.values():
+        _client_args(p)
 
     batch = _group(sub, "batch", "batches: create, configure, walk the life cycle, export")
     p = batch.add_parser("create", help="create a batch (starts in configuring)")
@@ -236,6 +260,62 @@ def _type_fields(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--initial-status", choices=["unused", "used", "issued", "pending"],
                    default="unused" if required else None,
                    help="status a voucher gets when claimed (default unused: marked used at the till)")
+
+
+def _operator() -> str:
+    import getpass
+    import socket
+
+    try:
+        return f"{getpass.getuser()}@{socket.gethostname()}"
+    except (KeyError, OSError):
+        return "unknown operator"
+
+
+def _problem_line(p: dict) -> str:
+    if p["outcome"] == "conflict":
+        winner = p["winner"]
+        why = (f"used first at {winner['store_id']} ({winner['device_id']}) at {winner['at']}" if winner
+               else "used online by its member or at head office")
+    else:
+        why = f"rejected: {p['reason']}"
+    state = f"reviewed by {p['reviewed']['by']}: {p['reviewed']['note']}" if p["reviewed"] else "OPEN"
+    return (f"{p['event_id']}  {p['at']}  {p['store_id']}/{p['device_id']}  {p['voucher_id'] or '-'}  {why}  [{state}]")
+
+
+def cmd_problems(a) -> int:
+    params: dict[str, str] = {}
+    if a.store:
+        params["store"] = a.store
+    if not a.all:
+        params["reviewed"] = "true" if a.reviewed else "false"
+    return _show(a, _client(a).get("/problems", params=params), _problem_line)
+
+
+def cmd_revoke(a) -> int:
+    client = _client(a)
+    try:
+        answer = client.post(f"/devices/{a.id}/revoke", params={} if a.confirm is None else {"confirm": a.confirm})
+    except ApiError as exc:
+        pending = exc.problem.get("pending")
+        if exc.status != 409 or pending is None or a.confirm is not None:
+            raise
+        print(exc.detail, file=sys.stderr)
+        if not sys.stdin.isatty():
+            print(f"error: not revoked. Give --confirm {pending} to revoke anyway.", file=sys.stderr)
+            return 1
+        if input(f"Revoke anyway, with {pending} event(s) not yet pushed? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("Not revoked.")
+            return 1
+        answer = client.post(f"/devices/{a.id}/revoke", params={"confirm": pending})
+    return _show(a, answer, _revoked_line)
+
+
+def _revoked_line(r: dict) -> str:
+    if not r.get("pending"):
+        return f"Device {r['id']} revoked; nothing was waiting to be pushed at its last heartbeat."
+    return (f"Device {r['id']} revoked with {r['pending']} event(s) not yet pushed at its last heartbeat "
+            f"({r['last_heartbeat_at']}): the till keeps them, and pushes them once enrolled again.")
 
 
 def _fields(args, names: tuple[str, ...]) -> dict:
@@ -399,7 +479,7 @@ def cmd_report(a) -> int:
         return _show(a, data)
     s = data["summary"]
     print(f"Store {a.id}: {s['accepted']} accepted, {s['conflict']} conflicts, {s['rejected']} rejected, "
-          f"{s['reverted']} reverted")
+          f"{s['reverted']} reverted, {s.get('conflicts_won', 0)} conflicts won against other stores")
     for e in data["events"]:
         r = e["result"]
         extra = f" winner {r['winner']['store_id']}/{r['winner']['device_id']}" if r["winner"] else ""

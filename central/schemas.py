@@ -32,6 +32,14 @@ Day = Annotated[
 ]
 
 
+class ProblemReview(Strict):
+    """Head office closes a conflict or rejection: who looked into it, and what they found."""
+
+    by: Name = Field(min_length=1, description="Who reviewed it (a person, for the record).")
+    note: Annotated[str, StringConstraints(max_length=2000, strip_whitespace=True)] = Field(
+        min_length=1, description="What was found, what was done.")
+
+
 class StoreCreate(Strict):
     id: StoreId
     name: Name = Field(min_length=1)

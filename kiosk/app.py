@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,25 +16,33 @@ from textual.app import App
 from kiosk import manager
 from kiosk.pin import PinGate
 from kiosk.screens.scan import ScanScreen
-from kiosk.service import Decision, Redeemer, policy_for
+from kiosk.service import Decision, Redeemer, cannot_check, cannot_redeem, policy_for
 from kiosk.settings import KioskSettings
 from localdb.connect import open_reader
+from localdb.errors import DamagedFile, DiskFull, LocalDatabaseError
 from localdb.journal import Journal
-from localdb.till import Till
+from localdb.till import Outcome, Till
 from sync import identity as identity_file
 from vouchers.verdict import REASONS, Verdict
 
 
-NO_SNAPSHOT = Decision(Verdict.UNKNOWN, REASONS[Verdict.UNKNOWN] + " (No snapshot yet: is voucher-sync running?)")
+NO_SNAPSHOT = Decision(Verdict.LOADING, REASONS[Verdict.LOADING] + " (No snapshot yet: is voucher-sync running?)")
 
 
 class Kiosk:
-    """The till's state for the app: its journal (written here), the agent's replica (read)."""
+    """The till's state for the app: its journal (written here), the agent's replica (read).
+
+    A journal that cannot be opened (damaged, or a full disk when it must be made) does not stop
+    the till: every scan is refused in words for the manager, and the journal is tried again at
+    each scan, so the till works again once it is fixed (space freed, the damaged file moved aside).
+    """
 
     def __init__(self, settings: KioskSettings) -> None:
         self.settings = settings
         self.key = bytes.fromhex(identity_file.load(settings.identity_path).code_hash_key)
-        self.journal = Journal(settings.journal_path)
+        self.journal: Journal | None = None
+        self.journal_problem: LocalDatabaseError | None = None
+        self._open_journal()
         self._replica_path: Path = settings.replica_path
         self._replica = None
         self._replica_inode: int | None = None
@@ -41,9 +50,26 @@ class Kiosk:
         self.pin = PinGate(settings.data_dir / "manager-pin")
         self.camera_status: str | None = None
 
+    def _open_journal(self) -> Journal | None:
+        """The journal, opened now if it could not be before; None (and why) when it cannot be."""
+        if self.journal is None:
+            try:
+                self.journal = Journal(self.settings.journal_path)
+                self.journal_problem = None
+            except (DiskFull, DamagedFile) as exc:  # anything else (another kiosk running) stops the start
+                self.journal_problem = exc
+        else:
+            try:
+                self.journal.follow()  # journal.db deleted or replaced: write to the file there now
+                self.journal_problem = None
+            except LocalDatabaseError as exc:
+                self.journal_problem = exc
+        return self.journal if self.journal_problem is None else None
+
     def _till(self) -> Till | None:
         """The till's view; the replica is (re)opened when the agent has made it, or made it anew
         (a corrupt replica is moved aside and rebuilt: a new file)."""
+        self._open_journal()
         try:
             inode = self._replica_path.stat().st_ino
         except FileNotFoundError:
@@ -54,7 +80,8 @@ class Kiosk:
         if self._replica is None and inode is not None:
             self._replica = open_reader(self._replica_path)
             self._replica_inode = inode
-        return Till(self._replica, self.journal.conn) if self._replica is not None else None
+        journal = self.journal.conn if self.journal is not None and self.journal_problem is None else None
+        return Till(self._replica, journal) if self._replica is not None else None
 
     def _redeemer(self, till: Till) -> Redeemer:
         settings = self.settings
@@ -63,49 +90,93 @@ class Kiosk:
 
     def scan(self, text: str) -> Decision:
         """A scan's verdict; an accepted voucher is written now, or waits for the configured step."""
-        with self._lock:
-            till = self._till()
-            if till is None:
-                return NO_SNAPSHOT
-            return self._redeemer(till).scan(text)
+        return self._decide(lambda redeemer: redeemer.scan(text))
 
     def redeem(self, text: str, approved_by: str | None = None) -> Decision:
         """After the cashier's confirmation or a manager's approval: check again and write."""
+        return self._decide(lambda redeemer: redeemer.redeem(text, approved_by=approved_by))
+
+    def _decide(self, how) -> Decision:
         with self._lock:
-            till = self._till()
-            if till is None:
-                return NO_SNAPSHOT
-            return self._redeemer(till).redeem(text, approved_by=approved_by)
+            try:
+                till = self._till()
+                if self.journal_problem is not None:
+                    return cannot_redeem(self.journal_problem)
+                if till is None:
+                    return NO_SNAPSHOT
+                return how(self._redeemer(till))
+            except (sqlite3.Error, OSError, LocalDatabaseError) as exc:  # the files, in words, never a crash
+                return cannot_check(f"the till's files cannot be read ({exc})")
 
     def record_refusal(self, decision: Decision) -> bool:
         """Journal a refused scan; whether anything was written."""
         with self._lock:
-            till = self._till()
-            return till is not None and self._redeemer(till).record_refusal(decision) is not None
+            try:
+                till = self._till()
+                return (till is not None and self.journal_problem is None
+                        and self._redeemer(till).record_refusal(decision) is not None)
+            except (sqlite3.Error, OSError, LocalDatabaseError):
+                return False  # only the record of a refusal is lost
 
     def health(self) -> dict[str, Any]:
+        """For the status line: the replica's health, and what stops this till from redeeming."""
         with self._lock:
-            till = self._till()
-            return till.health() if till is not None else {"pending": 0}
+            out: dict[str, Any] = {"pending": 0}
+            try:
+                till = self._till()
+                if till is not None:
+                    out = till.health()
+            except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
+                out["unreadable"] = str(exc)
+            if self.journal_problem is not None:
+                out["journal_problem"] = self.journal_problem
+            return out
 
     # --- the manager view ---------------------------------------------------------------------
 
     def manager_data(self, now) -> dict[str, Any]:
+        """The manager view's data; `journal` says, in words, what became of this till's journals."""
         with self._lock:
-            till = self._till()
-            if till is None:
-                return {"counts": [], "redemptions": [], "problems": [], "tz": UTC}
-            _, tz = till.store()
-            return {
-                "counts": manager.batch_counts(till.replica, self.journal.conn, now, tz),
-                "redemptions": manager.redemptions(till.replica, self.journal.conn),
-                "problems": till.problems(),
-                "tz": tz,
-            }
+            empty = {"counts": [], "redemptions": [], "problems": [], "tz": UTC, "journal": []}
+            try:
+                till = self._till()
+                if self.journal_problem is not None:
+                    return {**empty, "journal": [f"Redemptions cannot be recorded: {self.journal_problem}"]}
+                if till is None:
+                    return empty
+                _, tz = till.store()
+                return {
+                    "counts": manager.batch_counts(till.replica, self.journal.conn, now, tz),
+                    "redemptions": manager.redemptions(till.replica, self.journal.conn),
+                    "problems": till.problems(),
+                    "tz": tz,
+                    "journal": [loss.words() for loss in till.journal_losses()],
+                }
+            except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
+                return {**empty, "journal": [f"The till's files cannot be read: {exc}"]}
+
+    def _writable(self) -> Journal:
+        """The journal, for a manager's revert or review; ValueError in words when it cannot be written."""
+        journal = self._open_journal()
+        if journal is None:
+            raise ValueError(f"Nothing can be recorded: {self.journal_problem}")
+        return journal
 
     def revert(self, item: manager.TillRedemption, reason: str) -> None:
         with self._lock:
-            manager.revert(self.journal, item, reason)
+            try:
+                manager.revert(self._writable(), item, reason)
+            except LocalDatabaseError as exc:
+                raise ValueError(f"The revert was not recorded: {exc}") from exc
+
+    def review(self, problem: Outcome, note: str) -> None:
+        """A manager closes a conflict or rejection: a review event, pushed like any other."""
+        with self._lock:
+            try:
+                self._writable().append("review", problem.voucher_id, reviews=problem.event_id,
+                                        reason=note.strip(), cashier=self.settings.cashier)
+            except LocalDatabaseError as exc:
+                raise ValueError(f"The review was not recorded: {exc}") from exc
 
     def export(self) -> Path:
         data = self.manager_data(datetime.now(UTC))
@@ -113,7 +184,8 @@ class Kiosk:
         return manager.export_csv(self.settings.data_dir / "exports" / name, data["redemptions"], data["tz"])
 
     def close(self) -> None:
-        self.journal.close()
+        if self.journal is not None:
+            self.journal.close()
         if self._replica is not None:
             self._replica.close()
 

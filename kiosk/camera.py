@@ -1,6 +1,11 @@
 """Camera frames into codes: OpenCV capture from a device index, a device path, a video file or
 a folder of images (the last two stand in for a webcam), decoded and filtered.
 
+The reader (the thread that runs `scans()`) decodes every frame with the chain's first decoder;
+the chain's fallback decoders run on a `Fallback` thread of their own, on the newest frame the
+reader found nothing in, and their reads join the reader's on a later frame: a 70 ms zbar pass
+never holds up the next frame.
+
 A read whose text is a well-formed voucher code (its check character agrees) is trusted at once;
 any other text must be read in two consecutive frames. The same text seen again within a few
 seconds is ignored, so a voucher held in front of the camera is redeemed once.
@@ -8,6 +13,8 @@ seconds is ignored, so a voucher held in front of the camera is redeemed once.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kiosk.scanner import DecoderChain, Read, ScannerError
+from kiosk.scanner import DecoderChain, Read, ScannerError, to_gray
 from vouchers.codes import is_code
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
@@ -92,20 +99,102 @@ class CodeFilter:
         return out
 
 
+class Fallback:
+    """The chain's fallback decoders on a thread of their own ("camera fallback"), at a lower CPU
+    priority than the reader where the system allows it (Linux). `offer()` hands over a frame the
+    reader found nothing in: it is taken when no pass is running and the chain's interval has
+    passed, else dropped (the next frame is as good). `take()` gives the reads found since the last
+    call; `drain()` waits for a pass under way first (the end of a video)."""
+
+    def __init__(self, chain: DecoderChain) -> None:
+        self.chain = chain
+        self._cv = threading.Condition()
+        self._frame: np.ndarray | None = None
+        self._busy = False
+        self._closing = False
+        self._reads: list[Read] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="camera fallback", daemon=True)
+        self._thread.start()
+
+    def offer(self, gray: np.ndarray) -> bool:
+        """Hand a grayscale frame over if a pass may start now; whether it was taken."""
+        with self._cv:
+            if self._busy or not self.chain.fallback_due():
+                return False
+            self._frame, self._busy = gray, True
+            self._cv.notify_all()
+            return True
+
+    def take(self) -> list[Read]:
+        with self._cv:
+            if self._error is not None:
+                raise self._error
+            reads, self._reads = self._reads, []
+            return reads
+
+    def drain(self, timeout: float = 30.0) -> list[Read]:
+        with self._cv:
+            self._cv.wait_for(lambda: not self._busy or self._closing, timeout)
+        return self.take()
+
+    def close(self) -> None:
+        with self._cv:
+            self._closing = True
+            self._cv.notify_all()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:  # on Linux a thread is a task with a nice value of its own: give way to the reader
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, os.getpriority(os.PRIO_PROCESS, 0) + 5))
+        except (AttributeError, OSError):
+            pass
+        while True:
+            with self._cv:
+                self._cv.wait_for(lambda: self._frame is not None or self._closing)
+                if self._closing:
+                    return
+                gray, self._frame = self._frame, None
+            try:
+                reads, error = self.chain.fall_back(gray), None
+            except Exception as exc:  # handed to the reader, whose worker reports it
+                reads, error = [], exc
+            with self._cv:
+                self._reads += reads
+                self._error = self._error or error
+                self._busy = False
+                self._cv.notify_all()
+
+
 def scans(source: FrameSource, chain: DecoderChain, codes: CodeFilter, stop: Callable[[], bool],
           min_frame_seconds: float = 0.0,
           on_frame: Callable[[np.ndarray], None] | None = None) -> Iterator[tuple[str, float]]:
     """(text, frame time) for each new scan, until the source ends or `stop()` is true;
-    `on_frame` sees every frame first (the preview)."""
-    while not stop():
-        started = time.monotonic()
-        frame = source.read()
-        if frame is None:
-            return
-        if on_frame is not None:
-            on_frame(frame)
-        for text in codes.feed(chain.decode(frame)):
-            yield text, started
-        spare = min_frame_seconds - (time.monotonic() - started)
-        if spare > 0:
-            time.sleep(spare)
+    `on_frame` sees every frame first (the preview). The chain's first decoder reads each frame
+    here; its fallback runs on a `Fallback` thread for as long as this runs."""
+    fallback = Fallback(chain) if chain.fallbacks else None
+    try:
+        while not stop():
+            started = time.monotonic()
+            frame = source.read()
+            if frame is None:
+                if fallback is not None:  # what the fallback still finds in the video's last frames
+                    for text in codes.feed(fallback.drain()):
+                        yield text, started
+                return
+            if on_frame is not None:
+                on_frame(frame)
+            gray = to_gray(frame)
+            reads = chain.read(gray)
+            if fallback is not None:
+                if not reads:
+                    fallback.offer(gray)
+                reads += fallback.take()
+            for text in codes.feed(reads):
+                yield text, started
+            spare = min_frame_seconds - (time.monotonic() - started)
+            if spare > 0:
+                time.sleep(spare)
+    finally:
+        if fallback is not None:
+            fallback.close()

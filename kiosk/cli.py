@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
+from pathlib import Path
 
 from kiosk import scanner
-from kiosk.service import CONFIRM, Redeemer, policy_for
+from kiosk.service import CONFIRM, TILL_PROBLEM, Redeemer, cannot_redeem, policy_for
 from kiosk.settings import load_settings
 from localdb.connect import open_reader
+from localdb.errors import DamagedFile, DiskFull, translate
 from localdb.journal import Journal
 from localdb.till import Till
 from sync import identity as identity_file
 from configfile.version import add_version_argument
 from vouchers.errors import VoucherError
+from vouchers.verdict import Verdict
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,22 +48,32 @@ def main(argv: list[str] | None = None) -> int:
     _settings_args(p)
     p.set_defaults(func=cmd_redeem)
     p = sub.add_parser("decode", help="print the barcodes and QR codes found in image files",
-                       description="Decode image files (PNG, JPEG, WebP, ...) as the till's camera would, one line "
-                       "per code found: file, format, text (control characters escaped). Exit status: 0 when "
-                       "every file held a code, 1 when some held none, 2 when some could not be read.")
+                       description="Decode image files (PNG, JPEG, WebP, ...) exactly as the till's camera decodes a "
+                       "frame held in front of it: the kiosk's decoders (setting 'decoders'), the first one, then "
+                       "the fallback ones. One line per code found: file, format, text (control characters "
+                       "escaped). Exit status: 0 when every file held a code, 1 when some held none, 2 when some "
+                       "could not be read.")
     p.add_argument("files", nargs="+", metavar="FILE", help="image files")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per code: file, format, text (exactly as decoded)")
-    p.add_argument("--decoders", type=decoder_names, default=list(scanner.DEFAULT_DECODERS),
-                   help="decoders to try, in order, each only when the ones before found nothing "
-                   f"(default: {','.join(scanner.DEFAULT_DECODERS)}; known: {', '.join(scanner.DECODERS)})")
+    p.add_argument("--decoders", type=decoder_names, default=None,
+                   help="decoders to try, in order, each only when the ones before found nothing (default: the "
+                   f"kiosk's setting, {','.join(scanner.DEFAULT_DECODERS)} unless configured; known: "
+                   f"{', '.join(scanner.DECODERS)})")
+    p.add_argument("--thorough", action="store_true",
+                   help="then slow searches the camera never makes, for support: the image enlarged, and turned "
+                   f"by 30° and 60° ({','.join(scanner.THOROUGH_DECODERS)}; seconds a file)")
+    p.add_argument("--config", help="the kiosk's TOML settings, for its decoders (default: $VOUCHER_KIOSK_CONFIG)")
     p.set_defaults(func=cmd_decode)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        try:
+            return args.func(args)
+        except (OSError, sqlite3.Error) as exc:  # a full disk, a damaged file, no permission: in words
+            raise translate(exc, Path(getattr(args, "data_dir", None) or "."), "the till's files") from exc
     except VoucherError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -73,7 +87,11 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
 def cmd_redeem(args) -> int:
     settings = load_settings(args.config, data_dir=args.data_dir)
     ident = identity_file.load(settings.identity_path)
-    journal = Journal(settings.journal_path)
+    try:
+        journal = Journal(settings.journal_path)
+    except (DiskFull, DamagedFile) as exc:  # nothing can be recorded: a refusal, in the screen's words
+        print(f"{TILL_PROBLEM}: {cannot_redeem(exc).reason}")
+        return 1
     replica = open_reader(settings.replica_path)
     redeemer = Redeemer(Till(replica, journal.conn), journal, bytes.fromhex(ident.code_hash_key),
                         cashier=settings.cashier,
@@ -87,13 +105,13 @@ def cmd_redeem(args) -> int:
             print("Not redeemed: nothing was written.")
             return 1
         decision = redeemer.redeem(args.code, approved_by=approved_by or None)
-    print(f"{decision.verdict.value}: {decision.reason}")
+    print(f"{decision.label}: {decision.reason}")
     if decision.voucher is not None:
         v = decision.voucher
         minimum = f" (minimum purchase {v.min_purchase})" if v.min_purchase else ""
         print(f"  {decision.code}  {v.value}{minimum}  — {v.batch_identifier}")
     redeemer.record_refusal(decision)
-    return 0 if decision.verdict.kind != "refused" else 1
+    return 0 if decision.kind != "refused" and decision.verdict is not Verdict.LOADING else 1
 
 
 def _step_answered(step: str, args, settings) -> str | None:
@@ -129,8 +147,12 @@ def decoder_names(value: str) -> list[str]:
 
 
 def cmd_decode(args) -> int:
+    """The till's decoder chain, or the one named, on each file; --thorough adds the slow searches."""
+    names = args.decoders or load_settings(args.config).decoders
+    if args.thorough:
+        names = [*names, *(n for n in scanner.THOROUGH_DECODERS if n not in names)]
     try:
-        chain = scanner.DecoderChain.from_names(args.decoders)
+        chain = scanner.DecoderChain.from_names(names)
     except scanner.ScannerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+from localdb import journals
 from localdb.connect import read
-from localdb.journal import COLUMNS, Journal, JournalEvent, event_from_row
-from localdb.replica import all_meta
+from localdb.journal import Journal, JournalEvent, event_from_row, selected
 from vouchers.metrics import Metrics, metrics
 
 
@@ -47,8 +47,8 @@ def batch_counts(replica: sqlite3.Connection, journal: sqlite3.Connection, today
             "coalesce(sum(v.status = 'used' AND v.used_store IS NOT NULL), 0) "
             "FROM batches b LEFT JOIN vouchers v ON v.batch_id = b.id GROUP BY b.id ORDER BY b.identifier"
         ).fetchall()
-        push_cursor = int(all_meta(r).get("push_cursor") or 0)
-        reflected = int(all_meta(r).get("reflected_push_cursor") or 0)
+        cursor = journals.cursor_for(r, journal)  # this journal's: a new one's events are all unsynced
+        push_cursor, reflected = cursor.push_cursor, cursor.reflected
     mine = _effective_redemptions(journal)
     day = today.astimezone(tz).date()
     out = []
@@ -67,7 +67,7 @@ def batch_counts(replica: sqlite3.Connection, journal: sqlite3.Connection, today
 def _effective_redemptions(journal: sqlite3.Connection) -> list[JournalEvent]:
     """This till's redeem events not undone by a later revert."""
     rows = journal.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM events WHERE kind = 'redeem' AND id NOT IN "
+        f"SELECT {selected(journal)} FROM events WHERE kind = 'redeem' AND id NOT IN "
         "(SELECT reverts FROM events WHERE kind = 'revert' AND reverts IS NOT NULL) ORDER BY seq"
     )
     return [event_from_row(r) for r in rows]
@@ -77,7 +77,7 @@ def redemptions(replica: sqlite3.Connection, journal: sqlite3.Connection, limit:
     """This till's latest redemptions, newest first, with what the server said of each."""
     reverted = {r[0] for r in journal.execute("SELECT reverts FROM events WHERE kind = 'revert'")}
     events = [event_from_row(r) for r in journal.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM events WHERE kind = 'redeem' ORDER BY seq DESC LIMIT ?", (limit,))]
+        f"SELECT {selected(journal)} FROM events WHERE kind = 'redeem' ORDER BY seq DESC LIMIT ?", (limit,))]
     out = []
     with read(replica) as r:
         for e in events:

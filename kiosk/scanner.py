@@ -1,12 +1,19 @@
-"""Barcode and QR decoding of images and camera frames, behind one small interface.
+"""Barcode and QR decoding of images and camera frames: the till's one decoder chain.
 
-A `Decoder` turns a grayscale frame into `Read`s (format, text, which decoder). zxing-cpp is
-the main one: it reads every symbology a voucher is printed in (QR, Code 128, DataMatrix,
-PDF417, Aztec) plus EAN/UPC. zbar (pyzbar + libzbar0) reads the linear codes and QR only; a
-`DecoderChain` runs it as a fallback pass when zxing-cpp found nothing, at most once per
-`fallback_interval` seconds, so a camera worker at 30 fps does not pay for two decoders on
-every empty frame (`["zxing-fast", "zxing", "zbar"]` also rate-limits zxing-cpp's slow
-searches). Capture is not here: the camera worker hands frames to `DecoderChain.decode`.
+A `Decoder` turns a grayscale frame into `Read`s (format, text, which decoder), and reads both
+polarities: dark on light as printed, and light on dark for the symbologies head office prints
+(`PRINTED`), as a phone in dark mode shows them, from the frame inverted by hand (zxing-cpp's own
+invert option misses an inverted Code 128).
+
+A `DecoderChain` is the till's: its first decoder reads every frame on the camera's reader
+thread ("zxing-fast", about 8 ms a 1280×720 frame); the later ones are the fallback, tried in
+order on a frame the first found nothing in, at most once per `fallback_interval` ("zxing", all
+of zxing-cpp's slow searches, then zbar, which reads some blurred retail barcodes the others
+miss: 20-100 ms a frame). `decode()` runs both in the caller's thread (`voucher-kiosk decode`:
+what the camera reads of a frame held in front of it); the camera worker runs the fallback on a
+thread of its own (`kiosk.camera.Fallback`), so that a slow pass never holds up the next frame.
+`DEFAULT_DECODERS` is the one definition of that chain (the kiosk's `decoders` setting defaults
+to it); bench/README.md (camera, decode) has the figures behind it.
 
 Texts are kept exactly as decoded (GS, CR and other control characters included);
 `vouchers.codes.normalise` makes a voucher code of them later.
@@ -27,8 +34,12 @@ import zxingcpp
 from vouchers.errors import VoucherError
 
 # Format names are zxing-cpp's BarcodeFormat names, whichever decoder read the symbol.
-FORMATS = ("QRCode", "Code128", "EAN13", "EAN8", "UPCA", "UPCE", "DataMatrix", "PDF417", "Aztec")
-DEFAULT_DECODERS = ("zxing", "zbar")
+PRINTED = ("QRCode", "Code128", "DataMatrix", "PDF417", "Aztec")  # what head office prints: read either way round
+RETAIL = ("EAN13", "EAN8", "UPCA", "UPCE")  # products' barcodes, dark on light; UPC texts in their EAN-13 form
+FORMATS = PRINTED + RETAIL
+# The till's chain: the reader's decoder, then the fallback (kiosk setting `decoders`, voucher-kiosk decode).
+DEFAULT_DECODERS = ("zxing-fast", "zxing", "zbar")
+THOROUGH_DECODERS = ("zxing-thorough",)  # added by `voucher-kiosk decode --thorough`: slow, for support
 
 
 class ScannerError(VoucherError):
@@ -66,6 +77,7 @@ class Read:
     text: str  # as decoded, control characters included
     decoder: str  # the name of the decoder that read it
     raw: bytes = field(default=b"", repr=False)  # the symbol's bytes, uninterpreted (binary payloads)
+    inverted: bool = False  # read from the frame inverted by hand: light on dark
 
 
 @runtime_checkable
@@ -81,22 +93,74 @@ def bytes_text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def negative(gray: np.ndarray) -> np.ndarray:
+    """The frame inverted: a light code on a dark screen becomes a dark code on light."""
+    return cv2.bitwise_not(gray)
+
+
+_QUIET_KERNEL = np.ones((3, 3), np.uint8)
+QUIET_RANGE = 24  # grey levels: zxing-cpp's binariser sees no edge in a block of less contrast either
+
+
+def quieten(gray: np.ndarray) -> np.ndarray:
+    """`gray` with the sensor noise smoothed away where there is nothing else (a 3×3 neighbourhood
+    spanning fewer than QUIET_RANGE grey levels); every edge of more contrast stays as it was.
+    zxing-cpp's local binariser turns that noise into specks which its 2-D detectors then chase:
+    much of its time on a webcam frame (bench/README.md: decode). A fixed limit, not one from the
+    frame's noise: a code held close fills the frame, and its edges would count as noise."""
+    spread = cv2.subtract(cv2.dilate(gray, _QUIET_KERNEL), cv2.erode(gray, _QUIET_KERNEL))
+    flat = cv2.compare(spread, QUIET_RANGE, cv2.CMP_LT)
+    out = gray.copy()
+    cv2.copyTo(cv2.blur(gray, (3, 3)), flat, out)
+    return out
+
+
+def half_size(gray: np.ndarray) -> np.ndarray:
+    """Half the width and height, each pixel the mean of four: a quarter of the work, half the noise."""
+    return cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
+
+
+def _zxing_formats(names: Sequence[str]) -> zxingcpp.BarcodeFormats:
+    return zxingcpp.BarcodeFormats([getattr(zxingcpp.BarcodeFormat, n) for n in names])
+
+
 class ZxingDecoder:
     """zxing-cpp. `try_harder` (rotated, inverted and downscaled searches; the Python package's
-    default, zxing-cpp's "slow" mode) reads a few more hard images, at 2-4 times the cost per
-    frame; without it the decoder is called "zxing-fast"."""
-    _FORMATS = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128,
-                                        zxingcpp.BarcodeFormat.EANUPC, zxingcpp.BarcodeFormat.DataMatrix,
-                                        zxingcpp.BarcodeFormat.PDF417, zxingcpp.BarcodeFormat.Aztec])
+    default, zxing-cpp's "slow" mode, 2-4 times the cost) reads a few more hard images, and then
+    Code 128 on the inverted frame. Without it ("zxing-fast", the reader's decoder) the linear
+    codes are read from the frame as it is and the 2-D ones from the frame quietened; then both
+    inverted; then at half size both ways (a large code in a noisy or dim frame): about 8 ms a
+    1280×720 frame with no code in it, where zxing-cpp's slow mode alone takes 20."""
+
+    _ALL = _zxing_formats(("QRCode", "Code128", "EANUPC", "DataMatrix", "PDF417", "Aztec"))
+    _PRINTED = _zxing_formats(PRINTED)
+    _LINEAR = _zxing_formats(("Code128", "EANUPC"))  # read row by row: noise costs them little
+    _MATRIX = _zxing_formats(("QRCode", "DataMatrix", "PDF417", "Aztec"))
+    _CODE128 = _zxing_formats(("Code128",))
 
     def __init__(self, *, try_harder: bool = True) -> None:
         self.try_harder = try_harder
         self.name = "zxing" if try_harder else "zxing-fast"
 
     def decode(self, gray: np.ndarray) -> list[Read]:
+        if self.try_harder:
+            return self._read(gray, self._ALL) or self._read(negative(gray), self._CODE128, inverted=True)
+        quiet = quieten(gray)
+        reads = self._read(gray, self._LINEAR) + self._read(quiet, self._MATRIX)
+        if reads:
+            return reads
+        reads = self._read(negative(gray), self._CODE128, inverted=True) + self._read(negative(quiet), self._MATRIX,
+                                                                                     inverted=True)
+        if reads:
+            return reads
+        small = half_size(gray)
+        return self._read(small, self._PRINTED) or self._read(negative(small), self._PRINTED, inverted=True)
+
+    def _read(self, gray: np.ndarray, formats: zxingcpp.BarcodeFormats, *, inverted: bool = False,
+              slow: bool | None = None) -> list[Read]:
+        slow = self.try_harder if slow is None else slow
         found = zxingcpp.read_barcodes(
-            gray, formats=self._FORMATS, try_rotate=self.try_harder, try_invert=self.try_harder,
-            try_downscale=self.try_harder,
+            gray, formats=formats, try_rotate=slow, try_invert=slow, try_downscale=slow,
             # Plain: the symbol's own text (GS1 keeps its GS separators); HRI would print "(01)..."
             text_mode=zxingcpp.TextMode.Plain,
         )
@@ -105,16 +169,54 @@ class ZxingDecoder:
             raw = barcode.bytes
             # zxing-cpp gives no text for a payload it cannot transcode (e.g. mixed ECIs)
             text = barcode.text or bytes_text(raw)
-            reads.append(Read(barcode.format.name, text, self.name, raw))
+            reads.append(Read(barcode.format.name, text, self.name, raw, inverted))
         return reads
 
 
+class ThoroughZxingDecoder(ZxingDecoder):
+    """For support only ("zxing-thorough", `voucher-kiosk decode --thorough`): zxing-cpp's slow
+    mode on the frame enlarged twice (codes of about a pixel a module) and turned by ±30° and
+    ±60° (a Code 128 held askew, which no row of the frame crosses whole). Seconds a frame."""
+
+    def __init__(self) -> None:
+        super().__init__(try_harder=True)
+        self.name = "zxing-thorough"
+
+    def decode(self, gray: np.ndarray) -> list[Read]:
+        h, w = gray.shape
+        if max(h, w) <= 2048:
+            big = cv2.resize(gray, (2 * w, 2 * h), interpolation=cv2.INTER_CUBIC)
+            reads = self._read(big, self._ALL) or self._read(negative(big), self._CODE128, inverted=True)
+            if reads:
+                return reads
+        for angle in (30, -30, 60, -60):
+            turned = _turned(gray, angle)
+            reads = self._read(turned, self._ALL) or self._read(negative(turned), self._CODE128, inverted=True)
+            if reads:
+                return reads
+        return []
+
+
+def _turned(gray: np.ndarray, angle: float) -> np.ndarray:
+    """`gray` turned by `angle` degrees on a canvas large enough to keep all of it, the new
+    corners filled with the frame's median grey."""
+    h, w = gray.shape
+    cos, sin = abs(np.cos(np.radians(angle))), abs(np.sin(np.radians(angle)))
+    size = (int(w * cos + h * sin) + 1, int(w * sin + h * cos) + 1)
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    matrix[:, 2] += (size[0] - w) / 2, (size[1] - h) / 2
+    return cv2.warpAffine(gray, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=int(np.median(gray[::8, ::8])))
+
+
 class ZbarDecoder:
-    """zbar through pyzbar (needs libzbar0): QR and the linear codes; no DataMatrix or Aztec."""
+    """zbar through pyzbar (needs libzbar0): QR and the linear codes; no DataMatrix or Aztec.
+    UPC-A and UPC-E are not enabled by name, so that zbar gives them in their EAN-13 form, as
+    zxing-cpp does: one symbol, one text, whichever decoder read it."""
 
     name = "zbar"
-    _FORMAT_NAMES = {"QRCODE": "QRCode", "CODE128": "Code128", "EAN13": "EAN13", "EAN8": "EAN8",
-                     "UPCA": "UPCA", "UPCE": "UPCE", "PDF417": "PDF417"}
+    _FORMAT_NAMES = {"QRCODE": "QRCode", "CODE128": "Code128", "EAN13": "EAN13", "EAN8": "EAN8", "PDF417": "PDF417"}
+    _INVERTED = ("QRCODE", "CODE128")  # of those, what head office prints
 
     def __init__(self) -> None:
         try:
@@ -123,16 +225,22 @@ class ZbarDecoder:
             raise DecoderUnavailable(f"zbar: {exc} (scripts/setup installs libzbar0).") from exc
         self._pyzbar = pyzbar
         self._symbols = [pyzbar.ZBarSymbol[name] for name in self._FORMAT_NAMES]
+        self._inverted_symbols = [pyzbar.ZBarSymbol[name] for name in self._INVERTED]
 
     def decode(self, gray: np.ndarray) -> list[Read]:
-        found = self._pyzbar.decode(gray, symbols=self._symbols)
-        return [Read(self._FORMAT_NAMES.get(s.type, s.type), bytes_text(s.data), self.name, s.data) for s in found]
+        return self._read(gray, self._symbols) or self._read(negative(gray), self._inverted_symbols, inverted=True)
+
+    def _read(self, gray: np.ndarray, symbols: list, inverted: bool = False) -> list[Read]:
+        found = self._pyzbar.decode(gray, symbols=symbols)
+        return [Read(self._FORMAT_NAMES.get(s.type, s.type), bytes_text(s.data), self.name, s.data, inverted)
+                for s in found]
 
 
 DECODERS: dict[str, Callable[[], Decoder]] = {
     "zxing": ZxingDecoder,
     "zxing-fast": lambda: ZxingDecoder(try_harder=False),
     "zbar": ZbarDecoder,
+    "zxing-thorough": ThoroughZxingDecoder,
 }
 
 
@@ -168,9 +276,10 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
 
 
 class DecoderChain:
-    """Decoders in order of preference. A later decoder runs only when every earlier one found
-    nothing in the frame, and that fallback pass runs at most once per `fallback_interval`
-    seconds (0: on every frame). One chain per thread: it keeps the time of its last fallback."""
+    """The till's decoders in order: the first reads every frame; the later ones, tried in order
+    until one finds something, are the fallback for a frame the first found nothing in, at most
+    once per `fallback_interval` seconds (0: every frame), counted from the end of one fallback
+    pass to the start of the next. One chain per camera: it keeps the time of its last fallback."""
 
     def __init__(self, decoders: Sequence[Decoder], *, fallback_interval: float = 0.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -191,25 +300,40 @@ class DecoderChain:
     def names(self) -> list[str]:
         return [d.name for d in self.decoders]
 
-    def decode(self, frame: np.ndarray) -> list[Read]:
-        """The symbols in a frame (BGR from a camera, or gray), from the first decoder that finds any."""
-        gray = to_gray(frame)
-        first, *fallbacks = self.decoders
-        reads = first.decode(gray)
-        if reads or not fallbacks:
-            return reads
-        now = self._clock()
-        if self._last_fallback is not None and now - self._last_fallback < self.fallback_interval:
-            return []
+    @property
+    def fallbacks(self) -> list[Decoder]:
+        return self.decoders[1:]
+
+    def read(self, gray: np.ndarray) -> list[Read]:
+        """The first decoder's reads of a grayscale frame: the camera's reader thread's part."""
+        return self.decoders[0].decode(gray)
+
+    def fallback_due(self) -> bool:
+        """Whether a fallback pass may start now (there are fallbacks, and the interval has passed)."""
+        if not self.fallbacks:
+            return False
+        return self._last_fallback is None or self._clock() - self._last_fallback >= self.fallback_interval
+
+    def fall_back(self, gray: np.ndarray) -> list[Read]:
+        """One fallback pass: the later decoders in order, until one finds something; the interval
+        counts from its end, so that a slow pass cannot fill the time between frames."""
         try:
-            for decoder in fallbacks:
+            for decoder in self.fallbacks:
                 reads = decoder.decode(gray)
                 if reads:
                     return reads
             return []
         finally:
-            # the interval counts from the end of a pass: a slow pass cannot fill the reader's time
             self._last_fallback = self._clock()
+
+    def decode(self, frame: np.ndarray) -> list[Read]:
+        """The symbols in a frame (BGR from a camera, or gray): the first decoder's, or when it
+        found none and the interval allows, the fallback's; all in the caller's thread."""
+        gray = to_gray(frame)
+        reads = self.read(gray)
+        if reads or not self.fallback_due():
+            return reads
+        return self.fall_back(gray)
 
 
 def load_image(path: str | Path) -> np.ndarray:

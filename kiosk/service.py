@@ -7,33 +7,80 @@ By configuration an ACCEPTED verdict may wait for a step before anything is writ
 cashier's "mark as used?" confirmation, or a manager's approval when the snapshot is older than
 the limit. `scan` returns such a decision with its `step` set; `redeem` then checks again and
 writes the redemption.
+
+When the till cannot decide or record (a full disk, a damaged journal, a voucher list being
+rebuilt after damage) the decision has no verdict but a `problem`, with words that tell the
+cashier not to give the discount: nothing is ever shown ACCEPTED that is not written.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from localdb.errors import LocalDatabaseError, is_damaged, is_full
 from localdb.journal import Journal, JournalEvent
 from localdb.till import Till, TillVoucher
 from vouchers import ages
 from vouchers.codes import code_hash, format_code, normalise
 from vouchers.errors import InvalidCode
-from vouchers.verdict import REASONS, Verdict, decide
+from vouchers.verdict import REASONS, Verdict, decide, loading_reason
 
 
 @dataclass(frozen=True)
 class Decision:
-    verdict: Verdict
+    verdict: Verdict | None  # None: no verdict stands, for the till `problem` (nothing was redeemed)
     reason: str
     code: str | None = None  # grouped, as people read it
     voucher: TillVoucher | None = None
     event: JournalEvent | None = None  # the redeem event, when ACCEPTED and written
     step: str | None = None  # "confirm" or "approval": ACCEPTED, but nothing written until then
+    problem: str | None = None  # NOT_RECORDED or TILL_PROBLEM, with `reason` in words for cashier and manager
 
     @property
     def value(self) -> str | None:
         return self.voucher.value if self.voucher else None
+
+    @property
+    def kind(self) -> str:
+        """accepted, refused or attention, as the screen colours it; a till problem is refused."""
+        return "refused" if self.verdict is None else self.verdict.kind
+
+    @property
+    def label(self) -> str:
+        """The verdict's code, or the problem's: what `voucher-kiosk redeem` prints first."""
+        return self.problem or self.verdict.value
+
+
+NOT_RECORDED = "NOT_RECORDED"  # accepted, but the journal could not be written: nothing was redeemed
+TILL_PROBLEM = "TILL_PROBLEM"  # the till cannot decide: its journal or its voucher list cannot be used
+DONT = "do not give the discount; call the manager"
+
+
+def not_recorded(error: LocalDatabaseError) -> Decision:
+    """The redemption could not be written, so it was not made: said so, never as ACCEPTED."""
+    if is_full(error):
+        why = "the disk is full"
+    elif is_damaged(error):
+        why = "the till's journal is damaged"
+    else:
+        why = f"the till's journal cannot be written ({error.detail})"
+    return Decision(None, f"Could not record the redemption: {why} — {DONT}.", problem=NOT_RECORDED)
+
+
+def cannot_redeem(error: LocalDatabaseError) -> Decision:
+    """No journal to write to (damaged, or the disk full when making one): nothing can be redeemed."""
+    why = ("its journal (journal.db) is damaged" if is_damaged(error) else "the disk is full" if is_full(error)
+           else f"its journal cannot be opened ({error.detail})")
+    return Decision(None, f"This till cannot record redemptions: {why} — {DONT}. (Manager: {error.detail})",
+                    problem=TILL_PROBLEM)
+
+
+def cannot_check(why: str) -> Decision:
+    """The voucher list cannot be decided from (damaged, or being rebuilt after damage)."""
+    return Decision(None, f"Vouchers cannot be checked: {why} — do not give the discount; try again in a few "
+                    "minutes, or call the manager.", problem=TILL_PROBLEM)
 
 
 CONFIRM = "confirm"
@@ -67,7 +114,7 @@ class Redeemer:
         """The verdict on a scan, with the policy's step before an accepted voucher is written."""
         now = now or datetime.now(UTC)
         decision = self.check(text, now)
-        if decision.verdict is not Verdict.ACCEPTED:
+        if decision.verdict is not Verdict.ACCEPTED or decision.problem:
             return decision
         age = self.snapshot_age(now)
         if self.policy.approval_after is not None and (age is None or age > self.policy.approval_after):
@@ -83,7 +130,7 @@ class Redeemer:
         After a confirmation or an approval the voucher is checked again, so nothing is redeemed twice."""
         now = now or datetime.now(UTC)
         decision = self.check(text, now)
-        if decision.verdict is not Verdict.ACCEPTED:
+        if decision.verdict is not Verdict.ACCEPTED or decision.problem:
             return decision
         return self._write(decision, now, approved_by)
 
@@ -91,7 +138,10 @@ class Redeemer:
         cashier = self.cashier
         if approved_by:
             cashier = f"{cashier or 'cashier'}, approved by {approved_by}"
-        event = self.journal.append("redeem", decision.voucher.voucher.id, at=now, cashier=cashier)
+        try:
+            event = self.journal.append("redeem", decision.voucher.voucher.id, at=now, cashier=cashier)
+        except LocalDatabaseError as exc:
+            return replace(not_recorded(exc), code=decision.code, voucher=decision.voucher)
         return replace(decision, event=event)
 
     def snapshot_age(self, now: datetime) -> timedelta | None:
@@ -99,16 +149,27 @@ class Redeemer:
         return now - datetime.fromisoformat(last_pull) if last_pull else None
 
     def check(self, text: str, now: datetime | None = None) -> Decision:
-        """The verdict on a text, nothing written."""
+        """The verdict on a text, nothing written; a till problem when the files cannot be decided from."""
         now = now or datetime.now(UTC)
         try:
             code = normalise(text)
         except InvalidCode as exc:
             return Decision(Verdict.INVALID_CODE, f"{REASONS[Verdict.INVALID_CODE]} ({exc.detail})")
+        try:
+            rebuilding = self.till.rebuilding()
+            if rebuilding:
+                return replace(cannot_check("the voucher list is being rebuilt after damage"), code=format_code(code))
+            return self._decide(code, now)
+        except sqlite3.DatabaseError as exc:
+            damaged = "damaged, and the sync agent rebuilds it" if is_damaged(exc) else f"unreadable ({exc})"
+            return replace(cannot_check(f"the voucher list or the journal is {damaged}"), code=format_code(code))
+
+    def _decide(self, code: str, now: datetime) -> Decision:
         found = self.till.lookup(code_hash(code, self.hash_key))
         store_id, tz = self.till.store()
-        verdict = decide(found and found.voucher, found and found.batch, store_id or "", now, tz)
-        reason = REASONS[verdict]
+        complete, progress = (True, 100) if found else self.till.snapshot_state()
+        verdict = decide(found and found.voucher, found and found.batch, store_id or "", now, tz, loading=not complete)
+        reason = loading_reason(progress) if verdict is Verdict.LOADING else REASONS[verdict]
         if verdict is Verdict.ALREADY_USED and found.voucher.used_at:
             used = found.voucher.used_store
             where = ("at this shop" if used == store_id else f"at shop {used}" if used
@@ -118,7 +179,10 @@ class Redeemer:
 
     def record_refusal(self, decision: Decision) -> JournalEvent | None:
         """Keep a refused scan for the head office's record (never changes a voucher)."""
-        if decision.verdict is Verdict.ACCEPTED:
-            return None
+        if decision.verdict in (Verdict.ACCEPTED, Verdict.LOADING, None):
+            return None  # a till problem, or a list still loading, decided nothing about the voucher
         voucher_id = decision.voucher.voucher.id if decision.voucher else None
-        return self.journal.append("refused", voucher_id, cashier=self.cashier, verdict=decision.verdict.value)
+        try:
+            return self.journal.append("refused", voucher_id, cashier=self.cashier, verdict=decision.verdict.value)
+        except LocalDatabaseError:
+            return None  # the record of a refusal waits for no one: a full disk loses only the record

@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from configfile import load
+from kiosk.scanner import DEFAULT_DECODERS
 from localdb.settings import StoreHostSettings
 
 CONFIG_ENV = "VOUCHER_KIOSK_CONFIG"
@@ -30,8 +31,9 @@ class KioskSettings(StoreHostSettings):
     camera: str | None = Field(
         None, description="Camera: a device index (0), a device path (/dev/video0), a video file or a folder of "
         "images; none for keyboard and scanner input only.")
-    decoders: list[str] = Field(["zxing-fast", "zbar"], description="Barcode decoders, in order; later ones run "
-                                "only when the earlier found nothing (bench/README.md: camera).")
+    decoders: list[str] = Field(list(DEFAULT_DECODERS), description="Barcode decoders: the first reads every "
+                                "camera frame; the later ones, in order, read a frame it found nothing in, on a "
+                                "thread of their own (bench/README.md: camera). voucher-kiosk decode uses them too.")
     fallback_fps: float = Field(1, gt=0, description="Most times per second the later decoders run, counted from "
                                 "the end of one pass to the start of the next.")
     repeat_seconds: float = Field(3, ge=0, description="The same code seen again within this time is ignored.")

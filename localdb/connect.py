@@ -10,30 +10,43 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from localdb.errors import LocalDatabaseError
+from localdb.errors import DamagedFile, LocalDatabaseError, advice, translate
 
-Migration = tuple[int, str]
+# A migration is its SQL, or a function that writes the SQL from the file's schema as it is
+# (for a table rebuild that must keep every column earlier migrations added).
+Migration = tuple[int, "str | Callable[[sqlite3.Connection], str]"]
 
 
-def open_writer(path: Path, migrations: list[Migration], *, synchronous: str = "FULL") -> sqlite3.Connection:
-    """The one writing connection of a file: WAL, FULL or NORMAL sync, migrated to the newest version."""
+def open_writer(path: Path, migrations: list[Migration], *, synchronous: str = "FULL",
+                check: bool = False) -> sqlite3.Connection:
+    """The one writing connection of a file: WAL, FULL or NORMAL sync, migrated to the newest version.
+    With `check`, an existing file is checked (quick_check) before anything is written to it, so a
+    damaged one is refused (DamagedFile) rather than migrated; errors come as localdb.errors says."""
+    conn = None
     try:
         private_dir(path.parent)
         private_file(path)
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         conn.row_factory = sqlite3.Row
+        if check and path.stat().st_size > 0:
+            result = conn.execute("PRAGMA quick_check(5)").fetchall()
+            if [r[0] for r in result] != ["ok"]:
+                raise DamagedFile(f"{path}: the file is damaged ({'; '.join(r[0] for r in result)[:300]}). "
+                                  f"{advice(path)}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA foreign_keys=ON")
         migrate(conn, migrations)
-    except (sqlite3.DatabaseError, OSError) as exc:
-        raise LocalDatabaseError(f"{path}: {exc}", title="Local database unreadable") from exc
+    except (sqlite3.DatabaseError, OSError, LocalDatabaseError) as exc:
+        if conn is not None:
+            conn.close()
+        raise translate(exc, path) from exc
     return conn
 
 
@@ -80,10 +93,14 @@ def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")  # may fail too (a full disk): then nothing was written
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL does)
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the error that brought us here is the one to report
         raise
-    conn.execute("COMMIT")
 
 
 @contextmanager
@@ -103,6 +120,8 @@ def migrate(conn: sqlite3.Connection, migrations: list[Migration]) -> None:
     for version, script in migrations:
         if version in done:
             continue
+        if callable(script):
+            script = script(conn)
         try:
             conn.executescript(
                 f"BEGIN IMMEDIATE;\n{script};\n"

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from localdb import journal
+from localdb import journal, journals
 from localdb.connect import open_reader, read
-from localdb.errors import LocalDatabaseError
+from localdb.errors import LocalDatabaseError, translate
+from localdb.journals import JournalLoss
 from localdb.replica import all_meta, snapshot_complete
 from localdb.till import Outcome, Till
 
@@ -47,6 +48,9 @@ class TillHealth:
     conflicts: tuple[Outcome, ...]
     rejections: tuple[Outcome, ...]
     problems: tuple[str, ...]  # why the till is degraded, in words; empty when healthy
+    journal_id: str | None = None  # the identity of journal.db ('' before identities); None without one
+    journal_losses: tuple[JournalLoss, ...] = ()  # journals pushed from that are gone or went back
+    snapshot_progress: int | None = None  # how far an incomplete snapshot has loaded, in % (None: unknown)
 
     @property
     def degraded(self) -> bool:
@@ -60,20 +64,23 @@ class TillHealth:
         """`status --json`. These files hold no token and no code hash key, so neither can leak here."""
         return {
             "status": self.status, "problems": list(self.problems), "store_id": self.store_id,
-            "cursor": self.cursor, "snapshot_complete": self.snapshot_complete, "pending": self.pending,
+            "cursor": self.cursor, "snapshot_complete": self.snapshot_complete,
+            "snapshot_progress": self.snapshot_progress, "pending": self.pending,
             "push_cursor": self.push_cursor, "journal_seq": self.journal_seq,
             "last_pull_at": self.last_pull_at, "last_push_at": self.last_push_at, "last_error": self.last_error,
             "last_error_at": self.last_error_at, "clock_skew_seconds": self.clock_skew_seconds,
             "stopped": self.stopped,
             "conflicts": [_outcome_json(o) for o in self.conflicts],
             "rejections": [_outcome_json(o) for o in self.rejections],
+            "journal_id": self.journal_id,
+            "journal_losses": [{**asdict(loss), "words": loss.words()} for loss in self.journal_losses],
         }
 
 
 def unreviewed(till: Till) -> list[Outcome]:
-    """The conflicts and rejections no manager has reviewed yet. There is no review yet, so
-    that is every one of them; a "reviewed" mark would be filtered out here, and only here."""
-    return till.problems()
+    """The conflicts and rejections nobody has reviewed yet (here, at the other store of a
+    conflict, or at head office), the conflicts this store won included."""
+    return [o for o in till.problems() if not o.reviewed]
 
 
 def examine(replica_path: Path, journal_path: Path, limits: Limits, now: datetime) -> TillHealth:
@@ -104,7 +111,13 @@ def examine(replica_path: Path, journal_path: Path, limits: Limits, now: datetim
 def assess(till: Till, limits: Limits, now: datetime, *,
            names: tuple[str, str] = ("replica.db", "journal.db")) -> TillHealth:
     """The judgement, from open connections: the replica first, in one snapshot, then the journal
-    (append-only, so it can only be ahead of the push cursor read before it, unless replaced)."""
+    (append-only, so it can only be ahead of the push cursor read before it, unless replaced).
+    A damaged journal is found first, so that it is named whichever read would meet it."""
+    if till.journal is not None:
+        with _reading(names[1]):
+            damage = [r[0] for r in till.journal.execute("PRAGMA quick_check(5)")]
+            if damage != ["ok"]:
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({'; '.join(damage)[:200]})")
     with _reading(names[0]), read(till.replica):
         health = Till(till.replica, None).health()
         complete = snapshot_complete(all_meta(till.replica)) if _has_table(till.replica, "meta") else False
@@ -114,20 +127,23 @@ def assess(till: Till, limits: Limits, now: datetime, *,
                 raise ValueError(f"{key} {health[key]!r} has no time zone")
         skew = health["clock_skew_seconds"]
         skew = None if skew is None else int(float(skew))
-    seq, pending = None, 0
-    if till.journal is not None:
-        with _reading(names[1]):
+    seq, pending, jid = None, 0, None
+    with _reading(names[1]):
+        if till.journal is not None:
             ready = _has_table(till.journal, "events")  # else the kiosk is creating it: no events yet
             seq = journal.last_seq(till.journal) if ready else 0
             pending = till.pending() if ready else 0
+            jid = journals.journal_identity(till.journal) if ready else None
+        cursor = journals.cursor_for(till.replica, till.journal) if _has_table(till.replica, "meta") else None
+        losses = tuple(till.journal_losses())
     facts = TillHealth(
-        store_id=health["store_id"], cursor=health["cursor"], push_cursor=health["push_cursor"],
+        store_id=health["store_id"], cursor=health["cursor"], push_cursor=cursor.push_cursor if cursor else 0,
         snapshot_complete=complete, pending=pending, journal_seq=seq, last_pull_at=health["last_pull_at"],
         last_push_at=health["last_push_at"], last_error=health["last_error"], last_error_at=health["last_error_at"],
         clock_skew_seconds=skew, stopped=health["stopped"] or None,
         conflicts=tuple(o for o in outcomes if o.outcome == "conflict"),
         rejections=tuple(o for o in outcomes if o.outcome == "rejected"),
-        problems=(),
+        problems=(), journal_id=jid, journal_losses=losses, snapshot_progress=health.get("snapshot_progress"),
     )
     return replace(facts, problems=tuple(_problems(facts, limits, now)))
 
@@ -145,17 +161,14 @@ def _problems(h: TillHealth, limits: Limits, now: datetime) -> list[str]:
         if age > limits.stale:
             out.append(f"stale snapshot: last pulled {_words(age)} ago (stale after {_words(limits.stale)})")
         if not h.snapshot_complete:
-            out.append("incomplete snapshot: the last page pulled said more was to come"
+            loading = "" if h.snapshot_progress is None else f" (voucher list loading: {h.snapshot_progress} %)"
+            out.append(f"incomplete snapshot: the last page pulled said more was to come{loading}"
                        if h.cursor else "no snapshot: it was wiped or has not been pulled since")
     if h.conflicts:
         out.append(f"{len(h.conflicts)} conflict(s) to review")
     if h.rejections:
         out.append(f"{len(h.rejections)} rejection(s) to review")
-    if h.journal_seq is None and h.push_cursor > 0:
-        out.append(f"journal.db is missing, yet events up to #{h.push_cursor} were pushed from it")
-    elif h.journal_seq is not None and h.journal_seq < h.push_cursor:
-        out.append(f"journal.db was replaced: its last event is #{h.journal_seq} but events up to "
-                   f"#{h.push_cursor} were pushed from it (its events up to #{h.push_cursor} are never pushed)")
+    out.extend(loss.words() for loss in h.journal_losses if loss.recent(now))  # older ones: listed, not degraded
     return out
 
 
@@ -184,5 +197,7 @@ def _reading(name: str) -> Iterator[None]:
     """Any error reading a file becomes one LocalDatabaseError naming the file."""
     try:
         yield
-    except (sqlite3.Error, ValueError) as exc:
+    except sqlite3.Error as exc:
+        raise translate(exc, Path(name)) from exc
+    except ValueError as exc:
         raise LocalDatabaseError(f"{name}: {exc}", title="Local database unreadable") from exc

@@ -5,6 +5,12 @@ the kiosk shows its verdict; triggers refuse any UPDATE or DELETE. The sequence 
 event's `device_seq`. Vouchers are named by id, never by code. One process writes it: a second
 kiosk on the same directory is refused (an advisory lock on journal.db.writer, freed by the
 kernel when the process ends, however it ends).
+
+Each journal has an identity, a random id made with the file (migration 2), so the agent can
+tell a new journal (journal.db deleted, emptied, replaced) from the one it pushed: sequence
+numbers start again at 1 in a new one. When journal.db is deleted or replaced under a running
+kiosk, the next event goes to the file now at that path, never to the old one. A damaged
+journal is refused (DamagedFile), never migrated, rewritten or deleted.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from localdb.connect import Migration, open_writer, private_dir, write
-from localdb.errors import LocalDatabaseError
+from localdb.errors import LocalDatabaseError, is_damaged, translate
 
 MIGRATIONS: list[Migration] = [
     (
@@ -43,9 +50,59 @@ MIGRATIONS: list[Migration] = [
             BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END
         """,
     ),
+    (
+        2,  # the journal's identity: made once, with the file, never changed
+        """
+        CREATE TABLE journal_identity (id TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+        INSERT INTO journal_identity VALUES (lower(hex(randomblob(16))), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+        CREATE TRIGGER journal_identity_once BEFORE INSERT ON journal_identity
+            BEGIN SELECT RAISE(ABORT, 'a journal has one identity'); END;
+        CREATE TRIGGER journal_identity_no_update BEFORE UPDATE ON journal_identity
+            BEGIN SELECT RAISE(ABORT, 'a journal has one identity'); END;
+        CREATE TRIGGER journal_identity_no_delete BEFORE DELETE ON journal_identity
+            BEGIN SELECT RAISE(ABORT, 'a journal has one identity'); END
+        """,
+    ),
 ]
 
-COLUMNS = ("seq", "id", "kind", "voucher_id", "at", "cashier", "reverts", "reason", "verdict")
+def _allow_reviews(conn: sqlite3.Connection) -> str:
+    """Migration 3: events may be `review` (a manager closed a conflict or rejection, named by
+    `reviews`). SQLite cannot change a CHECK, so the table is rebuilt with every column it has
+    (whatever other migrations added), rows and sequence numbers unchanged."""
+    columns = [(r[1], r[2], r[3], r[5]) for r in conn.execute("PRAGMA table_info(events)")]
+    names = [name for name, *_ in columns]
+    defs = []
+    for name, kind, notnull, pk in columns:
+        if name == "seq":
+            defs.append("seq INTEGER PRIMARY KEY AUTOINCREMENT")
+        elif name == "id":
+            defs.append("id TEXT NOT NULL UNIQUE")
+        elif name == "kind":
+            defs.append("kind TEXT NOT NULL CHECK (kind IN ('redeem', 'revert', 'refused', 'review'))")
+        else:
+            defs.append(f"{name} {kind}{' NOT NULL' if notnull else ''}")
+    if "reviews" not in names:
+        defs.append("reviews TEXT")
+    listed = ", ".join(names)
+    return f"""
+        DROP TRIGGER events_no_update;
+        DROP TRIGGER events_no_delete;
+        CREATE TABLE events_v3 ({", ".join(defs)});
+        INSERT INTO events_v3 ({listed}) SELECT {listed} FROM events;
+        DROP TABLE events;
+        ALTER TABLE events_v3 RENAME TO events;
+        CREATE INDEX events_voucher ON events (voucher_id);
+        CREATE INDEX events_reviews ON events (reviews) WHERE reviews IS NOT NULL;
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END
+        """
+
+
+MIGRATIONS.append((3, _allow_reviews))
+
+COLUMNS = ("seq", "id", "kind", "voucher_id", "at", "cashier", "reverts", "reason", "verdict", "reviews")
 
 
 @dataclass(frozen=True)
@@ -59,6 +116,7 @@ class JournalEvent:
     reverts: str | None = None
     reason: str | None = None
     verdict: str | None = None
+    reviews: str | None = None  # a review: the conflicted or rejected event it closes
 
     def wire(self) -> dict[str, Any]:
         """As docs/PROTOCOL.md's event: device_seq is the journal's sequence number."""
@@ -68,6 +126,8 @@ class JournalEvent:
             out.update(reverts=self.reverts, reason=self.reason)
         if self.kind == "refused":
             out["verdict"] = self.verdict
+        if self.kind == "review":
+            out.update(reviews=self.reviews, reason=self.reason)
         return {k: v for k, v in out.items() if v is not None}
 
 
@@ -81,9 +141,19 @@ def _lock_writer(path: Path) -> int:
         raise LocalDatabaseError(
             f"{path.parent / path.name.removesuffix('.writer')} is in use by another kiosk (process {holder}); "
             "one till directory has one kiosk. Close the other one first.", title="Kiosk already running") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    except OSError:
+        pass  # the process id is for people (a full disk); the lock is what counts
     return fd
+
+
+def selected(conn: sqlite3.Connection) -> str:
+    """The event columns to SELECT from this journal: those of COLUMNS it has (a journal the kiosk
+    has not migrated yet, read by a newer agent, lacks the newest)."""
+    present = {r[1] for r in conn.execute("PRAGMA table_info(events)")}
+    return ", ".join(c if c in present else f"NULL AS {c}" for c in COLUMNS)
 
 
 def event_from_row(row: sqlite3.Row | tuple) -> JournalEvent:
@@ -92,22 +162,74 @@ def event_from_row(row: sqlite3.Row | tuple) -> JournalEvent:
     return JournalEvent(**values)
 
 
+def identity(conn: sqlite3.Connection) -> str | None:
+    """The journal's identity; None for a journal from before identities, or one still being created."""
+    try:
+        row = conn.execute("SELECT id FROM journal_identity").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise
+    return None if row is None else row[0]
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _set_orphans_aside(path: Path) -> None:
+    """A -wal or -shm beside a journal.db that is missing or empty belongs to a journal that is
+    gone: SQLite would read the old pages into the new file. They are kept, renamed, not deleted."""
+    try:
+        if path.stat().st_size > 0:
+            return
+    except FileNotFoundError:
+        pass
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.replace(side, side.with_name(f"{side.name}.orphan-{stamp}"))
+
+
 class Journal:
     """The kiosk's writing handle on journal.db."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        private_dir(path.parent)
-        self._writer = _lock_writer(path.parent / f"{path.name}.writer")
         try:
-            self.conn = open_writer(path, MIGRATIONS, synchronous="FULL")
+            private_dir(path.parent)
+            self._writer = _lock_writer(path.parent / f"{path.name}.writer")
+        except OSError as exc:
+            raise translate(exc, path) from exc
+        try:
+            self._open()
         except BaseException:
             os.close(self._writer)
             raise
 
+    def _open(self) -> None:
+        _set_orphans_aside(self.path)
+        self.conn = open_writer(self.path, MIGRATIONS, synchronous="FULL", check=True)
+        self._file = _file_id(self.path)
+        self.identity = identity(self.conn)
+
     def close(self) -> None:
         self.conn.close()
         os.close(self._writer)  # frees the lock
+
+    def follow(self) -> bool:
+        """Open the file now at the journal's path if it is not the one open (journal.db was
+        deleted or replaced): a new journal when there is none. True when it changed."""
+        if _file_id(self.path) == self._file:
+            return False
+        self.conn.close()
+        self._open()
+        return True
 
     def append(
         self,
@@ -119,23 +241,59 @@ class Journal:
         reverts: str | None = None,
         reason: str | None = None,
         verdict: str | None = None,
+        reviews: str | None = None,
     ) -> JournalEvent:
-        """Write one event durably; when this returns, it survives a power cut."""
+        """Write one event durably; when this returns, it survives a power cut. Raises
+        LocalDatabaseError (DiskFull, DamagedFile, ...) when it could not be written."""
         at = at or datetime.now(UTC)
         event_id = str(uuid.uuid4())
+        try:
+            self.follow()
+            return self._insert(kind, voucher_id, event_id, at, cashier, reverts, reason, verdict, reviews)
+        except (sqlite3.Error, OSError) as exc:
+            raise translate(exc, self.path, "could not record the event") from exc
+
+    def _insert(self, kind, voucher_id, event_id, at, cashier, reverts, reason, verdict, reviews) -> JournalEvent:
         with write(self.conn) as c:
             cursor = c.execute(
-                "INSERT INTO events (id, kind, voucher_id, at, cashier, reverts, reason, verdict) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (event_id, kind, voucher_id, at.isoformat(), cashier, reverts, reason, verdict),
+                "INSERT INTO events (id, kind, voucher_id, at, cashier, reverts, reason, verdict, reviews) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (event_id, kind, voucher_id, at.isoformat(), cashier, reverts, reason, verdict, reviews),
             )
-        return JournalEvent(cursor.lastrowid, event_id, kind, voucher_id, at, cashier, reverts, reason, verdict)
+        return JournalEvent(cursor.lastrowid, event_id, kind, voucher_id, at, cashier, reverts, reason, verdict,
+                            reviews)
 
 
 def events_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[JournalEvent]:
     """Events with a sequence number above `seq`, oldest first (for the agent's push loop)."""
-    rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+    rows = conn.execute(f"SELECT {selected(conn)} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
     return [event_from_row(r) for r in rows]
+
+
+def salvage_after(conn: sqlite3.Connection, seq: int, limit: int) -> tuple[list[JournalEvent], list[int], int]:
+    """From a damaged journal, what can still be read after `seq`: the events read one by one (up to
+    `limit`), the sequence numbers that could not be read, and the highest sequence number the
+    journal says it gave. Raises when not even that can be read."""
+    top = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    top = top[0] if top else 0
+    columns = selected(conn)
+    found, unreadable = [], []
+    for n in range(seq + 1, top + 1):
+        if len(found) >= limit:
+            break
+        try:
+            row = conn.execute(f"SELECT {columns} FROM events WHERE seq = ?", (n,)).fetchone()
+            event = event_from_row(row) if row is not None else None
+        except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
+            if not isinstance(exc, sqlite3.DatabaseError) or is_damaged(exc):
+                unreadable.append(n)
+                continue
+            raise
+        if event is None:
+            unreadable.append(n)  # a sequence number given out, its row gone with the damage
+        else:
+            found.append(event)
+    return found, unreadable, top
 
 
 def last_seq(conn: sqlite3.Connection) -> int:
@@ -145,8 +303,16 @@ def last_seq(conn: sqlite3.Connection) -> int:
 def voucher_events(conn: sqlite3.Connection, voucher_id: str, after: int = 0) -> list[JournalEvent]:
     """A voucher's redemptions and reverts at this till with a sequence number above `after`."""
     rows = conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM events WHERE voucher_id = ? AND seq > ? "
+        f"SELECT {selected(conn)} FROM events WHERE voucher_id = ? AND seq > ? "
         "AND kind IN ('redeem', 'revert') ORDER BY seq",
         (voucher_id, after),
     )
     return [event_from_row(r) for r in rows]
+
+
+def reviews(conn: sqlite3.Connection) -> dict[str, JournalEvent]:
+    """This till's review events, by the event each one closes (the first review of each)."""
+    if "reviews" not in {r[1] for r in conn.execute("PRAGMA table_info(events)")}:
+        return {}  # a journal the kiosk has not migrated yet has none
+    rows = conn.execute(f"SELECT {selected(conn)} FROM events WHERE kind = 'review' ORDER BY seq DESC")
+    return {event.reviews: event for event in map(event_from_row, rows)}

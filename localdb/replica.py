@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from localdb import journals, streams
 from localdb.connect import Migration, now_iso, open_writer, write
 
 MIGRATIONS: list[Migration] = [
@@ -40,7 +41,20 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX outcomes_seq ON outcomes (seq)
         """,
     ),
+    (2, journals.MIGRATION),  # push cursors per journal identity (localdb/journals.py)
+    (
+        4,  # conflicts and rejections to review, from the snapshot: the store's own and the conflicts it won
+        """
+        CREATE TABLE problems (
+            event_id TEXT PRIMARY KEY, kind TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT,
+            store_id TEXT NOT NULL, device_id TEXT, voucher_id TEXT, at TEXT NOT NULL,
+            winner_store TEXT, winner_device TEXT, winner_at TEXT,
+            reviewed_at TEXT, reviewed_by TEXT, review_note TEXT)
+        """,
+    ),
 ]
+
+CACHE_KIB = 32 * 1024  # the agent's page cache: holds the upper levels of a million-voucher replica's indexes
 
 HEALTH_KEYS = (
     "last_pull_at", "last_push_at", "last_error", "last_error_at", "clock_skew_seconds", "stopped",
@@ -53,6 +67,7 @@ class Replica:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.conn = open_writer(path, MIGRATIONS, synchronous="NORMAL")
+        self.conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
 
     def close(self) -> None:
         self.conn.close()
@@ -62,12 +77,12 @@ class Replica:
     def cursor(self) -> int:
         return int(get_meta(self.conn, "cursor") or 0)
 
-    def apply_page(self, page: dict[str, Any]) -> int:
-        """Apply one snapshot page (docs/PROTOCOL.md) and its next_cursor atomically; returns the cursor."""
+    def apply_page(self, page: dict[str, Any], *, live: bool = False) -> int:
+        """Apply one snapshot page (docs/PROTOCOL.md) and its next_cursor atomically; returns the cursor.
+        `live`: a page of the live stream, pulled while the catch-up runs (localdb/streams.py)."""
         with write(self.conn) as c:
-            current = int(get_meta(c, "cursor") or 0)
-            if page["cursor"] != current:
-                raise ValueError(f"page starts at cursor {page['cursor']}, replica is at {current}")
+            streams.check_follows(c, page, live=live)
+            streams.before_rows(c, page, live=live)
             store = page["store"]
             _set_meta(c, {"store_id": store["id"], "store_timezone": store["timezone"]})
             c.executemany(
@@ -94,34 +109,60 @@ class Replica:
                     c.execute(f"DELETE FROM {table} WHERE {column} = ?", (batch_id,))
             c.executemany("DELETE FROM types WHERE id = ?", [(i,) for i in deleted.get("types", [])])
             c.executemany("DELETE FROM vouchers WHERE id = ?", [(i,) for i in deleted.get("vouchers", [])])
+            c.executemany(
+                "INSERT OR REPLACE INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(p["event_id"], p["kind"], p["outcome"], p.get("reason"), p["store_id"], p.get("device_id"),
+                  p.get("voucher_id"), p["at"], *_winner(p.get("winner")), *_reviewed(p.get("reviewed")))
+                 for p in page.get("problems") or []],
+            )
             # a pull that succeeds proves the device is enrolled: a `stopped` from a revocation is over
-            _set_meta(c, {"cursor": str(page["next_cursor"]), "last_pull_at": now_iso(),
-                          "snapshot_complete": "1" if page["complete"] else "0", "stopped": None})
+            _set_meta(c, {**streams.after_rows(c, page, live=live), "last_pull_at": now_iso(), "stopped": None})
         return page["next_cursor"]
 
-    def mark_reflected(self, push_cursor: int) -> None:
-        """After a pull that began when events up to `push_cursor` had outcomes and then reached
-        `complete`, the snapshot reflects those events: the till stops overlaying them."""
+    def mark_reflected(self, mark: tuple[str | None, int] | int) -> None:
+        """After a pull that began at `mark` (push_mark: the journal pushed from and its cursor)
+        and then reached `complete`, the snapshot reflects those events: the till stops overlaying
+        them. A bare cursor is taken as the current journal's."""
+        jid, push_cursor = mark if isinstance(mark, tuple) else (journals.followed(self.conn), mark)
+        jid = journals.LEGACY if jid is None else jid  # pushed before any journal was followed
         with write(self.conn) as c:
+            journals.mark_reflected(c, jid, push_cursor)
             current = int(get_meta(c, "reflected_push_cursor") or 0)
-            if push_cursor > current:
+            if push_cursor > current and jid == (journals.followed(c) or journals.LEGACY):
                 _set_meta(c, {"reflected_push_cursor": str(push_cursor)})
 
     def wipe_snapshot(self) -> None:
         """Forget the snapshot and start again from cursor 0; outcomes and push cursor stay."""
         with write(self.conn) as c:
-            for table in ("vouchers", "types", "batches"):
+            for table in ("vouchers", "types", "batches", "problems"):
                 c.execute(f"DELETE FROM {table}")
-            _set_meta(c, {"cursor": "0", "reflected_push_cursor": "0", "snapshot_complete": "0"})
+            _set_meta(c, {"cursor": "0", "reflected_push_cursor": "0", "snapshot_complete": "0",
+                          **dict.fromkeys(streams.STREAM_KEYS)})
+            journals.forget_reflected(c)
 
     # --- pushed events ----------------------------------------------------------------------
 
     def push_cursor(self) -> int:
-        """The journal sequence number up to which every event has an outcome."""
-        return int(get_meta(self.conn, "push_cursor") or 0)
+        """The sequence number up to which every event of the journal pushed from has an outcome."""
+        return journals.push_cursor(self.conn)
 
-    def record_outcomes(self, events: Iterable[dict[str, Any]], results: list[dict[str, Any]], last_seq: int) -> None:
-        """Store each event's result and move the push cursor past them, in one transaction."""
+    def push_mark(self) -> tuple[str | None, int]:
+        """The journal pushed from and its push cursor, for mark_reflected after a pull."""
+        jid = journals.followed(self.conn) or journals.LEGACY
+        return jid, journals.push_cursor(self.conn, jid)
+
+    def follow_journal(self, jid: str, top: int, event_id_at) -> tuple[int, journals.JournalLoss | None]:
+        """Push from journal `jid` (see localdb/journals.py); its push cursor, and a loss found now."""
+        with write(self.conn) as c:
+            return journals.follow(c, jid, top, event_id_at, lambda event_id: c.execute(
+                "SELECT 1 FROM outcomes WHERE event_id = ?", (event_id,)).fetchone() is not None)
+
+    def record_outcomes(self, events: Iterable[dict[str, Any]], results: list[dict[str, Any]], last_seq: int,
+                        *, journal_id: str | None = None, unreadable: int = 0) -> None:
+        """Store each event's result and move the push cursor of journal `journal_id` (the one
+        followed when None) past them, in one transaction; `unreadable` sequence numbers up to
+        `last_seq` were skipped, unreadable in a damaged journal."""
+        events = list(events)
         now = now_iso()
         rows = []
         for event, result in zip(events, results, strict=True):
@@ -135,7 +176,17 @@ class Replica:
             ))
         with write(self.conn) as c:
             c.executemany("INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            jid = journals.followed(c) if journal_id is None else journal_id
+            anchor = next((str(e["id"]) for e in events if e["device_seq"] == last_seq), None)
+            journals.record_push(c, jid if jid is not None else journals.LEGACY, last_seq, anchor, unreadable)
             _set_meta(c, {"push_cursor": str(last_seq), "last_push_at": now})
+
+    def note_rebuilt(self, reason: str) -> None:
+        """This replica replaces a damaged one: until its snapshot is complete, the kiosk says the
+        voucher list is being rebuilt instead of deciding from it."""
+        with write(self.conn) as c:
+            _set_meta(c, {"rebuilt_at": now_iso(), "rebuilt_reason": reason[:500], "last_error": reason[:500],
+                          "last_error_at": now_iso()})
 
     # --- health -----------------------------------------------------------------------------
 
@@ -145,6 +196,14 @@ class Replica:
             raise KeyError(f"not health keys: {sorted(unknown)}")
         with write(self.conn) as c:
             _set_meta(c, {k: None if v is None else str(v) for k, v in values.items()})
+
+
+def _winner(winner: dict[str, Any] | None) -> tuple:
+    return (winner["store_id"], winner.get("device_id"), winner["at"]) if winner else (None, None, None)
+
+
+def _reviewed(reviewed: dict[str, Any] | None) -> tuple:
+    return (reviewed["at"], reviewed["by"], reviewed["note"]) if reviewed else (None, None, None)
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from localdb import journal
+from localdb import journal, journals, streams
 from localdb.connect import read
-from localdb.replica import HEALTH_KEYS, all_meta
+from localdb.replica import HEALTH_KEYS, all_meta, snapshot_complete
 from vouchers.lifecycle import State
 from vouchers.status import Status
 from vouchers.verdict import BatchView, VoucherView
@@ -33,8 +33,13 @@ class TillVoucher:
 
 @dataclass(frozen=True)
 class Outcome:
+    """A conflict or rejection for the store's manager: one of this till's events (`seq` set), one
+    of another till's of this store, or a conflict this store's redemption won (`won`), as the
+    snapshot brings them; `reviewed_*` once someone closed it (here, at the other store, at head
+    office), or once this till's own review event is written."""
+
     event_id: str
-    seq: int
+    seq: int | None
     kind: str
     voucher_id: str | None
     outcome: str
@@ -43,9 +48,23 @@ class Outcome:
     winner_device: str | None
     winner_at: str | None
     server_time: str | None
+    store_id: str | None = None  # whose event it is (None: this till's, not yet in the snapshot)
+    device_id: str | None = None
+    at: str | None = None
+    won: bool = False  # a conflict this store won: another store's redemption came second
+    reviewed_at: str | None = None
+    reviewed_by: str | None = None
+    review_note: str | None = None
+
+    @property
+    def reviewed(self) -> bool:
+        return self.reviewed_at is not None
 
     def details(self) -> str:
         """In words, for the manager: who won a conflict, or why the server rejected the event."""
+        if self.won:
+            device = f" (device {self.device_id})" if self.device_id else ""
+            return f"this store redeemed it first; store {self.store_id}{device} redeemed it again at {self.at or '?'}"
         if self.outcome != "conflict":
             return self.reason or ""
         if self.winner_store is None:  # marked used online by its member, or at head office
@@ -82,7 +101,7 @@ class Till:
                 return None
             outcomes = self._outcomes_for(r, row["id"])
             meta = all_meta(r)
-        reflected = int(meta.get("reflected_push_cursor") or 0)
+            reflected = journals.cursor_for(r, self.journal).reflected  # of this journal, not of one before
         local = journal.voucher_events(self.journal, row["id"], after=reflected) if self.journal is not None else []
         voucher, redeemed_here = overlay(row, local, outcomes, meta.get("store_id"))
         batch = BatchView(
@@ -106,28 +125,86 @@ class Till:
         meta = all_meta(self.replica) if _initialised(self.replica) else {}
         out: dict[str, Any] = {k: meta.get(k) for k in HEALTH_KEYS}
         out["cursor"] = int(meta.get("cursor") or 0)
-        out["push_cursor"] = int(meta.get("push_cursor") or 0)
+        out["push_cursor"] = journals.cursor_for(self.replica, self.journal).push_cursor if meta else 0
         out["pending"] = self.pending()
+        now = datetime.now(UTC)
+        out["journal_losses"] = [loss for loss in self.journal_losses() if loss.recent(now)]
+        out["rebuilding"] = self.rebuilding()
+        out["snapshot_complete"], out["snapshot_progress"] = self.snapshot_state(meta)
         out["store_id"] = meta.get("store_id")
+        out["unreviewed"] = sum(not p.reviewed for p in self.problems()) if meta else 0
         return out
 
     def pending(self) -> int:
         """Journal events not yet acknowledged by the server."""
-        if self.journal is None:
-            return 0
-        push_cursor = int(all_meta(self.replica).get("push_cursor") or 0) if _initialised(self.replica) else 0
+        if self.journal is None or not _has_table(self.journal, "events"):
+            return 0  # no journal, or the kiosk is still creating it
+        push_cursor = journals.cursor_for(self.replica, self.journal).push_cursor if _initialised(self.replica) else 0
         return self.journal.execute("SELECT count(*) FROM events WHERE seq > ?", (push_cursor,)).fetchone()[0]
 
+    def snapshot_state(self, meta: dict[str, str | None] | None = None) -> tuple[bool, int | None]:
+        """Whether the voucher list is complete, and how far its loading is in % (None: unknown);
+        until complete, a voucher the till does not hold may still exist (localdb/streams.py)."""
+        if meta is None:
+            meta = all_meta(self.replica) if _initialised(self.replica) else {}
+        return snapshot_complete(meta), streams.progress(meta)
+
+    def rebuilding(self) -> str | None:
+        """Why the voucher list is not to be decided from: the agent is rebuilding a damaged replica
+        (from cursor 0, until its snapshot is complete again); None when it may be."""
+        meta = all_meta(self.replica) if _initialised(self.replica) else {}
+        if meta.get("rebuilt_at") and meta.get("snapshot_complete") != "1":
+            return meta.get("rebuilt_reason") or "the replica was damaged"
+        return None
+
+    def journal_losses(self) -> list[journals.JournalLoss]:
+        """Journals this till pushed from that are gone (deleted, emptied, replaced) or went back to
+        an older copy, newest first, with how many events head office had acknowledged from each."""
+        return journals.losses(self.replica, self.journal) if _initialised(self.replica) else []
+
     def problems(self, limit: int = 500) -> list[Outcome]:
-        """Conflicts and rejections the server reported, newest first, for the manager to review."""
+        """Conflicts and rejections for the manager, each with its review: this till's own, newest
+        first (from its pushes' results), then the rest of the store's and the conflicts the store
+        won, newest first (from the snapshot)."""
         if not _initialised(self.replica):
             return []
-        rows = self.replica.execute(
+        own = [Outcome(*r) for r in self.replica.execute(
             "SELECT event_id, seq, kind, voucher_id, outcome, reason, winner_store, winner_device, winner_at, "
-            "server_time FROM outcomes WHERE outcome IN ('conflict', 'rejected') ORDER BY seq DESC LIMIT ?",
-            (limit,),
-        )
-        return [Outcome(*r) for r in rows]
+            "server_time FROM outcomes WHERE outcome IN ('conflict', 'rejected') AND kind IN ('redeem', 'revert') "
+            "ORDER BY seq DESC LIMIT ?", (limit,))]
+        store_id = all_meta(self.replica).get("store_id")
+        shared = {}
+        if _has_table(self.replica, "problems"):
+            shared = {r["event_id"]: r for r in self.replica.execute(
+                "SELECT * FROM problems ORDER BY at DESC, event_id LIMIT ?", (limit,))}
+        mine = journal.reviews(self.journal) if self.journal is not None else {}
+        out = []
+        for o in own:
+            row = shared.pop(o.event_id, None)
+            out.append(_reviewed(replace(o, store_id=row["store_id"], device_id=row["device_id"], at=row["at"])
+                                 if row is not None else o, row, mine))
+        for row in shared.values():
+            out.append(_reviewed(Outcome(
+                row["event_id"], None, row["kind"], row["voucher_id"], row["outcome"], row["reason"],
+                row["winner_store"], row["winner_device"], row["winner_at"], None, row["store_id"], row["device_id"],
+                row["at"], won=row["store_id"] != store_id), row, mine))
+        return out[:limit]
+
+
+def _reviewed(o: Outcome, row: sqlite3.Row | None, mine: dict[str, journal.JournalEvent]) -> Outcome:
+    """The problem with its review: the snapshot's (whoever made it), else this till's own review
+    event not yet in the snapshot."""
+    if row is not None and row["reviewed_at"]:
+        return replace(o, reviewed_at=row["reviewed_at"], reviewed_by=row["reviewed_by"], review_note=row["review_note"])
+    event = mine.get(o.event_id)
+    if event is not None:
+        return replace(o, reviewed_at=event.at.isoformat(), reviewed_by=event.cashier or "the manager at this till",
+                       review_note=event.reason)
+    return o
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 def _initialised(conn: sqlite3.Connection) -> bool:

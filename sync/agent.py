@@ -1,28 +1,39 @@
 """The sync agent: a pull loop, a push loop and a heartbeat, independent of each other.
 
-Each loop retries for ever with capped, jittered backoff; a 401 means the device was revoked:
-the snapshot is wiped, the journal kept, and the agent stops. The watchdog is pinged only while
-every loop keeps finishing iterations, so a stuck loop gets the service restarted.
+Each loop retries for ever with capped, jittered backoff, whatever fails (the network, a full
+disk, a damaged file); a 401 means the device was revoked: the snapshot is wiped, the journal
+kept, and the agent stops. The watchdog is pinged only while every loop keeps finishing
+iterations, so a stuck loop gets the service restarted.
+
+The push loop follows the journal now at journal.db (localdb/journals.py): a new one is pushed
+from its start, and an old one deleted or replaced under a running agent is first drained
+through the connection still open on it. A damaged journal is read event by event and what can
+be read is pushed. A damaged replica is moved aside and rebuilt from cursor 0: checked when the
+agent starts (in full after a run that did not stop cleanly) and whenever SQLite finds it damaged.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from localdb import journal as journal_file
+from localdb import journals, streams
 from localdb.connect import open_reader
-from localdb.errors import LocalDatabaseError
-from localdb.journal import events_after
+from localdb.errors import LocalDatabaseError, is_damaged, translate
+from localdb.journal import events_after, salvage_after
 from localdb.replica import Replica
 from localdb.till import Till
 from sync import backoff
 from sync.client import SyncClient
+from sync.pages import Pages
 from sync.errors import BatchRefused, RetryLater, Revoked, SyncError
 from sync.settings import AgentSettings
 from sync.systemd import Notifier
@@ -33,7 +44,7 @@ EXIT_REVOKED = 3
 
 class Agent:
     def __init__(self, settings: AgentSettings, client: SyncClient, *, notifier: Notifier | None = None,
-                 version: str = "0") -> None:
+                 version: str = "0", earlier_devices: tuple[dict[str, Any], ...] = ()) -> None:
         self.settings = settings
         self.client = client
         self.notifier = notifier or Notifier()
@@ -43,10 +54,22 @@ class Agent:
         self.stopped_reason: str | None = None
         self._lock = threading.Lock()
         self._iterations: dict[str, float] = {}
-        self._cycle_mark: int | None = None
+        self._cycle_mark: tuple[str | None, int] | None = None
         self._journal: sqlite3.Connection | None = None
+        self._journal_file: tuple[int, int] | None = None  # the file that connection has open
+        self._journal_damage: str | None = None
+        self._pending = 0  # the last count of pending events that could be read
         self._skew_written: int | None = None
-        self.replica = open_replica(settings)
+        self._pages = Pages(lambda cursor: self.client.snapshot(cursor, settings.page_limit),
+                            live_seconds=settings.pull_interval_seconds)
+        # earlier devices of this till (enrolled again): journal id -> [(up to seq, device id)], in order
+        self._earlier: dict[str, list[tuple[int, str]]] = {}
+        for d in sorted(earlier_devices, key=lambda d: d["up_to_seq"]):
+            self._earlier.setdefault(d["journal_id"], []).append((int(d["up_to_seq"]), d["device_id"]))
+        self._marker = settings.data_dir / "agent.running"
+        unclean = self._marker.exists()  # the last run did not stop cleanly: check the replica in full
+        self.replica = open_replica(settings, thorough=unclean)
+        _write_marker(self._marker)
 
     # --- running ------------------------------------------------------------------------------
 
@@ -89,22 +112,31 @@ class Agent:
             if self._journal is not None:
                 self._journal.close()
         self.client.close()
+        self._marker.unlink(missing_ok=True)  # a clean stop
 
     def _loop(self, name: str, step: Callable[[], bool], idle: float) -> None:
+        """Run one step after another until stopped. Whatever a step raises, the loop goes on after
+        a backoff (a full disk, a damaged file, a bug): it resumes by itself once the cause is gone."""
         attempt = 0
         while not self.stop.is_set():
             try:
                 busy = step()
                 attempt, wait = 0, 0.0 if busy else idle
             except Revoked as exc:
-                self._revoked(exc)
-                return
-            except (SyncError, LocalDatabaseError, sqlite3.Error) as exc:
+                if self._revoked(exc):
+                    return
+                attempt += 1
+                wait = self.settings.backoff_max_seconds
+            except Exception as exc:  # noqa: BLE001 - a loop of a daemon must never end on an error
                 attempt += 1
                 wait = backoff.delay(attempt, initial=self.settings.backoff_initial_seconds,
                                      cap=self.settings.backoff_max_seconds)
                 if isinstance(exc, RetryLater):
                     wait = max(wait, exc.seconds)
+                if not isinstance(exc, (SyncError, LocalDatabaseError, sqlite3.Error, OSError)):
+                    log.exception("%s: unexpected error (retrying in %.1f s)", name, wait)
+                if is_damaged(exc):
+                    self._check_replica()
                 self._error(name, exc, wait)
             self._iterations[name] = time.monotonic()
             self._note_skew()
@@ -113,43 +145,119 @@ class Agent:
     # --- the three steps ----------------------------------------------------------------------
 
     def pull_step(self) -> bool:
-        """Fetch and apply one snapshot page; True while more pages wait."""
+        """Apply one snapshot page of the catch-up or the live stream (sync/pages.py: the next one
+        downloads meanwhile); True while more pages wait."""
         with self._lock:
-            cursor = self.replica.cursor()
+            cursor, live_cursor = self.replica.cursor(), streams.live_cursor(self.replica.conn)
             if self._cycle_mark is None:
-                self._cycle_mark = self.replica.push_cursor()
-        page = self.client.snapshot(cursor, self.settings.page_limit)
+                self._cycle_mark = self.replica.push_mark()  # the journal pushed from, and its cursor
+        request, page = self._pages.next(cursor, live_cursor)
         with self._lock:
-            self.replica.apply_page(page)
-            if page["complete"]:
+            self.replica.apply_page(page, live=request.live)
+            if page["complete"] and not request.live:
                 self.replica.mark_reflected(self._cycle_mark)
                 self._cycle_mark = None
         changed = len(page["batches"]) + len(page["types"]) + len(page["vouchers"])
         if changed or not page["complete"]:
-            log.info("pulled %d changes, cursor %d", changed, page["next_cursor"])
+            log.info("pulled %d changes, %scursor %d", changed, "live " if request.live else "", page["next_cursor"])
         self.notifier.status(f"cursor {page['next_cursor']}, pending {self.pending()}")
-        return not page["complete"]
+        return request.live or not page["complete"]
 
     def push_step(self) -> bool:
-        """Push the oldest pending events (one batch); True when more may be waiting."""
-        journal = self._journal_conn()
-        if journal is None:
-            return False
+        """Push the oldest pending events (one batch); True when more may be waiting. The journal is
+        opened afresh each time (one emptied or replaced in place is read as it is now); the one
+        opened last time, when journal.db is no longer that file, is drained first."""
+        held, now = self._journal, _file_id(self.settings.journal_path)
+        if held is not None and self._journal_file != now:
+            try:
+                if self._push_from(held):
+                    return True
+            except sqlite3.Error as exc:  # the old file cannot be read any more: what it still held is lost
+                log.warning("journal.db was deleted or replaced; the old file cannot be read (%s)", exc)
+            log.info("journal.db was deleted or replaced: the old journal is drained")
+        conn = self._open_journal(now)
+        return conn is not None and self._push_from(conn)
+
+    def _open_journal(self, file: tuple[int, int] | None) -> sqlite3.Connection | None:
+        """The journal at journal.db now, read-only; None while there is none or the kiosk is still
+        creating its tables (it is not there yet)."""
+        conn = None
+        if file is not None:
+            conn = open_reader(self.settings.journal_path)
+            try:
+                ready = _has_table(conn, "events")
+            except sqlite3.Error:
+                ready = True  # a damaged journal: read what can be read
+            if not ready:
+                conn.close()
+                conn, file = None, None
         with self._lock:
-            start = self.replica.push_cursor()
-        events = [e.wire() for e in events_after(journal, start, self.settings.push_batch)]
-        if not events:
-            return False
+            if self._journal is not None:
+                self._journal.close()
+            self._journal, self._journal_file = conn, file
+        return conn
+
+    def _push_from(self, conn: sqlite3.Connection) -> bool:
+        """One batch of this journal's pending events; True when more may be waiting."""
+        jid = self._identity(conn)
+        top = _top(conn)
+        with self._lock:
+            start, loss = self.replica.follow_journal(jid, top, lambda seq: _event_id_at(conn, seq))
+        if loss is not None:
+            log.warning("%s", loss.words())
+        unreadable: list[int] = []
         try:
-            results = self.client.push(events)
-        except BatchRefused as exc:
-            results = self._push_one_by_one(events, exc)
+            found = events_after(conn, start, self.settings.push_batch)
+        except sqlite3.DatabaseError as exc:
+            if not is_damaged(exc):
+                raise
+            found, unreadable, _ = salvage_after(conn, start, self.settings.push_batch)
+            self._damaged_journal(exc, len(unreadable))
+        if not found and not unreadable:
+            return False
+        events = [self._wire(jid, e) for e in found]
+        results: list[dict[str, Any]] = []
+        if events:
+            try:
+                results = self.client.push(events)
+            except BatchRefused as exc:
+                results = self._push_one_by_one(events, exc)
+        last = max([e.seq for e in found] + unreadable)
         with self._lock:
-            self.replica.record_outcomes(events, results, events[-1]["device_seq"])
+            self.replica.record_outcomes(events, results, last, journal_id=jid, unreadable=len(unreadable))
         counts = {o: sum(r["outcome"] == o for r in results) for o in ("accepted", "duplicate", "conflict", "rejected")}
         log.info("pushed %d events: %s", len(events), ", ".join(f"{n} {o}" for o, n in counts.items() if n))
         self.notifier.status(f"pushed {len(events)}, cursor {self.replica.cursor()}, pending {self.pending()}")
-        return len(events) == self.settings.push_batch
+        return len(found) + len(unreadable) >= self.settings.push_batch
+
+    def _identity(self, conn: sqlite3.Connection) -> str:
+        try:
+            return journals.journal_identity(conn)
+        except sqlite3.DatabaseError as exc:
+            if not is_damaged(exc):
+                raise
+            with self._lock:  # a damaged journal that cannot say who it is: the one followed, if any
+                followed = journals.followed(self.replica.conn)
+            if followed is None:
+                raise translate(exc, self.settings.journal_path, "cannot tell which journal it is") from exc
+            return followed
+
+    def _wire(self, jid: str, event: journal_file.JournalEvent) -> dict[str, Any]:
+        """The event as pushed: one made before this till was enrolled again names the device that made it."""
+        wire = event.wire()
+        for up_to, device_id in self._earlier.get(jid, ()):
+            if event.seq <= up_to:
+                wire["device_id"] = device_id
+                break
+        return wire
+
+    def _damaged_journal(self, exc: Exception, unreadable: int) -> None:
+        text = (f"journal.db is damaged ({exc}): pushing what can be read"
+                + (f"; {unreadable} event(s) could not be read" if unreadable else ""))
+        if text != self._journal_damage:
+            self._journal_damage = text
+            log.error("%s", text)
+            self._record_health(last_error=f"push: {text}"[:500], last_error_at=datetime.now(UTC).isoformat())
 
     def _push_one_by_one(self, events: list[dict[str, Any]], first: BatchRefused) -> list[dict[str, Any]]:
         """The server refused the batch as malformed: find the event(s) it refuses; those are
@@ -166,9 +274,9 @@ class Agent:
 
     def heartbeat_step(self) -> bool:
         with self._lock:
-            health = Till(self.replica.conn, self._journal_conn()).health()
+            health = Till(self.replica.conn, None).health()
         self.client.heartbeat({
-            "version": self.version, "pending": health["pending"], "last_pull_at": health["last_pull_at"],
+            "version": self.version, "pending": self.pending(), "last_pull_at": health["last_pull_at"],
             "last_push_at": health["last_push_at"], "snapshot_cursor": health["cursor"],
             "device_time": datetime.now(UTC).isoformat(),
         })
@@ -177,20 +285,45 @@ class Agent:
     # --- helpers ------------------------------------------------------------------------------
 
     def pending(self) -> int:
+        """Events of the journal not yet acknowledged (the last count that could be read, when a
+        damaged journal or a full disk does not let it be counted now)."""
         with self._lock:
-            return Till(self.replica.conn, self._journal_conn()).pending()
+            try:
+                self._pending = Till(self.replica.conn, self._journal).pending() if self._journal else 0
+            except (sqlite3.Error, LocalDatabaseError):
+                pass
+            return self._pending
 
-    def _journal_conn(self) -> sqlite3.Connection | None:
-        """The kiosk's journal, read-only; absent until the kiosk first starts."""
-        if self._journal is None and self.settings.journal_path.exists():
-            self._journal = open_reader(self.settings.journal_path)
-        return self._journal
+    def _record_health(self, **values: Any) -> None:
+        """Health in the replica; when even that cannot be written (a full disk), in the log only."""
+        try:
+            with self._lock:
+                self.replica.set_health(**values)
+        except (sqlite3.Error, LocalDatabaseError, OSError) as exc:
+            log.warning("could not record the agent's health in replica.db (%s)", exc)
+
+    def _check_replica(self) -> None:
+        """SQLite found a file damaged: when it is the replica, move it aside and rebuild it."""
+        with self._lock:
+            try:
+                result = self.replica.conn.execute("PRAGMA quick_check(5)").fetchall()
+                if [r[0] for r in result] == ["ok"]:
+                    return
+                reason = "; ".join(r[0] for r in result)
+            except sqlite3.Error as exc:
+                if not is_damaged(exc):
+                    return
+                reason = str(exc)
+            self.replica.close()
+            self.replica = rebuild_replica(self.settings.replica_path, reason)
+            self._cycle_mark = None
 
     def _error(self, loop: str, exc: Exception, wait: float) -> None:
+        if isinstance(exc, (sqlite3.Error, OSError)):
+            exc = translate(exc, self.settings.replica_path)
         text = f"{loop}: {exc}"
         log.warning("%s (retrying in %.1f s)", text, wait)
-        with self._lock:
-            self.replica.set_health(last_error=text[:500], last_error_at=datetime.now(UTC).isoformat())
+        self._record_health(last_error=text[:500], last_error_at=datetime.now(UTC).isoformat())
         self.notifier.status(f"{loop} failing: {str(exc)[:100]}; retrying")
 
     def _note_skew(self) -> None:
@@ -198,43 +331,108 @@ class Agent:
         if skew is None or round(skew) == self._skew_written:
             return
         self._skew_written = round(skew)
-        with self._lock:
-            self.replica.set_health(clock_skew_seconds=self._skew_written)
+        self._record_health(clock_skew_seconds=self._skew_written)
         if abs(skew) > self.settings.clock_skew_warn_seconds:
             log.warning("this device's clock is %+d s off the server's", self._skew_written)
 
-    def _revoked(self, exc: Revoked) -> None:
+    def _revoked(self, exc: Revoked) -> bool:
+        """Wipe the snapshot and stop; False when that could not be written yet (tried again)."""
         message = f"device revoked by the server ({exc.detail}); the snapshot was wiped, the journal kept. Enrol again."
         log.error(message)
-        with self._lock:
-            self.replica.wipe_snapshot()
-            self.replica.set_health(stopped=message, last_error=message,
-                                    last_error_at=datetime.now(UTC).isoformat())
+        try:
+            with self._lock:
+                self.replica.wipe_snapshot()
+                self.replica.set_health(stopped=message, last_error=message,
+                                        last_error_at=datetime.now(UTC).isoformat())
+        except (sqlite3.Error, LocalDatabaseError, OSError) as error:
+            log.warning("could not wipe the snapshot yet (%s); trying again", error)
+            return False
         self.exit_code = EXIT_REVOKED
         self.stopped_reason = message
         self.stop.set()
+        return True
 
 
-def open_replica(settings: AgentSettings) -> Replica:
-    """replica.db, rebuilt from cursor 0 if it is corrupt (the journal is never touched)."""
+def open_replica(settings: AgentSettings, *, thorough: bool = False) -> Replica:
+    """replica.db, checked (quick_check; integrity_check in full when `thorough`, after a run that
+    did not stop cleanly) and rebuilt from cursor 0 if it is damaged; the journal is never touched.
+    Any other error (a full disk, no permission) is raised in words and the file left as it is."""
     path = settings.replica_path
     try:
         replica = Replica(path)
-        check = replica.conn.execute("PRAGMA quick_check").fetchone()[0]
-        if check == "ok":
-            return replica
-        replica.close()
-        reason = check
-    except (LocalDatabaseError, sqlite3.DatabaseError) as exc:
+    except LocalDatabaseError as exc:
+        if not is_damaged(exc):
+            raise
+        return rebuild_replica(path, str(exc))
+    try:
+        result = replica.conn.execute(f"PRAGMA {'integrity_check' if thorough else 'quick_check'}(5)").fetchall()
+        reason = None if [r[0] for r in result] == ["ok"] else "; ".join(r[0] for r in result)
+    except sqlite3.DatabaseError as exc:
+        if not is_damaged(exc):
+            replica.close()
+            raise translate(exc, path) from exc
         reason = str(exc)
+    if reason is None:
+        return replica
+    replica.close()
+    return rebuild_replica(path, reason)
+
+
+def rebuild_replica(path: Path, reason: str) -> Replica:
+    """Move the damaged replica aside (with its -wal and -shm, kept, not deleted) and start a new one
+    from cursor 0; until its snapshot is complete the kiosk says the voucher list is being rebuilt.
+    The new replica pushes the journal from its start again: head office answers duplicates."""
     aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-    log.error("replica %s is corrupt (%s): moved to %s, rebuilding from cursor 0", path, reason, aside.name)
-    shutil.move(path, aside)
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            side.unlink()
+    log.error("replica %s is damaged (%s): moved to %s, rebuilding from cursor 0", path, reason, aside.name)
+    try:
+        os.replace(path, aside)
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                os.replace(side, aside.with_name(aside.name + suffix))
+    except OSError as exc:
+        raise translate(exc, path, "cannot move the damaged replica aside") from exc
     replica = Replica(path)
-    replica.set_health(last_error=f"replica was corrupt ({reason[:200]}); rebuilt from cursor 0",
-                       last_error_at=datetime.now(UTC).isoformat())
+    replica.note_rebuilt(f"replica was corrupt ({reason[:200]}); rebuilt from cursor 0")
     return replica
+
+
+def _write_marker(path: Path) -> None:
+    """A file present while an agent runs: found at the start, the last run did not stop cleanly."""
+    try:
+        path.write_text(f"{os.getpid()}\n")
+    except OSError as exc:  # a full disk: the next start checks in full anyway when it can
+        log.warning("could not write %s (%s)", path, exc)
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _top(conn: sqlite3.Connection) -> int:
+    """The journal's highest sequence number (what its sequence table says, when it is damaged)."""
+    try:
+        return journal_file.last_seq(conn)
+    except sqlite3.DatabaseError as exc:
+        if not is_damaged(exc):
+            raise
+    try:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        return row[0] if row else 0
+    except sqlite3.DatabaseError:
+        return 0
+
+
+def _event_id_at(conn: sqlite3.Connection, seq: int) -> str | None:
+    if seq <= 0:
+        return None
+    row = conn.execute("SELECT id FROM events WHERE seq = ?", (seq,)).fetchone()
+    return None if row is None else row[0]

@@ -7,12 +7,14 @@ import json
 import logging
 import signal
 import socket
+import sqlite3
 import sys
 from datetime import UTC, datetime, timedelta
 
 from configfile.version import add_version_argument, installed_version
-from localdb.connect import private_dir
-from localdb.errors import LocalDatabaseError
+from localdb import journal as journal_file
+from localdb.connect import open_reader, private_dir
+from localdb.errors import LocalDatabaseError, translate
 from localdb.health import Limits, TillHealth, examine
 from sync import identity as identity_file
 from sync.agent import Agent
@@ -30,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = load_settings(args.config, data_dir=args.data_dir)
-        return args.func(args, settings)
+        try:
+            return args.func(args, settings)
+        except (OSError, sqlite3.Error) as exc:  # a full disk, a damaged file, no permission: in words
+            raise translate(exc, settings.data_dir) from exc
     except VoucherError as exc:
         if args.func is cmd_status:  # a monitor reads "cannot tell", not "degraded"
             return _unreadable(args, exc)
@@ -70,8 +75,10 @@ STATUS_EPILOG = """\
 The first line says "healthy" or "DEGRADED: " and why. Degraded means any of: no successful pull
 for longer than offline_limit_minutes (or none yet); the last pull older than
 stale_snapshot_hours; the last page pulled said the snapshot was incomplete; conflicts or
-rejections to review; journal.db replaced (its last event below the push cursor) or missing
-after events were pushed from it; the agent stopped (revoked).
+rejections to review; journal.db missing after events were pushed from it, or, within 24 hours
+of the agent finding it, replaced by another journal (deleted, emptied, a new disk) or gone back
+to an older copy, each said with how many events head office had acknowledged from it (older
+ones are listed under "journal", not degraded); the agent stopped (revoked).
 
 exit status:
   0  healthy
@@ -95,12 +102,42 @@ def cmd_enrol(args, settings: AgentSettings) -> int:
         answer = client.enrol(args.code, args.name)
     finally:
         client.close()
+    earlier, note = _earlier_devices(settings, answer.store_id)
     identity_file.save(settings.identity_path, identity_file.Identity(
         server=args.server, device_id=answer.device_id, store_id=answer.store_id, token=answer.token,
-        code_hash_key=answer.code_hash_key,
+        code_hash_key=answer.code_hash_key, earlier_devices=earlier,
     ))
-    print(f"Enrolled as device {answer.device_id} of store {answer.store_id}; identity in {settings.identity_path}.")
+    print(f"Enrolled as device {answer.device_id} of store {answer.store_id}; identity in {settings.identity_path}."
+          + note)
     return 0
+
+
+def _earlier_devices(settings: AgentSettings, store_id: str) -> tuple[tuple[dict, ...], str]:
+    """A till enrolled again: the device it was, and up to which event of its journal that device
+    made them, so the agent pushes what the journal still holds under that device."""
+    try:
+        old = identity_file.load(settings.identity_path)
+    except VoucherError:
+        return (), ""  # a first enrolment (or an unreadable identity: nothing known to keep)
+    if old.store_id != store_id:
+        return (), (f" This till was device {old.device_id} of store {old.store_id}: what its journal holds "
+                    f"is not pushed under store {store_id}.")
+    seq, jid = 0, None
+    if settings.journal_path.exists():
+        try:
+            conn = open_reader(settings.journal_path)
+            try:
+                seq, jid = journal_file.last_seq(conn), journal_file.identity(conn) or ""
+            finally:
+                conn.close()
+        except (sqlite3.Error, LocalDatabaseError):
+            return old.earlier_devices, f" journal.db cannot be read: events of device {old.device_id} in it " \
+                "cannot be told apart."
+    if not seq or jid is None:
+        return old.earlier_devices, ""
+    entry = {"device_id": old.device_id, "journal_id": jid, "up_to_seq": seq}
+    return (*old.earlier_devices, entry), (f" The events of this till's journal up to #{seq} were made as device "
+                                           f"{old.device_id}: the agent pushes any not yet pushed under it.")
 
 
 def cmd_run(args, settings: AgentSettings) -> int:
@@ -108,7 +145,7 @@ def cmd_run(args, settings: AgentSettings) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     ident = identity_file.load(settings.identity_path)
     client = SyncClient(ident.server, ident.token, timeout=settings.timeout_seconds, verify=_verify(settings))
-    agent = Agent(settings, client, version=installed_version())
+    agent = Agent(settings, client, version=installed_version(), earlier_devices=ident.earlier_devices)
     signal.signal(signal.SIGTERM, lambda *_: agent.request_stop())
     signal.signal(signal.SIGINT, lambda *_: agent.request_stop())
     code = agent.run()
@@ -153,6 +190,8 @@ def _print_status(health: TillHealth, settings: AgentSettings, now: datetime) ->
         print(f"last error {_ago(health.last_error_at, now)}: {health.last_error}")
     if health.stopped:
         print(f"STOPPED    {health.stopped}")
+    for loss in health.journal_losses:
+        print(f"journal    {loss.words()}")
     print(f"{len(health.conflicts)} conflict(s), {len(health.rejections)} rejection(s)")
     for p in sorted(health.conflicts + health.rejections, key=lambda o: o.seq, reverse=True):
         print(f"  {p.outcome:<9} #{p.seq} {p.kind} {p.voucher_id}: {p.details()}")

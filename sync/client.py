@@ -72,14 +72,18 @@ class SyncClient:
         return _parse(EnrolResponse, response)
 
     def snapshot(self, cursor: int, limit: int) -> dict[str, Any]:
-        """One page, validated and checked against the cursor asked for."""
+        """One page, validated whole (nothing of a malformed one is returned) and checked against
+        the cursor asked for; as the wire's dicts, its vouchers as validated (not dumped again)."""
         response = self._send("GET", "/sync/snapshot", params={"cursor": cursor, "limit": limit})
         page = _parse(SnapshotPage, response)
         if page.cursor != cursor or page.next_cursor < cursor or (page.next_cursor == cursor and not page.complete):
             raise Transient(
                 f"snapshot page does not follow on: asked for cursor {cursor}, got {page.cursor}→{page.next_cursor}"
             )
-        return page.model_dump(mode="json")
+        for voucher in page.vouchers:  # the one field validated into something SQLite does not store
+            if voucher.get("used_at") is not None:
+                voucher["used_at"] = voucher["used_at"].isoformat()
+        return {**page.model_dump(mode="json", exclude={"vouchers"}), "vouchers": page.vouchers}
 
     def push(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         response = self._send("POST", "/sync/events", json={"events": events})

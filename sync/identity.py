@@ -1,4 +1,9 @@
-"""The device identity from enrolment: server URL, ids, token and code hash key, in a 0600 file."""
+"""The device identity from enrolment: server URL, ids, token and code hash key, in a 0600 file.
+
+A till enrolled again (a revoked device, a new code) keeps, in `earlier_devices`, each device it
+was before and up to which event of which journal that device made them: the agent pushes what
+the old journal still holds under the device that made each event (docs/PROTOCOL.md).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from sync.errors import NotEnrolled
 
@@ -17,6 +23,7 @@ class Identity:
     store_id: str
     token: str
     code_hash_key: str
+    earlier_devices: tuple[dict[str, Any], ...] = ()  # {device_id, journal_id, up_to_seq}, oldest first
 
     def __repr__(self) -> str:  # never print the token
         return f"Identity(server={self.server!r}, device_id={self.device_id!r}, store_id={self.store_id!r})"
@@ -38,8 +45,15 @@ def save(path: Path, identity: Identity) -> None:
 def load(path: Path) -> Identity:
     try:
         data = json.loads(path.read_text())
-        return Identity(**{k: data[k] for k in Identity.__dataclass_fields__})
+        earlier = tuple(
+            {"device_id": str(d["device_id"]), "journal_id": str(d["journal_id"]), "up_to_seq": int(d["up_to_seq"])}
+            for d in data.get("earlier_devices", ()))
+        return Identity(**{k: data[k] for k in Identity.__dataclass_fields__ if k != "earlier_devices"},
+                        earlier_devices=earlier)
     except FileNotFoundError:
         raise NotEnrolled(f"No device identity at {path}: run 'voucher-sync enrol --server URL --code CODE'.") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise NotEnrolled(f"The device identity at {path} is damaged ({exc}); enrol again.") from None
+    except OSError as exc:  # e.g. another user's file
+        raise NotEnrolled(f"Cannot read the device identity at {path} ({exc.strerror or exc}); run this as the "
+                          "user the till's files belong to, or enrol again.") from None

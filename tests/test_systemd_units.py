@@ -35,7 +35,7 @@ EXPECTED = {
     "voucher-central.service": ("voucher-central", ["serve"], 5.0),
 }
 PROGRAMS = {program for program, _, _ in EXPECTED.values()}
-GROUPS = {"store", "batch", "voucher", "device"}  # voucher-central commands that take an action
+GROUPS = {"store", "batch", "voucher", "device", "problem"}  # voucher-central commands that take an action
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed (scripts/setup installs "
                                    "the Debian package systemd)")

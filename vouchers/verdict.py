@@ -18,6 +18,7 @@ from vouchers.status import Status
 class Verdict(StrEnum):
     INVALID_CODE = "INVALID_CODE"
     UNKNOWN = "UNKNOWN"
+    LOADING = "LOADING"  # the till's own state, not the voucher's: not in its voucher list *yet*
     BATCH_VOID = "BATCH_VOID"
     BATCH_LOCKED = "BATCH_LOCKED"
     BATCH_NOT_REDEEMABLE = "BATCH_NOT_REDEEMABLE"
@@ -35,14 +36,18 @@ class Verdict(StrEnum):
         """accepted, refused or attention: how the kiosk colours it."""
         if self is Verdict.ACCEPTED:
             return "accepted"
-        if self in (Verdict.ISSUED_VALID, Verdict.PENDING):
+        if self in (Verdict.ISSUED_VALID, Verdict.PENDING, Verdict.LOADING):
             return "attention"
         return "refused"
 
 
+# What a voucher can be found to be (LOADING says the till does not know yet): the demo has a code for each.
+VOUCHER_VERDICTS = tuple(v for v in Verdict if v is not Verdict.LOADING)
+
 REASONS: dict[Verdict, str] = {
     Verdict.INVALID_CODE: "This is not a voucher code. Check it and scan again.",
     Verdict.UNKNOWN: "This voucher does not exist (or its promotion was removed).",
+    Verdict.LOADING: "Voucher list loading: try again in a moment, or check the voucher at head office.",
     Verdict.BATCH_VOID: "This promotion has been cancelled. The voucher cannot be used.",
     Verdict.BATCH_LOCKED: "This promotion is on hold. The voucher cannot be used right now.",
     Verdict.BATCH_NOT_REDEEMABLE: "This promotion has not started yet at the till.",
@@ -55,6 +60,12 @@ REASONS: dict[Verdict, str] = {
     Verdict.ISSUED_VALID: "Valid voucher: the code itself is the offer. Nothing to mark.",
     Verdict.ACCEPTED: "Valid voucher: give the discount.",
 }
+
+
+def loading_reason(progress: int | None) -> str:
+    """LOADING's words with how far the voucher list is (None: the server did not say)."""
+    reason = REASONS[Verdict.LOADING]
+    return reason if progress is None else reason.replace("loading:", f"loading ({progress} %):", 1)
 
 
 @dataclass(frozen=True)
@@ -92,10 +103,14 @@ def decide(
     store_id: str,
     now: datetime,
     tz: ZoneInfo,
+    *,
+    loading: bool = False,
 ) -> Verdict:
-    """The first verdict that applies (INVALID_CODE is decided earlier, by codes.normalise)."""
+    """The first verdict that applies (INVALID_CODE is decided earlier, by codes.normalise).
+    `loading`: the voucher list is not complete yet (a till's first sync), so a voucher it does not
+    hold may well exist."""
     if voucher is None or batch is None:
-        return Verdict.UNKNOWN
+        return Verdict.LOADING if loading else Verdict.UNKNOWN
     state = State(batch.state)
     if state is State.VOID:
         return Verdict.BATCH_VOID

@@ -10,6 +10,8 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
+from typing_extensions import NotRequired, TypedDict  # pydantic needs this TypedDict before Python 3.12
+
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from vouchers.lifecycle import Claims, State
@@ -49,7 +51,7 @@ class Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-EventKind = Literal["redeem", "revert", "refused"]
+EventKind = Literal["redeem", "revert", "refused", "review"]
 Outcome = Literal["accepted", "duplicate", "conflict", "rejected"]
 
 
@@ -62,8 +64,14 @@ class Event(Strict):
     at: Instant = Field(description="Device wall time of the scan.")
     device_seq: int = Field(ge=0, le=2**62)
     cashier: ShortText | None = None
+    device_id: ShortText | None = Field(
+        None, description="Extension: the device that made the event, when it is not the one sending it: an "
+        "earlier device of the same store (a till enrolled again pushes what its old journal holds).")
     reverts: UUID | None = Field(None, description="revert only: the id of the redeem event undone.")
-    reason: LongText | None = Field(None, description="revert only: why, in the manager's words.")
+    reviews: UUID | None = Field(None, description="review only: the id of the conflicted or rejected event "
+                                 "a manager reviewed.")
+    reason: LongText | None = Field(None, description="revert: why, in the manager's words; review: the "
+                                    "manager's note.")
     verdict: Verdict | None = Field(None, description="refused only: the verdict the till showed.")
 
     @model_validator(mode="after")
@@ -73,8 +81,14 @@ class Event(Strict):
             problems.append(f"a {self.kind} event needs voucher_id")
         if self.kind == "revert" and (self.reverts is None or not (self.reason or "").strip()):
             problems.append("a revert event needs reverts (the redeem event id) and a reason")
-        if self.kind != "revert" and (self.reverts is not None or self.reason is not None):
-            problems.append("reverts and reason belong to revert events only")
+        if self.kind == "review" and (self.reviews is None or not (self.reason or "").strip()):
+            problems.append("a review event needs reviews (the event id reviewed) and a reason (the note)")
+        if self.kind != "revert" and self.reverts is not None:
+            problems.append("reverts belongs to revert events only")
+        if self.kind != "review" and self.reviews is not None:
+            problems.append("reviews belongs to review events only")
+        if self.kind not in ("revert", "review") and self.reason is not None:
+            problems.append("reason belongs to revert and review events only")
         if self.kind == "refused" and (self.verdict is None or self.verdict is Verdict.ACCEPTED):
             problems.append("a refused event needs the verdict the till showed (not ACCEPTED)")
         if self.kind != "refused" and self.verdict is not None:
@@ -161,16 +175,20 @@ class SnapshotType(Lenient):
     initial_status: Status
 
 
-class SnapshotVoucher(Lenient):
+class SnapshotVoucher(TypedDict):
+    """A voucher of a snapshot page, validated into a plain dict: a first sync brings millions, and
+    a model object each (then dumped back to a dict) cost the agent more than storing them."""
+
+    __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
     id: str
     batch_id: str
     type_id: str
     serial: int
     code_hash: str
     claimed: bool
-    status: Status | None = None
-    used_at: datetime | None = None
-    used_store: str | None = None
+    status: NotRequired[Status | None]
+    used_at: NotRequired[datetime | None]
+    used_store: NotRequired[str | None]
 
 
 class Deleted(Lenient):
@@ -181,12 +199,45 @@ class Deleted(Lenient):
     vouchers: list[str] = Field([], description="Vouchers deleted on their own (none today).")
 
 
+class ProblemWinner(Lenient):
+    store_id: str
+    device_id: str | None = None
+    at: datetime
+
+
+class ProblemReviewed(Lenient):
+    at: datetime
+    by: str
+    note: str
+
+
+class SnapshotProblem(Lenient):
+    """A conflict or rejection the store should review: one of its own events, or (a conflict) one
+    its redemption won; `reviewed` once someone closed it, at either store or at head office."""
+
+    event_id: str
+    kind: str
+    outcome: Literal["conflict", "rejected"]
+    reason: str | None = None
+    store_id: str
+    device_id: str | None = None
+    voucher_id: str | None = None
+    at: datetime
+    winner: ProblemWinner | None = None
+    reviewed: ProblemReviewed | None = None
+
+
 class SnapshotPage(Lenient):
     cursor: int
     next_cursor: int
     complete: bool
+    head: int | None = Field(None, description="Extension: the server's newest change number when the page was read.")
+    remaining: int | None = Field(
+        None, description="Extension: about how many changes follow next_cursor (head − next_cursor, an upper "
+        "bound; 0 when complete).")
     store: SnapshotStore
     batches: list[SnapshotBatch]
     types: list[SnapshotType]
     vouchers: list[SnapshotVoucher]
     deleted: Deleted
+    problems: list[SnapshotProblem] = Field([], description="Extension: conflicts and rejections to review.")

@@ -184,6 +184,25 @@ events = Table(
     Column("winner_device", String(64)),
     Column("winner_at", UTCDateTime),
     Column("member_id", String(200)),  # a member's own MARK AS USED: the actor, with no store or device
+    Column("reviews", String(64)),  # a review event: the problem (an event id) it closed
+    Column("author", String(200)),  # a staff event: who at head office made it
+)
+
+# Every conflict and rejection of a till's event, until someone reviews it: the event's own store
+# and, for a conflict, the store whose redemption won both see it (through their snapshots, by
+# change_seq); a review by a store's manager or by head-office staff closes it, for both.
+problems = Table(
+    "problems",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("store_id", String(64), index=True),
+    Column("winner_store", String(64), index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("reviewed_at", UTCDateTime),
+    Column("reviewed_by", String(200)),
+    Column("review_note", Text),
+    Column("review_event_id", String(64)),
+    Column("change_seq", BigInteger, nullable=False, index=True),
 )
 
 tombstones = Table(

@@ -9,9 +9,9 @@ from starlette.responses import Response
 from central.auth import require_admin
 from central.problems import ADMIN_ERRORS
 from central.context import Context, get_context, json
-from central.schemas import StoreCreate
+from central.schemas import ProblemReview, StoreCreate
 from central.services import devices as service
-from central.services import ledger
+from central.services import ledger, problems
 from vouchers.wire import Instant
 
 router = APIRouter(prefix="/api/v1", tags=["stores"], dependencies=[Depends(require_admin)], responses=ADMIN_ERRORS)
@@ -38,10 +38,14 @@ def enrolment_code(store_id: str, ctx: Context = Depends(get_context)) -> Respon
         return json(service.create_enrolment_code(conn, store_id, ctx.settings.enrolment_code_minutes), 201)
 
 @router.post("/devices/{device_id}/revoke", summary="Revoke a device: its token stops working at once")
-def revoke_device(device_id: str, ctx: Context = Depends(get_context)) -> Response:
+def revoke_device(
+    device_id: str,
+    confirm: int | None = Query(None, ge=0, le=2**31 - 1, description="When its last heartbeat said events were "
+                                "still to be pushed: that number, as confirmation (409 without it)."),
+    ctx: Context = Depends(get_context),
+) -> Response:
     with ctx.db.write() as conn:
-        service.revoke(conn, device_id)
-    return json({"id": device_id, "revoked": True})
+        return json(service.revoke(conn, device_id, confirm))
 
 @router.get("/stores/{store_id}/redemptions", summary="Redemptions, reverts and conflicts at a store")
 def redemptions(
@@ -54,3 +58,23 @@ def redemptions(
     with ctx.db.read() as conn:
         service.get_store(conn, store_id)
         return json(ledger.store_report(conn, store_id, start, end, batch))
+
+
+@router.get("/problems", summary="Conflicts and rejections to review (a store's own and those it won)")
+def list_problems(
+    store: str | None = Query(None, max_length=64),
+    reviewed: bool | None = Query(None, description="true: reviewed only; false: open only; absent: both"),
+    limit: int = Query(500, ge=1, le=5000),
+    ctx: Context = Depends(get_context),
+) -> Response:
+    with ctx.db.read() as conn:
+        if store is not None:
+            service.get_store(conn, store)
+        return json(problems.listing(conn, store_id=store, reviewed=reviewed, limit=limit))
+
+
+@router.post("/problems/{event_id}/review", summary="Mark a conflict or rejection reviewed, with a note and who")
+def review_problem(event_id: str, data: ProblemReview, ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn:
+        return json(problems.review(conn, event_id, by=data.by, note=data.note))
+

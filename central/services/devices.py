@@ -129,14 +129,33 @@ def list_devices(conn: Connection, store_id: str) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "token_hash"} for r in rows.mappings()]
 
 
-def revoke(conn: Connection, device_id: str) -> None:
-    result = conn.execute(
-        update(devices).where(devices.c.id == device_id, devices.c.revoked_at.is_(None)).values(revoked_at=utcnow())
-    )
-    if result.rowcount == 0:
-        if conn.execute(select(devices.c.id).where(devices.c.id == device_id)).first() is None:
-            raise NotFound(f"There is no device '{device_id}'.")
+class RevokeNotConfirmed(Conflict):
+    """The device had events not yet pushed at its last heartbeat: revoking strands them."""
 
+    slug = "revoke-not-confirmed"
+    title = "Revoking this device needs confirming"
+
+
+def revoke(conn: Connection, device_id: str, confirm: int | None = None) -> dict[str, Any]:
+    """Revoke a device; when its last heartbeat said events were still to be pushed, only with
+    `confirm` equal to that number (they stay in the till's journal: enrolled again, the till
+    pushes them under this device). Revoking a revoked device changes nothing."""
+    device = get_device(conn, device_id)
+    pending = device["pending"] or 0
+    answer = {"id": device_id, "revoked": True, "pending": pending, "last_heartbeat_at": device["last_heartbeat_at"]}
+    if device["revoked_at"] is not None:
+        return {**answer, "revoked_at": device["revoked_at"]}
+    if pending > 0 and confirm != pending:
+        when = device["last_heartbeat_at"].isoformat(timespec="seconds") if device["last_heartbeat_at"] else "?"
+        raise RevokeNotConfirmed(
+            f"Device {device_id} ({device['name']}) had {pending} event(s) not yet pushed at its last heartbeat "
+            f"({when}). Revoking strands them in the till's journal until the till is enrolled again, which pushes "
+            f"them under this device. Repeat with confirm={pending} to revoke anyway.",
+            pending=pending, last_heartbeat_at=device["last_heartbeat_at"])
+    now = utcnow()
+    conn.execute(update(devices).where(devices.c.id == device_id, devices.c.revoked_at.is_(None))
+                 .values(revoked_at=now))
+    return {**answer, "revoked_at": now}
 
 
 def device_names(conn: Connection, ids: set[str]) -> dict[str, str]:

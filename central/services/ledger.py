@@ -19,7 +19,8 @@ from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from central.db.engine import next_seq
-from central.db.schema import batches, events, stores, utcnow, vouchers
+from central.db.schema import batches, devices, events, stores, utcnow, vouchers
+from central.services import problems
 from central.services.ids import split_voucher_id, voucher_id
 from vouchers import status as status_rules
 from vouchers.codes import normalise
@@ -45,6 +46,7 @@ class _Request:
     seen: dict[str, dict[str, Any]] = field(default_factory=dict)
     redeemed_delta: dict[str, int] = field(default_factory=dict)
     changed: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # written once, at the end
+    makers: dict[str, Device | None] = field(default_factory=dict)  # earlier devices named by events
 
 
 def result_of(row: dict[str, Any] | RowMapping) -> dict[str, Any]:
@@ -73,16 +75,18 @@ def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[
     results, new_rows = [], []
     for event in batch_events:
         event_id = str(event.id)
+        maker = _maker(conn, req, device, event)
         first = req.seen.get(event_id)
         if first is not None:
-            results.append(_repeat(first, device, now))
+            results.append(_repeat(first, maker, now))
             continue
-        row = _decide(conn, req, device, event, tz, now)
+        row = _decide(conn, req, maker, event, tz, now)
         req.seen[event_id] = row
         new_rows.append(row)
         results.append(result_of(row))
     if new_rows:
         conn.execute(insert(events), new_rows)
+        problems.record(conn, new_rows)
     if req.changed:
         first = next_seq(conn, len(req.changed))
         conn.execute(_VOUCHER_UPDATE, [
@@ -95,8 +99,23 @@ def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[
     return results
 
 
+def _maker(conn: Connection, req: _Request, sender: Device, event: Event) -> Device:
+    """The device that made the event: the sender, or the earlier device of the sender's store the
+    event names (a till enrolled again pushing its old journal). An event naming a device of no
+    store of the sender's is decided as the sender's, and rejected UNKNOWN_DEVICE by _decide."""
+    if event.device_id is None or event.device_id == sender.id:
+        return sender
+    if event.device_id not in req.makers:
+        row = conn.execute(select(devices.c.id, devices.c.store_id).where(devices.c.id == event.device_id)).first()
+        req.makers[event.device_id] = (Device(id=row.id, store_id=row.store_id)
+                                       if row is not None and row.store_id == sender.store_id else None)
+    return req.makers[event.device_id] or sender
+
+
 def _repeat(first: dict[str, Any], device: Device, now: datetime) -> dict[str, Any]:
-    if first["device_id"] != device.id:  # another device chose the same id: refuse, keep the first
+    if first["device_id"] != device.id and first["store_id"] != device.store_id:
+        # another store's device chose the same id: refuse, keep the first (a device of the same
+        # store sending it again is a till enrolled again: the same event)
         return {"id": first["id"], "outcome": "rejected", "reason": "ID_IN_USE", "winner": None, "server_time": now}
     return {**result_of(first), "outcome": "duplicate", "reason": None, "winner": None, "server_time": now,
             "first": result_of(first)}
@@ -142,6 +161,7 @@ def _decide(
         "received_at": now,
         "cashier": event.cashier,
         "reverts": str(event.reverts) if event.reverts else None,
+        "reviews": str(event.reviews) if event.reviews else None,
         "reason": event.reason,
         "verdict": event.verdict.value if event.verdict else None,
         "new_status": None,
@@ -151,8 +171,12 @@ def _decide(
         "winner_device": None,
         "winner_at": None,
     }
+    if event.device_id is not None and event.device_id != device.id:  # _maker found no such device here
+        return {**row, "outcome": "rejected", "outcome_reason": "UNKNOWN_DEVICE"}
     if event.kind == "refused":
         return row  # kept for the record; never changes a voucher
+    if event.kind == "review":
+        return problems.review_from_till(conn, device.store_id, device.id, row)
     if voucher is None:
         return {**row, "outcome": "rejected", "outcome_reason": Verdict.UNKNOWN.value}
     if event.kind == "redeem":
@@ -296,6 +320,8 @@ def event_dict(r: RowMapping) -> dict[str, Any]:
         "verdict": r["verdict"],
         "new_status": r["new_status"],
         "member_id": r["member_id"],
+        "reviews": r.get("reviews"),
+        "author": r.get("author"),
         "result": result_of(r),
     }
 
@@ -385,10 +411,12 @@ def store_report(
     if batch_id is not None:
         query = query.where(events.c.batch_id == batch_id)
     rows = [event_dict(r) for r in conn.execute(query.order_by(events.c.at, events.c.id)).mappings()]
-    summary = {"accepted": 0, "conflict": 0, "rejected": 0, "reverted": 0}
+    summary = {"accepted": 0, "conflict": 0, "rejected": 0, "reverted": 0, "conflicts_won": 0}
     for r in rows:
         if r["kind"] == "revert":
             summary["reverted"] += r["result"]["outcome"] == "accepted"
         elif r["store_id"] == store_id:
             summary[r["result"]["outcome"]] += 1
+        else:  # another store's redemption that lost to one of this store's
+            summary["conflicts_won"] += 1
     return {"store_id": store_id, "from": start, "to": end, "summary": summary, "events": rows}

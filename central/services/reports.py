@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from central.db.schema import batches, events
-from central.services.devices import device_names
-from central.services.ledger import event_dict
+from central.services import problems
 from vouchers.metrics import BENCHMARKS, CHANNELS, combined, metrics
 
 MAX_DAYS = 92  # longer spans are counted per week
@@ -72,16 +71,8 @@ def channels(conn: Connection) -> list[dict[str, Any]]:
     return out
 
 
-def conflicts_and_rejections(conn: Connection, store_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-    """Events the ledger kept as conflict or rejected, newest first, for staff to review."""
-    query = select(events).where(events.c.outcome.in_(["conflict", "rejected"]))
-    if store_id is not None:
-        query = query.where(events.c.store_id == store_id)
-    rows = [event_dict(r) for r in
-            conn.execute(query.order_by(events.c.received_at.desc(), events.c.id).limit(limit)).mappings()]
-    batch_ids = sorted({r["batch_id"] for r in rows if r["batch_id"]})
-    names = dict(conn.execute(select(batches.c.id, batches.c.identifier).where(batches.c.id.in_(batch_ids))).all())
-    winners = [(r["result"]["winner"] or {}).get("device_id") for r in rows]
-    tills = device_names(conn, {d for d in [*(r["device_id"] for r in rows), *winners] if d})
-    return [{**r, "batch_identifier": names.get(r["batch_id"]), "device_name": tills.get(r["device_id"]),
-             "winner_device_name": tills.get(w)} for r, w in zip(rows, winners)]
+def conflicts_and_rejections(conn: Connection, store_id: str | None = None, reviewed: bool | None = None,
+                             limit: int = 500) -> list[dict[str, Any]]:
+    """Conflicts and rejections newest first, for staff to review: a store's own and the
+    conflicts its redemptions won (central/services/problems.py)."""
+    return problems.listing(conn, store_id=store_id, reviewed=reviewed, limit=limit)

@@ -3,7 +3,10 @@
 A page holds the `limit` changes with the lowest sequence numbers after the cursor, across
 batches, types, vouchers and tombstones; `next_cursor` is the last sequence number in it.
 Because change order is commit order (db/engine.py), a change committed later always has a
-higher number than any the reader has seen, so paging never skips one.
+higher number than any the reader has seen, so paging never skips one. `head` is the newest
+change number when the page was read and `remaining` estimates the changes after `next_cursor`
+as head − next_cursor: an upper bound (numbers of rows changed again since are gaps), free to
+compute where counting rows would cost a scan of every row not yet sent.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from central.db.engine import current_seq
 from central.db.schema import batch_types, batches, stores, tombstones
+from central.services import problems
 
 
 def _visible_stores(limit: list[str] | None, store_id: str) -> list[str] | None:
@@ -79,7 +84,8 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, 
     d_rows = [] if cursor == 0 else _fetch(  # a first sync has nothing to forget
         conn, select(tombstones.c.kind, tombstones.c.entity_id, tombstones.c.change_seq), cursor, limit
     )
-    everything = (b_rows, t_rows, v_rows, d_rows)
+    p_rows = problems.snapshot_rows(conn, store_id, cursor, limit)  # (wire form, change_seq)
+    everything = (b_rows, t_rows, v_rows, d_rows, p_rows)
     complete = sum(map(len, everything)) <= limit
     if complete:
         boundary = next_cursor = max([cursor, *(rows[-1][-1] for rows in everything if rows)])
@@ -89,10 +95,13 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, 
     for kind, entity_id, seq in d_rows:
         if seq <= boundary:
             deleted["batches" if kind == "batch" else kind + "s"].append(entity_id)
+    head = current_seq(conn)  # in the same read: every change up to it is committed
     return {
         "cursor": cursor,
         "next_cursor": next_cursor,
         "complete": complete,
+        "head": head,
+        "remaining": 0 if complete else max(0, head - next_cursor),
         "store": {"id": store_row.id, "timezone": store_row.timezone},
         "batches": [
             {"id": i, "identifier": name, "description": text, "state": state, "claims": claims, "valid_from": start,
@@ -112,4 +121,5 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, 
             if seq <= boundary
         ],
         "deleted": deleted,
+        "problems": [problem for problem, seq in p_rows if seq <= boundary],
     }

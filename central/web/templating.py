@@ -65,6 +65,9 @@ DONE = {
     "deleted": "Batch deleted with its {n} vouchers.",
     "store-created": "Store created.",
     "revoked": "Device revoked: its token stopped working.",
+    "reviewed": "Marked as reviewed: both stores' tills see it closed at their next sync.",
+    "already-reviewed": "Someone had already reviewed it: their note stands.",
+    "review-needs-note": "Write a note to mark it reviewed (what was found, what was done).",
 }
 
 

@@ -16,6 +16,7 @@ class ManagerScreen(Screen):
     BINDINGS = [
         ("escape", "app.pop_screen", "Back to scanning"),
         ("r", "revert", "Revert selected redemption"),
+        ("v", "review", "Mark selected problem reviewed"),
         ("e", "export", "Export CSV"),
     ]
 
@@ -24,7 +25,8 @@ class ManagerScreen(Screen):
         yield DataTable(id="counts", cursor_type="row")
         yield Label("This till's redemptions (newest first)", classes="heading")
         yield DataTable(id="redemptions", cursor_type="row")
-        yield Label("Conflicts and rejections reported by head office", classes="heading")
+        yield Label("Conflicts and rejections of this store, and conflicts it won (review each: v)",
+                    classes="heading")
         yield DataTable(id="problems", cursor_type="row")
         yield Label("", id="message")
         yield Footer()
@@ -34,7 +36,7 @@ class ManagerScreen(Screen):
             "Batch", "State", "Claims", "Total", "Claimed", "Redeemed", "Rate", "Available",
             "Here today", "Here all time", "Not yet synced")
         self.query_one("#redemptions", DataTable).add_columns("Time", "Voucher", "Batch", "Synced", "Outcome", "Reverted")
-        self.query_one("#problems", DataTable).add_columns("#", "Voucher", "Outcome", "Details")
+        self.query_one("#problems", DataTable).add_columns("#", "Voucher", "Outcome", "Details", "Review")
         self.load()
 
     @work(thread=True, exclusive=True, group="manager", name="load counts")
@@ -60,8 +62,12 @@ class ManagerScreen(Screen):
                           item.outcome or "", "yes" if item.reverted else "")
         problems = self.query_one("#problems", DataTable)
         problems.clear()
-        for p in data["problems"]:
-            problems.add_row(str(p.seq), p.voucher_id or "", p.outcome, p.details())
+        self.problems = data["problems"]
+        for p in self.problems:
+            outcome = "conflict won" if p.won else p.outcome
+            review = f"reviewed by {p.reviewed_by}: {p.review_note}" if p.reviewed else "TO REVIEW"
+            problems.add_row(f"#{p.seq}" if p.seq is not None else (p.device_id or ""), p.voucher_id or "", outcome,
+                             p.details(), review)
 
     def say(self, text: str) -> None:
         self.query_one("#message", Label).update(text)
@@ -85,6 +91,27 @@ class ManagerScreen(Screen):
             self.load()
 
         self.app.push_screen(TextPrompt(f"Revert the redemption of {item.event.voucher_id}? Reason:"), done)
+
+    def action_review(self) -> None:
+        table = self.query_one("#problems", DataTable)
+        found = getattr(self, "problems", None)
+        if not found or table.cursor_row is None or table.cursor_row >= len(found):
+            self.say("Select a conflict or rejection first (the last table).")
+            return
+        problem = found[table.cursor_row]
+        if problem.reviewed:
+            self.say(f"Already reviewed by {problem.reviewed_by}: {problem.review_note}")
+            return
+
+        def done(note: str | None) -> None:
+            if not note:
+                return
+            self.app.kiosk.review(problem, note)
+            self.say("Marked reviewed; head office and the other store will see it at the next sync.")
+            self.load()
+
+        self.app.push_screen(TextPrompt(f"Review the {problem.outcome} of {problem.voucher_id or 'this event'}. "
+                                        "Note (what was found, what was done):"), done)
 
     def action_export(self) -> None:
         path = self.app.kiosk.export()

@@ -137,7 +137,7 @@ class ScanScreen(Screen):
         settings = self.app.kiosk.settings
         if settings.bell:
             self.app.bell()
-            if decision.verdict.kind == "refused":
+            if decision.kind == "refused":
                 self.set_timer(0.25, self.app.bell)
         if self._clear_timer is not None:
             self._clear_timer.stop()

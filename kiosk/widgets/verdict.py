@@ -17,8 +17,10 @@ class VerdictPanel(Static):
     """Shows one decision until cleared; its CSS class is the verdict's kind."""
 
     def show(self, decision: Decision) -> None:
-        kind = decision.verdict.kind
+        kind = decision.kind
         headline, keys = HEADLINES[kind], None
+        if decision.problem:  # nothing was redeemed: what the till cannot do, never a verdict
+            headline = decision.problem.replace("_", " ")
         if decision.step:
             kind = "attention"
             headline, keys = QUESTIONS[decision.step]

@@ -39,7 +39,7 @@ def test_redemptions_per_day_channels_and_problems(api, client):
     assert days == [(date(2026, 2, 28), 1), (date(2026, 3, 1), 0), (date(2026, 3, 2), 3)]
     assert by_channel["events"]["batches"] == 1 and by_channel["events"]["metrics"].redemption_rate == 66.7
     assert by_channel["email"]["batches"] == 0 and by_channel[None]["label"] == "No channel"
-    assert [(p["result"]["outcome"], p["device_name"], p["winner_device_name"]) for p in problems] == [
+    assert [(p["outcome"], p["device_name"], p["winner_device_name"]) for p in problems] == [
         ("conflict", "till-2", "till-1")]
     assert problems[0]["batch_identifier"] == "Test batch"
     assert names == {till["device_id"]: "till-1"}

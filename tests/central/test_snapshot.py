@@ -132,3 +132,24 @@ def test_a_store_limit_shows_only_the_devices_own_store(api):
     theirs, _, _ = pull(api, d3)
     assert mine["batches"][batch["id"]]["stores"] == ["s1"]
     assert theirs["batches"][batch["id"]]["stores"] == []  # limited to others: WRONG_STORE at this till
+
+
+def test_pages_say_how_far_along_they_are(api):
+    api.store("s1")
+    device = api.device("s1")
+    api.batch(120)
+    cursor, seen = 0, []
+    while True:
+        page = api.call("GET", "/sync/snapshot", 200, token=device["token"],
+                        params={"cursor": cursor, "limit": 50}).json()
+        seen.append(page)
+        cursor = page["next_cursor"]
+        if page["complete"]:
+            break
+    head = seen[0]["head"]
+    assert all(p["head"] == head for p in seen)  # nothing changed meanwhile
+    assert [p["remaining"] for p in seen] == [head - p["next_cursor"] for p in seen[:-1]] + [0]
+    assert seen[0]["remaining"] >= 120 - 50 and seen[-1]["next_cursor"] <= head
+    api.claim(api.batch(3), "ann")  # later changes: the head moves on, a delta has them to come
+    page = api.call("GET", "/sync/snapshot", 200, token=device["token"], params={"cursor": cursor, "limit": 1}).json()
+    assert page["head"] > head and not page["complete"] and page["remaining"] == page["head"] - page["next_cursor"]

@@ -10,7 +10,7 @@ import pytest
 
 from vouchers.lifecycle import State
 from vouchers.status import Status
-from vouchers.verdict import REASONS, BatchView, Verdict, VoucherView, decide, validity_window
+from vouchers.verdict import REASONS, BatchView, Verdict, VoucherView, decide, loading_reason, validity_window
 
 LONDON = ZoneInfo("Europe/London")
 AUCKLAND = ZoneInfo("Pacific/Auckland")
@@ -80,7 +80,17 @@ def test_one_row_per_verdict(voucher, batch, now, expected):
 
 
 def test_the_table_covers_every_verdict_but_invalid_code():
-    assert {r[-1] for r in ROWS} == set(Verdict) - {Verdict.INVALID_CODE}
+    assert {r[-1] for r in ROWS} == set(Verdict) - {Verdict.INVALID_CODE, Verdict.LOADING}
+
+
+def test_a_voucher_missing_from_a_list_still_loading_is_not_said_not_to_exist():
+    assert decide(None, None, STORE, NOW, LONDON, loading=True) is Verdict.LOADING
+    assert decide(None, BATCH, STORE, NOW, LONDON, loading=True) is Verdict.LOADING  # its batch not pulled yet
+    assert decide(VOUCHER, BATCH, STORE, NOW, LONDON, loading=True) is Verdict.ACCEPTED  # held: decided as ever
+    assert decide(None, None, STORE, NOW, LONDON) is Verdict.UNKNOWN
+    assert loading_reason(42) == ("Voucher list loading (42 %): try again in a moment, or check the voucher at "
+                                  "head office.")
+    assert loading_reason(None) == REASONS[Verdict.LOADING]
 
 
 EXPIRED_NOW = datetime(2026, 4, 1, 12, tzinfo=LONDON)
@@ -213,6 +223,7 @@ KINDS = {
     Verdict.ACCEPTED: "accepted",
     Verdict.ISSUED_VALID: "attention",
     Verdict.PENDING: "attention",
+    Verdict.LOADING: "attention",  # the voucher may well be good: check it at head office
 }
 
 

@@ -204,3 +204,42 @@ async def test_a_stale_snapshot_needs_the_manager_pin(settings):
         conn = __import__("sqlite3").connect(settings.data_dir / "journal.db")
         assert conn.execute("SELECT cashier FROM events").fetchone()[0] == "cashier, approved by manager"
         conn.close()
+
+
+async def test_the_status_line_names_problems_to_review_and_the_manager_closes_one(settings):
+    """A conflict the store won (from the snapshot): the status line says there is one to review;
+    in the manager view 'v' asks for a note and writes a review event; then nothing is open."""
+    from kiosk.pin import save_pin
+    from kiosk.screens.manager import ManagerScreen
+    from localdb.replica import Replica
+    from textual.widgets import DataTable
+
+    replica = Replica(settings.data_dir / "replica.db")
+    replica.apply_page({
+        "cursor": 5, "next_cursor": 6, "complete": True, "store": {"id": "s1", "timezone": "Europe/London"},
+        "batches": [], "types": [], "vouchers": [], "deleted": {},
+        "problems": [{"event_id": "e-lost", "kind": "redeem", "outcome": "conflict", "reason": "ALREADY_USED",
+                      "store_id": "s2", "device_id": "d2", "voucher_id": "b.0", "at": "2026-11-30T10:00:00+00:00",
+                      "winner": {"store_id": "s1", "device_id": "d1", "at": "2026-11-30T09:00:00+00:00"},
+                      "reviewed": None}],
+    })
+    replica.close()
+    save_pin(settings.data_dir / "manager-pin", "2468")
+    app = build_kiosk(settings)
+    async with app.run_test(size=(140, 50)) as pilot:
+        status = app.screen.query_one(StatusLine)
+        await wait_until(pilot, lambda: "1 CONFLICT OR REJECTION TO REVIEW (F2)" in str(status.render()))
+        await pilot.press("f2")
+        await type_text(pilot, "2468")
+        await wait_until(pilot, lambda: isinstance(app.screen, ManagerScreen))
+        problems = app.screen.query_one("#problems", DataTable)
+        await wait_until(pilot, lambda: problems.row_count == 1)
+        row = [str(c) for c in problems.get_row_at(0)]
+        assert row[2] == "conflict won" and "store s2" in row[3] and row[4] == "TO REVIEW"
+        problems.focus()
+        await pilot.press("v")
+        await type_text(pilot, "called s2, all fine")
+        await wait_until(pilot, lambda: journal(settings) == ["review"])
+        await wait_until(pilot, lambda: [str(c) for c in problems.get_row_at(0)][4].startswith("reviewed by"))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "TO REVIEW" not in str(app.screen.query_one(StatusLine).render()))

@@ -1,7 +1,10 @@
 """The camera path: a video file made here (QR and Code 128 frames among empty ones) read through
-the real capture worker of the real app; each voucher gives one verdict however many frames show it."""
+the real capture worker of the real app; each voucher gives one verdict however many frames show it;
+a dark-mode phone read from a folder of webcam-like frames; the fallback decoders on their own thread."""
 
 from __future__ import annotations
+
+import threading
 
 import cv2
 import numpy as np
@@ -9,7 +12,8 @@ import pytest
 import zxingcpp
 
 from kiosk.app import build_kiosk
-from kiosk.camera import CameraLost, CodeFilter, FrameSource
+from kiosk import scanner
+from kiosk.camera import CameraLost, CodeFilter, FrameSource, scans
 from kiosk.scanner import Read
 from kiosk.widgets.status import StatusLine
 from vouchers.codes import format_code
@@ -114,3 +118,59 @@ def test_code_filter_trusts_check_characters_and_needs_two_frames_otherwise():
     assert codes.feed([read(CODES[0])]) == [CODES[0]]  # shown again later: a new scan
     with pytest.raises(CameraLost):
         FrameSource("/nonexistent/video.avi")
+
+
+async def test_a_dark_mode_phone_is_redeemed_from_a_frame_folder(tmp_path):
+    """Light codes on a dark screen (a phone in dark mode), as the webcam sees them, through the app."""
+    from support.till_frames import Look, Shot
+
+    settings = make_settings(tmp_path)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    shots = [Shot(Look(symbology=None, seed=1)),
+             Shot(Look(symbology="QRCode", text=format_code(CODES[0]), surface="phone-dark", module=4.5, seed=2)),
+             Shot(Look(symbology="Code128", text=CODES[1], surface="phone-dark", module=2.8, rotation=3, seed=3))]
+    for i, shot in enumerate(shots):
+        for j in range(2):
+            cv2.imwrite(str(folder / f"{i}{j}.jpg"), shot.frame(j))
+    app = build_kiosk(settings.model_copy(update={"camera": str(folder), "file_fps": 60}))
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: journal(settings) == ["redeem", "redeem"], timeout=20)
+    assert sorted(_voucher_ids(settings)) == ["b.0", "b.1"]
+
+
+class WaitsForTheReader:
+    """A real decoder that starts only once the reader has taken `frames` more frames: were it
+    run in the reader's thread, it would wait for ever (and fail after `timeout`)."""
+
+    def __init__(self, decoder, moved_on: threading.Event, timeout: float = 20) -> None:
+        self.decoder, self.name, self.moved_on, self.timeout = decoder, decoder.name, moved_on, timeout
+        self.threads: list[str] = []
+
+    def decode(self, gray):
+        self.threads.append(threading.current_thread().name)
+        assert self.moved_on.wait(self.timeout), "the reader waited for the fallback pass"
+        return self.decoder.decode(gray)
+
+
+def test_the_fallback_reads_on_its_own_thread_while_the_reader_goes_on(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    datamatrix = np.asarray(zxingcpp.write_barcode_to_image(
+        zxingcpp.create_barcode(format_code(CODES[0]), zxingcpp.BarcodeFormat.DataMatrix), scale=6))
+    cv2.imwrite(str(folder / "00.png"), frame_with(datamatrix))  # zbar has no DataMatrix reader
+    for i in range(1, 12):
+        cv2.imwrite(str(folder / f"{i:02d}.png"), frame_with(None))
+    moved_on, taken = threading.Event(), []
+
+    def on_frame(frame) -> None:
+        taken.append(frame)
+        if len(taken) == 6:  # the first frame and five more
+            moved_on.set()
+
+    fallback = WaitsForTheReader(scanner.ZxingDecoder(), moved_on)
+    chain = scanner.DecoderChain([scanner.ZbarDecoder(), fallback], fallback_interval=0.0)
+    got = list(scans(FrameSource(str(folder)), chain, CodeFilter(3), lambda: False, on_frame=on_frame))
+    assert [text for text, _ in got] == [format_code(CODES[0])]
+    assert fallback.threads[0] == "camera fallback"
+    assert len(taken) >= 6 and threading.current_thread().name not in fallback.threads

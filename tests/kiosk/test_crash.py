@@ -18,6 +18,7 @@ import pytest
 from textual.css.errors import StylesheetError
 
 from kiosk.app import Kiosk, KioskApp
+from localdb.journal import Journal
 from support.e2e import TmuxTerminal
 from support.kiosk_files import CODES, make_settings
 from support.store_host import wait_for
@@ -41,13 +42,13 @@ def test_an_error_at_start_is_one_line_on_the_tty_and_a_traceback_at_priority_er
 
 def test_in_a_terminal_an_error_at_start_is_one_line_and_no_traceback(tmp_path):
     make_settings(tmp_path)
-    (tmp_path / "journal.db").write_bytes(b"this is not a database" * 100)
+    (tmp_path / "device.json").write_text('{"server": "http://x", "device_id"')  # cut short
     proc = subprocess.run([*KIOSK, "run", "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60,
                           env={k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"})
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert proc.stderr.startswith("voucher-kiosk cannot start: Local database unreadable: ")
-    assert "journal.db" in proc.stderr
+    assert proc.stderr.startswith("voucher-kiosk cannot start: ")
+    assert "device.json" in proc.stderr and "damaged" in proc.stderr
 
 
 @pytest.mark.anyio

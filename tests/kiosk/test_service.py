@@ -154,3 +154,34 @@ def test_a_voucher_marked_used_by_its_member_says_so(tmp_path):
     assert "Used online by the customer" in decision.reason and "None" not in decision.reason
     replica.close()
     journal.close()
+
+
+def test_a_till_still_loading_its_list_says_so_for_a_code_it_does_not_hold(tmp_path):
+    """A first sync under way (docs/PROTOCOL.md's `head`): a code not held yet is not said not to
+    exist, nor journaled as refused; the status line says how far the list is, never "synced"."""
+    from kiosk.widgets.status import describe
+
+    replica, journal = Replica(tmp_path / "replica.db"), Journal(tmp_path / "journal.db")
+    store = {"id": "s1", "timezone": "Europe/London"}
+    types = [{"id": "t", "batch_id": "ok", "name": "Std", "value": "£5 off", "min_purchase": None,
+              "initial_status": "unused"}]
+    replica.apply_page({"cursor": 0, "next_cursor": 30, "complete": False, "head": 100, "remaining": 70,
+                        "store": store, "batches": [batch("ok")], "types": types,
+                        "vouchers": [voucher(1, "ok")], "deleted": {}})
+    redeemer = Redeemer(Till(replica.conn, journal.conn), journal, KEY)
+    decision = redeemer.scan(CODES[2], NOW)
+    assert decision.verdict is Verdict.LOADING and decision.verdict.kind == "attention"
+    assert decision.reason.startswith("Voucher list loading (30 %): try again in a moment")
+    assert redeemer.record_refusal(decision) is None
+    assert redeemer.scan(CODES[1], NOW).verdict is Verdict.ACCEPTED  # a voucher it holds: decided as ever
+    limits = {"stale_after": timedelta(hours=24), "offline_after": timedelta(minutes=5)}
+    text, warning = describe(redeemer.till.health(), datetime.now(UTC), **limits)
+    assert "voucher list loading: 30 %" in text and "synced" not in text and warning
+    replica.apply_page({"cursor": 30, "next_cursor": 100, "complete": True, "head": 100, "remaining": 0,
+                        "store": store, "batches": [], "types": [], "vouchers": [voucher(3, "ok")], "deleted": {}})
+    assert redeemer.scan(CODES[2], NOW).verdict is Verdict.UNKNOWN  # complete: it really is not there
+    assert redeemer.scan(CODES[3], NOW).verdict is Verdict.ACCEPTED
+    text, _ = describe(redeemer.till.health(), datetime.now(UTC), **limits)
+    assert "synced just now" in text and "loading" not in text
+    replica.close()
+    journal.close()

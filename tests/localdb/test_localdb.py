@@ -72,9 +72,38 @@ def test_journal_is_append_only_and_durable(files, tmp_path):
 
 
 def test_migrations_run_once(tmp_path):
+    from localdb.journal import MIGRATIONS
+
     Journal(tmp_path / "j.db").close()
     again = Journal(tmp_path / "j.db")
-    assert again.conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] == 1
+    assert again.conn.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
+    again.close()
+
+
+def test_a_journal_of_the_first_version_keeps_its_events_and_sequence_through_the_review_migration(tmp_path):
+    """Migration 3 rebuilds the events table (SQLite cannot change a CHECK): rows, sequence numbers
+    and the append-only triggers survive; the next event follows the last one."""
+    import sqlite3
+
+    from localdb.connect import migrate
+    from localdb.journal import MIGRATIONS
+
+    path = tmp_path / "j.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    migrate(old, MIGRATIONS[:1])
+    old.execute("INSERT INTO events (id, kind, voucher_id, at) VALUES ('e1', 'redeem', 'b.1', '2026-01-01T00:00:00+00:00')")
+    old.execute("INSERT INTO events (id, kind, voucher_id, at) VALUES ('e2', 'redeem', 'b.2', '2026-01-01T00:00:00+00:00')")
+    old.close()
+    journal = Journal(path)
+    try:
+        rows = journal.conn.execute("SELECT seq, id FROM events ORDER BY seq").fetchall()
+        assert [tuple(r) for r in rows] == [(1, "e1"), (2, "e2")]
+        review = journal.append("review", None, reviews="e1", reason="checked with the other shop")
+        assert review.seq == 3 and review.wire()["reviews"] == "e1"
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            journal.conn.execute("DELETE FROM events")
+    finally:
+        journal.close()
 
 
 def test_a_corrupt_file_is_reported_in_words(tmp_path):

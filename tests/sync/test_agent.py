@@ -92,9 +92,11 @@ def test_two_stores_redeem_the_same_voucher_offline(office, server, make_till):
     b.redeem(code)
     server.start()
     wait_for(lambda: a.view().pending() == 0 and b.view().pending() == 0, 30, "both pushed")
-    outcomes = sorted(p.outcome for t in (a, b) for p in t.view().problems())
-    assert outcomes == ["conflict"]
-    loser = a if a.view().problems() else b
+    def seen():  # the loser's own conflict, and the winner's (won), once its next pull brings it
+        return sorted((p.outcome, p.won) for t in (a, b) for p in t.view().problems())
+
+    wait_for(lambda: seen() == [("conflict", False), ("conflict", True)], 30, "both stores see the conflict")
+    loser = a if not a.view().problems()[0].won else b
     assert "1 conflict(s)" in loser.agent.status() and "already used at store" in loser.agent.status()
     ledger = {e["id"]: e["result"]["outcome"] for s in ("s1", "s2") for e in office.ledger(s)}
     assert sorted(ledger.values()) == ["accepted", "conflict"]

@@ -188,9 +188,10 @@ def stopped(d):
     (incomplete, "incomplete snapshot: the last page pulled said more was to come"),
     (conflict, "1 conflict(s) to review"),
     (rejection, "1 rejection(s) to review"),
-    (replaced_journal, "journal.db was replaced: its last event is #1 but events up to #3 were pushed from it "
-                       "(its events up to #3 are never pushed)"),
-    (missing_journal, "journal.db is missing, yet events up to #1 were pushed from it"),
+    (replaced_journal, "journal.db was replaced: the journal before it is gone; head office had acknowledged 3 "
+                       "of its events; nothing it held was lost"),
+    (missing_journal, "journal.db is missing: head office had acknowledged 1 event(s) from the journal that was "
+                      "there; nothing it held was lost"),
     (stopped, "the agent stopped: device revoked by the server (test)"),
 ])
 def test_each_reason_to_be_degraded(tmp_path, make, problem):

@@ -9,6 +9,7 @@ import re
 import cv2
 import numpy as np
 import pytest
+import segno
 import zxingcpp
 from playwright.sync_api import expect
 
@@ -294,3 +295,66 @@ def test_sign_in_asks_for_an_email_address(phone, server, address):
     phone.get_by_role("button", name="Sign in").click()
     expect(phone.get_by_role("alert")).to_have_text("Enter your e-mail address, such as name@example.com.")
     expect(phone.get_by_label("E-mail address")).to_have_attribute("aria-invalid", "true")
+
+
+# A phone's CSS pixel is about 0.16 mm (390 of them across a 62-64 mm screen); the till's 720p
+# webcam (a 65° field, focal length 1000 px) sees 1000 / d pixels per mm at d mm.
+MM_PER_CSS_PX = 0.16
+CAMERA_FOCAL_PX = 1000
+
+
+def _as_the_camera_sees_it(plate_png: bytes, device_px_per_css_px: float, distance_mm: float) -> np.ndarray:
+    """The plate's screenshot scaled to what the till's camera gets of it at `distance_mm`, a
+    little soft, on a grey 1280×720 frame."""
+    image = cv2.imdecode(np.frombuffer(plate_png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    scale = MM_PER_CSS_PX * CAMERA_FOCAL_PX / distance_mm / device_px_per_css_px
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    frame = np.full((720, 1280), 90, np.uint8)
+    h, w = small.shape
+    frame[(720 - h) // 2:(720 - h) // 2 + h, (1280 - w) // 2:(1280 - w) // 2 + w] = small
+    return cv2.GaussianBlur(frame, (0, 0), 0.8)
+
+
+def _till_reads(frame: np.ndarray) -> list[str]:
+    """What the till's camera reader (its first decoder) reads of one frame."""
+    from kiosk.scanner import DecoderChain
+
+    return [r.text for r in DecoderChain.from_names().read(frame)]
+
+
+def test_in_dark_mode_the_codes_stay_dark_on_light_at_a_size_the_till_reads(phone, server, shot):
+    batch = _batch(server, identifier="Dark promo")
+    code = normalise(_claim_on_page(phone, batch, "dark@example.com"))
+    phone.emulate_media(color_scheme="dark")
+    phone.goto("/my/vouchers")
+    card = _card(phone, "Dark promo")
+    background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)", "the page follows the phone's dark theme"
+    expect(card.locator(".brightness")).to_have_text("Turn your screen brightness up before you show a code.")
+    qr_plate, bar_plate = card.locator("figure.qr"), card.locator("figure.code128")
+    dpr = phone.evaluate("devicePixelRatio")
+    for plate in (qr_plate, bar_plate):
+        image = cv2.imdecode(np.frombuffer(plate.screenshot(), np.uint8), cv2.IMREAD_GRAYSCALE)
+        # inside the plate's edges (the screenshot rounds them out) and away from its rounded corners
+        middle = image[4:-4, image.shape[1] // 4:3 * image.shape[1] // 4]
+        assert middle[:4].min() > 240 and middle[-4:].min() > 240, "a white plate around the code"
+        # dark modules on light: read without zxing-cpp's invert option
+        assert [r.text for r in zxingcpp.read_barcodes(image, try_invert=False)] == [code]
+    _fits_the_phone(phone)
+    shot(phone, "member-my-vouchers-dark")
+
+    # The QR from 40 cm: at least 3 camera pixels a module, and the till's reader reads it.
+    modules = len(list(segno.make_qr(code, error="m").matrix)) + 8
+    qr_width = card.locator("figure.qr img").bounding_box()["width"]
+    assert qr_width * MM_PER_CSS_PX * CAMERA_FOCAL_PX / 400 / modules >= 3
+    assert _till_reads(_as_the_camera_sees_it(qr_plate.screenshot(), dpr, 400)) == [code]
+
+    # The Code 128 spans the screen; turned sideways, 4 CSS px a bar (0.64 mm): the reader reads it at 30 cm.
+    bars = np.asarray(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.Code128))).shape[1]
+    upright = card.locator("figure.code128 img").bounding_box()["width"] / bars
+    assert upright >= 1.8  # the scanner's: 0.29 mm a bar
+    phone.set_viewport_size({"width": 844, "height": 390})
+    sideways = card.locator("figure.code128 img").bounding_box()["width"] / bars
+    assert sideways == 4
+    assert _till_reads(_as_the_camera_sees_it(bar_plate.screenshot(), dpr, 300)) == [code]
+    shot(phone, "member-my-vouchers-dark-sideways")

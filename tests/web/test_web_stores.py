@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
+from support.web import EMAIL
+
 
 def test_create_a_store_with_inline_errors(page, server, shot):
     page.goto("/dashboard/stores")
@@ -53,6 +55,7 @@ def test_enrol_watch_and_revoke_a_device(page, server, shot):
     row.get_by_role("link", name="Revoke york-till-1").click()
     dialog = page.get_by_role("dialog", name="Revoke york-till-1?")
     expect(dialog).to_contain_text("Its token stops working at once")
+    expect(dialog).to_contain_text("it had 3 events not yet pushed")  # per its last heartbeat: asked to confirm
     dialog.get_by_role("button", name="Revoke device").click()
     expect(page.locator(".flash")).to_have_text("Device revoked: its token stopped working.")
     expect(row.locator("[data-col=access]")).to_contain_text("Revoked")
@@ -87,3 +90,19 @@ def test_conflicts_and_rejections_are_there_to_review(page, server, shot):
     shot(page, "review")
     page.goto("/dashboard/stores/hull")
     expect(page.locator("tr[data-outcome]")).to_have_count(2)
+
+    # staff close the conflict with a note: it leaves the list to review, with its author and note
+    page.goto("/dashboard/review")
+    conflict = page.locator("tr[data-outcome=conflict]")
+    conflict.get_by_role("button", name="Mark reviewed").click()  # no note: the browser asks for one
+    expect(conflict).to_have_attribute("data-reviewed", "no")
+    conflict.get_by_label("Note").fill("hull-2 gave the discount twice; the manager knows")
+    conflict.get_by_role("button", name="Mark reviewed").click()
+    expect(page.locator(".flash")).to_contain_text("Marked as reviewed")
+    expect(page.locator("tr[data-outcome=conflict]")).to_have_count(0)  # "To review" shows open ones only
+    page.get_by_role("link", name="Reviewed").click()
+    done = page.locator("tr[data-outcome=conflict]")
+    expect(done).to_have_attribute("data-reviewed", "yes")
+    expect(done).to_contain_text(f"Reviewed by {EMAIL}")
+    expect(done).to_contain_text("hull-2 gave the discount twice; the manager knows")
+    shot(page, "reviewed")

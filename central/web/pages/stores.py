@@ -13,7 +13,7 @@ from central.services import reports
 from central.services.staff import Session
 from central.web import forms
 from central.web.session import csrf_checked, form_data, signed_in
-from central.web.templating import render
+from central.web.templating import error_words, render
 from vouchers.errors import Conflict, FieldError
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -88,9 +88,18 @@ def revoke_page(request: Request, device_id: str, _: Session = Depends(signed_in
 
 
 @router.post("/devices/{device_id}/revoke")
-def revoke(request: Request, device_id: str, _: Session = Depends(csrf_checked),
+def revoke(request: Request, device_id: str, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
            ctx: Context = Depends(get_context)) -> Response:
-    with ctx.db.write() as conn:
-        device = service.get_device(conn, device_id)
-        service.revoke(conn, device_id)
+    """With the number of events not yet pushed that the page showed as confirmation: when a
+    heartbeat changed it meanwhile, the page is shown again with the new figure."""
+    raw = form.get("confirm")
+    confirm = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else None
+    try:
+        with ctx.db.write() as conn:
+            device = service.get_device(conn, device_id)
+            service.revoke(conn, device_id, confirm)
+    except service.RevokeNotConfirmed as exc:
+        with ctx.db.read() as conn:
+            device = service.get_device(conn, device_id)
+        return render(request, "dashboard/device_revoke.html", {"d": device, "error": error_words(exc)}, exc.status)
     return RedirectResponse(f"/dashboard/stores/{device['store_id']}?done=revoked", status_code=303)
