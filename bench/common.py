@@ -379,7 +379,7 @@ def claim_many(base_url: str, claim_token: str, count: int, concurrency: int = 1
     refused: dict[int, int] = {}
     lock = threading.Lock()
     next_member = iter(range(count))
-    http = client(base_url, connections=concurrency)
+    http = client(base_url, ADMIN_TOKEN, connections=concurrency)  # claims need a member's session or head office's token
 
     def worker() -> None:
         nonlocal made

@@ -6,7 +6,8 @@ first pull. Then the benchmark plays the kiosk: N `Journal.append("redeem", vouc
 calls, one every `--interval-ms` (default 50 ms, on a fixed schedule), and for each event the
 time from `append` returning until its outcome row appears in replica.db's `outcomes` table
 (the agent writes it when the server's answer arrives; polled read-only every `--poll-ms`,
-default 5 ms, from another thread). Target (issue): p95 at most 2 s.
+default 5 ms, from another thread). Target (issue 11): p95 at most 1 s, also during a first sync of
+1,000,000 vouchers (`--extra-vouchers 1000000 --while-pulling`).
 `--extra-vouchers N` puts a second batch of N unclaimed vouchers on the server (which the till
 pulls as well): the same measurement on tables of a realistic size. With `--while-pulling`
 the appends start as soon as the first snapshot page is in replica.db, not after the whole
@@ -26,7 +27,7 @@ from bench.common import (Admin, Report, Server, SyncAgent, WorkDir, add_agent_a
                           snapshot_end, sqlite_url, unclaimed_batch, wait_synced)
 
 NAME = "push_latency"
-TARGET_P95 = 2.0
+TARGET_P95 = 1.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

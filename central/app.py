@@ -9,12 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from central import problems, web
+from central import apidocs, problems, web
 from central.context import Context, json
 from central.db.engine import Database
 from central.db.migrate import upgrade
 from central.members import pages as member_pages
-from central.routers import batches, claims, stores, sync, vouchers
+from central.routers import batches, claims, integrations, staff, stores, sync, vouchers
 from central.services.generation import Generator
 from central.settings import CentralSettings
 from configfile.version import installed_version
@@ -45,9 +45,12 @@ def create_app(settings: CentralSettings) -> FastAPI:
         version="1",
         summary="Batches, claims, the ledger of redemptions and the sync API for store tills.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from installed files (central/apidocs.py), not a CDN
+        redoc_url=None,
     )
     problems.install(app)
-    for module in (stores, batches, vouchers, claims, sync):
+    apidocs.install(app)
+    for module in (stores, batches, vouchers, claims, integrations, staff, sync):
         app.include_router(module.router)
     app.include_router(member_pages.router)  # members: sign-in, My vouchers, MARK AS USED under /my
     web.install(app)  # the head-office dashboard under /dashboard, its files under /static

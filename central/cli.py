@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from central.client import AdminClient, ApiError
+from central.services.staff import MAX_TOKEN_DAYS
 from configfile.version import add_version_argument
 from vouchers.errors import VoucherError
+from vouchers.roles import Role
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 
@@ -51,9 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voucher-central",
         description="The head-office server of voucher-kiosk, and an admin client for it. "
-        "Admin commands (store, batch, voucher, device) talk to a running server, given by their "
-        "--server option or $VOUCHER_SERVER, with the admin token from $VOUCHER_ADMIN_TOKEN. "
-        "Every command has its own --help.",
+        "Admin commands (store, batch, voucher, device, problem, integration, audit) talk to a running "
+        "server, given by their --server option or $VOUCHER_SERVER, with your personal API token from "
+        "$VOUCHER_TOKEN ('staff token create' makes one; the shared admin token only bootstraps the first "
+        "account). Every command has its own --help.",
     )
     add_version_argument(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -87,21 +90,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _staff_commands(sub) -> None:
-    staff = _group(sub, "staff", "head-office staff who sign in to the dashboard (works on the database directly)")
+    staff = _group(sub, "staff", "head-office staff: accounts, roles and personal API tokens (works on the database "
+                   "directly, on the server's host)")
     p = staff.add_parser("add", help="add a staff account; the password is prompted for, or read from stdin",
                          description="Add a staff account. The password is asked for twice on a terminal, or "
-                         "read as the first line of standard input (never give it on the command line).")
+                         "read as the first line of standard input (never give it on the command line). The first "
+                         "account is an admin; later ones are viewers unless --role says otherwise.")
     p.add_argument("email", help="the person's e-mail address; they sign in with it")
+    p.add_argument("--role", choices=[r.value for r in Role],
+                   help="viewer (reads), campaigns (batches: create, edit, walk, pause), admin (also delete, void, "
+                   "devices, staff); default: admin for the first account, viewer after")
     p.set_defaults(func=cmd_staff_add)
     p = staff.add_parser("password", help="set a new password (prompted, or from stdin); signs them out everywhere")
     p.add_argument("email")
     p.set_defaults(func=cmd_staff_password)
-    p = staff.add_parser("list", help="every staff account, with its last sign-in")
+    p = staff.add_parser("role", help="change a staff account's role")
+    p.add_argument("email")
+    p.add_argument("role", choices=[r.value for r in Role])
+    p.set_defaults(func=cmd_staff_role)
+    p = staff.add_parser("list", help="every staff account, with its role and last sign-in")
     p.set_defaults(func=cmd_staff_list)
-    p = staff.add_parser("remove", help="remove a staff account; its sessions end at once")
+    p = staff.add_parser("remove", help="remove a staff account; its sessions and API tokens end at once")
     p.add_argument("email")
     p.set_defaults(func=cmd_staff_remove)
-    for p in staff._name_parser_map.values():
+    token = staff.add_parser("token", help="personal API tokens for the admin API and these commands")
+    actions = token.add_subparsers(metavar="ACTION")
+    token.set_defaults(func=lambda a: token.print_help() or 2)
+    p = actions.add_parser("create", help="a new API token for a staff account, shown once",
+                           description="Print a new personal API token for this account, once (only its hash is "
+                           "kept). Export it as VOUCHER_TOKEN for the admin commands; it carries the account's role.")
+    p.add_argument("email")
+    p.add_argument("--name", default="command line", help="what it is for, e.g. 'laptop' (shown in 'token list')")
+    p.add_argument("--days", type=int, default=90, help=f"days until it expires, 1 to {MAX_TOKEN_DAYS} (default 90)")
+    p.set_defaults(func=cmd_token_create)
+    p = actions.add_parser("list", help="API tokens (never their secrets): expiry, revoked, last used")
+    p.add_argument("email", nargs="?", help="only this account's")
+    p.set_defaults(func=cmd_token_list)
+    p = actions.add_parser("revoke", help="revoke an API token: it stops working at once")
+    p.add_argument("id", help="the token's id (see 'staff token list')")
+    p.set_defaults(func=cmd_token_revoke)
+    for p in [*staff._name_parser_map.values(), *actions._name_parser_map.values()]:
+        if p is token:
+            continue
         p.add_argument("--config", help="TOML settings file (default: $VOUCHER_CENTRAL_CONFIG)")
         p.add_argument("--database", help="database URL (default: from the settings)")
 
@@ -166,6 +196,34 @@ def _admin_commands(sub) -> None:
                                                            {"by": a.by, "note": a.note}), _problem_line))
     for p in problem._name_parser_map.values():
         _client_args(p)
+
+    integration = _group(sub, "integration", "tokens for shops' own web sites, which claim on behalf of customers")
+    p = integration.add_parser("create", help="issue a token (shown once)")
+    p.add_argument("name", help="whose web site uses it, e.g. 'Leeds shop web site'")
+    p.add_argument("--days", type=int, default=365, help="days until it expires (default 365)")
+    p.set_defaults(func=lambda a: _show(a, _client(a).post("/integration-tokens", {"name": a.name, "days": a.days}),
+                                        lambda r: f"{r['token']}\n(integration {r['id']} '{r['name']}', expires "
+                                                  f"{r['expires_at']}; shown this once)"))
+    p = integration.add_parser("list", help="every integration token (never its secret)")
+    p.set_defaults(func=lambda a: _show(a, _client(a).get("/integration-tokens"), _integration_line))
+    p = integration.add_parser("revoke", help="revoke a token: it stops working at once")
+    p.add_argument("id", help="the token's id (see 'integration list')")
+    p.set_defaults(func=lambda a: _show(a, _client(a).post(f"/integration-tokens/{a.id}/revoke"), _integration_line))
+    for p in integration._name_parser_map.values():
+        _client_args(p)
+
+    p = sub.add_parser("audit", help="the audit log: every change at head office, newest first",
+                       description="Every change at head office (who, when, from which address, what, before and "
+                       "after), newest first; needs an admin's token.")
+    p.add_argument("--actor", help="only this person's (an e-mail address, or 'admin token')")
+    p.add_argument("--entity", help="only changes of this batch, voucher, store, device … (its id)")
+    p.add_argument("--action", help="only actions starting so, e.g. batch. or device.revoke")
+    p.add_argument("--since", help="from this time (ISO 8601 with offset)")
+    p.add_argument("--until", help="before this time (ISO 8601 with offset)")
+    p.add_argument("--limit", type=int, default=100, help="how many (default 100)")
+    p.add_argument("--csv", action="store_true", help="print CSV (formula-like cells as text)")
+    _client_args(p)
+    p.set_defaults(func=cmd_audit)
 
     batch = _group(sub, "batch", "batches: create, configure, walk the life cycle, export")
     p = batch.add_parser("create", help="create a batch (starts in configuring)")
@@ -311,6 +369,29 @@ def cmd_revoke(a) -> int:
     return _show(a, answer, _revoked_line)
 
 
+def _integration_line(r: dict) -> str:
+    state = f"revoked {r['revoked_at']}" if r["revoked_at"] else f"expires {r['expires_at'] or 'never'}"
+    return f"{r['id']}  {r['name']:<32} by {r['created_by']}, {state}"
+
+
+def cmd_audit(a) -> int:
+    params = {k: v for k, v in {"actor": a.actor, "entity": a.entity, "action": a.action, "since": a.since,
+                                "until": a.until, "limit": a.limit}.items() if v}
+    if a.csv:
+        sys.stdout.buffer.write(_client(a).get("/audit", params={**params, "format": "csv"}))
+        return 0
+    return _show(a, _client(a).get("/audit", params=params), _audit_line)
+
+
+def _audit_line(e: dict) -> str:
+    def brief(state) -> str:
+        text = "-" if state is None else json.dumps(state, ensure_ascii=False, sort_keys=True)
+        return text if len(text) <= 120 else text[:117] + "..."
+
+    return (f"{e['at']}  {e['actor']} ({e['actor_kind']}, {e['address'] or 'no address'})  {e['action']}  "
+            f"{e['entity_kind']} {e['entity_id'] or ''}\n    before {brief(e['before'])}\n    after  {brief(e['after'])}")
+
+
 def _revoked_line(r: dict) -> str:
     if not r.get("pending"):
         return f"Device {r['id']} revoked; nothing was waiting to be pushed at its last heartbeat."
@@ -328,10 +409,11 @@ TYPE_FIELDS = ("name", "value", "serial_start", "serial_end", "min_purchase", "i
 
 
 def _client(args) -> AdminClient:
-    token = os.environ.get("VOUCHER_ADMIN_TOKEN")
+    token = os.environ.get("VOUCHER_TOKEN") or os.environ.get("VOUCHER_ADMIN_TOKEN")
     if not token:
-        raise VoucherError("Set VOUCHER_ADMIN_TOKEN to the server's admin token (the demo writes it to "
-                           "demo-data/admin-token).", title="No admin token")
+        raise VoucherError("Set VOUCHER_TOKEN to your personal API token (made on the server's host with "
+                           "'voucher-central staff token create EMAIL'; the demo writes one to demo-data/api-token).",
+                           title="No API token")
     return AdminClient(args.server, token)
 
 
@@ -535,44 +617,70 @@ def _staff_db(args):
     from central.db.engine import Database
     from central.db.migrate import upgrade
 
-    db = Database(_settings(args).database_url)
+    settings = _settings(args)
+    db = Database(settings.database_url)
     upgrade(db)
-    return db
+    return db, settings
+
+
+def _cli_actor():
+    """Who runs a command on the server's host, for the audit log."""
+    from central.services.audit import Actor
+
+    return Actor(f"{_operator()} (voucher-central on the server)", "system")
 
 
 def cmd_staff_add(args) -> int:
-    from central.services import staff
+    from central.services import audit, staff
 
     staff.check_email(args.email)
     password = _read_password()
-    db = _staff_db(args)
+    db, settings = _staff_db(args)
     try:
         with db.write() as conn:
-            account = staff.add(conn, args.email, password)
+            role = args.role or ("admin" if staff.count(conn) == 0 else "viewer")
+            account = staff.add(conn, args.email, password, role=role, log2_n=settings.password_hash_cost)
+            audit.record(conn, _cli_actor(), "staff.add", "staff", account["email"], None, {"role": role})
     finally:
         db.dispose()
-    print(f"Added staff account {account['email']}; they sign in at the dashboard, /dashboard.")
+    print(f"Added staff account {account['email']} ({role}); they sign in at the dashboard, /dashboard.")
     return 0
 
 
 def cmd_staff_password(args) -> int:
-    from central.services import staff
+    from central.services import audit, staff
 
     password = _read_password()
-    db = _staff_db(args)
+    db, settings = _staff_db(args)
     try:
         with db.write() as conn:
-            staff.set_password(conn, args.email, password)
+            staff.set_password(conn, args.email, password, log2_n=settings.password_hash_cost)
+            audit.record(conn, _cli_actor(), "staff.password", "staff", staff.normalise_email(args.email))
     finally:
         db.dispose()
     print(f"New password set for {staff.normalise_email(args.email)}; their sessions have ended.")
     return 0
 
 
+def cmd_staff_role(args) -> int:
+    from central.services import audit, staff
+
+    db, _ = _staff_db(args)
+    try:
+        with db.write() as conn:
+            change = staff.set_role(conn, args.email, args.role)
+            audit.record(conn, _cli_actor(), "staff.role", "staff", change["email"], {"role": change["before"]},
+                         {"role": change["after"]})
+    finally:
+        db.dispose()
+    print(f"{change['email']} is now {change['after']} (was {change['before']}).")
+    return 0
+
+
 def cmd_staff_list(args) -> int:
     from central.services import staff
 
-    db = _staff_db(args)
+    db, _ = _staff_db(args)
     try:
         with db.read() as conn:
             accounts = staff.list_all(conn)
@@ -582,20 +690,72 @@ def cmd_staff_list(args) -> int:
         print("No staff accounts yet: add one with 'voucher-central staff add EMAIL'.")
     for a in accounts:
         last = a["last_sign_in_at"].strftime("%Y-%m-%d %H:%M UTC") if a["last_sign_in_at"] else "never"
-        print(f"{a['email']:<40} added {a['created_at']:%Y-%m-%d}, last signed in {last}")
+        print(f"{a['email']:<40} {a['role']:<9} added {a['created_at']:%Y-%m-%d}, last signed in {last}")
     return 0
 
 
 def cmd_staff_remove(args) -> int:
-    from central.services import staff
+    from central.services import audit, staff
 
-    db = _staff_db(args)
+    db, _ = _staff_db(args)
     try:
         with db.write() as conn:
             staff.remove(conn, args.email)
+            audit.record(conn, _cli_actor(), "staff.remove", "staff", staff.normalise_email(args.email))
     finally:
         db.dispose()
     print(f"Removed staff account {staff.normalise_email(args.email)}.")
+    return 0
+
+
+def cmd_token_create(args) -> int:
+    from central.services import audit, staff
+
+    db, _ = _staff_db(args)
+    try:
+        with db.write() as conn:
+            token = staff.create_token(conn, args.email, args.name, args.days)
+            audit.record(conn, _cli_actor(), "token.create", "token", token["id"], None,
+                         {"email": token["email"], "name": token["name"], "expires_at": token["expires_at"]})
+    finally:
+        db.dispose()
+    print(token["token"])
+    print(f"API token {token['id']} for {token['email']} ('{token['name']}'), expires "
+          f"{token['expires_at']:%Y-%m-%d %H:%M UTC}. It is shown this once: export VOUCHER_TOKEN=<it>.",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_token_list(args) -> int:
+    from central.services import staff
+
+    db, _ = _staff_db(args)
+    try:
+        with db.read() as conn:
+            tokens = staff.list_tokens(conn, args.email)
+    finally:
+        db.dispose()
+    if not tokens:
+        print("No API tokens: make one with 'voucher-central staff token create EMAIL'.")
+    for t in tokens:
+        state = (f"revoked {t['revoked_at']:%Y-%m-%d}" if t["revoked_at"] else f"expires {t['expires_at']:%Y-%m-%d}")
+        used = f"last used {t['last_used_at']:%Y-%m-%d}" if t["last_used_at"] else "never used"
+        print(f"{t['id']}  {t['email']:<32} {t['name']:<20} {state}, {used}")
+    return 0
+
+
+def cmd_token_revoke(args) -> int:
+    from central.services import audit, staff
+
+    db, _ = _staff_db(args)
+    try:
+        with db.write() as conn:
+            token = staff.revoke_token(conn, args.id)
+            audit.record(conn, _cli_actor(), "token.revoke", "token", token["id"], {"revoked_at": None},
+                         {"revoked_at": token["revoked_at"]})
+    finally:
+        db.dispose()
+    print(f"Revoked API token {token['id']} of {token['email']}.")
     return 0
 
 

@@ -24,7 +24,9 @@ from central import images
 from central.app import create_app
 from central.client import AdminClient
 from central.db.engine import Database
-from central.services import staff
+from central.demo_mail import MailServer
+from central.services import audit, staff
+from central.services.audit import Actor
 from central.settings import CentralSettings
 from vouchers.codes import format_code, new_code
 from vouchers.verdict import Verdict
@@ -42,41 +44,50 @@ def run_demo(data_dir: Path, port: int, large_batch: int = 1_000_000) -> int:
     data_dir.mkdir(parents=True)
     token = secrets.token_urlsafe(24)
     url = f"http://127.0.0.1:{port}"
+    mail = MailServer(data_dir / "mail").start()  # members' sign-in mail lands here, as .eml files
     settings = CentralSettings.model_validate(
         {"database_url": f"sqlite:///{(data_dir / 'central.db').resolve()}", "admin_token": token,
-         "public_url": url, "port": port}
+         "public_url": url, "port": port, **mail.settings()}
     )
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
-    client = AdminClient(url, token)
     _wait_up(url, thread)
     _write_secret(data_dir / "admin-token", token)
-    password = add_demo_staff(settings, data_dir)
+    password, api_token = add_demo_staff(settings, data_dir)
+    client = AdminClient(url, api_token)  # the staff member's own token: the admin token only bootstraps
     tries = seed(client, large_batch)
     write_codes(data_dir, tries)
-    print(summary(url, data_dir, tries, password), flush=True)
+    print(summary(url, data_dir, tries, password, mail.port), flush=True)
     try:
         while thread.is_alive():
             thread.join(0.5)
     except KeyboardInterrupt:
         server.should_exit = True
         thread.join(10)
+    finally:
+        mail.stop()
     return 0
 
 
-def add_demo_staff(settings: CentralSettings, data_dir: Path) -> str:
-    """A staff account for the dashboard (as `voucher-central staff add` makes one); its password
-    is printed and kept in data_dir/dashboard-password (0600)."""
+def add_demo_staff(settings: CentralSettings, data_dir: Path) -> tuple[str, str]:
+    """An admin staff account for the dashboard and its personal API token (as `voucher-central
+    staff add` and `staff token create` make them); the password is printed and kept in
+    data_dir/dashboard-password, the token in data_dir/api-token (both 0600)."""
     password = secrets.token_urlsafe(12)
     db = Database(settings.database_url)
+    actor = Actor("voucher-central demo", "system")
     try:
         with db.write() as conn:
-            staff.add(conn, DEMO_STAFF, password)
+            staff.add(conn, DEMO_STAFF, password, role="admin", log2_n=settings.password_hash_cost)
+            token = staff.create_token(conn, DEMO_STAFF, "demo", 30)
+            audit.record(conn, actor, "staff.add", "staff", DEMO_STAFF, None, {"role": "admin"})
+            audit.record(conn, actor, "token.create", "token", token["id"], None, {"email": DEMO_STAFF, "name": "demo"})
     finally:
         db.dispose()
     _write_secret(data_dir / "dashboard-password", password)
-    return password
+    _write_secret(data_dir / "api-token", token["token"])
+    return password, token["token"]
 
 
 def _write_secret(path: Path, text: str) -> None:
@@ -230,15 +241,19 @@ def write_codes(data_dir: Path, tries: dict[str, str]) -> None:
     (camera / "001-accepted.png").write_bytes(images.qr_png(tries["ACCEPTED (camera)"], images.MIN_QR_SIZE))
 
 
-def summary(url: str, data_dir: Path, tries: dict[str, str], password: str) -> str:
+def summary(url: str, data_dir: Path, tries: dict[str, str], password: str, mail_port: int = 0) -> str:
     lines = [
         "",
         f"voucher-central demo is running at {url}  (Ctrl-C, or quitting the demo's till, stops it)",
         f"  dashboard:    {url}/dashboard  (sign in as {DEMO_STAFF}, password {password};"
         f" also in {data_dir / 'dashboard-password'})",
         f"  API docs:     {url}/docs",
-        f"  admin token:  in {data_dir / 'admin-token'} (export VOUCHER_ADMIN_TOKEN=$(cat {data_dir / 'admin-token'}))",
-        f"  try:          export VOUCHER_SERVER={url} VOUCHER_ADMIN_TOKEN=$(cat {data_dir / 'admin-token'})",
+        f"  members:      sign in on a claim page or {url}/my/sign-in; the sign-in mail (link and code) arrives in",
+        f"                {data_dir / 'mail'} (one .eml file a message, the newest last; the demo's own mail server,",
+        f"                SMTP on 127.0.0.1:{mail_port})",
+        f"  API token:    {DEMO_STAFF}'s own, in {data_dir / 'api-token'} (the admin token in "
+        f"{data_dir / 'admin-token'} only bootstraps a first account)",
+        f"  try:          export VOUCHER_SERVER={url} VOUCHER_TOKEN=$(cat {data_dir / 'api-token'})",
         f"                {Path(sys.argv[0]).resolve().parent / 'voucher-central'} batch list",
         f"  the large batch generates in the background: watch it with 'batch wait {tries.pop('_big')}'",
         "",

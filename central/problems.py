@@ -33,13 +33,14 @@ class Problem(BaseModel):
 
 def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     words = {401: "Missing or wrong token", 403: "Right token, wrong scope", 404: "Not found",
-             409: "Conflicts with the current state", 413: "Body too large", 422: "Invalid input"}
+             409: "Conflicts with the current state", 413: "Body too large", 422: "Invalid input",
+             429: "Too many requests: wait the seconds of Retry-After"}
     return {s: {"description": words[s], "model": Problem, "content": {MEDIA_TYPE: {}}} for s in statuses}
 
 
 ADMIN_ERRORS = _documented(401, 403, 404, 409, 413, 422)
-DEVICE_ERRORS = _documented(401, 403, 413, 422)
-PUBLIC_ERRORS = _documented(404, 409, 413, 422)
+DEVICE_ERRORS = _documented(401, 403, 413, 422, 429)
+PUBLIC_ERRORS = _documented(401, 403, 404, 409, 413, 422, 429)
 PNG = {200: {"content": {"image/png": {}}, "description": "A PNG image"}}
 
 
@@ -52,7 +53,10 @@ def from_error(exc: VoucherError) -> Response:
     extra = dict(exc.extra)
     if hasattr(exc, "errors"):
         extra["errors"] = [e.as_dict() for e in exc.errors]
-    return problem(exc.status, exc.slug, exc.title, exc.detail, **extra)
+    response = problem(exc.status, exc.slug, exc.title, exc.detail, **extra)
+    if exc.status == 429 and "retry_after" in extra:  # a rate limit (services/ratelimit.py)
+        response.headers["Retry-After"] = str(extra["retry_after"])
+    return response
 
 
 def _field(loc: tuple) -> str:

@@ -112,7 +112,9 @@ class TypePatch(_Patch):
 
 class ClaimRequest(Strict):
     claim_token: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    member_id: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    member_id: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)] | None = Field(
+        None, description="The member's e-mail address (compared case-folded): required with an integration "
+        "token; with a member's session, left out (or theirs).")
 
 
 class StatusChange(Strict):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -49,15 +51,54 @@ class CentralSettings(FileSettings):
         "starts with https://.",
     )
     sign_in_max_failures: int = Field(
-        5, ge=1, le=100, description="Wrong passwords in a row for one e-mail address before it is locked."
-    )
+        5, ge=1, le=100, description="Wrong passwords for one staff account from one client address, within "
+        "sign_in_lockout_minutes, before that address must wait (429) until the window ends. The account is "
+        "slowed for that address only, never locked: its owner signs in from theirs.")
     sign_in_lockout_minutes: int = Field(
-        15, ge=1, le=24 * 60, description="Minutes an e-mail address stays locked after too many wrong passwords."
-    )
+        15, ge=1, le=24 * 60, description="The window of the staff sign-in limits, in minutes.")
+    staff_sign_in_failures_per_address: int = Field(
+        20, ge=1, le=1_000_000, description="Wrong staff passwords from one client address (any accounts) per window.")
+
+    member_sign_in_per_address: int = Field(
+        10, ge=1, le=100_000, description="Sign-in mails one client address may ask for in 15 minutes.")
+    member_sign_in_per_account: int = Field(
+        3, ge=1, le=1_000_000, description="Sign-in mails to one e-mail address in 15 minutes.")
+    member_codes_per_address: int = Field(
+        30, ge=1, le=100_000, description="Sign-in codes and links one client address may try in 15 minutes.")
+    claims_per_address: int = Field(30, ge=1, le=1_000_000, description="Members' claims from one client address an hour.")
+    claims_per_member: int = Field(10, ge=1, le=100_000, description="Claims of one signed-in member an hour.")
+    claims_per_token_per_minute: int = Field(
+        600, ge=1, le=1_000_000, description="Claims with one integration or staff token a minute.")
+    enrolments_per_address: int = Field(
+        10, ge=1, le=100_000, description="Device enrolments (right code or wrong) from one client address in 15 minutes.")
+    device_requests_per_minute: int = Field(
+        1200, ge=1, le=10_000_000, description="Requests of one device token to the sync API a minute.")
+    device_requests_per_address_per_minute: int = Field(
+        6000, ge=1, le=10_000_000, description="Sync API requests from one client address a minute (a shop's "
+        "tills may share one).")
+
+    password_hash_cost: int = Field(
+        17, ge=10, le=20, description="scrypt cost of new staff password hashes, as log2 N: 17 is OWASP's "
+        "recommendation (N=2^17, r=8, p=1; about 0.3 s a hash). Older, cheaper hashes are upgraded at the "
+        "next sign-in. Lower it only for tests.")
 
     member_session_days: int = Field(
         30, ge=1, le=366, description="Days a member's sign-in (claim page, My vouchers) lasts on their phone."
     )
+
+    smtp_host: str | None = Field(
+        None, description="Mail server for members' sign-in links and codes; unset: members cannot sign in.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="Its port (587 for starttls, 465 for tls).")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls: upgrade with STARTTLS; tls: TLS from the start; none: only for a "
+        "mail server on this host.")
+    smtp_user: str | None = Field(None, description="User to log in to the mail server as; unset: no login.")
+    smtp_password: SecretStr | None = Field(
+        None, description="Password of smtp_user: a secret, never in the file; under systemd the credential "
+        "smtp_password, by hand VOUCHER_SMTP_PASSWORD.")
+    smtp_timeout_seconds: float = Field(20, gt=0, le=300, description="Seconds to wait on the mail server.")
+    mail_from: str = Field("vouchers@localhost", max_length=200,
+                           description="The From address of members' sign-in mail.")
 
     @property
     def secure_cookies(self) -> bool:

@@ -19,7 +19,7 @@ from kiosk.screens.scan import ScanScreen
 from kiosk.service import Decision, Redeemer, cannot_check, cannot_redeem, policy_for
 from kiosk.settings import KioskSettings
 from localdb.connect import open_reader
-from localdb.errors import DamagedFile, DiskFull, LocalDatabaseError
+from localdb.errors import DamagedFile, DiskFull, LocalDatabaseError, translate
 from localdb.journal import Journal
 from localdb.till import Outcome, Till
 from sync import identity as identity_file
@@ -128,8 +128,9 @@ class Kiosk:
                     out = till.health()
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
                 out["unreadable"] = str(exc)
-            if self.journal_problem is not None:
+            if self.journal_problem is not None:  # the journal is there, but cannot be used: not "missing"
                 out["journal_problem"] = self.journal_problem
+                out["journal_losses"] = [loss for loss in out.get("journal_losses", ()) if loss.how != "missing"]
             return out
 
     # --- the manager view ---------------------------------------------------------------------
@@ -181,7 +182,11 @@ class Kiosk:
     def export(self) -> Path:
         data = self.manager_data(datetime.now(UTC))
         name = f"redemptions-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv"
-        return manager.export_csv(self.settings.data_dir / "exports" / name, data["redemptions"], data["tz"])
+        path = self.settings.data_dir / "exports" / name
+        try:
+            return manager.export_csv(path, data["redemptions"], data["tz"])
+        except OSError as exc:  # a full disk: said, not a crash
+            raise ValueError(f"Not exported: {translate(exc, path)}") from exc
 
     def close(self) -> None:
         if self.journal is not None:

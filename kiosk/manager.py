@@ -15,6 +15,7 @@ from pathlib import Path
 from localdb import journals
 from localdb.connect import read
 from localdb.journal import Journal, JournalEvent, event_from_row, selected
+from vouchers.csvsafe import safe_row
 from vouchers.metrics import Metrics, metrics
 
 
@@ -101,14 +102,14 @@ def revert(journal: Journal, redemption: TillRedemption, reason: str) -> Journal
 
 
 def export_csv(path: Path, items: list[TillRedemption], tz: tzinfo) -> Path:
-    """The till's redemptions as CSV, for the manager's records."""
+    """The till's redemptions as CSV, for the manager's records (formula-like cells as text)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["time", "voucher", "batch", "cashier", "synced", "outcome", "reason", "reverted"])
         for item in items:
             e = item.event
-            writer.writerow([e.at.astimezone(tz).isoformat(), e.voucher_id, item.batch_identifier or "",
-                             e.cashier or "", "yes" if item.outcome else "no", item.outcome or "",
-                             item.reason or "", "yes" if item.reverted else "no"])
+            writer.writerow(safe_row([e.at.astimezone(tz).isoformat(), e.voucher_id, item.batch_identifier or "",
+                                      e.cashier or "", "yes" if item.outcome else "no", item.outcome or "",
+                                      item.reason or "", "yes" if item.reverted else "no"]))
     return path

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from vouchers.errors import VoucherError
-from vouchers.secrets_hash import hash_secret, secret_matches
+from vouchers.secrets_hash import hash_secret, needs_rehash, secret_matches
 
 MAX_ATTEMPTS = 5
 LOCKOUT_SECONDS = 300
@@ -31,6 +31,18 @@ def save_pin(path: Path, pin: str) -> None:
     os.chmod(path, 0o600)
 
 
+def _upgrade(path: Path, pin: str) -> None:
+    """A PIN hashed at an older, cheaper cost is hashed again at today's, once typed right."""
+    new = path.with_name(path.name + ".new")
+    try:
+        fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(hash_pin(pin) + "\n")
+        os.replace(new, path)
+    except OSError:  # a read-only directory: the old hash keeps working
+        new.unlink(missing_ok=True)
+
+
 class PinGate:
     """Checks PINs against the stored hash; after MAX_ATTEMPTS wrong ones, refuses for a while."""
 
@@ -49,8 +61,11 @@ class PinGate:
             raise PinError(f"Too many wrong PINs: try again in {int(self.locked_until - now) + 1} s.")
         if not self.configured():
             raise PinError("No manager PIN is set on this till: run 'voucher-kiosk set-pin'.")
-        if check_pin(pin, self.path.read_text()):
+        stored = self.path.read_text()
+        if check_pin(pin, stored):
             self.failures = 0
+            if needs_rehash(stored):
+                _upgrade(self.path, pin)
             return True
         self.failures += 1
         if self.failures >= MAX_ATTEMPTS:

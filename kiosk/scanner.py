@@ -6,10 +6,10 @@ polarities: dark on light as printed, and light on dark for the symbologies head
 invert option misses an inverted Code 128).
 
 A `DecoderChain` is the till's: its first decoder reads every frame on the camera's reader
-thread ("zxing-fast", about 8 ms a 1280×720 frame); the later ones are the fallback, tried in
-order on a frame the first found nothing in, at most once per `fallback_interval` ("zxing", all
-of zxing-cpp's slow searches, then zbar, which reads some blurred retail barcodes the others
-miss: 20-100 ms a frame). `decode()` runs both in the caller's thread (`voucher-kiosk decode`:
+thread ("zxing-fast", about 9 ms of CPU a 1280×720 frame); the later ones are the fallback,
+tried in order on a frame the first found nothing in, at most once per `fallback_interval`
+("zxing", all of zxing-cpp's slow searches, then zbar, which reads some blurred retail barcodes
+the others miss: 20-100 ms a frame each). `decode()` runs both in the caller's thread (`voucher-kiosk decode`:
 what the camera reads of a frame held in front of it); the camera worker runs the fallback on a
 thread of its own (`kiosk.camera.Fallback`), so that a slow pass never holds up the next frame.
 `DEFAULT_DECODERS` is the one definition of that chain (the kiosk's `decoders` setting defaults
@@ -106,8 +106,10 @@ def quieten(gray: np.ndarray) -> np.ndarray:
     """`gray` with the sensor noise smoothed away where there is nothing else (a 3×3 neighbourhood
     spanning fewer than QUIET_RANGE grey levels); every edge of more contrast stays as it was.
     zxing-cpp's local binariser turns that noise into specks which its 2-D detectors then chase:
-    much of its time on a webcam frame (bench/README.md: decode). A fixed limit, not one from the
-    frame's noise: a code held close fills the frame, and its edges would count as noise."""
+    quietened, a flat frame with noise σ 5 costs them half the time, and zxing-fast takes a sixth
+    less on the till frames of the tests, reading the same (bench/README.md: decode). A fixed
+    limit, not one taken from the frame: a code held close fills it, and its edges are no noise.
+    """
     spread = cv2.subtract(cv2.dilate(gray, _QUIET_KERNEL), cv2.erode(gray, _QUIET_KERNEL))
     flat = cv2.compare(spread, QUIET_RANGE, cv2.CMP_LT)
     out = gray.copy()
@@ -126,16 +128,17 @@ def _zxing_formats(names: Sequence[str]) -> zxingcpp.BarcodeFormats:
 
 class ZxingDecoder:
     """zxing-cpp. `try_harder` (rotated, inverted and downscaled searches; the Python package's
-    default, zxing-cpp's "slow" mode, 2-4 times the cost) reads a few more hard images, and then
-    Code 128 on the inverted frame. Without it ("zxing-fast", the reader's decoder) the linear
-    codes are read from the frame as it is and the 2-D ones from the frame quietened; then both
-    inverted; then at half size both ways (a large code in a noisy or dim frame): about 8 ms a
-    1280×720 frame with no code in it, where zxing-cpp's slow mode alone takes 20."""
+    default, zxing-cpp's "slow" mode, about 20 ms of CPU a 1280×720 frame) reads a few more hard
+    images, and then Code 128 on the inverted frame. Without it ("zxing-fast", the reader's
+    decoder) the linear codes are read from the frame as it is and the 2-D ones from the frame
+    quietened; then both inverted; then at half size both ways (a large code in a noisy or dim
+    frame): about 9 ms of CPU a frame."""
 
     _ALL = _zxing_formats(("QRCode", "Code128", "EANUPC", "DataMatrix", "PDF417", "Aztec"))
     _PRINTED = _zxing_formats(PRINTED)
     _LINEAR = _zxing_formats(("Code128", "EANUPC"))  # read row by row: noise costs them little
-    _MATRIX = _zxing_formats(("QRCode", "DataMatrix", "PDF417", "Aztec"))
+    MATRIX = ("QRCode", "DataMatrix", "PDF417", "Aztec")  # read from the quietened frame
+    _MATRIX = _zxing_formats(MATRIX)
     _CODE128 = _zxing_formats(("Code128",))
 
     def __init__(self, *, try_harder: bool = True) -> None:

@@ -12,6 +12,7 @@ what is wrong with which file and what to do:
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from pathlib import Path
 
@@ -67,13 +68,28 @@ def is_damaged(exc: BaseException) -> bool:
     return False
 
 
+def _is_io_error(exc: BaseException) -> bool:
+    return any(isinstance(e, sqlite3.Error) and _sqlite_code(e) in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
+               for e in _chain(exc))
+
+
+def _no_space(path: Path) -> bool:
+    """SQLite says "disk I/O error" or "unable to open database file" when its -shm or -wal cannot
+    be made or grown: a full disk, if the disk says it has no space left."""
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        return False
+
+
 def advice(path: Path) -> str:
     """What to do about a damaged file, by which file it is."""
     if path.name.startswith("journal.db"):
         return ("Keep the file (head office may need it): move it aside, e.g. to journal.db.damaged, then restart "
                 "the kiosk, which starts a new journal; the sync agent has pushed what it could read.")
     if path.name.startswith("replica.db"):
-        return "The sync agent rebuilds it from head office: restart voucher-sync."
+        return ("The sync agent moves it aside and rebuilds it from head office when it meets the damage; "
+                "if this message stays, restart voucher-sync.")
     return "Restore it from a backup, or ask head office."
 
 
@@ -83,7 +99,7 @@ def translate(exc: BaseException, path: Path, doing: str = "") -> LocalDatabaseE
         return exc
     what = f"{path}: {doing + ': ' if doing else ''}"
     text = " ".join(str(exc).split()) or type(exc).__name__
-    if is_full(exc):
+    if is_full(exc) or (_is_io_error(exc) and _no_space(path)):
         return DiskFull(f"{what}no space left on the disk ({text}). Free some space in {path.parent}; "
                         "it works again by itself.")
     if is_damaged(exc):

@@ -54,7 +54,7 @@ MIGRATIONS: list[Migration] = [
     ),
 ]
 
-CACHE_KIB = 32 * 1024  # the agent's page cache: holds the upper levels of a million-voucher replica's indexes
+CACHE_KIB = 16 * 1024  # the agent's page cache (and index sorter's memory): the upper levels of the indexes
 
 HEALTH_KEYS = (
     "last_pull_at", "last_push_at", "last_error", "last_error_at", "clock_skew_seconds", "stopped",
@@ -100,7 +100,7 @@ class Replica:
             )
             c.executemany(
                 "INSERT OR REPLACE INTO vouchers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(v["id"], v["batch_id"], v["type_id"], v["serial"], v["code_hash"], int(bool(v["claimed"])),
+                [(v["id"], v["batch_id"], v["type_id"], v["serial"], v["code_hash"], bool(v["claimed"]),
                   v.get("status"), v.get("used_at"), v.get("used_store")) for v in page["vouchers"]],
             )
             deleted = page.get("deleted") or {}

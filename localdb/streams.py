@@ -22,6 +22,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from localdb.connect import write
+
 # The secondary indexes of migration 1, as a first sync builds them when it completes.
 SECONDARY_INDEXES = {
     "vouchers_code_hash": "CREATE UNIQUE INDEX IF NOT EXISTS vouchers_code_hash ON vouchers (code_hash)",
@@ -91,10 +93,29 @@ def after_rows(conn: sqlite3.Connection, page: dict[str, Any], *, live: bool) ->
     return values
 
 
+def missing_indexes(conn: sqlite3.Connection) -> list[str]:
+    """While a first sync loads without them: the secondary indexes still to build (their SQL)."""
+    if _meta(conn, BULK_LOAD) != "1":
+        return []
+    have = {row[1] for row in conn.execute("PRAGMA index_list(vouchers)")}
+    return [sql for name, sql in SECONDARY_INDEXES.items() if name not in have]
+
+
+def build_index(conn: sqlite3.Connection, sql: str) -> None:
+    """One of them in its own transaction, before the page that completes the first sync (the
+    agent's other writes may go between two of these, not in the middle of the whole build)."""
+    with write(conn):
+        _create(conn, sql)
+
+
 def build_indexes(conn: sqlite3.Connection) -> None:
+    for sql in SECONDARY_INDEXES.values():
+        _create(conn, sql)
+
+
+def _create(conn: sqlite3.Connection, sql: str) -> None:
     try:
-        for sql in SECONDARY_INDEXES.values():
-            conn.execute(sql)
+        conn.execute(sql)
     except sqlite3.IntegrityError as exc:
         raise DuplicateCodeHash(
             f"the snapshot holds two vouchers with one code hash ({exc}); head office must correct it"

@@ -14,12 +14,13 @@ agent starts (in full after a run that did not stop cleanly) and whenever SQLite
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,14 @@ from localdb.till import Till
 from sync import backoff
 from sync.client import SyncClient
 from sync.pages import Pages
+from sync.turns import Turns
 from sync.errors import BatchRefused, RetryLater, Revoked, SyncError
 from sync.settings import AgentSettings
 from sync.systemd import Notifier
 
 log = logging.getLogger("voucher-sync")
 EXIT_REVOKED = 3
+PART = 4_000  # vouchers per transaction of a large page (see _parts)
 
 
 class Agent:
@@ -52,7 +55,10 @@ class Agent:
         self.stop = threading.Event()
         self.exit_code = 0
         self.stopped_reason: str | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # self.replica's connection and self._journal (not the pull loop's)
+        self._turns = Turns()  # whose turn it is to write replica.db
+        self._pull: Replica | None = None  # the pull loop's own connection (_pull_replica)
+        self._pull_inode: int | None = None
         self._iterations: dict[str, float] = {}
         self._cycle_mark: tuple[str | None, int] | None = None
         self._journal: sqlite3.Connection | None = None
@@ -74,6 +80,11 @@ class Agent:
     # --- running ------------------------------------------------------------------------------
 
     def run(self) -> int:
+        # A snapshot page is some 40,000 dicts and tuples (no cycles among them) alive until it is
+        # applied: at Python's default threshold (700 new containers) the cyclic collector walks
+        # them, and every older object, some 50 times a page (2,660 collections in a first sync
+        # of 1,000,000 here), for nothing to collect.
+        gc.set_threshold(50_000, 20, 20)
         loops = {
             "pull": (self.pull_step, self.settings.pull_interval_seconds),
             "push": (self.push_step, self.settings.push_poll_seconds),
@@ -109,6 +120,8 @@ class Agent:
     def close(self) -> None:
         with self._lock:
             self.replica.close()
+            if self._pull is not None:
+                self._pull.close()
             if self._journal is not None:
                 self._journal.close()
         self.client.close()
@@ -146,22 +159,39 @@ class Agent:
 
     def pull_step(self) -> bool:
         """Apply one snapshot page of the catch-up or the live stream (sync/pages.py: the next one
-        downloads meanwhile); True while more pages wait."""
-        with self._lock:
-            cursor, live_cursor = self.replica.cursor(), streams.live_cursor(self.replica.conn)
-            if self._cycle_mark is None:
-                self._cycle_mark = self.replica.push_mark()  # the journal pushed from, and its cursor
+        downloads meanwhile); True while more pages wait. On the pull loop's own connection, each
+        write in its turn (sync/turns.py), so the push loop never waits for more than one page."""
+        replica = self._pull_replica()
+        cursor, live_cursor = replica.cursor(), streams.live_cursor(replica.conn)
+        if self._cycle_mark is None:
+            self._cycle_mark = replica.push_mark()  # the journal pushed from, and its cursor
         request, page = self._pages.next(cursor, live_cursor)
-        with self._lock:
-            self.replica.apply_page(page, live=request.live)
-            if page["complete"] and not request.live:
-                self.replica.mark_reflected(self._cycle_mark)
-                self._cycle_mark = None
+        if page["complete"] and not request.live:
+            for index in streams.missing_indexes(replica.conn):  # a first sync ends: its indexes, a turn each
+                with self._turns.page():
+                    streams.build_index(replica.conn, index)
+        for part in _parts(page):
+            with self._turns.page():
+                replica.apply_page(part, live=request.live)
+        if page["complete"] and not request.live:
+            with self._turns.page():
+                replica.mark_reflected(self._cycle_mark)
+            self._cycle_mark = None
         changed = len(page["batches"]) + len(page["types"]) + len(page["vouchers"])
         if changed or not page["complete"]:
             log.info("pulled %d changes, %scursor %d", changed, "live " if request.live else "", page["next_cursor"])
         self.notifier.status(f"cursor {page['next_cursor']}, pending {self.pending()}")
         return request.live or not page["complete"]
+
+    def _pull_replica(self) -> Replica:
+        """The pull loop's connection to replica.db, opened again when the file was replaced (a
+        damaged replica moved aside and rebuilt)."""
+        inode = os.stat(self.settings.replica_path).st_ino
+        if self._pull is None or inode != self._pull_inode:
+            if self._pull is not None:
+                self._pull.close()
+            self._pull, self._pull_inode = Replica(self.settings.replica_path), inode
+        return self._pull
 
     def push_step(self) -> bool:
         """Push the oldest pending events (one batch); True when more may be waiting. The journal is
@@ -201,7 +231,7 @@ class Agent:
         """One batch of this journal's pending events; True when more may be waiting."""
         jid = self._identity(conn)
         top = _top(conn)
-        with self._lock:
+        with self._turns.short(), self._lock:
             start, loss = self.replica.follow_journal(jid, top, lambda seq: _event_id_at(conn, seq))
         if loss is not None:
             log.warning("%s", loss.words())
@@ -223,7 +253,7 @@ class Agent:
             except BatchRefused as exc:
                 results = self._push_one_by_one(events, exc)
         last = max([e.seq for e in found] + unreadable)
-        with self._lock:
+        with self._turns.short(), self._lock:
             self.replica.record_outcomes(events, results, last, journal_id=jid, unreadable=len(unreadable))
         counts = {o: sum(r["outcome"] == o for r in results) for o in ("accepted", "duplicate", "conflict", "rejected")}
         log.info("pushed %d events: %s", len(events), ", ".join(f"{n} {o}" for o, n in counts.items() if n))
@@ -297,14 +327,14 @@ class Agent:
     def _record_health(self, **values: Any) -> None:
         """Health in the replica; when even that cannot be written (a full disk), in the log only."""
         try:
-            with self._lock:
+            with self._turns.short(), self._lock:
                 self.replica.set_health(**values)
         except (sqlite3.Error, LocalDatabaseError, OSError) as exc:
             log.warning("could not record the agent's health in replica.db (%s)", exc)
 
     def _check_replica(self) -> None:
         """SQLite found a file damaged: when it is the replica, move it aside and rebuild it."""
-        with self._lock:
+        with self._turns.short(), self._lock:
             try:
                 result = self.replica.conn.execute("PRAGMA quick_check(5)").fetchall()
                 if [r[0] for r in result] == ["ok"]:
@@ -340,7 +370,7 @@ class Agent:
         message = f"device revoked by the server ({exc.detail}); the snapshot was wiped, the journal kept. Enrol again."
         log.error(message)
         try:
-            with self._lock:
+            with self._turns.short(), self._lock:
                 self.replica.wipe_snapshot()
                 self.replica.set_health(stopped=message, last_error=message,
                                         last_error_at=datetime.now(UTC).isoformat())
@@ -351,6 +381,22 @@ class Agent:
         self.stopped_reason = message
         self.stop.set()
         return True
+
+
+def _parts(page: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A page of more than PART vouchers (a catch-up's) in parts, each applied in its own
+    transaction so that the push loop's writes go between two of them: every part but the last
+    holds only vouchers and leaves the cursor where it is; the last brings the rest and the cursor.
+    Each row is at a version the server had, and the cursor never passes a change not applied."""
+    vouchers = page["vouchers"]
+    if len(vouchers) <= PART:
+        yield page
+        return
+    last = (len(vouchers) - 1) // PART * PART
+    for start in range(0, last, PART):
+        yield {**page, "next_cursor": page["cursor"], "complete": False, "batches": [], "types": [],
+               "deleted": {}, "problems": [], "vouchers": vouchers[start:start + PART]}
+    yield {**page, "vouchers": vouchers[last:]}
 
 
 def open_replica(settings: AgentSettings, *, thorough: bool = False) -> Replica:

@@ -7,6 +7,7 @@ answers are validated against the shared wire models before anything is applied.
 from __future__ import annotations
 
 import email.utils
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,17 +32,25 @@ class SyncClient:
     def close(self) -> None:
         self.http.close()
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, path: str, **kwargs: Any) -> bytes:
+        """The body of a 2xx answer; any other answer or failure as one of sync.errors' classes.
+        The body is read from the stream into our own bytes: httpx's response and its stream refer
+        to each other, so a body kept in the response (5 MB a snapshot page) would wait there for
+        Python's cyclic garbage collector, and the agent's memory would grow page after page."""
         try:
-            response = self.http.request(method, API + path, **kwargs)
+            response = self.http.send(self.http.build_request(method, API + path, **kwargs), stream=True)
+            try:
+                body = b"".join(response.iter_bytes())
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             raise Transient(f"{method} {path}: timed out ({exc.__class__.__name__})") from None
         except httpx.HTTPError as exc:
             raise Transient(f"{method} {path}: {exc.__class__.__name__}: {exc}") from None
         self._note_clock(response)
         if response.status_code < 300:
-            return response
-        detail = _problem_detail(response)
+            return body
+        detail = _problem_detail(response, body)
         if response.status_code == 401:
             raise Revoked(detail)
         if response.status_code == 429:
@@ -66,16 +75,15 @@ class SyncClient:
 
     def enrol(self, code: str, device_name: str) -> EnrolResponse:
         try:
-            response = self._send("POST", "/devices/enrol", json={"enrolment_code": code, "device_name": device_name})
+            body = self._send("POST", "/devices/enrol", json={"enrolment_code": code, "device_name": device_name})
         except Revoked as exc:  # a 401 here is about the code, not a device
             raise SyncError(exc.detail, title="Enrolment code not valid") from None
-        return _parse(EnrolResponse, response)
+        return _parse(EnrolResponse, body)
 
     def snapshot(self, cursor: int, limit: int) -> dict[str, Any]:
         """One page, validated whole (nothing of a malformed one is returned) and checked against
         the cursor asked for; as the wire's dicts, its vouchers as validated (not dumped again)."""
-        response = self._send("GET", "/sync/snapshot", params={"cursor": cursor, "limit": limit})
-        page = _parse(SnapshotPage, response)
+        page = _parse(SnapshotPage, self._send("GET", "/sync/snapshot", params={"cursor": cursor, "limit": limit}))
         if page.cursor != cursor or page.next_cursor < cursor or (page.next_cursor == cursor and not page.complete):
             raise Transient(
                 f"snapshot page does not follow on: asked for cursor {cursor}, got {page.cursor}→{page.next_cursor}"
@@ -86,32 +94,31 @@ class SyncClient:
         return {**page.model_dump(mode="json", exclude={"vouchers"}), "vouchers": page.vouchers}
 
     def push(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        response = self._send("POST", "/sync/events", json={"events": events})
-        results = _parse(EventsResponse, response).model_dump(mode="json")["results"]
+        answer = self._send("POST", "/sync/events", json={"events": events})
+        results = _parse(EventsResponse, answer).model_dump(mode="json")["results"]
         if [r["id"] for r in results] != [str(e["id"]) for e in events]:
             raise Transient("the server's results do not match the events sent, one for one")
         return results
 
     def heartbeat(self, body: dict[str, Any]) -> datetime:
-        response = self._send("POST", "/sync/heartbeat", json=body)
-        return _parse(HeartbeatResponse, response).server_time
+        return _parse(HeartbeatResponse, self._send("POST", "/sync/heartbeat", json=body)).server_time
 
 
-def _parse(model, response: httpx.Response):
+def _parse(model, body: bytes):
     try:
-        return model.model_validate_json(response.content)
+        return model.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise Transient(f"malformed answer from the server ({model.__name__}: {where}: {first['msg']})") from None
 
 
-def _problem_detail(response: httpx.Response) -> str:
+def _problem_detail(response: httpx.Response, body: bytes) -> str:
     try:
-        body = response.json()
-        return str(body.get("detail") or body.get("title") or body)[:300]
-    except ValueError:
-        return response.text[:300] or response.reason_phrase
+        problem = json.loads(body)
+        return str(problem.get("detail") or problem.get("title") or problem)[:300]
+    except (ValueError, AttributeError):  # not JSON, or not an object
+        return body.decode(errors="replace")[:300] or response.reason_phrase
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -9,6 +9,7 @@ always applied in the order they were fetched (which keeps every row at its newe
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -25,16 +26,15 @@ class Request:
 
 
 class _Ahead:
-    """A catch-up page being fetched by its own (daemon) thread."""
+    """A catch-up page on its way: fetched by the fetcher thread, taken by the pull loop."""
 
-    def __init__(self, cursor: int, fetch: Callable[[int], Page]) -> None:
+    def __init__(self, cursor: int) -> None:
         self.cursor = cursor
         self._done = threading.Event()
         self._page: Page | None = None
         self._error: BaseException | None = None
-        threading.Thread(target=self._run, args=(fetch,), name="prefetch", daemon=True).start()
 
-    def _run(self, fetch: Callable[[int], Page]) -> None:
+    def settle(self, fetch: Callable[[int], Page]) -> None:
         try:
             self._page = fetch(self.cursor)
         except BaseException as exc:  # noqa: BLE001 - handed to the pull loop, which reports it
@@ -50,10 +50,33 @@ class _Ahead:
         return self._page
 
 
+class _Fetcher:
+    """One daemon thread fetching the pages asked for ahead, in turn: one thread for all of them
+    (a thread each would give each its own malloc arena, and the agent's memory would grow)."""
+
+    def __init__(self, fetch: Callable[[int], Page]) -> None:
+        self._fetch = fetch
+        self._jobs: queue.SimpleQueue[_Ahead] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def ask(self, cursor: int) -> _Ahead:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="prefetch", daemon=True)
+            self._thread.start()
+        ahead = _Ahead(cursor)
+        self._jobs.put(ahead)
+        return ahead
+
+    def _run(self) -> None:
+        while True:
+            self._jobs.get().settle(self._fetch)
+
+
 class Pages:
     def __init__(self, fetch: Callable[[int], Page], *, live_seconds: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
+        self._fetcher = _Fetcher(fetch)
         self._live_seconds = live_seconds
         self._clock = clock
         self._ahead: _Ahead | None = None
@@ -72,7 +95,7 @@ class Pages:
         else:  # nothing fetched ahead, or for a cursor the replica is not at (the last page failed)
             request, page = Request(cursor, False), self._fetch(cursor)
         if not request.live and not page["complete"] and (live_cursor is None or self._clock() < self._live_due):
-            self._ahead = _Ahead(page["next_cursor"], self._fetch)
+            self._ahead = self._fetcher.ask(page["next_cursor"])
         return request, page
 
     def forget(self) -> None:

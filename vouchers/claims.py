@@ -7,9 +7,10 @@ from vouchers.lifecycle import CLAIMABLE, Claims, State
 
 
 def check_claim(
-    state: State | str, claims: Claims | str, available: int, existing_code: str | None
+    state: State | str, claims: Claims | str, available: int, existing_code: str | None, *, show_code: bool = True
 ) -> None:
-    """Raise ClaimRefused when this member may not claim now; one claim per member per batch."""
+    """Raise ClaimRefused when this member may not claim now; one claim per member per batch. The
+    code claimed before goes back only where `show_code` (to the member themselves)."""
     state, claims = State(state), Claims(claims)
     if state not in CLAIMABLE:
         raise ClaimRefused(
@@ -19,6 +20,10 @@ def check_claim(
             current_state=state.value,
         )
     if existing_code is not None:
+        if not show_code:
+            raise ClaimRefused("already-claimed", "This member has already claimed a voucher",
+                               "Each member can claim one voucher from this promotion; the member finds theirs "
+                               "in My vouchers.")
         raise ClaimRefused(
             "already-claimed",
             "You have already claimed a voucher",

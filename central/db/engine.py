@@ -67,6 +67,15 @@ class Database:
                 yield conn
 
     @contextmanager
+    def counter(self) -> Iterator[Connection]:
+        """A short write transaction that does not take the change counter (rate-limit counters):
+        queued like any write on SQLite, but beside the other writes on PostgreSQL."""
+        with self._sqlite_writer if self.is_sqlite else nullcontext(), self.engine.connect() as conn:
+            conn = conn.execution_options(voucher_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction with one consistent view of the database."""
         with self.engine.connect() as conn:

@@ -222,6 +222,35 @@ staff = Table(
     Column("password_hash", String(300), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_sign_in_at", UTCDateTime),
+    Column("role", String(16), nullable=False, server_default="admin"),  # viewer, campaigns or admin
+)
+
+# Personal API tokens of staff (the admin API and voucher-central's admin commands): shown once,
+# stored hashed, with an expiry; revoked ones stay, so the audit log's names keep their meaning.
+staff_tokens = Table(
+    "staff_tokens",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("staff_id", String(64), ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+)
+
+# Tokens head office issues to a shop's own web site, which claims on behalf of its customers.
+integration_tokens = Table(
+    "integration_tokens",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
 )
 
 # Dashboard sessions, kept on the server so that signing out (or removing the account) ends
@@ -236,18 +265,6 @@ staff_sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 
-# Failed sign-ins per e-mail address (hashed), whether or not an account has it, so a locked
-# address reads the same for an account as for none.
-sign_in_throttle = Table(
-    "sign_in_throttle",
-    metadata,
-    Column("key", String(64), primary_key=True),
-    Column("failures", Integer, nullable=False),
-    Column("first_failure_at", UTCDateTime, nullable=False),
-    Column("locked_until", UTCDateTime),
-)
-
-
 # Members' sessions (the claim page and My vouchers), apart from staff sessions: a member is
 # known by an e-mail address (the vouchers' member_id); the cookie holds a random token,
 # stored here hashed, so signing out ends the session at once in every server process.
@@ -259,6 +276,50 @@ member_sessions = Table(
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+
+# A member's sign-in waiting for its proof: the mail's one-time link and its code (both hashed),
+# for the browser that asked (its sign-in cookie, hashed); usable once, until expires_at.
+member_sign_ins = Table(
+    "member_sign_ins",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("member_id", String(200), nullable=False),
+    Column("link_hash", String(64), nullable=False, unique=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("browser_hash", String(64), nullable=False, index=True),
+    Column("next_page", String(300), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("used_at", UTCDateTime),
+    Column("failures", Integer, nullable=False),
+)
+
+# Rate-limit counters (fixed windows), in the database so every server process counts together.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(160), primary_key=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("hits", Integer, nullable=False),
+)
+
+# Every change at head office: who, when, from which address, what, before and after. Append-only:
+# the database's triggers refuse UPDATE and DELETE (revision 0007), and no code path writes but INSERT.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor", String(200), nullable=False, index=True),
+    Column("actor_kind", String(16), nullable=False),  # staff, admin-token, integration, system
+    Column("address", String(100)),
+    Column("action", String(64), nullable=False),
+    Column("entity_kind", String(16), nullable=False),
+    Column("entity_id", String(200), index=True),
+    Column("before", JSON),
+    Column("after", JSON),
 )
 
 

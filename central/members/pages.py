@@ -1,27 +1,34 @@
-"""The member's pages under /my: sign in and out, My vouchers with each voucher's QR code and
-Code 128 barcode, and MARK AS USED (asked once more on its own page, then recorded in the ledger)."""
+"""The member's pages under /my: sign in (a mailed one-time link or code) and out, My vouchers with
+each voucher's QR code and Code 128 barcode, and MARK AS USED (asked once more on its own page, then
+recorded in the ledger)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from central import images
+from central import images, mail
 from central.context import Context, get_context
+from central.limits import client_address, limits
 from central.members import session as member_session
 from central.members.session import SIGN_IN_PATH, current_member, form_data, form_ok, safe_next
 from central.members.templating import render, secured
-from central.services import members
+from central.services import member_sign_in, members, ratelimit
 from central.services.ledger import MarkUsedRefused
 from central.services.members import MemberSession
+from central.services.ratelimit import RateLimited
+from vouchers.emails import fold, is_email
 from vouchers.errors import InvalidInput, NotFound
 
 router = APIRouter(include_in_schema=False)
 
 FORM_EXPIRED = "This form had expired or did not come from this site. Reload the page and try again."
+SIGN_IN_SPENT = ("This sign-in has been used already, or is older than "
+                 f"{member_sign_in.SIGN_IN_MINUTES} minutes. Sign in again to get a new mail.")
 
 
 def redirect(url: str) -> Response:
@@ -46,13 +53,68 @@ def sign_in_form(request: Request, ctx: Context, *, email: str = "", error: str 
     return response
 
 
-def start_session(ctx: Context, email: str) -> tuple[str, MemberSession] | str:
-    """A new member session for this address, or what is wrong with the address."""
+@dataclass(frozen=True)
+class NotSent:
+    """Why no sign-in mail went out, for the form that asked: the words, the status, any headers."""
+
+    message: str
+    status: int = 422
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def on(self, response: Response) -> Response:
+        response.headers.update(self.headers)
+        return response
+
+
+def send_sign_in(request: Request, ctx: Context, email: str, next_page: str) -> Response | NotSent:
+    """Mail this address a sign-in link and code, for this browser, and show the page that asks for
+    the code; or why not. Nothing is signed in until the mail is used. Mails are rate-limited per
+    client address and per e-mail address (central/limits.py)."""
+    browser = request.cookies.get(member_session.SIGN_IN_COOKIE, "")
+    limit = limits(ctx.settings)
     try:
+        ratelimit.hit(ctx.db, limit.sign_in_mail_address, client_address(request))
+        if is_email(email):
+            ratelimit.hit(ctx.db, limit.sign_in_mail_account, fold(email))
         with ctx.db.write() as conn:
-            return members.sign_in(conn, email, days=ctx.settings.member_session_days)
+            pending = member_sign_in.start(conn, email, browser, next_page)
     except InvalidInput:
-        return "Enter your e-mail address, such as name@example.com."
+        return NotSent("Enter your e-mail address, such as name@example.com.")
+    except RateLimited as exc:
+        return NotSent(exc.detail, 429, {"Retry-After": str(exc.retry_after)})
+    subject, text = member_sign_in.mail_text(ctx.settings.public_url, pending)
+    try:
+        mail.send(ctx.settings, pending.member_id, subject, text)
+    except mail.MailNotSent as exc:
+        return NotSent(exc.detail, 503)
+    return check_mail_page(request, ctx, pending.member_id, next_page)
+
+
+def codes_slowed(request: Request, ctx: Context) -> Response | None:
+    """The page to answer when this address has tried too many codes and links, else None."""
+    try:
+        ratelimit.hit(ctx.db, limits(ctx.settings).sign_in_codes_address, client_address(request))
+    except RateLimited as exc:
+        response = error_page(request, "Too many tries", exc.detail, 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    return None
+
+
+def check_mail_page(request: Request, ctx: Context, email: str, next_page: str, *, error: str | None = None,
+                    status: int = 200) -> Response:
+    token = member_session.sign_in_token(request)
+    response = render(request, "member/check_mail.html",
+                      {"email": email, "error": error, "sign_in_token": token, "next": next_page,
+                       "minutes": member_sign_in.SIGN_IN_MINUTES}, status)
+    member_session.set_sign_in_cookie(response, token, ctx)
+    return response
+
+
+def signed_in_response(ctx: Context, proven: member_sign_in.Proven) -> Response:
+    response = redirect(safe_next(proven.next_page))
+    member_session.set_member_cookie(response, proven.token, ctx)
+    return response
 
 
 @router.get("/my")
@@ -70,16 +132,68 @@ def sign_in_page(request: Request, ctx: Context = Depends(get_context)) -> Respo
 
 @router.post(SIGN_IN_PATH)
 def sign_in(request: Request, form: FormData = Depends(form_data), ctx: Context = Depends(get_context)) -> Response:
+    """Mail a sign-in link and code to the address typed; the page asks for the code."""
     email = str(form.get("email") or "")[:200]
     next_page = safe_next(form.get("next"))
     if not member_session.sign_in_form_ok(request, ctx, form):
         return sign_in_form(request, ctx, email=email, next_page=next_page, status=403, error=FORM_EXPIRED)
-    started = start_session(ctx, email)
-    if isinstance(started, str):
-        return sign_in_form(request, ctx, email=email, next_page=next_page, status=422, error=started)
-    response = redirect(next_page)
-    member_session.set_member_cookie(response, started[0], ctx)
+    sent = send_sign_in(request, ctx, email, next_page)
+    if isinstance(sent, NotSent):
+        return sent.on(sign_in_form(request, ctx, email=email, next_page=next_page, status=sent.status,
+                                    error=sent.message))
+    return sent
+
+
+@router.post(SIGN_IN_PATH + "/code")
+def sign_in_with_code(request: Request, form: FormData = Depends(form_data),
+                      ctx: Context = Depends(get_context)) -> Response:
+    """The code from the mail, typed into the browser that asked for it."""
+    next_page = safe_next(form.get("next"))
+    browser = request.cookies.get(member_session.SIGN_IN_COOKIE, "")
+    if not member_session.sign_in_form_ok(request, ctx, form):
+        return sign_in_form(request, ctx, next_page=next_page, status=403, error=FORM_EXPIRED)
+    if (slowed := codes_slowed(request, ctx)) is not None:
+        return slowed
+    with ctx.db.write() as conn:
+        proven = member_sign_in.use_code(conn, browser, str(form.get("code") or "")[:40],
+                                         days=ctx.settings.member_session_days)
+    if proven is not None:
+        return signed_in_response(ctx, proven)
+    with ctx.db.read() as conn:
+        waiting_for = member_sign_in.has_pending(conn, browser)
+    if waiting_for is None:
+        return sign_in_form(request, ctx, next_page=next_page, status=422, error=SIGN_IN_SPENT)
+    return check_mail_page(request, ctx, waiting_for, next_page, status=422,
+                           error="That is not the code in the mail. Check it and type it again.")
+
+
+@router.get(SIGN_IN_PATH + "/link/{link_token}")
+def sign_in_link_page(request: Request, link_token: str, ctx: Context = Depends(get_context)) -> Response:
+    """The mail's link: a page with one button, so that a mail scanner opening links signs no one in."""
+    with ctx.db.read() as conn:
+        member_id = member_sign_in.waiting(conn, link_token[:100])
+    if member_id is None:
+        return error_page(request, "This sign-in link does not work any more", SIGN_IN_SPENT, 410,
+                          current_member(request, ctx))
+    token = member_session.sign_in_token(request)
+    response = render(request, "member/sign_in_link.html",
+                      {"member_id": member_id, "link_token": link_token, "sign_in_token": token})
+    member_session.set_sign_in_cookie(response, token, ctx)
     return response
+
+
+@router.post(SIGN_IN_PATH + "/link/{link_token}")
+def sign_in_with_link(request: Request, link_token: str, form: FormData = Depends(form_data),
+                      ctx: Context = Depends(get_context)) -> Response:
+    if not member_session.sign_in_form_ok(request, ctx, form):
+        return error_page(request, "This form did not come from this site", FORM_EXPIRED, 403)
+    if (slowed := codes_slowed(request, ctx)) is not None:
+        return slowed
+    with ctx.db.write() as conn:
+        proven = member_sign_in.use_link(conn, link_token[:100], days=ctx.settings.member_session_days)
+    if proven is None:
+        return error_page(request, "This sign-in link does not work any more", SIGN_IN_SPENT, 410)
+    return signed_in_response(ctx, proven)
 
 
 @router.post("/my/sign-out")

@@ -48,7 +48,8 @@ def _same(a: object, b: object) -> bool:
     return isinstance(a, str) and isinstance(b, str) and bool(a) and hmac.compare_digest(a.encode(), b.encode())
 
 
-def _origin_ok(request: Request, ctx: Context) -> bool:
+def origin_ok(request: Request, ctx: Context) -> bool:
+    """No Origin header (not a browser's cross-site request), or this server's own."""
     origin = request.headers.get("origin")
     if origin is None:
         return True
@@ -63,12 +64,12 @@ def _origin(url: str) -> str:
 
 def form_ok(request: Request, ctx: Context, form: FormData, session: MemberSession) -> bool:
     """A signed-in member's form: it carries the session's CSRF token and comes from this server."""
-    return _same(form.get("csrf_token"), session.csrf_token) and _origin_ok(request, ctx)
+    return _same(form.get("csrf_token"), session.csrf_token) and origin_ok(request, ctx)
 
 
 def sign_in_form_ok(request: Request, ctx: Context, form: FormData) -> bool:
     """A sign-in form: its token matches the sign-in cookie and it comes from this server."""
-    return _same(form.get("sign_in_token"), request.cookies.get(SIGN_IN_COOKIE)) and _origin_ok(request, ctx)
+    return _same(form.get("sign_in_token"), request.cookies.get(SIGN_IN_COOKIE)) and origin_ok(request, ctx)
 
 
 def sign_in_token(request: Request) -> str:

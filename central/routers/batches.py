@@ -8,13 +8,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from central import images
-from central.auth import require_admin
+from central.auth import require_admin, require_campaigns, require_staff_admin
 from central.problems import ADMIN_ERRORS, PNG
 from central.context import Context, get_context, json
 from central.schemas import BatchCreate, BatchPatch, TypeCreate, TypePatch
+from central.services import audit
 from central.services import batches as service
+from central.services.audit import Actor
 from central.services import vouchers as voucher_service
 from vouchers.errors import BatchInvalid
+from vouchers import roles
 from vouchers.lifecycle import Action
 
 router = APIRouter(prefix="/api/v1", tags=["batches"], dependencies=[Depends(require_admin)], responses=ADMIN_ERRORS)
@@ -28,9 +31,10 @@ def _batch(ctx: Context, batch_id: str, status: int = 200) -> Response:
 
 
 @router.post("/batches", status_code=201, summary="Create a batch (state configuring, claims active)")
-def create_batch(data: BatchCreate, ctx: Context = Depends(get_context)) -> Response:
-    with ctx.db.write() as conn:
-        batch_id = service.create(conn, data)
+def create_batch(data: BatchCreate, actor: Actor = Depends(require_campaigns),
+                 ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn, audit.change(conn, actor, "batch.create", "batch", None, audit.batch_state) as box:
+        batch_id = box["id"] = service.create(conn, data)
     return _batch(ctx, batch_id, 201)
 
 
@@ -46,8 +50,9 @@ def get_batch(batch_id: str, ctx: Context = Depends(get_context)) -> Response:
 
 
 @router.patch("/batches/{batch_id}", summary="Edit a batch (configuring, or validated which returns to configuring)")
-def patch_batch(batch_id: str, data: BatchPatch, ctx: Context = Depends(get_context)) -> Response:
-    with ctx.db.write() as conn:
+def patch_batch(batch_id: str, data: BatchPatch, actor: Actor = Depends(require_campaigns),
+                ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn, audit.change(conn, actor, "batch.edit", "batch", batch_id, audit.batch_state):
         service.patch(conn, batch_id, data)
     return _batch(ctx, batch_id)
 
@@ -56,38 +61,45 @@ def patch_batch(batch_id: str, data: BatchPatch, ctx: Context = Depends(get_cont
 def delete_batch(
     batch_id: str,
     confirm: int | None = Query(None, description="The number of vouchers in the batch, as confirmation."),
+    actor: Actor = Depends(require_staff_admin),
     ctx: Context = Depends(get_context),
 ) -> Response:
-    with ctx.db.write() as conn:
+    with ctx.db.write() as conn, audit.change(conn, actor, "batch.delete", "batch", batch_id, audit.batch_state):
         service.delete_batch(conn, batch_id, confirm)
     return Response(status_code=204)
 
 
 @router.post("/batches/{batch_id}/types", status_code=201, summary="Add a batch type")
-def add_type(batch_id: str, data: TypeCreate, ctx: Context = Depends(get_context)) -> Response:
+def add_type(batch_id: str, data: TypeCreate, actor: Actor = Depends(require_campaigns),
+             ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.write() as conn:
-        type_id = service.add_type(conn, batch_id, data)
+        with audit.change(conn, actor, "batch.type-add", "batch", batch_id, audit.batch_state):
+            type_id = service.add_type(conn, batch_id, data)
         row = service.get_type_row(conn, batch_id, type_id)
         return json(service.type_dict(row), 201)
 
 
 @router.patch("/batches/{batch_id}/types/{type_id}", summary="Edit a batch type")
-def patch_type(batch_id: str, type_id: str, data: TypePatch, ctx: Context = Depends(get_context)) -> Response:
+def patch_type(batch_id: str, type_id: str, data: TypePatch, actor: Actor = Depends(require_campaigns),
+               ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.write() as conn:
-        service.patch_type(conn, batch_id, type_id, data)
+        with audit.change(conn, actor, "batch.type-edit", "batch", batch_id, audit.batch_state):
+            service.patch_type(conn, batch_id, type_id, data)
         return json(service.type_dict(service.get_type_row(conn, batch_id, type_id)))
 
 
 @router.delete("/batches/{batch_id}/types/{type_id}", status_code=204, summary="Remove a batch type")
-def delete_type(batch_id: str, type_id: str, ctx: Context = Depends(get_context)) -> Response:
-    with ctx.db.write() as conn:
+def delete_type(batch_id: str, type_id: str, actor: Actor = Depends(require_campaigns),
+                ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn, audit.change(conn, actor, "batch.type-remove", "batch", batch_id, audit.batch_state):
         service.delete_type(conn, batch_id, type_id)
     return Response(status_code=204)
 
 
 @router.post("/batches/{batch_id}/validate", summary="Validate: to validated, or 422 with every error")
-def validate_batch(batch_id: str, ctx: Context = Depends(get_context)) -> Response:
-    with ctx.db.write() as conn:
+def validate_batch(batch_id: str, actor: Actor = Depends(require_campaigns),
+                   ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn, audit.change(conn, actor, "batch.validate", "batch", batch_id, audit.batch_state):
         errors = service.validate(conn, batch_id, ctx.settings.max_batch_size)
     if errors:
         raise BatchInvalid(errors, detail=f"{len(errors)} problem(s) stop this batch from being validated.")
@@ -95,31 +107,33 @@ def validate_batch(batch_id: str, ctx: Context = Depends(get_context)) -> Respon
 
 
 @router.post("/batches/{batch_id}/generate", status_code=202, summary="Start generating vouchers in the background")
-def generate(batch_id: str, ctx: Context = Depends(get_context)) -> Response:
+def generate(batch_id: str, actor: Actor = Depends(require_campaigns), ctx: Context = Depends(get_context)) -> Response:
     generator = ctx.generator
-    with ctx.db.write() as conn:
+    with ctx.db.write() as conn, audit.change(conn, actor, "batch.generate", "batch", batch_id, audit.batch_state):
         service.start_generation(conn, batch_id, generator.owner, generator.lease_until())
     generator.kick(batch_id)
     return _batch(ctx, batch_id, 202)
 
 
 @router.post("/batches/{batch_id}/pause", summary="Pause claims (claimed vouchers stay valid)")
-def pause(batch_id: str, ctx: Context = Depends(get_context)) -> Response:
-    with ctx.db.write() as conn:
+def pause(batch_id: str, actor: Actor = Depends(require_campaigns), ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn, audit.change(conn, actor, "batch.pause", "batch", batch_id, audit.batch_state):
         service.set_claims(conn, batch_id, Action.PAUSE)
     return _batch(ctx, batch_id)
 
 
 @router.post("/batches/{batch_id}/resume", summary="Resume claims")
-def resume(batch_id: str, ctx: Context = Depends(get_context)) -> Response:
-    with ctx.db.write() as conn:
+def resume(batch_id: str, actor: Actor = Depends(require_campaigns), ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.write() as conn, audit.change(conn, actor, "batch.resume", "batch", batch_id, audit.batch_state):
         service.set_claims(conn, batch_id, Action.RESUME)
     return _batch(ctx, batch_id)
 
 
 @router.post("/batches/{batch_id}/{action}", summary="configure, distribute, redeemable, lock or void")
-def act(batch_id: str, action: PlainAction, ctx: Context = Depends(get_context)) -> Response:
-    with ctx.db.write() as conn:
+def act(batch_id: str, action: PlainAction, actor: Actor = Depends(require_campaigns),
+        ctx: Context = Depends(get_context)) -> Response:
+    roles.require(actor.role, roles.for_batch_action(action), f"'{action}' on a batch")
+    with ctx.db.write() as conn, audit.change(conn, actor, f"batch.{action}", "batch", batch_id, audit.batch_state):
         service.act(conn, batch_id, Action(action))
     return _batch(ctx, batch_id)
 

@@ -2,8 +2,10 @@
 
 The claim page shows the batch's title and description and, when a claim is not possible, why
 ("Promotion temporarily paused", "No vouchers available"), with no claim button. Claiming needs a
-signed-in member: a member who is not signed in types an e-mail address and is signed in and
-given a voucher by one tap. A member who has claimed from the batch sees that voucher again.
+signed-in member: a member who is not signed in types an e-mail address, gets a sign-in link and
+code by mail, and comes back signed in to claim with one tap. A member who has claimed from the
+batch sees that voucher again. The API claims for a signed-in member, or for a member an
+integration token of head office names (a shop's own web site).
 """
 
 from __future__ import annotations
@@ -15,27 +17,63 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from central.auth import Claimant, claimant
 from central.context import Context, get_context, json
 from central.members import session as member_session
-from central.members.pages import FORM_EXPIRED, error_page, redirect, start_session
+from central.limits import client_address, limits
+from central.members.pages import FORM_EXPIRED, NotSent, error_page, redirect, send_sign_in
 from central.members.session import current_member, form_data, form_ok
 from central.members.templating import render
 from central.problems import PUBLIC_ERRORS
 from central.schemas import ClaimRequest
+from central.services import audit, ratelimit
 from central.services import claims as service
 from central.services import members
 from central.services.members import MemberSession
-from vouchers.errors import ClaimRefused, NotFound
+from central.services.ratelimit import RateLimited
+from vouchers.emails import check_email, fold
+from vouchers.errors import ClaimRefused, FieldError, Forbidden, InvalidInput, NotFound
 from vouchers.lifecycle import CLAIMABLE, Claims, State
 
 router = APIRouter(tags=["claims"], responses=PUBLIC_ERRORS)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")  # the home page's
 
 
-@router.post("/api/v1/claims", status_code=201, summary="A member claims a voucher from a batch")
-def claim(data: ClaimRequest, ctx: Context = Depends(get_context)) -> Response:
+@router.post("/api/v1/claims", status_code=201, summary="A member claims a voucher from a batch",
+             description="For the signed-in member (the claim page's session cookie), or, with an integration "
+             "token issued by head office, for the member (an e-mail address) the body names. `already-claimed` "
+             "carries the code only to the member's own session.")
+def claim(data: ClaimRequest, request: Request, who: Claimant = Depends(claimant),
+          ctx: Context = Depends(get_context)) -> Response:
+    member_id = _member_for(who, data.member_id)
+    _count_claim(request, ctx, who)
     with ctx.db.write() as conn:
-        return json(service.claim(conn, data.claim_token, data.member_id), 201)
+        answer = service.claim(conn, data.claim_token, member_id, show_code=who.kind == "member")
+        if who.actor is not None:  # on behalf of a member: head office's record of who did it
+            audit.record(conn, who.actor, "claim.on-behalf", "voucher", answer["voucher_id"], None,
+                         {"member_id": member_id, "batch_id": answer["batch_id"]})
+    return json(answer, 201)
+
+
+def _count_claim(request: Request, ctx: Context, who: Claimant) -> None:
+    """Claims are rate-limited: a member per address and per member, a token per token."""
+    limit = limits(ctx.settings)
+    if who.kind == "member":
+        ratelimit.hit(ctx.db, limit.claims_address, client_address(request))
+        ratelimit.hit(ctx.db, limit.claims_member, who.member_id)
+    else:
+        ratelimit.hit(ctx.db, limit.claims_token, f"{who.kind}:{who.name}")
+
+
+def _member_for(who: Claimant, named: str | None) -> str:
+    """The member a claim is for: the session's own, or the one an integration names."""
+    if who.member_id is not None:
+        if named is not None and fold(named) != who.member_id:
+            raise Forbidden("A signed-in member claims for themselves only: leave member_id out.")
+        return who.member_id
+    if named is None:
+        raise InvalidInput([FieldError("member_id", "Name the member (their e-mail address) you claim for.")])
+    return check_email(named, "member_id")
 
 
 def _notice(batch) -> str | None:
@@ -83,33 +121,33 @@ def claim_page(request: Request, claim_token: str, ctx: Context = Depends(get_co
 @router.post("/claim/{claim_token}", include_in_schema=False)
 def claim_form(request: Request, claim_token: str, form: FormData = Depends(form_data),
                ctx: Context = Depends(get_context)) -> Response:
-    """Claim for the signed-in member, or sign in with the e-mail address typed and claim at once;
-    then back to the claim page, which shows the voucher (a second claim shows the same one)."""
+    """Claim for the signed-in member, then back to the claim page, which shows the voucher (a second
+    claim shows the same one); or, not signed in, mail a sign-in link and code to the address typed."""
     member = current_member(request, ctx)
     try:
         with ctx.db.read() as conn:
             batch = service.batch_by_token(conn, claim_token)
     except NotFound as exc:
         return _not_found(request, exc, member)
-    new_token = None
-    if member is not None:
-        if not form_ok(request, ctx, form, member):
-            return error_page(request, "This form did not come from this site", FORM_EXPIRED, 403, member)
-    else:
+    if member is None:  # mail a sign-in link and code; the member comes back here signed in
         email = str(form.get("email") or "")[:200]
         if not member_session.sign_in_form_ok(request, ctx, form):
             return _page(request, ctx, batch, None, email=email, error=FORM_EXPIRED, status=403)
-        started = start_session(ctx, email)
-        if isinstance(started, str):
-            return _page(request, ctx, batch, None, email=email, error=started, status=422)
-        new_token, member = started
+        sent = send_sign_in(request, ctx, email, f"/claim/{claim_token}")
+        if isinstance(sent, NotSent):
+            return sent.on(_page(request, ctx, batch, None, email=email, error=sent.message, status=sent.status))
+        return sent
+    if not form_ok(request, ctx, form, member):
+        return error_page(request, "This form did not come from this site", FORM_EXPIRED, 403, member)
     done = "claimed"
     try:
+        _count_claim(request, ctx, Claimant("member", member.member_id, member.member_id))
         with ctx.db.write() as conn:
             service.claim(conn, claim_token, member.member_id)
+    except RateLimited as exc:
+        response = error_page(request, "Too many claims", exc.detail, 429, member)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except ClaimRefused:
         done = ""  # the claim page says why (or shows the voucher claimed before)
-    response = redirect(f"/claim/{claim_token}" + (f"?done={done}" if done else ""))
-    if new_token:
-        member_session.set_member_cookie(response, new_token, ctx)
-    return response
+    return redirect(f"/claim/{claim_token}" + (f"?done={done}" if done else ""))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from central.auth import require_device
 from central.problems import DEVICE_ERRORS
 from central.context import Context, get_context, json
-from central.services import devices, ledger, snapshot
+from central.limits import client_address, limits
+from central.services import devices, ledger, ratelimit, snapshot
 from central.services.ledger import Device
 from vouchers.wire import EnrolRequest, EventsRequest, EventsResponse, HeartbeatRequest, HeartbeatResponse, SnapshotPage
 
@@ -16,7 +17,8 @@ router = APIRouter(prefix="/api/v1", tags=["sync"], responses=DEVICE_ERRORS)
 
 
 @router.post("/devices/enrol", status_code=201, summary="Trade an enrolment code for a device token")
-def enrol(data: EnrolRequest, ctx: Context = Depends(get_context)) -> Response:
+def enrol(data: EnrolRequest, request: Request, ctx: Context = Depends(get_context)) -> Response:
+    ratelimit.hit(ctx.db, limits(ctx.settings).enrolments_address, client_address(request))  # codes are short
     with ctx.db.write() as conn:
         return json(devices.enrol(conn, data), 201)
 

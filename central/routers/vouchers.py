@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
 from central import images
-from central.auth import require_admin
+from central.auth import require_admin, require_staff_admin
 from central.problems import ADMIN_ERRORS, PNG
 from central.context import Context, get_context, json
 from central.schemas import StatusChange
-from central.services import ledger
+from central.services import audit, ledger
+from central.services.audit import Actor
 from central.services import vouchers as service
 from vouchers.codes import normalise
 
@@ -39,8 +40,11 @@ def barcode(
 
 
 @router.post("/vouchers/{code}/status", summary="Staff change: pending → any, used → unused (revert)")
-def change_status(data: StatusChange, code: str = CodePath, ctx: Context = Depends(get_context)) -> Response:
+def change_status(data: StatusChange, code: str = CodePath, actor: Actor = Depends(require_staff_admin),
+                  ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.write() as conn:
-        ledger.change_status(conn, code, data.status, data.reason)
+        vid = service.one(conn, code)["id"]
+        with audit.change(conn, actor, "voucher.status", "voucher", vid, audit.voucher_state):
+            ledger.change_status(conn, code, data.status, data.reason, author=actor.name)
     with ctx.db.read() as conn:
         return json(service.one(conn, normalise(code)))

@@ -6,6 +6,7 @@ from sqlalchemy import Connection, select, update
 
 from central.db.engine import next_seq
 from central.db.schema import batch_types, batches, utcnow, vouchers
+from central.services.ids import voucher_id
 from vouchers.claims import check_claim
 from vouchers.codes import format_code
 from vouchers.errors import NotFound
@@ -25,11 +26,12 @@ def members_code(conn: Connection, batch_id: str, member_id: str) -> str | None:
     return format_code(code) if code else None
 
 
-def claim(conn: Connection, claim_token: str, member_id: str) -> dict:
-    """Give the member an unclaimed voucher, or raise ClaimRefused saying why not."""
+def claim(conn: Connection, claim_token: str, member_id: str, *, show_code: bool = True) -> dict:
+    """Give the member (a case-folded e-mail address) an unclaimed voucher, or raise ClaimRefused
+    saying why not; `already-claimed` carries their code only when `show_code` (their own session)."""
     batch = batch_by_token(conn, claim_token)
     existing = members_code(conn, batch["id"], member_id)
-    check_claim(batch["state"], batch["claims"], batch["total"] - batch["claimed"], existing)
+    check_claim(batch["state"], batch["claims"], batch["total"] - batch["claimed"], existing, show_code=show_code)
     voucher = conn.execute(
         select(vouchers.c.serial, vouchers.c.code, batch_types.c.initial_status)
         .join(batch_types, batch_types.c.id == vouchers.c.type_id)
@@ -49,4 +51,5 @@ def claim(conn: Connection, claim_token: str, member_id: str) -> dict:
         )
     )
     conn.execute(update(batches).where(batches.c.id == batch["id"]).values(claimed=batches.c.claimed + 1))
-    return {"code": format_code(voucher.code), "batch_id": batch["id"], "status": voucher.initial_status}
+    return {"code": format_code(voucher.code), "batch_id": batch["id"], "status": voucher.initial_status,
+            "voucher_id": voucher_id(batch["id"], voucher.serial)}

@@ -267,8 +267,10 @@ def voucher_by_code(conn: Connection, code_text: str) -> dict[str, Any]:
     return dict(row)
 
 
-def change_status(conn: Connection, code_text: str, new: Status, reason: str) -> dict[str, Any]:
-    """A staff change (pending → any; used → unused), recorded in the ledger as an event."""
+def change_status(conn: Connection, code_text: str, new: Status, reason: str,
+                  author: str | None = None) -> dict[str, Any]:
+    """A staff change (pending → any; used → unused), recorded in the ledger as an event with its
+    author (who at head office made it)."""
     voucher = voucher_by_code(conn, code_text)
     status_rules.check_staff_change(voucher["status"], new)
     now = utcnow()
@@ -293,6 +295,7 @@ def change_status(conn: Connection, code_text: str, new: Status, reason: str) ->
             reason=reason,
             new_status=new.value,
             outcome="accepted",
+            author=author,
         )
     )
     return voucher

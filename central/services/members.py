@@ -1,9 +1,10 @@
 """Members: an e-mail sign-in with sessions kept on the server, their claimed vouchers (My
 vouchers), and their own MARK AS USED (seed 002).
 
-A member is known by the e-mail address they sign in with: it is the `member_id` their claims
-carry. Member sessions are apart from staff sessions (their own table and cookie), so one never
-opens the other's pages. As for staff, the cookie carries a random token whose hash keys the
+A member is known by the e-mail address they sign in with (proven by a mailed link or code,
+services/member_sign_in.py), case-folded: it is the `member_id` their claims carry. Member
+sessions are apart from staff sessions (their own table and cookie), so one never opens the
+other's pages. As for staff, the cookie carries a random token whose hash keys the
 session, so signing out ends it at once in every server process.
 """
 
@@ -20,7 +21,6 @@ from sqlalchemy import Connection, delete, insert, select
 from central.db.schema import batch_types, batches, member_sessions, stores, utcnow, vouchers
 from central.services import ledger
 from central.services.ids import new_token, token_hash, voucher_id
-from central.services.staff import check_email
 from vouchers.codes import format_code
 from vouchers.errors import NotFound
 from vouchers.status import Status
@@ -36,10 +36,9 @@ class MemberSession:
     expires_at: datetime
 
 
-def sign_in(conn: Connection, email: str, *, days: int) -> tuple[str, MemberSession]:
-    """A new session for this e-mail address (InvalidInput if it is not one): the cookie's token
-    and the session. An e-mail identity is all a member has here; nothing proves the address."""
-    member_id = check_email(email)
+def start_session(conn: Connection, member_id: str, *, days: int) -> tuple[str, MemberSession]:
+    """A new session for this member: the cookie's token and the session. Only for an address
+    just proven by its sign-in mail (services/member_sign_in.py)."""
     now = utcnow()
     conn.execute(delete(member_sessions).where(member_sessions.c.expires_at < now))
     token, csrf = new_token(), new_token(24)

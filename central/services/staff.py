@@ -1,4 +1,5 @@
-"""Head-office staff: accounts, passwords (scrypt, per-user salt), sign-in with a throttle, sessions.
+"""Head-office staff: accounts with roles, passwords (scrypt, per-user salt), sign-in, sessions,
+and personal API tokens. (How often a sign-in may fail is the sign-in page's: central/limits.py.)
 
 Sessions live in the database, not in a signed cookie: the cookie carries a random token whose
 hash is the session's key, so signing out or removing an account ends its sessions at once, in
@@ -7,19 +8,21 @@ every server process, and no signing secret has to be shared between processes.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from central.db.schema import sign_in_throttle, staff, staff_sessions, utcnow
+from central.db.schema import staff, staff_sessions, staff_tokens, utcnow
 from central.services.ids import new_id, new_token, token_hash
 from vouchers.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
-from vouchers.secrets_hash import hash_secret, secret_matches
+from vouchers.emails import check_email as _check_email
+from vouchers.emails import fold
+from vouchers.roles import Role
+from vouchers.secrets_hash import LOG2_N, hash_secret, needs_rehash, secret_matches
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000
@@ -30,12 +33,6 @@ class SignInRefused(Unauthorized):
     title = "Signing in did not work"
 
 
-class SignInLocked(SignInRefused):
-    status = 429
-    slug = "sign-in-locked"
-    title = "Too many wrong passwords"
-
-
 @dataclass(frozen=True)
 class Session:
     """A signed-in member of staff, as a dashboard request sees them."""
@@ -44,18 +41,15 @@ class Session:
     email: str
     csrf_token: str
     expires_at: datetime
+    role: str = Role.VIEWER.value
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    return fold(email)
 
 
 def check_email(email: str) -> str:
-    email = normalise_email(email)
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or len(email) > 200 or any(c.isspace() for c in email):
-        raise InvalidInput([FieldError("email", f"'{email}' is not an e-mail address.")])
-    return email
+    return _check_email(email)
 
 
 def check_password_rules(password: str) -> None:
@@ -69,40 +63,52 @@ hash_password = hash_secret
 password_matches = secret_matches
 
 
-# Compared against when the e-mail address has no account, so that both take the same time.
-_NO_ACCOUNT_HASH = hash_password(secrets.token_urlsafe(16))
+# Compared against when the e-mail address has no account, so that both take the same time (one per cost).
+_NO_ACCOUNT_HASHES: dict[int, str] = {}
 
 
-def add(conn: Connection, email: str, password: str) -> dict[str, Any]:
+def _no_account_hash(log2_n: int) -> str:
+    if log2_n not in _NO_ACCOUNT_HASHES:
+        _NO_ACCOUNT_HASHES[log2_n] = hash_password(secrets.token_urlsafe(16), log2_n)
+    return _NO_ACCOUNT_HASHES[log2_n]
+
+
+def add(conn: Connection, email: str, password: str, *, role: Role | str = Role.ADMIN,
+        log2_n: int = LOG2_N) -> dict[str, Any]:
+    """A new account with this role; its password hashed at scrypt cost N=2^log2_n (OWASP's 2^17
+    unless a test asks less)."""
     email = check_email(email)
     check_password_rules(password)
-    values = {"id": new_id("s"), "email": email, "password_hash": hash_password(password), "created_at": utcnow()}
+    values = {"id": new_id("s"), "email": email, "password_hash": hash_password(password, log2_n),
+              "created_at": utcnow(), "role": Role(role).value}
     try:
         with conn.begin_nested():
             conn.execute(insert(staff).values(**values))
     except IntegrityError:
         raise Conflict(f"There is already a staff account for {email}.") from None
-    return {k: values[k] for k in ("id", "email", "created_at")}
+    return {k: values[k] for k in ("id", "email", "created_at", "role")}
 
 
-def set_password(conn: Connection, email: str, password: str) -> None:
+def set_password(conn: Connection, email: str, password: str, *, log2_n: int = LOG2_N) -> None:
     check_password_rules(password)
     row = _by_email(conn, email)
-    conn.execute(update(staff).where(staff.c.id == row["id"]).values(password_hash=hash_password(password)))
+    conn.execute(update(staff).where(staff.c.id == row["id"]).values(password_hash=hash_password(password, log2_n)))
     conn.execute(delete(staff_sessions).where(staff_sessions.c.staff_id == row["id"]))
 
 
 def list_all(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(staff.c.id, staff.c.email, staff.c.created_at, staff.c.last_sign_in_at).order_by(staff.c.email)
+        select(staff.c.id, staff.c.email, staff.c.role, staff.c.created_at, staff.c.last_sign_in_at)
+        .order_by(staff.c.email)
     ).mappings()
     return [dict(r) for r in rows]
 
 
 def remove(conn: Connection, email: str) -> None:
-    """Delete the account and end its sessions."""
+    """Delete the account and end its sessions and API tokens."""
     row = _by_email(conn, email)
     conn.execute(delete(staff_sessions).where(staff_sessions.c.staff_id == row["id"]))
+    conn.execute(delete(staff_tokens).where(staff_tokens.c.staff_id == row["id"]))
     conn.execute(delete(staff).where(staff.c.id == row["id"]))
 
 
@@ -111,10 +117,6 @@ def _by_email(conn: Connection, email: str):
     if row is None:
         raise NotFound(f"There is no staff account for {normalise_email(email)}.")
     return row
-
-
-def _throttle_key(email: str) -> str:
-    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -126,73 +128,113 @@ class SignIn:
     refused: SignInRefused | None = None
 
 
-def sign_in(
-    conn: Connection, email: str, password: str, *, hours: int, max_failures: int, lockout_minutes: int
-) -> SignIn:
-    """A new session, or the refusal (returned, not raised, so that the count of wrong passwords
-    is committed with the transaction).
-
-    Wrong passwords are counted per e-mail address, known or not; after `max_failures` within
-    `lockout_minutes` the address is locked for `lockout_minutes`."""
+def sign_in(conn: Connection, email: str, password: str, *, hours: int, log2_n: int = LOG2_N) -> SignIn:
+    """A new session, or the refusal (returned, not raised). An address without an account takes as
+    long and reads the same as a wrong password. A hash of an older, cheaper cost is upgraded."""
     now = utcnow()
-    key = _throttle_key(email)
-    throttle = conn.execute(select(sign_in_throttle).where(sign_in_throttle.c.key == key)).mappings().first()
-    if throttle is not None and throttle["locked_until"] is not None and throttle["locked_until"] > now:
-        minutes = max(1, round((throttle["locked_until"] - now).total_seconds() / 60))
-        return SignIn(refused=SignInLocked(
-            "Signing in with this e-mail address is locked after too many wrong passwords. "
-            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-        ))
     row = conn.execute(select(staff).where(staff.c.email == normalise_email(email))).mappings().first()
-    ok = password_matches(password, row["password_hash"] if row is not None else _NO_ACCOUNT_HASH)
+    ok = password_matches(password, row["password_hash"] if row is not None else _no_account_hash(log2_n))
     if row is None or not ok:
-        locked = _count_failure(conn, key, throttle, now, max_failures, lockout_minutes)
-        if locked:
-            return SignIn(refused=SignInLocked(
-                f"Too many wrong passwords in a row: signing in with this e-mail address is locked for "
-                f"{lockout_minutes} minutes."
-            ))
         return SignIn(refused=SignInRefused("The e-mail address or the password is wrong."))
-    conn.execute(delete(sign_in_throttle).where(sign_in_throttle.c.key == key))
     conn.execute(delete(staff_sessions).where(staff_sessions.c.expires_at < now))
-    conn.execute(update(staff).where(staff.c.id == row["id"]).values(last_sign_in_at=now))
+    upgraded = {"password_hash": hash_password(password, log2_n)} if needs_rehash(row["password_hash"], log2_n) else {}
+    conn.execute(update(staff).where(staff.c.id == row["id"]).values(last_sign_in_at=now, **upgraded))
     token, csrf = new_token(), new_token(24)
     expires = now + timedelta(hours=hours)
     conn.execute(insert(staff_sessions).values(
         token_hash=token_hash(token), staff_id=row["id"], csrf_token=csrf, created_at=now, expires_at=expires
     ))
-    return SignIn(token, Session(staff_id=row["id"], email=row["email"], csrf_token=csrf, expires_at=expires))
-
-
-def _count_failure(conn: Connection, key: str, throttle, now: datetime, max_failures: int, minutes: int) -> bool:
-    """Count one wrong password; True when that locks the address."""
-    window = timedelta(minutes=minutes)
-    if throttle is None or throttle["first_failure_at"] + window < now:
-        failures, first = 1, now
-        conn.execute(delete(sign_in_throttle).where(sign_in_throttle.c.key == key))
-        conn.execute(insert(sign_in_throttle).values(key=key, failures=0, first_failure_at=now))
-    else:
-        failures, first = throttle["failures"] + 1, throttle["first_failure_at"]
-    locked = now + window if failures >= max_failures else None
-    conn.execute(
-        update(sign_in_throttle)
-        .where(sign_in_throttle.c.key == key)
-        .values(failures=failures, first_failure_at=first, locked_until=locked)
-    )
-    return locked is not None
+    return SignIn(token, Session(staff_id=row["id"], email=row["email"], csrf_token=csrf, expires_at=expires,
+                                 role=row["role"]))
 
 
 def session_for(conn: Connection, token: str) -> Session | None:
     """The live session this cookie token stands for, if any."""
     row = conn.execute(
-        select(staff_sessions.c.staff_id, staff_sessions.c.csrf_token, staff_sessions.c.expires_at, staff.c.email)
+        select(staff_sessions.c.staff_id, staff_sessions.c.csrf_token, staff_sessions.c.expires_at, staff.c.email,
+               staff.c.role)
         .join(staff, staff.c.id == staff_sessions.c.staff_id)
         .where(staff_sessions.c.token_hash == token_hash(token))
     ).first()
     if row is None or row.expires_at <= utcnow():
         return None
-    return Session(staff_id=row.staff_id, email=row.email, csrf_token=row.csrf_token, expires_at=row.expires_at)
+    return Session(staff_id=row.staff_id, email=row.email, csrf_token=row.csrf_token, expires_at=row.expires_at,
+                   role=row.role)
 
 
 def sign_out(conn: Connection, token: str) -> None:
     conn.execute(delete(staff_sessions).where(staff_sessions.c.token_hash == token_hash(token)))
+
+
+# --- roles and personal API tokens -------------------------------------------------------------------
+
+TOKEN_PREFIX = "vks_"  # a staff member's own token (integration tokens start vki_)
+MAX_TOKEN_DAYS = 366
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """The staff member a personal API token stands for."""
+
+    staff_id: str
+    email: str
+    role: str
+    token_id: str
+
+
+def set_role(conn: Connection, email: str, role: Role | str) -> dict[str, Any]:
+    """Change an account's role; the answer has the role before and after."""
+    row = _by_email(conn, email)
+    conn.execute(update(staff).where(staff.c.id == row["id"]).values(role=Role(role).value))
+    return {"email": row["email"], "before": row["role"], "after": Role(role).value}
+
+
+def create_token(conn: Connection, email: str, name: str, days: int) -> dict[str, Any]:
+    """A new personal API token for this account, shown once (only its hash is kept)."""
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise InvalidInput([FieldError("days", f"A token lasts 1 to {MAX_TOKEN_DAYS} days.")])
+    row = _by_email(conn, email)
+    now = utcnow()
+    token = TOKEN_PREFIX + new_token()
+    values = {"id": new_id("k"), "staff_id": row["id"], "name": name.strip()[:200] or "token", "token_hash": token_hash(token),
+              "created_at": now, "expires_at": now + timedelta(days=days)}
+    conn.execute(insert(staff_tokens).values(**values))
+    return {"id": values["id"], "email": row["email"], "name": values["name"], "created_at": now,
+            "expires_at": values["expires_at"], "token": token}
+
+
+def list_tokens(conn: Connection, email: str | None = None) -> list[dict[str, Any]]:
+    query = (select(staff_tokens.c.id, staff_tokens.c.name, staff_tokens.c.created_at, staff_tokens.c.expires_at,
+                    staff_tokens.c.revoked_at, staff_tokens.c.last_used_at, staff.c.email)
+             .join(staff, staff.c.id == staff_tokens.c.staff_id).order_by(staff.c.email, staff_tokens.c.created_at))
+    if email is not None:
+        query = query.where(staff.c.email == normalise_email(email))
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def revoke_token(conn: Connection, token_id: str) -> dict[str, Any]:
+    found = [t for t in list_tokens(conn) if t["id"] == token_id]
+    if not found:
+        raise NotFound(f"There is no API token '{token_id}'.")
+    now = utcnow()
+    conn.execute(update(staff_tokens).where(staff_tokens.c.id == token_id, staff_tokens.c.revoked_at.is_(None))
+                 .values(revoked_at=now))
+    return {**found[0], "revoked_at": found[0]["revoked_at"] or now}
+
+
+def holder_of(conn: Connection, token: str) -> TokenHolder | None:
+    """The live token's account (not revoked, not expired, account not removed), if any."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = conn.execute(
+        select(staff_tokens.c.id, staff_tokens.c.expires_at, staff_tokens.c.revoked_at, staff.c.id.label("staff_id"),
+               staff.c.email, staff.c.role)
+        .join(staff, staff.c.id == staff_tokens.c.staff_id).where(staff_tokens.c.token_hash == token_hash(token))
+    ).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    return TokenHolder(staff_id=row.staff_id, email=row.email, role=row.role, token_id=row.id)
+
+
+def count(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(staff)).scalar_one()

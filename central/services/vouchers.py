@@ -14,6 +14,7 @@ from central.services import batches as batch_service
 from central.services.ids import voucher_id
 from central.services.ledger import history, voucher_by_code
 from vouchers.codes import format_code, normalise
+from vouchers.csvsafe import safe_row
 from vouchers.errors import InvalidCode, InvalidInput, FieldError
 from vouchers.status import Status
 
@@ -80,7 +81,8 @@ def page(
 
 def export_csv(conn: Connection, batch_id: str, *, claimed: bool | None, status: str | None,
                code: str | None) -> Iterator[str]:
-    """CSV lines of every matching voucher, for reporting; read in chunks so memory stays flat."""
+    """CSV lines of every matching voucher, for reporting; read in chunks so memory stays flat. Cells
+    that a spreadsheet would run as a formula (a member id '=HYPERLINK(...)') are written as text."""
     batch_service.get_row(conn, batch_id)
     query = _query(batch_id, claimed, status, code)
     buffer = io.StringIO()
@@ -90,11 +92,11 @@ def export_csv(conn: Connection, batch_id: str, *, claimed: bool | None, status:
     for r in result:
         d = _row_dict(r)
         claim, red = d["claim"] or {}, d["redemption"] or {}
-        writer.writerow([
+        writer.writerow(safe_row([
             d["id"], d["code"], d["serial"], d["type"], "yes" if claim else "no", claim.get("member_id", ""),
             _iso(claim.get("claimed_at")), d["status"] or "", red.get("store_id", ""), red.get("device_id", ""),
             _iso(red.get("at")),
-        ])
+        ]))
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -16,9 +16,12 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from central.context import Context, get_context
+from central.limits import client_address
 from central.services import staff
+from central.services.audit import Actor
 from central.services.staff import Session
 from vouchers.errors import Forbidden
+from vouchers.roles import Role, require
 
 SESSION_COOKIE = "voucher_session"
 SIGN_IN_COOKIE = "voucher_sign_in"
@@ -66,6 +69,13 @@ def csrf_checked(
         raise CsrfRefused()
     check_origin(request, ctx)
     return session
+
+
+def acting(request: Request, session: Session, needed: Role, what: str) -> Actor:
+    """The signed-in staff member as the audit log names them, when their role allows `needed`
+    (RoleRefused, a page in words, otherwise)."""
+    require(session.role, needed, what)
+    return Actor(session.email, "staff", session.role, client_address(request))
 
 
 def check_origin(request: Request, ctx: Context) -> None:

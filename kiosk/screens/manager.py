@@ -28,6 +28,9 @@ class ManagerScreen(Screen):
         yield Label("Conflicts and rejections of this store, and conflicts it won (review each: v)",
                     classes="heading")
         yield DataTable(id="problems", cursor_type="row")
+        journal = Label("", id="journal")  # what became of this till's journals, when anything did
+        journal.display = False
+        yield journal
         yield Label("", id="message")
         yield Footer()
 
@@ -46,6 +49,9 @@ class ManagerScreen(Screen):
 
     def show(self, data: dict) -> None:
         self.items = data["redemptions"]
+        journal = self.query_one("#journal", Label)
+        journal.update("\n".join(f"Journal: {line}" for line in data.get("journal", [])))
+        journal.display = bool(data.get("journal"))
         counts = self.query_one("#counts", DataTable)
         counts.clear()
         for c in data["counts"]:
@@ -106,7 +112,11 @@ class ManagerScreen(Screen):
         def done(note: str | None) -> None:
             if not note:
                 return
-            self.app.kiosk.review(problem, note)
+            try:
+                self.app.kiosk.review(problem, note)
+            except ValueError as exc:  # nothing can be recorded (a full disk, a damaged journal)
+                self.say(str(exc))
+                return
             self.say("Marked reviewed; head office and the other store will see it at the next sync.")
             self.load()
 
@@ -114,5 +124,9 @@ class ManagerScreen(Screen):
                                         "Note (what was found, what was done):"), done)
 
     def action_export(self) -> None:
-        path = self.app.kiosk.export()
+        try:
+            path = self.app.kiosk.export()
+        except ValueError as exc:
+            self.say(str(exc))
+            return
         self.say(f"Exported to {path}")

@@ -1,4 +1,5 @@
-"""The real central app (ASGI, with its lifespan) on a real database."""
+"""The real central app (ASGI, with its lifespan) on a real database, sending mail to a real SMTP
+server on loopback (aiosmtpd) whose messages the tests read."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from fastapi.testclient import TestClient
 
 from central.app import create_app
 from support.api import Api, make_settings
+from support.mailbox import MailServer
+
+
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[MailServer]:
+    with MailServer() as server:
+        yield server
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(make_settings(database_url))) as test_client:
+def client(database_url: str, mail_server: MailServer) -> Iterator[TestClient]:
+    with TestClient(create_app(make_settings(database_url, **mail_server.settings()))) as test_client:
         yield test_client
 
 

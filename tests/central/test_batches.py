@@ -102,13 +102,13 @@ def test_delete_needs_the_voucher_count(api):
 
 def test_vouchers_filter_search_page_and_csv(api):
     batch = api.batch(30)
-    codes = [api.claim(batch, f"m{i}")["code"] for i in range(4)]
+    codes = [api.claim(batch, f"m{i}@example.com")["code"] for i in range(4)]
     bid = batch["id"]
     assert len(api.vouchers(bid, claimed="true")) == 4
     assert len(api.vouchers(bid, claimed="false")) == 26
     assert len(api.vouchers(bid, status="unused")) == 4
     found = api.vouchers(bid, code=codes[2].lower().replace("-", " "))
-    assert [v["code"] for v in found] == [codes[2]] and found[0]["claim"]["member_id"] == "m2"
+    assert [v["code"] for v in found] == [codes[2]] and found[0]["claim"]["member_id"] == "m2@example.com"
     first = api.call("GET", f"/batches/{bid}/vouchers", 200, params={"limit": 20}).json()
     second = api.call("GET", f"/batches/{bid}/vouchers", 200, params={"limit": 20, "cursor": first["next_cursor"]}).json()
     assert len(first["vouchers"]) == 20 and len(second["vouchers"]) == 10 and second["next_cursor"] is None

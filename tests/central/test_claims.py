@@ -1,12 +1,20 @@
-"""Members claiming vouchers (seed 000), and the claim page."""
+"""Members claiming vouchers (seed 000), who may claim (issue 13), and the claim page."""
 
 from __future__ import annotations
 
 import pytest
 
+from central.services import integrations
+from support.api import member_sign_in
 
-def _claim(api, batch, member, expect):
-    return api.call("POST", "/claims", expect, json={"claim_token": batch["claim_token"], "member_id": member})
+
+def _claim(api, batch, member, expect, **kw):
+    return api.call("POST", "/claims", expect, json={"claim_token": batch["claim_token"], "member_id": member}, **kw)
+
+
+def _integration(client) -> str:
+    with client.app.state.context.db.write() as conn:
+        return integrations.create(conn, "Shop web site", "test", 30)["token"]
 
 
 def test_claim_gives_a_code_and_counts(api):
@@ -18,67 +26,118 @@ def test_claim_gives_a_code_and_counts(api):
     assert api.get(batch["id"])["metrics"]["available"] == 2
 
 
-def test_one_claim_per_member_shows_the_same_code_again(api):
+def test_a_claim_without_a_member_session_or_an_integration_token_is_refused(api, client):
     batch = api.batch(3)
-    code = api.claim(batch, "ann")["code"]
-    again = _claim(api, batch, "ann", 409).json()
-    assert again["type"].endswith("already-claimed") and again["code"] == code
+    body = {"claim_token": batch["claim_token"], "member_id": "victim@example.com"}
+    refused = client.post("/api/v1/claims", json=body)
+    assert refused.status_code == 401 and refused.json()["title"] == "Sign in to claim"
+    assert client.post("/api/v1/claims", json=body, headers={"Authorization": "Bearer made-up"}).status_code == 401
+    assert api.get(batch["id"])["metrics"]["claimed"] == 0
+
+
+def test_a_signed_in_member_claims_for_themselves_and_sees_their_own_code_again(api, client, mail_server):
+    batch = api.batch(3)
+    member_sign_in(client, mail_server.keeper, "Ann@Example.com")
+    mine = client.post("/api/v1/claims", json={"claim_token": batch["claim_token"]})
+    assert mine.status_code == 201, mine.text
+    again = client.post("/api/v1/claims", json={"claim_token": batch["claim_token"], "member_id": "ANN@example.com"})
+    assert again.status_code == 409 and again.json()["code"] == mine.json()["code"]
+    other = client.post("/api/v1/claims", json={"claim_token": batch["claim_token"], "member_id": "bob@example.com"})
+    assert other.status_code == 403  # a member claims for themselves only
+    [voucher] = api.vouchers(batch["id"], claimed="true")
+    assert voucher["claim"]["member_id"] == "ann@example.com"
+
+
+def test_already_claimed_never_hands_out_another_members_code(api, client):
+    batch = api.batch(3)
+    api.claim(batch, "victim@example.com")
+    token = _integration(client)
+    for who in ({"token": token}, {}):  # an integration, and head office's own token
+        body = _claim(api, batch, "VICTIM@example.com", 409, **who).json()
+        assert body["type"].endswith("already-claimed") and "code" not in body
     assert api.get(batch["id"])["metrics"]["claimed"] == 1
+
+
+def test_an_integration_token_claims_on_behalf_of_a_member_until_revoked(api, client):
+    batch = api.batch(3)
+    token = _integration(client)
+    claimed = _claim(api, batch, "customer@example.com", 201, token=token).json()
+    assert claimed["status"] == "unused"
+    _claim(api, batch, "not an address", 422, token=token)
+    no_member = api.call("POST", "/claims", 422, token=token, json={"claim_token": batch["claim_token"]})
+    assert no_member.json()["errors"][0]["field"] == "member_id"
+    [listed] = api.call("GET", "/integration-tokens", 200).json()
+    api.call("POST", f"/integration-tokens/{listed['id']}/revoke", 200)
+    _claim(api, batch, "late@example.com", 401, token=token)
+
+
+@pytest.mark.parametrize("member", ["ann", "ann@example", "an n@example.com", "a@b@example.com", ""])
+def test_member_ids_are_email_addresses(api, member):
+    batch = api.batch(3)
+    body = _claim(api, batch, member, 422).json()
+    assert body["errors"][0]["field"] == "member_id"
+
+
+def test_one_address_in_any_case_is_one_member(api):
+    batch = api.batch(3)
+    api.claim(batch, "VICTIM@x.example")
+    assert _claim(api, batch, " victim@X.example", 409).json()["type"].endswith("already-claimed")
+    assert [v["claim"]["member_id"] for v in api.vouchers(batch["id"], claimed="true")] == ["victim@x.example"]
 
 
 def test_paused_batch_refuses_new_claims_but_keeps_claimed_ones(api):
     batch = api.batch(3)
-    api.claim(batch, "ann")
+    api.claim(batch, "ann@example.com")
     api.call("POST", f"/batches/{batch['id']}/pause", 200)
-    body = _claim(api, batch, "bob", 409).json()
+    body = _claim(api, batch, "bob@example.com", 409).json()
     assert body["type"].endswith("claims-paused") and body["title"] == "Promotion temporarily paused"
-    assert _claim(api, batch, "ann", 409).json()["type"].endswith("already-claimed")
+    assert _claim(api, batch, "ann@example.com", 409).json()["type"].endswith("already-claimed")
     api.call("POST", f"/batches/{batch['id']}/resume", 200)
-    api.claim(batch, "bob")
+    api.claim(batch, "bob@example.com")
 
 
 def test_sold_out(api):
     batch = api.batch(2)
-    api.claim(batch, "a")
-    api.claim(batch, "b")
-    body = _claim(api, batch, "c", 409).json()
+    api.claim(batch, "a@example.com")
+    api.claim(batch, "b@example.com")
+    body = _claim(api, batch, "c@example.com", 409).json()
     assert body["type"].endswith("none-available") and body["title"] == "No vouchers available"
 
 
 @pytest.mark.parametrize("state", ["configuring", "validated", "generated"])
 def test_not_claimable_states(api, state):
     batch = api.batch(2, state=state)
-    body = _claim(api, batch, "a", 409).json()
+    body = _claim(api, batch, "a@example.com", 409).json()
     assert body["type"].endswith("not-claimable") and body["current_state"] == state
 
 
 def test_claimable_while_locked(api):
     batch = api.batch(2, state="locked")
-    assert api.claim(batch, "a")["status"] == "unused"
+    assert api.claim(batch, "a@example.com")["status"] == "unused"
 
 
 def test_initial_status_comes_from_the_type(api):
     batch = api.batch(2, initial_status="issued")
-    assert api.claim(batch, "a")["status"] == "issued"
+    assert api.claim(batch, "a@example.com")["status"] == "issued"
 
 
 def test_unknown_claim_token(api):
-    api.call("POST", "/claims", 404, json={"claim_token": "nope", "member_id": "a"})
+    api.call("POST", "/claims", 404, json={"claim_token": "nope", "member_id": "a@example.com"})
 
 
 def test_claim_page_shows_title_description_and_messages(api, client):
     batch = api.batch(1, identifier="Q1 Email Campaign", description="£5 off a £20 shop")
     page = client.get(f"/claim/{batch['claim_token']}")
     assert page.status_code == 200 and "Q1 Email Campaign" in page.text and "£5 off a £20 shop" in page.text
-    assert "Claim voucher" in page.text
+    assert "Sign in to claim" in page.text
     api.call("POST", f"/batches/{batch['id']}/pause", 200)
     page = client.get(f"/claim/{batch['claim_token']}")
-    assert "Promotion temporarily paused" in page.text and "Claim voucher" not in page.text
+    assert "Promotion temporarily paused" in page.text and "Sign in to claim" not in page.text
     assert "Q1 Email Campaign" in page.text and "Back to Home" in page.text
     api.call("POST", f"/batches/{batch['id']}/resume", 200)
-    api.claim(batch, "ann")
+    api.claim(batch, "ann@example.com")
     page = client.get(f"/claim/{batch['claim_token']}")
-    assert "No vouchers available" in page.text and "Claim voucher" not in page.text
+    assert "No vouchers available" in page.text and "Sign in to claim" not in page.text
     assert client.get("/claim/not-a-token").status_code == 404
 
 

@@ -29,7 +29,7 @@ def server(tmp_path_factory):
 
 
 def run(server, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN, "VOUCHER_SERVER": server.url}
+    env = {**os.environ, "VOUCHER_TOKEN": server.staff_token(), "VOUCHER_SERVER": server.url}
     result = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=60)
     if ok:
         assert result.returncode == 0, result.stderr
@@ -38,7 +38,8 @@ def run(server, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
 
 def test_help_explains_every_command():
     out = subprocess.run([CLI, "--help"], capture_output=True, text=True).stdout
-    for command in ("serve", "migrate", "demo", "staff", "store", "batch", "voucher", "device"):
+    for command in ("serve", "migrate", "demo", "staff", "store", "batch", "voucher", "device", "integration",
+                    "audit"):
         assert command in out
     batch_help = subprocess.run([CLI, "batch", "--help"], capture_output=True, text=True).stdout
     for action in ("create", "add-type", "validate", "generate", "wait", "distribute", "redeemable", "lock",
@@ -79,8 +80,12 @@ def test_a_batch_from_creation_to_deletion(server, tmp_path):
 
 def test_errors_are_words_not_tracebacks(server):
     wrong = subprocess.run([CLI, "batch", "list", "--server", server.url], capture_output=True, text=True,
-                           env={**os.environ, "VOUCHER_ADMIN_TOKEN": "wrong"})
+                           env={**os.environ, "VOUCHER_TOKEN": "wrong"})
     assert wrong.returncode == 1 and "Missing or wrong token" in wrong.stderr and "Traceback" not in wrong.stderr
+    shared = subprocess.run([CLI, "batch", "list", "--server", server.url], capture_output=True, text=True,
+                            env={**{k: v for k, v in os.environ.items() if k != "VOUCHER_TOKEN"},
+                                 "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN})
+    assert shared.returncode == 1 and "only bootstraps the first staff account" in shared.stderr
     down = run(server, "batch", "list", "--server", f"http://127.0.0.1:{free_port()}", ok=False)
     assert down.returncode == 1 and "Cannot reach the server" in down.stderr
 
@@ -109,8 +114,9 @@ def test_demo_seeds_every_state_and_prints_codes(tmp_path):
         text = "".join(lines)
         for verdict in VOUCHER_VERDICTS:  # each has a code to try (tests/e2e/test_demo.py tries them at a till)
             assert re.search(rf"{verdict.value}\s+[0-9A-Z]{{4}}-", text), verdict
-        token = (tmp_path / "demo" / "admin-token").read_text().strip()
         assert oct((tmp_path / "demo" / "admin-token").stat().st_mode)[-3:] == "600"
+        token = (tmp_path / "demo" / "api-token").read_text().strip()  # hq@demo.example's own
+        assert oct((tmp_path / "demo" / "api-token").stat().st_mode)[-3:] == "600"
         batches = httpx.get(f"http://127.0.0.1:{port}/api/v1/batches",
                             headers={"Authorization": f"Bearer {token}"}).json()
         states = {b["state"] for b in batches}

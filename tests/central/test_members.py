@@ -6,14 +6,17 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from central.db.schema import member_sessions, staff_sessions, utcnow
-from central.services import members, staff
+from central.db.schema import member_sessions, member_sign_ins, staff_sessions, utcnow
+from central.services import member_sign_in, members, staff
 from central.services.ledger import MarkUsedRefused
+from support.api import sign_in_token
 from vouchers.errors import InvalidInput, NotFound
 
 
@@ -34,7 +37,7 @@ def _mark(client, member, vid, event_id=None) -> dict:
 def test_sessions_keep_only_a_hash_and_end_on_sign_out(client):
     db = _db(client)
     with db.write() as conn:
-        token, session = members.sign_in(conn, "  Ann@Example.COM ", days=30)
+        token, session = members.start_session(conn, "ann@example.com", days=30)
     assert session.member_id == "ann@example.com" and session.expires_at > utcnow() + timedelta(days=29)
     with db.read() as conn:
         assert members.session_for(conn, token) == session
@@ -50,12 +53,12 @@ def test_sessions_keep_only_a_hash_and_end_on_sign_out(client):
 def test_expired_sessions_end_and_are_cleared(client):
     db = _db(client)
     with db.write() as conn:
-        old, _ = members.sign_in(conn, "ann@example.com", days=1)
+        old, _ = members.start_session(conn, "ann@example.com", days=1)
         conn.execute(update(member_sessions).values(expires_at=utcnow() - timedelta(seconds=1)))
     with db.read() as conn:
         assert members.session_for(conn, old) is None
     with db.write() as conn:
-        members.sign_in(conn, "bob@example.com", days=1)
+        members.start_session(conn, "bob@example.com", days=1)
     with db.read() as conn:
         assert conn.execute(select(member_sessions.c.member_id)).scalars().all() == ["bob@example.com"]
         assert conn.execute(select(staff_sessions)).first() is None  # the two kinds never mix
@@ -64,7 +67,7 @@ def test_expired_sessions_end_and_are_cleared(client):
 @pytest.mark.parametrize("email", ["", "ann", "ann@example", "an n@example.com", "a" * 200 + "@example.com"])
 def test_sign_in_needs_an_email_address(client, email):
     with _db(client).write() as conn, pytest.raises(InvalidInput):
-        members.sign_in(conn, email, days=1)
+        member_sign_in.start(conn, email, "browser-token", "/my/vouchers")
 
 
 def test_mark_used_is_a_redemption_in_the_ledger(api, client):
@@ -193,24 +196,112 @@ def test_my_vouchers_say_what_each_status_allows(api, client):
                                                                      wallet["B unused"]["code"])
 
 
-def test_claim_page_signs_in_claims_and_shows_the_claim_again(api, client):
-    """Over HTTP (the browser tests do it again in Chromium): a member signs in on the claim page."""
+def _ask(client, email: str, next_page: str = "/my/vouchers"):
+    """Ask for a sign-in mail in this client's browser; the check-your-mail page."""
+    page = client.get(f"/my/sign-in?next={next_page}")
+    return client.post("/my/sign-in", data={"email": email, "sign_in_token": sign_in_token(page.text),
+                                            "next": next_page})
+
+
+def _code(client, mailbox, email: str, code: str | None = None, next_page: str = "/my/vouchers"):
+    page = client.get(f"/my/sign-in?next={next_page}")
+    return client.post("/my/sign-in/code", data={"code": code or mailbox.last_to(email).code, "next": next_page,
+                                                 "sign_in_token": sign_in_token(page.text)}, follow_redirects=False)
+
+
+def _signed_in_as(client) -> str | None:
+    page = client.get("/my/vouchers", follow_redirects=False)
+    if page.status_code != 200:
+        return None
+    return re.search(r'class="who">([^<]+)<', page.text).group(1)
+
+
+def test_the_mail_carries_a_link_and_a_code_and_nothing_is_signed_in_before_one_is_used(client, mail_server):
+    asked = _ask(client, "Ann@Example.com")
+    assert asked.status_code == 200 and "Check your mail" in asked.text and "ann@example.com" in asked.text
+    mail = mail_server.keeper.last_to("ann@example.com")
+    assert mail.subject == "Your sign-in link for your vouchers"
+    assert mail.link.startswith("http://shop.test/my/sign-in/link/") and re.fullmatch(r"\d{6}", mail.code)
+    assert "within 15 minutes" in mail.text
+    assert _signed_in_as(client) is None  # typing an address is not signing in
+    with _db(client).read() as conn:
+        stored = conn.execute(select(member_sign_ins.c.link_hash, member_sign_ins.c.code_hash)).one()
+    assert mail.link.rsplit("/", 1)[1] not in stored and mail.code not in stored  # both kept hashed
+
+
+def test_the_link_signs_in_any_browser_once(client, mail_server):
+    _ask(client, "link@example.com")
+    link = urlsplit(mail_server.keeper.last_to("link@example.com").link).path
+    with TestClient(client.app) as phone:  # the mail app's browser: another one
+        confirm = phone.get(link)  # a mail scanner opening the link signs nobody in
+        assert confirm.status_code == 200 and "link@example.com" in confirm.text and _signed_in_as(phone) is None
+        done = phone.post(link, data={"sign_in_token": sign_in_token(confirm.text)}, follow_redirects=False)
+        assert done.status_code == 303 and done.headers["location"] == "/my/vouchers"
+        assert _signed_in_as(phone) == "link@example.com"
+        again = phone.get(link)
+        assert again.status_code == 410 and "used already" in again.text
+    assert client.get(link).status_code == 410
+    assert _code(client, mail_server.keeper, "link@example.com").status_code == 422  # the code went with it
+
+
+def test_the_code_signs_in_only_the_browser_that_asked(client, mail_server):
+    _ask(client, "code@example.com", "/my/vouchers")
+    code = mail_server.keeper.last_to("code@example.com").code
+    with TestClient(client.app) as stranger:
+        refused = _code(stranger, mail_server.keeper, "code@example.com", code)
+        assert refused.status_code == 422 and _signed_in_as(stranger) is None
+    done = _code(client, mail_server.keeper, "code@example.com", f" {code[:3]} {code[3:]} ")  # as typed
+    assert done.status_code == 303 and _signed_in_as(client) == "code@example.com"
+
+
+def test_wrong_codes_spend_the_sign_in(client, mail_server):
+    _ask(client, "guess@example.com")
+    right = mail_server.keeper.last_to("guess@example.com").code
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
+    for _ in range(member_sign_in.MAX_CODE_FAILURES - 1):
+        answer = _code(client, mail_server.keeper, "guess@example.com", wrong)
+        assert answer.status_code == 422 and "not the code in the mail" in answer.text
+    _code(client, mail_server.keeper, "guess@example.com", wrong)
+    spent = _code(client, mail_server.keeper, "guess@example.com", right)
+    assert spent.status_code == 422 and "used already" in spent.text and _signed_in_as(client) is None
+
+
+def test_a_sign_in_older_than_15_minutes_does_not_work(client, mail_server):
+    _ask(client, "late@example.com")
+    mail = mail_server.keeper.last_to("late@example.com")
+    with _db(client).write() as conn:
+        conn.execute(update(member_sign_ins).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert client.get(urlsplit(mail.link).path).status_code == 410
+    assert _code(client, mail_server.keeper, "late@example.com", mail.code).status_code == 422
+    assert _signed_in_as(client) is None
+
+
+def test_claim_page_signs_in_through_the_mail_claims_and_shows_the_claim_again(api, client, mail_server):
+    """Over HTTP (the browser tests do it again in Chromium): a member signs in from the claim page."""
     batch = api.batch(2, identifier="Spring")
     url = f"/claim/{batch['claim_token']}"
     page = client.get(url)
-    token = re.search(r'name="sign_in_token" value="([^"]+)"', page.text).group(1)
+    token = sign_in_token(page.text)
+    mails = len(mail_server.keeper.to("ann@example.com"))
     forged = client.post(url, data={"email": "ann@example.com", "sign_in_token": "guessed-guessed-guessed"})
-    assert forged.status_code == 403 and api.get(batch["id"])["metrics"]["claimed"] == 0
+    assert forged.status_code == 403 and len(mail_server.keeper.to("ann@example.com")) == mails
     bad = client.post(url, data={"email": "not an address", "sign_in_token": token})
     assert bad.status_code == 422 and "Enter your e-mail address" in bad.text
-    done = client.post(url, data={"email": "Ann@Example.com ", "sign_in_token": token}, follow_redirects=False)
-    assert done.status_code == 303 and done.headers["location"] == f"{url}?done=claimed"
-    shown = client.get(done.headers["location"])
+    asked = client.post(url, data={"email": "Ann@Example.com ", "sign_in_token": token})
+    assert asked.status_code == 200 and "Check your mail" in asked.text
+    assert api.get(batch["id"])["metrics"]["claimed"] == 0  # nothing claimed before the address is proven
+    done = _code(client, mail_server.keeper, "ann@example.com", next_page=url)
+    assert done.status_code == 303 and done.headers["location"] == url
+    signed_in = client.get(url)
+    assert "Signed in as <strong>ann@example.com</strong>" in signed_in.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', signed_in.text).group(1)
+    claimed = client.post(url, data={"csrf_token": csrf}, follow_redirects=False)
+    assert claimed.status_code == 303 and claimed.headers["location"] == f"{url}?done=claimed"
+    shown = client.get(claimed.headers["location"])
     code = re.search(r'data-code="([^"]+)"', shown.text).group(1)
     assert api.vouchers(batch["id"], claimed="true")[0]["code"] == code
     again = client.get(url)
     assert "already claimed" in again.text and code in again.text and "Claim voucher" not in again.text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', again.text).group(1)
     client.post(url, data={"csrf_token": csrf})  # claiming again gives nothing more
     assert api.get(batch["id"])["metrics"]["claimed"] == 1
     api.call("POST", f"/batches/{batch['id']}/pause", 200)

@@ -50,3 +50,38 @@ def test_conflicts_recorded_before_revision_0006_become_problems_with_new_change
         assert counter == 43
     finally:
         db.dispose()
+
+
+def test_revision_0007_folds_member_ids_reports_collisions_and_ends_unproven_sessions(database_url):
+    from alembic import command
+    from sqlalchemy import text
+
+    from central.db.migrate import alembic_config
+
+    db = Database(database_url)
+    try:
+        config = alembic_config(db)
+        with db.engine.connect() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0006")
+            conn.execute(text("INSERT INTO batches (id, identifier, description, serial_start, serial_end, state, "
+                              "claims, claim_token, total, claimed, redeemed, generated, created_at, updated_at, "
+                              "change_seq) VALUES ('b1', 'B', '', 1, 9, 'redeemable', 'active', 't1', 3, 3, 0, 3, "
+                              ":t, :t, 1)"), {"t": "2026-01-01 10:00:00"})
+            for serial, member in ((1, "Ann@Example.com"), (2, "VICTIM@x.example"), (3, "victim@x.example")):
+                conn.execute(text("INSERT INTO vouchers (batch_id, serial, type_id, code, code_hash, member_id, "
+                                  "status, change_seq) VALUES ('b1', :s, 't', :c, 'h', :m, 'unused', 1)"),
+                             {"s": serial, "c": f"CODE{serial}", "m": member})
+            conn.execute(text("INSERT INTO member_sessions (token_hash, member_id, csrf_token, created_at, expires_at) "
+                              "VALUES ('h', 'anyone@example.com', 'c', :t, :t)"), {"t": "2030-01-01 10:00:00"})
+            conn.commit()
+        upgrade(db)
+        with db.engine.connect() as conn:
+            members = dict(conn.execute(text("SELECT serial, member_id FROM vouchers ORDER BY serial")).all())
+            audit = conn.execute(text("SELECT actor, action, entity_id FROM audit_log")).all()
+            sessions = conn.execute(text("SELECT count(*) FROM member_sessions")).scalar_one()
+        assert members == {1: "ann@example.com", 2: "VICTIM@x.example", 3: "victim@x.example"}
+        assert [tuple(r) for r in audit] == [("migration 0007", "member.fold-collision", "b1.2")]
+        assert sessions == 0  # nothing had proven those addresses
+    finally:
+        db.dispose()

@@ -72,7 +72,7 @@ def test_two_processes_on_postgresql_give_one_winner_per_voucher(postgres_server
             admin.post(f"/batches/{bid}/{step}").raise_for_status()
         token = admin.get(f"/batches/{bid}").json()["claim_token"]
         for i in range(100):
-            admin.post("/claims", json={"claim_token": token, "member_id": f"m{i}"}).raise_for_status()
+            admin.post("/claims", json={"claim_token": token, "member_id": f"m{i}@example.com"}).raise_for_status()
         ids = [v["id"] for v in admin.get(f"/batches/{bid}/vouchers", params={"limit": 1000}).json()["vouchers"]]
         tokens = []
         for i in range(8):

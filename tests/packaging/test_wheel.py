@@ -315,7 +315,11 @@ def start_head_office(venvs, tmp_path: Path, processes: list[Program]) -> tuple[
         wait_for(up, DEADLINE, "GET /healthz")
     except AssertionError as exc:
         raise AssertionError(f"{exc}\nserver log:\n{tail(server.log)}") from None
-    return url, env
+    # the admin token bootstraps the first staff account; the admin commands use its own token
+    first = httpx.post(f"{url}/api/v1/staff/bootstrap", json={"email": "hq@example.com"}, timeout=30,
+                       headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert first.status_code == 201, first.text
+    return url, {**program_env(VOUCHER_SERVER=url), "VOUCHER_TOKEN": first.json()["token"]}
 
 
 def test_head_office_and_a_till_installed_from_the_wheel(venvs, tmp_path, processes, terminal):
@@ -337,9 +341,10 @@ def test_head_office_and_a_till_installed_from_the_wheel(venvs, tmp_path, proces
         central("batch", step, bid)
     batch = central_json("batch", "show", bid)
     assert batch["state"] == "redeemable" and batch["metrics"]["total"] == 20, batch
-    # a member claims one (members have no CLI: the claim page's API)
+    # head office claims one on behalf of a member (members sign in by mail on the claim page)
     claim = httpx.post(f"{url}/api/v1/claims", json={"claim_token": batch["claim_token"],
-                                                    "member_id": "m1@example.com"}, timeout=30)
+                                                    "member_id": "m1@example.com"}, timeout=30,
+                       headers={"Authorization": f"Bearer {admin_env['VOUCHER_TOKEN']}"})
     assert claim.status_code == 201, claim.text
     code = claim.json()["code"]
     enrolment = central_json("store", "enrolment-code", STORE)["code"]

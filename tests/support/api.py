@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi.testclient import TestClient
@@ -11,6 +13,17 @@ from fastapi.testclient import TestClient
 from central.settings import CentralSettings
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+CHEAP_HASHES = 12  # scrypt cost (log2 N) of the tests' staff passwords: the default, OWASP's 17, takes ~0.3-1 s a hash
+
+
+# Every test runs from one client address (loopback, or TestClient's): the rate limits there are
+# far above anything a test does; tests/central/test_limits.py tests them at their defaults (DEFAULT_LIMITS).
+LIMIT_SETTINGS = ("member_sign_in_per_address", "member_sign_in_per_account", "member_codes_per_address",
+                  "claims_per_address", "claims_per_member", "claims_per_token_per_minute", "enrolments_per_address",
+                  "device_requests_per_minute", "device_requests_per_address_per_minute",
+                  "staff_sign_in_failures_per_address")
+RELAXED_LIMITS = {name: 100_000 for name in LIMIT_SETTINGS}
+DEFAULT_LIMITS = {name: CentralSettings.model_fields[name].default for name in LIMIT_SETTINGS}
 
 
 def make_settings(database_url: str, **overrides: Any) -> CentralSettings:
@@ -19,17 +32,56 @@ def make_settings(database_url: str, **overrides: Any) -> CentralSettings:
         "admin_token": ADMIN_TOKEN,
         "public_url": "http://shop.test",
         "generation_chunk": 500,
+        "password_hash_cost": CHEAP_HASHES,
+        **RELAXED_LIMITS,
         **overrides,
     }
     return CentralSettings.model_validate(values)
 
 
-class Api:
-    """A thin admin/device client over the TestClient, for readable tests."""
+def sign_in_token(html: str) -> str:
+    return re.search(r'name="sign_in_token" value="([^"]+)"', html).group(1)
 
-    def __init__(self, client: TestClient) -> None:
+
+def member_sign_in(client, mailbox, email: str, next_page: str = "/my/vouchers") -> None:
+    """Sign `client` (a TestClient or httpx.Client of the server) in as a member the way a member
+    does: ask for the mail, then open its link and press Sign in."""
+    page = client.get(f"/my/sign-in?next={next_page}")
+    asked = client.post("/my/sign-in", data={"email": email, "sign_in_token": sign_in_token(page.text),
+                                             "next": next_page})
+    assert asked.status_code == 200 and "Check your mail" in asked.text, asked.text
+    link = urlsplit(mailbox.last_to(email).link).path
+    confirm = client.get(link)
+    assert confirm.status_code == 200, confirm.text
+    done = client.post(link, data={"sign_in_token": sign_in_token(confirm.text)}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+
+
+TEST_ADMIN = "admin@tests.example"
+
+
+def staff_token(db, email: str = TEST_ADMIN, role: str = "admin") -> str:
+    """A personal API token of a staff account (made if need be), straight in the database, as
+    `voucher-central staff token create` does: the shared admin token only bootstraps."""
+    from central.services import staff
+    from vouchers.errors import Conflict
+
+    with db.write() as conn:
+        try:
+            staff.add(conn, email, "a password nobody types", role=role, log2_n=CHEAP_HASHES)
+        except Conflict:
+            pass
+        return staff.create_token(conn, email, "tests", 30)["token"]
+
+
+class Api:
+    """A thin admin/device client over the TestClient, for readable tests; admin calls go with a
+    personal API token of an admin (made in the app's database unless one is given)."""
+
+    def __init__(self, client: TestClient, token: str | None = None) -> None:
         self.client = client
-        self.admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        self.token = token or staff_token(client.app.state.context.db)
+        self.admin = {"Authorization": f"Bearer {self.token}"}
 
     def call(self, method: str, path: str, expect: int | None = None, token: str | None = None, **kw) -> httpx.Response:
         headers = kw.pop("headers", {})
@@ -77,7 +129,14 @@ class Api:
         raise AssertionError(f"batch {batch_id} still {batch['state']} after {timeout}s")
 
     def claim(self, batch: dict, member: str) -> dict:
-        return self.call("POST", "/claims", 201, json={"claim_token": batch["claim_token"], "member_id": member}).json()
+        """Head office claims on behalf of `member` (an e-mail address; a bare name such as 'ann'
+        or 'Spring list-0' becomes ann@example.com, spring-list-0@example.com: member ids are
+        addresses since issue 13)."""
+        from vouchers.emails import is_email
+
+        address = member if is_email(member) else (
+            re.sub(r"[^a-z0-9.+=-]+", "-", member.partition("@")[0].lower()).strip("-") + "@example.com")
+        return self.call("POST", "/claims", 201, json={"claim_token": batch["claim_token"], "member_id": address}).json()
 
     def vouchers(self, batch_id: str, **params) -> list[dict]:
         return self.call("GET", f"/batches/{batch_id}/vouchers", 200, params={"limit": 10000, **params}).json()["vouchers"]

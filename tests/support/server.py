@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from support.api import ADMIN_TOKEN
+from support.api import ADMIN_TOKEN, RELAXED_LIMITS
 
 BIN = Path(sys.executable).parent
 
@@ -28,9 +28,11 @@ class ServerProcess:
         self.database_url = database_url
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN, **env}
+        relaxed = {f"VOUCHER_{name.upper()}": str(value) for name, value in RELAXED_LIMITS.items()}  # one address
+        self.env = {**os.environ, "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN, **relaxed, **env}
         self.log = log
         self.process: subprocess.Popen | None = None
+        self._staff_token: str | None = None
 
     def start(self, timeout: float = 30) -> ServerProcess:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
@@ -49,7 +51,22 @@ class ServerProcess:
                 time.sleep(0.05)
         raise RuntimeError("server did not come up")
 
-    def client(self, token: str = ADMIN_TOKEN) -> httpx.Client:
+    def staff_token(self) -> str:
+        """A personal API token of an admin of this server's database (made once)."""
+        if self._staff_token is None:
+            from central.db.engine import Database
+            from support.api import staff_token
+
+            db = Database(self.database_url)
+            try:
+                self._staff_token = staff_token(db)
+            finally:
+                db.dispose()
+        return self._staff_token
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        """An admin client: a personal API token (the shared admin token only bootstraps)."""
+        token = token or self.staff_token()
         return httpx.Client(base_url=f"{self.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     def kill(self) -> None:

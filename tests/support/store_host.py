@@ -60,7 +60,7 @@ class HeadOffice:
             self.admin.post(f"/batches/{bid}/{step}").raise_for_status()
         batch = self.admin.get(f"/batches/{bid}").json()
         batch["codes"] = [
-            self.admin.post("/claims", json={"claim_token": batch["claim_token"], "member_id": f"m{i}"}).json()["code"]
+            self.admin.post("/claims", json={"claim_token": batch["claim_token"], "member_id": f"m{i}@example.com"}).json()["code"]
             for i in range(claimed)
         ]
         return batch

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from central.db.engine import Database
+from central.demo_mail import MailKeeper
 from support.api import Api
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -23,6 +24,7 @@ class DashboardServer:
     db: Database
     api: Api
     app: object
+    mail: MailKeeper | None = None  # what the server's SMTP server (aiosmtpd on loopback) received
 
     def page_url(self, path: str) -> str:
         return f"{self.url}{path}"

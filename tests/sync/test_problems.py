@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 
-from support.server import ADMIN_TOKEN
 from support.store_host import BIN, wait_for
 from vouchers.status import Status
 
@@ -81,7 +80,7 @@ def test_head_office_reviews_with_the_cli_and_both_tills_see_who_and_why(office,
     a, b = make_till("s1", "a"), make_till("s2", "b")
     winner, loser = _both_redeem_offline(office, server, a, b, batch["codes"][0])
     [problem] = _conflicts(loser)
-    env = {**os.environ, "VOUCHER_SERVER": server.url, "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN}
+    env = {**os.environ, "VOUCHER_SERVER": server.url, "VOUCHER_TOKEN": server.staff_token()}
     cli = str(BIN / "voucher-central")
     listed = subprocess.run([cli, "problem", "list"], env=env, capture_output=True, text=True, timeout=30)
     assert listed.returncode == 0 and problem.event_id in listed.stdout and "OPEN" in listed.stdout

@@ -94,7 +94,7 @@ def test_a_faulty_network_loses_nothing_and_counts_nothing_twice(office, server,
     for i, code in enumerate(batch["codes"][:80]):
         till.redeem(code)
         if i % 20 == 0:
-            office.admin.post("/claims", json={"claim_token": batch["claim_token"], "member_id": f"late{i}"})
+            office.admin.post("/claims", json={"claim_token": batch["claim_token"], "member_id": f"late{i}@example.com"})
         time.sleep(rng.uniform(0, 0.05))
     wait_for(lambda: sum(proxy.counts[f] > 0 for f in FAULTS) == len(FAULTS), 60, "every fault injected")
     proxy.faulty = False
@@ -125,7 +125,7 @@ def test_sigkill_at_random_points_keeps_replica_and_ledger_exact(office, server,
         for code in redeemable_codes(till, rng.sample(batch["codes"], 10))[:4]:
             till.redeem(code)
             redeemed += 1
-        office.admin.post("/claims", json={"claim_token": batch["claim_token"], "member_id": f"r{round_}"})
+        office.admin.post("/claims", json={"claim_token": batch["claim_token"], "member_id": f"r{round_}@example.com"})
         time.sleep(rng.uniform(0.05, 0.8))
         till.agent.kill()
         # whatever the kill interrupted, the replica is the server's state at its cursor:

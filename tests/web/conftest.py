@@ -9,6 +9,8 @@ test-artifacts/web/.
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from http.cookies import SimpleCookie
 import threading
 import time
 from collections.abc import Iterator
@@ -17,15 +19,64 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import select
 
 from central.app import create_app
 from central.db.engine import Database
+from central.db.schema import audit_log, utcnow
 from central.services import staff
-from support.api import ADMIN_TOKEN, Api, make_settings
+from support.api import CHEAP_HASHES, Api, make_settings, staff_token
+from support.mailbox import MailServer
 from support.server import free_port
 from support.web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, EMAIL, PASSWORD, DashboardServer, fill_sign_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+
+# A staff POST that answers with one of these changed nothing, so the audit log has nothing of it.
+NO_CHANGE = ("done=review-needs-note", "done=already-reviewed")
+
+
+class StaffActions:
+    """Wraps the app: notes every state-changing dashboard request (a POST under /dashboard other
+    than signing in and out), who sent it, its answer and when, so that the module can check at its
+    end that each one that changed something is in the audit log with its author (issue 13)."""
+
+    def __init__(self, app, db: Database) -> None:
+        self.app, self.db = app, db
+        self.seen: list[tuple[str, str | None, int, str, datetime, datetime]] = []
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope["method"] != "POST" or not path.startswith("/dashboard/") \
+                or path in ("/dashboard/sign-in", "/dashboard/sign-out"):
+            return await self.app(scope, receive, send)
+        cookies = SimpleCookie(dict(scope["headers"]).get(b"cookie", b"").decode())
+        token = cookies["voucher_session"].value if "voucher_session" in cookies else None
+        with self.db.read() as conn:
+            session = staff.session_for(conn, token) if token else None
+        answer: dict = {}
+
+        async def spy(message):
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                answer["location"] = dict(message.get("headers", [])).get(b"location", b"").decode()
+            await send(message)
+
+        start = utcnow()
+        await self.app(scope, receive, spy)
+        self.seen.append((path, session.email if session else None, answer.get("status", 0),
+                          answer.get("location", ""), start, utcnow()))
+
+    def check_audited(self) -> None:
+        with self.db.read() as conn:
+            rows = conn.execute(select(audit_log.c.actor, audit_log.c.actor_kind, audit_log.c.at)).all()
+        for path, author, status, location, start, end in self.seen:
+            if status >= 400 or any(marker in location for marker in NO_CHANGE):
+                continue
+            assert author is not None, f"POST {path} answered {status} without a staff session"
+            assert any(r.actor == author and r.actor_kind == "staff" and start <= r.at <= end for r in rows), (
+                f"POST {path} by {author} (answered {status}) is not in the audit log")
+
 
 class _ThreadServer(uvicorn.Server):
     def install_signal_handlers(self) -> None:  # a thread may not; the test process keeps its own
@@ -49,9 +100,13 @@ def server(tmp_path_factory) -> Iterator[DashboardServer]:
     path = tmp_path_factory.mktemp("dashboard") / "central.db"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = make_settings(f"sqlite:///{path}", public_url=url, generation_chunk=200, sign_in_max_failures=3)
+    mail = MailServer().start()
+    settings = make_settings(f"sqlite:///{path}", public_url=url, generation_chunk=200, sign_in_max_failures=3,
+                             **mail.settings())
     app = create_app(settings)
-    uv = _ThreadServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    db = Database(settings.database_url)
+    recorder = StaffActions(app, db)
+    uv = _ThreadServer(uvicorn.Config(recorder, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, name="dashboard-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -59,15 +114,19 @@ def server(tmp_path_factory) -> Iterator[DashboardServer]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the dashboard server did not start")
         time.sleep(0.01)
-    db = Database(settings.database_url)
     with db.write() as conn:
-        staff.add(conn, EMAIL, PASSWORD)
-    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
-    yield DashboardServer(url=url, db=db, api=Api(client), app=app)
+        staff.add(conn, EMAIL, PASSWORD, log2_n=CHEAP_HASHES)
+    token = staff_token(db)
+    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    yield DashboardServer(url=url, db=db, api=Api(client, token), app=app, mail=mail.keeper)
     client.close()
     uv.should_exit = True
     thread.join(15)
-    db.dispose()
+    try:
+        recorder.check_audited()  # every staff action of the module's tests is in the audit log, with its author
+    finally:
+        db.dispose()
+        mail.stop()
 
 
 @pytest.fixture(scope="module")

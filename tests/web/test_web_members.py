@@ -34,20 +34,30 @@ def _batch(server, size: int = 5, *, min_purchase: str | None = None, state: str
     return api.get(bid)
 
 
-def _claim_on_page(page, batch: dict, email: str) -> str:
-    """Sign in on the claim page with an e-mail address and claim; the code the page shows."""
+def _type_the_code(page, server, email: str) -> None:
+    """On the check-your-mail page: the code from the mail the server sent, typed into this browser."""
+    expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
+    page.get_by_label("Code from the mail").fill(server.mail.last_to(email).code)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _claim_on_page(page, server, batch: dict, email: str) -> str:
+    """Sign in from the claim page (the code of the mail, typed), then claim; the code the page shows."""
     page.goto(f"/claim/{batch['claim_token']}")
     page.get_by_label("E-mail address").fill(email)
+    page.get_by_role("button", name="Sign in to claim").click()
+    _type_the_code(page, server, email)
     page.get_by_role("button", name="Claim voucher").click()
     expect(page.locator(".flash")).to_have_text("Claimed! Your voucher is below, and always in My vouchers.")
     return page.locator(".voucher .code").inner_text()
 
 
-def _sign_in(page, email: str, next_path: str = "/my/vouchers") -> None:
+def _sign_in(page, server, email: str, next_path: str = "/my/vouchers") -> None:
     page.goto(next_path)
     expect(page).to_have_url(re.compile(r"/my/sign-in\?next="))
     page.get_by_label("E-mail address").fill(email)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Send me a sign-in link").click()
+    _type_the_code(page, server, email)
     expect(page.get_by_role("heading", name="My vouchers")).to_be_visible()
 
 
@@ -71,6 +81,48 @@ def _csrf(page) -> str:
     return page.locator('form.sign-out input[name="csrf_token"]').get_attribute("value")
 
 
+def test_a_member_signs_in_through_the_mail_claims_and_sees_the_voucher(phone, server, browser, shot):
+    """Issue 13's story: the link in the mail the server sent signs the member in; typing the same
+    address elsewhere, without the mail, shows nothing of theirs."""
+    batch = _batch(server, identifier="Proven promo")
+    phone.goto(f"/claim/{batch['claim_token']}")
+    phone.get_by_label("E-mail address").fill("Proof@Example.com")
+    phone.get_by_role("button", name="Sign in to claim").click()
+    expect(phone.get_by_role("heading", name="Check your mail")).to_be_visible()
+    expect(phone.get_by_role("status")).to_have_text("We sent a sign-in link and a code to proof@example.com.")
+    shot(phone, "member-check-mail")
+    assert server.api.get(batch["id"])["metrics"]["claimed"] == 0
+
+    mail = server.mail.last_to("proof@example.com")
+    phone.goto(mail.link)  # the member taps the link in the mail
+    expect(phone.get_by_text("Sign in on this browser as proof@example.com?")).to_be_visible()
+    shot(phone, "member-sign-in-link")
+    phone.get_by_role("button", name="Sign in").click()
+    expect(phone.get_by_role("heading", name="Proven promo", level=1)).to_be_visible()
+    expect(phone.get_by_text("Signed in as proof@example.com.")).to_be_visible()
+    phone.get_by_role("button", name="Claim voucher").click()
+    expect(phone.locator(".flash")).to_contain_text("Claimed!")
+    code = phone.locator(".voucher .code").inner_text()
+    phone.get_by_role("link", name="My vouchers", exact=True).click()
+    expect(_card(phone, "Proven promo").locator(".code")).to_have_text(code)
+
+    phone.goto(mail.link)  # once only
+    expect(phone.get_by_role("alert")).to_contain_text("This sign-in has been used already")
+
+    other = browser.new_context(base_url=server.url)  # the same address typed, without the mail
+    stranger = other.new_page()
+    stranger.goto("/my/sign-in")
+    stranger.get_by_label("E-mail address").fill("proof@example.com")
+    stranger.get_by_role("button", name="Send me a sign-in link").click()
+    expect(stranger.get_by_role("heading", name="Check your mail")).to_be_visible()
+    stranger.goto("/my/vouchers")
+    expect(stranger).to_have_url(re.compile(r"/my/sign-in\?next=/my/vouchers"))
+    stranger.goto(f"/claim/{batch['claim_token']}")
+    expect(stranger.get_by_role("button", name="Sign in to claim")).to_be_visible()
+    assert code not in stranger.content()
+    other.close()
+
+
 def test_sign_in_on_the_claim_page_claim_and_see_it_again(phone, server, shot):
     batch = _batch(server, identifier="Spring treats", description="£5 off when you spend £20 in May.")
     response = phone.goto(f"/claim/{batch['claim_token']}")
@@ -81,7 +133,7 @@ def test_sign_in_on_the_claim_page_claim_and_see_it_again(phone, server, shot):
     _fits_the_phone(phone)
     shot(phone, "member-claim")
 
-    code = _claim_on_page(phone, batch, "Ann@Example.com")
+    code = _claim_on_page(phone, server, batch, "Ann@Example.com")
     cookie = next(c for c in phone.context.cookies() if c["name"] == MEMBER_COOKIE)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/" and not cookie["secure"]
     assert cookie["value"] not in phone.content()  # the session token is never written into a page
@@ -101,7 +153,7 @@ def test_sign_in_on_the_claim_page_claim_and_see_it_again(phone, server, shot):
 
 def test_signed_in_member_claims_with_one_tap(phone, server):
     first, second = _batch(server, identifier="First offer"), _batch(server, identifier="Second offer")
-    _claim_on_page(phone, first, "tap@example.com")
+    _claim_on_page(phone, server, first, "tap@example.com")
     phone.goto(f"/claim/{second['claim_token']}")
     expect(phone.get_by_text("Signed in as tap@example.com.")).to_be_visible()
     expect(phone.get_by_label("E-mail address")).to_have_count(0)
@@ -117,12 +169,12 @@ def test_paused_claim_page_has_no_claim_button(phone, server, shot):
     expect(phone.get_by_role("heading", name="Paused promo", level=1)).to_be_visible()
     expect(phone.get_by_text("Back soon.")).to_be_visible()
     expect(phone.get_by_role("status")).to_have_text("Promotion temporarily paused")
-    expect(phone.get_by_role("button", name="Claim voucher")).to_have_count(0)
+    expect(phone.get_by_role("button", name="Sign in to claim")).to_have_count(0)
     expect(phone.get_by_role("link", name="Back to Home")).to_be_visible()
     shot(phone, "member-claim-paused")
     server.api.call("POST", f"/batches/{batch['id']}/resume", 200)  # silent resume: the page is open again
     phone.reload()
-    expect(phone.get_by_role("button", name="Claim voucher")).to_be_visible()
+    expect(phone.get_by_role("button", name="Sign in to claim")).to_be_visible()
 
 
 def test_sold_out_claim_page(phone, server, shot):
@@ -130,7 +182,7 @@ def test_sold_out_claim_page(phone, server, shot):
     server.api.claim(batch, "first@example.com")
     phone.goto(f"/claim/{batch['claim_token']}")
     expect(phone.get_by_role("status")).to_have_text("No vouchers available")
-    expect(phone.get_by_role("button", name="Claim voucher")).to_have_count(0)
+    expect(phone.get_by_role("button", name="Sign in to claim")).to_have_count(0)
     shot(phone, "member-claim-sold-out")
     assert phone.goto("/claim/no-such-token").status == 404
     expect(phone.get_by_role("alert")).to_contain_text("This claim link is not valid")
@@ -138,7 +190,7 @@ def test_sold_out_claim_page(phone, server, shot):
 
 def test_my_vouchers_show_codes_a_till_can_read(phone, server, shot):
     batch = _batch(server, min_purchase="£20", identifier="Wallet promo")
-    code = _claim_on_page(phone, batch, "wallet@example.com")
+    code = _claim_on_page(phone, server, batch, "wallet@example.com")
     phone.get_by_role("link", name="My vouchers", exact=True).click()
     expect(phone.get_by_role("heading", name="My vouchers")).to_be_visible()
     card = _card(phone, "Wallet promo")
@@ -160,7 +212,7 @@ def test_my_vouchers_show_codes_a_till_can_read(phone, server, shot):
 
     other = phone.context.browser.new_context(base_url=server.url)  # another member sees none of it
     stranger = other.new_page()
-    _sign_in(stranger, "stranger@example.com")
+    _sign_in(stranger, server, "stranger@example.com")
     expect(stranger.get_by_text("You have no vouchers yet.")).to_be_visible()
     assert stranger.request.get(qr.get_attribute("src")).status == 404
     assert stranger.goto(qr.get_attribute("src").replace("qr.png", "mark-used")).status == 404
@@ -172,7 +224,7 @@ def test_mark_as_used_is_a_redemption_head_office_and_tills_see(phone, server, s
     api.store("york")
     till = api.device("york", "till-y")
     batch = _batch(server, identifier="Mark me")
-    code = _claim_on_page(phone, batch, "marker@example.com")
+    code = _claim_on_page(phone, server, batch, "marker@example.com")
     phone.goto("/my/vouchers")
     card = _card(phone, "Mark me")
     card.get_by_role("button", name="MARK AS USED").click()
@@ -213,7 +265,7 @@ def test_mark_as_used_only_where_seed_002_allows_it(phone, server):
         api.claim(names[initial], member)
     locked = _batch(server, identifier="Status locked", state="locked")
     api.claim(locked, member)
-    _sign_in(phone, member)
+    _sign_in(phone, server, member)
     words = {"issued": "Issued", "pending": "Pending further processing", "used": "Used"}
     for initial, word in words.items():
         card = _card(phone, f"Status {initial}")
@@ -242,7 +294,7 @@ def test_forms_without_their_token_are_refused(phone, server):
     assert refused.status == 403 and not any(c["name"] == MEMBER_COOKIE for c in phone.context.cookies())
     assert api.get(batch["id"])["metrics"]["claimed"] == 0
 
-    _claim_on_page(phone, batch, "csrf@example.com")
+    _claim_on_page(phone, server, batch, "csrf@example.com")
     [voucher] = api.vouchers(batch["id"], claimed="true")
     url = f"/my/vouchers/{voucher['id']}/mark-used"
     for form, headers in (({}, {}), ({"csrf_token": "guessed"}, {}),
@@ -257,7 +309,7 @@ def test_forms_without_their_token_are_refused(phone, server):
 
 
 def test_member_and_staff_sessions_are_kept_apart(phone, context, server):
-    _sign_in(phone, "apart@example.com")
+    _sign_in(phone, server, "apart@example.com")
     member_token = next(c for c in phone.context.cookies() if c["name"] == MEMBER_COOKIE)["value"]
     phone.goto("/dashboard/batches")
     expect(phone).to_have_url(re.compile(r"/dashboard/sign-in\?next="))
@@ -277,7 +329,7 @@ def test_member_and_staff_sessions_are_kept_apart(phone, context, server):
 
 
 def test_sign_out_ends_the_member_session(phone, server, shot):
-    _sign_in(phone, "leaver@example.com")
+    _sign_in(phone, server, "leaver@example.com")
     cookies = phone.context.cookies()
     phone.get_by_role("button", name="Sign out").click()
     expect(phone.locator(".flash")).to_have_text("You are signed out.")
@@ -292,7 +344,7 @@ def test_sign_out_ends_the_member_session(phone, server, shot):
 def test_sign_in_asks_for_an_email_address(phone, server, address):
     phone.goto("/my/sign-in")
     phone.get_by_label("E-mail address").fill(address)
-    phone.get_by_role("button", name="Sign in").click()
+    phone.get_by_role("button", name="Send me a sign-in link").click()
     expect(phone.get_by_role("alert")).to_have_text("Enter your e-mail address, such as name@example.com.")
     expect(phone.get_by_label("E-mail address")).to_have_attribute("aria-invalid", "true")
 
@@ -324,7 +376,7 @@ def _till_reads(frame: np.ndarray) -> list[str]:
 
 def test_in_dark_mode_the_codes_stay_dark_on_light_at_a_size_the_till_reads(phone, server, shot):
     batch = _batch(server, identifier="Dark promo")
-    code = normalise(_claim_on_page(phone, batch, "dark@example.com"))
+    code = normalise(_claim_on_page(phone, server, batch, "dark@example.com"))
     phone.emulate_media(color_scheme="dark")
     phone.goto("/my/vouchers")
     card = _card(phone, "Dark promo")

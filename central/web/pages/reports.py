@@ -8,12 +8,13 @@ from starlette.responses import RedirectResponse, Response
 
 from central.context import Context, get_context
 from central.services import batches as batch_service
-from central.services import problems, reports
+from central.services import audit, problems, reports
 from central.services.staff import Session
 from central.web import charts
-from central.web.session import csrf_checked, form_data, signed_in
+from central.web.session import acting, csrf_checked, form_data, signed_in
 from central.web.templating import render
 from vouchers.errors import Conflict
+from vouchers.roles import Role
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -46,9 +47,11 @@ def review(request: Request, event_id: str, form: FormData = Depends(form_data),
     back = back if back.startswith("/dashboard/") else "/dashboard/review"
     if not note:
         return RedirectResponse(f"{back}?done=review-needs-note#problem-{event_id}", status_code=303)
+    actor = acting(request, session, Role.CAMPAIGNS, "reviewing a conflict")
     try:
-        with ctx.db.write() as conn:
+        with ctx.db.write() as conn, audit.change(conn, actor, "problem.review", "problem", event_id) as box:
             problems.review(conn, event_id, by=session.email, note=note[:2000])
+            box["after"] = {"by": session.email, "note": note[:2000]}
     except Conflict:
         return RedirectResponse(f"{back}?done=already-reviewed", status_code=303)
     return RedirectResponse(f"{back}?done=reviewed", status_code=303)

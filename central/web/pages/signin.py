@@ -9,10 +9,13 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from central.context import Context, get_context
-from central.services import staff
+from central.limits import client_address, limits
+from central.services import ratelimit, staff
+from central.services.ratelimit import RateLimited
 from central.web import session as web_session
 from central.web.session import csrf_checked, form_data, safe_next
 from central.web.templating import render
+from vouchers.emails import fold
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -23,6 +26,12 @@ def _form(request: Request, ctx: Context, *, email: str = "", error: str | None 
     response = render(request, "dashboard/sign_in.html",
                       {"email": email, "error": error, "sign_in_token": token, "next": next_page}, status)
     web_session.set_sign_in_cookie(response, token, ctx)
+    return response
+
+
+def _slowed(request: Request, ctx: Context, email: str, next_page: str, exc: RateLimited) -> Response:
+    response = _form(request, ctx, email=email, next_page=next_page, status=429, error=exc.detail)
+    response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -48,12 +57,24 @@ def sign_in(request: Request, form: FormData = Depends(form_data), ctx: Context 
         return _form(request, ctx, email=email, next_page=next_page, status=422,
                      error="Enter your e-mail address and your password.")
     s = ctx.settings
+    limit, address = limits(s), client_address(request)
+    mine = f"{fold(email)}|{address}"  # failures count per account *and* address: a stranger slows only theirs
+    try:
+        ratelimit.check(ctx.db, limit.staff_failures_account, mine)
+        ratelimit.check(ctx.db, limit.staff_failures_address, address)
+    except RateLimited as exc:
+        return _slowed(request, ctx, email, next_page, exc)
     with ctx.db.write() as conn:
-        outcome = staff.sign_in(conn, email, password, hours=s.session_hours, max_failures=s.sign_in_max_failures,
-                                lockout_minutes=s.sign_in_lockout_minutes)
+        outcome = staff.sign_in(conn, email, password, hours=s.session_hours, log2_n=s.password_hash_cost)
     if outcome.refused is not None:
+        for which, subject in ((limit.staff_failures_address, address), (limit.staff_failures_account, mine)):
+            try:
+                ratelimit.hit(ctx.db, which, subject)
+            except RateLimited:
+                pass  # the next attempt from here is slowed
         return _form(request, ctx, email=email, next_page=next_page, status=outcome.refused.status,
                      error=outcome.refused.detail)
+    ratelimit.clear(ctx.db, limit.staff_failures_account, mine)
     response = RedirectResponse(next_page, status_code=303)
     web_session.set_session_cookie(response, outcome.token, ctx)
     response.delete_cookie(web_session.SIGN_IN_COOKIE, path=web_session.SIGN_IN_PATH)

@@ -9,12 +9,13 @@ from starlette.responses import RedirectResponse, Response
 from central.context import Context, get_context
 from central.schemas import StoreCreate
 from central.services import devices as service
-from central.services import reports
+from central.services import audit, reports
 from central.services.staff import Session
 from central.web import forms
-from central.web.session import csrf_checked, form_data, signed_in
+from central.web.session import acting, csrf_checked, form_data, signed_in
 from central.web.templating import error_words, render
 from vouchers.errors import Conflict, FieldError
+from vouchers.roles import Role
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 SKEW_WARNING_SECONDS = 120  # a till's clock this far off is flagged
@@ -37,13 +38,14 @@ def stores_page(request: Request, _: Session = Depends(signed_in), ctx: Context 
 
 
 @router.post("/stores")
-def create_store(request: Request, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
+def create_store(request: Request, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
                  ctx: Context = Depends(get_context)) -> Response:
+    actor = acting(request, session, Role.ADMIN, "creating a store")
     values = forms.fields(form, ("id", "name", "timezone"))
     data, errors = forms.parse(StoreCreate, values)
     if data is not None:
         try:
-            with ctx.db.write() as conn:
+            with ctx.db.write() as conn, audit.change(conn, actor, "store.create", "store", data.id, audit.store_state):
                 service.create_store(conn, data)
         except Conflict as exc:
             errors = [FieldError("id", exc.detail)]
@@ -71,11 +73,13 @@ def store_page(request: Request, store_id: str, _: Session = Depends(signed_in),
 
 
 @router.post("/stores/{store_id}/enrolment-codes")
-def enrolment_code(request: Request, store_id: str, _: Session = Depends(csrf_checked),
+def enrolment_code(request: Request, store_id: str, session: Session = Depends(csrf_checked),
                    ctx: Context = Depends(get_context)) -> Response:
     """A one-use code, shown once on the page that answers (not kept anywhere in clear)."""
-    with ctx.db.write() as conn:
+    actor = acting(request, session, Role.ADMIN, "issuing an enrolment code")
+    with ctx.db.write() as conn, audit.change(conn, actor, "store.enrolment-code", "store", store_id) as box:
         code = service.create_enrolment_code(conn, store_id, ctx.settings.enrolment_code_minutes)
+        box["after"] = {"expires_at": code["expires_at"]}  # never the code itself
     return _store_page(request, ctx, store_id, enrolment=code, status=201)
 
 
@@ -88,14 +92,15 @@ def revoke_page(request: Request, device_id: str, _: Session = Depends(signed_in
 
 
 @router.post("/devices/{device_id}/revoke")
-def revoke(request: Request, device_id: str, form: FormData = Depends(form_data), _: Session = Depends(csrf_checked),
-           ctx: Context = Depends(get_context)) -> Response:
+def revoke(request: Request, device_id: str, form: FormData = Depends(form_data),
+           session: Session = Depends(csrf_checked), ctx: Context = Depends(get_context)) -> Response:
     """With the number of events not yet pushed that the page showed as confirmation: when a
     heartbeat changed it meanwhile, the page is shown again with the new figure."""
     raw = form.get("confirm")
     confirm = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else None
+    actor = acting(request, session, Role.ADMIN, "revoking a device")
     try:
-        with ctx.db.write() as conn:
+        with ctx.db.write() as conn, audit.change(conn, actor, "device.revoke", "device", device_id, audit.device_state):
             device = service.get_device(conn, device_id)
             service.revoke(conn, device_id, confirm)
     except service.RevokeNotConfirmed as exc:

@@ -1,0 +1,66 @@
+"""Integration tokens: issued by head office to a shop's own web site, which claims vouchers on
+behalf of its customers (their e-mail addresses) through POST /api/v1/claims. Shown once, stored
+hashed; revoked ones stop working at once and stay listed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from central.db.schema import integration_tokens, utcnow
+from central.services.ids import new_id, new_token, token_hash
+from vouchers.errors import NotFound
+
+PREFIX = "vki_"  # tells an integration token from a staff one at a glance (and in a leaked log)
+
+
+@dataclass(frozen=True)
+class Integration:
+    id: str
+    name: str
+
+
+def create(conn: Connection, name: str, created_by: str, days: int | None) -> dict[str, Any]:
+    """A new token; its secret is in the answer only."""
+    now = utcnow()
+    token = PREFIX + new_token()
+    values = {"id": new_id("i"), "name": name.strip(), "token_hash": token_hash(token), "created_at": now,
+              "created_by": created_by, "expires_at": now + timedelta(days=days) if days else None}
+    conn.execute(insert(integration_tokens).values(**values))
+    return {**_public(values), "token": token}
+
+
+def _public(row) -> dict[str, Any]:
+    return {k: row.get(k) for k in ("id", "name", "created_at", "created_by", "expires_at", "revoked_at")}
+
+
+def list_all(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(select(integration_tokens).order_by(integration_tokens.c.created_at)).mappings()
+    return [_public(dict(r)) for r in rows]
+
+
+def get(conn: Connection, token_id: str) -> dict[str, Any]:
+    row = conn.execute(select(integration_tokens).where(integration_tokens.c.id == token_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"There is no integration token '{token_id}'.")
+    return _public(dict(row))
+
+
+def revoke(conn: Connection, token_id: str) -> dict[str, Any]:
+    get(conn, token_id)
+    conn.execute(update(integration_tokens).where(integration_tokens.c.id == token_id,
+                                                  integration_tokens.c.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    return get(conn, token_id)
+
+
+def for_token(conn: Connection, token: str) -> Integration | None:
+    """The live integration this bearer token stands for, if any."""
+    if not token.startswith(PREFIX):
+        return None
+    row = conn.execute(select(integration_tokens).where(integration_tokens.c.token_hash == token_hash(token))).first()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= utcnow()):
+        return None
+    return Integration(row.id, row.name)

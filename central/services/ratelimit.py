@@ -1,0 +1,100 @@
+"""Rate limits kept in the database, so that every server process counts together.
+
+Each limit is a fixed window: at most `hits` within `seconds` for one subject (a client address,
+an e-mail address, a token). A counter row per (limit, subject) holds the window's start and its
+hits; one upsert counts and reads it atomically (INSERT … ON CONFLICT DO UPDATE … RETURNING, on
+SQLite as on PostgreSQL). Over the limit the request is answered 429 with Retry-After: the
+seconds until the window ends. Subjects are stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, delete, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from central.db.engine import Database
+from central.db.schema import UTCDateTime, rate_limits, utcnow
+from vouchers.errors import VoucherError
+
+
+class RateLimited(VoucherError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `hits` within `seconds` per subject; `what` says in words what is limited."""
+
+    name: str
+    hits: int
+    seconds: int
+    what: str
+
+    def refused(self, retry_after: int) -> RateLimited:
+        wait = f"{math.ceil(retry_after / 60)} minute(s)" if retry_after >= 90 else f"{retry_after} seconds"
+        return RateLimited(f"Too many {self.what} (at most {self.hits} in {_span(self.seconds)}). "
+                           f"Try again in {wait}.", retry_after)
+
+
+def _span(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hour(s)"
+    return f"{seconds // 60} minutes" if seconds % 60 == 0 else f"{seconds} seconds"
+
+
+def _key(limit: Limit, subject: str) -> str:
+    return f"{limit.name}:{hashlib.sha256(subject.casefold().encode()).hexdigest()[:40]}"
+
+
+def _retry_after(limit: Limit, window_start: datetime, now: datetime) -> int:
+    return max(1, math.ceil((window_start + timedelta(seconds=limit.seconds) - now).total_seconds()))
+
+
+def hit(db: Database, limit: Limit, subject: str) -> None:
+    """Count one request of `subject`; RateLimited when it is over the limit (the hit still counts)."""
+    now = utcnow()
+    insert = sqlite_insert if db.is_sqlite else pg_insert
+    fresh = rate_limits.c.window_start <= now - timedelta(seconds=limit.seconds)
+    statement = insert(rate_limits).values(key=_key(limit, subject), window_start=now, hits=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[rate_limits.c.key],
+        set_={"hits": case((fresh, 1), else_=rate_limits.c.hits + 1),
+              "window_start": case((fresh, literal(now, UTCDateTime())), else_=rate_limits.c.window_start)},
+    ).returning(rate_limits.c.hits, rate_limits.c.window_start)
+    with db.counter() as conn:
+        hits, start = conn.execute(statement).one()
+    if hits > limit.hits:
+        raise limit.refused(_retry_after(limit, start, now))
+
+
+def check(db: Database, limit: Limit, subject: str) -> None:
+    """RateLimited when `subject` has used up the limit already, without counting a hit (for limits
+    that count failures only: call `hit` when the attempt fails)."""
+    now = utcnow()
+    with db.read() as conn:
+        row = conn.execute(select(rate_limits.c.hits, rate_limits.c.window_start)
+                           .where(rate_limits.c.key == _key(limit, subject))).first()
+    if row is not None and row.hits >= limit.hits and row.window_start > now - timedelta(seconds=limit.seconds):
+        raise limit.refused(_retry_after(limit, row.window_start, now))
+
+
+def clear(db: Database, limit: Limit, subject: str) -> None:
+    """Forget `subject`'s count (a staff member who signed in from this address)."""
+    with db.counter() as conn:
+        conn.execute(delete(rate_limits).where(rate_limits.c.key == _key(limit, subject)))
+
+
+def forget_old(db: Database, older_than_seconds: int = 86400) -> None:
+    with db.counter() as conn:
+        conn.execute(delete(rate_limits).where(rate_limits.c.window_start < utcnow() - timedelta(seconds=older_than_seconds)))

@@ -1,0 +1,80 @@
+"""The audit log page: every change at head office, filtered by who, what, action and day; CSV."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+from starlette.responses import Response, StreamingResponse
+
+from central.context import Context, get_context
+from central.db.schema import audit_log
+from central.services import audit
+from central.services.staff import Session
+from central.web.session import signed_in
+from central.web.templating import render
+from vouchers.roles import Role, require
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+PAGE = 100
+ACTION_GROUPS = (("batch.", "Batches and types"), ("voucher.", "Vouchers"), ("store.", "Stores"),
+                 ("device.", "Devices"), ("problem.", "Conflicts"), ("staff.", "Staff"), ("token.", "API tokens"),
+                 ("integration.", "Integrations"), ("claim.", "Claims on behalf"), ("member.", "Members"))
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _filters(request: Request) -> dict[str, str]:
+    q = request.query_params
+    action = q.get("action", "")
+    return {"actor": q.get("actor", "").strip()[:200], "entity": q.get("entity", "").strip()[:200],
+            "action": action if action in dict(ACTION_GROUPS) else "",
+            "since": q.get("since", "") if _day(q.get("since", "")) else "",
+            "until": q.get("until", "") if _day(q.get("until", "")) else ""}
+
+
+def _query(f: dict[str, str]) -> dict:
+    since, until = _day(f["since"]), _day(f["until"])
+    return {"actor": f["actor"] or None, "entity": f["entity"] or None, "action": f["action"] or None,
+            "since": datetime.combine(since, datetime.min.time(), UTC) if since else None,
+            "until": datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC) if until else None}
+
+
+def _text(value) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@router.get("/audit")
+def audit_page(request: Request, session: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+    require(session.role, Role.ADMIN, "reading the audit log")
+    f = _filters(request)
+    raw = request.query_params.get("before", "")
+    before = int(raw) if raw.isdigit() and len(raw) < 18 else None
+    with ctx.db.read() as conn:
+        rows = audit.entries(conn, **_query(f), limit=PAGE + 1, before_id=before)
+        actors = sorted(set(conn.execute(select(audit_log.c.actor).distinct().limit(500)).scalars()))
+    more, rows = len(rows) > PAGE, rows[:PAGE]
+    query = {k: v for k, v in f.items() if v}
+    entries = [{**r, "before_text": _text(r["before"]), "after_text": _text(r["after"])} for r in rows]
+    return render(request, "dashboard/audit.html", {
+        "entries": entries, "filters": f, "filtered": bool(query), "actors": actors, "action_groups": ACTION_GROUPS,
+        "csv_url": "/dashboard/audit.csv" + (f"?{urlencode(query)}" if query else ""),
+        "next_url": f"?{urlencode({**query, 'before': rows[-1]['id']})}" if more else None,
+    })
+
+
+@router.get("/audit.csv")
+def audit_csv(request: Request, session: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+    require(session.role, Role.ADMIN, "reading the audit log")
+    with ctx.db.read() as conn:
+        rows = audit.entries(conn, **_query(_filters(request)), limit=100_000)
+    return StreamingResponse(audit.as_csv(rows), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'})
