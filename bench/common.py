@@ -32,6 +32,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "bench-admin-" + secrets.token_hex(12)
+BENCH_STAFF = "bench@bench.test"
+API_TOKENS: dict[str, str] = {}  # server URL -> a personal API token of an admin (the admin token only bootstraps)
 
 
 # -- printing -------------------------------------------------------------------------------
@@ -148,6 +150,7 @@ class Server:
                 **os.environ,
                 "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN,
                 "VOUCHER_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
+                "VOUCHER_ENROLMENTS_PER_ADDRESS": "100000",  # every till of a benchmark enrols from 127.0.0.1
                 **self.env,
             }
             env.pop("VOUCHER_CENTRAL_CONFIG", None)
@@ -166,7 +169,22 @@ class Server:
                 self.stop()
         raise RuntimeError(f"{self.name}: could not bind a free port; see {self.log_path}")
 
+    def personal_token(self) -> str:
+        """A new API token of the benchmarks' admin account (made first if need be), through
+        `voucher-central staff` on this host's database, as head office makes one."""
+        env = {k: v for k, v in os.environ.items() if k != "VOUCHER_CENTRAL_CONFIG"}
+        subprocess.run([*server_command(), "staff", "add", BENCH_STAFF, "--role", "admin", "--database",
+                        self.database_url], input=secrets.token_urlsafe(18) + "\n", capture_output=True, text=True,
+                       env=env, timeout=120)  # fails when the account exists already (a reused database): fine
+        made = subprocess.run([*server_command(), "staff", "token", "create", BENCH_STAFF, "--name", "bench",
+                               "--database", self.database_url], capture_output=True, text=True, env=env,
+                              timeout=120, stdin=subprocess.DEVNULL)
+        if made.returncode != 0 or not made.stdout.strip():
+            raise RuntimeError(f"{self.name}: no API token: {made.stderr.strip()[:300]}")
+        return made.stdout.split()[0]
+
     def wait_ready(self, timeout: float = 120) -> None:
+        """Until /healthz answers; then the benchmarks' API token for this server is made."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None
@@ -177,6 +195,7 @@ class Server:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{tail}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    API_TOKENS[self.url] = self.personal_token()
                     return
             except httpx.HTTPError:
                 pass
@@ -291,7 +310,7 @@ class Admin:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.http = client(base_url, ADMIN_TOKEN)
+        self.http = client(base_url, API_TOKENS.get(base_url, ADMIN_TOKEN))
 
     def close(self) -> None:
         self.http.close()
@@ -379,7 +398,8 @@ def claim_many(base_url: str, claim_token: str, count: int, concurrency: int = 1
     refused: dict[int, int] = {}
     lock = threading.Lock()
     next_member = iter(range(count))
-    http = client(base_url, ADMIN_TOKEN, connections=concurrency)  # claims need a member's session or head office's token
+    # claims need a member's session or a token of head office
+    http = client(base_url, API_TOKENS.get(base_url, ADMIN_TOKEN), connections=concurrency)
 
     def worker() -> None:
         nonlocal made

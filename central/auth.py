@@ -9,12 +9,14 @@ account (POST /api/v1/staff/bootstrap); anywhere else it is refused with 403 and
 from __future__ import annotations
 
 import hmac
+from datetime import timedelta
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from central.context import Context, get_context
+from central.db.schema import utcnow
 from central.limits import client_address, limits
 from central.members.session import current_member, origin_ok
 from central.services import integrations, ratelimit, staff
@@ -52,6 +54,9 @@ def _staff_actor(request: Request, ctx: Context, token: str) -> Actor:
     with ctx.db.read() as conn:
         holder = staff.holder_of(conn, token)
     if holder is not None:
+        if holder.last_used_at is None or holder.last_used_at < utcnow() - timedelta(minutes=5):
+            with ctx.db.counter() as conn:  # 'staff token list' says when a token was last used, to 5 minutes
+                staff.note_use(conn, holder.token_id)
         actor = Actor(holder.email, "staff", holder.role, client_address(request))
         request.state.actor = actor
         return actor

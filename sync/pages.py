@@ -97,7 +97,3 @@ class Pages:
         if not request.live and not page["complete"] and (live_cursor is None or self._clock() < self._live_due):
             self._ahead = self._fetcher.ask(page["next_cursor"])
         return request, page
-
-    def forget(self) -> None:
-        """Drop what is fetched ahead (the replica was wiped or rebuilt)."""
-        self._ahead = None

@@ -180,6 +180,7 @@ class TokenHolder:
     email: str
     role: str
     token_id: str
+    last_used_at: datetime | None = None
 
 
 def set_role(conn: Connection, email: str, role: Role | str) -> dict[str, Any]:
@@ -227,13 +228,18 @@ def holder_of(conn: Connection, token: str) -> TokenHolder | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = conn.execute(
-        select(staff_tokens.c.id, staff_tokens.c.expires_at, staff_tokens.c.revoked_at, staff.c.id.label("staff_id"),
-               staff.c.email, staff.c.role)
+        select(staff_tokens.c.id, staff_tokens.c.expires_at, staff_tokens.c.revoked_at, staff_tokens.c.last_used_at,
+               staff.c.id.label("staff_id"), staff.c.email, staff.c.role)
         .join(staff, staff.c.id == staff_tokens.c.staff_id).where(staff_tokens.c.token_hash == token_hash(token))
     ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
-    return TokenHolder(staff_id=row.staff_id, email=row.email, role=row.role, token_id=row.id)
+    return TokenHolder(staff_id=row.staff_id, email=row.email, role=row.role, token_id=row.id,
+                       last_used_at=row.last_used_at)
+
+
+def note_use(conn: Connection, token_id: str) -> None:
+    conn.execute(update(staff_tokens).where(staff_tokens.c.id == token_id).values(last_used_at=utcnow()))
 
 
 def count(conn: Connection) -> int:

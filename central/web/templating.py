@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from vouchers import roles
 from vouchers.lifecycle import CLAIMABLE
 from vouchers.errors import VoucherError
 from vouchers.verdict import REASONS, Verdict
@@ -121,7 +122,14 @@ def rate_rating(channel: str | None, m: Metrics | dict) -> Rating | None:
     return rating(channel, Metrics(**m) if isinstance(m, dict) else m)
 
 
-templates.env.filters.update(reason=reason_words, when=when, number=number, percent=percent, skew=skew)
+def permitted(actions: list[str], session) -> list[str]:
+    """The batch actions the signed-in person's role allows (vouchers/roles.py); the server checks again."""
+    role = getattr(session, "role", None)
+    return [a for a in actions if role is not None and roles.allows(role, roles.for_batch_action(a))]
+
+
+templates.env.filters.update(reason=reason_words, when=when, number=number, percent=percent, skew=skew,
+                             permitted=permitted)
 templates.env.globals.update(
     STATE_WORDS=STATE_WORDS, ACTION_LABELS=ACTION_LABELS, BENCHMARKS=BENCHMARKS, rating=rate_rating,
     CLAIMABLE={s.value for s in CLAIMABLE},

@@ -105,12 +105,13 @@ def test_staff_tokens_from_the_command_line_and_voucher_central_audit(tmp_path):
         token = made.stdout.strip()
         assert made.returncode == 0 and token.startswith("vks_") and "shown this once" in made.stderr
         listed = cli("staff", "token", "list", "--database", url).stdout
-        assert "laptop" in listed and token not in listed
+        assert "laptop" in listed and token not in listed and "never used" in listed
         as_ann = {"VOUCHER_TOKEN": token, "VOUCHER_SERVER": server.url}
         assert cli("store", "create", "leeds", "Leeds", extra=as_ann).returncode == 0
         log = cli("audit", extra=as_ann)
         assert log.returncode == 0 and "ann@example.com (staff, 127.0.0.1)  store.create  store leeds" in log.stdout
         assert "staff.add  staff bob@example.com" in log.stdout and "(voucher-central on the server)" in log.stdout
+        assert "last used " in cli("staff", "token", "list", "ann@example.com", "--database", url).stdout
         token_id = listed.split()[0]
         assert cli("staff", "token", "revoke", token_id, "--database", url).returncode == 0
         revoked = cli("store", "list", extra=as_ann)

@@ -52,6 +52,10 @@ def test_a_viewer_reads_but_changes_nothing(anonymous, server):
     fill_sign_in(anonymous, server, VIEWER, VIEWER_PASSWORD)
     expect(anonymous.get_by_role("heading", name="Batches", exact=True)).to_be_visible()
     expect(anonymous.get_by_role("link", name="Audit log")).to_have_count(0)
+    card = anonymous.locator(f"#batch-{batch['id']}")
+    card.locator("summary").click()
+    expect(card.locator(".menu-items").get_by_role("link", name="Vouchers")).to_be_visible()
+    expect(card.get_by_role("button", name="Pause batch")).to_have_count(0)  # a viewer's menu offers no change
     token = anonymous.locator('meta[name="csrf-token"]').get_attribute("content")
     refused = anonymous.request.post(f"/dashboard/batches/{batch['id']}/actions/pause",
                                      form={"csrf_token": token, "back": "list"})
