@@ -151,6 +151,7 @@ class Server:
                 "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN,
                 "VOUCHER_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
                 "VOUCHER_ENROLMENTS_PER_ADDRESS": "100000",  # every till of a benchmark enrols from 127.0.0.1
+                "VOUCHER_CLAIMS_PER_TOKEN_PER_MINUTE": "1000000",  # the setup claims with one staff token
                 **self.env,
             }
             env.pop("VOUCHER_CENTRAL_CONFIG", None)
@@ -574,6 +575,10 @@ class SyncAgent:
         return self.data_dir / "replica.db"
 
     @property
+    def pushed_path(self) -> Path:
+        return self.data_dir / "pushed.db"
+
+    @property
     def journal_path(self) -> Path:
         return self.data_dir / "journal.db"
 
@@ -696,15 +701,15 @@ class MemoryWatch:
         return self.peak
 
 
-def read_only(path: Path, timeout: float = 60) -> sqlite3.Connection:
-    """A read-only connection to a store-host file, once its writer has created it."""
+def read_only(path: Path, timeout: float = 60, table: str = "meta") -> sqlite3.Connection:
+    """A read-only connection to a store-host file, once its writer has created `table` in it."""
     deadline = time.monotonic() + timeout
     while True:
         if path.exists():
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30,
                                    check_same_thread=False)
             try:
-                if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'outcomes'").fetchone():
+                if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
                     return conn
             except sqlite3.Error:
                 pass

@@ -114,10 +114,10 @@ def run(args: argparse.Namespace) -> Report:
                 notes.close()
 
             till.replica.close()
-            replica = read_only(agent.replica_path)
-            outcomes = Counter(dict(replica.execute("SELECT outcome, count(*) FROM outcomes GROUP BY outcome").fetchall()))
-            replica.close()
-            report.check(outcomes == Counter(accepted=n), f"outcomes in replica.db: {dict(outcomes)}")
+            pushed = read_only(agent.pushed_path, table="outcomes")
+            outcomes = Counter(dict(pushed.execute("SELECT outcome, count(*) FROM outcomes GROUP BY outcome").fetchall()))
+            pushed.close()
+            report.check(outcomes == Counter(accepted=n), f"outcomes in pushed.db: {dict(outcomes)}")
             final = admin.get(bid)["metrics"]
             report.check(final["redeemed"] == n, f"server's batch metrics say redeemed {final['redeemed']:,}")
             journal.close()

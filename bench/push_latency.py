@@ -4,7 +4,7 @@ Setup: a redeemable batch of N claimed vouchers (default 200), a store, a till e
 `voucher-sync enrol` and its agent (`voucher-sync run`) running, online and done with its
 first pull. Then the benchmark plays the kiosk: N `Journal.append("redeem", voucher_id)`
 calls, one every `--interval-ms` (default 50 ms, on a fixed schedule), and for each event the
-time from `append` returning until its outcome row appears in replica.db's `outcomes` table
+time from `append` returning until its outcome row appears in pushed.db's `outcomes` table
 (the agent writes it when the server's answer arrives; polled read-only every `--poll-ms`,
 default 5 ms, from another thread). Target (issue 11): p95 at most 1 s, also during a first sync of
 1,000,000 vouchers (`--extra-vouchers 1000000 --while-pulling`).
@@ -33,7 +33,7 @@ TARGET_P95 = 1.0
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", type=int, default=200, help="redemptions, one voucher each (default 200)")
     p.add_argument("--interval-ms", type=float, default=50, help="time between two appends (default 50 ms)")
-    p.add_argument("--poll-ms", type=float, default=5, help="time between two looks at replica.db (default 5 ms)")
+    p.add_argument("--poll-ms", type=float, default=5, help="time between two looks at pushed.db (default 5 ms)")
     add_extra_vouchers_argument(p)
     p.add_argument("--while-pulling", action="store_true",
                    help="start appending once the first snapshot page is in, while the pull goes on "
@@ -45,11 +45,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 class OutcomeWatch(threading.Thread):
-    """Polls replica.db's outcomes table for rows past the journal sequence number it saw last."""
+    """Polls pushed.db's outcomes table for rows past the journal sequence number it saw last."""
 
     def __init__(self, agent: SyncAgent, poll: float) -> None:
         super().__init__(daemon=True)
-        self.conn = read_only(agent.replica_path)
+        self.conn = read_only(agent.pushed_path, table="outcomes")
         self.poll = poll
         self.seen: dict[str, tuple[float, str]] = {}  # event id -> (monotonic when seen, outcome)
         self.polls = 0

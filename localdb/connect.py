@@ -133,5 +133,12 @@ def migrate(conn: sqlite3.Connection, migrations: list[Migration]) -> None:
             raise
 
 
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """The file (or one attached to it: pushed.db beside replica.db) has this table; False while
+    the other program is still creating it."""
+    return conn.execute("SELECT 1 FROM pragma_table_list WHERE type = 'table' AND name = ?",
+                        (name,)).fetchone() is not None
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from localdb import journal, journals
-from localdb.connect import open_reader, read
+from localdb.connect import has_table, open_reader, read
 from localdb.errors import LocalDatabaseError, translate
 from localdb.journals import JournalLoss
 from localdb.replica import all_meta, snapshot_complete
@@ -120,7 +120,7 @@ def assess(till: Till, limits: Limits, now: datetime, *,
                 raise sqlite3.DatabaseError(f"database disk image is malformed ({'; '.join(damage)[:200]})")
     with _reading(names[0]), read(till.replica):
         health = Till(till.replica, None).health()
-        complete = snapshot_complete(all_meta(till.replica)) if _has_table(till.replica, "meta") else False
+        complete = snapshot_complete(all_meta(till.replica)) if has_table(till.replica, "meta") else False
         outcomes = unreviewed(till)
         for key in ("last_pull_at", "last_push_at", "last_error_at"):
             if health[key] and datetime.fromisoformat(health[key]).tzinfo is None:  # ValueError: damaged, said so
@@ -130,11 +130,11 @@ def assess(till: Till, limits: Limits, now: datetime, *,
     seq, pending, jid = None, 0, None
     with _reading(names[1]):
         if till.journal is not None:
-            ready = _has_table(till.journal, "events")  # else the kiosk is creating it: no events yet
+            ready = has_table(till.journal, "events")  # else the kiosk is creating it: no events yet
             seq = journal.last_seq(till.journal) if ready else 0
             pending = till.pending() if ready else 0
             jid = journals.journal_identity(till.journal) if ready else None
-        cursor = journals.cursor_for(till.replica, till.journal) if _has_table(till.replica, "meta") else None
+        cursor = journals.cursor_for(till.replica, till.journal) if has_table(till.replica, "meta") else None
         losses = tuple(till.journal_losses())
     facts = TillHealth(
         store_id=health["store_id"], cursor=health["cursor"], push_cursor=cursor.push_cursor if cursor else 0,
@@ -185,11 +185,6 @@ def _words(span: timedelta) -> str:
 
 def _outcome_json(o: Outcome) -> dict[str, Any]:
     return {**asdict(o), "details": o.details()}
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    """False while the other program is still creating the file (it exists, its tables not yet)."""
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 @contextmanager

@@ -24,16 +24,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from localdb import journal
-from localdb.connect import now_iso
+from localdb.connect import has_table, now_iso
 
 LEGACY = ""  # the journal of a replica from before identities
 
-MIGRATION = """
+TABLE = """
     CREATE TABLE journals (
         id TEXT PRIMARY KEY, push_cursor INTEGER NOT NULL DEFAULT 0, push_anchor TEXT,
         reflected_cursor INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL DEFAULT 0,
         unreadable INTEGER NOT NULL DEFAULT 0, first_seen_at TEXT NOT NULL,
-        lost_at TEXT, lost_how TEXT, lost_acknowledged INTEGER, lost_unsent INTEGER, lost_held INTEGER);
+        lost_at TEXT, lost_how TEXT, lost_acknowledged INTEGER, lost_unsent INTEGER, lost_held INTEGER)
+"""
+
+# Replica migration 2, as it was written (pushed.db, localdb/pushed.py, now holds the table).
+MIGRATION = TABLE + """;
     INSERT INTO journals (id, push_cursor, push_anchor, reflected_cursor, last_seq, first_seen_at)
         SELECT '', CAST(m.value AS INTEGER),
                (SELECT o.event_id FROM outcomes o WHERE o.seq = CAST(m.value AS INTEGER)
@@ -92,12 +96,10 @@ class JournalLoss:
         return self.at is None or now - datetime.fromisoformat(self.at) < REPORTED_FOR
 
 
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
-
-
 def _meta(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    """pushed.db's state (a replica of the old layout, before the agent moved it: its meta)."""
+    table = "state" if has_table(conn, "state") else "meta"
+    row = conn.execute(f"SELECT value FROM {table} WHERE key = ?", (key,)).fetchone()
     return None if row is None else row[0]
 
 
@@ -127,10 +129,10 @@ def cursor_for(replica: sqlite3.Connection, journal_conn: sqlite3.Connection | N
     """The push and reflected cursors of the journal open now. A journal the agent has not seen
     has none (all its events pending and overlaid); one that went back to an older copy has none
     until the agent has found what it still holds."""
-    if journal_conn is None or not _has_table(journal_conn, "events"):
+    if journal_conn is None or not has_table(journal_conn, "events"):
         return JournalCursor(LEGACY, 0, 0)
     jid = journal_identity(journal_conn)
-    if not _has_table(replica, "journals"):  # a replica from before identities, not migrated yet
+    if not has_table(replica, "journals"):  # a replica from before identities, not migrated yet
         if jid != LEGACY:
             return JournalCursor(jid, 0, 0)
         return JournalCursor(jid, int(_meta(replica, "push_cursor") or 0),
@@ -149,7 +151,7 @@ def losses(replica: sqlite3.Connection, journal_conn: sqlite3.Connection | None)
     """Journals the agent had pushed from that are gone or went back, newest first: those the
     agent recorded, and the one it has not noticed yet (journal.db missing or replaced while it
     was stopped)."""
-    if not _has_table(replica, "journals"):
+    if not has_table(replica, "journals"):
         return []
     out = []
     followed = _meta(replica, "journal_id")
@@ -158,7 +160,7 @@ def losses(replica: sqlite3.Connection, journal_conn: sqlite3.Connection | None)
         unsent = max(0, row["last_seq"] - row["push_cursor"])
         if journal_conn is None:
             out.append(JournalLoss(row["id"], "missing", None, row["push_cursor"], unsent))
-        elif _has_table(journal_conn, "events"):
+        elif has_table(journal_conn, "events"):
             jid = journal_identity(journal_conn)
             adopted = followed == LEGACY and jid != LEGACY and row["push_anchor"] is not None and \
                 _event_id_at(journal_conn, row["push_cursor"]) == row["push_anchor"]
@@ -204,7 +206,7 @@ def follow(c: sqlite3.Connection, jid: str, top: int, event_id_at: Callable[[int
         c.execute("UPDATE journals SET lost_at = NULL, lost_how = NULL WHERE id = ? AND lost_how = 'replaced'",
                   (jid,))  # a journal that comes back (restored) is followed again
     if followed != jid:
-        c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_id', ?)", (jid,))
+        c.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('journal_id', ?)", (jid,))
     cursor = row["push_cursor"]
     if not _anchored(row, event_id_at):
         held = _pushed_prefix(min(top, cursor), event_id_at, has_outcome)
@@ -248,7 +250,7 @@ def record_push(c: sqlite3.Connection, jid: str, last_seq: int, anchor: str | No
     """Events up to `last_seq` of journal `jid` have their answers (`unreadable` of them could
     not be read from a damaged journal and never will)."""
     c.execute("INSERT OR IGNORE INTO journals (id, first_seen_at) VALUES (?, ?)", (jid, now_iso()))
-    c.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('journal_id', ?)", (jid,))  # followed from now
+    c.execute("INSERT OR IGNORE INTO state (key, value) VALUES ('journal_id', ?)", (jid,))  # followed from now
     c.execute("UPDATE journals SET push_cursor = ?, push_anchor = ?, last_seq = max(last_seq, ?), "
               "unreadable = unreadable + ? WHERE id = ?", (last_seq, anchor, last_seq, unreadable, jid))
 
@@ -258,5 +260,5 @@ def mark_reflected(c: sqlite3.Connection, jid: str, cursor: int) -> None:
 
 
 def forget_reflected(c: sqlite3.Connection) -> None:
-    if _has_table(c, "journals"):
+    if has_table(c, "journals"):
         c.execute("UPDATE journals SET reflected_cursor = 0")

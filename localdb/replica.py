@@ -1,4 +1,6 @@
-"""replica.db, written by the sync agent alone: the snapshot, its cursor, event outcomes, health.
+"""replica.db, written by the sync agent's pull side alone: the snapshot, its cursor, its health.
+
+Event outcomes and push cursors are in pushed.db beside it (localdb/pushed.py).
 
 A snapshot page and its cursor are applied in one transaction, so the file always holds a
 state the server had at some cursor; the kiosk keeps reading the previous state until then.
@@ -8,12 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from localdb import journals, streams
 from localdb.connect import Migration, now_iso, open_writer, write
+from localdb.pushed import SCHEMA, Pushed, attach, attached, detach_moving, move_out, open_pushed
 
 MIGRATIONS: list[Migration] = [
     (
@@ -52,6 +54,7 @@ MIGRATIONS: list[Migration] = [
             reviewed_at TEXT, reviewed_by TEXT, review_note TEXT)
         """,
     ),
+    (5, move_out),  # outcomes, push cursors and push state to pushed.db (localdb/pushed.py)
 ]
 
 CACHE_KIB = 16 * 1024  # the agent's page cache (and index sorter's memory): the upper levels of the indexes
@@ -59,18 +62,31 @@ CACHE_KIB = 16 * 1024  # the agent's page cache (and index sorter's memory): the
 HEALTH_KEYS = (
     "last_pull_at", "last_push_at", "last_error", "last_error_at", "clock_skew_seconds", "stopped",
 )
+REPLICA_HEALTH_KEYS = ("last_pull_at", "stopped")  # written with a page or a wipe; the rest in pushed.db
 
 
 class Replica:
-    """The agent's writing handle on replica.db."""
+    """The agent's writing handle on replica.db, with pushed.db beside it (`pushed`: its own, or
+    the agent's shared one) attached read-only to the same connection for reading."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, pushed: Pushed | None = None) -> None:
         self.path = path
-        self.conn = open_writer(path, MIGRATIONS, synchronous="NORMAL")
+        self._owns_pushed = pushed is None
+        self.pushed = open_pushed(path) if pushed is None else pushed
+        try:
+            self.conn = open_writer(path, MIGRATIONS, synchronous="NORMAL")
+        except BaseException:
+            if self._owns_pushed:
+                self.pushed.close()
+            raise
+        detach_moving(self.conn)
+        attach(self.conn)
         self.conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
 
     def close(self) -> None:
         self.conn.close()
+        if self._owns_pushed:
+            self.pushed.close()
 
     # --- the snapshot -----------------------------------------------------------------------
 
@@ -119,83 +135,35 @@ class Replica:
             _set_meta(c, {**streams.after_rows(c, page, live=live), "last_pull_at": now_iso(), "stopped": None})
         return page["next_cursor"]
 
-    def mark_reflected(self, mark: tuple[str | None, int] | int) -> None:
-        """After a pull that began at `mark` (push_mark: the journal pushed from and its cursor)
-        and then reached `complete`, the snapshot reflects those events: the till stops overlaying
-        them. A bare cursor is taken as the current journal's."""
-        jid, push_cursor = mark if isinstance(mark, tuple) else (journals.followed(self.conn), mark)
-        jid = journals.LEGACY if jid is None else jid  # pushed before any journal was followed
-        with write(self.conn) as c:
-            journals.mark_reflected(c, jid, push_cursor)
-            current = int(get_meta(c, "reflected_push_cursor") or 0)
-            if push_cursor > current and jid == (journals.followed(c) or journals.LEGACY):
-                _set_meta(c, {"reflected_push_cursor": str(push_cursor)})
-
     def wipe_snapshot(self) -> None:
-        """Forget the snapshot and start again from cursor 0; outcomes and push cursor stay."""
+        """Forget the snapshot and start again from cursor 0; outcomes and push cursors stay."""
         with write(self.conn) as c:
             for table in ("vouchers", "types", "batches", "problems"):
                 c.execute(f"DELETE FROM {table}")
-            _set_meta(c, {"cursor": "0", "reflected_push_cursor": "0", "snapshot_complete": "0",
-                          **dict.fromkeys(streams.STREAM_KEYS)})
-            journals.forget_reflected(c)
-
-    # --- pushed events ----------------------------------------------------------------------
-
-    def push_cursor(self) -> int:
-        """The sequence number up to which every event of the journal pushed from has an outcome."""
-        return journals.push_cursor(self.conn)
-
-    def push_mark(self) -> tuple[str | None, int]:
-        """The journal pushed from and its push cursor, for mark_reflected after a pull."""
-        jid = journals.followed(self.conn) or journals.LEGACY
-        return jid, journals.push_cursor(self.conn, jid)
-
-    def follow_journal(self, jid: str, top: int, event_id_at) -> tuple[int, journals.JournalLoss | None]:
-        """Push from journal `jid` (see localdb/journals.py); its push cursor, and a loss found now."""
-        with write(self.conn) as c:
-            return journals.follow(c, jid, top, event_id_at, lambda event_id: c.execute(
-                "SELECT 1 FROM outcomes WHERE event_id = ?", (event_id,)).fetchone() is not None)
-
-    def record_outcomes(self, events: Iterable[dict[str, Any]], results: list[dict[str, Any]], last_seq: int,
-                        *, journal_id: str | None = None, unreadable: int = 0) -> None:
-        """Store each event's result and move the push cursor of journal `journal_id` (the one
-        followed when None) past them, in one transaction; `unreadable` sequence numbers up to
-        `last_seq` were skipped, unreadable in a damaged journal."""
-        events = list(events)
-        now = now_iso()
-        rows = []
-        for event, result in zip(events, results, strict=True):
-            first = result.get("first") if result["outcome"] == "duplicate" else None
-            final = first or result  # a duplicate of an event whose answer we lost: keep the first answer
-            winner = final.get("winner") or {}
-            rows.append((
-                str(event["id"]), event["device_seq"], event["kind"], event.get("voucher_id"), final["outcome"],
-                final.get("reason"), winner.get("store_id"), winner.get("device_id"), winner.get("at"),
-                final.get("server_time"), now,
-            ))
-        with write(self.conn) as c:
-            c.executemany("INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            jid = journals.followed(c) if journal_id is None else journal_id
-            anchor = next((str(e["id"]) for e in events if e["device_seq"] == last_seq), None)
-            journals.record_push(c, jid if jid is not None else journals.LEGACY, last_seq, anchor, unreadable)
-            _set_meta(c, {"push_cursor": str(last_seq), "last_push_at": now})
+            _set_meta(c, {"cursor": "0", "snapshot_complete": "0", **dict.fromkeys(streams.STREAM_KEYS)})
+        self.pushed.forget_reflected()
 
     def note_rebuilt(self, reason: str) -> None:
         """This replica replaces a damaged one: until its snapshot is complete, the kiosk says the
         voucher list is being rebuilt instead of deciding from it."""
         with write(self.conn) as c:
-            _set_meta(c, {"rebuilt_at": now_iso(), "rebuilt_reason": reason[:500], "last_error": reason[:500],
-                          "last_error_at": now_iso()})
+            _set_meta(c, {"rebuilt_at": now_iso(), "rebuilt_reason": reason[:500]})
+        self.pushed.set_state(last_error=reason[:500], last_error_at=now_iso())
 
     # --- health -----------------------------------------------------------------------------
 
     def set_health(self, **values: Any) -> None:
+        """Health values: the pull's and a revocation's here, the rest in pushed.db's state."""
         unknown = set(values) - set(HEALTH_KEYS)
         if unknown:
             raise KeyError(f"not health keys: {sorted(unknown)}")
-        with write(self.conn) as c:
-            _set_meta(c, {k: None if v is None else str(v) for k, v in values.items()})
+        here = {k: None if v is None else str(v) for k, v in values.items() if k in REPLICA_HEALTH_KEYS}
+        if here:
+            with write(self.conn) as c:
+                _set_meta(c, here)
+        elsewhere = {k: v for k, v in values.items() if k not in REPLICA_HEALTH_KEYS}
+        if elsewhere:
+            self.pushed.set_state(**elsewhere)
 
 
 def _winner(winner: dict[str, Any] | None) -> tuple:
@@ -212,7 +180,11 @@ def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 
 
 def all_meta(conn: sqlite3.Connection) -> dict[str, str | None]:
-    return {row[0]: row[1] for row in conn.execute("SELECT key, value FROM meta")}
+    """replica.db's meta with pushed.db's state (when attached: the agent's push side)."""
+    out = {row[0]: row[1] for row in conn.execute("SELECT key, value FROM meta")}
+    if attached(conn):
+        out.update((row[0], row[1]) for row in conn.execute(f"SELECT key, value FROM {SCHEMA}.state"))
+    return out
 
 
 def snapshot_complete(meta: dict[str, str | None]) -> bool:

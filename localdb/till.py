@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from localdb import journal, journals, streams
-from localdb.connect import read
+from localdb.connect import has_table, read
+from localdb.pushed import attach
 from localdb.replica import HEALTH_KEYS, all_meta, snapshot_complete
 from vouchers.lifecycle import State
 from vouchers.status import Status
@@ -79,6 +80,7 @@ class Till:
     def __init__(self, replica: sqlite3.Connection, journal_conn: sqlite3.Connection | None) -> None:
         self.replica = replica
         self.journal = journal_conn
+        attach(replica)  # pushed.db, once the agent has made it (tried again by _initialised)
 
     def store(self) -> tuple[str | None, ZoneInfo]:
         meta = all_meta(self.replica) if _initialised(self.replica) else {}
@@ -87,6 +89,7 @@ class Till:
     def lookup(self, code_hash: str) -> TillVoucher | None:
         """The voucher with this code hash as the till sees it; None if the snapshot lacks it
         (or the agent has not made the replica yet)."""
+        attach(self.replica)
         with read(self.replica) as r:
             if not _initialised(r):
                 return None
@@ -137,7 +140,7 @@ class Till:
 
     def pending(self) -> int:
         """Journal events not yet acknowledged by the server."""
-        if self.journal is None or not _has_table(self.journal, "events"):
+        if self.journal is None or not has_table(self.journal, "events"):
             return 0  # no journal, or the kiosk is still creating it
         push_cursor = journals.cursor_for(self.replica, self.journal).push_cursor if _initialised(self.replica) else 0
         return self.journal.execute("SELECT count(*) FROM events WHERE seq > ?", (push_cursor,)).fetchone()[0]
@@ -174,7 +177,7 @@ class Till:
             "ORDER BY seq DESC LIMIT ?", (limit,))]
         store_id = all_meta(self.replica).get("store_id")
         shared = {}
-        if _has_table(self.replica, "problems"):
+        if has_table(self.replica, "problems"):
             shared = {r["event_id"]: r for r in self.replica.execute(
                 "SELECT * FROM problems ORDER BY at DESC, event_id LIMIT ?", (limit,))}
         mine = journal.reviews(self.journal) if self.journal is not None else {}
@@ -203,13 +206,11 @@ def _reviewed(o: Outcome, row: sqlite3.Row | None, mine: dict[str, journal.Journ
     return o
 
 
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
-
-
 def _initialised(conn: sqlite3.Connection) -> bool:
-    """False while the agent is still creating replica.db (the file exists, its tables not yet)."""
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outcomes'").fetchone() is not None
+    """False while the agent is still creating replica.db and pushed.db (the files exist, their
+    tables not yet). Attaches pushed.db once it is there (not inside a read: next time)."""
+    attach(conn)
+    return has_table(conn, "outcomes") and has_table(conn, "problems")
 
 
 def overlay(

@@ -27,9 +27,10 @@ from typing import Any
 
 from localdb import journal as journal_file
 from localdb import journals, streams
-from localdb.connect import open_reader
+from localdb.connect import has_table, open_reader
 from localdb.errors import LocalDatabaseError, is_damaged, translate
 from localdb.journal import events_after, salvage_after
+from localdb.pushed import Pushed, move_aside, open_pushed
 from localdb.replica import Replica
 from localdb.till import Till
 from sync import backoff
@@ -55,8 +56,8 @@ class Agent:
         self.stop = threading.Event()
         self.exit_code = 0
         self.stopped_reason: str | None = None
-        self._lock = threading.Lock()  # self.replica's connection and self._journal (not the pull loop's)
-        self._turns = Turns()  # whose turn it is to write replica.db
+        self._lock = threading.Lock()  # self.pushed's and self.replica's connections, and self._journal
+        self._turns = Turns()  # whose turn it is to write replica.db (the pull loop's, or a wipe's)
         self._pull: Replica | None = None  # the pull loop's own connection (_pull_replica)
         self._pull_inode: int | None = None
         self._iterations: dict[str, float] = {}
@@ -74,7 +75,12 @@ class Agent:
             self._earlier.setdefault(d["journal_id"], []).append((int(d["up_to_seq"]), d["device_id"]))
         self._marker = settings.data_dir / "agent.running"
         unclean = self._marker.exists()  # the last run did not stop cleanly: check the replica in full
-        self.replica = open_replica(settings, thorough=unclean)
+        self.pushed = open_pushed(settings.replica_path, thorough=unclean)  # the push side's: never waits for a page
+        try:
+            self.replica = open_replica(settings, self.pushed, thorough=unclean)
+        except BaseException:
+            self.pushed.close()
+            raise
         _write_marker(self._marker)
 
     # --- running ------------------------------------------------------------------------------
@@ -124,6 +130,7 @@ class Agent:
                 self._pull.close()
             if self._journal is not None:
                 self._journal.close()
+            self.pushed.close()
         self.client.close()
         self._marker.unlink(missing_ok=True)  # a clean stop
 
@@ -164,7 +171,8 @@ class Agent:
         replica = self._pull_replica()
         cursor, live_cursor = replica.cursor(), streams.live_cursor(replica.conn)
         if self._cycle_mark is None:
-            self._cycle_mark = replica.push_mark()  # the journal pushed from, and its cursor
+            with self._lock:
+                self._cycle_mark = self.pushed.push_mark()  # the journal pushed from, and its cursor
         request, page = self._pages.next(cursor, live_cursor)
         if page["complete"] and not request.live:
             for index in streams.missing_indexes(replica.conn):  # a first sync ends: its indexes, a turn each
@@ -174,8 +182,8 @@ class Agent:
             with self._turns.page():
                 replica.apply_page(part, live=request.live)
         if page["complete"] and not request.live:
-            with self._turns.page():
-                replica.mark_reflected(self._cycle_mark)
+            with self._lock:
+                self.pushed.mark_reflected(self._cycle_mark)
             self._cycle_mark = None
         changed = len(page["batches"]) + len(page["types"]) + len(page["vouchers"])
         if changed or not page["complete"]:
@@ -190,7 +198,7 @@ class Agent:
         if self._pull is None or inode != self._pull_inode:
             if self._pull is not None:
                 self._pull.close()
-            self._pull, self._pull_inode = Replica(self.settings.replica_path), inode
+            self._pull, self._pull_inode = Replica(self.settings.replica_path, self.pushed), inode
         return self._pull
 
     def push_step(self) -> bool:
@@ -215,7 +223,7 @@ class Agent:
         if file is not None:
             conn = open_reader(self.settings.journal_path)
             try:
-                ready = _has_table(conn, "events")
+                ready = has_table(conn, "events")
             except sqlite3.Error:
                 ready = True  # a damaged journal: read what can be read
             if not ready:
@@ -231,8 +239,8 @@ class Agent:
         """One batch of this journal's pending events; True when more may be waiting."""
         jid = self._identity(conn)
         top = _top(conn)
-        with self._turns.short(), self._lock:
-            start, loss = self.replica.follow_journal(jid, top, lambda seq: _event_id_at(conn, seq))
+        with self._lock:  # pushed.db only: never waits for the pull loop's page
+            start, loss = self.pushed.follow_journal(jid, top, lambda seq: _event_id_at(conn, seq))
         if loss is not None:
             log.warning("%s", loss.words())
         unreadable: list[int] = []
@@ -253,8 +261,8 @@ class Agent:
             except BatchRefused as exc:
                 results = self._push_one_by_one(events, exc)
         last = max([e.seq for e in found] + unreadable)
-        with self._turns.short(), self._lock:
-            self.replica.record_outcomes(events, results, last, journal_id=jid, unreadable=len(unreadable))
+        with self._lock:
+            self.pushed.record_outcomes(events, results, last, journal_id=jid, unreadable=len(unreadable))
         counts = {o: sum(r["outcome"] == o for r in results) for o in ("accepted", "duplicate", "conflict", "rejected")}
         log.info("pushed %d events: %s", len(events), ", ".join(f"{n} {o}" for o, n in counts.items() if n))
         self.notifier.status(f"pushed {len(events)}, cursor {self.replica.cursor()}, pending {self.pending()}")
@@ -325,12 +333,12 @@ class Agent:
             return self._pending
 
     def _record_health(self, **values: Any) -> None:
-        """Health in the replica; when even that cannot be written (a full disk), in the log only."""
+        """Health in pushed.db's state; when even that cannot be written (a full disk), in the log only."""
         try:
-            with self._turns.short(), self._lock:
-                self.replica.set_health(**values)
+            with self._lock:
+                self.pushed.set_state(**values)
         except (sqlite3.Error, LocalDatabaseError, OSError) as exc:
-            log.warning("could not record the agent's health in replica.db (%s)", exc)
+            log.warning("could not record the agent's health in pushed.db (%s)", exc)
 
     def _check_replica(self) -> None:
         """SQLite found a file damaged: when it is the replica, move it aside and rebuild it."""
@@ -345,7 +353,7 @@ class Agent:
                     return
                 reason = str(exc)
             self.replica.close()
-            self.replica = rebuild_replica(self.settings.replica_path, reason)
+            self.replica = rebuild_replica(self.settings.replica_path, reason, self.pushed)
             self._cycle_mark = None
 
     def _error(self, loop: str, exc: Exception, wait: float) -> None:
@@ -399,17 +407,17 @@ def _parts(page: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield {**page, "vouchers": vouchers[last:]}
 
 
-def open_replica(settings: AgentSettings, *, thorough: bool = False) -> Replica:
+def open_replica(settings: AgentSettings, pushed: Pushed, *, thorough: bool = False) -> Replica:
     """replica.db, checked (quick_check; integrity_check in full when `thorough`, after a run that
     did not stop cleanly) and rebuilt from cursor 0 if it is damaged; the journal is never touched.
     Any other error (a full disk, no permission) is raised in words and the file left as it is."""
     path = settings.replica_path
     try:
-        replica = Replica(path)
+        replica = Replica(path, pushed)
     except LocalDatabaseError as exc:
         if not is_damaged(exc):
             raise
-        return rebuild_replica(path, str(exc))
+        return rebuild_replica(path, str(exc), pushed)
     try:
         result = replica.conn.execute(f"PRAGMA {'integrity_check' if thorough else 'quick_check'}(5)").fetchall()
         reason = None if [r[0] for r in result] == ["ok"] else "; ".join(r[0] for r in result)
@@ -421,24 +429,20 @@ def open_replica(settings: AgentSettings, *, thorough: bool = False) -> Replica:
     if reason is None:
         return replica
     replica.close()
-    return rebuild_replica(path, reason)
+    return rebuild_replica(path, reason, pushed)
 
 
-def rebuild_replica(path: Path, reason: str) -> Replica:
+def rebuild_replica(path: Path, reason: str, pushed: Pushed) -> Replica:
     """Move the damaged replica aside (with its -wal and -shm, kept, not deleted) and start a new one
     from cursor 0; until its snapshot is complete the kiosk says the voucher list is being rebuilt.
-    The new replica pushes the journal from its start again: head office answers duplicates."""
-    aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-    log.error("replica %s is damaged (%s): moved to %s, rebuilding from cursor 0", path, reason, aside.name)
+    The outcomes and push cursors in pushed.db stay: nothing is pushed again."""
     try:
-        os.replace(path, aside)
-        for suffix in ("-wal", "-shm"):
-            side = path.with_name(path.name + suffix)
-            if side.exists():
-                os.replace(side, aside.with_name(aside.name + suffix))
+        aside = move_aside(path)
     except OSError as exc:
         raise translate(exc, path, "cannot move the damaged replica aside") from exc
-    replica = Replica(path)
+    log.error("replica %s is damaged (%s): moved to %s, rebuilding from cursor 0", path, reason, aside.name)
+    pushed.forget_reflected()  # the new snapshot reflects nothing yet: the till overlays its events again
+    replica = Replica(path, pushed)
     replica.note_rebuilt(f"replica was corrupt ({reason[:200]}); rebuilt from cursor 0")
     return replica
 
@@ -457,10 +461,6 @@ def _file_id(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return st.st_dev, st.st_ino
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 def _top(conn: sqlite3.Connection) -> int:

@@ -1,12 +1,14 @@
-"""Whose turn it is to write replica.db: the push loop's short writes go before the next page.
+"""Whose turn it is to write replica.db: a short write goes before the pull loop's next page.
 
 SQLite lets one connection at a time write a file. The pull loop applies a page in one
 transaction (a tenth of a second, seconds for the indexes at the end of a first sync) and, with
-the next page already downloaded, begins the next one at once; a push loop waiting in SQLite's
-busy handler (which sleeps between its tries) would lose that race page after page. So every
-writer of the agent takes a turn here first: a short write (outcomes, the push cursor, health)
-waits for the page being applied, never for more than that one, and a page waits while any
-short write is waiting. A thread that has the turn may take it again (a write inside a write).
+the next page already downloaded, begins the next one at once; another writer waiting in
+SQLite's busy handler (which sleeps between its tries) would lose that race page after page. So
+every writer of replica.db takes a turn here first: a short write (the wipe of a revoked till,
+the check and rebuild of a damaged replica) waits for the page being applied, never for more
+than that one, and a page waits while any short write is waiting. A thread that has the turn
+may take it again (a write inside a write). The push loop writes pushed.db, not replica.db, and
+takes no turn at all (localdb/pushed.py).
 """
 
 from __future__ import annotations

@@ -90,9 +90,9 @@ async def test_journal_deleted_under_the_running_till_the_next_redemption_is_in_
         first = app.kiosk.journal.identity
         replica = Replica(tmp_path / "replica.db")  # what the agent records once it pushed that event
         event = app.kiosk.journal.conn.execute("SELECT id, seq FROM events").fetchone()
-        replica.record_outcomes([{"id": event[0], "device_seq": event[1], "kind": "redeem", "voucher_id": "b.0"}],
-                                [{"id": event[0], "outcome": "accepted", "server_time": datetime.now(UTC).isoformat()}],
-                                event[1], journal_id=first)
+        replica.pushed.record_outcomes([{"id": event[0], "device_seq": event[1], "kind": "redeem", "voucher_id": "b.0"}],
+                                        [{"id": event[0], "outcome": "accepted", "server_time": datetime.now(UTC).isoformat()}],
+                                        event[1], journal_id=first)
         replica.close()
         for suffix in ("", "-wal", "-shm"):
             (tmp_path / f"journal.db{suffix}").unlink(missing_ok=True)

@@ -43,13 +43,13 @@ def push(replica: Replica, journal: Journal) -> int:
     try:
         jid = identity(reader)
         top = reader.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-        start, _ = replica.follow_journal(jid, top, lambda seq: _id_at(reader, seq))
+        start, _ = replica.pushed.follow_journal(jid, top, lambda seq: _id_at(reader, seq))
         events = [e.wire() for e in events_after(reader, start, 1000)]
     finally:
         reader.close()
     if events:
         results = [{"id": e["id"], "outcome": "accepted", "server_time": NOW.isoformat()} for e in events]
-        replica.record_outcomes(events, results, events[-1]["device_seq"], journal_id=jid)
+        replica.pushed.record_outcomes(events, results, events[-1]["device_seq"], journal_id=jid)
     return len(events)
 
 
@@ -84,7 +84,7 @@ def test_a_new_journal_is_pushed_from_its_start_and_the_old_one_reported_with_it
         journal.append("redeem", f"b1.{n}", at=NOW)
     assert push(replica, journal) == 3
     replica.apply_page(page(10, 20, vouchers=()))
-    replica.mark_reflected(replica.push_mark())  # the snapshot reflects events up to #3
+    replica.pushed.mark_reflected(replica.pushed.push_mark())  # the snapshot reflects events up to #3
     old = journal.identity
     journal.close()
     remove(tmp_path / "journal.db")  # deleted between two redemptions
@@ -111,7 +111,7 @@ def test_events_seen_but_never_pushed_are_counted_as_lost(tmp_path):
     push(replica, journal)
     journal.append("redeem", "b1.2", at=NOW)
     reader = open_reader(journal.path)
-    replica.follow_journal(identity(reader), 2, lambda seq: _id_at(reader, seq))  # seen, not yet pushed
+    replica.pushed.follow_journal(identity(reader), 2, lambda seq: _id_at(reader, seq))  # seen, not yet pushed
     reader.close()
     journal.close()
     remove(tmp_path / "journal.db")
@@ -172,7 +172,7 @@ def test_a_journal_from_before_identities_is_adopted_not_reported_replaced(tmp_p
     till = Till(replica.conn, journal.conn)
     assert till.pending() == 0 and till.journal_losses() == []
     assert push(replica, journal) == 0
-    assert till.journal_losses() == [] and replica.push_cursor() == 2
+    assert till.journal_losses() == [] and replica.pushed.push_cursor() == 2
     journal.close(), replica.close()
 
 

@@ -158,7 +158,7 @@ def test_outcomes_and_reflection(files):
     lost = journal.append("redeem", "b1.2", at=NOW)
     refused = journal.append("redeem", "b1.3", at=NOW)
     server = NOW.isoformat()
-    replica.record_outcomes(
+    replica.pushed.record_outcomes(
         [e.wire() for e in (won, lost, refused)],
         [{"id": won.id, "outcome": "accepted", "server_time": server},
          {"id": lost.id, "outcome": "conflict", "reason": "ALREADY_USED", "server_time": server,
@@ -175,7 +175,7 @@ def test_outcomes_and_reflection(files):
         ("redeem", "rejected", "BATCH_LOCKED"), ("redeem", "conflict", "ALREADY_USED")]
     # a pull after those outcomes: the replica now holds the server's truth, and the journal stops counting
     replica.apply_page(page(10, 20, [voucher(1, status="unused")]))
-    replica.mark_reflected(refused.seq)
+    replica.pushed.mark_reflected(refused.seq)
     assert till.lookup("h1").voucher.status is Status.UNUSED  # e.g. head office reverted it meanwhile
 
 
@@ -184,9 +184,9 @@ def test_revert_of_a_reflected_redemption_counts_until_pushed(files):
     replica.apply_page(page(0, 10, [voucher(1)]))
     till = Till(replica.conn, journal.conn)
     event = journal.append("redeem", "b1.1", at=NOW)
-    replica.record_outcomes([event.wire()], [{"id": event.id, "outcome": "accepted", "server_time": "x"}], event.seq)
+    replica.pushed.record_outcomes([event.wire()], [{"id": event.id, "outcome": "accepted", "server_time": "x"}], event.seq)
     replica.apply_page(page(10, 20, [voucher(1, status="used", used_at=NOW.isoformat(), used_store="s1")]))
-    replica.mark_reflected(event.seq)
+    replica.pushed.mark_reflected(event.seq)
     assert verdict(till, "h1") is Verdict.ALREADY_USED
     journal.append("revert", "b1.1", reverts=event.id, reason="customer changed their mind")
     assert verdict(till, "h1") is Verdict.ACCEPTED
@@ -195,7 +195,7 @@ def test_revert_of_a_reflected_redemption_counts_until_pushed(files):
 def test_duplicate_result_keeps_the_first_answer(files):
     replica, journal = files
     event = journal.append("redeem", "b1.1", at=NOW)
-    replica.record_outcomes([event.wire()], [{"id": event.id, "outcome": "duplicate", "server_time": "t2",
+    replica.pushed.record_outcomes([event.wire()], [{"id": event.id, "outcome": "duplicate", "server_time": "t2",
                                                "first": {"id": event.id, "outcome": "conflict", "server_time": "t1",
                                                          "reason": "ALREADY_USED",
                                                          "winner": {"store_id": "s2", "device_id": "d", "at": "t0"}}}],
@@ -208,9 +208,9 @@ def test_wipe_keeps_outcomes_and_push_cursor(files):
     replica, journal = files
     replica.apply_page(page(0, 10, [voucher(1)]))
     event = journal.append("redeem", "b1.1", at=NOW)
-    replica.record_outcomes([event.wire()], [{"id": event.id, "outcome": "accepted", "server_time": "t"}], event.seq)
+    replica.pushed.record_outcomes([event.wire()], [{"id": event.id, "outcome": "accepted", "server_time": "t"}], event.seq)
     replica.wipe_snapshot()
-    assert replica.cursor() == 0 and replica.push_cursor() == 1
+    assert replica.cursor() == 0 and replica.pushed.push_cursor() == 1
     assert replica.conn.execute("SELECT count(*) FROM vouchers").fetchone()[0] == 0
     assert replica.conn.execute("SELECT count(*) FROM outcomes").fetchone()[0] == 1
 

@@ -128,7 +128,7 @@ def pushed(replica: Replica, journal: Journal, *outcomes: str) -> None:
                 "reason": "ALREADY_USED" if o == "conflict" else "BATCH_LOCKED" if o == "rejected" else None,
                 "winner": {"store_id": "s9", "device_id": "d9", "at": "2026-03-01T10:00:00+00:00"}
                 if o == "conflict" else None} for e, o in zip(events, outcomes)]
-    replica.record_outcomes([e.wire() for e in events], results, events[-1].seq)
+    replica.pushed.record_outcomes([e.wire() for e in events], results, events[-1].seq)
 
 
 def healthy_files(data_dir: Path) -> tuple[Replica, Journal]:

@@ -315,26 +315,25 @@ def test_a_revoked_till_enrolled_again_pushes_its_stranded_events_under_the_old_
     assert till.view().pending() == 0
 
 
-def break_an_index(path: Path) -> None:
+def break_an_index(path: Path, table: str, index: str, row: str, change: str, other_column: str) -> None:
     """An index that no longer matches its table (what a crash mid-write can leave): quick_check
     does not see it, integrity_check does."""
     conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO outcomes VALUES ('e1', 1, 'redeem', 'b1.1', 'conflict', NULL, 's2', NULL, NULL, "
-                 "NULL, 'now')")
+    conn.execute(f"INSERT INTO {table} VALUES {row}")
     conn.commit()
-    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'outcomes_voucher'").fetchone()[0]
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (index,)).fetchone()[0]
     conn.execute("PRAGMA writable_schema = ON")
-    conn.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX outcomes_voucher ON outcomes (kind)' "
-                 "WHERE name = 'outcomes_voucher'")
+    conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?",
+                 (f"CREATE INDEX {index} ON {table} ({other_column})", index))
     conn.commit()
     conn.close()
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE outcomes SET voucher_id = 'b1.2'")  # the real index is not updated
+    conn.execute(f"UPDATE {table} SET {change}")  # the real index is not updated
     conn.commit()
     conn.close()
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA writable_schema = ON")
-    conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'outcomes_voucher'", (sql,))
+    conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?", (sql, index))
     conn.commit()
     assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
     conn.close()
@@ -347,8 +346,12 @@ def test_after_a_run_that_did_not_stop_cleanly_the_replica_is_checked_in_full(tm
     from sync.settings import load_settings
 
     settings = load_settings(None, data_dir=tmp_path)
-    Replica(settings.replica_path).close()
-    break_an_index(settings.replica_path)
+    replica = Replica(settings.replica_path)
+    replica.pushed.record_outcomes([{"id": "e1", "device_seq": 1, "kind": "redeem", "voucher_id": "b1.1"}],
+                                   [{"id": "e1", "outcome": "accepted", "server_time": "now"}], 1, journal_id="j1")
+    replica.close()
+    break_an_index(settings.replica_path, "vouchers", "vouchers_batch",
+                   "('b1.1', 'b1', 't1', 1, 'h1', 1, 'unused', NULL, NULL)", "batch_id = 'b2'", "type_id")
     clean = Agent(settings, SyncClient("http://127.0.0.1:9"))  # the last run stopped cleanly: quick_check
     clean.close()
     assert not list(tmp_path.glob("replica.db.corrupt-*")) and not (tmp_path / "agent.running").exists()
@@ -356,9 +359,12 @@ def test_after_a_run_that_did_not_stop_cleanly_the_replica_is_checked_in_full(tm
     after_crash = Agent(settings, SyncClient("http://127.0.0.1:9"))
     try:
         assert list(tmp_path.glob("replica.db.corrupt-*"))  # found by integrity_check, moved aside
-        assert after_crash.replica.conn.execute("SELECT count(*) FROM outcomes").fetchone()[0] == 0
-        assert "replica was corrupt (row 1 missing from index outcomes_voucher)" in \
-            after_crash.replica.conn.execute("SELECT value FROM meta WHERE key = 'rebuilt_reason'").fetchone()[0]
+        assert after_crash.replica.conn.execute("SELECT count(*) FROM vouchers").fetchone()[0] == 0
+        reason = after_crash.replica.conn.execute("SELECT value FROM meta WHERE key = 'rebuilt_reason'").fetchone()[0]
+        assert reason.startswith("replica was corrupt (") and "vouchers_batch" in reason, reason
+        # what head office answered, in pushed.db, is kept: nothing is pushed again
+        assert after_crash.pushed.push_mark() == ("j1", 1)
+        assert [tuple(r) for r in after_crash.replica.conn.execute("SELECT outcome FROM outcomes")] == [("accepted",)]
         assert (tmp_path / "agent.running").exists()  # this run is under way
     finally:
         after_crash.close()
