@@ -10,14 +10,16 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from central import apidocs, problems, web
-from central.context import Context, json
-from central.db.engine import Database
+from central.context import Context
+from central.db.engine import Database, current_seq
 from central.db.migrate import upgrade
+from central.live import ChangeWatch
 from central.members import pages as member_pages
-from central.routers import batches, claims, integrations, staff, stores, sync, vouchers
+from central.request_metrics import RequestMetrics
+from central.routers import batches, claims, integrations, ops, staff, stores, sync, vouchers
 from central.services.generation import Generator
 from central.settings import CentralSettings
-from configfile.version import installed_version
+from central.web import devices_stale
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,14 @@ def create_app(settings: CentralSettings) -> FastAPI:
         generator = Generator(
             db, chunk=settings.generation_chunk, lease_seconds=settings.generation_lease_seconds
         )
-        app.state.context = Context(settings=settings, db=db, generator=generator)
+        changes = ChangeWatch(lambda: _head(db), settings.live_poll_seconds)
+        app.state.context = Context(settings=settings, db=db, generator=generator, changes=changes)
         generator.start()
+        changes.start()
         try:
             yield
         finally:
+            await changes.stop()
             generator.stop()
             db.dispose()
 
@@ -50,18 +55,21 @@ def create_app(settings: CentralSettings) -> FastAPI:
     )
     problems.install(app)
     apidocs.install(app)
-    for module in (stores, batches, vouchers, claims, integrations, staff, sync):
+    for module in (stores, batches, vouchers, claims, integrations, staff, sync, ops):
         app.include_router(module.router)
     app.include_router(member_pages.router)  # members: sign-in, My vouchers, MARK AS USED under /my
     web.install(app)  # the head-office dashboard under /dashboard, its files under /static
+    app.include_router(devices_stale.router)  # the dashboard's Quiet tills page
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
         return claims.templates.TemplateResponse(request, "home.html", {})
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> Response:
-        return json({"ok": True, "version": installed_version()})
-
     app.add_middleware(problems.InputGuard, limit=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics)  # outermost: counts and logs every answer, refusals too
     return app
+
+
+def _head(db: Database) -> int:
+    with db.read() as conn:
+        return current_seq(conn)

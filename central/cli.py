@@ -73,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--database")
     migrate.set_defaults(func=cmd_migrate)
 
+    backup = sub.add_parser(
+        "backup", help="copy the SQLite database while the server runs, and check the copy",
+        description="Copy the SQLite database to FILE with SQLite's online backup API (the server may keep "
+        "running: the copy is the database as of one commit), then open the copy and check it (integrity_check, "
+        "its schema revision). FILE is replaced only by a checked copy, made 0600. For PostgreSQL use pg_dump -Fc "
+        "(README.md, \"Operations\").")
+    backup.add_argument("file", help="where the copy goes, e.g. /var/backups/voucher-central/central-$(date +%%F).db")
+    backup.add_argument("--config", help="TOML settings file (default: $VOUCHER_CENTRAL_CONFIG)")
+    backup.add_argument("--database", help="database URL (default: from the settings)")
+    backup.set_defaults(func=cmd_backup)
+
     demo = sub.add_parser(
         "demo", help="run a server with demo batches in every life-cycle state",
         description="Start a fresh server on a SQLite file in ./demo-data with demo stores and batches, "
@@ -579,13 +590,24 @@ def cmd_serve(args) -> int:
     import uvicorn
 
     from central.app import create_app
+    from configfile import logs
 
     settings = _settings(args, host=args.host, port=args.port)
     if settings.admin_token is None:
         print("error: no admin token: set VOUCHER_ADMIN_TOKEN (or admin_token in the configuration file).",
               file=sys.stderr)
         return 2
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    logs.setup(settings.log_format, settings.log_level)  # uvicorn's records too; its access log is ours
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:  # SIGTERM, SIGINT: answer the tills waiting for a change now
+            context = getattr(app.state, "context", None)
+            if context is not None:
+                context.changes.release_all()
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False)).run()
     return 0
 
 
@@ -598,6 +620,13 @@ def cmd_migrate(args) -> int:
     upgrade(db)
     db.dispose()
     print(f"Schema up to date on {db.url.render_as_string(hide_password=True)}.")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    from central.services.backup import backup
+
+    print(backup(_settings(args).database_url, Path(args.file)).words())
     return 0
 
 
@@ -631,7 +660,7 @@ def _cli_actor():
 
 
 def cmd_staff_add(args) -> int:
-    from central.services import audit, staff
+    from central.services import staff, staff_admin
 
     staff.check_email(args.email)
     password = _read_password()
@@ -639,8 +668,8 @@ def cmd_staff_add(args) -> int:
     try:
         with db.write() as conn:
             role = args.role or ("admin" if staff.count(conn) == 0 else "viewer")
-            account = staff.add(conn, args.email, password, role=role, log2_n=settings.password_hash_cost)
-            audit.record(conn, _cli_actor(), "staff.add", "staff", account["email"], None, {"role": role})
+            account = staff_admin.add(conn, _cli_actor(), args.email, password, role=role,
+                                      log2_n=settings.password_hash_cost)
     finally:
         db.dispose()
     print(f"Added staff account {account['email']} ({role}); they sign in at the dashboard, /dashboard.")
@@ -648,14 +677,13 @@ def cmd_staff_add(args) -> int:
 
 
 def cmd_staff_password(args) -> int:
-    from central.services import audit, staff
+    from central.services import staff, staff_admin
 
     password = _read_password()
     db, settings = _staff_db(args)
     try:
         with db.write() as conn:
-            staff.set_password(conn, args.email, password, log2_n=settings.password_hash_cost)
-            audit.record(conn, _cli_actor(), "staff.password", "staff", staff.normalise_email(args.email))
+            staff_admin.set_password(conn, _cli_actor(), args.email, password, log2_n=settings.password_hash_cost)
     finally:
         db.dispose()
     print(f"New password set for {staff.normalise_email(args.email)}; their sessions have ended.")
@@ -663,14 +691,12 @@ def cmd_staff_password(args) -> int:
 
 
 def cmd_staff_role(args) -> int:
-    from central.services import audit, staff
+    from central.services import staff_admin
 
     db, _ = _staff_db(args)
     try:
         with db.write() as conn:
-            change = staff.set_role(conn, args.email, args.role)
-            audit.record(conn, _cli_actor(), "staff.role", "staff", change["email"], {"role": change["before"]},
-                         {"role": change["after"]})
+            change = staff_admin.set_role(conn, _cli_actor(), args.email, args.role)
     finally:
         db.dispose()
     print(f"{change['email']} is now {change['after']} (was {change['before']}).")
@@ -690,18 +716,18 @@ def cmd_staff_list(args) -> int:
         print("No staff accounts yet: add one with 'voucher-central staff add EMAIL'.")
     for a in accounts:
         last = a["last_sign_in_at"].strftime("%Y-%m-%d %H:%M UTC") if a["last_sign_in_at"] else "never"
-        print(f"{a['email']:<40} {a['role']:<9} added {a['created_at']:%Y-%m-%d}, last signed in {last}")
+        state = f", DISABLED {a['disabled_at']:%Y-%m-%d}" if a["disabled_at"] else ""
+        print(f"{a['email']:<40} {a['role']:<9} added {a['created_at']:%Y-%m-%d}, last signed in {last}{state}")
     return 0
 
 
 def cmd_staff_remove(args) -> int:
-    from central.services import audit, staff
+    from central.services import staff, staff_admin
 
     db, _ = _staff_db(args)
     try:
         with db.write() as conn:
-            staff.remove(conn, args.email)
-            audit.record(conn, _cli_actor(), "staff.remove", "staff", staff.normalise_email(args.email))
+            staff_admin.remove(conn, _cli_actor(), args.email)
     finally:
         db.dispose()
     print(f"Removed staff account {staff.normalise_email(args.email)}.")
@@ -709,14 +735,12 @@ def cmd_staff_remove(args) -> int:
 
 
 def cmd_token_create(args) -> int:
-    from central.services import audit, staff
+    from central.services import staff_admin
 
     db, _ = _staff_db(args)
     try:
         with db.write() as conn:
-            token = staff.create_token(conn, args.email, args.name, args.days)
-            audit.record(conn, _cli_actor(), "token.create", "token", token["id"], None,
-                         {"email": token["email"], "name": token["name"], "expires_at": token["expires_at"]})
+            token = staff_admin.create_token(conn, _cli_actor(), args.email, args.name, args.days)
     finally:
         db.dispose()
     print(token["token"])
@@ -745,14 +769,12 @@ def cmd_token_list(args) -> int:
 
 
 def cmd_token_revoke(args) -> int:
-    from central.services import audit, staff
+    from central.services import staff_admin
 
     db, _ = _staff_db(args)
     try:
         with db.write() as conn:
-            token = staff.revoke_token(conn, args.id)
-            audit.record(conn, _cli_actor(), "token.revoke", "token", token["id"], {"revoked_at": None},
-                         {"revoked_at": token["revoked_at"]})
+            token = staff_admin.revoke_token(conn, _cli_actor(), args.id)
     finally:
         db.dispose()
     print(f"Revoked API token {token['id']} of {token['email']}.")

@@ -1,4 +1,4 @@
-"""What every request handler needs: the settings, the database and the generator."""
+"""What every request handler needs: the settings, the database, the generator and the change watch."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from central.db.engine import Database
+from central.live import ChangeWatch
 from central.services.generation import Generator
 from central.settings import CentralSettings
 
@@ -19,6 +20,7 @@ class Context:
     settings: CentralSettings
     db: Database
     generator: Generator
+    changes: ChangeWatch  # what a snapshot request waiting for a change (`wait`) sleeps on
 
 
 def get_context(request: Request) -> Context:

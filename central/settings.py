@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from configfile import FileSettings, load
+from configfile.logs import LogFormat, LogLevel
 
 CONFIG_ENV = "VOUCHER_CENTRAL_CONFIG"
 
@@ -37,6 +38,9 @@ class CentralSettings(FileSettings):
     max_body_bytes: int = Field(4_000_000, ge=1024, description="Largest request body accepted.")
     snapshot_page_size: int = Field(10_000, ge=1, description="Rows per snapshot page when the device asks for none.")
     snapshot_page_max: int = Field(50_000, ge=1, description="Largest snapshot page a device may ask for.")
+    live_poll_seconds: float = Field(
+        0.2, gt=0, le=10, description="How often each server process looks for new changes while a till waits for "
+        "one (GET /sync/snapshot with wait): a change reaches a waiting till this much later at most.")
     generation_chunk: int = Field(50_000, ge=100, description="Vouchers generated per transaction.")
     generation_lease_seconds: int = Field(
         30, ge=2, description="A generation job not heard from for this long is taken over by another process."
@@ -99,6 +103,19 @@ class CentralSettings(FileSettings):
     smtp_timeout_seconds: float = Field(20, gt=0, le=300, description="Seconds to wait on the mail server.")
     mail_from: str = Field("vouchers@localhost", max_length=200,
                            description="The From address of members' sign-in mail.")
+
+    # operations (README.md, "Operations")
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token Prometheus sends for /metrics: a secret, never in the file (the "
+        "credential metrics_token, or VOUCHER_METRICS_TOKEN). Unset: /metrics answers only clients on this "
+        "host (loopback) that came through no proxy.")
+    log_format: LogFormat = Field(
+        "text", description="text: one line per record, with the journal's priority prefix under systemd; "
+        "json: one JSON object per line.")
+    log_level: LogLevel = Field("info", description="The least urgent level logged: debug, info, warning, error.")
+    stale_device_minutes: int = Field(
+        15, ge=1, le=30 * 24 * 60, description="A device not heard from (no heartbeat) for this long is listed on "
+        "the dashboard's Quiet tills page.")
 
     @property
     def secure_cookies(self) -> bool:

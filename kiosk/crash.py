@@ -16,6 +16,7 @@ import sys
 import traceback
 from typing import TextIO
 
+from configfile.logs import is_journal_stream
 from vouchers.errors import VoucherError
 
 ERR = "<3>"
@@ -24,13 +25,7 @@ ERR = "<3>"
 def journal_stream() -> TextIO | None:
     """The journal stream, when standard error is it; standard error then becomes the terminal on
     standard output, where the screen is drawn. None (nothing changed) otherwise."""
-    announced = os.environ.get("JOURNAL_STREAM", "")
-    try:
-        device, inode = (int(part) for part in announced.split(":"))
-        stat = os.fstat(2)
-    except (ValueError, OSError):
-        return None
-    if (stat.st_dev, stat.st_ino) != (device, inode):
+    if not is_journal_stream(2):
         return None
     journal = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="backslashreplace")
     if os.isatty(1):

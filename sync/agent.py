@@ -35,7 +35,7 @@ from localdb.replica import Replica
 from localdb.till import Till
 from sync import backoff
 from sync.client import SyncClient
-from sync.pages import Pages
+from sync.pages import Pages, Stopped
 from sync.turns import Turns
 from sync.errors import BatchRefused, RetryLater, Revoked, SyncError
 from sync.settings import AgentSettings
@@ -67,7 +67,8 @@ class Agent:
         self._journal_damage: str | None = None
         self._pending = 0  # the last count of pending events that could be read
         self._skew_written: int | None = None
-        self._pages = Pages(lambda cursor: self.client.snapshot(cursor, settings.page_limit),
+        self._pages = Pages(lambda cursor, wait: self.client.snapshot(cursor, settings.page_limit, wait=wait),
+                            wait_seconds=settings.live_wait_seconds, stop=self.stop,
                             live_seconds=settings.pull_interval_seconds)
         # earlier devices of this till (enrolled again): journal id -> [(up to seq, device id)], in order
         self._earlier: dict[str, list[tuple[int, str]]] = {}
@@ -116,7 +117,8 @@ class Agent:
             if interval is None:
                 continue
             now = time.monotonic()
-            limit = max(interval, self.settings.timeout_seconds + self.settings.backoff_max_seconds)
+            limit = max(interval, self.settings.timeout_seconds + self.settings.backoff_max_seconds
+                        + self.settings.live_wait_seconds)  # a pull step may be a long poll
             if all(now - self._iterations.get(name, started) < limit for name in names):
                 self.notifier.watchdog()
 
@@ -173,7 +175,10 @@ class Agent:
         if self._cycle_mark is None:
             with self._lock:
                 self._cycle_mark = self.pushed.push_mark()  # the journal pushed from, and its cursor
-        request, page = self._pages.next(cursor, live_cursor)
+        try:
+            request, page = self._pages.next(cursor, live_cursor)
+        except Stopped:
+            return False
         if page["complete"] and not request.live:
             for index in streams.missing_indexes(replica.conn):  # a first sync ends: its indexes, a turn each
                 with self._turns.page():
@@ -189,7 +194,8 @@ class Agent:
         if changed or not page["complete"]:
             log.info("pulled %d changes, %scursor %d", changed, "live " if request.live else "", page["next_cursor"])
         self.notifier.status(f"cursor {page['next_cursor']}, pending {self.pending()}")
-        return request.live or not page["complete"]
+        # caught up with a server that waits for changes: ask again at once, it answers when one comes
+        return request.live or not page["complete"] or self._pages.waits_next()
 
     def _pull_replica(self) -> Replica:
         """The pull loop's connection to replica.db, opened again when the file was replaced (a

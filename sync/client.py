@@ -26,6 +26,7 @@ class SyncClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=timeout, verify=verify,
                                  transport=transport)
+        self.timeout = timeout
         self.last_server_time: datetime | None = None
         self.last_skew_seconds: float | None = None
 
@@ -80,10 +81,17 @@ class SyncClient:
             raise SyncError(exc.detail, title="Enrolment code not valid") from None
         return _parse(EnrolResponse, body)
 
-    def snapshot(self, cursor: int, limit: int) -> dict[str, Any]:
+    def snapshot(self, cursor: int, limit: int, *, wait: float | None = None) -> dict[str, Any]:
         """One page, validated whole (nothing of a malformed one is returned) and checked against
-        the cursor asked for; as the wire's dicts, its vouchers as validated (not dumped again)."""
-        page = _parse(SnapshotPage, self._send("GET", "/sync/snapshot", params={"cursor": cursor, "limit": limit}))
+        the cursor asked for; as the wire's dicts, its vouchers as validated (not dumped again).
+        With `wait`, a server that has nothing after the cursor answers when something changes
+        (or after `wait` seconds, empty); the read timeout is that much longer."""
+        params: dict[str, Any] = {"cursor": cursor, "limit": limit}
+        extra: dict[str, Any] = {}
+        if wait is not None:
+            params["wait"] = wait
+            extra["timeout"] = httpx.Timeout(self.timeout, read=self.timeout + wait)
+        page = _parse(SnapshotPage, self._send("GET", "/sync/snapshot", params=params, **extra))
         if page.cursor != cursor or page.next_cursor < cursor or (page.next_cursor == cursor and not page.complete):
             raise Transient(
                 f"snapshot page does not follow on: asked for cursor {cursor}, got {page.cursor}→{page.next_cursor}"

@@ -5,6 +5,11 @@ stream's from the server's head, asked every `live_seconds` so that a change mad
 never waits behind a large batch. A catch-up page is fetched one ahead, while the one before it
 is being applied; a live page only when it is due and nothing is fetched ahead, so pages are
 always applied in the order they were fetched (which keeps every row at its newest version).
+
+Once caught up, the next page is asked with `wait` (docs/PROTOCOL.md): the server answers as
+soon as anything changes, so a claim or a lock at head office reaches the till within a second
+instead of a pull interval. That request runs on the fetcher thread and the pull loop waits for
+it, or for the agent to stop: a SIGTERM never waits out a long poll.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 Page = dict[str, Any]
+Fetch = Callable[[int, float | None], Page]  # (cursor, wait) -> page
 
 
 @dataclass(frozen=True)
@@ -25,25 +31,33 @@ class Request:
     live: bool  # the live stream's page, not the catch-up's
 
 
-class _Ahead:
-    """A catch-up page on its way: fetched by the fetcher thread, taken by the pull loop."""
+class Stopped(Exception):
+    """The agent stopped while the pull loop waited for a page."""
 
-    def __init__(self, cursor: int) -> None:
+
+class _Ahead:
+    """A page on its way: fetched by the fetcher thread, taken by the pull loop."""
+
+    def __init__(self, cursor: int, wait: float | None = None) -> None:
         self.cursor = cursor
+        self.wait = wait
         self._done = threading.Event()
         self._page: Page | None = None
         self._error: BaseException | None = None
 
-    def settle(self, fetch: Callable[[int], Page]) -> None:
+    def settle(self, fetch: Fetch) -> None:
         try:
-            self._page = fetch(self.cursor)
+            self._page = fetch(self.cursor, self.wait)
         except BaseException as exc:  # noqa: BLE001 - handed to the pull loop, which reports it
             self._error = exc
         finally:
             self._done.set()
 
-    def result(self) -> Page:
-        self._done.wait()
+    def result(self, stop: threading.Event | None = None) -> Page:
+        """The page; Stopped if `stop` is set first (the page, when it comes, is dropped)."""
+        while not self._done.wait(0.2 if stop is not None else None):
+            if stop is not None and stop.is_set():
+                raise Stopped()
         if self._error is not None:
             raise self._error
         assert self._page is not None
@@ -54,16 +68,16 @@ class _Fetcher:
     """One daemon thread fetching the pages asked for ahead, in turn: one thread for all of them
     (a thread each would give each its own malloc arena, and the agent's memory would grow)."""
 
-    def __init__(self, fetch: Callable[[int], Page]) -> None:
+    def __init__(self, fetch: Fetch) -> None:
         self._fetch = fetch
         self._jobs: queue.SimpleQueue[_Ahead] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
-    def ask(self, cursor: int) -> _Ahead:
+    def ask(self, cursor: int, wait: float | None = None) -> _Ahead:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="prefetch", daemon=True)
             self._thread.start()
-        ahead = _Ahead(cursor)
+        ahead = _Ahead(cursor, wait)
         self._jobs.put(ahead)
         return ahead
 
@@ -73,27 +87,43 @@ class _Fetcher:
 
 
 class Pages:
-    def __init__(self, fetch: Callable[[int], Page], *, live_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, fetch: Fetch, *, live_seconds: float, wait_seconds: float = 0,
+                 stop: threading.Event | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
         self._fetcher = _Fetcher(fetch)
         self._live_seconds = live_seconds
+        self._wait_seconds = wait_seconds  # 0: never ask the server to wait
+        self._stop = stop or threading.Event()
         self._clock = clock
         self._ahead: _Ahead | None = None
         self._live_due = 0.0
+        self._caught_up = False  # the last catch-up page said complete
+        self._server_waits: bool | None = None  # whether the server honoured `wait` last time (None: not asked)
 
     def next(self, cursor: int, live_cursor: int | None) -> tuple[Request, Page]:
         """The page to apply now, the replica being at `cursor` (and `live_cursor`); the catch-up
-        page after it starts downloading before this returns, unless a live page is due first."""
+        page after it starts downloading before this returns, unless a live page is due first.
+        Caught up, the server is asked to wait for a change (Stopped if the agent stops first)."""
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead.cursor == cursor:
             request, page = Request(cursor, False), ahead.result()
         elif live_cursor is not None and self._clock() >= self._live_due:
-            request, page = Request(live_cursor, True), self._fetch(live_cursor)
+            request, page = Request(live_cursor, True), self._fetch(live_cursor, None)
             # a live stream that has a lot to bring takes turns with the catch-up
             self._live_due = self._clock() + (0 if not page["complete"] else self._live_seconds)
+        elif self._caught_up and live_cursor is None and self._wait_seconds > 0:
+            request = Request(cursor, False)
+            page = self._fetcher.ask(cursor, self._wait_seconds).result(self._stop)
+            self._server_waits = page.get("wait") is not None
         else:  # nothing fetched ahead, or for a cursor the replica is not at (the last page failed)
-            request, page = Request(cursor, False), self._fetch(cursor)
+            request, page = Request(cursor, False), self._fetch(cursor, None)
+        if not request.live:
+            self._caught_up = page["complete"]
         if not request.live and not page["complete"] and (live_cursor is None or self._clock() < self._live_due):
             self._ahead = self._fetcher.ask(page["next_cursor"])
         return request, page
+
+    def waits_next(self) -> bool:
+        """The next page will be asked with `wait` of a server that waits (or has not said yet):
+        the pull loop asks for it at once instead of pausing."""
+        return self._caught_up and self._wait_seconds > 0 and self._server_waits is not False

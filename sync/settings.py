@@ -20,7 +20,10 @@ class AgentSettings(StoreHostSettings):
 
     ca_bundle: Path | None = Field(None, description="Extra CA certificates to trust for the server (PEM).")
     timeout_seconds: float = Field(30, gt=0, description="Network timeout of one request.")
-    pull_interval_seconds: float = Field(10, gt=0, description="Pause between snapshot pulls once up to date.")
+    pull_interval_seconds: float = Field(10, gt=0, description="Pause between snapshot pulls once up to date, "
+                                         "with a server that does not wait for changes.")
+    live_wait_seconds: float = Field(25, ge=0, le=60, description="Once up to date, how long the server may hold "
+                                     "a pull until something changes (0: pull every pull_interval_seconds instead).")
     push_poll_seconds: float = Field(0.25, gt=0, description="How often the journal is checked for new events.")
     heartbeat_seconds: float = Field(30, gt=0, description="Pause between heartbeats.")
     page_limit: int = Field(20_000, ge=1, le=50_000, description="Snapshot rows asked for per page.")

@@ -45,7 +45,7 @@ def test_only_secret_fields_come_from_credentials(credentials):
     (credentials / "database_url").write_text("sqlite:////elsewhere.db\n")
     settings = load_settings(CONFIG / "central.example.toml")
     assert settings.port == 8000 and settings.database_url == "sqlite:///voucher-central.db"
-    assert secret_fields(CentralSettings) == ["admin_token", "smtp_password"]
+    assert secret_fields(CentralSettings) == ["admin_token", "smtp_password", "metrics_token"]
 
 
 def test_an_empty_credential_counts_as_missing(credentials):

@@ -241,3 +241,5 @@ class SnapshotPage(Lenient):
     vouchers: list[SnapshotVoucher]
     deleted: Deleted
     problems: list[SnapshotProblem] = Field([], description="Extension: conflicts and rejections to review.")
+    wait: float | None = Field(None, description="Extension: the `wait` the server honoured (it waited for a "
+                               "change up to this many seconds); absent from a server that does not wait.")

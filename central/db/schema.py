@@ -223,6 +223,7 @@ staff = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_sign_in_at", UTCDateTime),
     Column("role", String(16), nullable=False, server_default="admin"),  # viewer, campaigns or admin
+    Column("disabled_at", UTCDateTime),  # disabled: no sign-in, no session, no API token works (revision 0008)
 )
 
 # Personal API tokens of staff (the admin API and voucher-central's admin commands): shown once,
@@ -290,6 +291,7 @@ member_sign_ins = Table(
     Column("code_hash", String(64), nullable=False),
     Column("browser_hash", String(64), nullable=False, index=True),
     Column("next_page", String(300), nullable=False),
+    Column("claim_token", String(100)),  # asked from a claim page: the claim completes when it is used (0008)
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
     Column("used_at", UTCDateTime),

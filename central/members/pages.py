@@ -9,14 +9,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from central import images, mail
 from central.context import Context, get_context
 from central.limits import client_address, limits
 from central.members import session as member_session
 from central.members.session import SIGN_IN_PATH, current_member, form_data, form_ok, safe_next
-from central.members.templating import render, secured
+from central.members.claiming import claim_batch, claim_for
+from central.members.templating import error_page, redirect, render, secured
 from central.services import member_sign_in, members, ratelimit
 from central.services.ledger import MarkUsedRefused
 from central.services.members import MemberSession
@@ -31,17 +32,8 @@ SIGN_IN_SPENT = ("This sign-in has been used already, or is older than "
                  f"{member_sign_in.SIGN_IN_MINUTES} minutes. Sign in again to get a new mail.")
 
 
-def redirect(url: str) -> Response:
-    return secured(RedirectResponse(url, status_code=303))
-
-
 def to_sign_in(request: Request) -> Response:
     return redirect(f"{SIGN_IN_PATH}?next={quote(request.url.path)}")
-
-
-def error_page(request: Request, title: str, detail: str, status: int,
-               member: MemberSession | None = None) -> Response:
-    return render(request, "member/error.html", {"title": title, "detail": detail}, status, member=member)
 
 
 def sign_in_form(request: Request, ctx: Context, *, email: str = "", error: str | None = None,
@@ -66,10 +58,12 @@ class NotSent:
         return response
 
 
-def send_sign_in(request: Request, ctx: Context, email: str, next_page: str) -> Response | NotSent:
+def send_sign_in(request: Request, ctx: Context, email: str, next_page: str,
+                 claim_token: str | None = None) -> Response | NotSent:
     """Mail this address a sign-in link and code, for this browser, and show the page that asks for
-    the code; or why not. Nothing is signed in until the mail is used. Mails are rate-limited per
-    client address and per e-mail address (central/limits.py)."""
+    the code; or why not. Nothing is signed in until the mail is used; then the claim of
+    `claim_token` (asked from its claim page) is made. Mails are rate-limited per client address
+    and per e-mail address (central/limits.py)."""
     browser = request.cookies.get(member_session.SIGN_IN_COOKIE, "")
     limit = limits(ctx.settings)
     try:
@@ -77,7 +71,7 @@ def send_sign_in(request: Request, ctx: Context, email: str, next_page: str) -> 
         if is_email(email):
             ratelimit.hit(ctx.db, limit.sign_in_mail_account, fold(email))
         with ctx.db.write() as conn:
-            pending = member_sign_in.start(conn, email, browser, next_page)
+            pending = member_sign_in.start(conn, email, browser, next_page, claim_token)
     except InvalidInput:
         return NotSent("Enter your e-mail address, such as name@example.com.")
     except RateLimited as exc:
@@ -87,7 +81,7 @@ def send_sign_in(request: Request, ctx: Context, email: str, next_page: str) -> 
         mail.send(ctx.settings, pending.member_id, subject, text)
     except mail.MailNotSent as exc:
         return NotSent(exc.detail, 503)
-    return check_mail_page(request, ctx, pending.member_id, next_page)
+    return check_mail_page(request, ctx, pending.member_id, next_page, claiming=claim_token is not None)
 
 
 def codes_slowed(request: Request, ctx: Context) -> Response | None:
@@ -102,17 +96,22 @@ def codes_slowed(request: Request, ctx: Context) -> Response | None:
 
 
 def check_mail_page(request: Request, ctx: Context, email: str, next_page: str, *, error: str | None = None,
-                    status: int = 200) -> Response:
+                    status: int = 200, claiming: bool = False) -> Response:
     token = member_session.sign_in_token(request)
     response = render(request, "member/check_mail.html",
                       {"email": email, "error": error, "sign_in_token": token, "next": next_page,
-                       "minutes": member_sign_in.SIGN_IN_MINUTES}, status)
+                       "minutes": member_sign_in.SIGN_IN_MINUTES, "claiming": claiming}, status)
     member_session.set_sign_in_cookie(response, token, ctx)
     return response
 
 
-def signed_in_response(ctx: Context, proven: member_sign_in.Proven) -> Response:
-    response = redirect(safe_next(proven.next_page))
+def signed_in_response(request: Request, ctx: Context, proven: member_sign_in.Proven) -> Response:
+    """The new session's cookie, on the way to the page the sign-in was for; a sign-in asked from a
+    claim page claims first (for the address just proven), and lands on that claim page."""
+    if proven.claim_token is not None:
+        response = claim_for(request, ctx, proven.session, proven.claim_token)
+    else:
+        response = redirect(safe_next(proven.next_page))
     member_session.set_member_cookie(response, proven.token, ctx)
     return response
 
@@ -158,7 +157,7 @@ def sign_in_with_code(request: Request, form: FormData = Depends(form_data),
         proven = member_sign_in.use_code(conn, browser, str(form.get("code") or "")[:40],
                                          days=ctx.settings.member_session_days)
     if proven is not None:
-        return signed_in_response(ctx, proven)
+        return signed_in_response(request, ctx, proven)
     with ctx.db.read() as conn:
         waiting_for = member_sign_in.has_pending(conn, browser)
     if waiting_for is None:
@@ -171,13 +170,14 @@ def sign_in_with_code(request: Request, form: FormData = Depends(form_data),
 def sign_in_link_page(request: Request, link_token: str, ctx: Context = Depends(get_context)) -> Response:
     """The mail's link: a page with one button, so that a mail scanner opening links signs no one in."""
     with ctx.db.read() as conn:
-        member_id = member_sign_in.waiting(conn, link_token[:100])
-    if member_id is None:
+        link = member_sign_in.waiting(conn, link_token[:100])
+        batch = claim_batch(conn, link.claim_token) if link is not None else None
+    if link is None:
         return error_page(request, "This sign-in link does not work any more", SIGN_IN_SPENT, 410,
                           current_member(request, ctx))
     token = member_session.sign_in_token(request)
     response = render(request, "member/sign_in_link.html",
-                      {"member_id": member_id, "link_token": link_token, "sign_in_token": token})
+                      {"member_id": link.member_id, "link_token": link_token, "sign_in_token": token, "batch": batch})
     member_session.set_sign_in_cookie(response, token, ctx)
     return response
 
@@ -193,7 +193,7 @@ def sign_in_with_link(request: Request, link_token: str, form: FormData = Depend
         proven = member_sign_in.use_link(conn, link_token[:100], days=ctx.settings.member_session_days)
     if proven is None:
         return error_page(request, "This sign-in link does not work any more", SIGN_IN_SPENT, 410)
-    return signed_in_response(ctx, proven)
+    return signed_in_response(request, ctx, proven)
 
 
 @router.post("/my/sign-out")

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from central.services.members import MemberSession
 
@@ -63,3 +63,12 @@ def secured(response: Response) -> Response:
     """Any other member response (a redirect, an image) with the same headers."""
     response.headers.update(HEADERS)
     return response
+
+
+def redirect(url: str) -> Response:
+    return secured(RedirectResponse(url, status_code=303))
+
+
+def error_page(request: Request, title: str, detail: str, status: int,
+               member: MemberSession | None = None) -> Response:
+    return render(request, "member/error.html", {"title": title, "detail": detail}, status, member=member)

@@ -3,8 +3,9 @@
 The claim page shows the batch's title and description and, when a claim is not possible, why
 ("Promotion temporarily paused", "No vouchers available"), with no claim button. Claiming needs a
 signed-in member: a member who is not signed in types an e-mail address, gets a sign-in link and
-code by mail, and comes back signed in to claim with one tap. A member who has claimed from the
-batch sees that voucher again. The API claims for a signed-in member, or for a member an
+code by mail, and the claim is made as the link or code signs them in (central/members/claiming.py):
+they land on this page with their voucher. A member who has claimed from the batch sees that
+voucher again. The API claims for a signed-in member, or for a member an
 integration token of head office names (a shop's own web site).
 """
 
@@ -20,8 +21,9 @@ from starlette.responses import Response
 from central.auth import Claimant, claimant
 from central.context import Context, get_context, json
 from central.members import session as member_session
-from central.limits import client_address, limits
-from central.members.pages import FORM_EXPIRED, NotSent, error_page, redirect, send_sign_in
+from central.limits import limits
+from central.members.claiming import claim_for, count_member_claim
+from central.members.pages import FORM_EXPIRED, NotSent, error_page, send_sign_in
 from central.members.session import current_member, form_data, form_ok
 from central.members.templating import render
 from central.problems import PUBLIC_ERRORS
@@ -30,9 +32,8 @@ from central.services import audit, ratelimit
 from central.services import claims as service
 from central.services import members
 from central.services.members import MemberSession
-from central.services.ratelimit import RateLimited
 from vouchers.emails import check_email, fold
-from vouchers.errors import ClaimRefused, FieldError, Forbidden, InvalidInput, NotFound
+from vouchers.errors import FieldError, Forbidden, InvalidInput, NotFound
 from vouchers.lifecycle import CLAIMABLE, Claims, State
 
 router = APIRouter(tags=["claims"], responses=PUBLIC_ERRORS)
@@ -57,12 +58,10 @@ def claim(data: ClaimRequest, request: Request, who: Claimant = Depends(claimant
 
 def _count_claim(request: Request, ctx: Context, who: Claimant) -> None:
     """Claims are rate-limited: a member per address and per member, a token per token."""
-    limit = limits(ctx.settings)
     if who.kind == "member":
-        ratelimit.hit(ctx.db, limit.claims_address, client_address(request))
-        ratelimit.hit(ctx.db, limit.claims_member, who.member_id)
+        count_member_claim(request, ctx, who.member_id)
     else:
-        ratelimit.hit(ctx.db, limit.claims_token, f"{who.kind}:{who.name}")
+        ratelimit.hit(ctx.db, limits(ctx.settings).claims_token, f"{who.kind}:{who.name}")
 
 
 def _member_for(who: Claimant, named: str | None) -> str:
@@ -129,25 +128,14 @@ def claim_form(request: Request, claim_token: str, form: FormData = Depends(form
             batch = service.batch_by_token(conn, claim_token)
     except NotFound as exc:
         return _not_found(request, exc, member)
-    if member is None:  # mail a sign-in link and code; the member comes back here signed in
+    if member is None:  # mail a sign-in link and code; using it claims, and the member comes back here
         email = str(form.get("email") or "")[:200]
         if not member_session.sign_in_form_ok(request, ctx, form):
             return _page(request, ctx, batch, None, email=email, error=FORM_EXPIRED, status=403)
-        sent = send_sign_in(request, ctx, email, f"/claim/{claim_token}")
+        sent = send_sign_in(request, ctx, email, f"/claim/{batch['claim_token']}", batch["claim_token"])
         if isinstance(sent, NotSent):
             return sent.on(_page(request, ctx, batch, None, email=email, error=sent.message, status=sent.status))
         return sent
     if not form_ok(request, ctx, form, member):
         return error_page(request, "This form did not come from this site", FORM_EXPIRED, 403, member)
-    done = "claimed"
-    try:
-        _count_claim(request, ctx, Claimant("member", member.member_id, member.member_id))
-        with ctx.db.write() as conn:
-            service.claim(conn, claim_token, member.member_id)
-    except RateLimited as exc:
-        response = error_page(request, "Too many claims", exc.detail, 429, member)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    except ClaimRefused:
-        done = ""  # the claim page says why (or shows the voucher claimed before)
-    return redirect(f"/claim/{claim_token}" + (f"?done={done}" if done else ""))
+    return claim_for(request, ctx, member, batch["claim_token"])

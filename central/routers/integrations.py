@@ -11,7 +11,6 @@ from starlette.responses import Response
 from central.auth import require_staff_admin
 from central.context import Context, get_context, json
 from central.problems import ADMIN_ERRORS
-from central.services import audit
 from central.services import integrations as service
 from central.services.audit import Actor
 from vouchers.wire import Strict
@@ -29,10 +28,8 @@ class IntegrationCreate(Strict):
 @router.post("/integration-tokens", status_code=201, summary="Issue an integration token (shown once)")
 def create(data: IntegrationCreate, actor: Actor = Depends(require_staff_admin),
            ctx: Context = Depends(get_context)) -> Response:
-    with ctx.db.write() as conn, audit.change(conn, actor, "integration.create", "integration", None) as box:
-        made = service.create(conn, data.name, actor.name, data.days)
-        box["id"], box["after"] = made["id"], {"name": made["name"], "expires_at": made["expires_at"]}
-        return json(made, 201)
+    with ctx.db.write() as conn:
+        return json(service.issue(conn, actor, data.name, data.days), 201)
 
 
 @router.get("/integration-tokens", summary="Every integration token (never their secrets)")
@@ -44,6 +41,5 @@ def list_all(ctx: Context = Depends(get_context)) -> Response:
 @router.post("/integration-tokens/{token_id}/revoke", summary="Revoke an integration token: it stops at once")
 def revoke(token_id: str, actor: Actor = Depends(require_staff_admin),
            ctx: Context = Depends(get_context)) -> Response:
-    with ctx.db.write() as conn, audit.change(conn, actor, "integration.revoke", "integration", token_id,
-                                              lambda c, i: {"revoked_at": service.get(c, i)["revoked_at"]}):
-        return json(service.revoke(conn, token_id))
+    with ctx.db.write() as conn:
+        return json(service.withdraw(conn, actor, token_id))

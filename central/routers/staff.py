@@ -13,7 +13,7 @@ from central.auth import require_admin_token, require_staff_admin
 from central.context import Context, get_context, json
 from central.limits import client_address
 from central.problems import ADMIN_ERRORS
-from central.services import audit, staff
+from central.services import audit, staff, staff_admin
 from central.services.audit import Actor
 from vouchers.errors import Conflict
 from vouchers.wire import Instant, Strict
@@ -37,12 +37,9 @@ def bootstrap(data: Bootstrap, request: Request, ctx: Context = Depends(get_cont
             raise Conflict("There are staff accounts already: the admin token bootstraps only the first. An admin "
                            "makes the others (voucher-central staff add, staff token create).",
                            title="Already bootstrapped")
-        account = staff.add(conn, data.email, secrets.token_urlsafe(24), role="admin",
-                            log2_n=ctx.settings.password_hash_cost)
-        token = staff.create_token(conn, account["email"], data.token_name, data.days)
-        audit.record(conn, actor, "staff.add", "staff", account["email"], None, {"role": "admin"})
-        audit.record(conn, actor, "token.create", "token", token["id"], None,
-                     {"email": account["email"], "name": token["name"], "expires_at": token["expires_at"]})
+        account = staff_admin.add(conn, actor, data.email, secrets.token_urlsafe(24), role="admin",
+                                  log2_n=ctx.settings.password_hash_cost)
+        token = staff_admin.create_token(conn, actor, account["email"], data.token_name, data.days)
     return json({**token, "role": "admin"}, 201)
 
 

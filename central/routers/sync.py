@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from central import metrics
 from central.auth import require_device
 from central.problems import DEVICE_ERRORS
 from central.context import Context, get_context, json
@@ -14,6 +16,7 @@ from central.services.ledger import Device
 from vouchers.wire import EnrolRequest, EventsRequest, EventsResponse, HeartbeatRequest, HeartbeatResponse, SnapshotPage
 
 router = APIRouter(prefix="/api/v1", tags=["sync"], responses=DEVICE_ERRORS)
+MAX_WAIT = 60  # seconds a snapshot request may wait for a change (docs/PROTOCOL.md)
 
 
 @router.post("/devices/enrol", status_code=201, summary="Trade an enrolment code for a device token")
@@ -24,21 +27,35 @@ def enrol(data: EnrolRequest, request: Request, ctx: Context = Depends(get_conte
 
 
 @router.get("/sync/snapshot", response_model=SnapshotPage, summary="One page of changes after a cursor")
-def snapshot_page(
+async def snapshot_page(
     cursor: int = Query(0, ge=0, le=2**62),
     limit: int | None = Query(None, ge=1),
+    wait: float | None = Query(None, ge=0, le=MAX_WAIT, description="With nothing after the cursor, answer as "
+                               "soon as something changes, or after this many seconds with an empty page."),
     device: Device = Depends(require_device),
     ctx: Context = Depends(get_context),
 ) -> Response:
     size = min(limit or ctx.settings.snapshot_page_size, ctx.settings.snapshot_page_max)
+    page = await run_in_threadpool(_page, ctx, device.store_id, cursor, size)
+    if wait is not None:
+        if wait > 0 and page["complete"] and page["next_cursor"] == cursor and \
+                await ctx.changes.wait_beyond(cursor, wait):
+            page = await run_in_threadpool(_page, ctx, device.store_id, cursor, size)
+        page["wait"] = wait  # says the server waits: a client may ask again at once
+    metrics.count_snapshot_page(page)
+    return json(page)
+
+
+def _page(ctx: Context, store_id: str, cursor: int, size: int) -> dict:
     with ctx.db.read() as conn:
-        return json(snapshot.page(conn, device.store_id, cursor, size))
+        return snapshot.page(conn, store_id, cursor, size)
 
 
 @router.post("/sync/events", response_model=EventsResponse, summary="Upload up to 1000 events; one result each")
 def upload_events(data: EventsRequest, device: Device = Depends(require_device), ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.write() as conn:
         results = ledger.ingest(conn, device, data.events)
+    metrics.count_ingest(results)
     return json({"results": results})
 
 

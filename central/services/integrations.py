@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from central.db.schema import integration_tokens, utcnow
+from central.services import audit
+from central.services.audit import Actor
 from central.services.ids import new_id, new_token, token_hash
 from vouchers.errors import NotFound
 
@@ -54,6 +56,21 @@ def revoke(conn: Connection, token_id: str) -> dict[str, Any]:
     conn.execute(update(integration_tokens).where(integration_tokens.c.id == token_id,
                                                   integration_tokens.c.revoked_at.is_(None)).values(revoked_at=utcnow()))
     return get(conn, token_id)
+
+
+def issue(conn: Connection, actor: Actor, name: str, days: int | None) -> dict[str, Any]:
+    """`create`, written to the audit log with its author (never the secret): the API's and the dashboard's."""
+    with audit.change(conn, actor, "integration.create", "integration", None) as box:
+        made = create(conn, name, actor.name, days)
+        box["id"], box["after"] = made["id"], {"name": made["name"], "expires_at": made["expires_at"]}
+    return made
+
+
+def withdraw(conn: Connection, actor: Actor, token_id: str) -> dict[str, Any]:
+    """`revoke`, written to the audit log with its author."""
+    with audit.change(conn, actor, "integration.revoke", "integration", token_id,
+                      lambda c, i: {"revoked_at": get(c, i)["revoked_at"]}):
+        return revoke(conn, token_id)
 
 
 def for_token(conn: Connection, token: str) -> Integration | None:

@@ -4,7 +4,11 @@ Signing in sends a mail with a one-time link and a short code. The link opens a 
 whichever browser opens it (a phone's mail app may open another browser than the one that asked);
 the code is typed into the browser that asked, and only there (the sign-in is tied to that
 browser's sign-in cookie). Either works once, within SIGN_IN_MINUTES; a code typed wrong
-MAX_CODE_FAILURES times spends the sign-in. Link and code are stored hashed."""
+MAX_CODE_FAILURES times spends the sign-in. Link and code are stored hashed.
+
+A sign-in asked from a claim page's "Sign in to claim" keeps that claim (its claim token) with it,
+on the server: the claim is made for the proven address when the link or code is used, in the
+request that starts the session. Nothing in a URL asks for a claim."""
 
 from __future__ import annotations
 
@@ -38,20 +42,32 @@ class Pending:
 
 @dataclass(frozen=True)
 class Proven:
-    """A sign-in used: the new session's cookie token, the session, and where to go next."""
+    """A sign-in used: the new session's cookie token, the session, where to go next, and the claim
+    to make for the member (from the claim page they signed in on), if any."""
 
     token: str
     session: MemberSession
     next_page: str
+    claim_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A live sign-in link, for its page: whom it signs in, and whether it claims too."""
+
+    member_id: str
+    claim_token: str | None
 
 
 def _code_hash(sign_in_id: str, code: str) -> str:
     return hashlib.sha256(f"{sign_in_id}:{code}".encode()).hexdigest()
 
 
-def start(conn: Connection, email: str, browser_token: str, next_page: str) -> Pending:
-    """A new pending sign-in for this address (InvalidInput if it is not one), for this browser.
-    An earlier one of this browser that was not used is spent: only the newest mail works."""
+def start(conn: Connection, email: str, browser_token: str, next_page: str,
+          claim_token: str | None = None) -> Pending:
+    """A new pending sign-in for this address (InvalidInput if it is not one), for this browser,
+    with the claim to make once it is used (if asked from a claim page). An earlier one of this
+    browser that was not used is spent: only the newest mail works."""
     member_id = check_email(email)
     now = utcnow()
     conn.execute(delete(member_sign_ins).where(member_sign_ins.c.expires_at < now - timedelta(days=1)))
@@ -61,17 +77,17 @@ def start(conn: Connection, email: str, browser_token: str, next_page: str) -> P
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     conn.execute(insert(member_sign_ins).values(
         id=sign_in_id, member_id=member_id, link_hash=token_hash(link), code_hash=_code_hash(sign_in_id, code),
-        browser_hash=token_hash(browser_token), next_page=next_page, created_at=now,
+        browser_hash=token_hash(browser_token), next_page=next_page, claim_token=claim_token, created_at=now,
         expires_at=now + timedelta(minutes=SIGN_IN_MINUTES), used_at=None, failures=0))
     return Pending(member_id, link, code)
 
 
-def waiting(conn: Connection, link_token: str) -> str | None:
-    """The address a live link would sign in (for its page), or None when it is used, old or unknown."""
-    row = conn.execute(select(member_sign_ins.c.member_id).where(
+def waiting(conn: Connection, link_token: str) -> Waiting | None:
+    """What a live link would do (for its page), or None when it is used, old or unknown."""
+    row = conn.execute(select(member_sign_ins.c.member_id, member_sign_ins.c.claim_token).where(
         member_sign_ins.c.link_hash == token_hash(link_token), member_sign_ins.c.used_at.is_(None),
         member_sign_ins.c.expires_at > utcnow())).first()
-    return row.member_id if row else None
+    return Waiting(row.member_id, row.claim_token) if row else None
 
 
 def _use(conn: Connection, sign_in_id: str, days: int) -> Proven | None:
@@ -84,7 +100,7 @@ def _use(conn: Connection, sign_in_id: str, days: int) -> Proven | None:
         return None
     row = conn.execute(select(member_sign_ins).where(member_sign_ins.c.id == sign_in_id)).mappings().one()
     token, session = members.start_session(conn, row["member_id"], days=days)
-    return Proven(token, session, row["next_page"])
+    return Proven(token, session, row["next_page"], row["claim_token"])
 
 
 def use_link(conn: Connection, link_token: str, *, days: int) -> Proven | None:

@@ -87,15 +87,16 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, 
     p_rows = problems.snapshot_rows(conn, store_id, cursor, limit)  # (wire form, change_seq)
     everything = (b_rows, t_rows, v_rows, d_rows, p_rows)
     complete = sum(map(len, everything)) <= limit
-    if complete:
-        boundary = next_cursor = max([cursor, *(rows[-1][-1] for rows in everything if rows)])
+    head = current_seq(conn)  # in the same read: every change up to it is committed
+    if complete:  # up to the head: no change after the cursor is left for this store
+        boundary = max([cursor, *(rows[-1][-1] for rows in everything if rows)])
+        next_cursor = max(boundary, head)
     else:  # each list is sorted already, so this sort only merges runs
         boundary = next_cursor = sorted([r[-1] for rows in everything for r in rows])[limit - 1]
     deleted: dict[str, list[str]] = {"batches": [], "types": [], "vouchers": []}
     for kind, entity_id, seq in d_rows:
         if seq <= boundary:
             deleted["batches" if kind == "batch" else kind + "s"].append(entity_id)
-    head = current_seq(conn)  # in the same read: every change up to it is committed
     return {
         "cursor": cursor,
         "next_cursor": next_cursor,

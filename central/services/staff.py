@@ -1,6 +1,10 @@
 """Head-office staff: accounts with roles, passwords (scrypt, per-user salt), sign-in, sessions,
 and personal API tokens. (How often a sign-in may fail is the sign-in page's: central/limits.py.)
 
+An account may be disabled (and enabled again): it cannot sign in, its sessions end and its API
+tokens stop working while it is. The last enabled admin cannot be demoted, disabled or removed, so
+head office always keeps someone who manages staff.
+
 Sessions live in the database, not in a signed cookie: the cookie carries a random token whose
 hash is the session's key, so signing out or removing an account ends its sessions at once, in
 every server process, and no signing secret has to be shared between processes.
@@ -98,15 +102,34 @@ def set_password(conn: Connection, email: str, password: str, *, log2_n: int = L
 
 def list_all(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(staff.c.id, staff.c.email, staff.c.role, staff.c.created_at, staff.c.last_sign_in_at)
+        select(staff.c.id, staff.c.email, staff.c.role, staff.c.created_at, staff.c.last_sign_in_at,
+               staff.c.disabled_at)
         .order_by(staff.c.email)
     ).mappings()
     return [dict(r) for r in rows]
 
 
+class LastAdmin(Conflict):
+    slug = "last-admin"
+    title = "Head office needs an admin"
+
+
+def _keep_an_admin(conn: Connection, row, doing: str) -> None:
+    """LastAdmin when `row` is the only enabled admin (the admins' rows are locked meanwhile, so two
+    admins demoting each other at once cannot both succeed on PostgreSQL)."""
+    if row["role"] != Role.ADMIN.value or row["disabled_at"] is not None:
+        return
+    admins = conn.execute(select(staff.c.id).where(staff.c.role == Role.ADMIN.value, staff.c.disabled_at.is_(None))
+                          .with_for_update()).scalars().all()
+    if set(admins) <= {row["id"]}:
+        raise LastAdmin(f"{row['email']} is the last enabled admin: {doing} would leave nobody to manage staff. "
+                        "Make another account admin first.")
+
+
 def remove(conn: Connection, email: str) -> None:
-    """Delete the account and end its sessions and API tokens."""
+    """Delete the account and end its sessions and API tokens (never the last admin's)."""
     row = _by_email(conn, email)
+    _keep_an_admin(conn, row, "removing the account")
     conn.execute(delete(staff_sessions).where(staff_sessions.c.staff_id == row["id"]))
     conn.execute(delete(staff_tokens).where(staff_tokens.c.staff_id == row["id"]))
     conn.execute(delete(staff).where(staff.c.id == row["id"]))
@@ -136,6 +159,8 @@ def sign_in(conn: Connection, email: str, password: str, *, hours: int, log2_n: 
     ok = password_matches(password, row["password_hash"] if row is not None else _no_account_hash(log2_n))
     if row is None or not ok:
         return SignIn(refused=SignInRefused("The e-mail address or the password is wrong."))
+    if row["disabled_at"] is not None:  # (said only to whoever knows the password)
+        return SignIn(refused=SignInRefused("This account is disabled. Ask an admin of head office to enable it."))
     conn.execute(delete(staff_sessions).where(staff_sessions.c.expires_at < now))
     upgraded = {"password_hash": hash_password(password, log2_n)} if needs_rehash(row["password_hash"], log2_n) else {}
     conn.execute(update(staff).where(staff.c.id == row["id"]).values(last_sign_in_at=now, **upgraded))
@@ -154,7 +179,7 @@ def session_for(conn: Connection, token: str) -> Session | None:
         select(staff_sessions.c.staff_id, staff_sessions.c.csrf_token, staff_sessions.c.expires_at, staff.c.email,
                staff.c.role)
         .join(staff, staff.c.id == staff_sessions.c.staff_id)
-        .where(staff_sessions.c.token_hash == token_hash(token))
+        .where(staff_sessions.c.token_hash == token_hash(token), staff.c.disabled_at.is_(None))
     ).first()
     if row is None or row.expires_at <= utcnow():
         return None
@@ -186,8 +211,24 @@ class TokenHolder:
 def set_role(conn: Connection, email: str, role: Role | str) -> dict[str, Any]:
     """Change an account's role; the answer has the role before and after."""
     row = _by_email(conn, email)
+    if Role(role) is not Role.ADMIN:
+        _keep_an_admin(conn, row, f"making it {Role(role).value}")
     conn.execute(update(staff).where(staff.c.id == row["id"]).values(role=Role(role).value))
     return {"email": row["email"], "before": row["role"], "after": Role(role).value}
+
+
+def set_disabled(conn: Connection, email: str, disabled: bool) -> dict[str, Any]:
+    """Disable the account (its sessions end; it cannot sign in and its API tokens do not work) or
+    enable it again; the answer has whether it was disabled before and after."""
+    row = _by_email(conn, email)
+    was = row["disabled_at"] is not None
+    if disabled and not was:
+        _keep_an_admin(conn, row, "disabling it")
+        conn.execute(update(staff).where(staff.c.id == row["id"]).values(disabled_at=utcnow()))
+        conn.execute(delete(staff_sessions).where(staff_sessions.c.staff_id == row["id"]))
+    elif was and not disabled:
+        conn.execute(update(staff).where(staff.c.id == row["id"]).values(disabled_at=None))
+    return {"email": row["email"], "before": {"disabled": was}, "after": {"disabled": disabled}}
 
 
 def create_token(conn: Connection, email: str, name: str, days: int) -> dict[str, Any]:
@@ -206,17 +247,18 @@ def create_token(conn: Connection, email: str, name: str, days: int) -> dict[str
 
 def list_tokens(conn: Connection, email: str | None = None) -> list[dict[str, Any]]:
     query = (select(staff_tokens.c.id, staff_tokens.c.name, staff_tokens.c.created_at, staff_tokens.c.expires_at,
-                    staff_tokens.c.revoked_at, staff_tokens.c.last_used_at, staff.c.email)
+                    staff_tokens.c.revoked_at, staff_tokens.c.last_used_at, staff.c.email, staff.c.disabled_at)
              .join(staff, staff.c.id == staff_tokens.c.staff_id).order_by(staff.c.email, staff_tokens.c.created_at))
     if email is not None:
         query = query.where(staff.c.email == normalise_email(email))
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def revoke_token(conn: Connection, token_id: str) -> dict[str, Any]:
-    found = [t for t in list_tokens(conn) if t["id"] == token_id]
+def revoke_token(conn: Connection, token_id: str, owner: str | None = None) -> dict[str, Any]:
+    """Revoke a token (any, or only one of `owner`'s: another's reads as unknown)."""
+    found = [t for t in list_tokens(conn, owner) if t["id"] == token_id]
     if not found:
-        raise NotFound(f"There is no API token '{token_id}'.")
+        raise NotFound(f"There is no API token '{token_id}'" + (" of yours." if owner else "."))
     now = utcnow()
     conn.execute(update(staff_tokens).where(staff_tokens.c.id == token_id, staff_tokens.c.revoked_at.is_(None))
                  .values(revoked_at=now))
@@ -224,13 +266,14 @@ def revoke_token(conn: Connection, token_id: str) -> dict[str, Any]:
 
 
 def holder_of(conn: Connection, token: str) -> TokenHolder | None:
-    """The live token's account (not revoked, not expired, account not removed), if any."""
+    """The live token's account (not revoked, not expired, account not removed or disabled), if any."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = conn.execute(
         select(staff_tokens.c.id, staff_tokens.c.expires_at, staff_tokens.c.revoked_at, staff_tokens.c.last_used_at,
                staff.c.id.label("staff_id"), staff.c.email, staff.c.role)
-        .join(staff, staff.c.id == staff_tokens.c.staff_id).where(staff_tokens.c.token_hash == token_hash(token))
+        .join(staff, staff.c.id == staff_tokens.c.staff_id)
+        .where(staff_tokens.c.token_hash == token_hash(token), staff.c.disabled_at.is_(None))
     ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None

@@ -70,9 +70,10 @@
   document.addEventListener("submit", async (event) => {
     const form = event.target;
     if (!form.matches("form[data-async]")) return;
+    const target = document.getElementById(form.dataset.target);
+    if (!target) return; // no card to replace (a batch's own page): the plain form, and the page it answers
     event.preventDefault();
     const button = event.submitter || form.querySelector("button");
-    const target = document.getElementById(form.dataset.target);
     button.disabled = true;
     button.classList.add("busy");
     button.setAttribute("aria-busy", "true");

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from central.web.pages import audit, batch, batches, reports, signin, stores, vouchers
+from central.web.pages import audit, batch, batches, reports, signin, staff, stores, tokens, vouchers
 from central.web.security import DashboardHeaders
 from central.web.session import SIGN_IN_PATH, SignInRequired
 from central.web.templating import error_words, render
@@ -25,7 +25,7 @@ PREFIX = "/dashboard"
 
 def install(app: FastAPI) -> None:
     # batches' routes come after batch's, whose /batches/new must win over /batches/{id}
-    for module in (signin, batch, batches, vouchers, stores, reports, audit):
+    for module in (signin, batch, batches, vouchers, stores, reports, audit, staff, tokens):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(DashboardHeaders, prefix=PREFIX)

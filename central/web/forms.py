@@ -32,6 +32,10 @@ FIELD_LABELS = {
     "initial_status": "Initial status",
     "id": "Store id",
     "timezone": "Time zone",
+    "email": "E-mail address",
+    "password": "Password",
+    "role": "Role",
+    "days": "Days",
 }
 
 _FRIENDLY = {

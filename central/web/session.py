@@ -21,7 +21,7 @@ from central.services import staff
 from central.services.audit import Actor
 from central.services.staff import Session
 from vouchers.errors import Forbidden
-from vouchers.roles import Role, require
+from vouchers.roles import require_to
 
 SESSION_COOKIE = "voucher_session"
 SIGN_IN_COOKIE = "voucher_sign_in"
@@ -71,11 +71,22 @@ def csrf_checked(
     return session
 
 
-def acting(request: Request, session: Session, needed: Role, what: str) -> Actor:
-    """The signed-in staff member as the audit log names them, when their role allows `needed`
-    (RoleRefused, a page in words, otherwise)."""
-    require(session.role, needed, what)
+def acting(request: Request, session: Session, what: str) -> Actor:
+    """The signed-in staff member as the audit log names them, when their role may do `what` (a
+    name of vouchers/roles.py's NEEDS; RoleRefused, a page in words, otherwise)."""
+    require_to(session.role, what)
     return Actor(session.email, "staff", session.role, client_address(request))
+
+
+def may_open(what: str):
+    """A dependency for the page of a form (new batch, a type, delete, revoke …): the session, when
+    its role may do what the form does; a page in words saying which role is needed otherwise."""
+
+    def dependency(session: Session = Depends(signed_in)) -> Session:
+        require_to(session.role, what)
+        return session
+
+    return dependency
 
 
 def check_origin(request: Request, ctx: Context) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.responses import Response
 
 from vouchers import roles
@@ -69,6 +70,13 @@ DONE = {
     "reviewed": "Marked as reviewed: both stores' tills see it closed at their next sync.",
     "already-reviewed": "Someone had already reviewed it: their note stands.",
     "review-needs-note": "Write a note to mark it reviewed (what was found, what was done).",
+    "staff-added": "Staff account added. Give them their password in person; they sign in at /dashboard.",
+    "staff-role": "Role changed: it applies at once, to their sessions and API tokens.",
+    "staff-disabled": "Account disabled: its sessions ended and its API tokens stopped working.",
+    "staff-enabled": "Account enabled: they can sign in again, and their unexpired API tokens work again.",
+    "unchanged": "Nothing to change: it was so already.",
+    "token-revoked": "API token revoked: it stopped working at once.",
+    "integration-revoked": "Integration token revoked: the web site's claims with it are refused from now on.",
 }
 
 
@@ -122,17 +130,55 @@ def rate_rating(channel: str | None, m: Metrics | dict) -> Rating | None:
     return rating(channel, Metrics(**m) if isinstance(m, dict) else m)
 
 
-def permitted(actions: list[str], session) -> list[str]:
-    """The batch actions the signed-in person's role allows (vouchers/roles.py); the server checks again."""
-    role = getattr(session, "role", None)
-    return [a for a in actions if role is not None and roles.allows(role, roles.for_batch_action(a))]
+# --- what the signed-in person's role allows (vouchers/roles.py); the server checks again -------------
+
+
+def _role(context) -> str | None:
+    return getattr(context.get("session"), "role", None)
+
+
+@pass_context
+def can(context, what: str) -> bool:
+    """Whether the signed-in person may do `what` (a name of vouchers/roles.py's NEEDS)."""
+    return roles.may(_role(context), what)
+
+
+@pass_context
+def needs_words(context, what: str) -> str:
+    """Why an action is not offered: 'Voiding a batch needs the admin role; yours is campaigns.'"""
+    words = roles.NEEDS[what][1]
+    return f"{words[:1].upper()}{words[1:]} needs the {roles.needed(what).value} role; yours is {_role(context)}."
+
+
+@pass_context
+def permitted(context, actions: list[str]) -> list[str]:
+    """The batch actions the signed-in person's role allows."""
+    return [a for a in actions if can(context, f"batch.{a}")]
+
+
+@pass_context
+def refused_words(context, actions: list[str]) -> str:
+    """The batch actions the life cycle offers now that the role does not, in one sentence ('' if none):
+    'Lock and Pause batch need the campaigns role, Void batch the admin role; yours is viewer.'"""
+    by_role: dict[roles.Role, list[str]] = {}
+    for a in actions:
+        if not can(context, f"batch.{a}"):
+            by_role.setdefault(roles.for_batch_action(a), []).append(ACTION_LABELS[a])
+    if not by_role:
+        return ""
+    parts = []
+    for i, (role, labels) in enumerate(sorted(by_role.items(), key=lambda kv: list(roles.Role).index(kv[0]))):
+        listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        verb = ("needs " if len(labels) == 1 else "need ") if i == 0 else ""
+        parts.append(f"{listed} {verb}the {role.value} role")
+    return f"{', '.join(parts)}; yours is {_role(context)}."
 
 
 templates.env.filters.update(reason=reason_words, when=when, number=number, percent=percent, skew=skew,
                              permitted=permitted)
 templates.env.globals.update(
     STATE_WORDS=STATE_WORDS, ACTION_LABELS=ACTION_LABELS, BENCHMARKS=BENCHMARKS, rating=rate_rating,
-    CLAIMABLE={s.value for s in CLAIMABLE},
+    CLAIMABLE={s.value for s in CLAIMABLE}, can=can, needs_words=needs_words, refused_words=refused_words,
 )
 
 

@@ -290,18 +290,17 @@ def test_claim_page_signs_in_through_the_mail_claims_and_shows_the_claim_again(a
     asked = client.post(url, data={"email": "Ann@Example.com ", "sign_in_token": token})
     assert asked.status_code == 200 and "Check your mail" in asked.text
     assert api.get(batch["id"])["metrics"]["claimed"] == 0  # nothing claimed before the address is proven
+    assert "Sign in and claim" in asked.text  # the page says the code claims too
     done = _code(client, mail_server.keeper, "ann@example.com", next_page=url)
-    assert done.status_code == 303 and done.headers["location"] == url
-    signed_in = client.get(url)
-    assert "Signed in as <strong>ann@example.com</strong>" in signed_in.text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', signed_in.text).group(1)
-    claimed = client.post(url, data={"csrf_token": csrf}, follow_redirects=False)
-    assert claimed.status_code == 303 and claimed.headers["location"] == f"{url}?done=claimed"
-    shown = client.get(claimed.headers["location"])
+    # the code signs in and claims at once: no second tap on Claim
+    assert done.status_code == 303 and done.headers["location"] == f"{url}?done=claimed"
+    shown = client.get(done.headers["location"])
+    assert "Claimed!" in shown.text and "Signed in as" not in shown.text
     code = re.search(r'data-code="([^"]+)"', shown.text).group(1)
     assert api.vouchers(batch["id"], claimed="true")[0]["code"] == code
     again = client.get(url)
     assert "already claimed" in again.text and code in again.text and "Claim voucher" not in again.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', again.text).group(1)  # (the sign-out form's)
     client.post(url, data={"csrf_token": csrf})  # claiming again gives nothing more
     assert api.get(batch["id"])["metrics"]["claimed"] == 1
     api.call("POST", f"/batches/{batch['id']}/pause", 200)

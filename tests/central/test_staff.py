@@ -67,11 +67,15 @@ def test_accounts_add_list_remove(db):
         assert [a["email"] for a in staff.list_all(conn)] == ["ann@example.com"]
     with db.write() as conn:
         outcome = staff.sign_in(conn, "ann@example.com", "long enough password", **LIMITS)
+        with pytest.raises(staff.LastAdmin, match="ann@example.com is the last enabled admin"):
+            staff.remove(conn, "ann@example.com")
+        staff.add(conn, "bob@example.com", "long enough password", log2_n=CHEAP)  # a second admin
         staff.remove(conn, "ann@example.com")
         with pytest.raises(NotFound):
             staff.remove(conn, "ann@example.com")
     with db.read() as conn:
         assert staff.session_for(conn, outcome.token) is None  # removing ends the sessions
+        assert [a["email"] for a in staff.list_all(conn)] == ["bob@example.com"]
 
 
 def test_sign_in_gives_a_session_and_sign_out_ends_it(db):
@@ -135,6 +139,48 @@ def test_roles_and_personal_api_tokens(db):
         assert staff.holder_of(conn, third["token"]) is None  # the account is gone
 
 
+def test_the_last_enabled_admin_cannot_be_demoted_disabled_or_removed(db):
+    with db.write() as conn:
+        staff.add(conn, "ann@example.com", "long enough password", log2_n=CHEAP)
+        staff.add(conn, "vic@example.com", "long enough password", role="viewer", log2_n=CHEAP)
+        for change in (lambda: staff.set_role(conn, "ann@example.com", "campaigns"),
+                       lambda: staff.set_disabled(conn, "ann@example.com", True),
+                       lambda: staff.remove(conn, "ann@example.com")):
+            with pytest.raises(staff.LastAdmin) as refused:
+                change()
+            assert refused.value.status == 409 and "Make another account admin first." in refused.value.detail
+        staff.add(conn, "bob@example.com", "long enough password", log2_n=CHEAP)
+        staff.set_disabled(conn, "bob@example.com", True)  # a disabled admin does not count
+        with pytest.raises(staff.LastAdmin):
+            staff.set_role(conn, "ann@example.com", "viewer")
+        staff.set_disabled(conn, "bob@example.com", False)
+        assert staff.set_role(conn, "ann@example.com", "viewer")["after"] == "viewer"
+        with pytest.raises(staff.LastAdmin):  # bob is the last one now
+            staff.set_disabled(conn, "bob@example.com", True)
+    with db.read() as conn:
+        assert {a["email"]: a["role"] for a in staff.list_all(conn)} == {
+            "ann@example.com": "viewer", "bob@example.com": "admin", "vic@example.com": "viewer"}
+
+
+def test_a_disabled_account_cannot_sign_in_and_its_sessions_and_tokens_stop_until_enabled(db):
+    with db.write() as conn:
+        staff.add(conn, "ann@example.com", "long enough password", log2_n=CHEAP)
+        staff.add(conn, "cat@example.com", "long enough password", role="campaigns", log2_n=CHEAP)
+        session = staff.sign_in(conn, "cat@example.com", "long enough password", **LIMITS)
+        token = staff.create_token(conn, "cat@example.com", "laptop", 30)["token"]
+        assert staff.set_disabled(conn, "cat@example.com", True) == {
+            "email": "cat@example.com", "before": {"disabled": False}, "after": {"disabled": True}}
+        assert staff.session_for(conn, session.token) is None and staff.holder_of(conn, token) is None
+        refused = staff.sign_in(conn, "cat@example.com", "long enough password", **LIMITS).refused
+        assert refused.detail == "This account is disabled. Ask an admin of head office to enable it."
+        wrong = staff.sign_in(conn, "cat@example.com", "wrong password", **LIMITS).refused
+        assert wrong.detail == "The e-mail address or the password is wrong."  # nothing said without the password
+        assert [a["disabled_at"] is not None for a in staff.list_all(conn)] == [False, True]
+        staff.set_disabled(conn, "cat@example.com", False)
+        assert staff.holder_of(conn, token).email == "cat@example.com"  # an unexpired token works again
+        assert staff.sign_in(conn, "cat@example.com", "long enough password", **LIMITS).refused is None
+
+
 def _cli(*args, stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "VOUCHER_PASSWORD_HASH_COST": str(CHEAP)}
     return subprocess.run([CLI, "staff", *args], input=stdin, capture_output=True, text=True, timeout=60, env=env)
@@ -154,5 +200,11 @@ def test_cli_adds_lists_and_removes_staff_with_the_password_from_stdin(sqlite_ur
     assert short.returncode == 1 and "at least 10 characters" in short.stderr
     on_command_line = _cli("add", "bob@example.com", "long enough password", "--database", sqlite_url)
     assert on_command_line.returncode == 2  # there is no place for a password among the arguments
+    last = _cli("remove", "ann@example.com", "--database", sqlite_url)
+    assert last.returncode == 1 and "ann@example.com is the last enabled admin" in last.stderr
+    assert "Traceback" not in last.stderr
+    added = _cli("add", "bob@example.com", "--role", "admin", "--database", sqlite_url, stdin="long enough password\n")
+    assert added.returncode == 0, added.stderr
     assert _cli("remove", "ann@example.com", "--database", sqlite_url).returncode == 0
-    assert "No staff accounts yet" in _cli("list", "--database", sqlite_url).stdout
+    listed = _cli("list", "--database", sqlite_url).stdout
+    assert "bob@example.com" in listed and "ann@example.com" not in listed

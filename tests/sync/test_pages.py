@@ -5,20 +5,32 @@ from __future__ import annotations
 
 import threading
 
-from sync.pages import Pages
+import pytest
+
+from sync.pages import Pages, Stopped
 
 
 class Head:
     """A stand-in for head office's pages (the network is the one port here): catch-up pages of
     10 changes up to 50, and a live stream from 100."""
 
-    def __init__(self) -> None:
+    def __init__(self, waits: bool = True) -> None:
         self.asked: list[int] = []
+        self.waited: list[tuple[int, float]] = []
+        self.waits = waits  # a server with live changes: it echoes `wait`
         self.lock = threading.Lock()
+        self.hold = threading.Event()  # a waiting request answers once this is set
+        self.hold.set()
 
-    def fetch(self, cursor: int) -> dict:
+    def fetch(self, cursor: int, wait: float | None) -> dict:
         with self.lock:
             self.asked.append(cursor)
+            if wait is not None:
+                self.waited.append((cursor, wait))
+        if wait is not None:
+            self.hold.wait(30)
+            page = {"cursor": cursor, "next_cursor": cursor, "complete": True}
+            return {**page, "wait": wait} if self.waits else page
         if cursor >= 100:
             return {"cursor": cursor, "next_cursor": cursor + 1, "complete": True}
         return {"cursor": cursor, "next_cursor": cursor + 10, "complete": cursor + 10 >= 50}
@@ -59,3 +71,37 @@ def test_a_page_fetched_ahead_for_another_cursor_is_dropped():
     pages.next(0, None)  # the page from 10 is asked ahead; applying this one fails, say
     request, _ = pages.next(0, None)  # the replica is still at 0: that page is asked again
     assert request.cursor == 0 and head.asked.count(0) == 2
+
+
+def test_caught_up_the_next_page_waits_at_the_server_and_stop_does_not_wait_it_out():
+    head, stop = Head(), threading.Event()
+    pages = Pages(head.fetch, live_seconds=5, wait_seconds=25, stop=stop)
+    for cursor in (0, 10, 20, 30, 40):
+        assert not pages.waits_next()
+        pages.next(cursor, None)
+    assert pages.waits_next()  # complete: ask again at once, the server answers when something changes
+    request, page = pages.next(50, None)
+    assert head.waited == [(50, 25)] and page["wait"] == 25 and pages.waits_next()
+    head.hold.clear()  # the server holds the next one: the agent stops meanwhile
+    stop.set()
+    with pytest.raises(Stopped):
+        pages.next(50, None)
+    head.hold.set()
+
+
+def test_a_server_that_does_not_wait_is_asked_every_interval():
+    head = Head(waits=False)
+    pages = Pages(head.fetch, live_seconds=5, wait_seconds=25)
+    for cursor in (0, 10, 20, 30, 40):
+        pages.next(cursor, None)
+    assert pages.waits_next()  # not known yet
+    pages.next(50, None)  # it answered at once, without `wait`: the pull loop pauses its interval
+    assert not pages.waits_next()
+
+
+def test_no_waiting_while_catching_up_or_when_switched_off():
+    head = Head()
+    pages = Pages(head.fetch, live_seconds=5, wait_seconds=0)
+    for cursor in (0, 10, 20, 30, 40, 50):
+        pages.next(cursor, None)
+    assert head.waited == [] and not pages.waits_next()

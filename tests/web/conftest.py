@@ -33,7 +33,7 @@ from support.web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, EMAIL, PASSWORD, Das
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 # A staff POST that answers with one of these changed nothing, so the audit log has nothing of it.
-NO_CHANGE = ("done=review-needs-note", "done=already-reviewed")
+NO_CHANGE = ("done=review-needs-note", "done=already-reviewed", "done=unchanged")
 
 
 class StaffActions:

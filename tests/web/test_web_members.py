@@ -42,12 +42,13 @@ def _type_the_code(page, server, email: str) -> None:
 
 
 def _claim_on_page(page, server, batch: dict, email: str) -> str:
-    """Sign in from the claim page (the code of the mail, typed), then claim; the code the page shows."""
+    """Sign in from the claim page (the code of the mail, typed), which claims; the code the page shows."""
     page.goto(f"/claim/{batch['claim_token']}")
     page.get_by_label("E-mail address").fill(email)
     page.get_by_role("button", name="Sign in to claim").click()
-    _type_the_code(page, server, email)
-    page.get_by_role("button", name="Claim voucher").click()
+    expect(page.get_by_role("button", name="Sign in and claim")).to_be_visible()
+    page.get_by_label("Code from the mail").fill(server.mail.last_to(email).code)
+    page.get_by_role("button", name="Sign in and claim").click()
     expect(page.locator(".flash")).to_have_text("Claimed! Your voucher is below, and always in My vouchers.")
     return page.locator(".voucher .code").inner_text()
 
@@ -95,13 +96,15 @@ def test_a_member_signs_in_through_the_mail_claims_and_sees_the_voucher(phone, s
 
     mail = server.mail.last_to("proof@example.com")
     phone.goto(mail.link)  # the member taps the link in the mail
-    expect(phone.get_by_text("Sign in on this browser as proof@example.com?")).to_be_visible()
+    expect(phone.get_by_text("Sign in on this browser as proof@example.com and claim your voucher from Proven promo?")
+           ).to_be_visible()
     shot(phone, "member-sign-in-link")
-    phone.get_by_role("button", name="Sign in").click()
+    assert server.api.get(batch["id"])["metrics"]["claimed"] == 0  # opening the link claims nothing
+    phone.get_by_role("button", name="Sign in and claim").click()  # the one tap: signed in, and claimed
     expect(phone.get_by_role("heading", name="Proven promo", level=1)).to_be_visible()
-    expect(phone.get_by_text("Signed in as proof@example.com.")).to_be_visible()
-    phone.get_by_role("button", name="Claim voucher").click()
     expect(phone.locator(".flash")).to_contain_text("Claimed!")
+    expect(phone.locator("header .who")).to_have_text("proof@example.com")
+    assert server.api.get(batch["id"])["metrics"]["claimed"] == 1
     code = phone.locator(".voucher .code").inner_text()
     phone.get_by_role("link", name="My vouchers", exact=True).click()
     expect(_card(phone, "Proven promo").locator(".code")).to_have_text(code)

@@ -14,11 +14,10 @@ from central.services import batches as service
 from central.services import audit, devices, reports
 from central.services.staff import Session
 from central.web import charts, forms
-from central.web.session import acting, csrf_checked, form_data, signed_in
+from central.web.session import acting, csrf_checked, form_data, may_open, signed_in
 from central.web.templating import error_words, render
 from vouchers.errors import FieldError, NotFound, VoucherError
 from vouchers.lifecycle import EDITABLE, State
-from vouchers.roles import Role
 from vouchers.status import Status
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -50,7 +49,7 @@ def detail_page(request: Request, ctx: Context, batch_id: str, *, error: Voucher
 
 
 @router.get("/batches/new")
-def new_batch(request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+def new_batch(request: Request, _: Session = Depends(may_open("batch.create")), ctx: Context = Depends(get_context)) -> Response:
     return _batch_form(request, ctx, None, {"serial_start": 1, "serial_end": 1000, "description": ""}, [])
 
 
@@ -90,7 +89,7 @@ def create_batch(
     request: Request, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
-    actor = acting(request, session, Role.CAMPAIGNS, "creating a batch")
+    actor = acting(request, session, "batch.create")
     values = _batch_values(form)
     data, errors = _check_batch(ctx, None, values)
     if errors or data is None:
@@ -101,7 +100,7 @@ def create_batch(
 
 
 @router.get("/batches/{batch_id}/edit")
-def edit_batch(request: Request, batch_id: str, _: Session = Depends(signed_in),
+def edit_batch(request: Request, batch_id: str, _: Session = Depends(may_open("batch.edit")),
                ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
@@ -113,7 +112,7 @@ def save_batch(
     request: Request, batch_id: str, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
-    actor = acting(request, session, Role.CAMPAIGNS, "editing a batch")
+    actor = acting(request, session, "batch.edit")
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
     values = _batch_values(form)
@@ -144,7 +143,7 @@ def _type(b: dict, type_id: str) -> dict:
 
 
 @router.get("/batches/{batch_id}/types/new")
-def new_type(request: Request, batch_id: str, _: Session = Depends(signed_in),
+def new_type(request: Request, batch_id: str, _: Session = Depends(may_open("batch.types")),
              ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
@@ -154,7 +153,7 @@ def new_type(request: Request, batch_id: str, _: Session = Depends(signed_in),
 
 
 @router.get("/batches/{batch_id}/types/{type_id}/edit")
-def edit_type(request: Request, batch_id: str, type_id: str, _: Session = Depends(signed_in),
+def edit_type(request: Request, batch_id: str, type_id: str, _: Session = Depends(may_open("batch.types")),
               ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
@@ -164,7 +163,7 @@ def edit_type(request: Request, batch_id: str, type_id: str, _: Session = Depend
 
 def _save_type(request: Request, ctx: Context, batch_id: str, type_id: str | None, form: FormData,
                session: Session) -> Response:
-    actor = acting(request, session, Role.CAMPAIGNS, "changing a batch's types")
+    actor = acting(request, session, "batch.types")
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
     t = _type(b, type_id) if type_id else None
@@ -212,7 +211,7 @@ def remove_type(
     request: Request, batch_id: str, type_id: str, session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
-    actor = acting(request, session, Role.CAMPAIGNS, "removing a batch type")
+    actor = acting(request, session, "batch.types")
     try:
         with ctx.db.write() as conn, audit.change(conn, actor, "batch.type-remove", "batch", batch_id,
                                                   audit.batch_state):

@@ -13,12 +13,10 @@ from central.services import batches as service
 from central.services.audit import Actor
 from central.services.staff import Session
 from central.web.pages.batch import detail_page
-from central.web.session import acting, csrf_checked, form_data, signed_in
-from central.web.templating import ACTION_LABELS, error_words, render
+from central.web.session import acting, csrf_checked, form_data, may_open, signed_in
+from central.web.templating import error_words, render
 from vouchers.errors import DeleteNotConfirmed, NotFound, VoucherError
-from vouchers import roles
 from vouchers.lifecycle import Action
-from vouchers.roles import Role
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -69,7 +67,7 @@ def act(
     try:
         if action not in ACTIONS:
             raise NotFound(f"There is no batch action '{action}'.")
-        actor = acting(request, session, roles.for_batch_action(action), f"'{ACTION_LABELS[action]}'")
+        actor = acting(request, session, f"batch.{action}")
         ok = run_action(ctx, batch_id, Action(action), actor)
     except VoucherError as exc:
         if fragment:
@@ -84,7 +82,7 @@ def act(
 
 
 @router.get("/batches/{batch_id}/delete")
-def delete_page(request: Request, batch_id: str, _: Session = Depends(signed_in),
+def delete_page(request: Request, batch_id: str, _: Session = Depends(may_open("batch.delete")),
                 ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
@@ -97,7 +95,7 @@ def delete(
     request: Request, batch_id: str, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
-    actor = acting(request, session, Role.ADMIN, "deleting a batch")
+    actor = acting(request, session, "batch.delete")
     raw = form.get("confirm")
     confirm = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 16 else None
     try:
@@ -112,7 +110,7 @@ def delete(
 
 
 @router.get("/batches/{batch_id}/void")
-def void_page(request: Request, batch_id: str, _: Session = Depends(signed_in),
+def void_page(request: Request, batch_id: str, _: Session = Depends(may_open("batch.void")),
               ctx: Context = Depends(get_context)) -> Response:
     return render(request, "dashboard/standalone.html", {"b": _load(ctx, batch_id), "partial": "dashboard/_void.html"})
 

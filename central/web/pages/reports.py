@@ -14,7 +14,6 @@ from central.web import charts
 from central.web.session import acting, csrf_checked, form_data, signed_in
 from central.web.templating import render
 from vouchers.errors import Conflict
-from vouchers.roles import Role
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -47,7 +46,7 @@ def review(request: Request, event_id: str, form: FormData = Depends(form_data),
     back = back if back.startswith("/dashboard/") else "/dashboard/review"
     if not note:
         return RedirectResponse(f"{back}?done=review-needs-note#problem-{event_id}", status_code=303)
-    actor = acting(request, session, Role.CAMPAIGNS, "reviewing a conflict")
+    actor = acting(request, session, "problem.review")
     try:
         with ctx.db.write() as conn, audit.change(conn, actor, "problem.review", "problem", event_id) as box:
             problems.review(conn, event_id, by=session.email, note=note[:2000])

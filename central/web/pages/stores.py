@@ -12,10 +12,9 @@ from central.services import devices as service
 from central.services import audit, reports
 from central.services.staff import Session
 from central.web import forms
-from central.web.session import acting, csrf_checked, form_data, signed_in
+from central.web.session import acting, csrf_checked, form_data, may_open, signed_in
 from central.web.templating import error_words, render
 from vouchers.errors import Conflict, FieldError
-from vouchers.roles import Role
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 SKEW_WARNING_SECONDS = 120  # a till's clock this far off is flagged
@@ -40,7 +39,7 @@ def stores_page(request: Request, _: Session = Depends(signed_in), ctx: Context 
 @router.post("/stores")
 def create_store(request: Request, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
                  ctx: Context = Depends(get_context)) -> Response:
-    actor = acting(request, session, Role.ADMIN, "creating a store")
+    actor = acting(request, session, "store.create")
     values = forms.fields(form, ("id", "name", "timezone"))
     data, errors = forms.parse(StoreCreate, values)
     if data is not None:
@@ -76,7 +75,7 @@ def store_page(request: Request, store_id: str, _: Session = Depends(signed_in),
 def enrolment_code(request: Request, store_id: str, session: Session = Depends(csrf_checked),
                    ctx: Context = Depends(get_context)) -> Response:
     """A one-use code, shown once on the page that answers (not kept anywhere in clear)."""
-    actor = acting(request, session, Role.ADMIN, "issuing an enrolment code")
+    actor = acting(request, session, "store.enrolment-code")
     with ctx.db.write() as conn, audit.change(conn, actor, "store.enrolment-code", "store", store_id) as box:
         code = service.create_enrolment_code(conn, store_id, ctx.settings.enrolment_code_minutes)
         box["after"] = {"expires_at": code["expires_at"]}  # never the code itself
@@ -84,7 +83,7 @@ def enrolment_code(request: Request, store_id: str, session: Session = Depends(c
 
 
 @router.get("/devices/{device_id}/revoke")
-def revoke_page(request: Request, device_id: str, _: Session = Depends(signed_in),
+def revoke_page(request: Request, device_id: str, _: Session = Depends(may_open("device.revoke")),
                 ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.read() as conn:
         device = service.get_device(conn, device_id)
@@ -98,7 +97,7 @@ def revoke(request: Request, device_id: str, form: FormData = Depends(form_data)
     heartbeat changed it meanwhile, the page is shown again with the new figure."""
     raw = form.get("confirm")
     confirm = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else None
-    actor = acting(request, session, Role.ADMIN, "revoking a device")
+    actor = acting(request, session, "device.revoke")
     try:
         with ctx.db.write() as conn, audit.change(conn, actor, "device.revoke", "device", device_id, audit.device_state):
             device = service.get_device(conn, device_id)
