@@ -18,6 +18,7 @@ from kiosk.pin import PinGate
 from kiosk.screens.scan import ScanScreen
 from kiosk.service import Decision, Redeemer, cannot_check, cannot_redeem, policy_for
 from kiosk.settings import KioskSettings
+from localdb import notices
 from localdb.connect import open_reader
 from localdb.errors import DamagedFile, DiskFull, LocalDatabaseError, translate
 from localdb.journal import Journal
@@ -88,9 +89,10 @@ class Kiosk:
         return Redeemer(till, self.journal, self.key, cashier=settings.cashier,
                         policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours))
 
-    def scan(self, text: str) -> Decision:
-        """A scan's verdict; an accepted voucher is written now, or waits for the configured step."""
-        return self._decide(lambda redeemer: redeemer.scan(text))
+    def scan(self, text: str, *, typed: bool = True) -> Decision:
+        """A scan's verdict; an accepted voucher is written now, or waits for the configured step.
+        `typed`: from the keyboard (a wedge scanner), which may type through the wrong layout."""
+        return self._decide(lambda redeemer: redeemer.scan(text, typed=typed))
 
     def redeem(self, text: str, approved_by: str | None = None) -> Decision:
         """After the cashier's confirmation or a manager's approval: check again and write."""
@@ -118,6 +120,30 @@ class Kiosk:
             except (sqlite3.Error, OSError, LocalDatabaseError):
                 return False  # only the record of a refusal is lost
 
+    def record_layout(self, decision: Decision, text: str, *, from_scanner: bool = True) -> bool:
+        """After a typed scan's verdict, note what it says of the scanner's keyboard layout; whether
+        anything was written. `from_scanner`: typed faster than by hand."""
+        with self._lock:
+            try:
+                till = self._till()
+                return (till is not None and self.journal_problem is None
+                        and bool(self._redeemer(till).record_layout(decision, text, from_scanner=from_scanner)))
+            except (sqlite3.Error, OSError, LocalDatabaseError):
+                return False
+
+    def dismiss_layout(self) -> bool:
+        """A manager says the scanner is set right; False when no notice stood. ValueError in words
+        when it cannot be recorded."""
+        with self._lock:
+            try:
+                return notices.dismiss(self._writable(), by=self.settings.cashier or "manager")
+            except LocalDatabaseError as exc:
+                raise ValueError(f"Not recorded: {exc}") from exc
+
+    def _layout_notice(self) -> notices.LayoutNotice | None:
+        journal = self.journal.conn if self.journal is not None and self.journal_problem is None else None
+        return notices.current(journal)
+
     def health(self) -> dict[str, Any]:
         """For the status line: the replica's health, and what stops this till from redeeming."""
         with self._lock:
@@ -126,6 +152,7 @@ class Kiosk:
                 till = self._till()
                 if till is not None:
                     out = till.health()
+                out["scanner_layout"] = self._layout_notice()
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
                 out["unreadable"] = str(exc)
             if self.journal_problem is not None:  # the journal is there, but cannot be used: not "missing"
@@ -152,6 +179,7 @@ class Kiosk:
                     "problems": till.problems(),
                     "tz": tz,
                     "journal": [loss.words() for loss in till.journal_losses()],
+                    "scanner_layout": self._layout_notice(),
                 }
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
                 return {**empty, "journal": [f"The till's files cannot be read: {exc}"]}

@@ -110,6 +110,8 @@ def cmd_redeem(args) -> int:
         v = decision.voucher
         minimum = f" (minimum purchase {v.min_purchase})" if v.min_purchase else ""
         print(f"  {decision.code}  {v.value}{minimum}  — {v.batch_identifier}")
+    if decision.layout_words:  # typed through the wrong keyboard layout, and corrected
+        print(f"  {decision.layout_words}")
     redeemer.record_refusal(decision)
     return 0 if decision.kind != "refused" and decision.verdict is not Verdict.LOADING else 1
 

@@ -11,6 +11,12 @@ writes the redemption.
 When the till cannot decide or record (a full disk, a damaged journal, a voucher list being
 rebuilt after damage) the decision has no verdict but a `problem`, with words that tell the
 cashier not to give the discount: nothing is ever shown ACCEPTED that is not written.
+
+A typed text (a keyboard-wedge scanner's) that is not a code, or not one the till holds, is
+tried through the other keyboard layouts (vouchers/layouts.py): when exactly one explains it as
+a code the till holds, that code is decided, and the decision says which layout (`layout`) and
+whether the cashier is to be told (`tell`: not yet noticed). `record_layout` notes it, after
+the verdict, in journal.db's notices (localdb/notices.py).
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from localdb import notices
 from localdb.errors import LocalDatabaseError, is_damaged, is_full
 from localdb.journal import Journal, JournalEvent
 from localdb.till import Till, TillVoucher
 from vouchers import ages
 from vouchers.codes import code_hash, format_code, normalise
 from vouchers.errors import InvalidCode
+from vouchers.layouts import Correction, advice, correct, layout_names
 from vouchers.verdict import REASONS, Verdict, decide, loading_reason
 
 
@@ -37,6 +45,8 @@ class Decision:
     event: JournalEvent | None = None  # the redeem event, when ACCEPTED and written
     step: str | None = None  # "confirm" or "approval": ACCEPTED, but nothing written until then
     problem: str | None = None  # NOT_RECORDED or TILL_PROBLEM, with `reason` in words for cashier and manager
+    layout: Correction | None = None  # typed through the wrong keyboard layout, and corrected
+    tell: bool = False  # with `layout`: not noticed before, so the cashier is told which setting to change
 
     @property
     def value(self) -> str | None:
@@ -46,6 +56,17 @@ class Decision:
     def kind(self) -> str:
         """accepted, refused or attention, as the screen colours it; a till problem is refused."""
         return "refused" if self.verdict is None else self.verdict.kind
+
+    @property
+    def layout_words(self) -> str | None:
+        """For the cashier: the whole notice the first time, a short mention after that."""
+        if self.layout is None:
+            return None
+        names = layout_names(self.layout.ids)
+        if not self.tell:
+            return f"(Corrected: the scanner typed it through a {names} keyboard.)"
+        return (f"The scanner types as a US keyboard, but this till's keyboard is {names}: the code "
+                f"was corrected. Tell the manager: {advice(self.layout.ids)}.")
 
     @property
     def label(self) -> str:
@@ -110,10 +131,11 @@ class Redeemer:
         self.cashier = cashier
         self.policy = policy
 
-    def scan(self, text: str, now: datetime | None = None) -> Decision:
-        """The verdict on a scan, with the policy's step before an accepted voucher is written."""
+    def scan(self, text: str, now: datetime | None = None, *, typed: bool = True) -> Decision:
+        """The verdict on a scan, with the policy's step before an accepted voucher is written.
+        `typed`: it came through the keyboard (a wedge scanner, the cashier), not the camera."""
         now = now or datetime.now(UTC)
-        decision = self.check(text, now)
+        decision = self.check(text, now, typed=typed)
         if decision.verdict is not Verdict.ACCEPTED or decision.problem:
             return decision
         age = self.snapshot_age(now)
@@ -148,21 +170,34 @@ class Redeemer:
         last_pull = self.till.health().get("last_pull_at")
         return now - datetime.fromisoformat(last_pull) if last_pull else None
 
-    def check(self, text: str, now: datetime | None = None) -> Decision:
-        """The verdict on a text, nothing written; a till problem when the files cannot be decided from."""
+    def check(self, text: str, now: datetime | None = None, *, typed: bool = True) -> Decision:
+        """The verdict on a text, nothing written; a till problem when the files cannot be decided from.
+        A typed text that is no code the till holds may be one typed through the wrong layout."""
         now = now or datetime.now(UTC)
         try:
             code = normalise(text)
+            decision = None
         except InvalidCode as exc:
-            return Decision(Verdict.INVALID_CODE, f"{REASONS[Verdict.INVALID_CODE]} ({exc.detail})")
+            code, decision = None, Decision(Verdict.INVALID_CODE, f"{REASONS[Verdict.INVALID_CODE]} ({exc.detail})")
         try:
-            rebuilding = self.till.rebuilding()
-            if rebuilding:
+            if self.till.rebuilding():
+                if code is None:
+                    return decision
                 return replace(cannot_check("the voucher list is being rebuilt after damage"), code=format_code(code))
-            return self._decide(code, now)
+            if code is not None:
+                decision = self._decide(code, now)
+            if typed and decision.voucher is None and (correction := correct(text, self._holds)) is not None:
+                noticed = notices.current(self.till.journal)
+                told = noticed is not None and bool(set(noticed.layouts) & set(correction.ids))
+                return replace(self._decide(correction.code, now), layout=correction, tell=not told)
+            return decision
         except sqlite3.DatabaseError as exc:
             damaged = "damaged, and the sync agent rebuilds it" if is_damaged(exc) else f"unreadable ({exc})"
-            return replace(cannot_check(f"the voucher list or the journal is {damaged}"), code=format_code(code))
+            return replace(cannot_check(f"the voucher list or the journal is {damaged}"),
+                           code=format_code(code) if code else None)
+
+    def _holds(self, code: str) -> bool:
+        return self.till.lookup(code_hash(code, self.hash_key)) is not None
 
     def _decide(self, code: str, now: datetime) -> Decision:
         found = self.till.lookup(code_hash(code, self.hash_key))
@@ -176,6 +211,19 @@ class Redeemer:
                      else "online by the customer (or at head office)")
             reason = f"{reason} Used {where} on {found.voucher.used_at.astimezone(tz):%d %b %Y at %H:%M}."
         return Decision(verdict, reason, format_code(code), found)
+
+    def record_layout(self, decision: Decision, text: str, *, from_scanner: bool = True) -> tuple[str, ...]:
+        """After a typed scan's verdict: note its correction, or that it arrived right although the
+        noticed layout would have changed it (localdb/notices.py): only when `from_scanner` (typed
+        faster than by hand), since a code typed by hand on the till's keyboard proves nothing of
+        the scanner. The notices written."""
+        if decision.problem or (decision.layout is None and (decision.verdict is Verdict.INVALID_CODE
+                                                             or not from_scanner)):
+            return ()
+        try:
+            return notices.record_scan(self.journal, text, decision.layout.ids if decision.layout else None)
+        except LocalDatabaseError:
+            return ()  # like a refusal's record: a full disk loses only the notice
 
     def record_refusal(self, decision: Decision) -> JournalEvent | None:
         """Keep a refused scan for the head office's record (never changes a voucher)."""

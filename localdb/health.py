@@ -19,6 +19,7 @@ from localdb import journal, journals
 from localdb.connect import has_table, open_reader, read
 from localdb.errors import LocalDatabaseError, translate
 from localdb.journals import JournalLoss
+from localdb.notices import LayoutNotice, current as layout_notice
 from localdb.replica import all_meta, snapshot_complete
 from localdb.till import Outcome, Till
 
@@ -51,6 +52,7 @@ class TillHealth:
     journal_id: str | None = None  # the identity of journal.db ('' before identities); None without one
     journal_losses: tuple[JournalLoss, ...] = ()  # journals pushed from that are gone or went back
     snapshot_progress: int | None = None  # how far an incomplete snapshot has loaded, in % (None: unknown)
+    scanner_layout: LayoutNotice | None = None  # the scanner types through the wrong keyboard layout
 
     @property
     def degraded(self) -> bool:
@@ -74,6 +76,7 @@ class TillHealth:
             "rejections": [_outcome_json(o) for o in self.rejections],
             "journal_id": self.journal_id,
             "journal_losses": [{**asdict(loss), "words": loss.words()} for loss in self.journal_losses],
+            "scanner_layout": self.scanner_layout.as_json() if self.scanner_layout else None,
         }
 
 
@@ -136,6 +139,7 @@ def assess(till: Till, limits: Limits, now: datetime, *,
             jid = journals.journal_identity(till.journal) if ready else None
         cursor = journals.cursor_for(till.replica, till.journal) if has_table(till.replica, "meta") else None
         losses = tuple(till.journal_losses())
+        notice = layout_notice(till.journal)
     facts = TillHealth(
         store_id=health["store_id"], cursor=health["cursor"], push_cursor=cursor.push_cursor if cursor else 0,
         snapshot_complete=complete, pending=pending, journal_seq=seq, last_pull_at=health["last_pull_at"],
@@ -145,6 +149,7 @@ def assess(till: Till, limits: Limits, now: datetime, *,
         rejections=tuple(o for o in outcomes if o.outcome == "rejected"),
         problems=(), journal_id=jid, journal_losses=losses, snapshot_progress=health.get("snapshot_progress"),
     )
+    facts = replace(facts, scanner_layout=notice)
     return replace(facts, problems=tuple(_problems(facts, limits, now)))
 
 
@@ -169,6 +174,8 @@ def _problems(h: TillHealth, limits: Limits, now: datetime) -> list[str]:
     if h.rejections:
         out.append(f"{len(h.rejections)} rejection(s) to review")
     out.extend(loss.words() for loss in h.journal_losses if loss.recent(now))  # older ones: listed, not degraded
+    if h.scanner_layout:
+        out.append(h.scanner_layout.words(now))
     return out
 
 

@@ -101,6 +101,23 @@ def _allow_reviews(conn: sqlite3.Connection) -> str:
 
 
 MIGRATIONS.append((3, _allow_reviews))
+# Migration 4: what the till noticed and tells its people until it is fixed (localdb/notices.py):
+# a scanner typing through the wrong keyboard layout. Append-only like the events; never pushed.
+MIGRATIONS.append((4, """
+    CREATE TABLE notices (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('scanner_layout')),
+        event TEXT NOT NULL CHECK (event IN ('raised', 'corrected', 'correct', 'fixed', 'dismissed')),
+        detail TEXT,
+        by TEXT
+    );
+    CREATE INDEX notices_kind ON notices (kind, event, seq);
+    CREATE TRIGGER notices_no_update BEFORE UPDATE ON notices
+        BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+    CREATE TRIGGER notices_no_delete BEFORE DELETE ON notices
+        BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END
+    """))
 
 COLUMNS = ("seq", "id", "kind", "voucher_id", "at", "cashier", "reverts", "reason", "verdict", "reviews")
 

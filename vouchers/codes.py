@@ -21,7 +21,8 @@ CHECK_SYMBOLS = ALPHABET + "*~$=U"
 DATA_LENGTH = 13
 CODE_LENGTH = DATA_LENGTH + 1
 GROUPS = (4, 4, 4, 2)
-MAX_INPUT = 512
+MAX_INPUT = 512  # longer texts are refused before anything is done with them (a paste, a stuck scanner)
+TOO_LONG = f"Too long to be a voucher code: a code has {CODE_LENGTH} characters."  # one wording, any length
 
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 _PAIRS = [a + b for a in ALPHABET for b in ALPHABET]  # 10 bits -> two characters
@@ -82,8 +83,9 @@ def format_code(canonical: str) -> str:
 
 
 def clean_scan(text: str) -> str:
-    """Strip what scanners add around a code: control characters, AIM and ECI prefixes."""
-    text = unicodedata.normalize("NFKC", text)
+    """Strip what scanners add around a code: control characters, AIM and ECI prefixes.
+    Linear, and bounded: only the first MAX_INPUT characters are looked at."""
+    text = unicodedata.normalize("NFKC", text[:MAX_INPUT])
     text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
     text = _AIM_PREFIX.sub("", text.strip())
     return _ECI_ESCAPE.sub("", text).strip()
@@ -98,22 +100,23 @@ def _last_path_segment(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Canonical code for typed or scanned text, or InvalidCode saying what is wrong."""
+    """Canonical code for typed or scanned text, or InvalidCode saying what is wrong. Linear in
+    the text and bounded: a text longer than MAX_INPUT is refused at once, in the same words as
+    any other text too long to be a code, whatever its length."""
     if not isinstance(text, str):
         raise InvalidCode("The scan did not contain text.")
     if len(text) > MAX_INPUT:
-        raise InvalidCode(f"Too long to be a voucher code ({len(text)} characters).")
+        raise InvalidCode(TOO_LONG)
     candidate = _SEPARATORS.sub("", _last_path_segment(clean_scan(text))).upper().translate(_ALIASES)
     if not candidate:
         raise InvalidCode("Nothing was read.")
+    if len(candidate) > CODE_LENGTH:
+        raise InvalidCode(TOO_LONG)
     for ch in candidate[:DATA_LENGTH]:
         if ch not in _VALUE:
             raise InvalidCode(f"'{ch}' is not used in voucher codes.")
-    if len(candidate) != CODE_LENGTH:
-        short = "short" if len(candidate) < CODE_LENGTH else "long"
-        raise InvalidCode(
-            f"Too {short}: a voucher code has {CODE_LENGTH} characters, this has {len(candidate)}."
-        )
+    if len(candidate) < CODE_LENGTH:
+        raise InvalidCode(f"Too short: a voucher code has {CODE_LENGTH} characters, this has {len(candidate)}.")
     check = candidate[-1]
     if check not in _CHECK_VALUE:
         raise InvalidCode(f"'{check}' is not used in voucher codes.")

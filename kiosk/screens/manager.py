@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label
 
@@ -18,6 +19,7 @@ class ManagerScreen(Screen):
         ("r", "revert", "Revert selected redemption"),
         ("v", "review", "Mark selected problem reviewed"),
         ("e", "export", "Export CSV"),
+        Binding("l", "layout_fixed", "Scanner layout fixed", show=False),  # offered beside the notice
     ]
 
     def compose(self) -> ComposeResult:
@@ -31,6 +33,9 @@ class ManagerScreen(Screen):
         journal = Label("", id="journal")  # what became of this till's journals, when anything did
         journal.display = False
         yield journal
+        layout = Label("", id="scanner_layout")  # a scanner typing through the wrong keyboard layout
+        layout.display = False
+        yield layout
         yield Label("", id="message")
         yield Footer()
 
@@ -52,6 +57,7 @@ class ManagerScreen(Screen):
         journal = self.query_one("#journal", Label)
         journal.update("\n".join(f"Journal: {line}" for line in data.get("journal", [])))
         journal.display = bool(data.get("journal"))
+        self.show_layout(data.get("scanner_layout"))
         counts = self.query_one("#counts", DataTable)
         counts.clear()
         for c in data["counts"]:
@@ -74,6 +80,21 @@ class ManagerScreen(Screen):
             review = f"reviewed by {p.reviewed_by}: {p.review_note}" if p.reviewed else "TO REVIEW"
             problems.add_row(f"#{p.seq}" if p.seq is not None else (p.device_id or ""), p.voucher_id or "", outcome,
                              p.details(), review)
+
+    def show_layout(self, notice) -> None:
+        label = self.query_one("#scanner_layout", Label)
+        label.update(f"Notice: {notice.words(datetime.now(UTC))}." if notice else "")
+        label.display = notice is not None
+
+    def action_layout_fixed(self) -> None:
+        try:
+            dismissed = self.app.kiosk.dismiss_layout()
+        except ValueError as exc:
+            self.say(str(exc))
+            return
+        self.say("Scanner notice closed; it comes back if a scan arrives through the wrong layout again."
+                 if dismissed else "No scanner notice to close.")
+        self.load()
 
     def say(self, text: str) -> None:
         self.query_one("#message", Label).update(text)

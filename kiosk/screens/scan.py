@@ -28,6 +28,7 @@ from kiosk.scanner import DecoderChain
 from kiosk.screens.manager import ManagerScreen
 from kiosk.service import APPROVAL, Decision
 from kiosk.widgets.preview import CameraPreview
+from kiosk.widgets.scan_input import ScanInput
 from kiosk.widgets.status import StatusLine
 from kiosk.widgets.verdict import VerdictPanel
 
@@ -46,7 +47,7 @@ class ScanScreen(Screen):
             yield VerdictPanel(id="verdict")
             if settings.preview and settings.camera:
                 yield CameraPreview(id="preview")
-        yield Input(placeholder="Scan or type a voucher code, then Enter", id="scan")
+        yield ScanInput(placeholder="Scan or type a voucher code, then Enter", id="scan")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -78,7 +79,7 @@ class ScanScreen(Screen):
             pace = 0 if source.is_device else 1 / settings.file_fps
             try:
                 for text, _ in scans(source, chain, codes, lambda: worker.is_cancelled, pace, on_frame):
-                    self.post_message(VerdictReady(kiosk.scan(text)))
+                    self.post_message(VerdictReady(kiosk.scan(text, typed=False)))
                 if not source.is_device:
                     kiosk.camera_status = "camera: end of the video"
                     self.app.call_from_thread(self.refresh_status)
@@ -113,16 +114,21 @@ class ScanScreen(Screen):
     @on(Input.Submitted, "#scan")
     def scanned(self, event: Input.Submitted) -> None:
         text = event.value
+        from_scanner = event.input.from_scanner()
         event.input.clear()
         if text.strip():
-            self.decide(text)
+            self.decide(text, from_scanner)
         elif self._pending is not None:
             self.action_yes()
 
     @work(thread=True, group="scan", name="scan")
-    def decide(self, text: str) -> None:
-        """Blocking: an accepted voucher's journal write is committed before the verdict is shown."""
-        self.post_message(VerdictReady(self.app.kiosk.scan(text)))
+    def decide(self, text: str, from_scanner: bool = True) -> None:
+        """Blocking: an accepted voucher's journal write is committed before the verdict is shown;
+        what the scan says of the scanner's keyboard layout is noted after it."""
+        decision = self.app.kiosk.scan(text)
+        self.post_message(VerdictReady(decision))
+        if self.app.kiosk.record_layout(decision, text, from_scanner=from_scanner):
+            self.app.call_from_thread(self.refresh_status)
 
     @work(thread=True, group="scan", name="redeem")
     def redeem(self, code: str, approved_by: str | None = None) -> None:

@@ -38,6 +38,8 @@ def describe(health: dict[str, Any], now: datetime, *, stale_after: timedelta, o
     if health.get("unreviewed"):
         n = health["unreviewed"]
         parts.append(f"{n} CONFLICT{'S' if n > 1 else ''} OR REJECTION{'S' if n > 1 else ''} TO REVIEW (F2)")
+    if health.get("scanner_layout"):  # codes still redeem, corrected: told, not a warning
+        parts.append("SCANNER ON THE WRONG KEYBOARD LAYOUT (F2)")
     return "  |  ".join(parts), (not online) or stale or loading or bool(health.get("stopped")) or bool(trouble)
 
 

@@ -33,6 +33,8 @@ class VerdictPanel(Static):
             lines += ["", voucher.batch_identifier]
         if decision.code:
             lines += ["", decision.code]
+        if decision.layout_words:
+            lines += ["", decision.layout_words]
         if keys:
             lines += ["", keys]
         self.set_classes(kind)

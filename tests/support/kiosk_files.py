@@ -66,3 +66,35 @@ def qr(text: str) -> np.ndarray:
     modules = np.array(list(segno.make_qr(text).matrix), dtype=np.uint8)
     modules = np.pad(modules, 4)
     return np.kron(1 - modules, np.ones((8, 8), dtype=np.uint8)) * 255
+
+
+async def scan(pilot, text: str) -> None:
+    """As a wedge scanner sends a code: one key a character into the scan field, then Enter."""
+    await pilot.click("#scan")
+    for ch in text:
+        await pilot.press(ch if ch != " " else "space")
+    await pilot.press("enter")
+
+
+def shown(app) -> str:
+    """The verdict panel's text."""
+    from kiosk.widgets.verdict import VerdictPanel
+
+    return str(app.screen.query_one(VerdictPanel).render())
+
+
+def status_line(app) -> str:
+    from kiosk.widgets.status import StatusLine
+
+    return str(app.screen.query_one(StatusLine).render())
+
+
+async def open_manager(pilot, pin: str) -> None:
+    """F2 and the manager PIN, then wait for the manager view."""
+    from kiosk.screens.manager import ManagerScreen
+
+    await pilot.press("f2")
+    for key in pin:
+        await pilot.press(key)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ManagerScreen))
