@@ -13,7 +13,7 @@ from central import apidocs, problems, web
 from central.context import Context
 from central.db.engine import Database, current_seq
 from central.db.migrate import upgrade
-from central.live import ChangeWatch
+from central.live import ChangeWatch, SharedReads
 from central.members import pages as member_pages
 from central.request_metrics import RequestMetrics
 from central.routers import batches, claims, integrations, ops, staff, stores, sync, vouchers
@@ -35,13 +35,14 @@ def create_app(settings: CentralSettings) -> FastAPI:
             db, chunk=settings.generation_chunk, lease_seconds=settings.generation_lease_seconds
         )
         changes = ChangeWatch(lambda: _head(db), settings.live_poll_seconds)
-        app.state.context = Context(settings=settings, db=db, generator=generator, changes=changes)
+        app.state.context = Context(settings=settings, db=db, generator=generator, changes=changes,
+                                    pages=SharedReads())
         generator.start()
         changes.start()
         try:
             yield
         finally:
-            await changes.stop()
+            changes.stop()
             generator.stop()
             db.dispose()
 

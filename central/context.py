@@ -10,7 +10,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from central.db.engine import Database
-from central.live import ChangeWatch
+from central.live import ChangeWatch, SharedReads
 from central.services.generation import Generator
 from central.settings import CentralSettings
 
@@ -21,6 +21,7 @@ class Context:
     db: Database
     generator: Generator
     changes: ChangeWatch  # what a snapshot request waiting for a change (`wait`) sleeps on
+    pages: SharedReads  # snapshot pages asked at the same moment, built once
 
 
 def get_context(request: Request) -> Context:

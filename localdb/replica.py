@@ -15,7 +15,7 @@ from typing import Any
 
 from localdb import journals, streams
 from localdb.connect import Migration, now_iso, open_writer, write
-from localdb.pushed import SCHEMA, Pushed, attach, attached, detach_moving, move_out, open_pushed
+from localdb.pushed import OUTCOMES, SCHEMA, Pushed, attach, attached, detach_moving, move_out, open_pushed
 
 MIGRATIONS: list[Migration] = [
     (
@@ -35,13 +35,7 @@ MIGRATIONS: list[Migration] = [
         ) WITHOUT ROWID;
         CREATE UNIQUE INDEX vouchers_code_hash ON vouchers (code_hash);
         CREATE INDEX vouchers_batch ON vouchers (batch_id);
-        CREATE TABLE outcomes (
-            event_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL, voucher_id TEXT,
-            outcome TEXT NOT NULL, reason TEXT, winner_store TEXT, winner_device TEXT, winner_at TEXT,
-            server_time TEXT, recorded_at TEXT NOT NULL);
-        CREATE INDEX outcomes_voucher ON outcomes (voucher_id);
-        CREATE INDEX outcomes_seq ON outcomes (seq)
-        """,
+        """ + OUTCOMES,  # (moved to pushed.db by migration 5)
     ),
     (2, journals.MIGRATION),  # push cursors per journal identity (localdb/journals.py)
     (

@@ -36,17 +36,23 @@ async def snapshot_page(
     ctx: Context = Depends(get_context),
 ) -> Response:
     size = min(limit or ctx.settings.snapshot_page_size, ctx.settings.snapshot_page_max)
-    page = await run_in_threadpool(_page, ctx, device.store_id, cursor, size)
+    page = await _page(ctx, device.store_id, cursor, size)
     if wait is not None:
         if wait > 0 and page["complete"] and page["next_cursor"] == cursor and \
                 await ctx.changes.wait_beyond(cursor, wait):
-            page = await run_in_threadpool(_page, ctx, device.store_id, cursor, size)
-        page["wait"] = wait  # says the server waits: a client may ask again at once
+            page = await _page(ctx, device.store_id, cursor, size)
+        page = {**page, "wait": wait}  # says the server waits: a client may ask again at once
     metrics.count_snapshot_page(page)
     return json(page)
 
 
-def _page(ctx: Context, store_id: str, cursor: int, size: int) -> dict:
+async def _page(ctx: Context, store_id: str, cursor: int, size: int) -> dict:
+    """The page, built once for the requests of a store that ask for it at the same moment (the
+    tills woken by one change); shared, so never changed in place."""
+    return await ctx.pages.read((store_id, cursor, size), lambda: run_in_threadpool(_read, ctx, store_id, cursor, size))
+
+
+def _read(ctx: Context, store_id: str, cursor: int, size: int) -> dict:
     with ctx.db.read() as conn:
         return snapshot.page(conn, store_id, cursor, size)
 

@@ -138,6 +138,8 @@ def test_no_input_gives_a_server_error(server: Server, seed: Seed, method: str, 
     ]
 
     def check(case) -> None:
+        if isinstance(case.query, dict) and isinstance(case.query.get("wait"), int | float) and case.query["wait"] > 0.2:
+            case.query["wait"] = 0.2  # a snapshot that waits for a change does wait: not for the test's whole timeout
         response = case.call()
         case.validate_response(response, checks=[not_a_server_error, successful_response_conforms])
         if response.status_code >= 400:

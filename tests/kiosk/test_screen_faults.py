@@ -14,28 +14,12 @@ from textual.widgets import Label
 from kiosk.app import build_kiosk
 from kiosk.pin import save_pin
 from kiosk.screens.manager import ManagerScreen
-from kiosk.widgets.status import StatusLine
 from kiosk.widgets.verdict import VerdictPanel
 from localdb.errors import DiskFull
 from localdb.replica import Replica
-from support.kiosk_files import CODES, journal, make_settings, wait_until
+from support.kiosk_files import CODES, journal, make_settings, scan, shown, status_line, wait_until
 
 pytestmark = pytest.mark.anyio
-
-
-async def scan(pilot, text: str) -> None:
-    await pilot.click("#scan")
-    for ch in text:
-        await pilot.press(ch if ch != " " else "space")
-    await pilot.press("enter")
-
-
-def shown(app) -> str:
-    return str(app.screen.query_one(VerdictPanel).render())
-
-
-def status_line(app) -> str:
-    return str(app.screen.query_one(StatusLine).render())
 
 
 async def test_a_full_disk_refuses_in_words_and_redeems_once_there_is_room(tmp_path):
