@@ -53,7 +53,7 @@ from kiosk.app import Kiosk
 from kiosk.camera import CodeFilter, FrameSource, scans
 from kiosk.scanner import DecoderChain, Read
 from kiosk.settings import KioskSettings
-from sync.identity import Identity, save
+from localdb.identity import Identity, save
 from vouchers.codes import format_code, new_codes, normalise
 from vouchers.errors import InvalidCode
 from vouchers.verdict import Verdict

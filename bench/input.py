@@ -40,7 +40,7 @@ from kiosk.widgets.verdict import VerdictPanel
 from localdb.connect import open_reader
 from localdb.journal import Journal
 from localdb.till import Till
-from sync.identity import Identity, save
+from localdb.identity import Identity, save
 from vouchers.codes import TOO_LONG, format_code, new_codes
 from vouchers.layouts import BY_ID, typed_through
 from vouchers.verdict import Verdict

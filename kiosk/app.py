@@ -23,7 +23,7 @@ from localdb.connect import open_reader
 from localdb.errors import DamagedFile, DiskFull, LocalDatabaseError, translate
 from localdb.journal import Journal
 from localdb.till import Outcome, Till
-from sync import identity as identity_file
+from localdb import identity as identity_file
 from vouchers.verdict import REASONS, Verdict
 
 
@@ -40,7 +40,7 @@ class Kiosk:
 
     def __init__(self, settings: KioskSettings) -> None:
         self.settings = settings
-        self.key = bytes.fromhex(identity_file.load(settings.identity_path).code_hash_key)
+        self.key = identity_file.code_hash_key(settings.identity_path)
         self.journal: Journal | None = None
         self.journal_problem: LocalDatabaseError | None = None
         self._open_journal()

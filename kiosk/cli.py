@@ -15,7 +15,7 @@ from localdb.connect import open_reader
 from localdb.errors import DamagedFile, DiskFull, translate
 from localdb.journal import Journal
 from localdb.till import Till
-from sync import identity as identity_file
+from localdb import identity as identity_file
 from configfile.version import add_version_argument
 from vouchers.errors import VoucherError
 from vouchers.verdict import Verdict
@@ -86,14 +86,14 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_redeem(args) -> int:
     settings = load_settings(args.config, data_dir=args.data_dir)
-    ident = identity_file.load(settings.identity_path)
+    key = identity_file.code_hash_key(settings.identity_path)
     try:
         journal = Journal(settings.journal_path)
     except (DiskFull, DamagedFile) as exc:  # nothing can be recorded: a refusal, in the screen's words
         print(f"{TILL_PROBLEM}: {cannot_redeem(exc).reason}")
         return 1
     replica = open_reader(settings.replica_path)
-    redeemer = Redeemer(Till(replica, journal.conn), journal, bytes.fromhex(ident.code_hash_key),
+    redeemer = Redeemer(Till(replica, journal.conn), journal, key,
                         cashier=settings.cashier,
                         policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours))
     decision = redeemer.scan(args.code)

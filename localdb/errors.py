@@ -7,6 +7,7 @@ what is wrong with which file and what to do:
     LocalDatabaseError          the file cannot be used (missing, locked, no permission, ...)
     ├── DiskFull                no space left: free some, and it works again by itself
     └── DamagedFile             SQLite finds the file damaged (not a database, malformed)
+    NotEnrolled                 no device.json, or one that cannot be read: enrol the till
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class DiskFull(LocalDatabaseError):
 class DamagedFile(LocalDatabaseError):
     slug = "damaged-file"
     title = "A till file is damaged"
+
+
+class NotEnrolled(VoucherError):
+    slug = "not-enrolled"
+    title = "Device not enrolled"
 
 
 def _chain(exc: BaseException | None):

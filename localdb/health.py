@@ -22,6 +22,7 @@ from localdb.journals import JournalLoss
 from localdb.notices import LayoutNotice, current as layout_notice
 from localdb.replica import all_meta, snapshot_complete
 from localdb.till import Outcome, Till
+from vouchers.ages import duration
 
 
 @dataclass(frozen=True)
@@ -162,9 +163,9 @@ def _problems(h: TillHealth, limits: Limits, now: datetime) -> list[str]:
     else:
         age = now - datetime.fromisoformat(h.last_pull_at)
         if age > limits.offline:
-            out.append(f"offline: no successful pull for {_words(age)} (limit {_words(limits.offline)})")
+            out.append(f"offline: no successful pull for {duration(age)} (limit {duration(limits.offline)})")
         if age > limits.stale:
-            out.append(f"stale snapshot: last pulled {_words(age)} ago (stale after {_words(limits.stale)})")
+            out.append(f"stale snapshot: last pulled {duration(age)} ago (stale after {duration(limits.stale)})")
         if not h.snapshot_complete:
             loading = "" if h.snapshot_progress is None else f" (voucher list loading: {h.snapshot_progress} %)"
             out.append(f"incomplete snapshot: the last page pulled said more was to come{loading}"
@@ -177,17 +178,6 @@ def _problems(h: TillHealth, limits: Limits, now: datetime) -> list[str]:
     if h.scanner_layout:
         out.append(h.scanner_layout.words(now))
     return out
-
-
-def _words(span: timedelta) -> str:
-    seconds = int(span.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"{seconds // 86400} days"
 
 
 def _outcome_json(o: Outcome) -> dict[str, Any]:

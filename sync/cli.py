@@ -16,7 +16,7 @@ from localdb import journal as journal_file
 from localdb.connect import open_reader, private_dir
 from localdb.errors import LocalDatabaseError, translate
 from localdb.health import Limits, TillHealth, examine
-from sync import identity as identity_file
+from localdb import identity as identity_file
 from sync.agent import Agent
 from sync.client import SyncClient
 from sync.settings import AgentSettings, load_settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from localdb import errors as localdb_errors
 from vouchers.errors import VoucherError
 
 
@@ -38,5 +39,4 @@ class BatchRefused(SyncError):
     title = "Upload refused as malformed"
 
 
-class NotEnrolled(SyncError):
-    title = "Device not enrolled"
+NotEnrolled = localdb_errors.NotEnrolled  # device.json (localdb/identity.py) missing or unreadable

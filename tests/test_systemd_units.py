@@ -17,7 +17,7 @@ from configfile.credentials import secret_fields
 from kiosk.settings import CONFIG_ENV as KIOSK_CONFIG_ENV
 from kiosk.settings import KioskSettings
 from kiosk.settings import load_settings as load_kiosk
-from sync import identity
+from localdb import identity
 from sync.settings import CONFIG_ENV as SYNC_CONFIG_ENV
 from sync.settings import AgentSettings
 from sync.settings import load_settings as load_sync

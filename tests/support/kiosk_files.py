@@ -10,7 +10,7 @@ import segno
 
 from kiosk.settings import KioskSettings
 from localdb.replica import Replica
-from sync.identity import Identity, save
+from localdb.identity import Identity, save
 from vouchers.codes import code_hash, new_codes
 
 KEY_HEX = "22" * 32

@@ -1,4 +1,6 @@
-"""The device identity from enrolment: server URL, ids, token and code hash key, in a 0600 file.
+"""The device identity from enrolment: server URL, ids, token and code hash key, in a 0600 file
+(device.json beside the till's databases). The agent writes and reads it whole; the kiosk reads
+only the code hash key (`code_hash_key`), so the device token never enters its process's objects.
 
 A till enrolled again (a revoked device, a new code) keeps, in `earlier_devices`, each device it
 was before and up to which event of which journal that device made them: the agent pushes what
@@ -13,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sync.errors import NotEnrolled
+from localdb.errors import NotEnrolled
 
 
 @dataclass(frozen=True)
@@ -42,18 +44,35 @@ def save(path: Path, identity: Identity) -> None:
     os.replace(tmp, path)
 
 
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise NotEnrolled(f"No device identity at {path}: run 'voucher-sync enrol --server URL --code CODE'.") from None
+    except OSError as exc:  # e.g. another user's file
+        raise NotEnrolled(f"Cannot read the device identity at {path} ({exc.strerror or exc}); run this as the "
+                          "user the till's files belong to, or enrol again.") from None
+
+
+def _damaged(path: Path, exc: Exception) -> NotEnrolled:
+    return NotEnrolled(f"The device identity at {path} is damaged ({exc}); enrol again.")
+
+
+def code_hash_key(path: Path) -> bytes:
+    """The key the till hashes codes with, and nothing else of the file (NotEnrolled in words)."""
+    try:
+        return bytes.fromhex(_read(path)["code_hash_key"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _damaged(path, exc) from None
+
+
 def load(path: Path) -> Identity:
     try:
-        data = json.loads(path.read_text())
+        data = _read(path)
         earlier = tuple(
             {"device_id": str(d["device_id"]), "journal_id": str(d["journal_id"]), "up_to_seq": int(d["up_to_seq"])}
             for d in data.get("earlier_devices", ()))
         return Identity(**{k: data[k] for k in Identity.__dataclass_fields__ if k != "earlier_devices"},
                         earlier_devices=earlier)
-    except FileNotFoundError:
-        raise NotEnrolled(f"No device identity at {path}: run 'voucher-sync enrol --server URL --code CODE'.") from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise NotEnrolled(f"The device identity at {path} is damaged ({exc}); enrol again.") from None
-    except OSError as exc:  # e.g. another user's file
-        raise NotEnrolled(f"Cannot read the device identity at {path} ({exc.strerror or exc}); run this as the "
-                          "user the till's files belong to, or enrol again.") from None
+        raise _damaged(path, exc) from None
