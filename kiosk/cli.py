@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("redeem", help="redeem a typed or scanned code, as a cashier would",
                        description="Decide on a code from the local snapshot; an accepted voucher is written to "
                        "the journal (and pushed by the sync agent) before the verdict is printed.")
-    p.add_argument("code", help="the voucher code (any case; dashes and spaces allowed) or its URL")
+    p.add_argument("code", help="the voucher code (any case; dashes and spaces allowed) or its URL; a text "
+                   "that begins with '-' (a scanner typing through AZERTY types '6' as '-') goes after '--': "
+                   "voucher-kiosk redeem -- TEXT")
     p.add_argument("--yes", action="store_true",
                    help="answer the 'mark as used?' question (setting confirm = true) with yes")
     _settings_args(p)
