@@ -7,6 +7,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -642,14 +644,20 @@ def _read_password(confirm: bool = True) -> str:
     return first
 
 
-def _staff_db(args):
+@contextmanager
+def _staff_conn(args, *, write: bool) -> Iterator[tuple[Any, Any]]:
+    """One transaction on the migrated database of the settings (write or read), and the settings."""
     from central.db.engine import Database
     from central.db.migrate import upgrade
 
     settings = _settings(args)
     db = Database(settings.database_url)
-    upgrade(db)
-    return db, settings
+    try:
+        upgrade(db)
+        with (db.write() if write else db.read()) as conn:
+            yield conn, settings
+    finally:
+        db.dispose()
 
 
 def _cli_actor():
@@ -664,14 +672,10 @@ def cmd_staff_add(args) -> int:
 
     staff.check_email(args.email)
     password = _read_password()
-    db, settings = _staff_db(args)
-    try:
-        with db.write() as conn:
-            role = args.role or ("admin" if staff.count(conn) == 0 else "viewer")
-            account = staff_admin.add(conn, _cli_actor(), args.email, password, role=role,
-                                      log2_n=settings.password_hash_cost)
-    finally:
-        db.dispose()
+    with _staff_conn(args, write=True) as (conn, settings):
+        role = args.role or ("admin" if staff.count(conn) == 0 else "viewer")
+        account = staff_admin.add(conn, _cli_actor(), args.email, password, role=role,
+                                  log2_n=settings.password_hash_cost)
     print(f"Added staff account {account['email']} ({role}); they sign in at the dashboard, /dashboard.")
     return 0
 
@@ -680,12 +684,8 @@ def cmd_staff_password(args) -> int:
     from central.services import staff, staff_admin
 
     password = _read_password()
-    db, settings = _staff_db(args)
-    try:
-        with db.write() as conn:
-            staff_admin.set_password(conn, _cli_actor(), args.email, password, log2_n=settings.password_hash_cost)
-    finally:
-        db.dispose()
+    with _staff_conn(args, write=True) as (conn, settings):
+        staff_admin.set_password(conn, _cli_actor(), args.email, password, log2_n=settings.password_hash_cost)
     print(f"New password set for {staff.normalise_email(args.email)}; their sessions have ended.")
     return 0
 
@@ -693,12 +693,8 @@ def cmd_staff_password(args) -> int:
 def cmd_staff_role(args) -> int:
     from central.services import staff_admin
 
-    db, _ = _staff_db(args)
-    try:
-        with db.write() as conn:
-            change = staff_admin.set_role(conn, _cli_actor(), args.email, args.role)
-    finally:
-        db.dispose()
+    with _staff_conn(args, write=True) as (conn, _):
+        change = staff_admin.set_role(conn, _cli_actor(), args.email, args.role)
     print(f"{change['email']} is now {change['after']} (was {change['before']}).")
     return 0
 
@@ -706,12 +702,8 @@ def cmd_staff_role(args) -> int:
 def cmd_staff_list(args) -> int:
     from central.services import staff
 
-    db, _ = _staff_db(args)
-    try:
-        with db.read() as conn:
-            accounts = staff.list_all(conn)
-    finally:
-        db.dispose()
+    with _staff_conn(args, write=False) as (conn, _):
+        accounts = staff.list_all(conn)
     if not accounts:
         print("No staff accounts yet: add one with 'voucher-central staff add EMAIL'.")
     for a in accounts:
@@ -724,12 +716,8 @@ def cmd_staff_list(args) -> int:
 def cmd_staff_remove(args) -> int:
     from central.services import staff, staff_admin
 
-    db, _ = _staff_db(args)
-    try:
-        with db.write() as conn:
-            staff_admin.remove(conn, _cli_actor(), args.email)
-    finally:
-        db.dispose()
+    with _staff_conn(args, write=True) as (conn, _):
+        staff_admin.remove(conn, _cli_actor(), args.email)
     print(f"Removed staff account {staff.normalise_email(args.email)}.")
     return 0
 
@@ -737,12 +725,8 @@ def cmd_staff_remove(args) -> int:
 def cmd_token_create(args) -> int:
     from central.services import staff_admin
 
-    db, _ = _staff_db(args)
-    try:
-        with db.write() as conn:
-            token = staff_admin.create_token(conn, _cli_actor(), args.email, args.name, args.days)
-    finally:
-        db.dispose()
+    with _staff_conn(args, write=True) as (conn, _):
+        token = staff_admin.create_token(conn, _cli_actor(), args.email, args.name, args.days)
     print(token["token"])
     print(f"API token {token['id']} for {token['email']} ('{token['name']}'), expires "
           f"{token['expires_at']:%Y-%m-%d %H:%M UTC}. It is shown this once: export VOUCHER_TOKEN=<it>.",
@@ -753,12 +737,8 @@ def cmd_token_create(args) -> int:
 def cmd_token_list(args) -> int:
     from central.services import staff
 
-    db, _ = _staff_db(args)
-    try:
-        with db.read() as conn:
-            tokens = staff.list_tokens(conn, args.email)
-    finally:
-        db.dispose()
+    with _staff_conn(args, write=False) as (conn, _):
+        tokens = staff.list_tokens(conn, args.email)
     if not tokens:
         print("No API tokens: make one with 'voucher-central staff token create EMAIL'.")
     for t in tokens:
@@ -771,12 +751,8 @@ def cmd_token_list(args) -> int:
 def cmd_token_revoke(args) -> int:
     from central.services import staff_admin
 
-    db, _ = _staff_db(args)
-    try:
-        with db.write() as conn:
-            token = staff_admin.revoke_token(conn, _cli_actor(), args.id)
-    finally:
-        db.dispose()
+    with _staff_conn(args, write=True) as (conn, _):
+        token = staff_admin.revoke_token(conn, _cli_actor(), args.id)
     print(f"Revoked API token {token['id']} of {token['email']}.")
     return 0
 

@@ -25,7 +25,6 @@ class ChangeWatch:
     def __init__(self, read_head: Callable[[], int], interval: float) -> None:
         self._read_head = read_head
         self._interval = interval
-        self._head: int | None = None
         self._waiters: dict[asyncio.Future, int] = {}  # each waiting request: the cursor it waits past
         self._lock = threading.Lock()
         self._someone_waits = threading.Event()
@@ -64,7 +63,7 @@ class ChangeWatch:
             self._waiters[future] = cursor
         self._someone_waits.set()
         try:
-            await asyncio.wait_for(asyncio.shield(future), timeout)
+            await asyncio.wait_for(future, timeout)
             return True
         except TimeoutError:
             return False
@@ -89,7 +88,6 @@ class ChangeWatch:
                 failing = True
                 head = None
             if head is not None:
-                self._head = head
                 self._wake(lambda cursor: cursor < head)
             self._stopping.wait(self._interval)
 

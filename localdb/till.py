@@ -80,10 +80,17 @@ class Till:
     def __init__(self, replica: sqlite3.Connection, journal_conn: sqlite3.Connection | None) -> None:
         self.replica = replica
         self.journal = journal_conn
-        attach(replica)  # pushed.db, once the agent has made it (tried again by _initialised)
+        self._initialised = False
+        attach(replica)  # pushed.db, once the agent has made it (tried again by _ready)
+
+    def _ready(self) -> bool:
+        """The agent has made the files' tables (looked up until they are, then not again: a
+        scan asks several times, and a replaced file is opened anew, with a new Till)."""
+        self._initialised = self._initialised or _initialised(self.replica)
+        return self._initialised
 
     def store(self) -> tuple[str | None, ZoneInfo]:
-        meta = all_meta(self.replica) if _initialised(self.replica) else {}
+        meta = all_meta(self.replica) if self._ready() else {}
         return meta.get("store_id"), ZoneInfo(meta.get("store_timezone") or "UTC")
 
     def lookup(self, code_hash: str) -> TillVoucher | None:
@@ -91,7 +98,7 @@ class Till:
         (or the agent has not made the replica yet)."""
         attach(self.replica)
         with read(self.replica) as r:
-            if not _initialised(r):
+            if not self._ready():
                 return None
             row = r.execute(
                 "SELECT v.id, v.batch_id, v.claimed, v.status, v.used_at, v.used_store, b.state, b.valid_from, "
@@ -125,7 +132,7 @@ class Till:
         return {r["event_id"]: r for r in rows}
 
     def health(self) -> dict[str, Any]:
-        meta = all_meta(self.replica) if _initialised(self.replica) else {}
+        meta = all_meta(self.replica) if self._ready() else {}
         out: dict[str, Any] = {k: meta.get(k) for k in HEALTH_KEYS}
         out["cursor"] = int(meta.get("cursor") or 0)
         out["push_cursor"] = journals.cursor_for(self.replica, self.journal).push_cursor if meta else 0
@@ -142,20 +149,20 @@ class Till:
         """Journal events not yet acknowledged by the server."""
         if self.journal is None or not has_table(self.journal, "events"):
             return 0  # no journal, or the kiosk is still creating it
-        push_cursor = journals.cursor_for(self.replica, self.journal).push_cursor if _initialised(self.replica) else 0
+        push_cursor = journals.cursor_for(self.replica, self.journal).push_cursor if self._ready() else 0
         return self.journal.execute("SELECT count(*) FROM events WHERE seq > ?", (push_cursor,)).fetchone()[0]
 
     def snapshot_state(self, meta: dict[str, str | None] | None = None) -> tuple[bool, int | None]:
         """Whether the voucher list is complete, and how far its loading is in % (None: unknown);
         until complete, a voucher the till does not hold may still exist (localdb/streams.py)."""
         if meta is None:
-            meta = all_meta(self.replica) if _initialised(self.replica) else {}
+            meta = all_meta(self.replica) if self._ready() else {}
         return snapshot_complete(meta), streams.progress(meta)
 
     def rebuilding(self) -> str | None:
         """Why the voucher list is not to be decided from: the agent is rebuilding a damaged replica
         (from cursor 0, until its snapshot is complete again); None when it may be."""
-        meta = all_meta(self.replica) if _initialised(self.replica) else {}
+        meta = all_meta(self.replica) if self._ready() else {}
         if meta.get("rebuilt_at") and meta.get("snapshot_complete") != "1":
             return meta.get("rebuilt_reason") or "the replica was damaged"
         return None
@@ -163,13 +170,13 @@ class Till:
     def journal_losses(self) -> list[journals.JournalLoss]:
         """Journals this till pushed from that are gone (deleted, emptied, replaced) or went back to
         an older copy, newest first, with how many events head office had acknowledged from each."""
-        return journals.losses(self.replica, self.journal) if _initialised(self.replica) else []
+        return journals.losses(self.replica, self.journal) if self._ready() else []
 
     def problems(self, limit: int = 500) -> list[Outcome]:
         """Conflicts and rejections for the manager, each with its review: this till's own, newest
         first (from its pushes' results), then the rest of the store's and the conflicts the store
         won, newest first (from the snapshot)."""
-        if not _initialised(self.replica):
+        if not self._ready():
             return []
         own = [Outcome(*r) for r in self.replica.execute(
             "SELECT event_id, seq, kind, voucher_id, outcome, reason, winner_store, winner_device, winner_at, "
