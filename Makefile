@@ -18,7 +18,7 @@ help:
 	@echo "  make setup   install Debian packages and .venv (idempotent)"
 	@echo "  make demo    run the whole system as a demo (head office, sync agent, till)"
 	@echo "  make test    run the test suite (PostgreSQL tests required, 2 workers)"
-	@echo "  make lint    check import contracts (lint-imports)"
+	@echo "  make lint    import contracts, ruff lint and format"
 	@echo "  make bench   run the benchmarks (python -m bench)"
 
 setup:
@@ -30,10 +30,14 @@ demo: setup
 test: export VOUCHER_TEST_POSTGRES = required
 test: setup
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: setup
 	$(BIN)/python -m bench

@@ -23,13 +23,39 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import (camera, decode, first_sync, generate, ingest, live, push_backlog, push_latency, race, snapshot,
-                   verdict)
+from bench import (
+    camera,
+    decode,
+    first_sync,
+    generate,
+    ingest,
+    live,
+    push_backlog,
+    push_latency,
+    race,
+    snapshot,
+    verdict,
+)
 from bench import input as input_bench  # "input" would hide the builtin here
 from bench.common import Report, heading, say
 
-BENCHES = {m.NAME: m for m in (generate, ingest, race, snapshot, first_sync, push_backlog, push_latency, live,
-                                  decode, verdict, input_bench, camera)}
+BENCHES = {
+    m.NAME: m
+    for m in (
+        generate,
+        ingest,
+        race,
+        snapshot,
+        first_sync,
+        push_backlog,
+        push_latency,
+        live,
+        decode,
+        verdict,
+        input_bench,
+        camera,
+    )
+}
 
 QUICK = {
     "generate": ["--size", "20000"],
@@ -42,22 +68,42 @@ QUICK = {
     "live": ["--claims", "10", "--before-claims", "0", "--tills", "50", "--idle-seconds", "5"],
     "decode": ["--empty-frames", "50"],
     "verdict": ["--size", "20000", "--scans", "500"],
-    "input": ["--size", "20000", "--repeat", "10", "--keys", "20000", "--paced-seconds", "1", "--bare-keys", "1000"],
+    "input": [
+        "--size",
+        "20000",
+        "--repeat",
+        "10",
+        "--keys",
+        "20000",
+        "--paced-seconds",
+        "1",
+        "--bare-keys",
+        "1000",
+    ],
     "camera": ["--size", "20000", "--codes", "6", "--rounds", "1"],
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="run every benchmark small (or NAME small)")
     sub = parser.add_subparsers(dest="name", metavar="NAME", title="benchmarks")
     for name, module in BENCHES.items():
-        p = sub.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0],
-                           description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=(module.__doc__ or "").strip().splitlines()[0],
+            description=module.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(p)
-        p.add_argument("--quick", action="store_true", dest="quick_one",
-                       help="this benchmark at the sizes of 'python -m bench --quick' (options given win)")
+        p.add_argument(
+            "--quick",
+            action="store_true",
+            dest="quick_one",
+            help="this benchmark at the sizes of 'python -m bench --quick' (options given win)",
+        )
     return parser
 
 
@@ -83,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.name and (args.quick or args.quick_one):  # NAME --quick: its small sizes, then the options given
         given = list(sys.argv[1:] if argv is None else argv)
-        rest = [a for a in given[given.index(args.name) + 1:] if a != "--quick"]
+        rest = [a for a in given[given.index(args.name) + 1 :] if a != "--quick"]
         args = parser.parse_args([args.name, *QUICK[args.name], *rest])
     # SIGTERM unwinds like Ctrl-C, so server processes and PostgreSQL are stopped on the way out
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -59,7 +59,7 @@ from vouchers.errors import InvalidCode
 from vouchers.verdict import Verdict
 
 sys.path.insert(0, str(ROOT / "tests"))
-from support.till_frames import HEIGHT, WIDTH, Look, Shot  # noqa: E402  (test support, shared with the decode tests)
+from support.till_frames import HEIGHT, WIDTH, Look, Shot
 
 NAME = "camera"
 FPS = 30
@@ -70,20 +70,39 @@ PREFETCH = 45  # frames the stand-in camera decodes ahead of the clock (1.5 s)
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=100_000, help="vouchers in the replica (default 100,000)")
-    p.add_argument("--codes", type=int, default=len(KINDS),
-                   help=f"codes shown in the video, taking turns through the kinds (default {len(KINDS)}, one "
-                   "of each; about 2.3 s each)")
+    p.add_argument(
+        "--codes",
+        type=int,
+        default=len(KINDS),
+        help=f"codes shown in the video, taking turns through the kinds (default {len(KINDS)}, one "
+        "of each; about 2.3 s each)",
+    )
     p.add_argument("--hold", type=float, default=1.0, help="seconds each code is held in view (default 1.0)")
-    p.add_argument("--chains", default=None,
-                   help="decoder chains to run, ';' between chains, ',' between decoders; 'bare' and 'bare-fast' "
-                        "for bare zxing-cpp (default: the kiosk's default chain; bare; bare-fast)")
-    p.add_argument("--fallback-fps", type=float, default=None,
-                   help="most frames per second the later decoders run on (default: the kiosk's setting)")
-    p.add_argument("--buffers", type=int, default=0,
-                   help="camera model: 0 = the reader takes the newest frame (default); N = N capture "
-                        "buffers filled in order, later frames dropped while they are full (V4L2)")
-    p.add_argument("--rounds", type=int, default=2,
-                   help="times every chain plays the video, chains taking turns (default 2)")
+    p.add_argument(
+        "--chains",
+        default=None,
+        help="decoder chains to run, ';' between chains, ',' between decoders; 'bare' and 'bare-fast' "
+        "for bare zxing-cpp (default: the kiosk's default chain; bare; bare-fast)",
+    )
+    p.add_argument(
+        "--fallback-fps",
+        type=float,
+        default=None,
+        help="most frames per second the later decoders run on (default: the kiosk's setting)",
+    )
+    p.add_argument(
+        "--buffers",
+        type=int,
+        default=0,
+        help="camera model: 0 = the reader takes the newest frame (default); N = N capture "
+        "buffers filled in order, later frames dropped while they are full (V4L2)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="times every chain plays the video, chains taking turns (default 2)",
+    )
     p.add_argument("--seed", type=int, default=7, help="the video's random seed (default 7)")
     p.add_argument("--keep", action="store_true", help="keep the video and the tills' files")
 
@@ -92,10 +111,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _paper(rng: random.Random, symbology: str, module: tuple[float, float]) -> Look:
-    return Look(symbology=symbology, surface="paper", module=rng.uniform(*module),
-                rotation=rng.uniform(-6, 6) if symbology in ("Code128", "PDF417") else rng.uniform(-15, 15),
-                tilt_x=rng.uniform(-8, 8), tilt_y=rng.uniform(-8, 8), exposure=rng.uniform(0.85, 1.1),
-                blur=rng.uniform(0.6, 1.1), noise=rng.uniform(2, 3.5), seed=rng.randrange(2**31))
+    return Look(
+        symbology=symbology,
+        surface="paper",
+        module=rng.uniform(*module),
+        rotation=rng.uniform(-6, 6) if symbology in ("Code128", "PDF417") else rng.uniform(-15, 15),
+        tilt_x=rng.uniform(-8, 8),
+        tilt_y=rng.uniform(-8, 8),
+        exposure=rng.uniform(0.85, 1.1),
+        blur=rng.uniform(0.6, 1.1),
+        noise=rng.uniform(2, 3.5),
+        seed=rng.randrange(2**31),
+    )
 
 
 QR, C128 = (3.0, 5.5), (2.3, 3.0)  # px per module (per bar) at 20-35 cm from a 720p webcam
@@ -103,18 +130,33 @@ QR, C128 = (3.0, 5.5), (2.3, 3.0)  # px per module (per bar) at 20-35 cm from a 
 KINDS: list[tuple[str, Callable[[random.Random], Look]]] = [
     ("QR on paper", lambda rng: _paper(rng, "QRCode", QR)),
     ("Code 128 on paper", lambda rng: _paper(rng, "Code128", C128)),
-    ("QR, dark-mode phone", lambda rng: replace(_paper(rng, "QRCode", QR), surface="phone-dark",
-                                                 screen=rng.uniform(0.5, 1.0))),
-    ("Code 128, dark-mode phone", lambda rng: replace(_paper(rng, "Code128", C128), surface="phone-dark",
-                                                       screen=rng.uniform(0.5, 1.0))),
-    ("QR, tilted 30-40°", lambda rng: replace(_paper(rng, "QRCode", QR), tilt_x=rng.choice((-1, 1)) * rng.uniform(30, 40))),
-    ("Code 128, tilted 25-35°", lambda rng: replace(_paper(rng, "Code128", C128),
-                                                     tilt_y=rng.choice((-1, 1)) * rng.uniform(25, 35))),
+    (
+        "QR, dark-mode phone",
+        lambda rng: replace(_paper(rng, "QRCode", QR), surface="phone-dark", screen=rng.uniform(0.5, 1.0)),
+    ),
+    (
+        "Code 128, dark-mode phone",
+        lambda rng: replace(_paper(rng, "Code128", C128), surface="phone-dark", screen=rng.uniform(0.5, 1.0)),
+    ),
+    (
+        "QR, tilted 30-40°",
+        lambda rng: replace(_paper(rng, "QRCode", QR), tilt_x=rng.choice((-1, 1)) * rng.uniform(30, 40)),
+    ),
+    (
+        "Code 128, tilted 25-35°",
+        lambda rng: replace(_paper(rng, "Code128", C128), tilt_y=rng.choice((-1, 1)) * rng.uniform(25, 35)),
+    ),
     ("QR, small (2.2-2.6 px a module)", lambda rng: replace(_paper(rng, "QRCode", (2.2, 2.6)), blur=0.6)),
     ("Code 128, small (1.8-2.1 px a bar)", lambda rng: replace(_paper(rng, "Code128", (1.8, 2.1)), blur=0.5)),
     ("QR, blurred", lambda rng: replace(_paper(rng, "QRCode", QR), blur=rng.uniform(1.4, 1.9))),
-    ("Code 128, blurred", lambda rng: replace(_paper(rng, "Code128", (2.8, 3.4)), blur=rng.uniform(1.2, 1.5))),
-    ("QR, bright phone", lambda rng: replace(_paper(rng, "QRCode", QR), surface="phone", screen=rng.uniform(0.6, 1))),
+    (
+        "Code 128, blurred",
+        lambda rng: replace(_paper(rng, "Code128", (2.8, 3.4)), blur=rng.uniform(1.2, 1.5)),
+    ),
+    (
+        "QR, bright phone",
+        lambda rng: replace(_paper(rng, "QRCode", QR), surface="phone", screen=rng.uniform(0.6, 1)),
+    ),
     ("DataMatrix on paper", lambda rng: _paper(rng, "DataMatrix", QR)),
     ("Aztec, dark-mode phone", lambda rng: replace(_paper(rng, "Aztec", QR), surface="phone-dark")),
     ("PDF417 on paper", lambda rng: _paper(rng, "PDF417", (3.0, 4.0))),
@@ -243,7 +285,7 @@ class PacedCamera:
         i = 0
         while True:
             with self._cv:
-                self._cv.wait_for(lambda: self._closing or i < self._needed_from() + PREFETCH)
+                self._cv.wait_for(lambda: self._closing or i < self._needed_from() + PREFETCH)  # noqa: B023 (waited on here)
                 if self._closing:
                     break
             frame = self.source.read()
@@ -289,7 +331,7 @@ class PacedCamera:
                     i = self._queue.pop(0)
                     if i not in self._frames:
                         self.late += 1
-                        self._cv.wait_for(lambda: i in self._frames or self._total is not None)
+                        self._cv.wait_for(lambda: i in self._frames or self._total is not None)  # noqa: B023 (waited on here)
                         if i not in self._frames:  # past the end of the file
                             self._queue = [j for j in self._queue if j < self._total]
                             continue
@@ -361,8 +403,9 @@ def till_dir(root: Path, replica: Path, name: str) -> Path:
 
 def play(video: Path, names: list[str], data_dir: Path, buffers: int, fallback_fps: float | None) -> Pass:
     """The capture worker's loop on the stand-in camera, timed; returns what it saw."""
-    settings = KioskSettings(data_dir=data_dir, camera=str(video),
-                             **({"fallback_fps": fallback_fps} if fallback_fps else {}))
+    settings = KioskSettings(
+        data_dir=data_dir, camera=str(video), **({"fallback_fps": fallback_fps} if fallback_fps else {})
+    )
     kiosk = Kiosk(settings)
     result = Pass(list(names))
     try:
@@ -412,7 +455,9 @@ def label(names: list[str]) -> str:
 
 def chains_to_run(spec: str | None) -> list[list[str]]:
     if spec:
-        return [[n.strip() for n in chain.split(",") if n.strip()] for chain in spec.split(";") if chain.strip()]
+        return [
+            [n.strip() for n in chain.split(",") if n.strip()] for chain in spec.split(";") if chain.strip()
+        ]
     return [list(KioskSettings.model_fields["decoders"].default), ["bare"], ["bare-fast"]]
 
 
@@ -441,7 +486,9 @@ def latencies(p: Pass, shown: list[Shown]) -> tuple[list[Latency], list[str]]:
         if s is None:
             problems.append(f"read {scan.text!r}, which the video does not show")
         elif not s.first <= scan.frame < s.last + FPS:  # a fallback read comes a few frames after its frame
-            problems.append(f"read {scan.text!r} at frame {scan.frame}, outside its frames {s.first}-{s.last - 1}")
+            problems.append(
+                f"read {scan.text!r} at frame {scan.frame}, outside its frames {s.first}-{s.last - 1}"
+            )
         elif scan.verdict is not Verdict.ACCEPTED:
             problems.append(f"{scan.text!r} got {scan.verdict.value}, not ACCEPTED")
         elif code not in first:
@@ -454,8 +501,14 @@ def latencies(p: Pass, shown: list[Shown]) -> tuple[list[Latency], list[str]]:
             continue
         arrived = p.t0 + s.first / FPS
         looked = min(i for i in p.handed if i >= s.first)
-        out.append(Latency(s, (scan.ready - arrived) * 1000, (p.handed[scan.frame] - arrived) * 1000,
-                           scan.frame == looked))
+        out.append(
+            Latency(
+                s,
+                (scan.ready - arrived) * 1000,
+                (p.handed[scan.frame] - arrived) * 1000,
+                scan.frame == looked,
+            )
+        )
     return out, problems
 
 
@@ -473,8 +526,10 @@ class Summary:
 
 def report_chain(report: Report, passes: list[Pass], shown: list[Shown], main: bool) -> Summary:
     name = label(passes[0].names)
-    say(f"  -- {name}: {len(passes)} pass{'es' if len(passes) > 1 else ''} of {passes[0].frames} frames "
-        f"({passes[0].frames / FPS:.1f} s) --")
+    say(
+        f"  -- {name}: {len(passes)} pass{'es' if len(passes) > 1 else ''} of {passes[0].frames} frames "
+        f"({passes[0].frames / FPS:.1f} s) --"
+    )
     lat: list[Latency] = []
     problems = []
     for p in passes:
@@ -485,24 +540,32 @@ def report_chain(report: Report, passes: list[Pass], shown: list[Shown], main: b
             say(f"  {name}: the stand-in camera had {p.late} frames not decoded when due (machine too busy)")
     missed = [x.shown for x in lat if x.total == math.inf]
     for s in dict.fromkeys(missed):
-        say(f"  {name}: never read the {s.kind} at frames {s.first}-{s.last - 1} ({missed.count(s)} of "
-            f"{len(passes)} passes; {s.size})")
+        say(
+            f"  {name}: never read the {s.kind} at frames {s.first}-{s.last - 1} ({missed.count(s)} of "
+            f"{len(passes)} passes; {s.size})"
+        )
     for problem in problems:
         say(f"  {name}: {problem}")
     report.check(not problems, f"{name}: every scan is a code shown in its frames, and ACCEPTED")
     events = sum(p.redeem_events for p in passes)
     accepted = sum(1 for p in passes for s in p.scans if s.verdict is Verdict.ACCEPTED)
-    report.check(events == accepted, f"{name}: journal.db holds {events} redeem events for {accepted} ACCEPTED")
+    report.check(
+        events == accepted, f"{name}: journal.db holds {events} redeem events for {accepted} ACCEPTED"
+    )
     read = [x for x in lat if x.total != math.inf]
     times = [x.total for x in read] or [math.inf]
     report.figure(f"{name}: codes read", len(read), f"of {len(lat)}", fmt="{:,.0f}")
     report.figure(f"{name}: latency p50", percentile(times, 50), "ms", fmt="{:,.0f}")
-    report.figure(f"{name}: latency p95", percentile(times, 95), "ms", ("<=", 40.0) if main else None, fmt="{:,.0f}")
+    report.figure(
+        f"{name}: latency p95", percentile(times, 95), "ms", ("<=", 40.0) if main else None, fmt="{:,.0f}"
+    )
     report.figure(f"{name}: latency max", max(times), "ms", fmt="{:,.0f}")
     if read:
-        say(f"  {name}: of that, waiting for the reader to take the frame it read: median "
+        say(
+            f"  {name}: of that, waiting for the reader to take the frame it read: median "
             f"{statistics.median(x.wait for x in read):.0f} ms, max {max(x.wait for x in read):.0f} ms; "
-            f"read in the first frame it took showing the code: {sum(x.first_look for x in read)} of {len(read)}")
+            f"read in the first frame it took showing the code: {sum(x.first_look for x in read)} of {len(read)}"
+        )
         slow = sorted(read, key=lambda x: -x.total)[:3]
         say(f"  {name}: slowest: " + "; ".join(f"{x.shown.kind} {x.total:.0f} ms" for x in slow))
     wall = sum(p.wall for p in passes)
@@ -510,21 +573,31 @@ def report_chain(report: Report, passes: list[Pass], shown: list[Shown], main: b
     report.figure(f"{name}: frames taken", taken / wall, f"/s of {FPS}", fmt="{:,.1f}")
     per_frame = [ms * 1000 for p in passes for ms in p.wall_per_frame.values()]
     cpu_frame = [ms * 1000 for p in passes for ms in p.cpu_per_frame.values()]
-    say(f"  {name}: per frame taken (decode, filter, redeem): wall median {statistics.median(per_frame):.1f} ms, "
+    say(
+        f"  {name}: per frame taken (decode, filter, redeem): wall median {statistics.median(per_frame):.1f} ms, "
         f"p95 {percentile(per_frame, 95):.1f}, max {max(per_frame):.1f}; reader CPU median "
-        f"{statistics.median(cpu_frame):.1f} ms, p95 {percentile(cpu_frame, 95):.1f}, max {max(cpu_frame):.1f}")
+        f"{statistics.median(cpu_frame):.1f} ms, p95 {percentile(cpu_frame, 95):.1f}, max {max(cpu_frame):.1f}"
+    )
     process = 100 * sum(p.cpu for p in passes) / wall
     reader = 100 * sum(p.reader_cpu for p in passes) / wall
     report.figure(f"{name}: CPU, process", process, "% of a core", fmt="{:,.0f}")
-    report.figure(f"{name}: CPU, reader", reader, "% of a core", ("<=", 50.0) if main else None, fmt="{:,.0f}")
+    report.figure(
+        f"{name}: CPU, reader", reader, "% of a core", ("<=", 50.0) if main else None, fmt="{:,.0f}"
+    )
     # the reader's CPU while nothing is in view, as a till spends most of its day
     empty = set(range(passes[0].frames)) - {i for s in shown for i in range(s.first, s.last + 5)}
     idle_cpu = sum(c for p in passes for i, c in p.cpu_per_frame.items() if i in empty)
-    report.figure(f"{name}: CPU, reader, idle", 100 * idle_cpu / (len(empty) * len(passes) / FPS),
-                  "% of a core", fmt="{:,.0f}")
+    report.figure(
+        f"{name}: CPU, reader, idle",
+        100 * idle_cpu / (len(empty) * len(passes) / FPS),
+        "% of a core",
+        fmt="{:,.0f}",
+    )
     source = sum(p.source_cpu for p in passes) / sum(p.frames for p in passes) * 1000
-    say(f"  {name}: the stand-in camera's MJPG decoding, in the process figure: {source:.1f} ms CPU a frame, "
-        f"every frame ({source * FPS / 10:.0f} % of a core)")
+    say(
+        f"  {name}: the stand-in camera's MJPG decoding, in the process figure: {source:.1f} ms CPU a frame, "
+        f"every frame ({source * FPS / 10:.0f} % of a core)"
+    )
     return Summary(len(read), len(lat), percentile(times, 50), percentile(times, 95), reader, process)
 
 
@@ -537,44 +610,66 @@ def report_ratios(report: Report, summaries: dict[str, Summary]) -> None:
         if theirs is None or baseline == name:
             continue
         say(f"  -- {name} against {baseline}, same frames, same run --")
-        report.figure(f"{name} / {baseline}: codes read", mine.read / max(1, theirs.read),
-                      f"({mine.read} / {theirs.read})", fmt="{:,.2f}")
-        for figure, a, b in (("latency p50", mine.p50, theirs.p50), ("latency p95", mine.p95, theirs.p95),
-                             ("CPU, reader", mine.reader_cpu, theirs.reader_cpu),
-                             ("CPU, process", mine.process_cpu, theirs.process_cpu)):
-            report.figure(f"{name} / {baseline}: {figure}", a / b if b and b != math.inf else math.nan,
-                          f"({a:,.0f} / {b:,.0f})", fmt="{:,.2f}")
+        report.figure(
+            f"{name} / {baseline}: codes read",
+            mine.read / max(1, theirs.read),
+            f"({mine.read} / {theirs.read})",
+            fmt="{:,.2f}",
+        )
+        for figure, a, b in (
+            ("latency p50", mine.p50, theirs.p50),
+            ("latency p95", mine.p95, theirs.p95),
+            ("CPU, reader", mine.reader_cpu, theirs.reader_cpu),
+            ("CPU, process", mine.process_cpu, theirs.process_cpu),
+        ):
+            report.figure(
+                f"{name} / {baseline}: {figure}",
+                a / b if b and b != math.inf else math.nan,
+                f"({a:,.0f} / {b:,.0f})",
+                fmt="{:,.2f}",
+            )
 
 
 def run(args: argparse.Namespace) -> Report:
     report = Report(NAME)
     chains = chains_to_run(args.chains)
-    model = ("newest frame: the reader takes the newest frame that has arrived, older ones are dropped"
-             if args.buffers == 0 else f"{args.buffers} capture buffers filled in order, later frames dropped "
-             "while every buffer is full (V4L2)")
+    model = (
+        "newest frame: the reader takes the newest frame that has arrived, older ones are dropped"
+        if args.buffers == 0
+        else f"{args.buffers} capture buffers filled in order, later frames dropped "
+        "while every buffer is full (V4L2)"
+    )
     with WorkDir(NAME, keep=args.keep) as root:
         started = time.perf_counter()
         all_codes = new_codes(args.size)
         build_replica(root / "replica.db", all_codes)
         rng = random.Random(args.seed)
-        claimed = [all_codes[i] for i in rng.sample(range(0, args.size, 2), args.codes)]  # even: claimed, unused
+        claimed = [
+            all_codes[i] for i in rng.sample(range(0, args.size, 2), args.codes)
+        ]  # even: claimed, unused
         say(f"  setup: replica of {args.size:,} vouchers built in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         video = root / "camera.avi"
         shown, total = make_video(video, claimed, args.hold, args.seed)
-        say(f"  setup: video {WIDTH}×{HEIGHT} MJPG at {FPS} fps, {total} frames ({total / FPS:.1f} s, "
+        say(
+            f"  setup: video {WIDTH}×{HEIGHT} MJPG at {FPS} fps, {total} frames ({total / FPS:.1f} s, "
             f"{video.stat().st_size / 2**20:.1f} MiB), {len(shown)} codes held {args.hold:g} s each; "
-            f"made in {time.perf_counter() - started:.1f} s")
+            f"made in {time.perf_counter() - started:.1f} s"
+        )
         for s in shown:
             say(f"    frames {s.first}-{s.last - 1}: {s.kind}: {s.size}")
         settings = KioskSettings.model_fields
         fallback = args.fallback_fps or settings["fallback_fps"].default
-        say(f"  kiosk settings: fallback_fps {fallback:g}{'' if args.fallback_fps else ' (default)'}, "
+        say(
+            f"  kiosk settings: fallback_fps {fallback:g}{'' if args.fallback_fps else ' (default)'}, "
             f"repeat_seconds {settings['repeat_seconds'].default}; chains: "
-            f"{'; '.join(label(c) for c in chains)}")
+            f"{'; '.join(label(c) for c in chains)}"
+        )
         say(f"  camera model: {model}")
-        say(f"  load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (this machine has "
-            f"{os.cpu_count()} CPUs; others' work slows the reader and shows in every figure)")
+        say(
+            f"  load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (this machine has "
+            f"{os.cpu_count()} CPUs; others' work slows the reader and shows in every figure)"
+        )
         passes: dict[str, list[Pass]] = {label(c): [] for c in chains}
         for r in range(args.rounds):
             for n, names in enumerate(chains):
@@ -582,9 +677,11 @@ def run(args: argparse.Namespace) -> Report:
                 p = play(video, names, data, args.buffers, args.fallback_fps)
                 passes[label(names)].append(p)
                 got = [x.total for x in latencies(p, shown)[0] if x.total != math.inf] or [math.inf]
-                say(f"  played with {label(names)}: {len(p.scans)} scans, {len(p.taken)} of {p.frames} frames "
+                say(
+                    f"  played with {label(names)}: {len(p.scans)} scans, {len(p.taken)} of {p.frames} frames "
                     f"taken in {p.wall:.1f} s; latency p50 {percentile(got, 50):.0f} ms, p95 "
-                    f"{percentile(got, 95):.0f} ms")
+                    f"{percentile(got, 95):.0f} ms"
+                )
         say(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         summaries = {}
         for i, chain_passes in enumerate(passes.values()):

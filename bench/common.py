@@ -33,7 +33,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "bench-admin-" + secrets.token_hex(12)
 BENCH_STAFF = "bench@bench.test"
-API_TOKENS: dict[str, str] = {}  # server URL -> a personal API token of an admin (the admin token only bootstraps)
+API_TOKENS: dict[
+    str, str
+] = {}  # server URL -> a personal API token of an admin (the admin token only bootstraps)
 
 
 # -- printing -------------------------------------------------------------------------------
@@ -88,8 +90,14 @@ class Report:
     figures: list[Figure] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
-    def figure(self, name: str, value: float | str, unit: str = "", target: tuple[str, float] | None = None,
-               fmt: str = "{:,.1f}") -> Figure:
+    def figure(
+        self,
+        name: str,
+        value: float | str,
+        unit: str = "",
+        target: tuple[str, float] | None = None,
+        fmt: str = "{:,.1f}",
+    ) -> Figure:
         fig = Figure(self.bench, name, value, unit, target, fmt)
         self.figures.append(fig)
         say(fig.line())
@@ -114,7 +122,10 @@ def free_port() -> int:
 
 def server_command() -> list[str]:
     """The installed `voucher-central` script of this virtualenv."""
-    for candidate in (Path(sys.executable).parent / "voucher-central", ROOT / ".venv" / "bin" / "voucher-central"):
+    for candidate in (
+        Path(sys.executable).parent / "voucher-central",
+        ROOT / ".venv" / "bin" / "voucher-central",
+    ):
         if candidate.exists():
             return [str(candidate)]
     found = shutil.which("voucher-central")
@@ -156,10 +167,19 @@ class Server:
             }
             env.pop("VOUCHER_CENTRAL_CONFIG", None)
             log = open(self.log_path, "ab")
-            cmd = [*server_command(), "serve", "--database", self.database_url, "--host", "127.0.0.1",
-                   "--port", str(self.port)]
-            self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=subprocess.STDOUT)
+            cmd = [
+                *server_command(),
+                "serve",
+                "--database",
+                self.database_url,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ]
+            self.proc = subprocess.Popen(
+                cmd, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
             log.close()
             if not wait:
                 return self
@@ -174,12 +194,41 @@ class Server:
         """A new API token of the benchmarks' admin account (made first if need be), through
         `voucher-central staff` on this host's database, as head office makes one."""
         env = {k: v for k, v in os.environ.items() if k != "VOUCHER_CENTRAL_CONFIG"}
-        subprocess.run([*server_command(), "staff", "add", BENCH_STAFF, "--role", "admin", "--database",
-                        self.database_url], input=secrets.token_urlsafe(18) + "\n", capture_output=True, text=True,
-                       env=env, timeout=120)  # fails when the account exists already (a reused database): fine
-        made = subprocess.run([*server_command(), "staff", "token", "create", BENCH_STAFF, "--name", "bench",
-                               "--database", self.database_url], capture_output=True, text=True, env=env,
-                              timeout=120, stdin=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                *server_command(),
+                "staff",
+                "add",
+                BENCH_STAFF,
+                "--role",
+                "admin",
+                "--database",
+                self.database_url,
+            ],
+            input=secrets.token_urlsafe(18) + "\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )  # fails when the account exists already (a reused database): fine
+        made = subprocess.run(
+            [
+                *server_command(),
+                "staff",
+                "token",
+                "create",
+                BENCH_STAFF,
+                "--name",
+                "bench",
+                "--database",
+                self.database_url,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
         if made.returncode != 0 or not made.stdout.strip():
             raise RuntimeError(f"{self.name}: no API token: {made.stderr.strip()[:300]}")
         return made.stdout.split()[0]
@@ -215,8 +264,11 @@ class Server:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return []
-        return [line for line in text.splitlines()
-                if "Traceback" in line or "ERROR" in line or '" 500' in line or '" 503' in line]
+        return [
+            line
+            for line in text.splitlines()
+            if "Traceback" in line or "ERROR" in line or '" 500' in line or '" 503' in line
+        ]
 
     def stop(self) -> None:
         if self.proc is None:
@@ -288,7 +340,9 @@ class ApiFailure(RuntimeError):
     pass
 
 
-def client(base_url: str, token: str | None = None, connections: int = 10, timeout: float = 300) -> httpx.Client:
+def client(
+    base_url: str, token: str | None = None, connections: int = 10, timeout: float = 300
+) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(
         base_url=f"{base_url}/api/v1",
@@ -323,25 +377,47 @@ class Admin:
         self.close()
 
     def store(self, store_id: str, timezone: str = "UTC") -> dict:
-        return call(self.http, "POST", "/stores", 201, json={"id": store_id, "name": f"Store {store_id}",
-                                                              "timezone": timezone})
+        return call(
+            self.http,
+            "POST",
+            "/stores",
+            201,
+            json={"id": store_id, "name": f"Store {store_id}", "timezone": timezone},
+        )
 
     def device(self, store_id: str, name: str, base_url: str | None = None) -> dict:
         """Enrol a device at a store (through `base_url`, another server process, if given)."""
         code = self.enrolment_code(store_id)
         with client(base_url or self.base_url) as http:
-            return call(http, "POST", "/devices/enrol", 201, json={"enrolment_code": code, "device_name": name})
+            return call(
+                http, "POST", "/devices/enrol", 201, json={"enrolment_code": code, "device_name": name}
+            )
 
     def enrolment_code(self, store_id: str) -> str:
         return call(self.http, "POST", f"/stores/{store_id}/enrolment-codes", 201)["code"]
 
     def new_batch(self, size: int, identifier: str, initial_status: str = "unused") -> dict:
         """A validated batch with one type covering serials 1..size."""
-        batch = call(self.http, "POST", "/batches", 201,
-                     json={"identifier": identifier, "description": "benchmark", "serial_start": 1, "serial_end": size})
+        batch = call(
+            self.http,
+            "POST",
+            "/batches",
+            201,
+            json={
+                "identifier": identifier,
+                "description": "benchmark",
+                "serial_start": 1,
+                "serial_end": size,
+            },
+        )
         bid = batch["id"]
-        call(self.http, "POST", f"/batches/{bid}/types", 201,
-             json={"name": "Std", "value": "£5 off", "initial_status": initial_status})
+        call(
+            self.http,
+            "POST",
+            f"/batches/{bid}/types",
+            201,
+            json={"name": "Std", "value": "£5 off", "initial_status": initial_status},
+        )
         return call(self.http, "POST", f"/batches/{bid}/validate", 200)
 
     def get(self, batch_id: str) -> dict:
@@ -350,8 +426,13 @@ class Admin:
     def generate(self, batch_id: str) -> None:
         call(self.http, "POST", f"/batches/{batch_id}/generate", 202)
 
-    def wait_generated(self, batch_id: str, timeout: float = 1800, poll: float = 0.1,
-                       progress: Callable[[int, int], None] | None = None) -> dict:
+    def wait_generated(
+        self,
+        batch_id: str,
+        timeout: float = 1800,
+        poll: float = 0.1,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             batch = self.get(batch_id)
@@ -390,8 +471,9 @@ class Admin:
                 return ids
 
 
-def claim_many(base_url: str, claim_token: str, count: int, concurrency: int = 16,
-               member_prefix: str = "member") -> tuple[int, dict[int, int]]:
+def claim_many(
+    base_url: str, claim_token: str, count: int, concurrency: int = 16, member_prefix: str = "member"
+) -> tuple[int, dict[int, int]]:
     """`count` members each claim one voucher, over `concurrency` parallel connections.
 
     Returns (claims made, {status code: count} of refusals)."""
@@ -435,8 +517,9 @@ def claim_many(base_url: str, claim_token: str, count: int, concurrency: int = 1
     return made, refused
 
 
-def claimed_batch(admin: Admin, base_url: str, size: int, identifier: str,
-                  concurrency: int = 2) -> tuple[str, list[str], float]:
+def claimed_batch(
+    admin: Admin, base_url: str, size: int, identifier: str, concurrency: int = 2
+) -> tuple[str, list[str], float]:
     """A redeemable batch of `size` vouchers, every one claimed by its own member.
 
     Returns (batch id, voucher ids, seconds taken)."""
@@ -461,9 +544,14 @@ def unclaimed_batch(admin: Admin, size: int, identifier: str) -> tuple[str, floa
 
 
 def add_extra_vouchers_argument(p: Any) -> None:
-    p.add_argument("--extra-vouchers", type=int, default=0, metavar="N",
-                   help="also a redeemable batch of N unclaimed vouchers on the server, which the till pulls too "
-                        "(a server and a replica of realistic size; default 0)")
+    p.add_argument(
+        "--extra-vouchers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also a redeemable batch of N unclaimed vouchers on the server, which the till pulls too "
+        "(a server and a replica of realistic size; default 0)",
+    )
 
 
 # -- the store host: sync agent, replica, journal ----------------------------------------------
@@ -492,15 +580,22 @@ def agent_settings(pairs: list[str] | None) -> dict[str, str]:
 
 
 def add_agent_arguments(p: Any) -> None:
-    p.add_argument("--agent-setting", action="append", metavar="KEY=VALUE", default=[],
-                   help="override one of the agent's settings (sync/settings.py) through its VOUCHER_SYNC_KEY "
-                        "environment variable, e.g. push_poll_seconds=0.05; repeatable (default: the agent's own)")
+    p.add_argument(
+        "--agent-setting",
+        action="append",
+        metavar="KEY=VALUE",
+        default=[],
+        help="override one of the agent's settings (sync/settings.py) through its VOUCHER_SYNC_KEY "
+        "environment variable, e.g. push_poll_seconds=0.05; repeatable (default: the agent's own)",
+    )
 
 
 def describe_settings(settings: dict[str, str]) -> str:
     if not settings:
         return "the agent's defaults (no VOUCHER_SYNC_* setting changed)"
-    return "the agent's defaults except " + ", ".join(f"VOUCHER_SYNC_{k.upper()}={v}" for k, v in settings.items())
+    return "the agent's defaults except " + ", ".join(
+        f"VOUCHER_SYNC_{k.upper()}={v}" for k, v in settings.items()
+    )
 
 
 class Notifications:
@@ -546,8 +641,13 @@ class SyncAgent:
     VOUCHER_SYNC_* variable of the calling environment is removed, so the agent runs with its
     defaults unless told otherwise."""
 
-    def __init__(self, data_dir: Path, log_path: Path, settings: dict[str, str] | None = None,
-                 notify_socket: Path | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        log_path: Path,
+        settings: dict[str, str] | None = None,
+        notify_socket: Path | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
         self.settings = dict(settings or {})
@@ -583,8 +683,14 @@ class SyncAgent:
         return self.data_dir / "journal.db"
 
     def _cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        return subprocess.run([*sync_command(), *args, "--data-dir", str(self.data_dir)], env=self.env,
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [*sync_command(), *args, "--data-dir", str(self.data_dir)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
     def enrol(self, server_url: str, code: str, name: str) -> None:
         done = self._cli("enrol", "--server", server_url, "--code", code, "--name", name)
@@ -603,8 +709,13 @@ class SyncAgent:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.started_at = time.monotonic()
-        self.proc = subprocess.Popen([*sync_command(), "run", "--data-dir", str(self.data_dir)], env=self.env,
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [*sync_command(), "run", "--data-dir", str(self.data_dir)],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         return self
 
@@ -632,8 +743,11 @@ class SyncAgent:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return []
-        return [line for line in text.splitlines()
-                if line.startswith(("WARNING", "ERROR", "CRITICAL")) or "Traceback" in line]
+        return [
+            line
+            for line in text.splitlines()
+            if line.startswith(("WARNING", "ERROR", "CRITICAL")) or "Traceback" in line
+        ]
 
     def __enter__(self) -> SyncAgent:
         return self
@@ -706,8 +820,9 @@ def read_only(path: Path, timeout: float = 60, table: str = "meta") -> sqlite3.C
     deadline = time.monotonic() + timeout
     while True:
         if path.exists():
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30, check_same_thread=False
+            )
             try:
                 if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
                     return conn
@@ -728,10 +843,12 @@ def snapshot_end(base_url: str, token: str) -> int:
     """The cursor a complete pull ends at: the smallest cursor C ≥ 1 after which the snapshot
     has no change, found with one-row pages (a binary search, some 50 cheap requests)."""
     with client(base_url, token, connections=1) as http:
+
         def empty(cursor: int) -> bool:
             page = call(http, "GET", "/sync/snapshot", params={"cursor": cursor, "limit": 1})
-            return page["complete"] and not (page["batches"] or page["types"] or page["vouchers"]
-                                             or any(page["deleted"].values()))
+            return page["complete"] and not (
+                page["batches"] or page["types"] or page["vouchers"] or any(page["deleted"].values())
+            )
 
         lo, hi = 0, 1  # invariant: the page after lo has changes, the page after hi has none
         while not empty(hi):
@@ -742,8 +859,14 @@ def snapshot_end(base_url: str, token: str) -> int:
         return hi if lo > 0 or not empty(0) else 0
 
 
-def wait_synced(agent: SyncAgent, end_cursor: int, expected_vouchers: int, timeout: float = 600,
-                poll: float = 0.05, progress: Callable[[int], None] | None = None) -> float:
+def wait_synced(
+    agent: SyncAgent,
+    end_cursor: int,
+    expected_vouchers: int,
+    timeout: float = 600,
+    poll: float = 0.05,
+    progress: Callable[[int], None] | None = None,
+) -> float:
     """Poll replica.db read-only until its cursor reached `end_cursor` and it holds
     `expected_vouchers`; returns monotonic() of the poll that first saw it so."""
     conn = read_only(agent.replica_path, timeout)
@@ -759,8 +882,9 @@ def wait_synced(agent: SyncAgent, end_cursor: int, expected_vouchers: int, timeo
             if cursor >= end_cursor:
                 count = conn.execute("SELECT count(*) FROM vouchers").fetchone()[0]
                 if count != expected_vouchers:
-                    raise RuntimeError(f"replica at cursor {cursor} holds {count:,} vouchers, "
-                                       f"not {expected_vouchers:,}")
+                    raise RuntimeError(
+                        f"replica at cursor {cursor} holds {count:,} vouchers, not {expected_vouchers:,}"
+                    )
                 return seen
             time.sleep(poll)
     finally:

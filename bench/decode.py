@@ -41,7 +41,7 @@ from bench.common import ROOT, Report, percentile, say
 from kiosk import scanner
 
 sys.path.insert(0, str(ROOT / "tests"))
-from support.till_frames import CONDITIONS, till_frames  # noqa: E402  (test support, shared with the decode tests)
+from support.till_frames import CONDITIONS, till_frames
 
 NAME = "decode"
 THOROUGH = "till chain --thorough"
@@ -109,11 +109,15 @@ def time_figures(report: Report, label: str, times: list[float]) -> None:
     report.figure(f"{label}: p95", percentile(times, 95), "ms CPU/frame", fmt="{:,.1f}")
 
 
-def till_frame_figures(report: Report, args: argparse.Namespace, decoders: dict[str, scanner.DecoderChain]) -> list:
+def till_frame_figures(
+    report: Report, args: argparse.Namespace, decoders: dict[str, scanner.DecoderChain]
+) -> list:
     started = time.perf_counter()
     frames = till_frames(args.frames, seed=args.seed)
-    say(f"  {len(frames)} till frames ({args.frames} per condition, seed {args.seed}) made in "
-        f"{time.perf_counter() - started:.1f} s")
+    say(
+        f"  {len(frames)} till frames ({args.frames} per condition, seed {args.seed}) made in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     read: dict[str, Counter] = {name: Counter() for name in decoders}  # per condition
     times: dict[str, dict[str, list[float]]] = {name: {"empty": [], "code": []} for name in decoders}
     for frame in frames:
@@ -128,8 +132,10 @@ def till_frame_figures(report: Report, args: argparse.Namespace, decoders: dict[
                 right = frame.symbology is not None and any(r.text == frame.text for r in reads)
                 for r in reads:
                     if r.text != frame.text:
-                        say(f"  {name}: misread {r.text!r} ({r.format}) in a {frame.condition} frame: "
-                            f"{frame.look.describe()}")
+                        say(
+                            f"  {name}: misread {r.text!r} ({r.format}) in a {frame.condition} frame: "
+                            f"{frame.look.describe()}"
+                        )
             read[name][frame.condition] += right
             till_read = till_read or (name == "till chain" and right)
     say("  -- till frames: time per frame (the thorough chain only where the till's found nothing) --")
@@ -154,32 +160,60 @@ def quieten_figures(report: Report, frames: list, args: argparse.Namespace) -> N
     fast mode for the 2-D formats, as zxing-fast runs it: on the till frames, and on a flat grey
     frame with camera noise σ 5 after JPEG (quality 85), where the binariser's specks cost most."""
     rng = np.random.default_rng(args.seed)
-    flat = [cv2.imdecode(cv2.imencode(".jpg", np.clip(rng.normal(150, 5, (HEIGHT, WIDTH)), 0, 255).astype(np.uint8),
-                                      [cv2.IMWRITE_JPEG_QUALITY, 85])[1], cv2.IMREAD_GRAYSCALE) for _ in range(10)]
-    sets = {"till frames": [(scanner.to_gray(f.image), f.text if f.symbology in scanner.ZxingDecoder.MATRIX else None)
-                            for f in frames],
-            "flat frame, noise 5, JPEG": [(gray, None) for gray in flat]}
+    flat = [
+        cv2.imdecode(
+            cv2.imencode(
+                ".jpg",
+                np.clip(rng.normal(150, 5, (HEIGHT, WIDTH)), 0, 255).astype(np.uint8),
+                [cv2.IMWRITE_JPEG_QUALITY, 85],
+            )[1],
+            cv2.IMREAD_GRAYSCALE,
+        )
+        for _ in range(10)
+    ]
+    sets = {
+        "till frames": [
+            (scanner.to_gray(f.image), f.text if f.symbology in scanner.ZxingDecoder.MATRIX else None)
+            for f in frames
+        ],
+        "flat frame, noise 5, JPEG": [(gray, None) for gray in flat],
+    }
     for kind, grays in sets.items():
         for label, prepare in (("raw frame", lambda g: g), ("quietened", scanner.quieten)):
             times, read = [], 0
             for gray, text in grays:
                 t0 = time.thread_time()
-                found = zxingcpp.read_barcodes(prepare(gray), formats=scanner.ZxingDecoder._MATRIX, try_rotate=False,
-                                               try_invert=False, try_downscale=False)
+                found = zxingcpp.read_barcodes(
+                    prepare(gray),
+                    formats=scanner.ZxingDecoder._MATRIX,
+                    try_rotate=False,
+                    try_invert=False,
+                    try_downscale=False,
+                )
                 times.append((time.thread_time() - t0) * 1000)
                 read += text is not None and any(r.text == text for r in found)
             time_figures(report, f"{kind}, zxing-cpp fast, 2-D formats, {label}", times)
             if kind == "till frames":
-                report.figure(f"{kind}, zxing-cpp fast, 2-D formats, {label}: read", read,
-                              f"of {sum(t is not None for _, t in grays)}", fmt="{:,.0f}")
+                report.figure(
+                    f"{kind}, zxing-cpp fast, 2-D formats, {label}: read",
+                    read,
+                    f"of {sum(t is not None for _, t in grays)}",
+                    fmt="{:,.0f}",
+                )
 
 
 def load_samples(dev: Path) -> list[Sample]:
     with open(dev / "manifest.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    return [Sample(r["file"], r["folder"], r["format"],
-                   bytes.fromhex(r["expected_bin_hex"]) if r["expected_bin_hex"] else r["expected_text"])
-            for r in rows]
+    return [
+        Sample(
+            r["file"],
+            r["folder"],
+            r["format"],
+            bytes.fromhex(r["expected_bin_hex"]) if r["expected_bin_hex"] else r["expected_text"],
+        )
+        for r in rows
+    ]
 
 
 def place(image: np.ndarray) -> np.ndarray:
@@ -203,11 +237,15 @@ def empty_frames() -> dict[str, np.ndarray]:
     return {"empty frame": flat, "empty frame, camera noise": noisy}
 
 
-def dev_set_figures(report: Report, args: argparse.Namespace, decoders: dict[str, scanner.DecoderChain]) -> None:
+def dev_set_figures(
+    report: Report, args: argparse.Namespace, decoders: dict[str, scanner.DecoderChain]
+) -> None:
     samples = load_samples(args.dev)
     images = {s.file: scanner.load_image(args.dev / s.file) for s in samples}
     frames = {s.file: place(images[s.file]) for s in samples}
-    say(f"  {len(samples)} dev-set images in {len({s.folder for s in samples})} folders; frames {WIDTH}×{HEIGHT} BGR")
+    say(
+        f"  {len(samples)} dev-set images in {len({s.folder for s in samples})} folders; frames {WIDTH}×{HEIGHT} BGR"
+    )
     for name, chain in decoders.items():
         if name == THOROUGH:
             continue  # on the images below only
@@ -218,7 +256,9 @@ def dev_set_figures(report: Report, args: argparse.Namespace, decoders: dict[str
                 times.append(ms)
         read = sum(any(s.matches(r) for r in results[s.file]) for s in samples)
         time_figures(report, f"frame with a dev-set code, {name}", times)
-        report.figure(f"frame with a dev-set code, {name}: read correctly", read, f"of {len(samples)}", fmt="{:,.0f}")
+        report.figure(
+            f"frame with a dev-set code, {name}: read correctly", read, f"of {len(samples)}", fmt="{:,.0f}"
+        )
 
     say("  -- read rate per format on the dev-set images --")
     formats = sorted({s.format for s in samples})
@@ -229,8 +269,12 @@ def dev_set_figures(report: Report, args: argparse.Namespace, decoders: dict[str
         for fmt in formats:
             of_format = [s for s in samples if s.format == fmt]
             ok = sum(any(s.matches(r) for r in results[s.file]) for s in of_format)
-            report.figure(f"{name}: {fmt} read correctly", 100 * ok / len(of_format), f"% of {len(of_format)}",
-                          fmt="{:,.0f}")
+            report.figure(
+                f"{name}: {fmt} read correctly",
+                100 * ok / len(of_format),
+                f"% of {len(of_format)}",
+                fmt="{:,.0f}",
+            )
         ok = sum(any(s.matches(r) for r in results[s.file]) for s in samples)
         report.figure(f"{name}: all formats read correctly", ok, f"of {len(samples)}", fmt="{:,.0f}")
         ok = sum(any(s.matches(r) for r in results[s.file]) for s in printed)
@@ -242,7 +286,9 @@ def dev_set_figures(report: Report, args: argparse.Namespace, decoders: dict[str
             elif len(reads) > sum(s.matches(r) for r in reads):
                 extra = [r.text for r in reads if not s.matches(r)]
                 say(f"  {name}: {s.file} read correctly, but also as {extra!r}")
-    missed = Counter(s.folder for s in samples if not any(s.matches(r) for r in by_decoder["till chain"][s.file]))
+    missed = Counter(
+        s.folder for s in samples if not any(s.matches(r) for r in by_decoder["till chain"][s.file])
+    )
     say(f"  images: the till's chain read nothing right in: {dict(missed) or 'none'} (per folder)")
 
 

@@ -20,9 +20,29 @@ import sqlite3
 import time
 from pathlib import Path
 
-from bench.common import (Admin, MemoryWatch, Notifications, Report, Server, SyncAgent, WorkDir, add_agent_arguments,
-                          agent_settings, call, copy_sqlite, cpu_seconds, describe_settings, human_bytes, read_only,
-                          replica_meta, say, snapshot_end, sqlite_size, sqlite_url, wait_synced)
+from bench.common import (
+    Admin,
+    MemoryWatch,
+    Notifications,
+    Report,
+    Server,
+    SyncAgent,
+    WorkDir,
+    add_agent_arguments,
+    agent_settings,
+    call,
+    copy_sqlite,
+    cpu_seconds,
+    describe_settings,
+    human_bytes,
+    read_only,
+    replica_meta,
+    say,
+    snapshot_end,
+    sqlite_size,
+    sqlite_url,
+    wait_synced,
+)
 
 NAME = "first_sync"
 TARGET_SECONDS = 20.0
@@ -34,11 +54,18 @@ HAS_VOUCHERS = {"generated", "distributed", "redeemable", "locked", "void"}
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=TARGET_SIZE, help="vouchers in the batch (default 1,000,000)")
-    p.add_argument("--reuse", type=Path, metavar="FILE",
-                   help="copy this SQLite database (from 'generate --keep DIR': DIR/central.db) instead of generating")
+    p.add_argument(
+        "--reuse",
+        type=Path,
+        metavar="FILE",
+        help="copy this SQLite database (from 'generate --keep DIR': DIR/central.db) instead of generating",
+    )
     p.add_argument("--timeout", type=float, default=900, help="give up after this many seconds (default 900)")
-    p.add_argument("--no-restart", action="store_true",
-                   help="skip the second part: restarting the agent on the full replica (time to READY)")
+    p.add_argument(
+        "--no-restart",
+        action="store_true",
+        help="skip the second part: restarting the agent on the full replica (time to READY)",
+    )
     add_agent_arguments(p)
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (databases, logs)")
 
@@ -66,7 +93,9 @@ def run(args: argparse.Namespace) -> Report:
             agent = SyncAgent(work / "till", work / "agent.log", settings, notify_socket=work / "notify.sock")
             agent.enrol(server.url, admin.enrolment_code("first-sync-store"), "first-sync-till")
             end = snapshot_end(server.url, agent.token)
-            say(f"  {expected:,} vouchers in {len(batches)} batch(es); a complete pull ends at cursor {end:,}")
+            say(
+                f"  {expected:,} vouchers in {len(batches)} batch(es); a complete pull ends at cursor {end:,}"
+            )
             say(f"  agent settings: {describe_settings(settings)}")
 
             notes = Notifications(work / "notify.sock")
@@ -76,8 +105,10 @@ def run(args: argparse.Namespace) -> Report:
             def progress(cursor: int) -> None:
                 if time.monotonic() - last[0] >= 5:
                     last[0] = time.monotonic()
-                    say(f"    cursor {cursor:,} of {end:,} ({100 * cursor / max(end, 1):.0f}%) after "
-                        f"{last[0] - agent.started_at:.1f} s")
+                    say(
+                        f"    cursor {cursor:,} of {end:,} ({100 * cursor / max(end, 1):.0f}%) after "
+                        f"{last[0] - agent.started_at:.1f} s"
+                    )
 
             try:
                 with agent:
@@ -122,24 +153,34 @@ def run(args: argparse.Namespace) -> Report:
                 conn.close()
             report.check(vouchers == expected, f"replica holds {vouchers:,} vouchers of {expected:,}")
             report.check(cursor == end, f"replica cursor {cursor:,} = the end of a complete pull ({end:,})")
-            report.check("pending events 0" in status and f"snapshot cursor {end}" in status,
-                         f"voucher-sync status: {status.splitlines()[0] if status else '(nothing)'}")
+            report.check(
+                "pending events 0" in status and f"snapshot cursor {end}" in status,
+                f"voucher-sync status: {status.splitlines()[0] if status else '(nothing)'}",
+            )
             problems = agent.log_problems()
-            report.check(not problems, f"no warnings or errors in the agent's log ({len(problems)})"
-                         + (f": {problems[0][:200]}" if problems else ""))
+            report.check(
+                not problems,
+                f"no warnings or errors in the agent's log ({len(problems)})"
+                + (f": {problems[0][:200]}" if problems else ""),
+            )
             errors = server.errors_in_log()
             report.check(not errors, f"no server errors logged ({len(errors)})")
-        rows_s, index_s, floor_cpu = bare_sqlite_floor(agent.replica_path, work / "floor.db",
-                                                       int(settings.get("page_limit", 20000)))
+        rows_s, index_s, floor_cpu = bare_sqlite_floor(
+            agent.replica_path, work / "floor.db", int(settings.get("page_limit", 20000))
+        )
         floor = rows_s + index_s
 
         target = ("<=", TARGET_SECONDS * expected / TARGET_SIZE)
         if expected != TARGET_SIZE:
-            say(f"  (time target scaled to {expected:,} vouchers: {target[1]:.2f} s; the memory target is not)")
+            say(
+                f"  (time target scaled to {expected:,} vouchers: {target[1]:.2f} s; the memory target is not)"
+            )
         report.figure("agent start → full replica", elapsed, "s", target, fmt="{:,.2f}")
         report.figure("floor: the same rows by bare sqlite3, then indexes", floor, "s", fmt="{:,.2f}")
-        say(f"  (floor: {rows_s:,.2f} s inserting, {index_s:,.2f} s building the indexes; the agent took "
-            f"{elapsed / floor:,.2f}× the floor; {elapsed * 1e6 / max(expected, 1):,.2f} s per million vouchers)")
+        say(
+            f"  (floor: {rows_s:,.2f} s inserting, {index_s:,.2f} s building the indexes; the agent took "
+            f"{elapsed / floor:,.2f}× the floor; {elapsed * 1e6 / max(expected, 1):,.2f} s per million vouchers)"
+        )
         report.figure("agent time ÷ floor time", elapsed / floor, "×", fmt="{:,.2f}")
         report.figure("vouchers per second", expected / elapsed, "vouchers/s", fmt="{:,.0f}")
         report.figure("agent peak RSS (VmHWM)", peak / 1e6, "MB", ("<=", TARGET_RSS_MB), fmt="{:,.1f}")
@@ -165,17 +206,25 @@ def bare_sqlite_floor(replica: Path, path: Path, page: int) -> tuple[float, floa
     target = sqlite3.connect(path, isolation_level=None)
     try:
         (table,) = source.execute("SELECT sql FROM sqlite_master WHERE name = 'vouchers'").fetchone()
-        indexes = [r[0] for r in source.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'vouchers' AND sql IS NOT NULL")]
+        indexes = [
+            r[0]
+            for r in source.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'vouchers' AND sql IS NOT NULL"
+            )
+        ]
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"cache_size=-{AGENT_CACHE_KIB}"):
             target.execute(f"PRAGMA {pragma}")
         target.execute(table)
-        rows = source.execute("SELECT * FROM vouchers ORDER BY batch_id, serial")  # as they came (serial order)
+        rows = source.execute(
+            "SELECT * FROM vouchers ORDER BY batch_id, serial"
+        )  # as they came (serial order)
         inserting = cpu = 0.0
         while chunk := rows.fetchmany(page):
             t0, c0 = time.perf_counter(), time.process_time()
             target.execute("BEGIN IMMEDIATE")
-            target.executemany(f"INSERT OR REPLACE INTO vouchers VALUES ({', '.join('?' * len(chunk[0]))})", chunk)
+            target.executemany(
+                f"INSERT OR REPLACE INTO vouchers VALUES ({', '.join('?' * len(chunk[0]))})", chunk
+            )
             target.execute("COMMIT")
             inserting += time.perf_counter() - t0
             cpu += time.process_time() - c0

@@ -19,8 +19,12 @@ TARGET_SIZE = 1_000_000
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=TARGET_SIZE, help="serials in the batch (default 1,000,000)")
     p.add_argument("--chunk", type=int, help="server's generation_chunk (default: the server's own, 20,000)")
-    p.add_argument("--keep", type=Path, metavar="DIR",
-                   help="build the database in DIR and keep it (DIR/central.db), e.g. for 'snapshot --reuse'")
+    p.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="build the database in DIR and keep it (DIR/central.db), e.g. for 'snapshot --reuse'",
+    )
 
 
 def run(args: argparse.Namespace) -> Report:
@@ -34,13 +38,17 @@ def run(args: argparse.Namespace) -> Report:
         with server, Admin(server.url) as admin:
             batch = admin.new_batch(args.size, f"Bench generate {args.size}")
             bid = batch["id"]
-            say(f"  batch {bid}: {args.size:,} serials, state {batch['state']}; generating on {server.url} ...")
+            say(
+                f"  batch {bid}: {args.size:,} serials, state {batch['state']}; generating on {server.url} ..."
+            )
             last = [time.monotonic()]
 
             def progress(done: int, total: int) -> None:
                 if time.monotonic() - last[0] >= 5:
                     last[0] = time.monotonic()
-                    say(f"    {done:,}/{total:,} ({100 * done / max(total, 1):.0f}%) after {last[0] - t0:.1f} s")
+                    say(
+                        f"    {done:,}/{total:,} ({100 * done / max(total, 1):.0f}%) after {last[0] - t0:.1f} s"
+                    )
 
             t0 = time.monotonic()
             admin.generate(bid)
@@ -48,8 +56,12 @@ def run(args: argparse.Namespace) -> Report:
             elapsed = time.monotonic() - t0
             wal_during = sqlite_size(db_path)
 
-            report.check(done["metrics"]["total"] == args.size, f"batch total is {done['metrics']['total']:,}")
-            last_page = call(admin.http, "GET", f"/batches/{bid}/vouchers", params={"cursor": args.size - 2, "limit": 10})
+            report.check(
+                done["metrics"]["total"] == args.size, f"batch total is {done['metrics']['total']:,}"
+            )
+            last_page = call(
+                admin.http, "GET", f"/batches/{bid}/vouchers", params={"cursor": args.size - 2, "limit": 10}
+            )
             serials = [v["serial"] for v in last_page["vouchers"]]
             report.check(serials == [args.size - 1, args.size], f"last vouchers present (serials {serials})")
             first_page = call(admin.http, "GET", f"/batches/{bid}/vouchers", params={"limit": 1})

@@ -26,12 +26,22 @@ TARGET_RATE = 2000.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--size", type=int, default=100_000, help="vouchers claimed and redeemed (default 100,000)")
+    p.add_argument(
+        "--size", type=int, default=100_000, help="vouchers claimed and redeemed (default 100,000)"
+    )
     p.add_argument("--batch", type=int, default=500, help="events per request (default 500, at most 1000)")
-    p.add_argument("--devices", type=int, default=1,
-                   help="devices pushing at the same time, each its own share of the vouchers (default 1)")
-    p.add_argument("--claim-concurrency", type=int, default=2,
-                   help="parallel claim requests in setup (default 2; 8 is about 10 %% faster, see README)")
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        help="devices pushing at the same time, each its own share of the vouchers (default 1)",
+    )
+    p.add_argument(
+        "--claim-concurrency",
+        type=int,
+        default=2,
+        help="parallel claim requests in setup (default 2; 8 is about 10 %% faster, see README)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
 
 
@@ -44,19 +54,34 @@ def event_bodies(voucher_ids: list[str], per_request: int) -> list[bytes]:
         events = []
         for vid in voucher_ids[start : start + per_request]:
             seq += 1
-            events.append({"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": vid, "at": at,
-                           "device_seq": seq, "cashier": "bench"})
+            events.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "kind": "redeem",
+                    "voucher_id": vid,
+                    "at": at,
+                    "device_seq": seq,
+                    "cashier": "bench",
+                }
+            )
         bodies.append(orjson.dumps({"events": events}))
     return bodies
 
 
-def push(http: httpx.Client, bodies: list[bytes], outcomes: dict[str, int], latencies: list[float],
-         lock: threading.Lock) -> None:
+def push(
+    http: httpx.Client,
+    bodies: list[bytes],
+    outcomes: dict[str, int],
+    latencies: list[float],
+    lock: threading.Lock,
+) -> None:
     for body in bodies:
         for attempt in range(10):
             t0 = time.monotonic()
             try:
-                response = http.post("/sync/events", content=body, headers={"Content-Type": "application/json"})
+                response = http.post(
+                    "/sync/events", content=body, headers={"Content-Type": "application/json"}
+                )
             except httpx.TransportError:
                 time.sleep(0.2 * (attempt + 1))
                 continue
@@ -95,8 +120,10 @@ def run(args: argparse.Namespace) -> Report:
             made, refused = claim_many(server.url, batch["claim_token"], n, args.claim_concurrency)
             t_claim = time.monotonic() - t0
             report.check(made == n and not refused, f"{made:,} claims made, refused {refused or 'none'}")
-            say(f"  setup: {made:,} claims in {t_claim:.1f} s ({made / t_claim:,.0f} claims/s, "
-                f"{args.claim_concurrency} in parallel)")
+            say(
+                f"  setup: {made:,} claims in {t_claim:.1f} s ({made / t_claim:,.0f} claims/s, "
+                f"{args.claim_concurrency} in parallel)"
+            )
 
             t0 = time.monotonic()
             ids = admin.voucher_ids(bid, claimed="true")
@@ -112,15 +139,19 @@ def run(args: argparse.Namespace) -> Report:
             shares = [ids[i :: args.devices] for i in range(args.devices)]
             bodies = [event_bodies(share, args.batch) for share in shares]
             t_setup = time.monotonic() - t_setup
-            say(f"  setup done in {t_setup:.1f} s; pushing {n:,} events, {args.batch} per request, "
-                f"{args.devices} device(s) ...")
+            say(
+                f"  setup done in {t_setup:.1f} s; pushing {n:,} events, {args.batch} per request, "
+                f"{args.devices} device(s) ..."
+            )
 
             outcomes: dict[str, int] = {}
             latencies: list[float] = []
             lock = threading.Lock()
             clients = [client(server.url, d["token"], connections=1) for d in devices]
-            threads = [threading.Thread(target=push, args=(c, b, outcomes, latencies, lock))
-                       for c, b in zip(clients, bodies)]
+            threads = [
+                threading.Thread(target=push, args=(c, b, outcomes, latencies, lock))
+                for c, b in zip(clients, bodies, strict=False)
+            ]
             t0 = time.monotonic()
             for t in threads:
                 t.start()
@@ -137,13 +168,24 @@ def run(args: argparse.Namespace) -> Report:
             errors = server.errors_in_log()
             report.check(not errors, f"no server errors logged ({len(errors)})")
 
-        report.figure("accepted events per second", accepted / elapsed, "events/s", (">=", TARGET_RATE), fmt="{:,.0f}")
+        report.figure(
+            "accepted events per second", accepted / elapsed, "events/s", (">=", TARGET_RATE), fmt="{:,.0f}"
+        )
         report.figure("push time for all events", elapsed, "s", fmt="{:,.1f}")
         if latencies:
             lat = sorted(latencies)
-            report.figure(f"request latency p50 ({args.batch} events)", 1000 * statistics.median(lat), "ms", fmt="{:,.0f}")
-            report.figure(f"request latency p95 ({args.batch} events)", 1000 * lat[int(0.95 * (len(lat) - 1))], "ms",
-                          fmt="{:,.0f}")
+            report.figure(
+                f"request latency p50 ({args.batch} events)",
+                1000 * statistics.median(lat),
+                "ms",
+                fmt="{:,.0f}",
+            )
+            report.figure(
+                f"request latency p95 ({args.batch} events)",
+                1000 * lat[int(0.95 * (len(lat) - 1))],
+                "ms",
+                fmt="{:,.0f}",
+            )
         report.figure("setup: generate + walk to redeemable", t_generate, "s", fmt="{:,.1f}")
         report.figure("setup: claims over HTTP", t_claim, "s", fmt="{:,.1f}")
         report.figure("setup: claims per second", made / t_claim, "claims/s", fmt="{:,.0f}")

@@ -38,9 +38,9 @@ from kiosk.settings import KioskSettings
 from kiosk.widgets.scan_input import CAPACITY, ScanInput
 from kiosk.widgets.verdict import VerdictPanel
 from localdb.connect import open_reader
+from localdb.identity import Identity, save
 from localdb.journal import Journal
 from localdb.till import Till
-from localdb.identity import Identity, save
 from vouchers.codes import TOO_LONG, format_code, new_codes
 from vouchers.layouts import BY_ID, typed_through
 from vouchers.verdict import Verdict
@@ -53,12 +53,24 @@ SCANNER_KEYS_PER_S = 1_000  # a fast USB scanner: one key each millisecond of th
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=100_000, help="vouchers in the replica (default 100,000)")
     p.add_argument("--repeat", type=int, default=30, help="verdicts timed per case in the app (default 30)")
-    p.add_argument("--keys", type=int, default=100_000,
-                   help="stuck-scanner keys queued at once in the app (default 100,000)")
-    p.add_argument("--paced-seconds", type=float, default=2.0,
-                   help="seconds of a stuck scanner at 1,000 keys/s before each Enter (default 2)")
-    p.add_argument("--bare-keys", type=int, default=5_000,
-                   help="keys queued at once into a bare, uncapped Textual Input (default 5,000)")
+    p.add_argument(
+        "--keys",
+        type=int,
+        default=100_000,
+        help="stuck-scanner keys queued at once in the app (default 100,000)",
+    )
+    p.add_argument(
+        "--paced-seconds",
+        type=float,
+        default=2.0,
+        help="seconds of a stuck scanner at 1,000 keys/s before each Enter (default 2)",
+    )
+    p.add_argument(
+        "--bare-keys",
+        type=int,
+        default=5_000,
+        help="keys queued at once into a bare, uncapped Textual Input (default 5,000)",
+    )
 
 
 def ms_since(t0: float) -> float:
@@ -67,16 +79,23 @@ def ms_since(t0: float) -> float:
 
 def _timed(report: Report, label: str, times: list[float], target: bool = True) -> None:
     report.figure(f"{label}, p50", percentile(times, 50), "ms", fmt="{:,.2f}")
-    report.figure(f"{label}, p95", percentile(times, 95), "ms", ("<=", TARGET_MS) if target else None, fmt="{:,.2f}")
+    report.figure(
+        f"{label}, p95", percentile(times, 95), "ms", ("<=", TARGET_MS) if target else None, fmt="{:,.2f}"
+    )
 
 
 def use_case(report: Report, redeemer: Redeemer, codes: list[str], repeat: int) -> None:
     de, fr = BY_ID["de"], BY_ID["fr"]
     cases = {
         "use case: a code typed right (floor)": ([format_code(c) for c in codes], Verdict.ACCEPTED),
-        "use case: a code through QWERTZ (corrected)": ([typed_through(format_code(c), de) for c in codes],
-                                                        Verdict.ACCEPTED),
-        "use case: a code through AZERTY (corrected)": ([typed_through(c, fr) for c in codes], Verdict.ACCEPTED),
+        "use case: a code through QWERTZ (corrected)": (
+            [typed_through(format_code(c), de) for c in codes],
+            Verdict.ACCEPTED,
+        ),
+        "use case: a code through AZERTY (corrected)": (
+            [typed_through(c, fr) for c in codes],
+            Verdict.ACCEPTED,
+        ),
         "use case: a 10,000-character paste": (["7" * 10_000] * repeat, Verdict.INVALID_CODE),
         "use case: a 1,000,000-character stuck scanner": (["7" * 1_000_000] * repeat, Verdict.INVALID_CODE),
     }
@@ -137,8 +156,10 @@ async def in_the_app(report: Report, data_dir: Path, codes: list[str], args: arg
                 times.append(elapsed)
                 words.add(shown.split("\n")[2])
             _timed(report, f"app: Enter to verdict, a {length:,}-character paste", times)
-        report.check(len(words) == 1 and TOO_LONG in words.pop(),
-                     "a paste of any length is refused as too long, in one wording")
+        report.check(
+            len(words) == 1 and TOO_LONG in words.pop(),
+            "a paste of any length is refused as too long, in one wording",
+        )
 
         t0 = time.perf_counter()
         for _ in range(args.keys):
@@ -146,9 +167,16 @@ async def in_the_app(report: Report, data_dir: Path, codes: list[str], args: arg
         app.post_message(events.Key("enter", "\r"))
         await _shown(panel, "refused", timeout=max(120, args.keys / 1000))
         per_key = ms_since(t0) * 1000 / args.keys
-        report.figure(f"app: stuck scanner, {args.keys:,} keys queued at once, per key", per_key, "µs",
-                      ("<=", 1_000_000 / SCANNER_KEYS_PER_S), fmt="{:,.1f}")
-        report.check(field.value == "" and TOO_LONG in str(panel.render()), "stuck scanner refused as too long")
+        report.figure(
+            f"app: stuck scanner, {args.keys:,} keys queued at once, per key",
+            per_key,
+            "µs",
+            ("<=", 1_000_000 / SCANNER_KEYS_PER_S),
+            fmt="{:,.1f}",
+        )
+        report.check(
+            field.value == "" and TOO_LONG in str(panel.render()), "stuck scanner refused as too long"
+        )
         await pilot.press("escape")
         await _until(lambda: panel.has_class("idle"))
 
@@ -167,8 +195,11 @@ async def in_the_app(report: Report, data_dir: Path, codes: list[str], args: arg
             paced.append(ms_since(t0))
             await pilot.press("escape")
             await _until(lambda: panel.has_class("idle"))
-        _timed(report, f"app: Enter to verdict after {args.paced_seconds:g} s of a stuck scanner at 1,000 keys/s",
-               paced)
+        _timed(
+            report,
+            f"app: Enter to verdict after {args.paced_seconds:g} s of a stuck scanner at 1,000 keys/s",
+            paced,
+        )
 
 
 class BareInput(App):
@@ -200,13 +231,18 @@ def run(args: argparse.Namespace) -> Report:
         started = time.perf_counter()
         codes = new_codes(args.size)
         build_replica(root / "replica.db", codes)
-        save(root / "device.json", Identity("http://127.0.0.1:9", "bench-device", "s1", "bench-token", KEY.hex()))
+        save(
+            root / "device.json",
+            Identity("http://127.0.0.1:9", "bench-device", "s1", "bench-token", KEY.hex()),
+        )
         say(f"  setup: replica of {args.size:,} vouchers built in {time.perf_counter() - started:.1f} s")
         claimed = codes[0 : 2 * (3 * args.repeat + 500) : 2]  # even serials are claimed and unused
         journal = Journal(root / "journal.db")
         replica = open_reader(root / "replica.db")
         try:
-            use_case(report, Redeemer(Till(replica, journal.conn), journal, KEY), claimed[:500], args.repeat * 10)
+            use_case(
+                report, Redeemer(Till(replica, journal.conn), journal, KEY), claimed[:500], args.repeat * 10
+            )
         finally:
             journal.close()
             replica.close()

@@ -38,9 +38,27 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import (Admin, Report, Server, SyncAgent, WorkDir, add_agent_arguments, agent_settings, call, client,
-                          cpu_seconds, describe_settings, percentile, proc_status, read_only, say, snapshot_end,
-                          sqlite_url, unclaimed_batch, wait_synced)
+from bench.common import (
+    Admin,
+    Report,
+    Server,
+    SyncAgent,
+    WorkDir,
+    add_agent_arguments,
+    agent_settings,
+    call,
+    client,
+    cpu_seconds,
+    describe_settings,
+    percentile,
+    proc_status,
+    read_only,
+    say,
+    snapshot_end,
+    sqlite_url,
+    unclaimed_batch,
+    wait_synced,
+)
 from localdb.connect import open_reader  # the kiosk's side of the store host (see bench/common.py)
 from localdb.till import Till
 from vouchers.codes import code_hash, normalise
@@ -54,17 +72,35 @@ NO_WAIT = {"live_wait_seconds": "0"}  # the agent as it was: a pull every pull_i
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--claims", type=int, default=100, help="claims timed at the waiting till (default 100)")
-    p.add_argument("--before-claims", type=int, default=20,
-                   help="claims timed at a till whose agent does not wait (live_wait_seconds=0), the 'before' "
-                        "figure (default 20; 0: skip)")
-    p.add_argument("--interval-ms", type=float, nargs=2, default=(500, 1000), metavar=("MIN", "MAX"),
-                   help="time between two claims, uniformly at random in [MIN, MAX] (default 500 1000 ms)")
-    p.add_argument("--poll-ms", type=float, default=5, help="time between two looks at replica.db (default 5 ms)")
-    p.add_argument("--tills", type=int, default=1000, help="idle tills waiting on one server process (default 1000)")
+    p.add_argument(
+        "--before-claims",
+        type=int,
+        default=20,
+        help="claims timed at a till whose agent does not wait (live_wait_seconds=0), the 'before' "
+        "figure (default 20; 0: skip)",
+    )
+    p.add_argument(
+        "--interval-ms",
+        type=float,
+        nargs=2,
+        default=(500, 1000),
+        metavar=("MIN", "MAX"),
+        help="time between two claims, uniformly at random in [MIN, MAX] (default 500 1000 ms)",
+    )
+    p.add_argument(
+        "--poll-ms", type=float, default=5, help="time between two looks at replica.db (default 5 ms)"
+    )
+    p.add_argument(
+        "--tills", type=int, default=1000, help="idle tills waiting on one server process (default 1000)"
+    )
     p.add_argument("--stores", type=int, default=10, help="stores the idle tills belong to (default 10)")
     p.add_argument("--wait", type=float, default=60, help="the idle tills' wait= (default 60 s, the most)")
-    p.add_argument("--idle-seconds", type=float, default=20,
-                   help="seconds of idle waiting the server's CPU is measured over, and of its floor (default 20)")
+    p.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=20,
+        help="seconds of idle waiting the server's CPU is measured over, and of its floor (default 20)",
+    )
     p.add_argument("--only", choices=("claims", "tills"), help="run one part only (default both)")
     p.add_argument("--seed", type=int, default=15, help="seed of the claims' intervals (default 15)")
     add_agent_arguments(p)
@@ -116,8 +152,14 @@ class VerdictWatch(threading.Thread):
         found = self.till.lookup(code_hash(normalise(code), self.key))
         store_id, tz = self.till.store()
         complete = True if found else self.till.snapshot_state()[0]
-        return decide(found and found.voucher, found and found.batch, store_id or "", datetime.now(UTC), tz,
-                      loading=not complete)
+        return decide(
+            found and found.voucher,
+            found and found.batch,
+            store_id or "",
+            datetime.now(UTC),
+            tz,
+            loading=not complete,
+        )
 
     def run(self) -> None:
         version = None
@@ -143,8 +185,9 @@ class VerdictWatch(threading.Thread):
             self.conn.close()
 
 
-def timed_claims(admin: Admin, claim_token: str, agent: SyncAgent, count: int, args: argparse.Namespace,
-                 label: str) -> tuple[list[float], list[float], dict[str, str], int]:
+def timed_claims(
+    admin: Admin, claim_token: str, agent: SyncAgent, count: int, args: argparse.Namespace, label: str
+) -> tuple[list[float], list[float], dict[str, str], int]:
     """`count` claims on a random schedule while a VerdictWatch looks at the till. Returns
     (claim answered → ACCEPTED latencies, claim request latencies, first verdicts, codes never ACCEPTED)."""
     rng = random.Random(f"{args.seed}-{label}")
@@ -160,8 +203,13 @@ def timed_claims(admin: Admin, claim_token: str, agent: SyncAgent, count: int, a
             if pause > 0:
                 time.sleep(pause)
             t0 = time.monotonic()
-            answer = call(admin.http, "POST", "/claims", 201,
-                          json={"claim_token": claim_token, "member_id": f"live-{label}-{i}@bench.test"})
+            answer = call(
+                admin.http,
+                "POST",
+                "/claims",
+                201,
+                json={"claim_token": claim_token, "member_id": f"live-{label}-{i}@bench.test"},
+            )
             t1 = time.monotonic()
             answered[answer["code"]] = t1
             requests.append(t1 - t0)
@@ -178,8 +226,9 @@ def timed_claims(admin: Admin, claim_token: str, agent: SyncAgent, count: int, a
     return latencies, requests, watch.first_verdict, count - len(latencies)
 
 
-def one_till(admin: Admin, server: Server, work: Path, label: str, settings: dict[str, str],
-             expected: int) -> SyncAgent:
+def one_till(
+    admin: Admin, server: Server, work: Path, label: str, settings: dict[str, str], expected: int
+) -> SyncAgent:
     """A till enrolled at the claims' store and its agent started and done with its first pull."""
     agent = SyncAgent(work / label, work / f"agent-{label}.log", settings)
     agent.enrol(server.url, admin.enrolment_code("live-store"), label)
@@ -197,13 +246,18 @@ def one_till(admin: Admin, server: Server, work: Path, label: str, settings: dic
     return agent
 
 
-def claim_figures(report: Report, label: str, latencies: list[float], target: tuple[str, float] | None) -> None:
+def claim_figures(
+    report: Report, label: str, latencies: list[float], target: tuple[str, float] | None
+) -> None:
     if not latencies:
         report.check(False, f"{label}: at least one claim ACCEPTED at the till")
         return
-    report.figure(f"claim → till ACCEPTED{label}, p50", 1000 * statistics.median(latencies), "ms", fmt="{:,.0f}")
-    report.figure(f"claim → till ACCEPTED{label}, p95", 1000 * percentile(latencies, 95), "ms", target,
-                  fmt="{:,.0f}")
+    report.figure(
+        f"claim → till ACCEPTED{label}, p50", 1000 * statistics.median(latencies), "ms", fmt="{:,.0f}"
+    )
+    report.figure(
+        f"claim → till ACCEPTED{label}, p95", 1000 * percentile(latencies, 95), "ms", target, fmt="{:,.0f}"
+    )
     report.figure(f"claim → till ACCEPTED{label}, max", 1000 * max(latencies), "ms", fmt="{:,.0f}")
 
 
@@ -219,31 +273,53 @@ def claims_part(report: Report, args: argparse.Namespace, work: Path) -> None:
 
         runs = [("waiting-till", settings, args.claims, "", ("<=", 1000 * TARGET_CLAIM_P95))]
         if args.before_claims:
-            runs.append(("pulling-till", {**settings, **NO_WAIT}, args.before_claims,
-                         " (before: no wait)", None))
+            runs.append(
+                ("pulling-till", {**settings, **NO_WAIT}, args.before_claims, " (before: no wait)", None)
+            )
         for label, agent_env, count, suffix, target in runs:
             with one_till(admin, server, work, label, agent_env, total) as agent:
-                say(f"  {label}: claiming {count:,} vouchers one at a time, every "
-                    f"{args.interval_ms[0]:g}–{args.interval_ms[1]:g} ms ...")
-                latencies, requests, first, missing = timed_claims(admin, claim_token, agent, count, args, label)
+                say(
+                    f"  {label}: claiming {count:,} vouchers one at a time, every "
+                    f"{args.interval_ms[0]:g}–{args.interval_ms[1]:g} ms ..."
+                )
+                latencies, requests, first, missing = timed_claims(
+                    admin, claim_token, agent, count, args, label
+                )
                 code = agent.stop()
             report.check(code == 0, f"{label}: agent stopped cleanly on SIGTERM (exit code {code})")
-            report.check(missing == 0, f"{label}: every claimed code ACCEPTED at the till ({count - missing:,} "
-                                       f"of {count:,})")
+            report.check(
+                missing == 0,
+                f"{label}: every claimed code ACCEPTED at the till ({count - missing:,} of {count:,})",
+            )
             not_yet = sum(1 for v in first.values() if v == "NOT_CLAIMED")
-            say(f"  {label}: first look after the claim's answer said NOT_CLAIMED for {not_yet:,} of {len(first):,} "
-                f"codes (the others: {sorted(set(first.values()) - {'NOT_CLAIMED'}) or 'none'})")
+            say(
+                f"  {label}: first look after the claim's answer said NOT_CLAIMED for {not_yet:,} of {len(first):,} "
+                f"codes (the others: {sorted(set(first.values()) - {'NOT_CLAIMED'}) or 'none'})"
+            )
             problems = agent.log_problems()
-            report.check(not problems, f"{label}: no warnings or errors in the agent's log ({len(problems)})"
-                         + (f": {problems[0][:200]}" if problems else ""))
+            report.check(
+                not problems,
+                f"{label}: no warnings or errors in the agent's log ({len(problems)})"
+                + (f": {problems[0][:200]}" if problems else ""),
+            )
             claim_figures(report, suffix, latencies, target)
             if label == "waiting-till":
-                report.figure("floor: the claim request itself, p50", 1000 * statistics.median(requests), "ms",
-                              fmt="{:,.0f}")
-                report.figure("floor: the claim request itself, p95", 1000 * percentile(requests, 95), "ms",
-                              fmt="{:,.0f}")
+                report.figure(
+                    "floor: the claim request itself, p50",
+                    1000 * statistics.median(requests),
+                    "ms",
+                    fmt="{:,.0f}",
+                )
+                report.figure(
+                    "floor: the claim request itself, p95",
+                    1000 * percentile(requests, 95),
+                    "ms",
+                    fmt="{:,.0f}",
+                )
         metrics = admin.get(bid)["metrics"]
-        report.check(metrics["claimed"] == total, f"server's batch metrics say claimed {metrics['claimed']:,}")
+        report.check(
+            metrics["claimed"] == total, f"server's batch metrics say claimed {metrics['claimed']:,}"
+        )
         errors = server.errors_in_log()
         report.check(not errors, f"no server errors logged ({len(errors)})")
 
@@ -254,10 +330,16 @@ def claims_part(report: Report, args: argparse.Namespace, work: Path) -> None:
 def enrol_devices(admin: Admin, base_url: str, count: int, stores: list[str]) -> list[str]:
     """`count` devices enrolled round-robin at `stores`, 8 at a time; their tokens."""
     with client(base_url, connections=8) as http:
+
         def enrol(i: int) -> str:
             code = admin.enrolment_code(stores[i % len(stores)])
-            return call(http, "POST", "/devices/enrol", 201, json={"enrolment_code": code,
-                                                                   "device_name": f"idle-till-{i}"})["token"]
+            return call(
+                http,
+                "POST",
+                "/devices/enrol",
+                201,
+                json={"enrolment_code": code, "device_name": f"idle-till-{i}"},
+            )["token"]
 
         with ThreadPoolExecutor(8) as pool:
             return list(pool.map(enrol, range(count)))
@@ -274,11 +356,19 @@ class Fleet:
         self.head = head
         self.wait = wait
         tls = ssl.create_default_context()  # one for all: each client would load the CA store again
-        self.clients = [httpx.AsyncClient(base_url=f"{base_url}/api/v1", headers={"Authorization": f"Bearer {t}"},
-                                          timeout=httpx.Timeout(wait + 60), verify=tls,
-                                          limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
-                        for t in tokens]
-        self.answers: list[tuple[float, int, dict | None] | None] = [None] * len(tokens)  # (when, status, page)
+        self.clients = [
+            httpx.AsyncClient(
+                base_url=f"{base_url}/api/v1",
+                headers={"Authorization": f"Bearer {t}"},
+                timeout=httpx.Timeout(wait + 60),
+                verify=tls,
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            )
+            for t in tokens
+        ]
+        self.answers: list[tuple[float, int, dict | None] | None] = [None] * len(
+            tokens
+        )  # (when, status, page)
         self.asks = 0
         self.retries = 0  # of the reference requests
 
@@ -288,7 +378,9 @@ class Fleet:
     async def till(self, i: int) -> None:
         while True:
             self.asks += 1
-            response = await self.clients[i].get("/sync/snapshot", params={"cursor": self.head, "wait": self.wait})
+            response = await self.clients[i].get(
+                "/sync/snapshot", params={"cursor": self.head, "wait": self.wait}
+            )
             page = response.json() if response.status_code == 200 else None
             if page is not None and not page["batches"] and page["next_cursor"] == self.head:
                 continue  # waited out with nothing new: ask again
@@ -376,8 +468,12 @@ async def _idle_fleet(fleet: Fleet, pid: int, idle_seconds: float, change) -> di
 def tills_part(report: Report, args: argparse.Namespace, work: Path) -> None:
     n = args.tills
     # every idle till asks from 127.0.0.1: the per-address limit of the device API would refuse the fleet
-    server = Server(sqlite_url(work / "tills.db"), work, name="central-tills",
-                    VOUCHER_DEVICE_REQUESTS_PER_ADDRESS_PER_MINUTE="10000000")
+    server = Server(
+        sqlite_url(work / "tills.db"),
+        work,
+        name="central-tills",
+        VOUCHER_DEVICE_REQUESTS_PER_ADDRESS_PER_MINUTE="10000000",
+    )
     with server, Admin(server.url) as admin:
         bid, took = unclaimed_batch(admin, 1000, "Bench live fleet")  # the tills' head is a cursor past it
         say(f"  setup: batch {bid} of 1,000 vouchers, redeemable, in {took:.1f} s")
@@ -390,8 +486,10 @@ def tills_part(report: Report, args: argparse.Namespace, work: Path) -> None:
         with client(server.url, tokens[0]) as http:
             head = call(http, "GET", "/sync/snapshot", params={"cursor": 0})["next_cursor"]
             page = call(http, "GET", "/sync/snapshot", params={"cursor": head})
-        report.check(page["complete"] and page["next_cursor"] == head and not page["batches"],
-                     f"the page after the head ({head:,}) is complete and empty: a till there waits")
+        report.check(
+            page["complete"] and page["next_cursor"] == head and not page["batches"],
+            f"the page after the head ({head:,}) is complete and empty: a till there waits",
+        )
         pid = server.proc.pid
         time.sleep(1.0)
         cpu0, w0 = cpu_seconds(pid), time.monotonic()
@@ -399,9 +497,18 @@ def tills_part(report: Report, args: argparse.Namespace, work: Path) -> None:
         cpu_idle = (cpu_seconds(pid) - cpu0) / (time.monotonic() - w0)
 
         def change() -> tuple[str, float]:
-            batch = call(admin.http, "POST", "/batches", 201, json={"identifier": "Bench live change",
-                                                                    "description": "wakes the fleet",
-                                                                    "serial_start": 1, "serial_end": 10})
+            batch = call(
+                admin.http,
+                "POST",
+                "/batches",
+                201,
+                json={
+                    "identifier": "Bench live change",
+                    "description": "wakes the fleet",
+                    "serial_start": 1,
+                    "serial_end": 10,
+                },
+            )
             return batch["id"], time.monotonic()
 
         say(f"  {n:,} tills ask GET /sync/snapshot?cursor={head}&wait={args.wait:g} at once ...")
@@ -410,17 +517,29 @@ def tills_part(report: Report, args: argparse.Namespace, work: Path) -> None:
         say(f"  {out['waiting']:,} waiting (healthz) {out['ramp']:.1f} s after the first request")
         if not report.check(out["waiting"] >= n, f"/healthz said waiting {out['waiting']:,} ≥ {n:,}"):
             return
-        say(f"  {out['asks_while_idle']} requests asked again during the idle span (waited out); healthz at its "
-            f"end: waiting {out['waiting_end']:,}")
-        report.check(out["waiting_end"] >= n, f"still {out['waiting_end']:,} waiting at the end of the idle span")
+        say(
+            f"  {out['asks_while_idle']} requests asked again during the idle span (waited out); healthz at its "
+            f"end: waiting {out['waiting_end']:,}"
+        )
+        report.check(
+            out["waiting_end"] >= n, f"still {out['waiting_end']:,} waiting at the end of the idle span"
+        )
         answers = [a for a in fleet.answers if a is not None]
-        report.check(len(answers) == n and not out["errors"],
-                     f"every waiting till answered ({len(answers):,} of {n:,}; {len(out['errors'])} errors"
-                     + (f": {out['errors'][0][:200]}" if out["errors"] else "") + ")")
-        holding = sum(1 for _, status, page in answers
-                      if status == 200 and any(b["id"] == out["changed"] for b in page["batches"]))
+        report.check(
+            len(answers) == n and not out["errors"],
+            f"every waiting till answered ({len(answers):,} of {n:,}; {len(out['errors'])} errors"
+            + (f": {out['errors'][0][:200]}" if out["errors"] else "")
+            + ")",
+        )
+        holding = sum(
+            1
+            for _, status, page in answers
+            if status == 200 and any(b["id"] == out["changed"] for b in page["batches"])
+        )
         report.check(holding == n, f"every answer is a page holding the new batch ({holding:,} of {n:,})")
-        report.check(out["waiting_after"] == 0, f"/healthz says waiting {out['waiting_after']} after the change")
+        report.check(
+            out["waiting_after"] == 0, f"/healthz says waiting {out['waiting_after']} after the change"
+        )
         errors = server.errors_in_log()
         report.check(not errors, f"no server errors logged ({len(errors)})")
 
@@ -428,25 +547,52 @@ def tills_part(report: Report, args: argparse.Namespace, work: Path) -> None:
         report.figure("server RSS, before any till waits", rss_before / 1e6, "MB", fmt="{:,.1f}")
         report.figure(f"server RSS, {n:,} tills waiting", rss_waiting / 1e6, "MB", fmt="{:,.1f}")
         report.figure("RSS per waiting till", (rss_waiting - rss_before) / n / 1024, "KiB", fmt="{:,.1f}")
-        say(f"  (RSS at the end of the idle span {out['rss_waiting_end'] / 1e6:,.1f} MB; after every till "
-            f"answered {out['rss_after'] / 1e6:,.1f} MB)")
+        say(
+            f"  (RSS at the end of the idle span {out['rss_waiting_end'] / 1e6:,.1f} MB; after every till "
+            f"answered {out['rss_after'] / 1e6:,.1f} MB)"
+        )
         report.figure("floor: server CPU, no till waiting", 100 * cpu_idle, "% of a core", fmt="{:,.2f}")
-        report.figure(f"server CPU, {n:,} tills waiting", 100 * out["cpu_waiting"], "% of a core", fmt="{:,.2f}")
+        report.figure(
+            f"server CPU, {n:,} tills waiting", 100 * out["cpu_waiting"], "% of a core", fmt="{:,.2f}"
+        )
         report.figure("CPU per waiting till", 1e6 * out["cpu_waiting"] / n, "µs/s", fmt="{:,.2f}")
-        say(f"  (over {args.idle_seconds:g} s each; above the floor: {1e6 * (out['cpu_waiting'] - cpu_idle) / n:,.2f} "
-            f"µs of CPU a second per till)")
+        say(
+            f"  (over {args.idle_seconds:g} s each; above the floor: {1e6 * (out['cpu_waiting'] - cpu_idle) / n:,.2f} "
+            f"µs of CPU a second per till)"
+        )
         wake = [when - out["changed_at"] for when, _, _ in answers]
         if wake:
-            report.figure("change → every waiting till answered, p50", 1000 * statistics.median(wake), "ms",
-                          fmt="{:,.0f}")
-            report.figure("change → every waiting till answered, p95", 1000 * percentile(wake, 95), "ms",
-                          ("<=", 1000 * TARGET_WAKE_P95), fmt="{:,.0f}")
+            report.figure(
+                "change → every waiting till answered, p50",
+                1000 * statistics.median(wake),
+                "ms",
+                fmt="{:,.0f}",
+            )
+            report.figure(
+                "change → every waiting till answered, p95",
+                1000 * percentile(wake, 95),
+                "ms",
+                ("<=", 1000 * TARGET_WAKE_P95),
+                fmt="{:,.0f}",
+            )
             report.figure("change → every waiting till answered, max", 1000 * max(wake), "ms", fmt="{:,.0f}")
-            report.figure("server CPU to answer them, per till", 1000 * out["cpu_wake"] / n, "ms", fmt="{:,.2f}")
-            say(f"  (the server used {out['cpu_wake']:.2f} s of CPU in the {out['wake_span']:.2f} s from the change to "
-                f"the last answer, the benchmark's own process {out['bench_cpu_wake']:.2f} s)")
+            report.figure(
+                "server CPU to answer them, per till", 1000 * out["cpu_wake"] / n, "ms", fmt="{:,.2f}"
+            )
+            say(
+                f"  (the server used {out['cpu_wake']:.2f} s of CPU in the {out['wake_span']:.2f} s from the change to "
+                f"the last answer, the benchmark's own process {out['bench_cpu_wake']:.2f} s)"
+            )
         floor = out["floor"]
-        for label, value in (("p50", statistics.median(floor)), ("p95", percentile(floor, 95)), ("max", max(floor))):
-            report.figure(f"reference: same pages at once, no wait, {label}", 1000 * value, "ms", fmt="{:,.0f}")
+        for label, value in (
+            ("p50", statistics.median(floor)),
+            ("p95", percentile(floor, 95)),
+            ("max", max(floor)),
+        ):
+            report.figure(
+                f"reference: same pages at once, no wait, {label}", 1000 * value, "ms", fmt="{:,.0f}"
+            )
         if fleet.retries:
-            say(f"  ({fleet.retries} reference requests sent again: the server had closed their kept-alive connection)")
+            say(
+                f"  ({fleet.retries} reference requests sent again: the server had closed their kept-alive connection)"
+            )

@@ -17,9 +17,27 @@ import argparse
 import time
 from collections import Counter
 
-from bench.common import (Admin, MemoryWatch, Notifications, Report, Server, SyncAgent, WorkDir, add_agent_arguments,
-                          add_extra_vouchers_argument, agent_settings, claimed_batch, cpu_seconds, describe_settings,
-                          read_only, say, snapshot_end, sqlite_url, unclaimed_batch, wait_synced)
+from bench.common import (
+    Admin,
+    MemoryWatch,
+    Notifications,
+    Report,
+    Server,
+    SyncAgent,
+    WorkDir,
+    add_agent_arguments,
+    add_extra_vouchers_argument,
+    agent_settings,
+    claimed_batch,
+    cpu_seconds,
+    describe_settings,
+    read_only,
+    say,
+    snapshot_end,
+    sqlite_url,
+    unclaimed_batch,
+    wait_synced,
+)
 
 NAME = "push_backlog"
 TARGET_SECONDS = 10.0
@@ -27,9 +45,18 @@ TARGET_SIZE = 10_000
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--size", type=int, default=TARGET_SIZE, help="claimed vouchers, one redeem event each (default 10,000)")
-    p.add_argument("--claim-concurrency", type=int, default=2, help="parallel claim requests in setup (default 2)")
-    p.add_argument("--poll", type=float, default=0.01, help="seconds between looks at Till.pending() (default 0.01)")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=TARGET_SIZE,
+        help="claimed vouchers, one redeem event each (default 10,000)",
+    )
+    p.add_argument(
+        "--claim-concurrency", type=int, default=2, help="parallel claim requests in setup (default 2)"
+    )
+    p.add_argument(
+        "--poll", type=float, default=0.01, help="seconds between looks at Till.pending() (default 0.01)"
+    )
     p.add_argument("--timeout", type=float, default=600, help="give up after this many seconds (default 600)")
     add_extra_vouchers_argument(p)
     add_agent_arguments(p)
@@ -47,11 +74,15 @@ def run(args: argparse.Namespace) -> Report:
     with WorkDir(NAME, keep=args.keep) as work:
         server = Server(sqlite_url(work / "central.db"), work)
         with server, Admin(server.url) as admin:
-            bid, ids, t_batch = claimed_batch(admin, server.url, n, f"Bench push backlog {n}", args.claim_concurrency)
+            bid, ids, t_batch = claimed_batch(
+                admin, server.url, n, f"Bench push backlog {n}", args.claim_concurrency
+            )
             say(f"  setup: batch {bid}: {n:,} vouchers generated, redeemable and claimed in {t_batch:.1f} s")
             if args.extra_vouchers:
                 extra_id, took = unclaimed_batch(admin, args.extra_vouchers, "Bench push backlog, bulk")
-                say(f"  setup: batch {extra_id} of {args.extra_vouchers:,} unclaimed vouchers generated in {took:.1f} s")
+                say(
+                    f"  setup: batch {extra_id} of {args.extra_vouchers:,} unclaimed vouchers generated in {took:.1f} s"
+                )
             admin.store("backlog-store")
             agent = SyncAgent(work / "till", work / "agent.log", settings, notify_socket=work / "notify.sock")
             agent.enrol(server.url, admin.enrolment_code("backlog-store"), "backlog-till")
@@ -61,10 +92,16 @@ def run(args: argparse.Namespace) -> Report:
                 with agent:
                     agent.start()
                     t0 = time.monotonic()
-                    wait_synced(agent, snapshot_end(server.url, agent.token), n + args.extra_vouchers,
-                                timeout=args.timeout)
-                    say(f"  setup: first pull of {n + args.extra_vouchers:,} vouchers took "
-                        f"{time.monotonic() - t0:.1f} s; stopping the agent")
+                    wait_synced(
+                        agent,
+                        snapshot_end(server.url, agent.token),
+                        n + args.extra_vouchers,
+                        timeout=args.timeout,
+                    )
+                    say(
+                        f"  setup: first pull of {n + args.extra_vouchers:,} vouchers took "
+                        f"{time.monotonic() - t0:.1f} s; stopping the agent"
+                    )
                     code = agent.stop()
                 report.check(code == 0, f"agent stopped cleanly on SIGTERM (exit code {code})")
 
@@ -73,11 +110,15 @@ def run(args: argparse.Namespace) -> Report:
                 for vid in ids:
                     journal.append("redeem", vid, cashier="bench")
                 t_append = time.monotonic() - t0
-                say(f"  setup: {n:,} Journal.append calls in {t_append:.1f} s ({n / t_append:,.0f}/s; "
-                    f"each one its own fsync'd transaction); starting the agent ...")
+                say(
+                    f"  setup: {n:,} Journal.append calls in {t_append:.1f} s ({n / t_append:,.0f}/s; "
+                    f"each one its own fsync'd transaction); starting the agent ..."
+                )
 
                 till = Till(open_reader(agent.replica_path), journal.conn)
-                report.check(till.pending() == n, f"{till.pending():,} events pending before the agent starts")
+                report.check(
+                    till.pending() == n, f"{till.pending():,} events pending before the agent starts"
+                )
                 server_cpu0 = cpu_seconds(server.proc.pid)
                 first_ack = all_acked = metric_at = None
                 with agent:
@@ -115,15 +156,20 @@ def run(args: argparse.Namespace) -> Report:
 
             till.replica.close()
             pushed = read_only(agent.pushed_path, table="outcomes")
-            outcomes = Counter(dict(pushed.execute("SELECT outcome, count(*) FROM outcomes GROUP BY outcome").fetchall()))
+            outcomes = Counter(
+                dict(pushed.execute("SELECT outcome, count(*) FROM outcomes GROUP BY outcome").fetchall())
+            )
             pushed.close()
             report.check(outcomes == Counter(accepted=n), f"outcomes in pushed.db: {dict(outcomes)}")
             final = admin.get(bid)["metrics"]
             report.check(final["redeemed"] == n, f"server's batch metrics say redeemed {final['redeemed']:,}")
             journal.close()
             problems = agent.log_problems()
-            report.check(not problems, f"no warnings or errors in the agent's log ({len(problems)})"
-                         + (f": {problems[0][:200]}" if problems else ""))
+            report.check(
+                not problems,
+                f"no warnings or errors in the agent's log ({len(problems)})"
+                + (f": {problems[0][:200]}" if problems else ""),
+            )
             errors = server.errors_in_log()
             report.check(not errors, f"no server errors logged ({len(errors)})")
 
@@ -137,8 +183,12 @@ def run(args: argparse.Namespace) -> Report:
             report.figure("agent start → READY=1", ready - started, "s", fmt="{:,.2f}")
         report.figure("agent start → first acknowledgement", first_ack - started, "s", fmt="{:,.2f}")
         report.figure("first → last acknowledgement", all_acked - first_ack, "s", fmt="{:,.2f}")
-        report.figure("pending 0 → server metric says all", max(0.0, (metric_at or all_acked) - all_acked), "s",
-                      fmt="{:,.2f}")
+        report.figure(
+            "pending 0 → server metric says all",
+            max(0.0, (metric_at or all_acked) - all_acked),
+            "s",
+            fmt="{:,.2f}",
+        )
         report.figure("agent peak RSS (VmHWM)", peak / 1e6, "MB", fmt="{:,.1f}")
         report.figure("agent CPU time (start → all)", agent_cpu, "s", fmt="{:,.1f}")
         report.figure("server CPU time meanwhile", server_cpu, "s", fmt="{:,.1f}")

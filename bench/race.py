@@ -29,19 +29,33 @@ NAME = "race"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--vouchers", type=int, default=1000, help="claimed vouchers every device redeems (default 1,000)")
+    p.add_argument(
+        "--vouchers", type=int, default=1000, help="claimed vouchers every device redeems (default 1,000)"
+    )
     p.add_argument("--devices", type=int, default=20, help="devices racing (default 20)")
     p.add_argument("--stores", type=int, default=5, help="stores the devices are spread over (default 5)")
     p.add_argument("--batch", type=int, default=100, help="events per request (default 100)")
-    p.add_argument("--db", default="sqlite,postgresql",
-                   help="comma-separated: sqlite (one server process), postgresql (two processes) (default both)")
+    p.add_argument(
+        "--db",
+        default="sqlite,postgresql",
+        help="comma-separated: sqlite (one server process), postgresql (two processes) (default both)",
+    )
     p.add_argument("--seed", type=int, default=7, help="seed of the shuffles")
-    p.add_argument("--keep", action="store_true", help="keep the temporary directories (databases, server logs)")
+    p.add_argument(
+        "--keep", action="store_true", help="keep the temporary directories (databases, server logs)"
+    )
 
 
 class Device:
-    def __init__(self, index: int, enrolment: dict, server: Server, voucher_ids: list[str], per_request: int,
-                 rng: random.Random) -> None:
+    def __init__(
+        self,
+        index: int,
+        enrolment: dict,
+        server: Server,
+        voucher_ids: list[str],
+        per_request: int,
+        rng: random.Random,
+    ) -> None:
         self.index = index
         self.id = enrolment["device_id"]
         self.store_id = enrolment["store_id"]
@@ -50,10 +64,14 @@ class Device:
         order = list(voucher_ids)
         rng.shuffle(order)
         at = datetime.now(UTC).isoformat()
-        self.events = [{"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": vid, "at": at, "device_seq": i + 1}
-                       for i, vid in enumerate(order)]
-        self.bodies = [orjson.dumps({"events": self.events[s : s + per_request]})
-                       for s in range(0, len(self.events), per_request)]
+        self.events = [
+            {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": vid, "at": at, "device_seq": i + 1}
+            for i, vid in enumerate(order)
+        ]
+        self.bodies = [
+            orjson.dumps({"events": self.events[s : s + per_request]})
+            for s in range(0, len(self.events), per_request)
+        ]
         self.results: list[dict] = []
         self.retries = 0
         self.error: str | None = None
@@ -70,7 +88,9 @@ class Device:
     def _post(self, http: httpx.Client, body: bytes) -> list[dict]:
         for attempt in range(20):
             try:
-                response = http.post("/sync/events", content=body, headers={"Content-Type": "application/json"})
+                response = http.post(
+                    "/sync/events", content=body, headers={"Content-Type": "application/json"}
+                )
             except httpx.TransportError:
                 self.retries += 1
                 time.sleep(0.1 * (attempt + 1))
@@ -89,7 +109,7 @@ def start_servers(kind: str, work, count: int, pg_holder: list) -> list[Server]:
     if kind == "sqlite":
         return [Server(sqlite_url(work / "central.db"), work).start()]
     sys.path.insert(0, str(ROOT / "tests"))
-    from support.postgres import PostgresServer  # noqa: PLC0415  (test support, not a dependency)
+    from support.postgres import PostgresServer
 
     pg = PostgresServer().start()
     pg_holder.append(pg)
@@ -128,7 +148,9 @@ def race_on(kind: str, args: argparse.Namespace, report: Report) -> None:
                 devices = []
                 for i in range(d):
                     server = servers[i % len(servers)]
-                    enrolment = admin.device(stores[i % len(stores)], f"race-till-{i + 1}", base_url=server.url)
+                    enrolment = admin.device(
+                        stores[i % len(stores)], f"race-till-{i + 1}", base_url=server.url
+                    )
                     devices.append(Device(i, enrolment, server, ids, args.batch, rng))
                 say(f"  setup (generate, claim, enrol) took {time.monotonic() - t0:.1f} s; racing ...")
 
@@ -148,13 +170,20 @@ def race_on(kind: str, args: argparse.Namespace, report: Report) -> None:
                 _check(kind, admin, bid, devices, stores, n, d, report)
                 retries = sum(dev.retries for dev in devices)
                 decided = sum(len(dev.results) for dev in devices)
-                report.figure(f"{kind}: time for {d * n:,} events ({len(servers)} proc)", elapsed, "s", fmt="{:,.2f}")
-                report.figure(f"{kind}: events decided per second", decided / elapsed, "events/s", fmt="{:,.0f}")
+                report.figure(
+                    f"{kind}: time for {d * n:,} events ({len(servers)} proc)", elapsed, "s", fmt="{:,.2f}"
+                )
+                report.figure(
+                    f"{kind}: events decided per second", decided / elapsed, "events/s", fmt="{:,.0f}"
+                )
                 report.figure(f"{kind}: requests retried (5xx/network)", retries, "", fmt="{:,.0f}")
             for s in servers:
                 errors = s.errors_in_log()
-                report.check(not errors, f"[{kind}] no server errors logged by {s.name} ({len(errors)})"
-                             + (f": {errors[0][:200]}" if errors else ""))
+                report.check(
+                    not errors,
+                    f"[{kind}] no server errors logged by {s.name} ({len(errors)})"
+                    + (f": {errors[0][:200]}" if errors else ""),
+                )
         finally:
             for s in servers:
                 s.stop()
@@ -162,8 +191,9 @@ def race_on(kind: str, args: argparse.Namespace, report: Report) -> None:
                 pg.stop()
 
 
-def _check(kind, admin: Admin, bid: str, devices: list[Device], stores: list[str], n: int, d: int,
-           report: Report) -> None:
+def _check(
+    kind, admin: Admin, bid: str, devices: list[Device], stores: list[str], n: int, d: int, report: Report
+) -> None:
     outcomes: Counter[str] = Counter()
     winners: dict[str, tuple[str, str]] = {}
     accepted_per_voucher: Counter[str] = Counter()
@@ -186,10 +216,14 @@ def _check(kind, admin: Admin, bid: str, devices: list[Device], stores: list[str
     say(f"  [{kind}] results: {dict(outcomes)}")
     report.check(total == d * n, f"[{kind}] {total:,} results for {d * n:,} events (none lost)")
     report.check(outcomes["accepted"] == n, f"[{kind}] exactly {n:,} accepted ({outcomes['accepted']:,})")
-    report.check(outcomes["conflict"] == d * n - n, f"[{kind}] {d * n - n:,} conflicts ({outcomes['conflict']:,})")
+    report.check(
+        outcomes["conflict"] == d * n - n, f"[{kind}] {d * n - n:,} conflicts ({outcomes['conflict']:,})"
+    )
     report.check(outcomes["rejected"] == 0, f"[{kind}] none rejected ({outcomes['rejected']:,})")
-    report.check(len(accepted_per_voucher) == n and set(accepted_per_voucher.values()) == {1},
-                 f"[{kind}] one winner per voucher ({len(accepted_per_voucher):,} vouchers won)")
+    report.check(
+        len(accepted_per_voucher) == n and set(accepted_per_voucher.values()) == {1},
+        f"[{kind}] one winner per voucher ({len(accepted_per_voucher):,} vouchers won)",
+    )
     wrong = sum(1 for vid, w in conflicts if w is None or (w["store_id"], w["device_id"]) != winners.get(vid))
     report.check(wrong == 0, f"[{kind}] every conflict names its voucher's winner ({wrong} do not)")
     metrics = admin.get(bid)["metrics"]
@@ -198,8 +232,10 @@ def _check(kind, admin: Admin, bid: str, devices: list[Device], stores: list[str
     for s in stores:
         summary = call(admin.http, "GET", f"/stores/{s}/redemptions", params={"batch": bid})["summary"]
         ledger.update(summary)
-    report.check(ledger["accepted"] == n and ledger["conflict"] == d * n - n and ledger["rejected"] == 0,
-                 f"[{kind}] ledger (store reports): {dict(ledger)}")
+    report.check(
+        ledger["accepted"] == n and ledger["conflict"] == d * n - n and ledger["rejected"] == 0,
+        f"[{kind}] ledger (store reports): {dict(ledger)}",
+    )
 
 
 def run(args: argparse.Namespace) -> Report:

@@ -25,9 +25,15 @@ HAS_VOUCHERS = {"generated", "distributed", "redeemable", "locked", "void"}
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, default=1_000_000, help="vouchers in the batch (default 1,000,000)")
-    p.add_argument("--limits", default="10000,50000", help="page sizes to try, comma-separated (default 10000,50000)")
-    p.add_argument("--reuse", type=Path, metavar="FILE",
-                   help="copy this SQLite database (from 'generate --keep DIR': DIR/central.db) instead of generating")
+    p.add_argument(
+        "--limits", default="10000,50000", help="page sizes to try, comma-separated (default 10000,50000)"
+    )
+    p.add_argument(
+        "--reuse",
+        type=Path,
+        metavar="FILE",
+        help="copy this SQLite database (from 'generate --keep DIR': DIR/central.db) instead of generating",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
 
 
@@ -67,7 +73,9 @@ def run(args: argparse.Namespace) -> Report:
                         tp = time.monotonic()
                         response = http.get("/sync/snapshot", params={"cursor": cursor, "limit": limit})
                         if response.status_code != 200:
-                            raise RuntimeError(f"snapshot page -> {response.status_code}: {response.text[:300]}")
+                            raise RuntimeError(
+                                f"snapshot page -> {response.status_code}: {response.text[:300]}"
+                            )
                         tq = time.monotonic()
                         page = orjson.loads(response.content)
                         parse += time.monotonic() - tq
@@ -82,16 +90,27 @@ def run(args: argparse.Namespace) -> Report:
                             raise RuntimeError(f"cursor did not advance: {cursor} -> {page['next_cursor']}")
                         cursor = page["next_cursor"]
                     elapsed = time.monotonic() - t0
-                    report.check(len(seen) == expected,
-                                 f"limit {limit:,}: {len(seen):,} distinct vouchers of {expected:,} "
-                                 f"({vouchers:,} rows in {pages} pages)")
-                    report.figure(f"limit {limit:,}: vouchers per second", vouchers / elapsed, "vouchers/s",
-                                  (">=", TARGET_RATE), fmt="{:,.0f}")
+                    report.check(
+                        len(seen) == expected,
+                        f"limit {limit:,}: {len(seen):,} distinct vouchers of {expected:,} "
+                        f"({vouchers:,} rows in {pages} pages)",
+                    )
+                    report.figure(
+                        f"limit {limit:,}: vouchers per second",
+                        vouchers / elapsed,
+                        "vouchers/s",
+                        (">=", TARGET_RATE),
+                        fmt="{:,.0f}",
+                    )
                     report.figure(f"limit {limit:,}: time for all pages", elapsed, "s", fmt="{:,.2f}")
                     report.figure(f"limit {limit:,}: total bytes", size / 2**20, "MiB", fmt="{:,.1f}")
-                    report.figure(f"limit {limit:,}: bytes per voucher", size / max(vouchers, 1), "B", fmt="{:,.0f}")
+                    report.figure(
+                        f"limit {limit:,}: bytes per voucher", size / max(vouchers, 1), "B", fmt="{:,.0f}"
+                    )
                     report.figure(f"limit {limit:,}: slowest page", 1000 * slowest, "ms", fmt="{:,.0f}")
-                    report.figure(f"limit {limit:,}: client parse share", 100 * parse / elapsed, "%", fmt="{:,.1f}")
+                    report.figure(
+                        f"limit {limit:,}: client parse share", 100 * parse / elapsed, "%", fmt="{:,.1f}"
+                    )
             errors = server.errors_in_log()
             report.check(not errors, f"no server errors logged ({len(errors)})")
     return report

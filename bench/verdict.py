@@ -35,18 +35,54 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def build_replica(path: Path, codes: list[str], page: int = 50_000) -> None:
     replica = Replica(path)
-    batch = {"id": "b", "identifier": "Bench", "description": "", "state": "redeemable", "claims": "active",
-             "valid_from": None, "valid_until": None, "stores": None}
-    types = [{"id": "t", "batch_id": "b", "name": "Std", "value": "£5 off", "min_purchase": None,
-              "initial_status": "unused"}]
+    batch = {
+        "id": "b",
+        "identifier": "Bench",
+        "description": "",
+        "state": "redeemable",
+        "claims": "active",
+        "valid_from": None,
+        "valid_until": None,
+        "stores": None,
+    }
+    types = [
+        {
+            "id": "t",
+            "batch_id": "b",
+            "name": "Std",
+            "value": "£5 off",
+            "min_purchase": None,
+            "initial_status": "unused",
+        }
+    ]
     for start in range(0, len(codes), page):
-        rows = [{"id": f"b.{i}", "batch_id": "b", "type_id": "t", "serial": i, "code_hash": code_hash(codes[i], KEY),
-                 "claimed": i % 2 == 0, "status": "unused" if i % 2 == 0 else None, "used_at": None,
-                 "used_store": None} for i in range(start, min(start + page, len(codes)))]
+        rows = [
+            {
+                "id": f"b.{i}",
+                "batch_id": "b",
+                "type_id": "t",
+                "serial": i,
+                "code_hash": code_hash(codes[i], KEY),
+                "claimed": i % 2 == 0,
+                "status": "unused" if i % 2 == 0 else None,
+                "used_at": None,
+                "used_store": None,
+            }
+            for i in range(start, min(start + page, len(codes)))
+        ]
         end = start + len(rows)
-        replica.apply_page({"cursor": start, "next_cursor": end, "complete": end == len(codes),
-                            "store": {"id": "s1", "timezone": "Europe/London"}, "batches": [batch], "types": types,
-                            "vouchers": rows, "deleted": {}})
+        replica.apply_page(
+            {
+                "cursor": start,
+                "next_cursor": end,
+                "complete": end == len(codes),
+                "store": {"id": "s1", "timezone": "Europe/London"},
+                "batches": [batch],
+                "types": types,
+                "vouchers": rows,
+                "deleted": {},
+            }
+        )
     replica.close()
 
 
@@ -63,7 +99,9 @@ def run(args: argparse.Namespace) -> Report:
         redeemer = Redeemer(Till(replica, journal.conn), journal, KEY)
         rng = random.Random(1)
         unknown = new_codes(args.scans)
-        picks = [format_code(codes[rng.randrange(args.size)]) if i % 4 else unknown[i] for i in range(args.scans)]
+        picks = [
+            format_code(codes[rng.randrange(args.size)]) if i % 4 else unknown[i] for i in range(args.scans)
+        ]
         times, verdicts = [], {}
         now = datetime.now(UTC)
         for text in picks:
@@ -73,8 +111,10 @@ def run(args: argparse.Namespace) -> Report:
             verdicts[decision.verdict] = verdicts.get(decision.verdict, 0) + 1
         journal.close()
         replica.close()
-    report.check(verdicts.get(Verdict.ACCEPTED, 0) > 0 and verdicts.get(Verdict.UNKNOWN, 0) > 0,
-                 f"verdicts seen: {', '.join(f'{v.value} {n}' for v, n in sorted(verdicts.items()))}")
+    report.check(
+        verdicts.get(Verdict.ACCEPTED, 0) > 0 and verdicts.get(Verdict.UNKNOWN, 0) > 0,
+        f"verdicts seen: {', '.join(f'{v.value} {n}' for v, n in sorted(verdicts.items()))}",
+    )
     report.figure("decide a typed code, p50", percentile(times, 50), "ms", fmt="{:,.2f}")
     report.figure("decide a typed code, p95", percentile(times, 95), "ms", ("<=", 5.0), fmt="{:,.2f}")
     report.figure("decide a typed code, max", max(times), "ms", fmt="{:,.2f}")

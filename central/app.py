@@ -35,8 +35,9 @@ def create_app(settings: CentralSettings) -> FastAPI:
             db, chunk=settings.generation_chunk, lease_seconds=settings.generation_lease_seconds
         )
         changes = ChangeWatch(lambda: _head(db), settings.live_poll_seconds)
-        app.state.context = Context(settings=settings, db=db, generator=generator, changes=changes,
-                                    pages=SharedReads())
+        app.state.context = Context(
+            settings=settings, db=db, generator=generator, changes=changes, pages=SharedReads()
+        )
         generator.start()
         changes.start()
         try:

@@ -9,8 +9,8 @@ account (POST /api/v1/staff/bootstrap); anywhere else it is refused with 403 and
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -26,12 +26,17 @@ from central.services.ledger import Device
 from vouchers.errors import Forbidden, Unauthorized
 from vouchers.roles import Role, RoleRefused, allows
 
-bearer = HTTPBearer(auto_error=False, description="A staff member's API token (voucher-central staff token create), "
-                    "a device token for /sync endpoints, or an integration token for claims.")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A staff member's API token (voucher-central staff token create), "
+    "a device token for /sync endpoints, or an integration token for claims.",
+)
 
-ADMIN_TOKEN_ONLY_BOOTSTRAPS = ("The shared admin token only bootstraps the first staff account "
-                               "(POST /api/v1/staff/bootstrap). Use a personal API token: "
-                               "voucher-central staff token create EMAIL, on the server's host.")
+ADMIN_TOKEN_ONLY_BOOTSTRAPS = (
+    "The shared admin token only bootstraps the first staff account "
+    "(POST /api/v1/staff/bootstrap). Use a personal API token: "
+    "voucher-central staff token create EMAIL, on the server's host."
+)
 
 
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -70,8 +75,11 @@ def _staff_actor(request: Request, ctx: Context, token: str) -> Actor:
 def require_role(needed: Role):
     """A dependency: the staff member of this request's token, when their role allows `needed`."""
 
-    def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-                   ctx: Context = Depends(get_context)) -> Actor:
+    def dependency(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+        ctx: Context = Depends(get_context),
+    ) -> Actor:
         actor = _staff_actor(request, ctx, _token(credentials))
         if not allows(actor.role, needed):
             raise RoleRefused(actor.role, needed, f"{request.method} {request.url.path}")
@@ -84,11 +92,14 @@ def require_role(needed: Role):
 require_viewer = require_role(Role.VIEWER)
 require_campaigns = require_role(Role.CAMPAIGNS)
 require_staff_admin = require_role(Role.ADMIN)
-require_admin = require_viewer  # (the name routers used before roles: every admin endpoint needs a staff token)
+require_admin = (
+    require_viewer  # (the name routers used before roles: every admin endpoint needs a staff token)
+)
 
 
-def require_admin_token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-                        ctx: Context = Depends(get_context)) -> None:
+def require_admin_token(
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer), ctx: Context = Depends(get_context)
+) -> None:
     """The bootstrap endpoint's: the shared admin token and nothing else."""
     if not is_admin_token(ctx, _token(credentials)):
         raise Unauthorized("Bootstrapping takes the server's admin token (admin_token in its settings).")
@@ -108,7 +119,9 @@ def require_device(
         return device
     if is_admin_token(ctx, token):
         raise Forbidden("The admin token cannot be used as a device; enrol a device first.")
-    raise Unauthorized("The device token is not valid or the device was revoked.", title="Device not recognised")
+    raise Unauthorized(
+        "The device token is not valid or the device was revoked.", title="Device not recognised"
+    )
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,8 @@ class Claimant:
 
 
 def claimant(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ctx: Context = Depends(get_context),
 ) -> Claimant:
     """A member's session (the claim page's cookie), an integration token issued by head office, or
@@ -134,8 +148,11 @@ def claimant(
         with ctx.db.read() as conn:
             integration = integrations.for_token(conn, token)
         if integration is not None:
-            return Claimant("integration", integration.id,
-                            actor=Actor(f"integration {integration.name}", "integration", None, client_address(request)))
+            return Claimant(
+                "integration",
+                integration.id,
+                actor=Actor(f"integration {integration.name}", "integration", None, client_address(request)),
+            )
         if _device(ctx, token) is not None:
             raise Forbidden("A device token cannot claim vouchers.")
         actor = _staff_actor(request, ctx, token)
@@ -144,8 +161,11 @@ def claimant(
         return Claimant("staff", actor.name, actor=actor)
     member = current_member(request, ctx)
     if member is None:
-        raise Unauthorized("Claiming needs a signed-in member (sign in on the claim page: a link is mailed to the "
-                           "address) or an integration token issued by head office.", title="Sign in to claim")
+        raise Unauthorized(
+            "Claiming needs a signed-in member (sign in on the claim page: a link is mailed to the "
+            "address) or an integration token issued by head office.",
+            title="Sign in to claim",
+        )
     if not origin_ok(request, ctx):
         raise Forbidden("A member's claim is taken only from this server's own pages.")
     return Claimant("member", member.member_id, member.member_id)

@@ -36,15 +36,22 @@ class AdminClient:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ApiError(0, {"title": "Cannot reach the server",
-                               "detail": f"{self.http.base_url}: {exc}. Is it running? Choose another "
-                                         "server with --server URL or $VOUCHER_SERVER."}) from None
+            raise ApiError(
+                0,
+                {
+                    "title": "Cannot reach the server",
+                    "detail": f"{self.http.base_url}: {exc}. Is it running? Choose another "
+                    "server with --server URL or $VOUCHER_SERVER.",
+                },
+            ) from None
         if response.status_code >= 400:
             try:
                 problem = response.json()
             except ValueError:
                 problem = {"detail": response.text[:500]}
-            raise ApiError(response.status_code, problem if isinstance(problem, dict) else {"detail": str(problem)})
+            raise ApiError(
+                response.status_code, problem if isinstance(problem, dict) else {"detail": str(problem)}
+            )
         if response.status_code == 204:
             return None
         if response.headers.get("content-type", "").startswith("application/json"):

@@ -30,4 +30,6 @@ def get_context(request: Request) -> Context:
 
 def json(data: Any, status: int = 200) -> Response:
     """A JSON response serialised with orjson (datetimes as ISO 8601 with offset)."""
-    return Response(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status_code=status, media_type="application/json")
+    return Response(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status_code=status, media_type="application/json"
+    )

@@ -36,8 +36,11 @@ DEMO_STAFF = "hq@demo.example"
 
 def run_demo(data_dir: Path, port: int, large_batch: int = 1_000_000) -> int:
     if not _port_free(port):
-        print(f"error: port {port} is in use (another demo or server?). Stop it, or pick another port: "
-              f"voucher-central demo --port {port + 1}  (make demo PORT={port + 1})", file=sys.stderr)
+        print(
+            f"error: port {port} is in use (another demo or server?). Stop it, or pick another port: "
+            f"voucher-central demo --port {port + 1}  (make demo PORT={port + 1})",
+            file=sys.stderr,
+        )
         return 2
     if data_dir.exists():
         shutil.rmtree(data_dir)
@@ -46,10 +49,17 @@ def run_demo(data_dir: Path, port: int, large_batch: int = 1_000_000) -> int:
     url = f"http://127.0.0.1:{port}"
     mail = MailServer(data_dir / "mail").start()  # members' sign-in mail lands here, as .eml files
     settings = CentralSettings.model_validate(
-        {"database_url": f"sqlite:///{(data_dir / 'central.db').resolve()}", "admin_token": token,
-         "public_url": url, "port": port, **mail.settings()}
+        {
+            "database_url": f"sqlite:///{(data_dir / 'central.db').resolve()}",
+            "admin_token": token,
+            "public_url": url,
+            "port": port,
+            **mail.settings(),
+        }
     )
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     _wait_up(url, thread)
@@ -82,7 +92,9 @@ def add_demo_staff(settings: CentralSettings, data_dir: Path) -> tuple[str, str]
             staff.add(conn, DEMO_STAFF, password, role="admin", log2_n=settings.password_hash_cost)
             token = staff.create_token(conn, DEMO_STAFF, "demo", 30)
             audit.record(conn, actor, "staff.add", "staff", DEMO_STAFF, None, {"role": "admin"})
-            audit.record(conn, actor, "token.create", "token", token["id"], None, {"email": DEMO_STAFF, "name": "demo"})
+            audit.record(
+                conn, actor, "token.create", "token", token["id"], None, {"email": DEMO_STAFF, "name": "demo"}
+            )
     finally:
         db.dispose()
     _write_secret(data_dir / "dashboard-password", password)
@@ -120,10 +132,28 @@ def _wait_up(url: str, thread: threading.Thread, timeout: float = 30) -> None:
     raise SystemExit("The demo server did not answer within 30 s.")
 
 
-def _batch(client: AdminClient, identifier: str, description: str, size: int, *, channel: str | None = None,
-           types: list[dict] | None = None, steps: tuple[str, ...] = (), **fields) -> dict:
-    batch = client.post("/batches", {"identifier": identifier, "description": description, "serial_start": 1001,
-                                     "serial_end": 1000 + size, "channel": channel, **fields})
+def _batch(
+    client: AdminClient,
+    identifier: str,
+    description: str,
+    size: int,
+    *,
+    channel: str | None = None,
+    types: list[dict] | None = None,
+    steps: tuple[str, ...] = (),
+    **fields,
+) -> dict:
+    batch = client.post(
+        "/batches",
+        {
+            "identifier": identifier,
+            "description": description,
+            "serial_start": 1001,
+            "serial_end": 1000 + size,
+            "channel": channel,
+            **fields,
+        },
+    )
     for t in types if types is not None else [{"name": "Standard", "value": "£5 off", "min_purchase": "£20"}]:
         client.post(f"/batches/{batch['id']}/types", t)
     for step in steps:
@@ -143,43 +173,108 @@ def _claim(client: AdminClient, batch: dict, member: str) -> str:
 
 
 def _unclaimed_code(client: AdminClient, batch: dict) -> str:
-    return client.get(f"/batches/{batch['id']}/vouchers", params={"claimed": "false", "limit": 1})["vouchers"][0]["code"]
+    return client.get(f"/batches/{batch['id']}/vouchers", params={"claimed": "false", "limit": 1})[
+        "vouchers"
+    ][0]["code"]
 
 
 def seed(client: AdminClient, large_batch: int = 1_000_000) -> dict[str, str]:
     """Stores, a device and batches in every state; returns codes that give each verdict."""
     client.post("/stores", {"id": "demo-shop", "name": "Demo Shop, High Street", "timezone": "Europe/London"})
-    client.post("/stores", {"id": "other-shop", "name": "Other Shop, Station Road", "timezone": "Europe/London"})
+    client.post(
+        "/stores", {"id": "other-shop", "name": "Other Shop, Station Road", "timezone": "Europe/London"}
+    )
     full = ("validate", "generate", "distribute", "redeemable")
     _batch(client, "Spring 2027 Newsletter", "Being set up: no types yet.", 100, types=[])
     _batch(client, "Easter Leaflet", "Validated, ready to generate.", 200, steps=("validate",))
-    _batch(client, "Winter Email (generated)", "Generated, not yet distributed.", 300, channel="email",
-           steps=("validate", "generate"))
-    posters = _batch(client, "In-store Posters", "Distributed; not yet redeemable.", 300, channel="in-store-qr",
-                     steps=("validate", "generate", "distribute"))
+    _batch(
+        client,
+        "Winter Email (generated)",
+        "Generated, not yet distributed.",
+        300,
+        channel="email",
+        steps=("validate", "generate"),
+    )
+    posters = _batch(
+        client,
+        "In-store Posters",
+        "Distributed; not yet redeemable.",
+        300,
+        channel="in-store-qr",
+        steps=("validate", "generate", "distribute"),
+    )
     main = _batch(
-        client, "Q1 2026 Email Campaign", "£5 off a £20 shop. One per customer.", 500, channel="email",
+        client,
+        "Q1 2026 Email Campaign",
+        "£5 off a £20 shop. One per customer.",
+        500,
+        channel="email",
         steps=full,
     )
-    online = _batch(client, "Online Perk Codes", "The code is the perk: nothing to mark at the till.", 50,
-                    types=[{"name": "Online", "value": "10% online", "initial_status": "issued"}], steps=full)
-    workflow = _batch(client, "Partner Fulfilment", "Processed by a partner's workflow.", 50,
-                      types=[{"name": "Workflow", "value": "Free delivery", "initial_status": "pending"}], steps=full)
-    paused = _batch(client, "Summer 2025 - Instagram Post", "Paused: no new claims.", 200, channel="social-media",
-                    steps=full)
-    locked = _batch(client, "Black Friday Events", "Locked: on hold at the tills.", 200, channel="events",
-                    steps=("validate", "generate", "distribute"))
-    void = _batch(client, "Misprinted Flyer", "Void: cancelled for good.", 100, steps=("validate", "generate"))
+    online = _batch(
+        client,
+        "Online Perk Codes",
+        "The code is the perk: nothing to mark at the till.",
+        50,
+        types=[{"name": "Online", "value": "10% online", "initial_status": "issued"}],
+        steps=full,
+    )
+    workflow = _batch(
+        client,
+        "Partner Fulfilment",
+        "Processed by a partner's workflow.",
+        50,
+        types=[{"name": "Workflow", "value": "Free delivery", "initial_status": "pending"}],
+        steps=full,
+    )
+    paused = _batch(
+        client,
+        "Summer 2025 - Instagram Post",
+        "Paused: no new claims.",
+        200,
+        channel="social-media",
+        steps=full,
+    )
+    locked = _batch(
+        client,
+        "Black Friday Events",
+        "Locked: on hold at the tills.",
+        200,
+        channel="events",
+        steps=("validate", "generate", "distribute"),
+    )
+    void = _batch(
+        client, "Misprinted Flyer", "Void: cancelled for good.", 100, steps=("validate", "generate")
+    )
     today = datetime.now(UTC).date()
-    elsewhere = _batch(client, "Station Road Opening", "Only at the Other Shop.", 20, steps=full,
-                       stores=["other-shop"])
-    future = _batch(client, "New Year Sale", "Valid from next month.", 20, steps=full,
-                    valid_from=(today + timedelta(days=30)).isoformat())
-    past = _batch(client, "Last Summer", "Its validity has ended.", 20, steps=full,
-                  valid_from=(today - timedelta(days=60)).isoformat(),
-                  valid_until=(today - timedelta(days=2)).isoformat())
-    big = _batch(client, "Autumn Mailing (large)", f"{large_batch:,} vouchers, generated in the background.", large_batch,
-                 channel="email", steps=("validate",))
+    elsewhere = _batch(
+        client, "Station Road Opening", "Only at the Other Shop.", 20, steps=full, stores=["other-shop"]
+    )
+    future = _batch(
+        client,
+        "New Year Sale",
+        "Valid from next month.",
+        20,
+        steps=full,
+        valid_from=(today + timedelta(days=30)).isoformat(),
+    )
+    past = _batch(
+        client,
+        "Last Summer",
+        "Its validity has ended.",
+        20,
+        steps=full,
+        valid_from=(today - timedelta(days=60)).isoformat(),
+        valid_until=(today - timedelta(days=2)).isoformat(),
+    )
+    big = _batch(
+        client,
+        "Autumn Mailing (large)",
+        f"{large_batch:,} vouchers, generated in the background.",
+        large_batch,
+        channel="email",
+        steps=("validate",),
+    )
 
     codes = [_claim(client, main, f"member{i}@example.com") for i in range(40)]
     tries = {"ACCEPTED": codes[0]}
@@ -200,14 +295,25 @@ def seed(client: AdminClient, large_batch: int = 1_000_000) -> dict[str, str]:
 
     # a till redeems some claimed vouchers, as the sync agent would push them
     code = client.post("/stores/demo-shop/enrolment-codes")["code"]
-    device = client.post("/devices/enrol", {"enrolment_code": code, "device_name": "earlier-till (demo history)"})
-    till = httpx.Client(base_url=str(client.http.base_url), headers={"Authorization": f"Bearer {device['token']}"})
+    device = client.post(
+        "/devices/enrol", {"enrolment_code": code, "device_name": "earlier-till (demo history)"}
+    )
+    till = httpx.Client(
+        base_url=str(client.http.base_url), headers={"Authorization": f"Bearer {device['token']}"}
+    )
     now = datetime.now(UTC).isoformat()
     events = []
     for seq, c in enumerate(codes[1:16], start=1):
         voucher = client.get(f"/vouchers/{c}")
-        events.append({"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": voucher["id"], "at": now,
-                       "device_seq": seq})
+        events.append(
+            {
+                "id": str(uuid.uuid4()),
+                "kind": "redeem",
+                "voucher_id": voucher["id"],
+                "at": now,
+                "device_seq": seq,
+            }
+        )
     till.post("/sync/events", json={"events": events}).raise_for_status()
     till.close()
     tries["ALREADY_USED"] = codes[1]
@@ -217,7 +323,9 @@ def seed(client: AdminClient, large_batch: int = 1_000_000) -> dict[str, str]:
     tries["ACCEPTED (camera)"] = codes[20]
     client.post(f"/batches/{big['id']}/generate")
     order = [v.value for v in Verdict]  # as docs/DESIGN.md checks them
-    tries = dict(sorted(tries.items(), key=lambda kv: -1 if kv[0] == "ACCEPTED" else order.index(kv[0].split()[0])))
+    tries = dict(
+        sorted(tries.items(), key=lambda kv: -1 if kv[0] == "ACCEPTED" else order.index(kv[0].split()[0]))
+    )
     tries["_big"] = big["id"]
     return tries
 
@@ -236,7 +344,9 @@ def write_codes(data_dir: Path, tries: dict[str, str]) -> None:
         name = verdict.split()[0].lower()
         (barcodes / f"{name}-qr.png").write_bytes(images.qr_png(code, images.MIN_QR_SIZE))
         if verdict != "INVALID_CODE":
-            (barcodes / f"{name}-code128.png").write_bytes(images.barcode_png(code.replace("-", ""), "code128"))
+            (barcodes / f"{name}-code128.png").write_bytes(
+                images.barcode_png(code.replace("-", ""), "code128")
+            )
     (data_dir / "codes.tsv").write_text("\n".join(lines) + "\n")
     (camera / "001-accepted.png").write_bytes(images.qr_png(tries["ACCEPTED (camera)"], images.MIN_QR_SIZE))
 
@@ -245,14 +355,18 @@ def summary(url: str, data_dir: Path, tries: dict[str, str], password: str, mail
     lines = [
         "",
         f"voucher-central demo is running at {url}  (Ctrl-C, or quitting the demo's till, stops it)",
-        f"  dashboard:    {url}/dashboard  (sign in as {DEMO_STAFF}, password {password};"
-        f" also in {data_dir / 'dashboard-password'})",
+        (
+            f"  dashboard:    {url}/dashboard  (sign in as {DEMO_STAFF}, password {password};"
+            f" also in {data_dir / 'dashboard-password'})"
+        ),
         f"  API docs:     {url}/docs",
         f"  members:      sign in on a claim page or {url}/my/sign-in; the sign-in mail (link and code) arrives in",
         f"                {data_dir / 'mail'} (one .eml file a message, the newest last; the demo's own mail server,",
         f"                SMTP on 127.0.0.1:{mail_port})",
-        f"  API token:    {DEMO_STAFF}'s own, in {data_dir / 'api-token'} (the admin token in "
-        f"{data_dir / 'admin-token'} only bootstraps a first account)",
+        (
+            f"  API token:    {DEMO_STAFF}'s own, in {data_dir / 'api-token'} (the admin token in "
+            f"{data_dir / 'admin-token'} only bootstraps a first account)"
+        ),
         f"  try:          export VOUCHER_SERVER={url} VOUCHER_TOKEN=$(cat {data_dir / 'api-token'})",
         f"                {Path(sys.argv[0]).resolve().parent / 'voucher-central'} batch list",
         f"  the large batch generates in the background: watch it with 'batch wait {tries.pop('_big')}'",
@@ -260,6 +374,9 @@ def summary(url: str, data_dir: Path, tries: dict[str, str], password: str, mail
         f"Codes to try at a till, and the verdict each gives (also in {data_dir / 'codes.tsv'}):",
     ]
     lines += [f"  {verdict:<22} {code}" for verdict, code in tries.items()]
-    lines += ["", f"Barcode images of these codes (for a real webcam): {data_dir / 'barcodes'}",
-              f"Camera frames for the kiosk's camera path: voucher-kiosk run --camera {data_dir / 'camera'}"]
+    lines += [
+        "",
+        f"Barcode images of these codes (for a real webcam): {data_dir / 'barcodes'}",
+        f"Camera frames for the kiosk's camera path: voucher-kiosk run --camera {data_dir / 'camera'}",
+    ]
     return "\n".join(lines)

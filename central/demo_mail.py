@@ -46,8 +46,11 @@ class MailKeeper:
     async def handle_DATA(self, server, session, envelope) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
         body = message.get_body(preferencelist=("plain",))
-        mail = Mail(to=", ".join(envelope.rcpt_tos), subject=str(message["Subject"] or ""),
-                    text=body.get_content() if body is not None else "")
+        mail = Mail(
+            to=", ".join(envelope.rcpt_tos),
+            subject=str(message["Subject"] or ""),
+            text=body.get_content() if body is not None else "",
+        )
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             name = re.sub(r"[^\w.@-]+", "_", mail.to)[:80]
@@ -59,6 +62,7 @@ class MailKeeper:
 
     def last_to(self, address: str, timeout: float = 10) -> Mail:
         """The newest mail to this address, waiting for it to arrive (at most `timeout` seconds)."""
+
         def found() -> Mail | None:
             return next((m for m in reversed(self.mails) if address.casefold() in m.to.casefold()), None)
 
@@ -89,8 +93,12 @@ class MailServer:
 
     def settings(self) -> dict[str, object]:
         """The server settings (central/settings.py) that send to this mail server."""
-        return {"smtp_host": "127.0.0.1", "smtp_port": self.port, "smtp_security": "none",
-                "mail_from": "vouchers@demo.example"}
+        return {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": self.port,
+            "smtp_security": "none",
+            "mail_from": "vouchers@demo.example",
+        }
 
     def __enter__(self) -> MailServer:
         return self.start()

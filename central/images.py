@@ -12,7 +12,7 @@ import segno
 import zxingcpp
 from PIL import Image
 
-from vouchers.errors import InvalidInput, FieldError
+from vouchers.errors import FieldError, InvalidInput
 
 MIN_QR_SIZE = 500
 MAX_QR_SIZE = 4096
@@ -29,12 +29,15 @@ def qr_png(text: str, size: int) -> bytes:
     """A full QR code (never Micro QR, which zbar cannot read), exactly `size` pixels square:
     whole-pixel modules, centred, with at least the standard four-module quiet zone."""
     if not MIN_QR_SIZE <= size <= MAX_QR_SIZE:
-        raise InvalidInput([FieldError("size", f"size must be between {MIN_QR_SIZE} and {MAX_QR_SIZE} pixels")])
+        raise InvalidInput(
+            [FieldError("size", f"size must be between {MIN_QR_SIZE} and {MAX_QR_SIZE} pixels")]
+        )
     rows = [bytes(0 if dark else 255 for dark in row) for row in segno.make_qr(text, error="m").matrix]
     modules = len(rows)
     scale = size // (modules + 8)
     symbol = Image.frombytes("L", (modules, modules), b"".join(rows)).resize(
-        (modules * scale, modules * scale), Image.Resampling.NEAREST)
+        (modules * scale, modules * scale), Image.Resampling.NEAREST
+    )
     image = Image.new("L", (size, size), 255)
     offset = (size - symbol.width) // 2
     image.paste(symbol, (offset, offset))

@@ -88,7 +88,7 @@ class ChangeWatch:
                 failing = True
                 head = None
             if head is not None:
-                self._wake(lambda cursor: cursor < head)
+                self._wake(lambda cursor, head=head: cursor < head)
             self._stopping.wait(self._interval)
 
     def _wake(self, due: Callable[[int], bool]) -> None:

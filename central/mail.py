@@ -26,8 +26,10 @@ class MailNotSent(VoucherError):
 def send(settings: CentralSettings, to: str, subject: str, text: str) -> None:
     """Send one plain-text mail; MailNotSent (in words, without the server's secrets) when it fails."""
     if not settings.smtp_host:
-        raise MailNotSent("This server has no mail server configured (smtp_host), so it cannot send sign-in "
-                          "links. Ask the shop, or try again later.")
+        raise MailNotSent(
+            "This server has no mail server configured (smtp_host), so it cannot send sign-in "
+            "links. Ask the shop, or try again later."
+        )
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to
@@ -42,15 +44,17 @@ def send(settings: CentralSettings, to: str, subject: str, text: str) -> None:
                 smtp.login(settings.smtp_user, password)
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
-        raise MailNotSent(f"The mail server did not take the message ({type(exc).__name__}). "
-                          "Try again in a few minutes.") from None
+        raise MailNotSent(
+            f"The mail server did not take the message ({type(exc).__name__}). Try again in a few minutes."
+        ) from None
 
 
 def _connect(settings: CentralSettings) -> smtplib.SMTP:
     timeout = settings.smtp_timeout_seconds
     if settings.smtp_security == "tls":
-        return smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=timeout,
-                                context=ssl.create_default_context())
+        return smtplib.SMTP_SSL(
+            settings.smtp_host, settings.smtp_port, timeout=timeout, context=ssl.create_default_context()
+        )
     smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
     if settings.smtp_security == "starttls":
         try:

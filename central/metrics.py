@@ -19,8 +19,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 
-from prometheus_client import (CollectorRegistry, Counter, Histogram, ProcessCollector, disable_created_metrics,
-                               generate_latest)
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -36,15 +42,26 @@ disable_created_metrics()  # no *_created series: Prometheus needs none of them
 
 # this process's own counts (its files in $PROMETHEUS_MULTIPROC_DIR in multiprocess mode)
 OWN = CollectorRegistry(auto_describe=True)
-REQUESTS = Counter("voucher_http_requests", "HTTP requests answered, by method, route template and status.",
-                   ["method", "route", "status"], registry=OWN)
-LATENCY = Histogram("voucher_http_request_duration_seconds", "Time to answer an HTTP request, by route template.",
-                    ["method", "route"], registry=OWN,
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-INGEST = Counter("voucher_ingest_events", "Events uploaded by tills, by the ledger's answer.", ["outcome"],
-                 registry=OWN)
+REQUESTS = Counter(
+    "voucher_http_requests",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+    registry=OWN,
+)
+LATENCY = Histogram(
+    "voucher_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template.",
+    ["method", "route"],
+    registry=OWN,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+INGEST = Counter(
+    "voucher_ingest_events", "Events uploaded by tills, by the ledger's answer.", ["outcome"], registry=OWN
+)
 SNAPSHOT_PAGES = Counter("voucher_snapshot_pages", "Snapshot pages served to tills.", registry=OWN)
-SNAPSHOT_ROWS = Counter("voucher_snapshot_vouchers", "Vouchers sent to tills in snapshot pages.", registry=OWN)
+SNAPSHOT_ROWS = Counter(
+    "voucher_snapshot_vouchers", "Vouchers sent to tills in snapshot pages.", registry=OWN
+)
 for outcome in OUTCOMES:  # each outcome is there from the start, at 0
     INGEST.labels(outcome)
 if MULTIPROC_ENV not in os.environ:
@@ -81,15 +98,24 @@ class FleetCollector(Collector):
         with self.db.read() as conn:
             ages = fleet.heartbeat_ages(conn)
             jobs = fleet.running_generations(conn)
-        devices = GaugeMetricFamily("voucher_devices", "Active (not revoked) devices, by how long ago their last "
-                                    "heartbeat was.", labels=["heartbeat_age"])
+        devices = GaugeMetricFamily(
+            "voucher_devices",
+            "Active (not revoked) devices, by how long ago their last heartbeat was.",
+            labels=["heartbeat_age"],
+        )
         for bucket, count in ages.items():
             devices.add_metric([bucket], count)
         yield devices
-        done = GaugeMetricFamily("voucher_generation_vouchers_done", "Vouchers generated so far in each batch "
-                                 "being generated.", labels=["batch"])
-        total = GaugeMetricFamily("voucher_generation_vouchers_total", "Vouchers to generate in each batch being "
-                                  "generated.", labels=["batch"])
+        done = GaugeMetricFamily(
+            "voucher_generation_vouchers_done",
+            "Vouchers generated so far in each batch being generated.",
+            labels=["batch"],
+        )
+        total = GaugeMetricFamily(
+            "voucher_generation_vouchers_total",
+            "Vouchers to generate in each batch being generated.",
+            labels=["batch"],
+        )
         for job in jobs:
             done.add_metric([job["id"]], job["generated"])
             total.add_metric([job["id"]], job["total"])

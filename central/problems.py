@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
-from pydantic import BaseModel, Field
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,15 +26,23 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    errors: list[dict[str, str]] | None = Field(None, description="For invalid input: every {field, message}.")
+    errors: list[dict[str, str]] | None = Field(
+        None, description="For invalid input: every {field, message}."
+    )
     current_state: str | None = Field(None, description="For a refused batch action: the batch's state.")
     allowed: list[str] | None = Field(None, description="For a refused batch action: what is allowed now.")
 
 
 def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    words = {401: "Missing or wrong token", 403: "Right token, wrong scope", 404: "Not found",
-             409: "Conflicts with the current state", 413: "Body too large", 422: "Invalid input",
-             429: "Too many requests: wait the seconds of Retry-After"}
+    words = {
+        401: "Missing or wrong token",
+        403: "Right token, wrong scope",
+        404: "Not found",
+        409: "Conflicts with the current state",
+        413: "Body too large",
+        422: "Invalid input",
+        429: "Too many requests: wait the seconds of Retry-After",
+    }
     return {s: {"description": words[s], "model": Problem, "content": {MEDIA_TYPE: {}}} for s in statuses}
 
 
@@ -99,7 +107,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "internal", "Internal server error", "Something went wrong on the server; it is logged.")
+        return problem(
+            500, "internal", "Internal server error", "Something went wrong on the server; it is logged."
+        )
 
 
 class InputGuard:

@@ -45,5 +45,11 @@ class RequestMetrics:
             seconds = time.perf_counter() - started
             route = route_template(scope)
             metrics.count_request(scope["method"], route, status, seconds)
-            log.log(logging.WARNING if status >= 500 else logging.INFO, "%s %s %d %.1f ms",
-                    scope["method"], route, status, seconds * 1000)
+            log.log(
+                logging.WARNING if status >= 500 else logging.INFO,
+                "%s %s %d %.1f ms",
+                scope["method"],
+                route,
+                status,
+                seconds * 1000,
+            )

@@ -20,15 +20,19 @@ Channel = Literal["email", "in-store-qr", "social-media", "events"]
 
 def _date_only(value):
     if isinstance(value, str) and len(value) > 10:
-        raise ValueError("a validity date is a day, YYYY-MM-DD, counted in each store's own time zone; not a time")
+        raise ValueError(
+            "a validity date is a day, YYYY-MM-DD, counted in each store's own time zone; not a time"
+        )
     return value
 
 
 Day = Annotated[
     date,
     BeforeValidator(_date_only),
-    Field(description="A day (YYYY-MM-DD); vouchers are valid from the start of valid_from to the end of "
-          "valid_until in each store's local time zone."),
+    Field(
+        description="A day (YYYY-MM-DD); vouchers are valid from the start of valid_from to the end of "
+        "valid_until in each store's local time zone."
+    ),
 ]
 
 
@@ -37,7 +41,8 @@ class ProblemReview(Strict):
 
     by: Name = Field(min_length=1, description="Who reviewed it (a person, for the record).")
     note: Annotated[str, StringConstraints(max_length=2000, strip_whitespace=True)] = Field(
-        min_length=1, description="What was found, what was done.")
+        min_length=1, description="What was found, what was done."
+    )
 
 
 class StoreCreate(Strict):
@@ -51,7 +56,9 @@ class StoreCreate(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Europe/London)") from None
+            raise ValueError(
+                f"unknown time zone '{value}' (use an IANA name such as Europe/London)"
+            ) from None
         return value
 
 
@@ -112,9 +119,13 @@ class TypePatch(_Patch):
 
 class ClaimRequest(Strict):
     claim_token: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    member_id: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)] | None = Field(
-        None, description="The member's e-mail address (compared case-folded): required with an integration "
-        "token; with a member's session, left out (or theirs).")
+    member_id: (
+        Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)] | None
+    ) = Field(
+        None,
+        description="The member's e-mail address (compared case-folded): required with an integration "
+        "token; with a member's session, left out (or theirs).",
+    )
 
 
 class StatusChange(Strict):

@@ -18,16 +18,17 @@ from kiosk.pin import PinGate
 from kiosk.screens.scan import ScanScreen
 from kiosk.service import Decision, Redeemer, cannot_check, cannot_redeem, policy_for
 from kiosk.settings import KioskSettings
+from localdb import identity as identity_file
 from localdb import notices
 from localdb.connect import open_reader
 from localdb.errors import DamagedFile, DiskFull, LocalDatabaseError, translate
 from localdb.journal import Journal
 from localdb.till import Outcome, Till
-from localdb import identity as identity_file
 from vouchers.verdict import REASONS, Verdict
 
-
-NO_SNAPSHOT = Decision(Verdict.LOADING, REASONS[Verdict.LOADING] + " (No snapshot yet: is voucher-sync running?)")
+NO_SNAPSHOT = Decision(
+    Verdict.LOADING, REASONS[Verdict.LOADING] + " (No snapshot yet: is voucher-sync running?)"
+)
 
 
 class Kiosk:
@@ -86,8 +87,13 @@ class Kiosk:
 
     def _redeemer(self, till: Till) -> Redeemer:
         settings = self.settings
-        return Redeemer(till, self.journal, self.key, cashier=settings.cashier,
-                        policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours))
+        return Redeemer(
+            till,
+            self.journal,
+            self.key,
+            cashier=settings.cashier,
+            policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours),
+        )
 
     def scan(self, text: str, *, typed: bool = True) -> Decision:
         """A scan's verdict; an accepted voucher is written now, or waits for the configured step.
@@ -115,8 +121,11 @@ class Kiosk:
         with self._lock:
             try:
                 till = self._till()
-                return (till is not None and self.journal_problem is None
-                        and self._redeemer(till).record_refusal(decision) is not None)
+                return (
+                    till is not None
+                    and self.journal_problem is None
+                    and self._redeemer(till).record_refusal(decision) is not None
+                )
             except (sqlite3.Error, OSError, LocalDatabaseError):
                 return False  # only the record of a refusal is lost
 
@@ -126,8 +135,11 @@ class Kiosk:
         with self._lock:
             try:
                 till = self._till()
-                return (till is not None and self.journal_problem is None
-                        and bool(self._redeemer(till).record_layout(decision, text, from_scanner=from_scanner)))
+                return (
+                    till is not None
+                    and self.journal_problem is None
+                    and bool(self._redeemer(till).record_layout(decision, text, from_scanner=from_scanner))
+                )
             except (sqlite3.Error, OSError, LocalDatabaseError):
                 return False
 
@@ -157,7 +169,9 @@ class Kiosk:
                 out["unreadable"] = str(exc)
             if self.journal_problem is not None:  # the journal is there, but cannot be used: not "missing"
                 out["journal_problem"] = self.journal_problem
-                out["journal_losses"] = [loss for loss in out.get("journal_losses", ()) if loss.how != "missing"]
+                out["journal_losses"] = [
+                    loss for loss in out.get("journal_losses", ()) if loss.how != "missing"
+                ]
             return out
 
     # --- the manager view ---------------------------------------------------------------------
@@ -202,8 +216,13 @@ class Kiosk:
         """A manager closes a conflict or rejection: a review event, pushed like any other."""
         with self._lock:
             try:
-                self._writable().append("review", problem.voucher_id, reviews=problem.event_id,
-                                        reason=note.strip(), cashier=self.settings.cashier)
+                self._writable().append(
+                    "review",
+                    problem.voucher_id,
+                    reviews=problem.event_id,
+                    reason=note.strip(),
+                    cashier=self.settings.cashier,
+                )
             except LocalDatabaseError as exc:
                 raise ValueError(f"The review was not recorded: {exc}") from exc
 

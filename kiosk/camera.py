@@ -146,7 +146,9 @@ class Fallback:
 
     def _run(self) -> None:
         try:  # on Linux a thread is a task with a nice value of its own: give way to the reader
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, os.getpriority(os.PRIO_PROCESS, 0) + 5))
+            os.setpriority(
+                os.PRIO_PROCESS, threading.get_native_id(), min(19, os.getpriority(os.PRIO_PROCESS, 0) + 5)
+            )
         except (AttributeError, OSError):
             pass
         while True:
@@ -157,7 +159,7 @@ class Fallback:
                 gray, self._frame = self._frame, None
             try:
                 reads, error = self.chain.fall_back(gray), None
-            except Exception as exc:  # handed to the reader, whose worker reports it
+            except Exception as exc:  # noqa: BLE001 (handed to the reader, whose worker reports it)
                 reads, error = [], exc
             with self._cv:
                 self._reads += reads
@@ -166,9 +168,14 @@ class Fallback:
                 self._cv.notify_all()
 
 
-def scans(source: FrameSource, chain: DecoderChain, codes: CodeFilter, stop: Callable[[], bool],
-          min_frame_seconds: float = 0.0,
-          on_frame: Callable[[np.ndarray], None] | None = None) -> Iterator[tuple[str, float]]:
+def scans(
+    source: FrameSource,
+    chain: DecoderChain,
+    codes: CodeFilter,
+    stop: Callable[[], bool],
+    min_frame_seconds: float = 0.0,
+    on_frame: Callable[[np.ndarray], None] | None = None,
+) -> Iterator[tuple[str, float]]:
     """(text, frame time) for each new scan, until the source ends or `stop()` is true;
     `on_frame` sees every frame first (the preview). The chain's first decoder reads each frame
     here; its fallback runs on a `Fallback` thread for as long as this runs."""

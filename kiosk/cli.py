@@ -8,15 +8,15 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from configfile.version import add_version_argument
 from kiosk import scanner
 from kiosk.service import CONFIRM, TILL_PROBLEM, Redeemer, cannot_redeem, policy_for
 from kiosk.settings import load_settings
+from localdb import identity as identity_file
 from localdb.connect import open_reader
 from localdb.errors import DamagedFile, DiskFull, translate
 from localdb.journal import Journal
 from localdb.till import Till
-from localdb import identity as identity_file
-from configfile.version import add_version_argument
 from vouchers.errors import VoucherError
 from vouchers.verdict import Verdict
 
@@ -28,44 +28,79 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_version_argument(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    p = sub.add_parser("run", help="the till's screen (Textual): scan, verdicts, manager view (F2)",
-                       description="Start the cashier's screen. Keyboard-wedge scanners and typed codes go to its "
-                       "input; a camera (setting 'camera') is read in the background. Ctrl+Q quits.")
+    p = sub.add_parser(
+        "run",
+        help="the till's screen (Textual): scan, verdicts, manager view (F2)",
+        description="Start the cashier's screen. Keyboard-wedge scanners and typed codes go to its "
+        "input; a camera (setting 'camera') is read in the background. Ctrl+Q quits.",
+    )
     _settings_args(p)
-    p.add_argument("--camera", help="device index, device path, video file or image folder (overrides the setting)")
-    p.add_argument("--preview", action=argparse.BooleanOptionalAction, default=None,
-                   help="show the camera's picture beside the verdict, for aiming (overrides the setting)")
+    p.add_argument(
+        "--camera", help="device index, device path, video file or image folder (overrides the setting)"
+    )
+    p.add_argument(
+        "--preview",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show the camera's picture beside the verdict, for aiming (overrides the setting)",
+    )
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("set-pin", help="set the manager PIN (asked twice; stored as an scrypt hash, mode 0600)")
+    p = sub.add_parser(
+        "set-pin", help="set the manager PIN (asked twice; stored as an scrypt hash, mode 0600)"
+    )
     _settings_args(p)
     p.set_defaults(func=cmd_set_pin)
-    p = sub.add_parser("redeem", help="redeem a typed or scanned code, as a cashier would",
-                       description="Decide on a code from the local snapshot; an accepted voucher is written to "
-                       "the journal (and pushed by the sync agent) before the verdict is printed.")
-    p.add_argument("code", help="the voucher code (any case; dashes and spaces allowed) or its URL; a text "
-                   "that begins with '-' (a scanner typing through AZERTY types '6' as '-') goes after '--': "
-                   "voucher-kiosk redeem -- TEXT")
-    p.add_argument("--yes", action="store_true",
-                   help="answer the 'mark as used?' question (setting confirm = true) with yes")
+    p = sub.add_parser(
+        "redeem",
+        help="redeem a typed or scanned code, as a cashier would",
+        description="Decide on a code from the local snapshot; an accepted voucher is written to "
+        "the journal (and pushed by the sync agent) before the verdict is printed.",
+    )
+    p.add_argument(
+        "code",
+        help="the voucher code (any case; dashes and spaces allowed) or its URL; a text "
+        "that begins with '-' (a scanner typing through AZERTY types '6' as '-') goes after '--': "
+        "voucher-kiosk redeem -- TEXT",
+    )
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="answer the 'mark as used?' question (setting confirm = true) with yes",
+    )
     _settings_args(p)
     p.set_defaults(func=cmd_redeem)
-    p = sub.add_parser("decode", help="print the barcodes and QR codes found in image files",
-                       description="Decode image files (PNG, JPEG, WebP, ...) exactly as the till's camera decodes a "
-                       "frame held in front of it: the kiosk's decoders (setting 'decoders'), the first one, then "
-                       "the fallback ones. One line per code found: file, format, text (control characters "
-                       "escaped). Exit status: 0 when every file held a code, 1 when some held none, 2 when some "
-                       "could not be read.")
+    p = sub.add_parser(
+        "decode",
+        help="print the barcodes and QR codes found in image files",
+        description="Decode image files (PNG, JPEG, WebP, ...) exactly as the till's camera decodes a "
+        "frame held in front of it: the kiosk's decoders (setting 'decoders'), the first one, then "
+        "the fallback ones. One line per code found: file, format, text (control characters "
+        "escaped). Exit status: 0 when every file held a code, 1 when some held none, 2 when some "
+        "could not be read.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="image files")
-    p.add_argument("--json", action="store_true",
-                   help="one JSON object per code: file, format, text (exactly as decoded)")
-    p.add_argument("--decoders", type=decoder_names, default=None,
-                   help="decoders to try, in order, each only when the ones before found nothing (default: the "
-                   f"kiosk's setting, {','.join(scanner.DEFAULT_DECODERS)} unless configured; known: "
-                   f"{', '.join(scanner.DECODERS)})")
-    p.add_argument("--thorough", action="store_true",
-                   help="then slow searches the camera never makes, for support: the image enlarged, and turned "
-                   f"by 30° and 60° ({','.join(scanner.THOROUGH_DECODERS)}; seconds a file)")
-    p.add_argument("--config", help="the kiosk's TOML settings, for its decoders (default: $VOUCHER_KIOSK_CONFIG)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per code: file, format, text (exactly as decoded)",
+    )
+    p.add_argument(
+        "--decoders",
+        type=decoder_names,
+        default=None,
+        help="decoders to try, in order, each only when the ones before found nothing (default: the "
+        f"kiosk's setting, {','.join(scanner.DEFAULT_DECODERS)} unless configured; known: "
+        f"{', '.join(scanner.DECODERS)})",
+    )
+    p.add_argument(
+        "--thorough",
+        action="store_true",
+        help="then slow searches the camera never makes, for support: the image enlarged, and turned "
+        f"by 30° and 60° ({','.join(scanner.THOROUGH_DECODERS)}; seconds a file)",
+    )
+    p.add_argument(
+        "--config", help="the kiosk's TOML settings, for its decoders (default: $VOUCHER_KIOSK_CONFIG)"
+    )
     p.set_defaults(func=cmd_decode)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -95,9 +130,13 @@ def cmd_redeem(args) -> int:
         print(f"{TILL_PROBLEM}: {cannot_redeem(exc).reason}")
         return 1
     replica = open_reader(settings.replica_path)
-    redeemer = Redeemer(Till(replica, journal.conn), journal, key,
-                        cashier=settings.cashier,
-                        policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours))
+    redeemer = Redeemer(
+        Till(replica, journal.conn),
+        journal,
+        key,
+        cashier=settings.cashier,
+        policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours),
+    )
     decision = redeemer.scan(args.code)
     if decision.step is not None:
         if not (decision.step == CONFIRM and args.yes):
@@ -129,7 +168,10 @@ def _step_answered(step: str, args, settings) -> str | None:
         if args.yes:
             return ""
         if not sys.stdin.isatty():
-            print("error: 'mark as used?' needs an answer: give --yes, or run this in a terminal.", file=sys.stderr)
+            print(
+                "error: 'mark as used?' needs an answer: give --yes, or run this in a terminal.",
+                file=sys.stderr,
+            )
             return None
         return "" if input("Mark as used? [y/N] ").strip().lower() in ("y", "yes") else None
     if not sys.stdin.isatty():
@@ -145,8 +187,9 @@ def decoder_names(value: str) -> list[str]:
     names = [n.strip() for n in value.split(",") if n.strip()]
     unknown = [n for n in names if n not in scanner.DECODERS]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown decoder {', '.join(unknown) or repr(value)}; "
-                                         f"choose from {', '.join(scanner.DECODERS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown decoder {', '.join(unknown) or repr(value)}; choose from {', '.join(scanner.DECODERS)}"
+        )
     return names
 
 
@@ -190,9 +233,11 @@ def cmd_run(args) -> int:
     try:
         from kiosk.app import build_kiosk
 
-        settings = load_settings(args.config, data_dir=args.data_dir, camera=args.camera, preview=args.preview)
+        settings = load_settings(
+            args.config, data_dir=args.data_dir, camera=args.camera, preview=args.preview
+        )
         app = build_kiosk(settings)
-    except Exception as exc:  # the composition root: whatever stops the start is reported, in words
+    except Exception as exc:  # noqa: BLE001 (the composition root: whatever stops the start is reported, in words)
         crash.report(exc, journal, starting=True)
         return 1
     app.run()

@@ -40,7 +40,9 @@ class TillRedemption:
     reverted: bool
 
 
-def batch_counts(replica: sqlite3.Connection, journal: sqlite3.Connection, today: datetime, tz: tzinfo) -> list[BatchCounts]:
+def batch_counts(
+    replica: sqlite3.Connection, journal: sqlite3.Connection, today: datetime, tz: tzinfo
+) -> list[BatchCounts]:
     """One row per batch: the seed's card figures, and this till's redemptions (today, ever, unsynced)."""
     with read(replica) as r:
         rows = r.execute(
@@ -56,12 +58,18 @@ def batch_counts(replica: sqlite3.Connection, journal: sqlite3.Connection, today
     for batch_id, identifier, state, claims, total, claimed, redeemed in rows:
         events = [e for e in mine if e.voucher_id and e.voucher_id.rpartition(".")[0] == batch_id]
         unreflected = sum(1 for e in events if e.seq > reflected)
-        out.append(BatchCounts(
-            batch_id, identifier, state, claims, metrics(total, claimed, redeemed + unreflected),
-            here_today=sum(1 for e in events if e.at.astimezone(tz).date() == day),
-            here_all_time=len(events),
-            here_unsynced=sum(1 for e in events if e.seq > push_cursor),
-        ))
+        out.append(
+            BatchCounts(
+                batch_id,
+                identifier,
+                state,
+                claims,
+                metrics(total, claimed, redeemed + unreflected),
+                here_today=sum(1 for e in events if e.at.astimezone(tz).date() == day),
+                here_all_time=len(events),
+                here_unsynced=sum(1 for e in events if e.seq > push_cursor),
+            )
+        )
     return out
 
 
@@ -74,19 +82,34 @@ def _effective_redemptions(journal: sqlite3.Connection) -> list[JournalEvent]:
     return [event_from_row(r) for r in rows]
 
 
-def redemptions(replica: sqlite3.Connection, journal: sqlite3.Connection, limit: int = 200) -> list[TillRedemption]:
+def redemptions(
+    replica: sqlite3.Connection, journal: sqlite3.Connection, limit: int = 200
+) -> list[TillRedemption]:
     """This till's latest redemptions, newest first, with what the server said of each."""
     reverted = {r[0] for r in journal.execute("SELECT reverts FROM events WHERE kind = 'revert'")}
-    events = [event_from_row(r) for r in journal.execute(
-        f"SELECT {selected(journal)} FROM events WHERE kind = 'redeem' ORDER BY seq DESC LIMIT ?", (limit,))]
+    events = [
+        event_from_row(r)
+        for r in journal.execute(
+            f"SELECT {selected(journal)} FROM events WHERE kind = 'redeem' ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        )
+    ]
     out = []
     with read(replica) as r:
         for e in events:
             outcome = r.execute("SELECT outcome, reason FROM outcomes WHERE event_id = ?", (e.id,)).fetchone()
-            batch = r.execute("SELECT identifier FROM batches WHERE id = ?",
-                              (e.voucher_id.rpartition(".")[0],)).fetchone()
-            out.append(TillRedemption(e, batch[0] if batch else None, outcome[0] if outcome else None,
-                                      outcome[1] if outcome else None, e.id in reverted))
+            batch = r.execute(
+                "SELECT identifier FROM batches WHERE id = ?", (e.voucher_id.rpartition(".")[0],)
+            ).fetchone()
+            out.append(
+                TillRedemption(
+                    e,
+                    batch[0] if batch else None,
+                    outcome[0] if outcome else None,
+                    outcome[1] if outcome else None,
+                    e.id in reverted,
+                )
+            )
     return out
 
 
@@ -98,7 +121,9 @@ def revert(journal: Journal, redemption: TillRedemption, reason: str) -> Journal
         raise ValueError("Head office never counted this redemption; there is nothing to revert.")
     if not reason.strip():
         raise ValueError("Give a reason for the revert.")
-    return journal.append("revert", redemption.event.voucher_id, reverts=redemption.event.id, reason=reason.strip())
+    return journal.append(
+        "revert", redemption.event.voucher_id, reverts=redemption.event.id, reason=reason.strip()
+    )
 
 
 def export_csv(path: Path, items: list[TillRedemption], tz: tzinfo) -> Path:
@@ -109,7 +134,18 @@ def export_csv(path: Path, items: list[TillRedemption], tz: tzinfo) -> Path:
         writer.writerow(["time", "voucher", "batch", "cashier", "synced", "outcome", "reason", "reverted"])
         for item in items:
             e = item.event
-            writer.writerow(safe_row([e.at.astimezone(tz).isoformat(), e.voucher_id, item.batch_identifier or "",
-                                      e.cashier or "", "yes" if item.outcome else "no", item.outcome or "",
-                                      item.reason or "", "yes" if item.reverted else "no"]))
+            writer.writerow(
+                safe_row(
+                    [
+                        e.at.astimezone(tz).isoformat(),
+                        e.voucher_id,
+                        item.batch_identifier or "",
+                        e.cashier or "",
+                        "yes" if item.outcome else "no",
+                        item.outcome or "",
+                        item.reason or "",
+                        "yes" if item.reverted else "no",
+                    ]
+                )
+            )
     return path

@@ -71,5 +71,7 @@ class PinGate:
         if self.failures >= MAX_ATTEMPTS:
             self.failures = 0
             self.locked_until = now + LOCKOUT_SECONDS
-            raise PinError(f"Too many wrong PINs: the manager view is locked for {LOCKOUT_SECONDS // 60} minutes.")
+            raise PinError(
+                f"Too many wrong PINs: the manager view is locked for {LOCKOUT_SECONDS // 60} minutes."
+            )
         return False

@@ -34,8 +34,19 @@ import zxingcpp
 from vouchers.errors import VoucherError
 
 # Format names are zxing-cpp's BarcodeFormat names, whichever decoder read the symbol.
-PRINTED = ("QRCode", "Code128", "DataMatrix", "PDF417", "Aztec")  # what head office prints: read either way round
-RETAIL = ("EAN13", "EAN8", "UPCA", "UPCE")  # products' barcodes, dark on light; UPC texts in their EAN-13 form
+PRINTED = (
+    "QRCode",
+    "Code128",
+    "DataMatrix",
+    "PDF417",
+    "Aztec",
+)  # what head office prints: read either way round
+RETAIL = (
+    "EAN13",
+    "EAN8",
+    "UPCA",
+    "UPCE",
+)  # products' barcodes, dark on light; UPC texts in their EAN-13 form
 FORMATS = PRINTED + RETAIL
 # The till's chain: the reader's decoder, then the fallback (kiosk setting `decoders`, voucher-kiosk decode).
 DEFAULT_DECODERS = ("zxing-fast", "zxing", "zbar")
@@ -152,18 +163,29 @@ class ZxingDecoder:
         reads = self._read(gray, self._LINEAR) + self._read(quiet, self._MATRIX)
         if reads:
             return reads
-        reads = self._read(negative(gray), self._CODE128, inverted=True) + self._read(negative(quiet), self._MATRIX,
-                                                                                     inverted=True)
+        reads = self._read(negative(gray), self._CODE128, inverted=True) + self._read(
+            negative(quiet), self._MATRIX, inverted=True
+        )
         if reads:
             return reads
         small = half_size(gray)
         return self._read(small, self._PRINTED) or self._read(negative(small), self._PRINTED, inverted=True)
 
-    def _read(self, gray: np.ndarray, formats: zxingcpp.BarcodeFormats, *, inverted: bool = False,
-              slow: bool | None = None) -> list[Read]:
+    def _read(
+        self,
+        gray: np.ndarray,
+        formats: zxingcpp.BarcodeFormats,
+        *,
+        inverted: bool = False,
+        slow: bool | None = None,
+    ) -> list[Read]:
         slow = self.try_harder if slow is None else slow
         found = zxingcpp.read_barcodes(
-            gray, formats=formats, try_rotate=slow, try_invert=slow, try_downscale=slow,
+            gray,
+            formats=formats,
+            try_rotate=slow,
+            try_invert=slow,
+            try_downscale=slow,
             # Plain: the symbol's own text (GS1 keeps its GS separators); HRI would print "(01)..."
             text_mode=zxingcpp.TextMode.Plain,
         )
@@ -194,7 +216,9 @@ class ThoroughZxingDecoder(ZxingDecoder):
                 return reads
         for angle in (30, -30, 60, -60):
             turned = _turned(gray, angle)
-            reads = self._read(turned, self._ALL) or self._read(negative(turned), self._CODE128, inverted=True)
+            reads = self._read(turned, self._ALL) or self._read(
+                negative(turned), self._CODE128, inverted=True
+            )
             if reads:
                 return reads
         return []
@@ -208,8 +232,14 @@ def _turned(gray: np.ndarray, angle: float) -> np.ndarray:
     size = (int(w * cos + h * sin) + 1, int(w * sin + h * cos) + 1)
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     matrix[:, 2] += (size[0] - w) / 2, (size[1] - h) / 2
-    return cv2.warpAffine(gray, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=int(np.median(gray[::8, ::8])))
+    return cv2.warpAffine(
+        gray,
+        matrix,
+        size,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=int(np.median(gray[::8, ::8])),
+    )
 
 
 class ZbarDecoder:
@@ -218,7 +248,13 @@ class ZbarDecoder:
     zxing-cpp does: one symbol, one text, whichever decoder read it."""
 
     name = "zbar"
-    _FORMAT_NAMES = {"QRCODE": "QRCode", "CODE128": "Code128", "EAN13": "EAN13", "EAN8": "EAN8", "PDF417": "PDF417"}
+    _FORMAT_NAMES = {
+        "QRCODE": "QRCode",
+        "CODE128": "Code128",
+        "EAN13": "EAN13",
+        "EAN8": "EAN8",
+        "PDF417": "PDF417",
+    }
     _INVERTED = ("QRCODE", "CODE128")  # of those, what head office prints
 
     def __init__(self) -> None:
@@ -231,12 +267,16 @@ class ZbarDecoder:
         self._inverted_symbols = [pyzbar.ZBarSymbol[name] for name in self._INVERTED]
 
     def decode(self, gray: np.ndarray) -> list[Read]:
-        return self._read(gray, self._symbols) or self._read(negative(gray), self._inverted_symbols, inverted=True)
+        return self._read(gray, self._symbols) or self._read(
+            negative(gray), self._inverted_symbols, inverted=True
+        )
 
     def _read(self, gray: np.ndarray, symbols: list, inverted: bool = False) -> list[Read]:
         found = self._pyzbar.decode(gray, symbols=symbols)
-        return [Read(self._FORMAT_NAMES.get(s.type, s.type), bytes_text(s.data), self.name, s.data, inverted)
-                for s in found]
+        return [
+            Read(self._FORMAT_NAMES.get(s.type, s.type), bytes_text(s.data), self.name, s.data, inverted)
+            for s in found
+        ]
 
 
 DECODERS: dict[str, Callable[[], Decoder]] = {
@@ -284,8 +324,13 @@ class DecoderChain:
     once per `fallback_interval` seconds (0: every frame), counted from the end of one fallback
     pass to the start of the next. One chain per camera: it keeps the time of its last fallback."""
 
-    def __init__(self, decoders: Sequence[Decoder], *, fallback_interval: float = 0.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        decoders: Sequence[Decoder],
+        *,
+        fallback_interval: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not decoders:
             raise ScannerError("A decoder chain needs at least one decoder.")
         if fallback_interval < 0:
@@ -296,7 +341,9 @@ class DecoderChain:
         self._last_fallback: float | None = None
 
     @classmethod
-    def from_names(cls, names: Sequence[str] = DEFAULT_DECODERS, *, fallback_interval: float = 0.0) -> DecoderChain:
+    def from_names(
+        cls, names: Sequence[str] = DEFAULT_DECODERS, *, fallback_interval: float = 0.0
+    ) -> DecoderChain:
         return cls(make_decoders(names), fallback_interval=fallback_interval)
 
     @property
@@ -376,5 +423,7 @@ def display_text(text: str) -> str:
             out.append(ch)
         else:
             code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+            out.append(
+                f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+            )
     return "".join(out)

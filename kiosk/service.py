@@ -65,8 +65,10 @@ class Decision:
         names = layout_names(self.layout.ids)
         if not self.tell:
             return f"(Corrected: the scanner typed it through a {names} keyboard.)"
-        return (f"The scanner types as a US keyboard, but this till's keyboard is {names}: the code "
-                f"was corrected. Tell the manager: {advice(self.layout.ids)}.")
+        return (
+            f"The scanner types as a US keyboard, but this till's keyboard is {names}: the code "
+            f"was corrected. Tell the manager: {advice(self.layout.ids)}."
+        )
 
     @property
     def label(self) -> str:
@@ -92,16 +94,28 @@ def not_recorded(error: LocalDatabaseError) -> Decision:
 
 def cannot_redeem(error: LocalDatabaseError) -> Decision:
     """No journal to write to (damaged, or the disk full when making one): nothing can be redeemed."""
-    why = ("its journal (journal.db) is damaged" if is_damaged(error) else "the disk is full" if is_full(error)
-           else f"its journal cannot be opened ({error.detail})")
-    return Decision(None, f"This till cannot record redemptions: {why} — {DONT}. (Manager: {error.detail})",
-                    problem=TILL_PROBLEM)
+    why = (
+        "its journal (journal.db) is damaged"
+        if is_damaged(error)
+        else "the disk is full"
+        if is_full(error)
+        else f"its journal cannot be opened ({error.detail})"
+    )
+    return Decision(
+        None,
+        f"This till cannot record redemptions: {why} — {DONT}. (Manager: {error.detail})",
+        problem=TILL_PROBLEM,
+    )
 
 
 def cannot_check(why: str) -> Decision:
     """The voucher list cannot be decided from (damaged, or being rebuilt after damage)."""
-    return Decision(None, f"Vouchers cannot be checked: {why} — do not give the discount; try again in a few "
-                    "minutes, or call the manager.", problem=TILL_PROBLEM)
+    return Decision(
+        None,
+        f"Vouchers cannot be checked: {why} — do not give the discount; try again in a few "
+        "minutes, or call the manager.",
+        problem=TILL_PROBLEM,
+    )
 
 
 CONFIRM = "confirm"
@@ -123,8 +137,15 @@ def policy_for(confirm: bool, stale_needs_approval: bool, stale_snapshot_hours: 
 
 
 class Redeemer:
-    def __init__(self, till: Till, journal: Journal, hash_key: bytes, *, cashier: str | None = None,
-                 policy: Policy = Policy()) -> None:
+    def __init__(
+        self,
+        till: Till,
+        journal: Journal,
+        hash_key: bytes,
+        *,
+        cashier: str | None = None,
+        policy: Policy = Policy(),
+    ) -> None:
         self.till = till
         self.journal = journal
         self.hash_key = hash_key
@@ -141,8 +162,11 @@ class Redeemer:
         age = self.snapshot_age(now)
         if self.policy.approval_after is not None and (age is None or age > self.policy.approval_after):
             old = "has never been synced" if age is None else f"is {ages.duration(age)} old"
-            return replace(decision, step=APPROVAL, reason=f"Valid voucher, but the voucher list {old}: "
-                           "a manager must approve this redemption.")
+            return replace(
+                decision,
+                step=APPROVAL,
+                reason=f"Valid voucher, but the voucher list {old}: a manager must approve this redemption.",
+            )
         if self.policy.confirm:
             return replace(decision, step=CONFIRM, reason="Valid voucher. Mark it as used?")
         return self._write(decision, now)
@@ -178,12 +202,17 @@ class Redeemer:
             code = normalise(text)
             decision = None
         except InvalidCode as exc:
-            code, decision = None, Decision(Verdict.INVALID_CODE, f"{REASONS[Verdict.INVALID_CODE]} ({exc.detail})")
+            code, decision = (
+                None,
+                Decision(Verdict.INVALID_CODE, f"{REASONS[Verdict.INVALID_CODE]} ({exc.detail})"),
+            )
         try:
             if self.till.rebuilding():
                 if code is None:
                     return decision
-                return replace(cannot_check("the voucher list is being rebuilt after damage"), code=format_code(code))
+                return replace(
+                    cannot_check("the voucher list is being rebuilt after damage"), code=format_code(code)
+                )
             if code is not None:
                 decision = self._decide(code, now)
             if typed and decision.voucher is None and (correction := correct(text, self._holds)) is not None:
@@ -193,8 +222,10 @@ class Redeemer:
             return decision
         except sqlite3.DatabaseError as exc:
             damaged = "damaged, and the sync agent rebuilds it" if is_damaged(exc) else f"unreadable ({exc})"
-            return replace(cannot_check(f"the voucher list or the journal is {damaged}"),
-                           code=format_code(code) if code else None)
+            return replace(
+                cannot_check(f"the voucher list or the journal is {damaged}"),
+                code=format_code(code) if code else None,
+            )
 
     def _holds(self, code: str) -> bool:
         return self.till.lookup(code_hash(code, self.hash_key)) is not None
@@ -203,12 +234,19 @@ class Redeemer:
         found = self.till.lookup(code_hash(code, self.hash_key))
         store_id, tz = self.till.store()
         complete, progress = (True, 100) if found else self.till.snapshot_state()
-        verdict = decide(found and found.voucher, found and found.batch, store_id or "", now, tz, loading=not complete)
+        verdict = decide(
+            found and found.voucher, found and found.batch, store_id or "", now, tz, loading=not complete
+        )
         reason = loading_reason(progress) if verdict is Verdict.LOADING else REASONS[verdict]
         if verdict is Verdict.ALREADY_USED and found.voucher.used_at:
             used = found.voucher.used_store
-            where = ("at this shop" if used == store_id else f"at shop {used}" if used
-                     else "online by the customer (or at head office)")
+            where = (
+                "at this shop"
+                if used == store_id
+                else f"at shop {used}"
+                if used
+                else "online by the customer (or at head office)"
+            )
             reason = f"{reason} Used {where} on {found.voucher.used_at.astimezone(tz):%d %b %Y at %H:%M}."
         return Decision(verdict, reason, format_code(code), found)
 
@@ -217,8 +255,9 @@ class Redeemer:
         noticed layout would have changed it (localdb/notices.py): only when `from_scanner` (typed
         faster than by hand), since a code typed by hand on the till's keyboard proves nothing of
         the scanner. The notices written."""
-        if decision.problem or (decision.layout is None and (decision.verdict is Verdict.INVALID_CODE
-                                                             or not from_scanner)):
+        if decision.problem or (
+            decision.layout is None and (decision.verdict is Verdict.INVALID_CODE or not from_scanner)
+        ):
             return ()
         try:
             return notices.record_scan(self.journal, text, decision.layout.ids if decision.layout else None)
@@ -231,6 +270,8 @@ class Redeemer:
             return None  # a till problem, or a list still loading, decided nothing about the voucher
         voucher_id = decision.voucher.voucher.id if decision.voucher else None
         try:
-            return self.journal.append("refused", voucher_id, cashier=self.cashier, verdict=decision.verdict.value)
+            return self.journal.append(
+                "refused", voucher_id, cashier=self.cashier, verdict=decision.verdict.value
+            )
         except LocalDatabaseError:
             return None  # the record of a refusal waits for no one: a full disk loses only the record

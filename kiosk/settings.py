@@ -23,20 +23,37 @@ class KioskSettings(StoreHostSettings):
     verdict_seconds: float = Field(6, gt=0, description="How long a verdict stays on screen.")
     bell: bool = Field(True, description="Ring the terminal bell: once when accepted, twice when refused.")
     stale_needs_approval: bool = Field(
-        False, description="With a snapshot older than stale_snapshot_hours, a valid voucher is redeemed only "
-        "after a manager enters the PIN.")
-    confirm: bool = Field(False, description="Ask the cashier \"mark as used?\" (Enter yes, Esc no) before a "
-                          "valid voucher is redeemed.")
-    offline_after_seconds: float = Field(120, gt=0, description="Show OFFLINE when the agent has not synced for this long.")
+        False,
+        description="With a snapshot older than stale_snapshot_hours, a valid voucher is redeemed only "
+        "after a manager enters the PIN.",
+    )
+    confirm: bool = Field(
+        False,
+        description='Ask the cashier "mark as used?" (Enter yes, Esc no) before a valid voucher is redeemed.',
+    )
+    offline_after_seconds: float = Field(
+        120, gt=0, description="Show OFFLINE when the agent has not synced for this long."
+    )
     camera: str | None = Field(
-        None, description="Camera: a device index (0), a device path (/dev/video0), a video file or a folder of "
-        "images; none for keyboard and scanner input only.")
-    decoders: list[str] = Field(list(DEFAULT_DECODERS), description="Barcode decoders: the first reads every "
-                                "camera frame; the later ones, in order, read a frame it found nothing in, on a "
-                                "thread of their own (bench/README.md: camera). voucher-kiosk decode uses them too.")
-    fallback_fps: float = Field(1, gt=0, description="Most times per second the later decoders run, counted from "
-                                "the end of one pass to the start of the next.")
-    repeat_seconds: float = Field(3, ge=0, description="The same code seen again within this time is ignored.")
+        None,
+        description="Camera: a device index (0), a device path (/dev/video0), a video file or a folder of "
+        "images; none for keyboard and scanner input only.",
+    )
+    decoders: list[str] = Field(
+        list(DEFAULT_DECODERS),
+        description="Barcode decoders: the first reads every "
+        "camera frame; the later ones, in order, read a frame it found nothing in, on a "
+        "thread of their own (bench/README.md: camera). voucher-kiosk decode uses them too.",
+    )
+    fallback_fps: float = Field(
+        1,
+        gt=0,
+        description="Most times per second the later decoders run, counted from "
+        "the end of one pass to the start of the next.",
+    )
+    repeat_seconds: float = Field(
+        3, ge=0, description="The same code seen again within this time is ignored."
+    )
     preview: bool = Field(False, description="Show the camera's picture beside the verdict, for aiming.")
     preview_fps: float = Field(8, gt=0, description="Most times per second the preview is redrawn.")
     file_fps: float = Field(15, gt=0, description="Frames per second read from a video file or image folder.")

@@ -22,8 +22,9 @@ from localdb.errors import DamagedFile, LocalDatabaseError, advice, translate
 Migration = tuple[int, "str | Callable[[sqlite3.Connection], str]"]
 
 
-def open_writer(path: Path, migrations: list[Migration], *, synchronous: str = "FULL",
-                check: bool = False) -> sqlite3.Connection:
+def open_writer(
+    path: Path, migrations: list[Migration], *, synchronous: str = "FULL", check: bool = False
+) -> sqlite3.Connection:
     """The one writing connection of a file: WAL, FULL or NORMAL sync, migrated to the newest version.
     With `check`, an existing file is checked (quick_check) before anything is written to it, so a
     damaged one is refused (DamagedFile) rather than migrated; errors come as localdb.errors says."""
@@ -36,8 +37,9 @@ def open_writer(path: Path, migrations: list[Migration], *, synchronous: str = "
         if check and path.stat().st_size > 0:
             result = conn.execute("PRAGMA quick_check(5)").fetchall()
             if [r[0] for r in result] != ["ok"]:
-                raise DamagedFile(f"{path}: the file is damaged ({'; '.join(r[0] for r in result)[:300]}). "
-                                  f"{advice(path)}")
+                raise DamagedFile(
+                    f"{path}: the file is damaged ({'; '.join(r[0] for r in result)[:300]}). {advice(path)}"
+                )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA busy_timeout=30000")
@@ -80,8 +82,9 @@ def open_reader(path: Path) -> sqlite3.Connection:
     """A read-only connection to the other program's file."""
     if not path.exists():
         raise LocalDatabaseError(f"{path} does not exist yet.", title="Local database missing")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30,
-                           check_same_thread=False)
+    conn = sqlite3.connect(
+        f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30, check_same_thread=False
+    )
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
@@ -115,7 +118,9 @@ def read(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def migrate(conn: sqlite3.Connection, migrations: list[Migration]) -> None:
     """Apply each migration not yet recorded in `_migrations`, each in its own transaction."""
-    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
     done = {row[0] for row in conn.execute("SELECT version FROM _migrations")}
     for version, script in migrations:
         if version in done:
@@ -136,8 +141,10 @@ def migrate(conn: sqlite3.Connection, migrations: list[Migration]) -> None:
 def has_table(conn: sqlite3.Connection, name: str) -> bool:
     """The file (or one attached to it: pushed.db beside replica.db) has this table; False while
     the other program is still creating it."""
-    return conn.execute("SELECT 1 FROM pragma_table_list WHERE type = 'table' AND name = ?",
-                        (name,)).fetchone() is not None
+    return (
+        conn.execute("SELECT 1 FROM pragma_table_list WHERE type = 'table' AND name = ?", (name,)).fetchone()
+        is not None
+    )
 
 
 def now_iso() -> str:

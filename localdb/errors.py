@@ -56,7 +56,9 @@ def is_full(exc: BaseException) -> bool:
     for e in _chain(exc):
         if isinstance(e, DiskFull) or (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)):
             return True
-        if isinstance(e, sqlite3.Error) and (_sqlite_code(e) == sqlite3.SQLITE_FULL or "disk is full" in str(e)):
+        if isinstance(e, sqlite3.Error) and (
+            _sqlite_code(e) == sqlite3.SQLITE_FULL or "disk is full" in str(e)
+        ):
             return True
     return False
 
@@ -68,15 +70,18 @@ def is_damaged(exc: BaseException) -> bool:
             return True
         if isinstance(e, sqlite3.Error) and (
             _sqlite_code(e) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
-            or "malformed" in str(e) or "not a database" in str(e)
+            or "malformed" in str(e)
+            or "not a database" in str(e)
         ):
             return True
     return False
 
 
 def _is_io_error(exc: BaseException) -> bool:
-    return any(isinstance(e, sqlite3.Error) and _sqlite_code(e) in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
-               for e in _chain(exc))
+    return any(
+        isinstance(e, sqlite3.Error) and _sqlite_code(e) in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
+        for e in _chain(exc)
+    )
 
 
 def _no_space(path: Path) -> bool:
@@ -91,11 +96,15 @@ def _no_space(path: Path) -> bool:
 def advice(path: Path) -> str:
     """What to do about a damaged file, by which file it is."""
     if path.name.startswith("journal.db"):
-        return ("Keep the file (head office may need it): move it aside, e.g. to journal.db.damaged, then restart "
-                "the kiosk, which starts a new journal; the sync agent has pushed what it could read.")
+        return (
+            "Keep the file (head office may need it): move it aside, e.g. to journal.db.damaged, then restart "
+            "the kiosk, which starts a new journal; the sync agent has pushed what it could read."
+        )
     if path.name.startswith("replica.db"):
-        return ("The sync agent moves it aside and rebuilds it from head office when it meets the damage; "
-                "if this message stays, restart voucher-sync.")
+        return (
+            "The sync agent moves it aside and rebuilds it from head office when it meets the damage; "
+            "if this message stays, restart voucher-sync."
+        )
     return "Restore it from a backup, or ask head office."
 
 
@@ -106,12 +115,16 @@ def translate(exc: BaseException, path: Path, doing: str = "") -> LocalDatabaseE
     what = f"{path}: {doing + ': ' if doing else ''}"
     text = " ".join(str(exc).split()) or type(exc).__name__
     if is_full(exc) or (_is_io_error(exc) and _no_space(path)):
-        return DiskFull(f"{what}no space left on the disk ({text}). Free some space in {path.parent}; "
-                        "it works again by itself.")
+        return DiskFull(
+            f"{what}no space left on the disk ({text}). Free some space in {path.parent}; "
+            "it works again by itself."
+        )
     if is_damaged(exc):
         return DamagedFile(f"{what}the file is damaged ({text}). {advice(path)}")
     if isinstance(exc, PermissionError):
-        return LocalDatabaseError(f"{what}permission denied ({text}). Run this as the user that owns "
-                                  f"{path.parent} (on a store host: runuser -u voucher -- ...).",
-                                  title="Local database unreadable")
+        return LocalDatabaseError(
+            f"{what}permission denied ({text}). Run this as the user that owns "
+            f"{path.parent} (on a store host: runuser -u voucher -- ...).",
+            title="Local database unreadable",
+        )
     return LocalDatabaseError(f"{what}{text}", title="Local database unreadable")

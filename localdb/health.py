@@ -19,7 +19,8 @@ from localdb import journal, journals
 from localdb.connect import has_table, open_reader, read
 from localdb.errors import LocalDatabaseError, translate
 from localdb.journals import JournalLoss
-from localdb.notices import LayoutNotice, current as layout_notice
+from localdb.notices import LayoutNotice
+from localdb.notices import current as layout_notice
 from localdb.replica import all_meta, snapshot_complete
 from localdb.till import Outcome, Till
 from vouchers.ages import duration
@@ -66,12 +67,20 @@ class TillHealth:
     def as_json(self) -> dict[str, Any]:
         """`status --json`. These files hold no token and no code hash key, so neither can leak here."""
         return {
-            "status": self.status, "problems": list(self.problems), "store_id": self.store_id,
-            "cursor": self.cursor, "snapshot_complete": self.snapshot_complete,
-            "snapshot_progress": self.snapshot_progress, "pending": self.pending,
-            "push_cursor": self.push_cursor, "journal_seq": self.journal_seq,
-            "last_pull_at": self.last_pull_at, "last_push_at": self.last_push_at, "last_error": self.last_error,
-            "last_error_at": self.last_error_at, "clock_skew_seconds": self.clock_skew_seconds,
+            "status": self.status,
+            "problems": list(self.problems),
+            "store_id": self.store_id,
+            "cursor": self.cursor,
+            "snapshot_complete": self.snapshot_complete,
+            "snapshot_progress": self.snapshot_progress,
+            "pending": self.pending,
+            "push_cursor": self.push_cursor,
+            "journal_seq": self.journal_seq,
+            "last_pull_at": self.last_pull_at,
+            "last_push_at": self.last_push_at,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "clock_skew_seconds": self.clock_skew_seconds,
             "stopped": self.stopped,
             "conflicts": [_outcome_json(o) for o in self.conflicts],
             "rejections": [_outcome_json(o) for o in self.rejections],
@@ -93,11 +102,13 @@ def examine(replica_path: Path, journal_path: Path, limits: Limits, now: datetim
     conns: list[sqlite3.Connection] = []
     try:
         if not data_dir.is_dir():
-            raise LocalDatabaseError(f"the data directory {data_dir} does not exist (is data_dir right?)",
-                                     title="No till files")
+            raise LocalDatabaseError(
+                f"the data directory {data_dir} does not exist (is data_dir right?)", title="No till files"
+            )
         if not replica_path.exists():
-            raise LocalDatabaseError(f"no replica at {replica_path} yet: has 'voucher-sync run' started?",
-                                     title="No till files")
+            raise LocalDatabaseError(
+                f"no replica at {replica_path} yet: has 'voucher-sync run' started?", title="No till files"
+            )
         with _reading(replica_path):
             conns.append(open_reader(replica_path))
         if journal_path.exists():
@@ -112,8 +123,9 @@ def examine(replica_path: Path, journal_path: Path, limits: Limits, now: datetim
             conn.close()
 
 
-def assess(till: Till, limits: Limits, now: datetime, *,
-           names: tuple[str, str] = ("replica.db", "journal.db")) -> TillHealth:
+def assess(
+    till: Till, limits: Limits, now: datetime, *, names: tuple[str, str] = ("replica.db", "journal.db")
+) -> TillHealth:
     """The judgement, from open connections: the replica first, in one snapshot, then the journal
     (append-only, so it can only be ahead of the push cursor read before it, unless replaced).
     A damaged journal is found first, so that it is named whichever read would meet it."""
@@ -127,7 +139,9 @@ def assess(till: Till, limits: Limits, now: datetime, *,
         complete = snapshot_complete(all_meta(till.replica)) if has_table(till.replica, "meta") else False
         outcomes = unreviewed(till)
         for key in ("last_pull_at", "last_push_at", "last_error_at"):
-            if health[key] and datetime.fromisoformat(health[key]).tzinfo is None:  # ValueError: damaged, said so
+            if (
+                health[key] and datetime.fromisoformat(health[key]).tzinfo is None
+            ):  # ValueError: damaged, said so
                 raise ValueError(f"{key} {health[key]!r} has no time zone")
         skew = health["clock_skew_seconds"]
         skew = None if skew is None else int(float(skew))
@@ -142,13 +156,24 @@ def assess(till: Till, limits: Limits, now: datetime, *,
         losses = tuple(till.journal_losses())
         notice = layout_notice(till.journal)
     facts = TillHealth(
-        store_id=health["store_id"], cursor=health["cursor"], push_cursor=cursor.push_cursor if cursor else 0,
-        snapshot_complete=complete, pending=pending, journal_seq=seq, last_pull_at=health["last_pull_at"],
-        last_push_at=health["last_push_at"], last_error=health["last_error"], last_error_at=health["last_error_at"],
-        clock_skew_seconds=skew, stopped=health["stopped"] or None,
+        store_id=health["store_id"],
+        cursor=health["cursor"],
+        push_cursor=cursor.push_cursor if cursor else 0,
+        snapshot_complete=complete,
+        pending=pending,
+        journal_seq=seq,
+        last_pull_at=health["last_pull_at"],
+        last_push_at=health["last_push_at"],
+        last_error=health["last_error"],
+        last_error_at=health["last_error_at"],
+        clock_skew_seconds=skew,
+        stopped=health["stopped"] or None,
         conflicts=tuple(o for o in outcomes if o.outcome == "conflict"),
         rejections=tuple(o for o in outcomes if o.outcome == "rejected"),
-        problems=(), journal_id=jid, journal_losses=losses, snapshot_progress=health.get("snapshot_progress"),
+        problems=(),
+        journal_id=jid,
+        journal_losses=losses,
+        snapshot_progress=health.get("snapshot_progress"),
     )
     facts = replace(facts, scanner_layout=notice)
     return replace(facts, problems=tuple(_problems(facts, limits, now)))
@@ -165,16 +190,25 @@ def _problems(h: TillHealth, limits: Limits, now: datetime) -> list[str]:
         if age > limits.offline:
             out.append(f"offline: no successful pull for {duration(age)} (limit {duration(limits.offline)})")
         if age > limits.stale:
-            out.append(f"stale snapshot: last pulled {duration(age)} ago (stale after {duration(limits.stale)})")
+            out.append(
+                f"stale snapshot: last pulled {duration(age)} ago (stale after {duration(limits.stale)})"
+            )
         if not h.snapshot_complete:
-            loading = "" if h.snapshot_progress is None else f" (voucher list loading: {h.snapshot_progress} %)"
-            out.append(f"incomplete snapshot: the last page pulled said more was to come{loading}"
-                       if h.cursor else "no snapshot: it was wiped or has not been pulled since")
+            loading = (
+                "" if h.snapshot_progress is None else f" (voucher list loading: {h.snapshot_progress} %)"
+            )
+            out.append(
+                f"incomplete snapshot: the last page pulled said more was to come{loading}"
+                if h.cursor
+                else "no snapshot: it was wiped or has not been pulled since"
+            )
     if h.conflicts:
         out.append(f"{len(h.conflicts)} conflict(s) to review")
     if h.rejections:
         out.append(f"{len(h.rejections)} rejection(s) to review")
-    out.extend(loss.words() for loss in h.journal_losses if loss.recent(now))  # older ones: listed, not degraded
+    out.extend(
+        loss.words() for loss in h.journal_losses if loss.recent(now)
+    )  # older ones: listed, not degraded
     if h.scanner_layout:
         out.append(h.scanner_layout.words(now))
     return out

@@ -48,10 +48,14 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise NotEnrolled(f"No device identity at {path}: run 'voucher-sync enrol --server URL --code CODE'.") from None
+        raise NotEnrolled(
+            f"No device identity at {path}: run 'voucher-sync enrol --server URL --code CODE'."
+        ) from None
     except OSError as exc:  # e.g. another user's file
-        raise NotEnrolled(f"Cannot read the device identity at {path} ({exc.strerror or exc}); run this as the "
-                          "user the till's files belong to, or enrol again.") from None
+        raise NotEnrolled(
+            f"Cannot read the device identity at {path} ({exc.strerror or exc}); run this as the "
+            "user the till's files belong to, or enrol again."
+        ) from None
 
 
 def _damaged(path: Path, exc: Exception) -> NotEnrolled:
@@ -70,9 +74,16 @@ def load(path: Path) -> Identity:
     try:
         data = _read(path)
         earlier = tuple(
-            {"device_id": str(d["device_id"]), "journal_id": str(d["journal_id"]), "up_to_seq": int(d["up_to_seq"])}
-            for d in data.get("earlier_devices", ()))
-        return Identity(**{k: data[k] for k in Identity.__dataclass_fields__ if k != "earlier_devices"},
-                        earlier_devices=earlier)
+            {
+                "device_id": str(d["device_id"]),
+                "journal_id": str(d["journal_id"]),
+                "up_to_seq": int(d["up_to_seq"]),
+            }
+            for d in data.get("earlier_devices", ())
+        )
+        return Identity(
+            **{k: data[k] for k in Identity.__dataclass_fields__ if k != "earlier_devices"},
+            earlier_devices=earlier,
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise _damaged(path, exc) from None

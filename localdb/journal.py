@@ -65,6 +65,7 @@ MIGRATIONS: list[Migration] = [
     ),
 ]
 
+
 def _allow_reviews(conn: sqlite3.Connection) -> str:
     """Migration 3: events may be `review` (a manager closed a conflict or rejection, named by
     `reviews`). SQLite cannot change a CHECK, so the table is rebuilt with every column it has
@@ -72,7 +73,7 @@ def _allow_reviews(conn: sqlite3.Connection) -> str:
     columns = [(r[1], r[2], r[3], r[5]) for r in conn.execute("PRAGMA table_info(events)")]
     names = [name for name, *_ in columns]
     defs = []
-    for name, kind, notnull, pk in columns:
+    for name, kind, notnull, _pk in columns:
         if name == "seq":
             defs.append("seq INTEGER PRIMARY KEY AUTOINCREMENT")
         elif name == "id":
@@ -103,7 +104,10 @@ def _allow_reviews(conn: sqlite3.Connection) -> str:
 MIGRATIONS.append((3, _allow_reviews))
 # Migration 4: what the till noticed and tells its people until it is fixed (localdb/notices.py):
 # a scanner typing through the wrong keyboard layout. Append-only like the events; never pushed.
-MIGRATIONS.append((4, """
+MIGRATIONS.append(
+    (
+        4,
+        """
     CREATE TABLE notices (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         at TEXT NOT NULL,
@@ -117,7 +121,9 @@ MIGRATIONS.append((4, """
         BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
     CREATE TRIGGER notices_no_delete BEFORE DELETE ON notices
         BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END
-    """))
+    """,
+    )
+)
 
 COLUMNS = ("seq", "id", "kind", "voucher_id", "at", "cashier", "reverts", "reason", "verdict", "reviews")
 
@@ -137,8 +143,14 @@ class JournalEvent:
 
     def wire(self) -> dict[str, Any]:
         """As docs/PROTOCOL.md's event: device_seq is the journal's sequence number."""
-        out = {"id": self.id, "kind": self.kind, "voucher_id": self.voucher_id, "at": self.at.isoformat(),
-               "device_seq": self.seq, "cashier": self.cashier}
+        out = {
+            "id": self.id,
+            "kind": self.kind,
+            "voucher_id": self.voucher_id,
+            "at": self.at.isoformat(),
+            "device_seq": self.seq,
+            "cashier": self.cashier,
+        }
         if self.kind == "revert":
             out.update(reverts=self.reverts, reason=self.reason)
         if self.kind == "refused":
@@ -157,7 +169,9 @@ def _lock_writer(path: Path) -> int:
         os.close(fd)
         raise LocalDatabaseError(
             f"{path.parent / path.name.removesuffix('.writer')} is in use by another kiosk (process {holder}); "
-            "one till directory has one kiosk. Close the other one first.", title="Kiosk already running") from None
+            "one till directory has one kiosk. Close the other one first.",
+            title="Kiosk already running",
+        ) from None
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
@@ -174,7 +188,7 @@ def selected(conn: sqlite3.Connection) -> str:
 
 
 def event_from_row(row: sqlite3.Row | tuple) -> JournalEvent:
-    values = dict(zip(COLUMNS, tuple(row)))
+    values = dict(zip(COLUMNS, tuple(row), strict=False))
     values["at"] = datetime.fromisoformat(values["at"])
     return JournalEvent(**values)
 
@@ -270,24 +284,31 @@ class Journal:
         except (sqlite3.Error, OSError) as exc:
             raise translate(exc, self.path, "could not record the event") from exc
 
-    def _insert(self, kind, voucher_id, event_id, at, cashier, reverts, reason, verdict, reviews) -> JournalEvent:
+    def _insert(
+        self, kind, voucher_id, event_id, at, cashier, reverts, reason, verdict, reviews
+    ) -> JournalEvent:
         with write(self.conn) as c:
             cursor = c.execute(
                 "INSERT INTO events (id, kind, voucher_id, at, cashier, reverts, reason, verdict, reviews) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (event_id, kind, voucher_id, at.isoformat(), cashier, reverts, reason, verdict, reviews),
             )
-        return JournalEvent(cursor.lastrowid, event_id, kind, voucher_id, at, cashier, reverts, reason, verdict,
-                            reviews)
+        return JournalEvent(
+            cursor.lastrowid, event_id, kind, voucher_id, at, cashier, reverts, reason, verdict, reviews
+        )
 
 
 def events_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[JournalEvent]:
     """Events with a sequence number above `seq`, oldest first (for the agent's push loop)."""
-    rows = conn.execute(f"SELECT {selected(conn)} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+    rows = conn.execute(
+        f"SELECT {selected(conn)} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+    )
     return [event_from_row(r) for r in rows]
 
 
-def salvage_after(conn: sqlite3.Connection, seq: int, limit: int) -> tuple[list[JournalEvent], list[int], int]:
+def salvage_after(
+    conn: sqlite3.Connection, seq: int, limit: int
+) -> tuple[list[JournalEvent], list[int], int]:
     """From a damaged journal, what can still be read after `seq`: the events read one by one (up to
     `limit`), the sequence numbers that could not be read, and the highest sequence number the
     journal says it gave. Raises when not even that can be read."""

@@ -37,7 +37,9 @@ TABLE = """
 """
 
 # Replica migration 2, as it was written (pushed.db, localdb/pushed.py, now holds the table).
-MIGRATION = TABLE + """;
+MIGRATION = (
+    TABLE
+    + """;
     INSERT INTO journals (id, push_cursor, push_anchor, reflected_cursor, last_seq, first_seen_at)
         SELECT '', CAST(m.value AS INTEGER),
                (SELECT o.event_id FROM outcomes o WHERE o.seq = CAST(m.value AS INTEGER)
@@ -47,6 +49,7 @@ MIGRATION = TABLE + """;
         FROM meta m WHERE m.key = 'push_cursor' AND CAST(m.value AS INTEGER) > 0;
     INSERT OR REPLACE INTO meta (key, value) SELECT 'journal_id', '' FROM journals WHERE id = ''
 """
+)
 
 REPORTED_FOR = timedelta(hours=24)  # a lost journal degrades the till this long after it was found
 
@@ -71,17 +74,26 @@ class JournalLoss:
 
     def words(self) -> str:
         when = f" ({self.at[:16].replace('T', ' ')} UTC)" if self.at else ""
-        lost = (f"; {self.unsent} event(s) it held never reached head office and are lost" if self.unsent
-                else "; nothing it held was lost")
+        lost = (
+            f"; {self.unsent} event(s) it held never reached head office and are lost"
+            if self.unsent
+            else "; nothing it held was lost"
+        )
         if self.how == "missing":
-            return (f"journal.db is missing: head office had acknowledged {self.acknowledged} event(s) from the "
-                    f"journal that was there{lost}")
+            return (
+                f"journal.db is missing: head office had acknowledged {self.acknowledged} event(s) from the "
+                f"journal that was there{lost}"
+            )
         if self.how == "rewound":
-            return (f"journal.db went back to an older copy{when}: head office had acknowledged "
-                    f"{self.acknowledged} of its events, the copy holds {self.held}; events written since are "
-                    f"pushed from #{(self.held or 0) + 1}")
-        return (f"journal.db was replaced{when}: the journal before it is gone; head office had acknowledged "
-                f"{self.acknowledged} of its events{lost}")
+            return (
+                f"journal.db went back to an older copy{when}: head office had acknowledged "
+                f"{self.acknowledged} of its events, the copy holds {self.held}; events written since are "
+                f"pushed from #{(self.held or 0) + 1}"
+            )
+        return (
+            f"journal.db was replaced{when}: the journal before it is gone; head office had acknowledged "
+            f"{self.acknowledged} of its events{lost}"
+        )
 
     def short(self) -> str:
         """For the kiosk's status line."""
@@ -135,8 +147,9 @@ def cursor_for(replica: sqlite3.Connection, journal_conn: sqlite3.Connection | N
     if not has_table(replica, "journals"):  # a replica from before identities, not migrated yet
         if jid != LEGACY:
             return JournalCursor(jid, 0, 0)
-        return JournalCursor(jid, int(_meta(replica, "push_cursor") or 0),
-                             int(_meta(replica, "reflected_push_cursor") or 0))
+        return JournalCursor(
+            jid, int(_meta(replica, "push_cursor") or 0), int(_meta(replica, "reflected_push_cursor") or 0)
+        )
     row = replica.execute("SELECT * FROM journals WHERE id = ?", (jid,)).fetchone()
     if row is None and jid != LEGACY:
         row = replica.execute("SELECT * FROM journals WHERE id = ?", (LEGACY,)).fetchone()
@@ -155,31 +168,60 @@ def losses(replica: sqlite3.Connection, journal_conn: sqlite3.Connection | None)
         return []
     out = []
     followed = _meta(replica, "journal_id")
-    row = None if followed is None else replica.execute("SELECT * FROM journals WHERE id = ?", (followed,)).fetchone()
+    row = (
+        None
+        if followed is None
+        else replica.execute("SELECT * FROM journals WHERE id = ?", (followed,)).fetchone()
+    )
     if row is not None and row["push_cursor"] > 0:
         unsent = max(0, row["last_seq"] - row["push_cursor"])
         if journal_conn is None:
             out.append(JournalLoss(row["id"], "missing", None, row["push_cursor"], unsent))
         elif has_table(journal_conn, "events"):
             jid = journal_identity(journal_conn)
-            adopted = followed == LEGACY and jid != LEGACY and row["push_anchor"] is not None and \
-                _event_id_at(journal_conn, row["push_cursor"]) == row["push_anchor"]
+            adopted = (
+                followed == LEGACY
+                and jid != LEGACY
+                and row["push_anchor"] is not None
+                and _event_id_at(journal_conn, row["push_cursor"]) == row["push_anchor"]
+            )
             if jid != followed and not adopted:
                 out.append(JournalLoss(row["id"], "replaced", None, row["push_cursor"], unsent))
             elif not _anchored(row, lambda seq: _event_id_at(journal_conn, seq)):
-                out.append(JournalLoss(row["id"], "rewound", None, row["push_cursor"], unsent,
-                                       held=journal.last_seq(journal_conn)))
+                out.append(
+                    JournalLoss(
+                        row["id"],
+                        "rewound",
+                        None,
+                        row["push_cursor"],
+                        unsent,
+                        held=journal.last_seq(journal_conn),
+                    )
+                )
     for r in replica.execute("SELECT * FROM journals WHERE lost_at IS NOT NULL ORDER BY lost_at DESC"):
-        out.append(JournalLoss(r["id"], r["lost_how"], r["lost_at"], r["lost_acknowledged"] or 0,
-                               r["lost_unsent"] or 0, r["lost_held"]))
+        out.append(
+            JournalLoss(
+                r["id"],
+                r["lost_how"],
+                r["lost_at"],
+                r["lost_acknowledged"] or 0,
+                r["lost_unsent"] or 0,
+                r["lost_held"],
+            )
+        )
     return out
 
 
 # --- the agent's side (writes, inside its transactions) --------------------------------------
 
 
-def follow(c: sqlite3.Connection, jid: str, top: int, event_id_at: Callable[[int], str | None],
-           has_outcome: Callable[[str], bool]) -> tuple[int, JournalLoss | None]:
+def follow(
+    c: sqlite3.Connection,
+    jid: str,
+    top: int,
+    event_id_at: Callable[[int], str | None],
+    has_outcome: Callable[[str], bool],
+) -> tuple[int, JournalLoss | None]:
     """In the agent's write transaction: make `jid` (whose highest sequence number is `top`) the
     journal pushed from, recording a loss when it is not the one before or went back; returns its
     push cursor and the loss found now, if any."""
@@ -189,8 +231,12 @@ def follow(c: sqlite3.Connection, jid: str, top: int, event_id_at: Callable[[int
     loss = None
     if row is None:
         legacy = c.execute("SELECT * FROM journals WHERE id = ? AND lost_at IS NULL", (LEGACY,)).fetchone()
-        if legacy is not None and jid != LEGACY and legacy["push_anchor"] is not None \
-                and event_id_at(legacy["push_cursor"]) == legacy["push_anchor"]:
+        if (
+            legacy is not None
+            and jid != LEGACY
+            and legacy["push_anchor"] is not None
+            and event_id_at(legacy["push_cursor"]) == legacy["push_anchor"]
+        ):
             c.execute("UPDATE journals SET id = ? WHERE id = ?", (jid, LEGACY))  # the same file, now named
             followed = None if followed == LEGACY else followed  # nothing lost: follow it under its name
         else:
@@ -200,21 +246,28 @@ def follow(c: sqlite3.Connection, jid: str, top: int, event_id_at: Callable[[int
         before = c.execute("SELECT * FROM journals WHERE id = ? AND lost_at IS NULL", (followed,)).fetchone()
         if before is not None and (before["push_cursor"] > 0 or before["last_seq"] > 0):
             unsent = max(0, before["last_seq"] - before["push_cursor"])
-            c.execute("UPDATE journals SET lost_at = ?, lost_how = 'replaced', lost_acknowledged = ?, "
-                      "lost_unsent = ? WHERE id = ?", (now, before["push_cursor"], unsent, followed))
+            c.execute(
+                "UPDATE journals SET lost_at = ?, lost_how = 'replaced', lost_acknowledged = ?, "
+                "lost_unsent = ? WHERE id = ?",
+                (now, before["push_cursor"], unsent, followed),
+            )
             loss = JournalLoss(followed, "replaced", now, before["push_cursor"], unsent)
-        c.execute("UPDATE journals SET lost_at = NULL, lost_how = NULL WHERE id = ? AND lost_how = 'replaced'",
-                  (jid,))  # a journal that comes back (restored) is followed again
+        c.execute(
+            "UPDATE journals SET lost_at = NULL, lost_how = NULL WHERE id = ? AND lost_how = 'replaced'",
+            (jid,),
+        )  # a journal that comes back (restored) is followed again
     if followed != jid:
         c.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('journal_id', ?)", (jid,))
     cursor = row["push_cursor"]
     if not _anchored(row, event_id_at):
         held = _pushed_prefix(min(top, cursor), event_id_at, has_outcome)
         unsent = max(0, row["last_seq"] - cursor)
-        c.execute("UPDATE journals SET push_cursor = ?, push_anchor = ?, reflected_cursor = min(reflected_cursor, ?), "
-                  "last_seq = ?, lost_at = ?, lost_how = 'rewound', lost_acknowledged = ?, lost_unsent = ?, "
-                  "lost_held = ? WHERE id = ?",
-                  (held, event_id_at(held), held, top, now, cursor, unsent, held, jid))
+        c.execute(
+            "UPDATE journals SET push_cursor = ?, push_anchor = ?, reflected_cursor = min(reflected_cursor, ?), "
+            "last_seq = ?, lost_at = ?, lost_how = 'rewound', lost_acknowledged = ?, lost_unsent = ?, "
+            "lost_held = ? WHERE id = ?",
+            (held, event_id_at(held), held, top, now, cursor, unsent, held, jid),
+        )
         loss = JournalLoss(jid, "rewound", now, cursor, unsent, held)
         cursor = held
     elif top > row["last_seq"]:
@@ -222,7 +275,9 @@ def follow(c: sqlite3.Connection, jid: str, top: int, event_id_at: Callable[[int
     return cursor, loss
 
 
-def _pushed_prefix(upper: int, event_id_at: Callable[[int], str | None], has_outcome: Callable[[str], bool]) -> int:
+def _pushed_prefix(
+    upper: int, event_id_at: Callable[[int], str | None], has_outcome: Callable[[str], bool]
+) -> int:
     """The longest start of an older copy that head office has answered: a copy holds the first
     events of the journal as they were, so "has an outcome" holds up to some point, then not."""
     low, high = 0, upper
@@ -246,13 +301,20 @@ def push_cursor(c: sqlite3.Connection, jid: str | None = None) -> int:
     return row[0] if row else 0
 
 
-def record_push(c: sqlite3.Connection, jid: str, last_seq: int, anchor: str | None, unreadable: int = 0) -> None:
+def record_push(
+    c: sqlite3.Connection, jid: str, last_seq: int, anchor: str | None, unreadable: int = 0
+) -> None:
     """Events up to `last_seq` of journal `jid` have their answers (`unreadable` of them could
     not be read from a damaged journal and never will)."""
     c.execute("INSERT OR IGNORE INTO journals (id, first_seen_at) VALUES (?, ?)", (jid, now_iso()))
-    c.execute("INSERT OR IGNORE INTO state (key, value) VALUES ('journal_id', ?)", (jid,))  # followed from now
-    c.execute("UPDATE journals SET push_cursor = ?, push_anchor = ?, last_seq = max(last_seq, ?), "
-              "unreadable = unreadable + ? WHERE id = ?", (last_seq, anchor, last_seq, unreadable, jid))
+    c.execute(
+        "INSERT OR IGNORE INTO state (key, value) VALUES ('journal_id', ?)", (jid,)
+    )  # followed from now
+    c.execute(
+        "UPDATE journals SET push_cursor = ?, push_anchor = ?, last_seq = max(last_seq, ?), "
+        "unreadable = unreadable + ? WHERE id = ?",
+        (last_seq, anchor, last_seq, unreadable, jid),
+    )
 
 
 def mark_reflected(c: sqlite3.Connection, jid: str, cursor: int) -> None:

@@ -42,41 +42,67 @@ class LayoutNotice:
     def words(self, now: datetime) -> str:
         """For `voucher-sync status` and the manager view."""
         scans = f"{self.corrected} scan{'' if self.corrected == 1 else 's'} corrected"
-        return (f"the barcode scanner types as a US keyboard, but this till's keyboard is {layout_names(self.layouts)}"
-                f" ({scans}, the first {ages.ago(now - self.since)}, the last {ages.ago(now - self.last)}): "
-                f"{advice(self.layouts)}. The notice ends after {FIXED_AFTER} scans in a row arrive right, "
-                "or when a manager marks it fixed (the till's manager view, key l)")
+        return (
+            f"the barcode scanner types as a US keyboard, but this till's keyboard is {layout_names(self.layouts)}"
+            f" ({scans}, the first {ages.ago(now - self.since)}, the last {ages.ago(now - self.last)}): "
+            f"{advice(self.layouts)}. The notice ends after {FIXED_AFTER} scans in a row arrive right, "
+            "or when a manager marks it fixed (the till's manager view, key l)"
+        )
 
     def as_json(self) -> dict[str, Any]:
-        return {"layouts": list(self.layouts), "names": layout_names(self.layouts), "since": self.since.isoformat(),
-                "last": self.last.isoformat(), "corrected": self.corrected, "correct_in_row": self.correct_in_row,
-                "fixed_after": FIXED_AFTER, "advice": advice(self.layouts)}
+        return {
+            "layouts": list(self.layouts),
+            "names": layout_names(self.layouts),
+            "since": self.since.isoformat(),
+            "last": self.last.isoformat(),
+            "corrected": self.corrected,
+            "correct_in_row": self.correct_in_row,
+            "fixed_after": FIXED_AFTER,
+            "advice": advice(self.layouts),
+        }
 
 
 def current(conn: sqlite3.Connection | None) -> LayoutNotice | None:
     """The notice standing in this journal, or None (none, or a journal from before notices)."""
-    if conn is None or conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notices'").fetchone() is None:
+    if (
+        conn is None
+        or conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notices'").fetchone()
+        is None
+    ):
         return None
     with read(conn) as r:
-        ended = r.execute("SELECT coalesce(max(seq), 0) FROM notices WHERE kind = ? AND event IN ('fixed', "
-                          "'dismissed')", (KIND,)).fetchone()[0]
-        raised = r.execute("SELECT seq, at FROM notices WHERE kind = ? AND event = 'raised' AND seq > ? "
-                           "ORDER BY seq DESC LIMIT 1", (KIND, ended)).fetchone()
+        ended = r.execute(
+            "SELECT coalesce(max(seq), 0) FROM notices WHERE kind = ? AND event IN ('fixed', 'dismissed')",
+            (KIND,),
+        ).fetchone()[0]
+        raised = r.execute(
+            "SELECT seq, at FROM notices WHERE kind = ? AND event = 'raised' AND seq > ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (KIND, ended),
+        ).fetchone()
         if raised is None:
             return None
         seq, since = raised
         last_seq, last_at, detail, count = r.execute(
             "SELECT max(seq), at, detail, count(*) FROM notices WHERE kind = ? AND event IN ('raised', 'corrected') "
-            "AND seq >= ?", (KIND, seq)).fetchone()
-        in_row = r.execute("SELECT count(*) FROM notices WHERE kind = ? AND event = 'correct' AND seq > ?",
-                           (KIND, last_seq)).fetchone()[0]
-    return LayoutNotice(tuple((detail or "").split()), datetime.fromisoformat(since), datetime.fromisoformat(last_at),
-                        count, in_row)
+            "AND seq >= ?",
+            (KIND, seq),
+        ).fetchone()
+        in_row = r.execute(
+            "SELECT count(*) FROM notices WHERE kind = ? AND event = 'correct' AND seq > ?", (KIND, last_seq)
+        ).fetchone()[0]
+    return LayoutNotice(
+        tuple((detail or "").split()),
+        datetime.fromisoformat(since),
+        datetime.fromisoformat(last_at),
+        count,
+        in_row,
+    )
 
 
-def record_scan(journal: Journal, text: str, corrected: tuple[str, ...] | None, *,
-                now: datetime | None = None) -> tuple[str, ...]:
+def record_scan(
+    journal: Journal, text: str, corrected: tuple[str, ...] | None, *, now: datetime | None = None
+) -> tuple[str, ...]:
     """After a scan typed into the till (not one the camera read): note its correction (the ids
     of the layouts that explain it), or, with `corrected` None, that it arrived right although
     the noticed layout would have changed it. The events written; LocalDatabaseError when they
@@ -103,14 +129,17 @@ def dismiss(journal: Journal, by: str | None = None, *, now: datetime | None = N
     return True
 
 
-def _append(journal: Journal, now: datetime | None, events: list[tuple[str, str | None]],
-            by: str | None = None) -> tuple[str, ...]:
+def _append(
+    journal: Journal, now: datetime | None, events: list[tuple[str, str | None]], by: str | None = None
+) -> tuple[str, ...]:
     at = (now or datetime.now(UTC)).isoformat()
     try:
         journal.follow()
         with write(journal.conn) as c:
-            c.executemany("INSERT INTO notices (at, kind, event, detail, by) VALUES (?, ?, ?, ?, ?)",
-                          [(at, KIND, event, detail, by) for event, detail in events])
+            c.executemany(
+                "INSERT INTO notices (at, kind, event, detail, by) VALUES (?, ?, ?, ?, ?)",
+                [(at, KIND, event, detail, by) for event, detail in events],
+            )
     except (sqlite3.Error, OSError) as exc:
         raise translate(exc, journal.path, "could not record the scanner notice") from exc
     return tuple(event for event, _ in events)

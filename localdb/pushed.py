@@ -68,8 +68,10 @@ class Pushed:
         if unknown:
             raise KeyError(f"not keys of pushed.db's state: {sorted(unknown)}")
         with write(self.conn) as c:
-            c.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)",
-                          [(k, None if v is None else str(v)) for k, v in values.items()])
+            c.executemany(
+                "INSERT OR REPLACE INTO state VALUES (?, ?)",
+                [(k, None if v is None else str(v)) for k, v in values.items()],
+            )
 
     def push_cursor(self) -> int:
         """The sequence number up to which every event of the journal pushed from has an outcome."""
@@ -80,17 +82,27 @@ class Pushed:
         jid = journals.followed(self.conn) or journals.LEGACY
         return jid, journals.push_cursor(self.conn, jid)
 
-    def follow_journal(self, jid: str, top: int, event_id_at: Callable[[int], str | None]
-                       ) -> tuple[int, journals.JournalLoss | None]:
+    def follow_journal(
+        self, jid: str, top: int, event_id_at: Callable[[int], str | None]
+    ) -> tuple[int, journals.JournalLoss | None]:
         """Push from journal `jid` (see localdb/journals.py); its push cursor, and a loss found now.
         Writes only when something changed (a new journal, a loss, events beyond the last seen)."""
         return journals.follow(self.conn, jid, top, event_id_at, self._has_outcome)
 
     def _has_outcome(self, event_id: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM outcomes WHERE event_id = ?", (event_id,)).fetchone() is not None
+        return (
+            self.conn.execute("SELECT 1 FROM outcomes WHERE event_id = ?", (event_id,)).fetchone() is not None
+        )
 
-    def record_outcomes(self, events: Iterable[dict[str, Any]], results: list[dict[str, Any]], last_seq: int,
-                        *, journal_id: str | None = None, unreadable: int = 0) -> None:
+    def record_outcomes(
+        self,
+        events: Iterable[dict[str, Any]],
+        results: list[dict[str, Any]],
+        last_seq: int,
+        *,
+        journal_id: str | None = None,
+        unreadable: int = 0,
+    ) -> None:
         """Store each event's result and move the push cursor of journal `journal_id` (the one
         followed when None) past them, in one transaction; `unreadable` sequence numbers up to
         `last_seq` were skipped, unreadable in a damaged journal."""
@@ -101,11 +113,21 @@ class Pushed:
             first = result.get("first") if result["outcome"] == "duplicate" else None
             final = first or result  # a duplicate of an event whose answer we lost: keep the first answer
             winner = final.get("winner") or {}
-            rows.append((
-                str(event["id"]), event["device_seq"], event["kind"], event.get("voucher_id"), final["outcome"],
-                final.get("reason"), winner.get("store_id"), winner.get("device_id"), winner.get("at"),
-                final.get("server_time"), now,
-            ))
+            rows.append(
+                (
+                    str(event["id"]),
+                    event["device_seq"],
+                    event["kind"],
+                    event.get("voucher_id"),
+                    final["outcome"],
+                    final.get("reason"),
+                    winner.get("store_id"),
+                    winner.get("device_id"),
+                    winner.get("at"),
+                    final.get("server_time"),
+                    now,
+                )
+            )
         with write(self.conn) as c:
             c.executemany("INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             jid = journals.followed(c) if journal_id is None else journal_id
@@ -145,9 +167,16 @@ def open_pushed(replica_path: Path, *, thorough: bool = False) -> Pushed:
             raise
         reason = str(exc)
     aside = move_aside(path)
-    log.error("%s is damaged (%s): moved to %s; the journal is pushed again from its start", path, reason, aside.name)
+    log.error(
+        "%s is damaged (%s): moved to %s; the journal is pushed again from its start",
+        path,
+        reason,
+        aside.name,
+    )
     pushed = Pushed(path)
-    pushed.set_state(last_error=f"pushed.db was damaged ({reason[:200]}); started afresh", last_error_at=now_iso())
+    pushed.set_state(
+        last_error=f"pushed.db was damaged ({reason[:200]}); started afresh", last_error_at=now_iso()
+    )
     return pushed
 
 

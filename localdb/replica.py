@@ -35,7 +35,8 @@ MIGRATIONS: list[Migration] = [
         ) WITHOUT ROWID;
         CREATE UNIQUE INDEX vouchers_code_hash ON vouchers (code_hash);
         CREATE INDEX vouchers_batch ON vouchers (batch_id);
-        """ + OUTCOMES,  # (moved to pushed.db by migration 5)
+        """
+        + OUTCOMES,  # (moved to pushed.db by migration 5)
     ),
     (2, journals.MIGRATION),  # push cursors per journal identity (localdb/journals.py)
     (
@@ -54,7 +55,12 @@ MIGRATIONS: list[Migration] = [
 CACHE_KIB = 16 * 1024  # the agent's page cache (and index sorter's memory): the upper levels of the indexes
 
 HEALTH_KEYS = (
-    "last_pull_at", "last_push_at", "last_error", "last_error_at", "clock_skew_seconds", "stopped",
+    "last_pull_at",
+    "last_push_at",
+    "last_error",
+    "last_error_at",
+    "clock_skew_seconds",
+    "stopped",
 )
 REPLICA_HEALTH_KEYS = ("last_pull_at", "stopped")  # written with a page or a wipe; the rest in pushed.db
 
@@ -98,20 +104,49 @@ class Replica:
             c.executemany(
                 "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (b["id"], b["identifier"], b["description"], b["state"], b["claims"], b.get("valid_from"),
-                     b.get("valid_until"), None if b.get("stores") is None else json.dumps(b["stores"]))
+                    (
+                        b["id"],
+                        b["identifier"],
+                        b["description"],
+                        b["state"],
+                        b["claims"],
+                        b.get("valid_from"),
+                        b.get("valid_until"),
+                        None if b.get("stores") is None else json.dumps(b["stores"]),
+                    )
                     for b in page["batches"]
                 ],
             )
             c.executemany(
                 "INSERT OR REPLACE INTO types VALUES (?, ?, ?, ?, ?, ?)",
-                [(t["id"], t["batch_id"], t["name"], t["value"], t.get("min_purchase"), t["initial_status"])
-                 for t in page["types"]],
+                [
+                    (
+                        t["id"],
+                        t["batch_id"],
+                        t["name"],
+                        t["value"],
+                        t.get("min_purchase"),
+                        t["initial_status"],
+                    )
+                    for t in page["types"]
+                ],
             )
             c.executemany(
                 "INSERT OR REPLACE INTO vouchers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(v["id"], v["batch_id"], v["type_id"], v["serial"], v["code_hash"], bool(v["claimed"]),
-                  v.get("status"), v.get("used_at"), v.get("used_store")) for v in page["vouchers"]],
+                [
+                    (
+                        v["id"],
+                        v["batch_id"],
+                        v["type_id"],
+                        v["serial"],
+                        v["code_hash"],
+                        bool(v["claimed"]),
+                        v.get("status"),
+                        v.get("used_at"),
+                        v.get("used_store"),
+                    )
+                    for v in page["vouchers"]
+                ],
             )
             deleted = page.get("deleted") or {}
             for batch_id in deleted.get("batches", []):
@@ -121,12 +156,26 @@ class Replica:
             c.executemany("DELETE FROM vouchers WHERE id = ?", [(i,) for i in deleted.get("vouchers", [])])
             c.executemany(
                 "INSERT OR REPLACE INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(p["event_id"], p["kind"], p["outcome"], p.get("reason"), p["store_id"], p.get("device_id"),
-                  p.get("voucher_id"), p["at"], *_winner(p.get("winner")), *_reviewed(p.get("reviewed")))
-                 for p in page.get("problems") or []],
+                [
+                    (
+                        p["event_id"],
+                        p["kind"],
+                        p["outcome"],
+                        p.get("reason"),
+                        p["store_id"],
+                        p.get("device_id"),
+                        p.get("voucher_id"),
+                        p["at"],
+                        *_winner(p.get("winner")),
+                        *_reviewed(p.get("reviewed")),
+                    )
+                    for p in page.get("problems") or []
+                ],
             )
             # a pull that succeeds proves the device is enrolled: a `stopped` from a revocation is over
-            _set_meta(c, {**streams.after_rows(c, page, live=live), "last_pull_at": now_iso(), "stopped": None})
+            _set_meta(
+                c, {**streams.after_rows(c, page, live=live), "last_pull_at": now_iso(), "stopped": None}
+            )
         return page["next_cursor"]
 
     def wipe_snapshot(self) -> None:

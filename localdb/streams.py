@@ -30,7 +30,11 @@ SECONDARY_INDEXES = {
     "vouchers_batch": "CREATE INDEX IF NOT EXISTS vouchers_batch ON vouchers (batch_id)",
 }
 BULK_LOAD = "bulk_load"  # meta: "1" while a first sync runs without the secondary indexes
-STREAM_KEYS = ("live_cursor", "catch_up_from", "snapshot_head")  # reset by a wipe (BULK_LOAD stays till built)
+STREAM_KEYS = (
+    "live_cursor",
+    "catch_up_from",
+    "snapshot_head",
+)  # reset by a wipe (BULK_LOAD stays till built)
 
 
 class DuplicateCodeHash(sqlite3.IntegrityError):
@@ -73,7 +77,10 @@ def after_rows(conn: sqlite3.Connection, page: dict[str, Any], *, live: bool) ->
     if live:
         return {"live_cursor": str(nxt)}
     live_at = live_cursor(conn)
-    values: dict[str, str | None] = {"cursor": str(nxt), "snapshot_complete": "1" if page["complete"] else "0"}
+    values: dict[str, str | None] = {
+        "cursor": str(nxt),
+        "snapshot_complete": "1" if page["complete"] else "0",
+    }
     if page["complete"]:
         if live_at is not None:
             values["cursor"] = str(max(nxt, live_at))  # nothing was left between them

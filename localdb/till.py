@@ -112,7 +112,11 @@ class Till:
             outcomes = self._outcomes_for(r, row["id"])
             meta = all_meta(r)
             reflected = journals.cursor_for(r, self.journal).reflected  # of this journal, not of one before
-        local = journal.voucher_events(self.journal, row["id"], after=reflected) if self.journal is not None else []
+        local = (
+            journal.voucher_events(self.journal, row["id"], after=reflected)
+            if self.journal is not None
+            else []
+        )
         voucher, redeemed_here = overlay(row, local, outcomes, meta.get("store_id"))
         batch = BatchView(
             id=row["batch_id"],
@@ -121,13 +125,21 @@ class Till:
             valid_until=date.fromisoformat(row["valid_until"]) if row["valid_until"] else None,
             stores=None if row["stores"] is None else tuple(json.loads(row["stores"])),
         )
-        return TillVoucher(voucher, batch, row["identifier"], row["name"] or "", row["value"] or "",
-                           row["min_purchase"], redeemed_here)
+        return TillVoucher(
+            voucher,
+            batch,
+            row["identifier"],
+            row["name"] or "",
+            row["value"] or "",
+            row["min_purchase"],
+            redeemed_here,
+        )
 
     @staticmethod
     def _outcomes_for(conn: sqlite3.Connection, voucher_id: str) -> dict[str, sqlite3.Row]:
         rows = conn.execute(
-            "SELECT event_id, outcome, winner_store, winner_at FROM outcomes WHERE voucher_id = ?", (voucher_id,)
+            "SELECT event_id, outcome, winner_store, winner_at FROM outcomes WHERE voucher_id = ?",
+            (voucher_id,),
         )
         return {r["event_id"]: r for r in rows}
 
@@ -178,26 +190,60 @@ class Till:
         won, newest first (from the snapshot)."""
         if not self._ready():
             return []
-        own = [Outcome(*r) for r in self.replica.execute(
-            "SELECT event_id, seq, kind, voucher_id, outcome, reason, winner_store, winner_device, winner_at, "
-            "server_time FROM outcomes WHERE outcome IN ('conflict', 'rejected') AND kind IN ('redeem', 'revert') "
-            "ORDER BY seq DESC LIMIT ?", (limit,))]
+        own = [
+            Outcome(*r)
+            for r in self.replica.execute(
+                "SELECT event_id, seq, kind, voucher_id, outcome, reason, winner_store, winner_device, winner_at, "
+                "server_time FROM outcomes WHERE outcome IN ('conflict', 'rejected') AND kind IN ('redeem', 'revert') "
+                "ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            )
+        ]
         store_id = all_meta(self.replica).get("store_id")
         shared = {}
         if has_table(self.replica, "problems"):
-            shared = {r["event_id"]: r for r in self.replica.execute(
-                "SELECT * FROM problems ORDER BY at DESC, event_id LIMIT ?", (limit,))}
+            shared = {
+                r["event_id"]: r
+                for r in self.replica.execute(
+                    "SELECT * FROM problems ORDER BY at DESC, event_id LIMIT ?", (limit,)
+                )
+            }
         mine = journal.reviews(self.journal) if self.journal is not None else {}
         out = []
         for o in own:
             row = shared.pop(o.event_id, None)
-            out.append(_reviewed(replace(o, store_id=row["store_id"], device_id=row["device_id"], at=row["at"])
-                                 if row is not None else o, row, mine))
+            out.append(
+                _reviewed(
+                    replace(o, store_id=row["store_id"], device_id=row["device_id"], at=row["at"])
+                    if row is not None
+                    else o,
+                    row,
+                    mine,
+                )
+            )
         for row in shared.values():
-            out.append(_reviewed(Outcome(
-                row["event_id"], None, row["kind"], row["voucher_id"], row["outcome"], row["reason"],
-                row["winner_store"], row["winner_device"], row["winner_at"], None, row["store_id"], row["device_id"],
-                row["at"], won=row["store_id"] != store_id), row, mine))
+            out.append(
+                _reviewed(
+                    Outcome(
+                        row["event_id"],
+                        None,
+                        row["kind"],
+                        row["voucher_id"],
+                        row["outcome"],
+                        row["reason"],
+                        row["winner_store"],
+                        row["winner_device"],
+                        row["winner_at"],
+                        None,
+                        row["store_id"],
+                        row["device_id"],
+                        row["at"],
+                        won=row["store_id"] != store_id,
+                    ),
+                    row,
+                    mine,
+                )
+            )
         return out[:limit]
 
 
@@ -205,11 +251,17 @@ def _reviewed(o: Outcome, row: sqlite3.Row | None, mine: dict[str, journal.Journ
     """The problem with its review: the snapshot's (whoever made it), else this till's own review
     event not yet in the snapshot."""
     if row is not None and row["reviewed_at"]:
-        return replace(o, reviewed_at=row["reviewed_at"], reviewed_by=row["reviewed_by"], review_note=row["review_note"])
+        return replace(
+            o, reviewed_at=row["reviewed_at"], reviewed_by=row["reviewed_by"], review_note=row["review_note"]
+        )
     event = mine.get(o.event_id)
     if event is not None:
-        return replace(o, reviewed_at=event.at.isoformat(), reviewed_by=event.cashier or "the manager at this till",
-                       review_note=event.reason)
+        return replace(
+            o,
+            reviewed_at=event.at.isoformat(),
+            reviewed_by=event.cashier or "the manager at this till",
+            review_note=event.reason,
+        )
     return o
 
 
@@ -221,7 +273,10 @@ def _initialised(conn: sqlite3.Connection) -> bool:
 
 
 def overlay(
-    row: sqlite3.Row, local: list[journal.JournalEvent], outcomes: dict[str, sqlite3.Row], store_id: str | None
+    row: sqlite3.Row,
+    local: list[journal.JournalEvent],
+    outcomes: dict[str, sqlite3.Row],
+    store_id: str | None,
 ) -> tuple[VoucherView, journal.JournalEvent | None]:
     """The voucher as this till sees it. `local` are this till's redemptions and reverts that the
     replica does not reflect yet; they count unless the server rejected them, and a conflict
@@ -242,11 +297,17 @@ def overlay(
             status, used_at, used_store, redeemed_here = Status.USED, event.at, store_id, event
         elif event.kind == "revert" and (
             (redeemed_here is not None and redeemed_here.id == event.reverts)
-            or (redeemed_here is None and status is Status.USED and used_store == store_id)  # reflected already
+            or (
+                redeemed_here is None and status is Status.USED and used_store == store_id
+            )  # reflected already
         ):
             status, used_at, used_store, redeemed_here = Status.UNUSED, None, None, None
     view = VoucherView(
-        id=row["id"], batch_id=row["batch_id"], claimed=bool(row["claimed"]), status=status, used_at=used_at,
+        id=row["id"],
+        batch_id=row["batch_id"],
+        claimed=bool(row["claimed"]),
+        status=status,
+        used_at=used_at,
         used_store=used_store,
     )
     return view, redeemed_here

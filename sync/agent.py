@@ -35,11 +35,11 @@ from localdb.replica import Replica
 from localdb.till import Till
 from sync import backoff
 from sync.client import SyncClient
-from sync.pages import Pages, Stopped
-from sync.turns import Turns
 from sync.errors import BatchRefused, RetryLater, Revoked, SyncError
+from sync.pages import Pages, Stopped
 from sync.settings import AgentSettings
 from sync.systemd import Notifier
+from sync.turns import Turns
 
 log = logging.getLogger("voucher-sync")
 EXIT_REVOKED = 3
@@ -47,8 +47,15 @@ PART = 4_000  # vouchers per transaction of a large page (see _parts)
 
 
 class Agent:
-    def __init__(self, settings: AgentSettings, client: SyncClient, *, notifier: Notifier | None = None,
-                 version: str = "0", earlier_devices: tuple[dict[str, Any], ...] = ()) -> None:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        client: SyncClient,
+        *,
+        notifier: Notifier | None = None,
+        version: str = "0",
+        earlier_devices: tuple[dict[str, Any], ...] = (),
+    ) -> None:
         self.settings = settings
         self.client = client
         self.notifier = notifier or Notifier()
@@ -67,16 +74,21 @@ class Agent:
         self._journal_damage: str | None = None
         self._pending = 0  # the last count of pending events that could be read
         self._skew_written: int | None = None
-        self._pages = Pages(lambda cursor, wait: self.client.snapshot(cursor, settings.page_limit, wait=wait),
-                            wait_seconds=settings.live_wait_seconds, stop=self.stop,
-                            live_seconds=settings.pull_interval_seconds)
+        self._pages = Pages(
+            lambda cursor, wait: self.client.snapshot(cursor, settings.page_limit, wait=wait),
+            wait_seconds=settings.live_wait_seconds,
+            stop=self.stop,
+            live_seconds=settings.pull_interval_seconds,
+        )
         # earlier devices of this till (enrolled again): journal id -> [(up to seq, device id)], in order
         self._earlier: dict[str, list[tuple[int, str]]] = {}
         for d in sorted(earlier_devices, key=lambda d: d["up_to_seq"]):
             self._earlier.setdefault(d["journal_id"], []).append((int(d["up_to_seq"]), d["device_id"]))
         self._marker = settings.data_dir / "agent.running"
         unclean = self._marker.exists()  # the last run did not stop cleanly: check the replica in full
-        self.pushed = open_pushed(settings.replica_path, thorough=unclean)  # the push side's: never waits for a page
+        self.pushed = open_pushed(
+            settings.replica_path, thorough=unclean
+        )  # the push side's: never waits for a page
         try:
             self.replica = open_replica(settings, self.pushed, thorough=unclean)
         except BaseException:
@@ -97,8 +109,10 @@ class Agent:
             "push": (self.push_step, self.settings.push_poll_seconds),
             "heartbeat": (self.heartbeat_step, self.settings.heartbeat_seconds),
         }
-        threads = [threading.Thread(target=self._loop, args=(name, step, idle), name=name, daemon=True)
-                   for name, (step, idle) in loops.items()]
+        threads = [
+            threading.Thread(target=self._loop, args=(name, step, idle), name=name, daemon=True)
+            for name, (step, idle) in loops.items()
+        ]
         self.notifier.ready(f"started, cursor {self.replica.cursor()}, pending {self.pending()}")
         for thread in threads:
             thread.start()
@@ -117,8 +131,12 @@ class Agent:
             if interval is None:
                 continue
             now = time.monotonic()
-            limit = max(interval, self.settings.timeout_seconds + self.settings.backoff_max_seconds
-                        + self.settings.live_wait_seconds)  # a pull step may be a long poll
+            limit = max(
+                interval,
+                self.settings.timeout_seconds
+                + self.settings.backoff_max_seconds
+                + self.settings.live_wait_seconds,
+            )  # a pull step may be a long poll
             if all(now - self._iterations.get(name, started) < limit for name in names):
                 self.notifier.watchdog()
 
@@ -149,10 +167,13 @@ class Agent:
                     return
                 attempt += 1
                 wait = self.settings.backoff_max_seconds
-            except Exception as exc:  # noqa: BLE001 - a loop of a daemon must never end on an error
+            except Exception as exc:
                 attempt += 1
-                wait = backoff.delay(attempt, initial=self.settings.backoff_initial_seconds,
-                                     cap=self.settings.backoff_max_seconds)
+                wait = backoff.delay(
+                    attempt,
+                    initial=self.settings.backoff_initial_seconds,
+                    cap=self.settings.backoff_max_seconds,
+                )
                 if isinstance(exc, RetryLater):
                     wait = max(wait, exc.seconds)
                 if not isinstance(exc, (SyncError, LocalDatabaseError, sqlite3.Error, OSError)):
@@ -192,7 +213,12 @@ class Agent:
             self._cycle_mark = None
         changed = len(page["batches"]) + len(page["types"]) + len(page["vouchers"])
         if changed or not page["complete"]:
-            log.info("pulled %d changes, %scursor %d", changed, "live " if request.live else "", page["next_cursor"])
+            log.info(
+                "pulled %d changes, %scursor %d",
+                changed,
+                "live " if request.live else "",
+                page["next_cursor"],
+            )
         self.notifier.status(f"cursor {page['next_cursor']}, pending {self.pending()}")
         # caught up with a server that waits for changes: ask again at once, it answers when one comes
         return request.live or not page["complete"] or self._pages.waits_next()
@@ -269,9 +295,14 @@ class Agent:
         last = max([e.seq for e in found] + unreadable)
         with self._lock:
             self.pushed.record_outcomes(events, results, last, journal_id=jid, unreadable=len(unreadable))
-        counts = {o: sum(r["outcome"] == o for r in results) for o in ("accepted", "duplicate", "conflict", "rejected")}
+        counts = {
+            o: sum(r["outcome"] == o for r in results)
+            for o in ("accepted", "duplicate", "conflict", "rejected")
+        }
         log.info("pushed %d events: %s", len(events), ", ".join(f"{n} {o}" for o, n in counts.items() if n))
-        self.notifier.status(f"pushed {len(events)}, cursor {self.replica.cursor()}, pending {self.pending()}")
+        self.notifier.status(
+            f"pushed {len(events)}, cursor {self.replica.cursor()}, pending {self.pending()}"
+        )
         return len(found) + len(unreadable) >= self.settings.push_batch
 
     def _identity(self, conn: sqlite3.Connection) -> str:
@@ -296,8 +327,9 @@ class Agent:
         return wire
 
     def _damaged_journal(self, exc: Exception, unreadable: int) -> None:
-        text = (f"journal.db is damaged ({exc}): pushing what can be read"
-                + (f"; {unreadable} event(s) could not be read" if unreadable else ""))
+        text = f"journal.db is damaged ({exc}): pushing what can be read" + (
+            f"; {unreadable} event(s) could not be read" if unreadable else ""
+        )
         if text != self._journal_damage:
             self._journal_damage = text
             log.error("%s", text)
@@ -312,18 +344,30 @@ class Agent:
             try:
                 results.extend(self.client.push([event]))
             except BatchRefused as exc:
-                results.append({"id": event["id"], "outcome": "rejected", "reason": f"MALFORMED: {exc.detail}"[:200],
-                                "winner": None, "server_time": None})
+                results.append(
+                    {
+                        "id": event["id"],
+                        "outcome": "rejected",
+                        "reason": f"MALFORMED: {exc.detail}"[:200],
+                        "winner": None,
+                        "server_time": None,
+                    }
+                )
         return results
 
     def heartbeat_step(self) -> bool:
         with self._lock:
             health = Till(self.replica.conn, None).health()
-        self.client.heartbeat({
-            "version": self.version, "pending": self.pending(), "last_pull_at": health["last_pull_at"],
-            "last_push_at": health["last_push_at"], "snapshot_cursor": health["cursor"],
-            "device_time": datetime.now(UTC).isoformat(),
-        })
+        self.client.heartbeat(
+            {
+                "version": self.version,
+                "pending": self.pending(),
+                "last_pull_at": health["last_pull_at"],
+                "last_push_at": health["last_push_at"],
+                "snapshot_cursor": health["cursor"],
+                "device_time": datetime.now(UTC).isoformat(),
+            }
+        )
         return False
 
     # --- helpers ------------------------------------------------------------------------------
@@ -386,8 +430,9 @@ class Agent:
         try:
             with self._turns.short(), self._lock:
                 self.replica.wipe_snapshot()
-                self.replica.set_health(stopped=message, last_error=message,
-                                        last_error_at=datetime.now(UTC).isoformat())
+                self.replica.set_health(
+                    stopped=message, last_error=message, last_error_at=datetime.now(UTC).isoformat()
+                )
         except (sqlite3.Error, LocalDatabaseError, OSError) as error:
             log.warning("could not wipe the snapshot yet (%s); trying again", error)
             return False
@@ -408,8 +453,16 @@ def _parts(page: dict[str, Any]) -> Iterator[dict[str, Any]]:
         return
     last = (len(vouchers) - 1) // PART * PART
     for start in range(0, last, PART):
-        yield {**page, "next_cursor": page["cursor"], "complete": False, "batches": [], "types": [],
-               "deleted": {}, "problems": [], "vouchers": vouchers[start:start + PART]}
+        yield {
+            **page,
+            "next_cursor": page["cursor"],
+            "complete": False,
+            "batches": [],
+            "types": [],
+            "deleted": {},
+            "problems": [],
+            "vouchers": vouchers[start : start + PART],
+        }
     yield {**page, "vouchers": vouchers[last:]}
 
 
@@ -425,7 +478,9 @@ def open_replica(settings: AgentSettings, pushed: Pushed, *, thorough: bool = Fa
             raise
         return rebuild_replica(path, str(exc), pushed)
     try:
-        result = replica.conn.execute(f"PRAGMA {'integrity_check' if thorough else 'quick_check'}(5)").fetchall()
+        result = replica.conn.execute(
+            f"PRAGMA {'integrity_check' if thorough else 'quick_check'}(5)"
+        ).fetchall()
         reason = None if [r[0] for r in result] == ["ok"] else "; ".join(r[0] for r in result)
     except sqlite3.DatabaseError as exc:
         if not is_damaged(exc):

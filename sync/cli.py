@@ -12,11 +12,11 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from configfile.version import add_version_argument, installed_version
+from localdb import identity as identity_file
 from localdb import journal as journal_file
 from localdb.connect import open_reader, private_dir
 from localdb.errors import LocalDatabaseError, translate
 from localdb.health import Limits, TillHealth, examine
-from localdb import identity as identity_file
 from sync.agent import Agent
 from sync.client import SyncClient
 from sync.settings import AgentSettings, load_settings
@@ -56,16 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
         ("run", "run the agent until stopped (systemd: Type=notify)", cmd_run),
         ("status", "health, pending events, conflicts and rejections", cmd_status),
     ):
-        extra = {"epilog": STATUS_EPILOG, "formatter_class": argparse.RawDescriptionHelpFormatter} \
-            if name == "status" else {}
+        extra = (
+            {"epilog": STATUS_EPILOG, "formatter_class": argparse.RawDescriptionHelpFormatter}
+            if name == "status"
+            else {}
+        )
         p = sub.add_parser(name, help=text, description=text, **extra)
         p.add_argument("--config", help="TOML settings file (default: $VOUCHER_SYNC_CONFIG)")
         p.add_argument("--data-dir", help="where replica.db, journal.db and device.json live")
         p.set_defaults(func=func)
         if name == "enrol":
-            p.add_argument("--server", required=True, help="head office URL, e.g. https://vouchers.example.com")
+            p.add_argument(
+                "--server", required=True, help="head office URL, e.g. https://vouchers.example.com"
+            )
             p.add_argument("--code", required=True, help="the enrolment code (one use, short-lived)")
-            p.add_argument("--name", default=socket.gethostname(), help="this till's name (default: host name)")
+            p.add_argument(
+                "--name", default=socket.gethostname(), help="this till's name (default: host name)"
+            )
         if name == "status":
             p.add_argument("--json", action="store_true", help="one JSON object on stdout (no secrets in it)")
     return parser
@@ -103,12 +110,21 @@ def cmd_enrol(args, settings: AgentSettings) -> int:
     finally:
         client.close()
     earlier, note = _earlier_devices(settings, answer.store_id)
-    identity_file.save(settings.identity_path, identity_file.Identity(
-        server=args.server, device_id=answer.device_id, store_id=answer.store_id, token=answer.token,
-        code_hash_key=answer.code_hash_key, earlier_devices=earlier,
-    ))
-    print(f"Enrolled as device {answer.device_id} of store {answer.store_id}; identity in {settings.identity_path}."
-          + note)
+    identity_file.save(
+        settings.identity_path,
+        identity_file.Identity(
+            server=args.server,
+            device_id=answer.device_id,
+            store_id=answer.store_id,
+            token=answer.token,
+            code_hash_key=answer.code_hash_key,
+            earlier_devices=earlier,
+        ),
+    )
+    print(
+        f"Enrolled as device {answer.device_id} of store {answer.store_id}; identity in {settings.identity_path}."
+        + note
+    )
     return 0
 
 
@@ -120,8 +136,10 @@ def _earlier_devices(settings: AgentSettings, store_id: str) -> tuple[tuple[dict
     except VoucherError:
         return (), ""  # a first enrolment (or an unreadable identity: nothing known to keep)
     if old.store_id != store_id:
-        return (), (f" This till was device {old.device_id} of store {old.store_id}: what its journal holds "
-                    f"is not pushed under store {store_id}.")
+        return (), (
+            f" This till was device {old.device_id} of store {old.store_id}: what its journal holds "
+            f"is not pushed under store {store_id}."
+        )
     seq, jid = 0, None
     if settings.journal_path.exists():
         try:
@@ -131,13 +149,17 @@ def _earlier_devices(settings: AgentSettings, store_id: str) -> tuple[tuple[dict
             finally:
                 conn.close()
         except (sqlite3.Error, LocalDatabaseError):
-            return old.earlier_devices, f" journal.db cannot be read: events of device {old.device_id} in it " \
-                "cannot be told apart."
+            return (
+                old.earlier_devices,
+                f" journal.db cannot be read: events of device {old.device_id} in it cannot be told apart.",
+            )
     if not seq or jid is None:
         return old.earlier_devices, ""
     entry = {"device_id": old.device_id, "journal_id": jid, "up_to_seq": seq}
-    return (*old.earlier_devices, entry), (f" The events of this till's journal up to #{seq} were made as device "
-                                           f"{old.device_id}: the agent pushes any not yet pushed under it.")
+    return (*old.earlier_devices, entry), (
+        f" The events of this till's journal up to #{seq} were made as device "
+        f"{old.device_id}: the agent pushes any not yet pushed under it."
+    )
 
 
 def cmd_run(args, settings: AgentSettings) -> int:
@@ -155,8 +177,10 @@ def cmd_run(args, settings: AgentSettings) -> int:
 
 
 def cmd_status(args, settings: AgentSettings) -> int:
-    limits = Limits(offline=timedelta(minutes=settings.offline_limit_minutes),
-                    stale=timedelta(hours=settings.stale_snapshot_hours))
+    limits = Limits(
+        offline=timedelta(minutes=settings.offline_limit_minutes),
+        stale=timedelta(hours=settings.stale_snapshot_hours),
+    )
     now = datetime.now(UTC)
     try:
         health = examine(settings.replica_path, settings.journal_path, limits, now)
@@ -179,12 +203,16 @@ def _unreadable(args, exc: Exception) -> int:
 
 def _print_status(health: TillHealth, settings: AgentSettings, now: datetime) -> None:
     print(f"DEGRADED: {'; '.join(health.problems)}" if health.degraded else "healthy")
-    print(f"store {health.store_id or '?'}   snapshot cursor {health.cursor}   pending events {health.pending}")
+    print(
+        f"store {health.store_id or '?'}   snapshot cursor {health.cursor}   pending events {health.pending}"
+    )
     print(f"last pull  {_ago(health.last_pull_at, now)}")
     print(f"last push  {_ago(health.last_push_at, now)}")
     skew = health.clock_skew_seconds
     if skew is not None:
-        warn = "  (too far off: fix this device's clock)" if abs(skew) > settings.clock_skew_warn_seconds else ""
+        warn = (
+            "  (too far off: fix this device's clock)" if abs(skew) > settings.clock_skew_warn_seconds else ""
+        )
         print(f"clock skew {skew:+d} s{warn}")
     if health.last_error:
         print(f"last error {_ago(health.last_error_at, now)}: {health.last_error}")

@@ -21,11 +21,19 @@ API = "/api/v1"
 
 
 class SyncClient:
-    def __init__(self, server: str, token: str | None = None, *, timeout: float = 30.0,
-                 verify: bool | str = True, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        verify: bool | str = True,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=timeout, verify=verify,
-                                 transport=transport)
+        self.http = httpx.Client(
+            base_url=server.rstrip("/"), headers=headers, timeout=timeout, verify=verify, transport=transport
+        )
         self.timeout = timeout
         self.last_server_time: datetime | None = None
         self.last_skew_seconds: float | None = None
@@ -76,7 +84,9 @@ class SyncClient:
 
     def enrol(self, code: str, device_name: str) -> EnrolResponse:
         try:
-            body = self._send("POST", "/devices/enrol", json={"enrolment_code": code, "device_name": device_name})
+            body = self._send(
+                "POST", "/devices/enrol", json={"enrolment_code": code, "device_name": device_name}
+            )
         except Revoked as exc:  # a 401 here is about the code, not a device
             raise SyncError(exc.detail, title="Enrolment code not valid") from None
         return _parse(EnrolResponse, body)
@@ -92,7 +102,11 @@ class SyncClient:
             params["wait"] = wait
             extra["timeout"] = httpx.Timeout(self.timeout, read=self.timeout + wait)
         page = _parse(SnapshotPage, self._send("GET", "/sync/snapshot", params=params, **extra))
-        if page.cursor != cursor or page.next_cursor < cursor or (page.next_cursor == cursor and not page.complete):
+        if (
+            page.cursor != cursor
+            or page.next_cursor < cursor
+            or (page.next_cursor == cursor and not page.complete)
+        ):
             raise Transient(
                 f"snapshot page does not follow on: asked for cursor {cursor}, got {page.cursor}→{page.next_cursor}"
             )
@@ -118,7 +132,9 @@ def _parse(model, body: bytes):
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        raise Transient(f"malformed answer from the server ({model.__name__}: {where}: {first['msg']})") from None
+        raise Transient(
+            f"malformed answer from the server ({model.__name__}: {where}: {first['msg']})"
+        ) from None
 
 
 def _problem_detail(response: httpx.Response, body: bytes) -> str:

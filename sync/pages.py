@@ -87,8 +87,15 @@ class _Fetcher:
 
 
 class Pages:
-    def __init__(self, fetch: Fetch, *, live_seconds: float, wait_seconds: float = 0,
-                 stop: threading.Event | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        live_seconds: float,
+        wait_seconds: float = 0,
+        stop: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._fetch = fetch
         self._fetcher = _Fetcher(fetch)
         self._live_seconds = live_seconds
@@ -98,7 +105,9 @@ class Pages:
         self._ahead: _Ahead | None = None
         self._live_due = 0.0
         self._caught_up = False  # the last catch-up page said complete
-        self._server_waits: bool | None = None  # whether the server honoured `wait` last time (None: not asked)
+        self._server_waits: bool | None = (
+            None  # whether the server honoured `wait` last time (None: not asked)
+        )
 
     def next(self, cursor: int, live_cursor: int | None) -> tuple[Request, Page]:
         """The page to apply now, the replica being at `cursor` (and `live_cursor`); the catch-up
@@ -119,7 +128,11 @@ class Pages:
             request, page = Request(cursor, False), self._fetch(cursor, None)
         if not request.live:
             self._caught_up = page["complete"]
-        if not request.live and not page["complete"] and (live_cursor is None or self._clock() < self._live_due):
+        if (
+            not request.live
+            and not page["complete"]
+            and (live_cursor is None or self._clock() < self._live_due)
+        ):
             self._ahead = self._fetcher.ask(page["next_cursor"])
         return request, page
 

@@ -20,20 +20,38 @@ class AgentSettings(StoreHostSettings):
 
     ca_bundle: Path | None = Field(None, description="Extra CA certificates to trust for the server (PEM).")
     timeout_seconds: float = Field(30, gt=0, description="Network timeout of one request.")
-    pull_interval_seconds: float = Field(10, gt=0, description="Pause between snapshot pulls once up to date, "
-                                         "with a server that does not wait for changes.")
-    live_wait_seconds: float = Field(25, ge=0, le=60, description="Once up to date, how long the server may hold "
-                                     "a pull until something changes (0: pull every pull_interval_seconds instead).")
-    push_poll_seconds: float = Field(0.25, gt=0, description="How often the journal is checked for new events.")
+    pull_interval_seconds: float = Field(
+        10,
+        gt=0,
+        description="Pause between snapshot pulls once up to date, "
+        "with a server that does not wait for changes.",
+    )
+    live_wait_seconds: float = Field(
+        25,
+        ge=0,
+        le=60,
+        description="Once up to date, how long the server may hold "
+        "a pull until something changes (0: pull every pull_interval_seconds instead).",
+    )
+    push_poll_seconds: float = Field(
+        0.25, gt=0, description="How often the journal is checked for new events."
+    )
     heartbeat_seconds: float = Field(30, gt=0, description="Pause between heartbeats.")
     page_limit: int = Field(20_000, ge=1, le=50_000, description="Snapshot rows asked for per page.")
-    push_batch: int = Field(500, ge=1, le=1000, description="Events per upload (the server takes at most 1000).")
+    push_batch: int = Field(
+        500, ge=1, le=1000, description="Events per upload (the server takes at most 1000)."
+    )
     backoff_initial_seconds: float = Field(0.5, gt=0, description="First retry delay after a failure.")
     backoff_max_seconds: float = Field(60, gt=0, description="Longest delay between retries.")
-    clock_skew_warn_seconds: int = Field(120, ge=1, description="Clock skew beyond this is reported as a problem.")
+    clock_skew_warn_seconds: int = Field(
+        120, ge=1, description="Clock skew beyond this is reported as a problem."
+    )
     offline_limit_minutes: float = Field(
-        15, gt=0, description="No successful pull for longer than this (or none yet): `voucher-sync status` "
-        "reports the till degraded (exit status 1).")
+        15,
+        gt=0,
+        description="No successful pull for longer than this (or none yet): `voucher-sync status` "
+        "reports the till degraded (exit status 1).",
+    )
 
 
 def load_settings(path: str | Path | None = None, **overrides) -> AgentSettings:

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support.postgres import PostgresServer, require_postgres_bin  # noqa: E402
+from support.postgres import PostgresServer, require_postgres_bin
 
 _db_numbers = itertools.count()
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.server import ServerProcess
 
 from central.settings import CentralSettings, load_settings
 from configfile.credentials import secret_fields
-from support.server import ServerProcess
 from vouchers.errors import ConfigError
 
 CONFIG = Path(__file__).parent.parent / "config"
@@ -75,7 +75,9 @@ def test_the_server_takes_its_admin_token_from_the_credential(credentials, tmp_p
     del server.env["VOUCHER_ADMIN_TOKEN"]
     assert server.env["CREDENTIALS_DIRECTORY"] == str(credentials)
     with server, server.client(TOKEN) as admin, server.client("not-the-token") as stranger:
-        first = admin.post("/staff/bootstrap", json={"email": "first@example.com"})  # what the admin token is for
+        first = admin.post(
+            "/staff/bootstrap", json={"email": "first@example.com"}
+        )  # what the admin token is for
         assert first.status_code == 201, first.text
         with server.client(first.json()["token"]) as own:
             assert own.post("/stores", json={"id": "leeds", "name": "Leeds"}).status_code == 201

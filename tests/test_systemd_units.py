@@ -38,8 +38,10 @@ PROGRAMS = {program for program, _, _ in EXPECTED.values()}
 GROUPS = {"store", "batch", "voucher", "device", "problem", "staff", "integration"}
 NESTED = {("staff", "token")}  # groups inside a group  # voucher-central commands that take an action
 ANALYZE = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed (scripts/setup installs "
-                                   "the Debian package systemd)")
+needs_analyze = pytest.mark.skipif(
+    ANALYZE is None,
+    reason="systemd-analyze is not installed (scripts/setup installs the Debian package systemd)",
+)
 
 
 def directives(unit: str) -> list[tuple[str, str, str]]:
@@ -92,7 +94,9 @@ def test_unit_starts_the_right_program(unit):
     argv = shlex.split(exec_start)
     assert argv == [f"{INSTALLED_VENV}/bin/{program}", *arguments]
     # and the program has that command (a renamed subcommand would fail here)
-    answer = subprocess.run([VENV / "bin" / program, *arguments, "--help"], capture_output=True, text=True, timeout=60)
+    answer = subprocess.run(
+        [VENV / "bin" / program, *arguments, "--help"], capture_output=True, text=True, timeout=60
+    )
     assert answer.returncode == 0, answer.stderr
     assert answer.stdout.startswith(f"usage: {program} {' '.join(arguments)}")
 
@@ -102,7 +106,10 @@ def test_unit_starts_the_right_program(unit):
 def test_systemd_analyze_verify_is_silent(unit, testable_units):
     result = subprocess.run(
         [ANALYZE, "verify", "--recursive-errors=no", "--man=no", str(testable_units / unit)],
-        capture_output=True, text=True, timeout=120, cwd=testable_units,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=testable_units,
     )
     output = result.stdout + result.stderr
     print(output)
@@ -116,7 +123,10 @@ def test_security_exposure_is_low(unit, testable_units, capsys, record_property)
     limit = EXPECTED[unit][2]
     result = subprocess.run(
         [ANALYZE, "security", "--offline=yes", "--no-pager", str(testable_units / unit)],
-        capture_output=True, text=True, timeout=120, cwd=testable_units,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=testable_units,
     )
     match = re.search(rf"Overall exposure level for {re.escape(unit)}: (\d+\.\d+) (\w+)", result.stdout)
     assert match, result.stdout + result.stderr
@@ -138,10 +148,13 @@ def test_agent_and_kiosk_share_user_state_directory_and_identity():
     assert credentials(sync) == credentials(kiosk) == {"identity": "/etc/voucher-kiosk/identity.json"}
 
 
-@pytest.mark.parametrize(("unit", "prefix", "config_env", "load"), [
-    ("voucher-sync.service", AgentSettings.model_config["env_prefix"], SYNC_CONFIG_ENV, load_sync),
-    ("voucher-kiosk.service", KioskSettings.model_config["env_prefix"], KIOSK_CONFIG_ENV, load_kiosk),
-])
+@pytest.mark.parametrize(
+    ("unit", "prefix", "config_env", "load"),
+    [
+        ("voucher-sync.service", AgentSettings.model_config["env_prefix"], SYNC_CONFIG_ENV, load_sync),
+        ("voucher-kiosk.service", KioskSettings.model_config["env_prefix"], KIOSK_CONFIG_ENV, load_kiosk),
+    ],
+)
 def test_store_programs_read_the_identity_credential(unit, prefix, config_env, load, tmp_path, monkeypatch):
     """The unit's environment, with %d standing for the credentials directory, points the
     program's settings at the credential; the identity there loads."""
@@ -151,7 +164,9 @@ def test_store_programs_read_the_identity_credential(unit, prefix, config_env, l
     assert env[config_env] == f"/etc/voucher-kiosk/{'sync' if 'sync' in unit else 'kiosk'}.toml"
     creds = tmp_path / "credentials"
     creds.mkdir()
-    identity.save(creds / "identity", identity.Identity("https://hq.example", "d1", "leeds", "tok", "ab" * 32))
+    identity.save(
+        creds / "identity", identity.Identity("https://hq.example", "d1", "leeds", "tok", "ab" * 32)
+    )
     for name, value in env.items():
         monkeypatch.setenv(name, value.replace("%d", str(creds)))
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
@@ -167,7 +182,9 @@ def test_server_reads_its_admin_token_credential():
     assert list(creds) == ["admin_token"] and set(creds) <= set(secret_fields(CentralSettings))
     assert creds["admin_token"].startswith("/etc/voucher-kiosk/")
     env = environment(unit)
-    assert env == {"VOUCHER_CENTRAL_CONFIG": "/etc/voucher-kiosk/central.toml"}  # no secret in the environment
+    assert env == {
+        "VOUCHER_CENTRAL_CONFIG": "/etc/voucher-kiosk/central.toml"
+    }  # no secret in the environment
     assert not any("TOKEN" in name for name in env)
 
 
@@ -200,7 +217,7 @@ def test_units_are_enabled_for_boot(unit):
 def test_example_configs_name_no_secret_values():
     """The settings the units use are copies of these; secrets come as credentials only."""
     text = "\n".join(p.read_text() for p in CONFIG.glob("*.example.toml"))
-    assert not re.search(r"^\s*(admin_token|token|code_hash_key)\s*=", text, re.M)
+    assert not re.search(r"^\s*(admin_token|token|code_hash_key)\s*=", text, re.MULTILINE)
 
 
 def install_guide_commands() -> list[list[str]]:
@@ -209,14 +226,15 @@ def install_guide_commands() -> list[list[str]]:
     text = (ROOT / "README.md").read_text()
     section = text.split("## Installing on store hardware and at head office", 1)[1].split("\n## ", 1)[0]
     commands = []
-    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+    for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
             argv = shlex.split(line, comments=True)
-            starts = [i for i, word in enumerate(argv) if word in {f"{INSTALLED_VENV}/bin/{p}" for p in PROGRAMS}]
+            starts = [
+                i for i, word in enumerate(argv) if word in {f"{INSTALLED_VENV}/bin/{p}" for p in PROGRAMS}
+            ]
             if starts:
-                commands.append([Path(argv[starts[0]]).name, *argv[starts[0] + 1:]])
+                commands.append([Path(argv[starts[0]]).name, *argv[starts[0] + 1 :]])
     return commands
-
 
 
 def test_install_guide_uses_real_commands_and_options():
@@ -226,11 +244,12 @@ def test_install_guide_uses_real_commands_and_options():
         depth = 2 if argv[0] == "voucher-central" and argv[1] in GROUPS else 1
         if depth == 2 and tuple(argv[1:3]) in NESTED:
             depth = 3
-        command = argv[1:1 + depth]
-        answer = subprocess.run([VENV / "bin" / argv[0], *command, "--help"], capture_output=True, text=True,
-                                timeout=60)
+        command = argv[1 : 1 + depth]
+        answer = subprocess.run(
+            [VENV / "bin" / argv[0], *command, "--help"], capture_output=True, text=True, timeout=60
+        )
         assert answer.returncode == 0, (argv, answer.stderr)
-        for option in (word.split("=")[0] for word in argv[1 + depth:] if word.startswith("--")):
+        for option in (word.split("=")[0] for word in argv[1 + depth :] if word.startswith("--")):
             assert re.search(rf"{re.escape(option)}\b(?!-)", answer.stdout), (argv, option)
 
 

@@ -7,7 +7,12 @@ from vouchers.lifecycle import CLAIMABLE, Claims, State
 
 
 def check_claim(
-    state: State | str, claims: Claims | str, available: int, existing_code: str | None, *, show_code: bool = True
+    state: State | str,
+    claims: Claims | str,
+    available: int,
+    existing_code: str | None,
+    *,
+    show_code: bool = True,
 ) -> None:
     """Raise ClaimRefused when this member may not claim now; one claim per member per batch. The
     code claimed before goes back only where `show_code` (to the member themselves)."""
@@ -21,9 +26,12 @@ def check_claim(
         )
     if existing_code is not None:
         if not show_code:
-            raise ClaimRefused("already-claimed", "This member has already claimed a voucher",
-                               "Each member can claim one voucher from this promotion; the member finds theirs "
-                               "in My vouchers.")
+            raise ClaimRefused(
+                "already-claimed",
+                "This member has already claimed a voucher",
+                "Each member can claim one voucher from this promotion; the member finds theirs "
+                "in My vouchers.",
+            )
         raise ClaimRefused(
             "already-claimed",
             "You have already claimed a voucher",

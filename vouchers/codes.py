@@ -65,8 +65,14 @@ def new_codes(count: int) -> list[str]:
             check = n % 37
             if check < 32:
                 codes.append(
-                    pairs[n >> 55] + pairs[(n >> 45) & 1023] + pairs[(n >> 35) & 1023] + pairs[(n >> 25) & 1023]
-                    + pairs[(n >> 15) & 1023] + pairs[(n >> 5) & 1023] + ALPHABET[n & 31] + ALPHABET[check]
+                    pairs[n >> 55]
+                    + pairs[(n >> 45) & 1023]
+                    + pairs[(n >> 35) & 1023]
+                    + pairs[(n >> 25) & 1023]
+                    + pairs[(n >> 15) & 1023]
+                    + pairs[(n >> 5) & 1023]
+                    + ALPHABET[n & 31]
+                    + ALPHABET[check]
                 )
                 if len(codes) == count:
                     break
@@ -116,7 +122,9 @@ def normalise(text: str) -> str:
         if ch not in _VALUE:
             raise InvalidCode(f"'{ch}' is not used in voucher codes.")
     if len(candidate) < CODE_LENGTH:
-        raise InvalidCode(f"Too short: a voucher code has {CODE_LENGTH} characters, this has {len(candidate)}.")
+        raise InvalidCode(
+            f"Too short: a voucher code has {CODE_LENGTH} characters, this has {len(candidate)}."
+        )
     check = candidate[-1]
     if check not in _CHECK_VALUE:
         raise InvalidCode(f"'{check}' is not used in voucher codes.")

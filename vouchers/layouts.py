@@ -34,10 +34,14 @@ from vouchers.errors import InvalidCode
 # unshifted characters and then its shifted ones, in the same key order for every layout.
 # The top row's last key is the one US keyboards have above Enter (HID 0x31, xkb <BKSL>).
 US_KEYS = (
-    "`1234567890-=", "~!@#$%^&*()_+",
-    "qwertyuiop[]\\", "QWERTYUIOP{}|",
-    "asdfghjkl;'", 'ASDFGHJKL:"',
-    "zxcvbnm,./", "ZXCVBNM<>?",
+    "`1234567890-=",
+    "~!@#$%^&*()_+",
+    "qwertyuiop[]\\",
+    "QWERTYUIOP{}|",
+    "asdfghjkl;'",
+    'ASDFGHJKL:"',
+    "zxcvbnm,./",
+    "ZXCVBNM<>?",
 )
 
 # A dead key's accent as it shows alone, and the combining mark it puts on the next letter.
@@ -71,30 +75,70 @@ class Layout:
 
 
 LAYOUTS = (
-    Layout("de", "German (QWERTZ)", "Germany", (
-        "^1234567890ß´", "°!\"§$%&/()=?`",
-        "qwertzuiopü+#", "QWERTZUIOPÜ*'",
-        "asdfghjklöä", "ASDFGHJKLÖÄ",
-        "yxcvbnm,.-", "YXCVBNM;:_",
-    ), dead="^´`"),
-    Layout("ch", "Swiss (QWERTZ)", "Switzerland", (
-        "§1234567890'^", "°+\"*ç%&/()=?`",
-        "qwertzuiopü¨$", "QWERTZUIOPè!£",
-        "asdfghjklöä", "ASDFGHJKLéà",
-        "yxcvbnm,.-", "YXCVBNM;:_",
-    ), dead="^`¨"),
-    Layout("fr", "French (AZERTY)", "France", (
-        "²&é\"'(-è_çà)=", "~1234567890°+",
-        "azertyuiop^$*", "AZERTYUIOP¨£µ",
-        "qsdfghjklmù", "QSDFGHJKLM%",
-        "wxcvbn,;:!", "WXCVBN?./§",
-    ), dead="^¨"),
-    Layout("be", "Belgian (AZERTY)", "Belgium", (
-        "²&é\"'(§è!çà)-", "³1234567890°_",
-        "azertyuiop^$µ", "AZERTYUIOP¨*£",
-        "qsdfghjklmù", "QSDFGHJKLM%",
-        "wxcvbn,;:=", "WXCVBN?./+",
-    ), dead="^¨"),
+    Layout(
+        "de",
+        "German (QWERTZ)",
+        "Germany",
+        (
+            "^1234567890ß´",
+            '°!"§$%&/()=?`',
+            "qwertzuiopü+#",
+            "QWERTZUIOPÜ*'",
+            "asdfghjklöä",
+            "ASDFGHJKLÖÄ",
+            "yxcvbnm,.-",
+            "YXCVBNM;:_",
+        ),
+        dead="^´`",
+    ),
+    Layout(
+        "ch",
+        "Swiss (QWERTZ)",
+        "Switzerland",
+        (
+            "§1234567890'^",
+            '°+"*ç%&/()=?`',
+            "qwertzuiopü¨$",
+            "QWERTZUIOPè!£",
+            "asdfghjklöä",
+            "ASDFGHJKLéà",
+            "yxcvbnm,.-",
+            "YXCVBNM;:_",
+        ),
+        dead="^`¨",
+    ),
+    Layout(
+        "fr",
+        "French (AZERTY)",
+        "France",
+        (
+            "²&é\"'(-è_çà)=",
+            "~1234567890°+",
+            "azertyuiop^$*",
+            "AZERTYUIOP¨£µ",
+            "qsdfghjklmù",
+            "QSDFGHJKLM%",
+            "wxcvbn,;:!",
+            "WXCVBN?./§",
+        ),
+        dead="^¨",
+    ),
+    Layout(
+        "be",
+        "Belgian (AZERTY)",
+        "Belgium",
+        (
+            "²&é\"'(§è!çà)-",
+            "³1234567890°_",
+            "azertyuiop^$µ",
+            "AZERTYUIOP¨*£",
+            "qsdfghjklmù",
+            "QSDFGHJKLM%",
+            "wxcvbn,;:=",
+            "WXCVBN?./+",
+        ),
+        dead="^¨",
+    ),
 )
 BY_ID = {layout.id: layout for layout in LAYOUTS}
 
@@ -193,5 +237,7 @@ def layout_names(ids: tuple[str, ...] | list[str]) -> str:
 def advice(ids: tuple[str, ...] | list[str]) -> str:
     """Which setting to change, in words: on the scanner, or on the till."""
     countries = " or ".join(BY_ID[i].country if i in BY_ID else i for i in ids)
-    return (f"set the scanner's keyboard country to {countries} (its manual has a code to scan for it), "
-            "or set the till's keyboard layout to US English")
+    return (
+        f"set the scanner's keyboard country to {countries} (its manual has a code to scan for it), "
+        "or set the till's keyboard layout to US English"
+    )

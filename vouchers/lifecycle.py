@@ -59,9 +59,7 @@ TRANSITIONS: dict[State, dict[Action, State]] = {
 
 EDITABLE = frozenset({State.CONFIGURING, State.VALIDATED})
 CLAIMABLE = frozenset({State.DISTRIBUTED, State.REDEEMABLE, State.LOCKED})
-HAS_VOUCHERS = frozenset(
-    {State.GENERATED, State.DISTRIBUTED, State.REDEEMABLE, State.LOCKED, State.VOID}
-)
+HAS_VOUCHERS = frozenset({State.GENERATED, State.DISTRIBUTED, State.REDEEMABLE, State.LOCKED, State.VOID})
 
 
 def allowed_actions(state: State | str, claims: Claims | str = Claims.ACTIVE) -> list[str]:

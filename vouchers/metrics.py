@@ -21,13 +21,17 @@ class Metrics:
 
 def metrics(total: int, claimed: int, redeemed: int) -> Metrics:
     """Available = Total − Claimed; rate = Redeemed ÷ Claimed × 100, one decimal (halves up), 0 if none claimed."""
-    rate = float((Decimal(redeemed * 100) / claimed).quantize(Decimal("0.1"), ROUND_HALF_UP)) if claimed else 0.0
+    rate = (
+        float((Decimal(redeemed * 100) / claimed).quantize(Decimal("0.1"), ROUND_HALF_UP)) if claimed else 0.0
+    )
     return Metrics(total, claimed, redeemed, max(0, total - claimed), rate)
 
 
 def combined(figures: list[Metrics]) -> Metrics:
     """The figures of several batches taken together (a channel's), rate from the sums."""
-    return metrics(sum(m.total for m in figures), sum(m.claimed for m in figures), sum(m.redeemed for m in figures))
+    return metrics(
+        sum(m.total for m in figures), sum(m.claimed for m in figures), sum(m.redeemed for m in figures)
+    )
 
 
 # What good redemption rates look like per channel (seed 000): typical range and a great rate, in %.

@@ -80,9 +80,12 @@ class RoleRefused(Forbidden):
     title = "Your role does not allow this"
 
     def __init__(self, role: Role | str, needed: Role | str, what: str = "this") -> None:
-        super().__init__(f"{what[:1].upper()}{what[1:]} needs the role {Role(needed).value}; yours is "
-                         f"{Role(role).value}. Ask an admin of head office.", role=Role(role).value,
-                         needed=Role(needed).value)
+        super().__init__(
+            f"{what[:1].upper()}{what[1:]} needs the role {Role(needed).value}; yours is "
+            f"{Role(role).value}. Ask an admin of head office.",
+            role=Role(role).value,
+            needed=Role(needed).value,
+        )
 
 
 def require(role: Role | str, needed: Role | str, what: str = "this") -> None:

@@ -30,8 +30,9 @@ def secret_matches(secret: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.strip().split("$")
         if scheme != "scrypt" or int(n) > 2**20 or int(r) > 32 or int(p) > 16:
             return False
-        got = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32,
-                             maxmem=_MAXMEM)
+        got = hashlib.scrypt(
+            secret.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32, maxmem=_MAXMEM
+        )
     except ValueError:
         return False
     return hmac.compare_digest(got.hex(), digest)

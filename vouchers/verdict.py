@@ -91,9 +91,7 @@ def validity_window(batch: BatchView, tz: ZoneInfo) -> tuple[datetime | None, da
     """The batch's dates as instants in the store's time zone: from start of the first day
     to the start of the day after the last."""
     start = datetime.combine(batch.valid_from, time(), tz) if batch.valid_from else None
-    end = (
-        datetime.combine(batch.valid_until + timedelta(days=1), time(), tz) if batch.valid_until else None
-    )
+    end = datetime.combine(batch.valid_until + timedelta(days=1), time(), tz) if batch.valid_until else None
     return start, end
 
 

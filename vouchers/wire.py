@@ -7,12 +7,24 @@ Requests are strict (unknown fields refused); what a server answers is read leni
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import (
+    Annotated,
+    Literal,
+    NotRequired,  # pydantic needs this TypedDict before Python 3.12
+)
 from uuid import UUID
 
-from typing_extensions import NotRequired, TypedDict  # pydantic needs this TypedDict before Python 3.12
-
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from typing_extensions import TypedDict
 
 from vouchers.lifecycle import Claims, State
 from vouchers.status import Status
@@ -65,13 +77,17 @@ class Event(Strict):
     device_seq: int = Field(ge=0, le=2**62)
     cashier: ShortText | None = None
     device_id: ShortText | None = Field(
-        None, description="Extension: the device that made the event, when it is not the one sending it: an "
-        "earlier device of the same store (a till enrolled again pushes what its old journal holds).")
+        None,
+        description="Extension: the device that made the event, when it is not the one sending it: an "
+        "earlier device of the same store (a till enrolled again pushes what its old journal holds).",
+    )
     reverts: UUID | None = Field(None, description="revert only: the id of the redeem event undone.")
-    reviews: UUID | None = Field(None, description="review only: the id of the conflicted or rejected event "
-                                 "a manager reviewed.")
-    reason: LongText | None = Field(None, description="revert: why, in the manager's words; review: the "
-                                    "manager's note.")
+    reviews: UUID | None = Field(
+        None, description="review only: the id of the conflicted or rejected event a manager reviewed."
+    )
+    reason: LongText | None = Field(
+        None, description="revert: why, in the manager's words; review: the manager's note."
+    )
     verdict: Verdict | None = Field(None, description="refused only: the verdict the till showed.")
 
     @model_validator(mode="after")
@@ -130,7 +146,8 @@ class HeartbeatRequest(Strict):
     last_push_at: Instant | None = None
     snapshot_cursor: int = Field(ge=0, le=2**62)
     device_time: Instant | None = Field(
-        None, description="Extension: the device's clock when it sent this, so the server can show clock skew."
+        None,
+        description="Extension: the device's clock when it sent this, so the server can show clock skew.",
     )
 
 
@@ -194,7 +211,9 @@ class SnapshotVoucher(TypedDict):
 class Deleted(Lenient):
     """Tombstones. A deleted batch takes its types and vouchers with it: a client drops them too."""
 
-    batches: list[str] = Field([], description="Deleted batches; their types and vouchers are gone with them.")
+    batches: list[str] = Field(
+        [], description="Deleted batches; their types and vouchers are gone with them."
+    )
     types: list[str] = Field([], description="Types removed from a batch still being configured.")
     vouchers: list[str] = Field([], description="Vouchers deleted on their own (none today).")
 
@@ -231,15 +250,22 @@ class SnapshotPage(Lenient):
     cursor: int
     next_cursor: int
     complete: bool
-    head: int | None = Field(None, description="Extension: the server's newest change number when the page was read.")
+    head: int | None = Field(
+        None, description="Extension: the server's newest change number when the page was read."
+    )
     remaining: int | None = Field(
-        None, description="Extension: about how many changes follow next_cursor (head − next_cursor, an upper "
-        "bound; 0 when complete).")
+        None,
+        description="Extension: about how many changes follow next_cursor (head − next_cursor, an upper "
+        "bound; 0 when complete).",
+    )
     store: SnapshotStore
     batches: list[SnapshotBatch]
     types: list[SnapshotType]
     vouchers: list[SnapshotVoucher]
     deleted: Deleted
     problems: list[SnapshotProblem] = Field([], description="Extension: conflicts and rejections to review.")
-    wait: float | None = Field(None, description="Extension: the `wait` the server honoured (it waited for a "
-                               "change up to this many seconds); absent from a server that does not wait.")
+    wait: float | None = Field(
+        None,
+        description="Extension: the `wait` the server honoured (it waited for a "
+        "change up to this many seconds); absent from a server that does not wait.",
+    )

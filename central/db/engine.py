@@ -63,7 +63,9 @@ class Database:
             conn = conn.execution_options(voucher_write=True)
             with conn.begin():
                 if not self.is_sqlite:
-                    conn.execute(select(change_counter.c.value).where(change_counter.c.id == 1).with_for_update())
+                    conn.execute(
+                        select(change_counter.c.value).where(change_counter.c.id == 1).with_for_update()
+                    )
                 yield conn
 
     @contextmanager

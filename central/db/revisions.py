@@ -43,10 +43,14 @@ class SchemaState:
         if self.revision is None:
             return f"database not migrated yet: run 'voucher-central migrate' (this server needs {self.head})"
         if self.revision in known():
-            return (f"schema at revision {self.revision}, older than {self.head} that this server needs: "
-                    "run 'voucher-central migrate'")
-        return (f"schema at revision {self.revision}, which this server does not know (a newer version "
-                f"migrated it): upgrade this server (it knows up to {self.head})")
+            return (
+                f"schema at revision {self.revision}, older than {self.head} that this server needs: "
+                "run 'voucher-central migrate'"
+            )
+        return (
+            f"schema at revision {self.revision}, which this server does not know (a newer version "
+            f"migrated it): upgrade this server (it knows up to {self.head})"
+        )
 
 
 def state(conn: Connection) -> SchemaState:

@@ -48,7 +48,9 @@ metadata = MetaData(
 )
 
 # Deployment-wide values, such as the code hash key.
-meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
+meta = Table(
+    "meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False)
+)
 
 # The change cursor: one row, bumped inside every write transaction, so that change sequence
 # order is commit order and a snapshot reader never skips a change.
@@ -223,7 +225,9 @@ staff = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_sign_in_at", UTCDateTime),
     Column("role", String(16), nullable=False, server_default="admin"),  # viewer, campaigns or admin
-    Column("disabled_at", UTCDateTime),  # disabled: no sign-in, no session, no API token works (revision 0008)
+    Column(
+        "disabled_at", UTCDateTime
+    ),  # disabled: no sign-in, no session, no API token works (revision 0008)
 )
 
 # Personal API tokens of staff (the admin API and voucher-central's admin commands): shown once,

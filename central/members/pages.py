@@ -15,8 +15,8 @@ from central import images, mail
 from central.context import Context, get_context
 from central.limits import client_address, limits
 from central.members import session as member_session
-from central.members.session import SIGN_IN_PATH, current_member, form_data, form_ok, safe_next
 from central.members.claiming import claim_batch, claim_for
+from central.members.session import SIGN_IN_PATH, current_member, form_data, form_ok, safe_next
 from central.members.templating import error_page, redirect, render, secured
 from central.services import member_sign_in, members, ratelimit
 from central.services.ledger import MarkUsedRefused
@@ -28,19 +28,32 @@ from vouchers.errors import InvalidInput, NotFound
 router = APIRouter(include_in_schema=False)
 
 FORM_EXPIRED = "This form had expired or did not come from this site. Reload the page and try again."
-SIGN_IN_SPENT = ("This sign-in has been used already, or is older than "
-                 f"{member_sign_in.SIGN_IN_MINUTES} minutes. Sign in again to get a new mail.")
+SIGN_IN_SPENT = (
+    "This sign-in has been used already, or is older than "
+    f"{member_sign_in.SIGN_IN_MINUTES} minutes. Sign in again to get a new mail."
+)
 
 
 def to_sign_in(request: Request) -> Response:
     return redirect(f"{SIGN_IN_PATH}?next={quote(request.url.path)}")
 
 
-def sign_in_form(request: Request, ctx: Context, *, email: str = "", error: str | None = None,
-                 next_page: str = member_session.HOME, status: int = 200) -> Response:
+def sign_in_form(
+    request: Request,
+    ctx: Context,
+    *,
+    email: str = "",
+    error: str | None = None,
+    next_page: str = member_session.HOME,
+    status: int = 200,
+) -> Response:
     token = member_session.sign_in_token(request)
-    response = render(request, "member/sign_in.html",
-                      {"email": email, "error": error, "sign_in_token": token, "next": next_page}, status)
+    response = render(
+        request,
+        "member/sign_in.html",
+        {"email": email, "error": error, "sign_in_token": token, "next": next_page},
+        status,
+    )
     member_session.set_sign_in_cookie(response, token, ctx)
     return response
 
@@ -58,8 +71,9 @@ class NotSent:
         return response
 
 
-def send_sign_in(request: Request, ctx: Context, email: str, next_page: str,
-                 claim_token: str | None = None) -> Response | NotSent:
+def send_sign_in(
+    request: Request, ctx: Context, email: str, next_page: str, claim_token: str | None = None
+) -> Response | NotSent:
     """Mail this address a sign-in link and code, for this browser, and show the page that asks for
     the code; or why not. Nothing is signed in until the mail is used; then the claim of
     `claim_token` (asked from its claim page) is made. Mails are rate-limited per client address
@@ -95,12 +109,30 @@ def codes_slowed(request: Request, ctx: Context) -> Response | None:
     return None
 
 
-def check_mail_page(request: Request, ctx: Context, email: str, next_page: str, *, error: str | None = None,
-                    status: int = 200, claiming: bool = False) -> Response:
+def check_mail_page(
+    request: Request,
+    ctx: Context,
+    email: str,
+    next_page: str,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    claiming: bool = False,
+) -> Response:
     token = member_session.sign_in_token(request)
-    response = render(request, "member/check_mail.html",
-                      {"email": email, "error": error, "sign_in_token": token, "next": next_page,
-                       "minutes": member_sign_in.SIGN_IN_MINUTES, "claiming": claiming}, status)
+    response = render(
+        request,
+        "member/check_mail.html",
+        {
+            "email": email,
+            "error": error,
+            "sign_in_token": token,
+            "next": next_page,
+            "minutes": member_sign_in.SIGN_IN_MINUTES,
+            "claiming": claiming,
+        },
+        status,
+    )
     member_session.set_sign_in_cookie(response, token, ctx)
     return response
 
@@ -130,7 +162,9 @@ def sign_in_page(request: Request, ctx: Context = Depends(get_context)) -> Respo
 
 
 @router.post(SIGN_IN_PATH)
-def sign_in(request: Request, form: FormData = Depends(form_data), ctx: Context = Depends(get_context)) -> Response:
+def sign_in(
+    request: Request, form: FormData = Depends(form_data), ctx: Context = Depends(get_context)
+) -> Response:
     """Mail a sign-in link and code to the address typed; the page asks for the code."""
     email = str(form.get("email") or "")[:200]
     next_page = safe_next(form.get("next"))
@@ -138,14 +172,18 @@ def sign_in(request: Request, form: FormData = Depends(form_data), ctx: Context 
         return sign_in_form(request, ctx, email=email, next_page=next_page, status=403, error=FORM_EXPIRED)
     sent = send_sign_in(request, ctx, email, next_page)
     if isinstance(sent, NotSent):
-        return sent.on(sign_in_form(request, ctx, email=email, next_page=next_page, status=sent.status,
-                                    error=sent.message))
+        return sent.on(
+            sign_in_form(
+                request, ctx, email=email, next_page=next_page, status=sent.status, error=sent.message
+            )
+        )
     return sent
 
 
 @router.post(SIGN_IN_PATH + "/code")
-def sign_in_with_code(request: Request, form: FormData = Depends(form_data),
-                      ctx: Context = Depends(get_context)) -> Response:
+def sign_in_with_code(
+    request: Request, form: FormData = Depends(form_data), ctx: Context = Depends(get_context)
+) -> Response:
     """The code from the mail, typed into the browser that asked for it."""
     next_page = safe_next(form.get("next"))
     browser = request.cookies.get(member_session.SIGN_IN_COOKIE, "")
@@ -154,16 +192,23 @@ def sign_in_with_code(request: Request, form: FormData = Depends(form_data),
     if (slowed := codes_slowed(request, ctx)) is not None:
         return slowed
     with ctx.db.write() as conn:
-        proven = member_sign_in.use_code(conn, browser, str(form.get("code") or "")[:40],
-                                         days=ctx.settings.member_session_days)
+        proven = member_sign_in.use_code(
+            conn, browser, str(form.get("code") or "")[:40], days=ctx.settings.member_session_days
+        )
     if proven is not None:
         return signed_in_response(request, ctx, proven)
     with ctx.db.read() as conn:
         waiting_for = member_sign_in.has_pending(conn, browser)
     if waiting_for is None:
         return sign_in_form(request, ctx, next_page=next_page, status=422, error=SIGN_IN_SPENT)
-    return check_mail_page(request, ctx, waiting_for, next_page, status=422,
-                           error="That is not the code in the mail. Check it and type it again.")
+    return check_mail_page(
+        request,
+        ctx,
+        waiting_for,
+        next_page,
+        status=422,
+        error="That is not the code in the mail. Check it and type it again.",
+    )
 
 
 @router.get(SIGN_IN_PATH + "/link/{link_token}")
@@ -173,18 +218,30 @@ def sign_in_link_page(request: Request, link_token: str, ctx: Context = Depends(
         link = member_sign_in.waiting(conn, link_token[:100])
         batch = claim_batch(conn, link.claim_token) if link is not None else None
     if link is None:
-        return error_page(request, "This sign-in link does not work any more", SIGN_IN_SPENT, 410,
-                          current_member(request, ctx))
+        return error_page(
+            request,
+            "This sign-in link does not work any more",
+            SIGN_IN_SPENT,
+            410,
+            current_member(request, ctx),
+        )
     token = member_session.sign_in_token(request)
-    response = render(request, "member/sign_in_link.html",
-                      {"member_id": link.member_id, "link_token": link_token, "sign_in_token": token, "batch": batch})
+    response = render(
+        request,
+        "member/sign_in_link.html",
+        {"member_id": link.member_id, "link_token": link_token, "sign_in_token": token, "batch": batch},
+    )
     member_session.set_sign_in_cookie(response, token, ctx)
     return response
 
 
 @router.post(SIGN_IN_PATH + "/link/{link_token}")
-def sign_in_with_link(request: Request, link_token: str, form: FormData = Depends(form_data),
-                      ctx: Context = Depends(get_context)) -> Response:
+def sign_in_with_link(
+    request: Request,
+    link_token: str,
+    form: FormData = Depends(form_data),
+    ctx: Context = Depends(get_context),
+) -> Response:
     if not member_session.sign_in_form_ok(request, ctx, form):
         return error_page(request, "This form did not come from this site", FORM_EXPIRED, 403)
     if (slowed := codes_slowed(request, ctx)) is not None:
@@ -197,7 +254,9 @@ def sign_in_with_link(request: Request, link_token: str, form: FormData = Depend
 
 
 @router.post("/my/sign-out")
-def sign_out(request: Request, form: FormData = Depends(form_data), ctx: Context = Depends(get_context)) -> Response:
+def sign_out(
+    request: Request, form: FormData = Depends(form_data), ctx: Context = Depends(get_context)
+) -> Response:
     member = current_member(request, ctx)
     if member is None:
         return redirect(f"{SIGN_IN_PATH}?done=signed-out")
@@ -244,10 +303,16 @@ def voucher_code128(request: Request, vid: str, ctx: Context = Depends(get_conte
     return _image(request, ctx, vid, "code128")
 
 
-def _mark_page(request: Request, member: MemberSession, v: dict, *, error: str | None = None,
-               status: int = 200) -> Response:
-    return render(request, "member/mark_used.html",
-                  {"v": v, "event_id": members.new_event_id(), "error": error}, status, member=member)
+def _mark_page(
+    request: Request, member: MemberSession, v: dict, *, error: str | None = None, status: int = 200
+) -> Response:
+    return render(
+        request,
+        "member/mark_used.html",
+        {"v": v, "event_id": members.new_event_id(), "error": error},
+        status,
+        member=member,
+    )
 
 
 @router.get("/my/vouchers/{vid}/mark-used")
@@ -265,8 +330,9 @@ def mark_used_page(request: Request, vid: str, ctx: Context = Depends(get_contex
 
 
 @router.post("/my/vouchers/{vid}/mark-used")
-def mark_used(request: Request, vid: str, form: FormData = Depends(form_data),
-              ctx: Context = Depends(get_context)) -> Response:
+def mark_used(
+    request: Request, vid: str, form: FormData = Depends(form_data), ctx: Context = Depends(get_context)
+) -> Response:
     member = current_member(request, ctx)
     if member is None:
         return to_sign_in(request)

@@ -45,7 +45,9 @@ def current_member(request: Request, ctx: Context) -> MemberSession | None:
 
 
 def _same(a: object, b: object) -> bool:
-    return isinstance(a, str) and isinstance(b, str) and bool(a) and hmac.compare_digest(a.encode(), b.encode())
+    return (
+        isinstance(a, str) and isinstance(b, str) and bool(a) and hmac.compare_digest(a.encode(), b.encode())
+    )
 
 
 def origin_ok(request: Request, ctx: Context) -> bool:
@@ -79,20 +81,36 @@ def sign_in_token(request: Request) -> str:
 
 
 def set_sign_in_cookie(response: Response, token: str, ctx: Context) -> None:
-    response.set_cookie(SIGN_IN_COOKIE, token, max_age=24 * 3600, path="/", httponly=True,
-                        secure=ctx.settings.secure_cookies, samesite="strict")
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        token,
+        max_age=24 * 3600,
+        path="/",
+        httponly=True,
+        secure=ctx.settings.secure_cookies,
+        samesite="strict",
+    )
 
 
 def set_member_cookie(response: Response, token: str, ctx: Context) -> None:
-    response.set_cookie(MEMBER_COOKIE, token, max_age=ctx.settings.member_session_days * 86400, path="/",
-                        httponly=True, secure=ctx.settings.secure_cookies, samesite="lax")
-    response.delete_cookie(SIGN_IN_COOKIE, path="/", httponly=True, secure=ctx.settings.secure_cookies,
-                           samesite="strict")
+    response.set_cookie(
+        MEMBER_COOKIE,
+        token,
+        max_age=ctx.settings.member_session_days * 86400,
+        path="/",
+        httponly=True,
+        secure=ctx.settings.secure_cookies,
+        samesite="lax",
+    )
+    response.delete_cookie(
+        SIGN_IN_COOKIE, path="/", httponly=True, secure=ctx.settings.secure_cookies, samesite="strict"
+    )
 
 
 def clear_member_cookie(response: Response, ctx: Context) -> None:
-    response.delete_cookie(MEMBER_COOKIE, path="/", httponly=True, secure=ctx.settings.secure_cookies,
-                           samesite="lax")
+    response.delete_cookie(
+        MEMBER_COOKIE, path="/", httponly=True, secure=ctx.settings.secure_cookies, samesite="lax"
+    )
 
 
 def safe_next(target: object) -> str:

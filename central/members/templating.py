@@ -45,8 +45,14 @@ def when(value: datetime | date | None, empty: str = "—") -> str:
 templates.env.filters.update(member_when=when)
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200, *,
-           member: MemberSession | None = None) -> Response:
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status: int = 200,
+    *,
+    member: MemberSession | None = None,
+) -> Response:
     """A member page: the template with the signed-in member, their CSRF token and any message."""
     base = {
         "member": member,
@@ -69,6 +75,7 @@ def redirect(url: str) -> Response:
     return secured(RedirectResponse(url, status_code=303))
 
 
-def error_page(request: Request, title: str, detail: str, status: int,
-               member: MemberSession | None = None) -> Response:
+def error_page(
+    request: Request, title: str, detail: str, status: int, member: MemberSession | None = None
+) -> Response:
     return render(request, "member/error.html", {"title": title, "detail": detail}, status, member=member)

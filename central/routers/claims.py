@@ -20,17 +20,16 @@ from starlette.responses import Response
 
 from central.auth import Claimant, claimant
 from central.context import Context, get_context, json
-from central.members import session as member_session
 from central.limits import limits
+from central.members import session as member_session
 from central.members.claiming import claim_for, count_member_claim
 from central.members.pages import FORM_EXPIRED, NotSent, error_page, send_sign_in
 from central.members.session import current_member, form_data, form_ok
 from central.members.templating import render
 from central.problems import PUBLIC_ERRORS
 from central.schemas import ClaimRequest
-from central.services import audit, ratelimit
+from central.services import audit, members, ratelimit
 from central.services import claims as service
-from central.services import members
 from central.services.members import MemberSession
 from vouchers.emails import check_email, fold
 from vouchers.errors import FieldError, Forbidden, InvalidInput, NotFound
@@ -40,19 +39,34 @@ router = APIRouter(tags=["claims"], responses=PUBLIC_ERRORS)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")  # the home page's
 
 
-@router.post("/api/v1/claims", status_code=201, summary="A member claims a voucher from a batch",
-             description="For the signed-in member (the claim page's session cookie), or, with an integration "
-             "token issued by head office, for the member (an e-mail address) the body names. `already-claimed` "
-             "carries the code only to the member's own session.")
-def claim(data: ClaimRequest, request: Request, who: Claimant = Depends(claimant),
-          ctx: Context = Depends(get_context)) -> Response:
+@router.post(
+    "/api/v1/claims",
+    status_code=201,
+    summary="A member claims a voucher from a batch",
+    description="For the signed-in member (the claim page's session cookie), or, with an integration "
+    "token issued by head office, for the member (an e-mail address) the body names. `already-claimed` "
+    "carries the code only to the member's own session.",
+)
+def claim(
+    data: ClaimRequest,
+    request: Request,
+    who: Claimant = Depends(claimant),
+    ctx: Context = Depends(get_context),
+) -> Response:
     member_id = _member_for(who, data.member_id)
     _count_claim(request, ctx, who)
     with ctx.db.write() as conn:
         answer = service.claim(conn, data.claim_token, member_id, show_code=who.kind == "member")
         if who.actor is not None:  # on behalf of a member: head office's record of who did it
-            audit.record(conn, who.actor, "claim.on-behalf", "voucher", answer["voucher_id"], None,
-                         {"member_id": member_id, "batch_id": answer["batch_id"]})
+            audit.record(
+                conn,
+                who.actor,
+                "claim.on-behalf",
+                "voucher",
+                answer["voucher_id"],
+                None,
+                {"member_id": member_id, "batch_id": answer["batch_id"]},
+            )
     return json(answer, 201)
 
 
@@ -86,16 +100,30 @@ def _notice(batch) -> str | None:
     return None
 
 
-def _page(request: Request, ctx: Context, batch, member: MemberSession | None, *, email: str = "",
-          error: str | None = None, status: int = 200) -> Response:
+def _page(
+    request: Request,
+    ctx: Context,
+    batch,
+    member: MemberSession | None,
+    *,
+    email: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     voucher = None
     if member is not None:
         with ctx.db.read() as conn:
             voucher = members.voucher_in_batch(conn, member.member_id, batch["id"])
     message = None if voucher else _notice(batch)
     token = member_session.sign_in_token(request) if member is None and message is None else None
-    context = {"batch": batch, "voucher": voucher, "message": message, "email": email, "error": error,
-               "sign_in_token": token}
+    context = {
+        "batch": batch,
+        "voucher": voucher,
+        "message": message,
+        "email": email,
+        "error": error,
+        "sign_in_token": token,
+    }
     response = render(request, "claim.html", context, status, member=member)
     if token:
         member_session.set_sign_in_cookie(response, token, ctx)
@@ -118,8 +146,12 @@ def claim_page(request: Request, claim_token: str, ctx: Context = Depends(get_co
 
 
 @router.post("/claim/{claim_token}", include_in_schema=False)
-def claim_form(request: Request, claim_token: str, form: FormData = Depends(form_data),
-               ctx: Context = Depends(get_context)) -> Response:
+def claim_form(
+    request: Request,
+    claim_token: str,
+    form: FormData = Depends(form_data),
+    ctx: Context = Depends(get_context),
+) -> Response:
     """Claim for the signed-in member, then back to the claim page, which shows the voucher (a second
     claim shows the same one); or, not signed in, mail a sign-in link and code to the address typed."""
     member = current_member(request, ctx)
@@ -134,7 +166,9 @@ def claim_form(request: Request, claim_token: str, form: FormData = Depends(form
             return _page(request, ctx, batch, None, email=email, error=FORM_EXPIRED, status=403)
         sent = send_sign_in(request, ctx, email, f"/claim/{batch['claim_token']}", batch["claim_token"])
         if isinstance(sent, NotSent):
-            return sent.on(_page(request, ctx, batch, None, email=email, error=sent.message, status=sent.status))
+            return sent.on(
+                _page(request, ctx, batch, None, email=email, error=sent.message, status=sent.status)
+            )
         return sent
     if not form_ok(request, ctx, form, member):
         return error_page(request, "This form did not come from this site", FORM_EXPIRED, 403, member)

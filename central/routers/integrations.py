@@ -15,19 +15,25 @@ from central.services import integrations as service
 from central.services.audit import Actor
 from vouchers.wire import Strict
 
-router = APIRouter(prefix="/api/v1", tags=["integrations"], dependencies=[Depends(require_staff_admin)],
-                   responses=ADMIN_ERRORS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["integrations"],
+    dependencies=[Depends(require_staff_admin)],
+    responses=ADMIN_ERRORS,
+)
 
 
 class IntegrationCreate(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)] = Field(
-        description="Whose web site uses it, e.g. 'Leeds shop web site'.")
+        description="Whose web site uses it, e.g. 'Leeds shop web site'."
+    )
     days: int | None = Field(365, ge=1, le=3650, description="Days until it expires; null: never.")
 
 
 @router.post("/integration-tokens", status_code=201, summary="Issue an integration token (shown once)")
-def create(data: IntegrationCreate, actor: Actor = Depends(require_staff_admin),
-           ctx: Context = Depends(get_context)) -> Response:
+def create(
+    data: IntegrationCreate, actor: Actor = Depends(require_staff_admin), ctx: Context = Depends(get_context)
+) -> Response:
     with ctx.db.write() as conn:
         return json(service.issue(conn, actor, data.name, data.days), 201)
 
@@ -39,7 +45,8 @@ def list_all(ctx: Context = Depends(get_context)) -> Response:
 
 
 @router.post("/integration-tokens/{token_id}/revoke", summary="Revoke an integration token: it stops at once")
-def revoke(token_id: str, actor: Actor = Depends(require_staff_admin),
-           ctx: Context = Depends(get_context)) -> Response:
+def revoke(
+    token_id: str, actor: Actor = Depends(require_staff_admin), ctx: Context = Depends(get_context)
+) -> Response:
     with ctx.db.write() as conn:
         return json(service.withdraw(conn, actor, token_id))

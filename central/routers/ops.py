@@ -38,10 +38,17 @@ def healthz(ctx: Context = Depends(get_context)) -> Response:
     except SQLAlchemyError as exc:
         words = _database_words(exc)
         log.warning("health check: the database does not answer: %s", words)
-        return json({"ok": False, "version": installed_version(),
-                     "database": f"the database does not answer: {words}"}, 503)
-    return json({"ok": True, "version": installed_version(), "database": "answers",
-                 "waiting": ctx.changes.waiting})  # tills waiting for a change in this process
+        return json(
+            {
+                "ok": False,
+                "version": installed_version(),
+                "database": f"the database does not answer: {words}",
+            },
+            503,
+        )
+    return json(
+        {"ok": True, "version": installed_version(), "database": "answers", "waiting": ctx.changes.waiting}
+    )  # tills waiting for a change in this process
 
 
 @router.get("/readyz")
@@ -52,8 +59,10 @@ def readyz(ctx: Context = Depends(get_context)) -> Response:
             schema = revisions.state(conn)
     except SQLAlchemyError as exc:
         return json({"ready": False, "schema": f"the database does not answer: {_database_words(exc)}"}, 503)
-    return json({"ready": schema.at_head, "revision": schema.revision, "head": schema.head,
-                 "schema": schema.words()}, 200 if schema.at_head else 503)
+    return json(
+        {"ready": schema.at_head, "revision": schema.revision, "head": schema.head, "schema": schema.words()},
+        200 if schema.at_head else 503,
+    )
 
 
 def _from_this_host(request: Request) -> bool:
@@ -71,19 +80,27 @@ def _may_read(request: Request, ctx: Context) -> bool:
     if token is None:
         return _from_this_host(request)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.get_secret_value().encode()
+    )
 
 
 @router.get("/metrics")
 def prometheus(request: Request, ctx: Context = Depends(get_context)) -> Response:
     if not _may_read(request, ctx):
-        words = ("/metrics needs the operators' bearer token (setting metrics_token)." if ctx.settings.metrics_token
-                 else "/metrics answers only on this host (loopback, no proxy); set metrics_token to scrape it "
-                 "from elsewhere.")
+        words = (
+            "/metrics needs the operators' bearer token (setting metrics_token)."
+            if ctx.settings.metrics_token
+            else "/metrics answers only on this host (loopback, no proxy); set metrics_token to scrape it "
+            "from elsewhere."
+        )
         return Response(words + "\n", status_code=403, media_type="text/plain; charset=utf-8")
     try:
         body = metrics.exposition(ctx.db)
     except SQLAlchemyError as exc:
-        return Response(f"the database does not answer: {_database_words(exc)}\n", status_code=503,
-                        media_type="text/plain; charset=utf-8")
+        return Response(
+            f"the database does not answer: {_database_words(exc)}\n",
+            status_code=503,
+            media_type="text/plain; charset=utf-8",
+        )
     return Response(body, media_type=metrics.CONTENT_TYPE)

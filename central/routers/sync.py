@@ -8,12 +8,19 @@ from starlette.responses import Response
 
 from central import metrics
 from central.auth import require_device
-from central.problems import DEVICE_ERRORS
 from central.context import Context, get_context, json
 from central.limits import client_address, limits
+from central.problems import DEVICE_ERRORS
 from central.services import devices, ledger, ratelimit, snapshot
 from central.services.ledger import Device
-from vouchers.wire import EnrolRequest, EventsRequest, EventsResponse, HeartbeatRequest, HeartbeatResponse, SnapshotPage
+from vouchers.wire import (
+    EnrolRequest,
+    EventsRequest,
+    EventsResponse,
+    HeartbeatRequest,
+    HeartbeatResponse,
+    SnapshotPage,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["sync"], responses=DEVICE_ERRORS)
 MAX_WAIT = 60  # seconds a snapshot request may wait for a change (docs/PROTOCOL.md)
@@ -30,16 +37,25 @@ def enrol(data: EnrolRequest, request: Request, ctx: Context = Depends(get_conte
 async def snapshot_page(
     cursor: int = Query(0, ge=0, le=2**62),
     limit: int | None = Query(None, ge=1),
-    wait: float | None = Query(None, ge=0, le=MAX_WAIT, description="With nothing after the cursor, answer as "
-                               "soon as something changes, or after this many seconds with an empty page."),
+    wait: float | None = Query(
+        None,
+        ge=0,
+        le=MAX_WAIT,
+        description="With nothing after the cursor, answer as "
+        "soon as something changes, or after this many seconds with an empty page.",
+    ),
     device: Device = Depends(require_device),
     ctx: Context = Depends(get_context),
 ) -> Response:
     size = min(limit or ctx.settings.snapshot_page_size, ctx.settings.snapshot_page_max)
     page = await _page(ctx, device.store_id, cursor, size)
     if wait is not None:
-        if wait > 0 and page["complete"] and page["next_cursor"] == cursor and \
-                await ctx.changes.wait_beyond(cursor, wait):
+        if (
+            wait > 0
+            and page["complete"]
+            and page["next_cursor"] == cursor
+            and await ctx.changes.wait_beyond(cursor, wait)
+        ):
             page = await _page(ctx, device.store_id, cursor, size)
         page = {**page, "wait": wait}  # says the server waits: a client may ask again at once
     metrics.count_snapshot_page(page)
@@ -49,7 +65,9 @@ async def snapshot_page(
 async def _page(ctx: Context, store_id: str, cursor: int, size: int) -> dict:
     """The page, built once for the requests of a store that ask for it at the same moment (the
     tills woken by one change); shared, so never changed in place."""
-    return await ctx.pages.read((store_id, cursor, size), lambda: run_in_threadpool(_read, ctx, store_id, cursor, size))
+    return await ctx.pages.read(
+        (store_id, cursor, size), lambda: run_in_threadpool(_read, ctx, store_id, cursor, size)
+    )
 
 
 def _read(ctx: Context, store_id: str, cursor: int, size: int) -> dict:
@@ -57,8 +75,12 @@ def _read(ctx: Context, store_id: str, cursor: int, size: int) -> dict:
         return snapshot.page(conn, store_id, cursor, size)
 
 
-@router.post("/sync/events", response_model=EventsResponse, summary="Upload up to 1000 events; one result each")
-def upload_events(data: EventsRequest, device: Device = Depends(require_device), ctx: Context = Depends(get_context)) -> Response:
+@router.post(
+    "/sync/events", response_model=EventsResponse, summary="Upload up to 1000 events; one result each"
+)
+def upload_events(
+    data: EventsRequest, device: Device = Depends(require_device), ctx: Context = Depends(get_context)
+) -> Response:
     with ctx.db.write() as conn:
         results = ledger.ingest(conn, device, data.events)
     metrics.count_ingest(results)
@@ -66,7 +88,9 @@ def upload_events(data: EventsRequest, device: Device = Depends(require_device),
 
 
 @router.post("/sync/heartbeat", response_model=HeartbeatResponse, summary="Report the device's health")
-def heartbeat(data: HeartbeatRequest, device: Device = Depends(require_device), ctx: Context = Depends(get_context)) -> Response:
+def heartbeat(
+    data: HeartbeatRequest, device: Device = Depends(require_device), ctx: Context = Depends(get_context)
+) -> Response:
     with ctx.db.write() as conn:
         now = devices.heartbeat(conn, device, data)
     return json({"server_time": now})

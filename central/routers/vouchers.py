@@ -9,15 +9,17 @@ from starlette.responses import Response
 
 from central import images
 from central.auth import require_admin, require_staff_admin
-from central.problems import ADMIN_ERRORS, PNG
 from central.context import Context, get_context, json
+from central.problems import ADMIN_ERRORS, PNG
 from central.schemas import StatusChange
 from central.services import audit, ledger
-from central.services.audit import Actor
 from central.services import vouchers as service
+from central.services.audit import Actor
 from vouchers.codes import normalise
 
-router = APIRouter(prefix="/api/v1", tags=["vouchers"], dependencies=[Depends(require_admin)], responses=ADMIN_ERRORS)
+router = APIRouter(
+    prefix="/api/v1", tags=["vouchers"], dependencies=[Depends(require_admin)], responses=ADMIN_ERRORS
+)
 CodePath = Path(max_length=200, description="The voucher code, in any case, with or without dashes")
 
 
@@ -27,8 +29,12 @@ def get_voucher(code: str = CodePath, ctx: Context = Depends(get_context)) -> Re
         return json(service.one(conn, code))
 
 
-@router.get("/vouchers/{code}/barcode.png", summary="The voucher's code as an image", response_class=Response,
-            responses=PNG)
+@router.get(
+    "/vouchers/{code}/barcode.png",
+    summary="The voucher's code as an image",
+    response_class=Response,
+    responses=PNG,
+)
 def barcode(
     code: str = CodePath,
     symbology: Literal["qr", "code128", "datamatrix", "pdf417", "aztec"] = "qr",
@@ -40,8 +46,12 @@ def barcode(
 
 
 @router.post("/vouchers/{code}/status", summary="Staff change: pending → any, used → unused (revert)")
-def change_status(data: StatusChange, code: str = CodePath, actor: Actor = Depends(require_staff_admin),
-                  ctx: Context = Depends(get_context)) -> Response:
+def change_status(
+    data: StatusChange,
+    code: str = CodePath,
+    actor: Actor = Depends(require_staff_admin),
+    ctx: Context = Depends(get_context),
+) -> Response:
     with ctx.db.write() as conn:
         vid = service.one(conn, code)["id"]
         with audit.change(conn, actor, "voucher.status", "voucher", vid, audit.voucher_state):

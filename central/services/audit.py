@@ -33,11 +33,28 @@ class Actor:
     address: str | None = None
 
 
-def record(conn: Connection, actor: Actor, action: str, entity_kind: str, entity_id: str | None,
-           before: Any = None, after: Any = None) -> None:
-    conn.execute(insert(audit_log).values(
-        at=utcnow(), actor=actor.name[:200], actor_kind=actor.kind, address=(actor.address or None) and actor.address[:100],
-        action=action, entity_kind=entity_kind, entity_id=entity_id, before=_plain(before), after=_plain(after)))
+def record(
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    entity_kind: str,
+    entity_id: str | None,
+    before: Any = None,
+    after: Any = None,
+) -> None:
+    conn.execute(
+        insert(audit_log).values(
+            at=utcnow(),
+            actor=actor.name[:200],
+            actor_kind=actor.kind,
+            address=(actor.address or None) and actor.address[:100],
+            action=action,
+            entity_kind=entity_kind,
+            entity_id=entity_id,
+            before=_plain(before),
+            after=_plain(after),
+        )
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -52,59 +69,121 @@ def _plain(value: Any) -> Any:
 
 
 @contextmanager
-def change(conn: Connection, actor: Actor, action: str, entity_kind: str, entity_id: str | None,
-           state: Callable[[Connection, str], Any] | None = None) -> Iterator[dict[str, Any]]:
+def change(
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    entity_kind: str,
+    entity_id: str | None,
+    state: Callable[[Connection, str], Any] | None = None,
+) -> Iterator[dict[str, Any]]:
     """Record the change the block makes, with `state(conn, id)` before and after it (same
     transaction). The block may set box["id"] (a new entity's) or box["after"] (what to keep)."""
     box: dict[str, Any] = {"id": entity_id}
     before = state(conn, entity_id) if state is not None and entity_id else None
     yield box
-    after = box["after"] if "after" in box else (state(conn, box["id"]) if state is not None and box["id"] else None)
+    after = (
+        box["after"]
+        if "after" in box
+        else (state(conn, box["id"]) if state is not None and box["id"] else None)
+    )
     record(conn, actor, action, entity_kind, box["id"], before, after)
 
 
 # --- the state of things, as the log keeps it -------------------------------------------------------
 
-BATCH_FIELDS = ("identifier", "description", "serial_start", "serial_end", "valid_from", "valid_until", "stores",
-                "channel", "state", "claims", "total", "claimed", "redeemed")
+BATCH_FIELDS = (
+    "identifier",
+    "description",
+    "serial_start",
+    "serial_end",
+    "valid_from",
+    "valid_until",
+    "stores",
+    "channel",
+    "state",
+    "claims",
+    "total",
+    "claimed",
+    "redeemed",
+)
 
 
 def batch_state(conn: Connection, batch_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
     if row is None:
         return None
-    types = conn.execute(select(batch_types.c.id, batch_types.c.name, batch_types.c.serial_start,
-                                batch_types.c.serial_end, batch_types.c.value, batch_types.c.min_purchase,
-                                batch_types.c.initial_status).where(batch_types.c.batch_id == batch_id)
-                         .order_by(batch_types.c.serial_start)).mappings()
+    types = conn.execute(
+        select(
+            batch_types.c.id,
+            batch_types.c.name,
+            batch_types.c.serial_start,
+            batch_types.c.serial_end,
+            batch_types.c.value,
+            batch_types.c.min_purchase,
+            batch_types.c.initial_status,
+        )
+        .where(batch_types.c.batch_id == batch_id)
+        .order_by(batch_types.c.serial_start)
+    ).mappings()
     return {**{k: row[k] for k in BATCH_FIELDS}, "types": [dict(t) for t in types]}
 
 
 def voucher_state(conn: Connection, vid: str) -> dict[str, Any] | None:
     key = split_voucher_id(vid)
-    row = key and conn.execute(select(vouchers.c.member_id, vouchers.c.status, vouchers.c.used_at,
-                                      vouchers.c.used_store, vouchers.c.used_device)
-                               .where(vouchers.c.batch_id == key[0], vouchers.c.serial == key[1])).mappings().first()
+    row = (
+        key
+        and conn.execute(
+            select(
+                vouchers.c.member_id,
+                vouchers.c.status,
+                vouchers.c.used_at,
+                vouchers.c.used_store,
+                vouchers.c.used_device,
+            ).where(vouchers.c.batch_id == key[0], vouchers.c.serial == key[1])
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
 def store_state(conn: Connection, store_id: str) -> dict[str, Any] | None:
-    row = conn.execute(select(stores.c.name, stores.c.timezone).where(stores.c.id == store_id)).mappings().first()
+    row = (
+        conn.execute(select(stores.c.name, stores.c.timezone).where(stores.c.id == store_id))
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
 def device_state(conn: Connection, device_id: str) -> dict[str, Any] | None:
-    row = conn.execute(select(devices.c.store_id, devices.c.name, devices.c.revoked_at, devices.c.pending)
-                       .where(devices.c.id == device_id)).mappings().first()
+    row = (
+        conn.execute(
+            select(devices.c.store_id, devices.c.name, devices.c.revoked_at, devices.c.pending).where(
+                devices.c.id == device_id
+            )
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
 # --- reading it ---------------------------------------------------------------------------------------
 
 
-def entries(conn: Connection, *, actor: str | None = None, entity: str | None = None, action: str | None = None,
-            since: datetime | None = None, until: datetime | None = None, limit: int = 500,
-            before_id: int | None = None) -> list[dict[str, Any]]:
+def entries(
+    conn: Connection,
+    *,
+    actor: str | None = None,
+    entity: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 500,
+    before_id: int | None = None,
+) -> list[dict[str, Any]]:
     """Newest first, filtered: by who (exact), by what (an entity id), by action (a prefix such as
     'batch.'), by time (since inclusive, until exclusive); `before_id` pages further back."""
     query = select(audit_log)
@@ -124,7 +203,18 @@ def entries(conn: Connection, *, actor: str | None = None, entity: str | None = 
     return [dict(r) for r in rows]
 
 
-CSV_COLUMNS = ["id", "at", "actor", "actor_kind", "address", "action", "entity_kind", "entity_id", "before", "after"]
+CSV_COLUMNS = [
+    "id",
+    "at",
+    "actor",
+    "actor_kind",
+    "address",
+    "action",
+    "entity_kind",
+    "entity_id",
+    "before",
+    "after",
+]
 
 
 def as_csv(rows: list[dict[str, Any]]) -> Iterator[str]:
@@ -135,10 +225,22 @@ def as_csv(rows: list[dict[str, Any]]) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for r in rows:
-        writer.writerow(safe_row([
-            r["id"], r["at"].isoformat(), r["actor"], r["actor_kind"], r["address"] or "", r["action"],
-            r["entity_kind"], r["entity_id"] or "",
-            "" if r["before"] is None else json.dumps(r["before"], ensure_ascii=False, sort_keys=True),
-            "" if r["after"] is None else json.dumps(r["after"], ensure_ascii=False, sort_keys=True),
-        ]))
+        writer.writerow(
+            safe_row(
+                [
+                    r["id"],
+                    r["at"].isoformat(),
+                    r["actor"],
+                    r["actor_kind"],
+                    r["address"] or "",
+                    r["action"],
+                    r["entity_kind"],
+                    r["entity_id"] or "",
+                    ""
+                    if r["before"] is None
+                    else json.dumps(r["before"], ensure_ascii=False, sort_keys=True),
+                    "" if r["after"] is None else json.dumps(r["after"], ensure_ascii=False, sort_keys=True),
+                ]
+            )
+        )
     yield buffer.getvalue()

@@ -37,10 +37,15 @@ class Backup:
     seconds: float
 
     def words(self) -> str:
-        known = "the newest this program knows" if self.revision == revisions.head() else (
-            f"this program's newest is {revisions.head()}")
-        return (f"Backed up {self.source} to {self.target} ({self.bytes:,} bytes, {self.seconds:.1f} s): "
-                f"integrity check ok, schema revision {self.revision} ({known}).")
+        known = (
+            "the newest this program knows"
+            if self.revision == revisions.head()
+            else (f"this program's newest is {revisions.head()}")
+        )
+        return (
+            f"Backed up {self.source} to {self.target} ({self.bytes:,} bytes, {self.seconds:.1f} s): "
+            f"integrity check ok, schema revision {self.revision} ({known})."
+        )
 
 
 def sqlite_file(database_url: str) -> Path:
@@ -52,10 +57,13 @@ def sqlite_file(database_url: str) -> Path:
     if url.get_backend_name() == "postgresql":
         raise BackupError(
             "The database is PostgreSQL: back it up with PostgreSQL's own tools, e.g. "
-            f"pg_dump -Fc -f vouchers.dump {url.database or 'DBNAME'} (README.md, \"Operations\"). "
-            "'voucher-central backup' copies SQLite databases only.")
+            f'pg_dump -Fc -f vouchers.dump {url.database or "DBNAME"} (README.md, "Operations"). '
+            "'voucher-central backup' copies SQLite databases only."
+        )
     if url.get_backend_name() != "sqlite":
-        raise BackupError(f"'voucher-central backup' copies SQLite databases only, not {url.get_backend_name()}.")
+        raise BackupError(
+            f"'voucher-central backup' copies SQLite databases only, not {url.get_backend_name()}."
+        )
     if not url.database or url.database == ":memory:":
         raise BackupError("The database is in memory: there is no file to back up.")
     return Path(url.database)
@@ -65,7 +73,9 @@ def _revision(conn: sqlite3.Connection, what: str) -> str:
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{what} has no schema revision ({exc}): is it a voucher-central database?") from None
+        raise BackupError(
+            f"{what} has no schema revision ({exc}): is it a voucher-central database?"
+        ) from None
     if row is None:
         raise BackupError(f"{what} has no schema revision: it was never migrated.")
     return row[0]
@@ -75,7 +85,9 @@ def _new_private_file(path: Path, target: Path) -> None:
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as exc:
-        raise BackupError(f"Cannot write the backup {target}: {exc.strerror or exc} ({path.parent}).") from None
+        raise BackupError(
+            f"Cannot write the backup {target}: {exc.strerror or exc} ({path.parent})."
+        ) from None
 
 
 def _check_target(source: Path, target: Path) -> None:
@@ -84,7 +96,9 @@ def _check_target(source: Path, target: Path) -> None:
     if target.exists() and target.resolve() == source.resolve():
         raise BackupError(f"{target} is the database itself: give the backup another name.")
     if target.is_dir():
-        raise BackupError(f"{target} is a directory: give the backup's file name, e.g. {target / 'central.db'}.")
+        raise BackupError(
+            f"{target} is a directory: give the backup's file name, e.g. {target / 'central.db'}."
+        )
     if not target.parent.is_dir():
         why = "is not a directory" if target.parent.exists() else "does not exist"
         raise BackupError(f"Cannot write the backup {target}: {target.parent} {why}.")
@@ -98,8 +112,10 @@ def verify(path: Path, revision: str) -> None:
             raise BackupError(f"The copy failed its integrity check: {'; '.join(problems[:5])}.")
         copied = _revision(conn, "The copy")
     if copied != revision:
-        raise BackupError(f"The copy is at schema revision {copied}, the database at {revision}: the schema "
-                          "changed during the backup (a migration?). Run the backup again.")
+        raise BackupError(
+            f"The copy is at schema revision {copied}, the database at {revision}: the schema "
+            "changed during the backup (a migration?). Run the backup again."
+        )
 
 
 def backup(database_url: str, target: Path) -> Backup:
@@ -112,7 +128,9 @@ def backup(database_url: str, target: Path) -> Backup:
     _new_private_file(partial, target)
     try:
         try:
-            with closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)) as src:
+            with closing(
+                sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+            ) as src:
                 revision = _revision(src, f"The database {source}")
                 with closing(sqlite3.connect(partial)) as copy:
                     src.backup(copy)  # in one step: the database as of one commit
@@ -121,7 +139,11 @@ def backup(database_url: str, target: Path) -> Backup:
         verify(partial, revision)
         os.replace(partial, target)
     finally:
-        for leftover in (partial, partial.with_name(partial.name + "-wal"), partial.with_name(partial.name + "-shm")):
+        for leftover in (
+            partial,
+            partial.with_name(partial.name + "-wal"),
+            partial.with_name(partial.name + "-shm"),
+        ):
             leftover.unlink(missing_ok=True)
     _sync_directory(target.parent)
     return Backup(source, target, target.stat().st_size, revision, time.monotonic() - started)

@@ -70,7 +70,11 @@ def batch_dict(row: RowMapping, types: list[RowMapping], public_url: str) -> dic
         "updated_at": row["updated_at"],
     }
     if row["state"] == State.GENERATING:
-        out["generation"] = {"done": row["generated"], "total": row["total"], "error": row["generation_error"]}
+        out["generation"] = {
+            "done": row["generated"],
+            "total": row["total"],
+            "error": row["generation_error"],
+        }
     return out
 
 
@@ -144,13 +148,17 @@ def add_type(conn: Connection, batch_id: str, data: TypeCreate) -> str:
     values["serial_start"] = row["serial_start"] if data.serial_start is None else data.serial_start
     values["serial_end"] = row["serial_end"] if data.serial_end is None else data.serial_end
     values["initial_status"] = data.initial_status.value
-    conn.execute(insert(batch_types).values(id=type_id, batch_id=batch_id, **values, change_seq=next_seq(conn)))
+    conn.execute(
+        insert(batch_types).values(id=type_id, batch_id=batch_id, **values, change_seq=next_seq(conn))
+    )
     return type_id
 
 
 def get_type_row(conn: Connection, batch_id: str, type_id: str) -> RowMapping:
     row = (
-        conn.execute(select(batch_types).where(batch_types.c.id == type_id, batch_types.c.batch_id == batch_id))
+        conn.execute(
+            select(batch_types).where(batch_types.c.id == type_id, batch_types.c.batch_id == batch_id)
+        )
         .mappings()
         .first()
     )
@@ -163,7 +171,9 @@ def patch_type(conn: Connection, batch_id: str, type_id: str, data: TypePatch) -
     _begin_edit(conn, get_row(conn, batch_id))
     get_type_row(conn, batch_id, type_id)
     changes = data.model_dump(exclude_unset=True)
-    conn.execute(update(batch_types).where(batch_types.c.id == type_id).values(**changes, change_seq=next_seq(conn)))
+    conn.execute(
+        update(batch_types).where(batch_types.c.id == type_id).values(**changes, change_seq=next_seq(conn))
+    )
 
 
 def delete_type(conn: Connection, batch_id: str, type_id: str) -> None:
@@ -253,7 +263,9 @@ def set_claims(conn: Connection, batch_id: str, action: Action) -> None:
 
 
 def voucher_total(conn: Connection, batch_id: str) -> int:
-    return conn.execute(select(func.count()).select_from(vouchers).where(vouchers.c.batch_id == batch_id)).scalar_one()
+    return conn.execute(
+        select(func.count()).select_from(vouchers).where(vouchers.c.batch_id == batch_id)
+    ).scalar_one()
 
 
 def delete_batch(conn: Connection, batch_id: str, confirm: int | None) -> None:
@@ -281,7 +293,9 @@ def _proposed(data: BatchCreate) -> BatchConfig:
     )
 
 
-def _with_store_check(conn: Connection, batch: BatchConfig, types: list[TypeConfig], max_size: int) -> list[FieldError]:
+def _with_store_check(
+    conn: Connection, batch: BatchConfig, types: list[TypeConfig], max_size: int
+) -> list[FieldError]:
     errors = validate_batch(batch, types, max_size)
     if batch.stores:
         known = set(conn.execute(select(stores.c.id).where(stores.c.id.in_(batch.stores))).scalars())
@@ -289,7 +303,9 @@ def _with_store_check(conn: Connection, batch: BatchConfig, types: list[TypeConf
     return errors
 
 
-def draft_errors(conn: Connection, batch_id: str | None, data: BatchCreate, max_size: int) -> list[FieldError]:
+def draft_errors(
+    conn: Connection, batch_id: str | None, data: BatchCreate, max_size: int
+) -> list[FieldError]:
     """Every problem the proposed fields would bring (vouchers/validation.py), before they are saved:
     for a new batch, all but 'no type yet'; for an edit, those the batch does not have already."""
     if batch_id is None:

@@ -31,7 +31,9 @@ def claim(conn: Connection, claim_token: str, member_id: str, *, show_code: bool
     saying why not; `already-claimed` carries their code only when `show_code` (their own session)."""
     batch = batch_by_token(conn, claim_token)
     existing = members_code(conn, batch["id"], member_id)
-    check_claim(batch["state"], batch["claims"], batch["total"] - batch["claimed"], existing, show_code=show_code)
+    check_claim(
+        batch["state"], batch["claims"], batch["total"] - batch["claimed"], existing, show_code=show_code
+    )
     voucher = conn.execute(
         select(vouchers.c.serial, vouchers.c.code, batch_types.c.initial_status)
         .join(batch_types, batch_types.c.id == vouchers.c.type_id)
@@ -51,5 +53,9 @@ def claim(conn: Connection, claim_token: str, member_id: str, *, show_code: bool
         )
     )
     conn.execute(update(batches).where(batches.c.id == batch["id"]).values(claimed=batches.c.claimed + 1))
-    return {"code": format_code(voucher.code), "batch_id": batch["id"], "status": voucher.initial_status,
-            "voucher_id": voucher_id(batch["id"], voucher.serial)}
+    return {
+        "code": format_code(voucher.code),
+        "batch_id": batch["id"],
+        "status": voucher.initial_status,
+        "voucher_id": voucher_id(batch["id"], voucher.serial),
+    }

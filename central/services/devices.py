@@ -19,7 +19,12 @@ from vouchers.wire import EnrolRequest, HeartbeatRequest
 
 
 def store_dict(row) -> dict[str, Any]:
-    return {"id": row["id"], "name": row["name"], "timezone": row["timezone"], "created_at": row["created_at"]}
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "timezone": row["timezone"],
+        "created_at": row["created_at"],
+    }
 
 
 def create_store(conn: Connection, data: StoreCreate) -> dict[str, Any]:
@@ -59,7 +64,9 @@ def create_enrolment_code(conn: Connection, store_id: str, minutes: int) -> dict
     now = utcnow()
     expires = now + timedelta(minutes=minutes)
     conn.execute(
-        insert(enrolment_codes).values(code_hash=_code_key(code), store_id=store_id, created_at=now, expires_at=expires)
+        insert(enrolment_codes).values(
+            code_hash=_code_key(code), store_id=store_id, created_at=now, expires_at=expires
+        )
     )
     return {"code": code, "store_id": store_id, "expires_at": expires}
 
@@ -68,7 +75,9 @@ def enrol(conn: Connection, data: EnrolRequest) -> dict[str, Any]:
     """Trade a one-use enrolment code for a device identity and token."""
     now = utcnow()
     row = (
-        conn.execute(select(enrolment_codes).where(enrolment_codes.c.code_hash == _code_key(data.enrolment_code)))
+        conn.execute(
+            select(enrolment_codes).where(enrolment_codes.c.code_hash == _code_key(data.enrolment_code))
+        )
         .mappings()
         .first()
     )
@@ -81,7 +90,11 @@ def enrol(conn: Connection, data: EnrolRequest) -> dict[str, Any]:
     token = new_token()
     conn.execute(
         insert(devices).values(
-            id=device_id, store_id=row["store_id"], name=data.device_name, token_hash=token_hash(token), enrolled_at=now
+            id=device_id,
+            store_id=row["store_id"],
+            name=data.device_name,
+            token_hash=token_hash(token),
+            enrolled_at=now,
         )
     )
     conn.execute(
@@ -95,7 +108,9 @@ def enrol(conn: Connection, data: EnrolRequest) -> dict[str, Any]:
 
 def device_for_token(conn: Connection, token: str) -> Device | None:
     row = conn.execute(
-        select(devices.c.id, devices.c.store_id, devices.c.revoked_at).where(devices.c.token_hash == token_hash(token))
+        select(devices.c.id, devices.c.store_id, devices.c.revoked_at).where(
+            devices.c.token_hash == token_hash(token)
+        )
     ).first()
     if row is None or row.revoked_at is not None:
         return None
@@ -142,19 +157,31 @@ def revoke(conn: Connection, device_id: str, confirm: int | None = None) -> dict
     pushes them under this device). Revoking a revoked device changes nothing."""
     device = get_device(conn, device_id)
     pending = device["pending"] or 0
-    answer = {"id": device_id, "revoked": True, "pending": pending, "last_heartbeat_at": device["last_heartbeat_at"]}
+    answer = {
+        "id": device_id,
+        "revoked": True,
+        "pending": pending,
+        "last_heartbeat_at": device["last_heartbeat_at"],
+    }
     if device["revoked_at"] is not None:
         return {**answer, "revoked_at": device["revoked_at"]}
     if pending > 0 and confirm != pending:
-        when = device["last_heartbeat_at"].isoformat(timespec="seconds") if device["last_heartbeat_at"] else "?"
+        when = (
+            device["last_heartbeat_at"].isoformat(timespec="seconds") if device["last_heartbeat_at"] else "?"
+        )
         raise RevokeNotConfirmed(
             f"Device {device_id} ({device['name']}) had {pending} event(s) not yet pushed at its last heartbeat "
             f"({when}). Revoking strands them in the till's journal until the till is enrolled again, which pushes "
             f"them under this device. Repeat with confirm={pending} to revoke anyway.",
-            pending=pending, last_heartbeat_at=device["last_heartbeat_at"])
+            pending=pending,
+            last_heartbeat_at=device["last_heartbeat_at"],
+        )
     now = utcnow()
-    conn.execute(update(devices).where(devices.c.id == device_id, devices.c.revoked_at.is_(None))
-                 .values(revoked_at=now))
+    conn.execute(
+        update(devices)
+        .where(devices.c.id == device_id, devices.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
     return {**answer, "revoked_at": now}
 
 
@@ -168,12 +195,22 @@ def device_names(conn: Connection, ids: set[str]) -> dict[str, str]:
 def stores_overview(conn: Connection) -> list[dict[str, Any]]:
     """Every store with how many devices it has (active ones) and its latest heartbeat."""
     out = []
-    rows = list(conn.execute(select(devices.c.store_id, devices.c.revoked_at, devices.c.last_heartbeat_at)).all())
+    rows = list(
+        conn.execute(select(devices.c.store_id, devices.c.revoked_at, devices.c.last_heartbeat_at)).all()
+    )
     for store in list_stores(conn):
         mine = [r for r in rows if r.store_id == store["id"]]
-        beats = [r.last_heartbeat_at for r in mine if r.last_heartbeat_at is not None and r.revoked_at is None]
-        out.append({**store, "devices": len(mine), "active": sum(r.revoked_at is None for r in mine),
-                    "last_heartbeat_at": max(beats) if beats else None})
+        beats = [
+            r.last_heartbeat_at for r in mine if r.last_heartbeat_at is not None and r.revoked_at is None
+        ]
+        out.append(
+            {
+                **store,
+                "devices": len(mine),
+                "active": sum(r.revoked_at is None for r in mine),
+                "last_heartbeat_at": max(beats) if beats else None,
+            }
+        )
     return out
 
 

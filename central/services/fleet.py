@@ -27,7 +27,9 @@ def heartbeat_ages(conn: Connection, now: datetime | None = None) -> dict[str, i
     beat = devices.c.last_heartbeat_at
     whens = [(beat.is_(None), NEVER)] + [(beat > now - bound, label) for label, bound in AGE_BUCKETS]
     bucket = case(*whens, else_=OLDER).label("bucket")
-    rows = conn.execute(select(bucket, func.count()).where(devices.c.revoked_at.is_(None)).group_by(bucket)).all()
+    rows = conn.execute(
+        select(bucket, func.count()).where(devices.c.revoked_at.is_(None)).group_by(bucket)
+    ).all()
     counts = {label: 0 for label, _ in AGE_BUCKETS} | {OLDER: 0, NEVER: 0}
     counts.update({label: n for label, n in rows})
     return counts
@@ -41,18 +43,34 @@ def quiet_devices(conn: Connection, limit: timedelta, now: datetime | None = Non
     beat = devices.c.last_heartbeat_at
     heard = func.coalesce(beat, devices.c.enrolled_at)
     query = (
-        select(devices.c.id, devices.c.name, devices.c.store_id, stores.c.name.label("store_name"), beat,
-               devices.c.enrolled_at, devices.c.pending, devices.c.version)
+        select(
+            devices.c.id,
+            devices.c.name,
+            devices.c.store_id,
+            stores.c.name.label("store_name"),
+            beat,
+            devices.c.enrolled_at,
+            devices.c.pending,
+            devices.c.version,
+        )
         .join(stores, stores.c.id == devices.c.store_id)
-        .where(devices.c.revoked_at.is_(None), or_(and_(beat.is_(None), devices.c.enrolled_at <= since), beat <= since))
+        .where(
+            devices.c.revoked_at.is_(None),
+            or_(and_(beat.is_(None), devices.c.enrolled_at <= since), beat <= since),
+        )
         .order_by(heard, devices.c.id)
     )
-    return [{**row, "quiet_for": now - (row["last_heartbeat_at"] or row["enrolled_at"])}
-            for row in conn.execute(query).mappings()]
+    return [
+        {**row, "quiet_for": now - (row["last_heartbeat_at"] or row["enrolled_at"])}
+        for row in conn.execute(query).mappings()
+    ]
 
 
 def running_generations(conn: Connection) -> list[dict[str, Any]]:
     """Batches generating now: how many vouchers are made of how many."""
-    query = (select(batches.c.id, batches.c.generated, batches.c.total)
-             .where(batches.c.state == State.GENERATING.value).order_by(batches.c.id))
+    query = (
+        select(batches.c.id, batches.c.generated, batches.c.total)
+        .where(batches.c.state == State.GENERATING.value)
+        .order_by(batches.c.id)
+    )
     return [dict(row) for row in conn.execute(query).mappings()]

@@ -59,7 +59,9 @@ class Generator:
         with self._lock:
             if batch_id in self._running and self._running[batch_id].is_alive():
                 return
-            thread = threading.Thread(target=self._run, args=(batch_id,), name=f"generate-{batch_id}", daemon=True)
+            thread = threading.Thread(
+                target=self._run, args=(batch_id,), name=f"generate-{batch_id}", daemon=True
+            )
             self._running[batch_id] = thread
             thread.start()
 
@@ -140,11 +142,15 @@ class Generator:
                     )
                 )
                 return False
-            key = bytes.fromhex(conn.execute(select(meta.c.value).where(meta.c.key == "code_hash_key")).scalar_one())
+            key = bytes.fromhex(
+                conn.execute(select(meta.c.value).where(meta.c.key == "code_hash_key")).scalar_one()
+            )
             first_seq = next_seq(conn, len(serials))
             rows = [
                 (batch_id, serial, type_id, code, code_hash(code, key), first_seq + i)
-                for i, ((serial, type_id), code) in enumerate(zip(serials, new_codes(len(serials))))
+                for i, ((serial, type_id), code) in enumerate(
+                    zip(serials, new_codes(len(serials)), strict=False)
+                )
             ]
             conn.exec_driver_sql(_insert_sql(conn), rows)  # plain tuples: the hot loop of generation
             conn.execute(

@@ -29,8 +29,14 @@ def create(conn: Connection, name: str, created_by: str, days: int | None) -> di
     """A new token; its secret is in the answer only."""
     now = utcnow()
     token = PREFIX + new_token()
-    values = {"id": new_id("i"), "name": name.strip(), "token_hash": token_hash(token), "created_at": now,
-              "created_by": created_by, "expires_at": now + timedelta(days=days) if days else None}
+    values = {
+        "id": new_id("i"),
+        "name": name.strip(),
+        "token_hash": token_hash(token),
+        "created_at": now,
+        "created_by": created_by,
+        "expires_at": now + timedelta(days=days) if days else None,
+    }
     conn.execute(insert(integration_tokens).values(**values))
     return {**_public(values), "token": token}
 
@@ -45,7 +51,9 @@ def list_all(conn: Connection) -> list[dict[str, Any]]:
 
 
 def get(conn: Connection, token_id: str) -> dict[str, Any]:
-    row = conn.execute(select(integration_tokens).where(integration_tokens.c.id == token_id)).mappings().first()
+    row = (
+        conn.execute(select(integration_tokens).where(integration_tokens.c.id == token_id)).mappings().first()
+    )
     if row is None:
         raise NotFound(f"There is no integration token '{token_id}'.")
     return _public(dict(row))
@@ -53,8 +61,11 @@ def get(conn: Connection, token_id: str) -> dict[str, Any]:
 
 def revoke(conn: Connection, token_id: str) -> dict[str, Any]:
     get(conn, token_id)
-    conn.execute(update(integration_tokens).where(integration_tokens.c.id == token_id,
-                                                  integration_tokens.c.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    conn.execute(
+        update(integration_tokens)
+        .where(integration_tokens.c.id == token_id, integration_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
     return get(conn, token_id)
 
 
@@ -68,8 +79,14 @@ def issue(conn: Connection, actor: Actor, name: str, days: int | None) -> dict[s
 
 def withdraw(conn: Connection, actor: Actor, token_id: str) -> dict[str, Any]:
     """`revoke`, written to the audit log with its author."""
-    with audit.change(conn, actor, "integration.revoke", "integration", token_id,
-                      lambda c, i: {"revoked_at": get(c, i)["revoked_at"]}):
+    with audit.change(
+        conn,
+        actor,
+        "integration.revoke",
+        "integration",
+        token_id,
+        lambda c, i: {"revoked_at": get(c, i)["revoked_at"]},
+    ):
         return revoke(conn, token_id)
 
 
@@ -77,7 +94,13 @@ def for_token(conn: Connection, token: str) -> Integration | None:
     """The live integration this bearer token stands for, if any."""
     if not token.startswith(PREFIX):
         return None
-    row = conn.execute(select(integration_tokens).where(integration_tokens.c.token_hash == token_hash(token))).first()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= utcnow()):
+    row = conn.execute(
+        select(integration_tokens).where(integration_tokens.c.token_hash == token_hash(token))
+    ).first()
+    if (
+        row is None
+        or row.revoked_at is not None
+        or (row.expires_at is not None and row.expires_at <= utcnow())
+    ):
         return None
     return Integration(row.id, row.name)

@@ -89,13 +89,23 @@ def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[
         problems.record(conn, new_rows)
     if req.changed:
         first = next_seq(conn, len(req.changed))
-        conn.execute(_VOUCHER_UPDATE, [
-            {"k_batch": v["batch_id"], "k_serial": v["serial"], **{c: v[c] for c in _USE_COLUMNS}, "change_seq": first + i}
-            for i, v in enumerate(req.changed.values())
-        ])
+        conn.execute(
+            _VOUCHER_UPDATE,
+            [
+                {
+                    "k_batch": v["batch_id"],
+                    "k_serial": v["serial"],
+                    **{c: v[c] for c in _USE_COLUMNS},
+                    "change_seq": first + i,
+                }
+                for i, v in enumerate(req.changed.values())
+            ],
+        )
     for batch_id, delta in req.redeemed_delta.items():
         if delta:
-            conn.execute(update(batches).where(batches.c.id == batch_id).values(redeemed=batches.c.redeemed + delta))
+            conn.execute(
+                update(batches).where(batches.c.id == batch_id).values(redeemed=batches.c.redeemed + delta)
+            )
     return results
 
 
@@ -106,9 +116,14 @@ def _maker(conn: Connection, req: _Request, sender: Device, event: Event) -> Dev
     if event.device_id is None or event.device_id == sender.id:
         return sender
     if event.device_id not in req.makers:
-        row = conn.execute(select(devices.c.id, devices.c.store_id).where(devices.c.id == event.device_id)).first()
-        req.makers[event.device_id] = (Device(id=row.id, store_id=row.store_id)
-                                       if row is not None and row.store_id == sender.store_id else None)
+        row = conn.execute(
+            select(devices.c.id, devices.c.store_id).where(devices.c.id == event.device_id)
+        ).first()
+        req.makers[event.device_id] = (
+            Device(id=row.id, store_id=row.store_id)
+            if row is not None and row.store_id == sender.store_id
+            else None
+        )
     return req.makers[event.device_id] or sender
 
 
@@ -116,9 +131,21 @@ def _repeat(first: dict[str, Any], device: Device, now: datetime) -> dict[str, A
     if first["device_id"] != device.id and first["store_id"] != device.store_id:
         # another store's device chose the same id: refuse, keep the first (a device of the same
         # store sending it again is a till enrolled again: the same event)
-        return {"id": first["id"], "outcome": "rejected", "reason": "ID_IN_USE", "winner": None, "server_time": now}
-    return {**result_of(first), "outcome": "duplicate", "reason": None, "winner": None, "server_time": now,
-            "first": result_of(first)}
+        return {
+            "id": first["id"],
+            "outcome": "rejected",
+            "reason": "ID_IN_USE",
+            "winner": None,
+            "server_time": now,
+        }
+    return {
+        **result_of(first),
+        "outcome": "duplicate",
+        "reason": None,
+        "winner": None,
+        "server_time": now,
+        "first": result_of(first),
+    }
 
 
 def _prefetch_vouchers(conn: Connection, req: _Request, batch_events: list[Event]) -> None:
@@ -140,7 +167,9 @@ def _prefetch_vouchers(conn: Connection, req: _Request, batch_events: list[Event
 
 def _batch(conn: Connection, req: _Request, batch_id: str) -> RowMapping | None:
     if batch_id not in req.batches:
-        req.batches[batch_id] = conn.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
+        req.batches[batch_id] = (
+            conn.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
+        )
     return req.batches[batch_id]
 
 
@@ -196,13 +225,26 @@ def _redeem(conn, req, device, event, voucher, row, tz) -> dict[str, Any]:
     batch = _batch(conn, req, voucher["batch_id"])
     verdict = decide(_voucher_view(voucher), _batch_view(batch), device.store_id, event.at, tz)
     if verdict is Verdict.ACCEPTED:
-        _use(req, voucher, status=Status.USED.value, used_at=event.at, used_store=device.store_id,
-             used_device=device.id, redeemed_by=row["id"])
+        _use(
+            req,
+            voucher,
+            status=Status.USED.value,
+            used_at=event.at,
+            used_store=device.store_id,
+            used_device=device.id,
+            redeemed_by=row["id"],
+        )
         req.redeemed_delta[voucher["batch_id"]] = req.redeemed_delta.get(voucher["batch_id"], 0) + 1
         return row
     if verdict is Verdict.ALREADY_USED and voucher["redeemed_by"] is not None:
-        return {**row, "outcome": "conflict", "outcome_reason": verdict.value, "winner_store": voucher["used_store"],
-                "winner_device": voucher["used_device"], "winner_at": voucher["used_at"]}
+        return {
+            **row,
+            "outcome": "conflict",
+            "outcome_reason": verdict.value,
+            "winner_store": voucher["used_store"],
+            "winner_device": voucher["used_device"],
+            "winner_at": voucher["used_at"],
+        }
     return {**row, "outcome": "rejected", "outcome_reason": verdict.value}
 
 
@@ -217,7 +259,15 @@ def _revert(conn, req, device, event, voucher, row) -> dict[str, Any]:
         return {**row, "outcome": "rejected", "outcome_reason": Verdict.WRONG_STORE.value}
     if voucher["redeemed_by"] != target_id:
         return {**row, "outcome": "rejected", "outcome_reason": "NOT_REDEEMED"}
-    _use(req, voucher, status=Status.UNUSED.value, used_at=None, used_store=None, used_device=None, redeemed_by=None)
+    _use(
+        req,
+        voucher,
+        status=Status.UNUSED.value,
+        used_at=None,
+        used_store=None,
+        used_device=None,
+        redeemed_by=None,
+    )
     req.redeemed_delta[voucher["batch_id"]] = req.redeemed_delta.get(voucher["batch_id"], 0) - 1
     return row
 
@@ -267,8 +317,9 @@ def voucher_by_code(conn: Connection, code_text: str) -> dict[str, Any]:
     return dict(row)
 
 
-def change_status(conn: Connection, code_text: str, new: Status, reason: str,
-                  author: str | None = None) -> dict[str, Any]:
+def change_status(
+    conn: Connection, code_text: str, new: Status, reason: str, author: str | None = None
+) -> dict[str, Any]:
     """A staff change (pending → any; used → unused), recorded in the ledger as an event with its
     author (who at head office made it)."""
     voucher = voucher_by_code(conn, code_text)
@@ -279,7 +330,9 @@ def change_status(conn: Connection, code_text: str, new: Status, reason: str,
         values.update(used_at=None, used_store=None, used_device=None, redeemed_by=None)
         if voucher["redeemed_by"] is not None:
             conn.execute(
-                update(batches).where(batches.c.id == voucher["batch_id"]).values(redeemed=batches.c.redeemed - 1)
+                update(batches)
+                .where(batches.c.id == voucher["batch_id"])
+                .values(redeemed=batches.c.redeemed - 1)
             )
     elif new is Status.USED:
         values.update(used_at=now)
@@ -302,7 +355,9 @@ def change_status(conn: Connection, code_text: str, new: Status, reason: str,
 
 
 def history(conn: Connection, vid: str) -> list[dict[str, Any]]:
-    rows = conn.execute(select(events).where(events.c.voucher_id == vid).order_by(events.c.received_at)).mappings()
+    rows = conn.execute(
+        select(events).where(events.c.voucher_id == vid).order_by(events.c.received_at)
+    ).mappings()
     return [event_dict(r) for r in rows]
 
 
@@ -329,7 +384,6 @@ def event_dict(r: RowMapping) -> dict[str, Any]:
     }
 
 
-
 class MarkUsedRefused(Conflict):
     """A member's MARK AS USED that the ledger refuses; `verdict` is the till's verdict code for it."""
 
@@ -346,8 +400,9 @@ def store_zones(conn: Connection, batch: RowMapping | dict[str, Any]) -> list[Zo
     return [ZoneInfo(z) for z in sorted(conn.execute(query).scalars())] or [ZoneInfo("UTC")]
 
 
-def member_verdict(voucher: dict[str, Any], batch: RowMapping | dict[str, Any], zones: list[ZoneInfo],
-                   now: datetime) -> Verdict:
+def member_verdict(
+    voucher: dict[str, Any], batch: RowMapping | dict[str, Any], zones: list[ZoneInfo], now: datetime
+) -> Verdict:
     """The verdict a till would reach, for a member without one: the store limit does not apply, and
     the batch's dates hold when they hold in the time zone of any store where it is valid."""
     view = _batch_view(batch)
@@ -367,13 +422,21 @@ def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> 
     first = conn.execute(select(events).where(events.c.id == event_id)).mappings().first()
     if first is not None:
         if first["member_id"] != member_id or first["voucher_id"] != vid:
-            raise MarkUsedRefused("This form was already used for something else. Reload the page and try again.")
+            raise MarkUsedRefused(
+                "This form was already used for something else. Reload the page and try again."
+            )
         return event_dict(first)
     key = split_voucher_id(vid)
-    voucher = key and conn.execute(
-        select(vouchers).where(vouchers.c.batch_id == key[0], vouchers.c.serial == key[1],
-                               vouchers.c.member_id == member_id)
-    ).mappings().first()
+    voucher = (
+        key
+        and conn.execute(
+            select(vouchers).where(
+                vouchers.c.batch_id == key[0], vouchers.c.serial == key[1], vouchers.c.member_id == member_id
+            )
+        )
+        .mappings()
+        .first()
+    )
     if not voucher:
         raise NotFound("You have no voucher with this id.")
     voucher = dict(voucher)
@@ -387,15 +450,40 @@ def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> 
     if verdict is not Verdict.ACCEPTED:
         raise MarkUsedRefused(REASONS[verdict], verdict=verdict.value)
     row = {
-        "id": event_id, "kind": "redeem", "store_id": None, "device_id": None, "device_seq": None,
-        "voucher_id": vid, "batch_id": voucher["batch_id"], "at": now, "received_at": now, "cashier": None,
-        "reverts": None, "reason": None, "verdict": None, "new_status": None, "member_id": member_id,
-        "outcome": "accepted", "outcome_reason": None, "winner_store": None, "winner_device": None, "winner_at": None,
+        "id": event_id,
+        "kind": "redeem",
+        "store_id": None,
+        "device_id": None,
+        "device_seq": None,
+        "voucher_id": vid,
+        "batch_id": voucher["batch_id"],
+        "at": now,
+        "received_at": now,
+        "cashier": None,
+        "reverts": None,
+        "reason": None,
+        "verdict": None,
+        "new_status": None,
+        "member_id": member_id,
+        "outcome": "accepted",
+        "outcome_reason": None,
+        "winner_store": None,
+        "winner_device": None,
+        "winner_at": None,
     }
     conn.execute(insert(events).values(**row))
-    _set_voucher(conn, voucher, status=Status.USED.value, used_at=now, used_store=None, used_device=None,
-                 redeemed_by=event_id)
-    conn.execute(update(batches).where(batches.c.id == voucher["batch_id"]).values(redeemed=batches.c.redeemed + 1))
+    _set_voucher(
+        conn,
+        voucher,
+        status=Status.USED.value,
+        used_at=now,
+        used_store=None,
+        used_device=None,
+        redeemed_by=event_id,
+    )
+    conn.execute(
+        update(batches).where(batches.c.id == voucher["batch_id"]).values(redeemed=batches.c.redeemed + 1)
+    )
     return event_dict(row)
 
 

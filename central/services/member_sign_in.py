@@ -63,39 +63,66 @@ def _code_hash(sign_in_id: str, code: str) -> str:
     return hashlib.sha256(f"{sign_in_id}:{code}".encode()).hexdigest()
 
 
-def start(conn: Connection, email: str, browser_token: str, next_page: str,
-          claim_token: str | None = None) -> Pending:
+def start(
+    conn: Connection, email: str, browser_token: str, next_page: str, claim_token: str | None = None
+) -> Pending:
     """A new pending sign-in for this address (InvalidInput if it is not one), for this browser,
     with the claim to make once it is used (if asked from a claim page). An earlier one of this
     browser that was not used is spent: only the newest mail works."""
     member_id = check_email(email)
     now = utcnow()
     conn.execute(delete(member_sign_ins).where(member_sign_ins.c.expires_at < now - timedelta(days=1)))
-    conn.execute(update(member_sign_ins).where(member_sign_ins.c.browser_hash == token_hash(browser_token),
-                                               member_sign_ins.c.used_at.is_(None)).values(used_at=now))
+    conn.execute(
+        update(member_sign_ins)
+        .where(
+            member_sign_ins.c.browser_hash == token_hash(browser_token), member_sign_ins.c.used_at.is_(None)
+        )
+        .values(used_at=now)
+    )
     sign_in_id, link = new_id("m"), new_token()
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    conn.execute(insert(member_sign_ins).values(
-        id=sign_in_id, member_id=member_id, link_hash=token_hash(link), code_hash=_code_hash(sign_in_id, code),
-        browser_hash=token_hash(browser_token), next_page=next_page, claim_token=claim_token, created_at=now,
-        expires_at=now + timedelta(minutes=SIGN_IN_MINUTES), used_at=None, failures=0))
+    conn.execute(
+        insert(member_sign_ins).values(
+            id=sign_in_id,
+            member_id=member_id,
+            link_hash=token_hash(link),
+            code_hash=_code_hash(sign_in_id, code),
+            browser_hash=token_hash(browser_token),
+            next_page=next_page,
+            claim_token=claim_token,
+            created_at=now,
+            expires_at=now + timedelta(minutes=SIGN_IN_MINUTES),
+            used_at=None,
+            failures=0,
+        )
+    )
     return Pending(member_id, link, code)
 
 
 def waiting(conn: Connection, link_token: str) -> Waiting | None:
     """What a live link would do (for its page), or None when it is used, old or unknown."""
-    row = conn.execute(select(member_sign_ins.c.member_id, member_sign_ins.c.claim_token).where(
-        member_sign_ins.c.link_hash == token_hash(link_token), member_sign_ins.c.used_at.is_(None),
-        member_sign_ins.c.expires_at > utcnow())).first()
+    row = conn.execute(
+        select(member_sign_ins.c.member_id, member_sign_ins.c.claim_token).where(
+            member_sign_ins.c.link_hash == token_hash(link_token),
+            member_sign_ins.c.used_at.is_(None),
+            member_sign_ins.c.expires_at > utcnow(),
+        )
+    ).first()
     return Waiting(row.member_id, row.claim_token) if row else None
 
 
 def _use(conn: Connection, sign_in_id: str, days: int) -> Proven | None:
     """Spend the sign-in (once: the UPDATE's condition decides between two racing requests)."""
     now = utcnow()
-    spent = conn.execute(update(member_sign_ins).where(
-        member_sign_ins.c.id == sign_in_id, member_sign_ins.c.used_at.is_(None),
-        member_sign_ins.c.expires_at > now).values(used_at=now))
+    spent = conn.execute(
+        update(member_sign_ins)
+        .where(
+            member_sign_ins.c.id == sign_in_id,
+            member_sign_ins.c.used_at.is_(None),
+            member_sign_ins.c.expires_at > now,
+        )
+        .values(used_at=now)
+    )
     if spent.rowcount != 1:
         return None
     row = conn.execute(select(member_sign_ins).where(member_sign_ins.c.id == sign_in_id)).mappings().one()
@@ -105,41 +132,68 @@ def _use(conn: Connection, sign_in_id: str, days: int) -> Proven | None:
 
 def use_link(conn: Connection, link_token: str, *, days: int) -> Proven | None:
     """Sign in with the mail's link; None when it is used, older than SIGN_IN_MINUTES or unknown."""
-    row = conn.execute(select(member_sign_ins.c.id).where(member_sign_ins.c.link_hash == token_hash(link_token))).first()
+    row = conn.execute(
+        select(member_sign_ins.c.id).where(member_sign_ins.c.link_hash == token_hash(link_token))
+    ).first()
     return _use(conn, row.id, days) if row else None
 
 
 def use_code(conn: Connection, browser_token: str, code: str, *, days: int) -> Proven | None:
     """Sign in with the mail's code, in the browser that asked; a wrong code counts against it."""
     now = utcnow()
-    row = conn.execute(select(member_sign_ins).where(
-        member_sign_ins.c.browser_hash == token_hash(browser_token), member_sign_ins.c.used_at.is_(None),
-        member_sign_ins.c.expires_at > now).order_by(member_sign_ins.c.created_at.desc()).limit(1)).mappings().first()
+    row = (
+        conn.execute(
+            select(member_sign_ins)
+            .where(
+                member_sign_ins.c.browser_hash == token_hash(browser_token),
+                member_sign_ins.c.used_at.is_(None),
+                member_sign_ins.c.expires_at > now,
+            )
+            .order_by(member_sign_ins.c.created_at.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
     typed = "".join(c for c in code if c.isdigit())[:CODE_DIGITS]
     if hmac.compare_digest(_code_hash(row["id"], typed), row["code_hash"]):
         return _use(conn, row["id"], days)
     failures = row["failures"] + 1
-    conn.execute(update(member_sign_ins).where(member_sign_ins.c.id == row["id"]).values(
-        failures=failures, used_at=now if failures >= MAX_CODE_FAILURES else None))
+    conn.execute(
+        update(member_sign_ins)
+        .where(member_sign_ins.c.id == row["id"])
+        .values(failures=failures, used_at=now if failures >= MAX_CODE_FAILURES else None)
+    )
     return None
 
 
 def has_pending(conn: Connection, browser_token: str) -> str | None:
     """The address this browser waits to sign in as, if a sign-in of it is live."""
-    row = conn.execute(select(member_sign_ins.c.member_id).where(
-        member_sign_ins.c.browser_hash == token_hash(browser_token), member_sign_ins.c.used_at.is_(None),
-        member_sign_ins.c.expires_at > utcnow()).order_by(member_sign_ins.c.created_at.desc()).limit(1)).first()
+    row = conn.execute(
+        select(member_sign_ins.c.member_id)
+        .where(
+            member_sign_ins.c.browser_hash == token_hash(browser_token),
+            member_sign_ins.c.used_at.is_(None),
+            member_sign_ins.c.expires_at > utcnow(),
+        )
+        .order_by(member_sign_ins.c.created_at.desc())
+        .limit(1)
+    ).first()
     return row.member_id if row else None
 
 
 def mail_text(public_url: str, pending: Pending) -> tuple[str, str]:
     """The subject and text of the sign-in mail."""
     link = f"{public_url.rstrip('/')}/my/sign-in/link/{pending.link_token}"
-    return ("Your sign-in link for your vouchers", (
-        f"Someone (we hope you) asked to sign in to their vouchers as {pending.member_id}.\n\n"
-        f"Open this link to sign in:\n{link}\n\n"
-        f"Or type this code on the page that asked for it: {pending.code}\n\n"
-        f"The link and the code work once, within {SIGN_IN_MINUTES} minutes. If you did not ask to sign in, "
-        "ignore this mail: nobody can sign in without it.\n"))
+    return (
+        "Your sign-in link for your vouchers",
+        (
+            f"Someone (we hope you) asked to sign in to their vouchers as {pending.member_id}.\n\n"
+            f"Open this link to sign in:\n{link}\n\n"
+            f"Or type this code on the page that asked for it: {pending.code}\n\n"
+            f"The link and the code work once, within {SIGN_IN_MINUTES} minutes. If you did not ask to sign in, "
+            "ignore this mail: nobody can sign in without it.\n"
+        ),
+    )

@@ -43,17 +43,24 @@ def start_session(conn: Connection, member_id: str, *, days: int) -> tuple[str, 
     conn.execute(delete(member_sessions).where(member_sessions.c.expires_at < now))
     token, csrf = new_token(), new_token(24)
     expires = now + timedelta(days=days)
-    conn.execute(insert(member_sessions).values(
-        token_hash=token_hash(token), member_id=member_id, csrf_token=csrf, created_at=now, expires_at=expires
-    ))
+    conn.execute(
+        insert(member_sessions).values(
+            token_hash=token_hash(token),
+            member_id=member_id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
     return token, MemberSession(member_id=member_id, csrf_token=csrf, expires_at=expires)
 
 
 def session_for(conn: Connection, token: str) -> MemberSession | None:
     """The live member session this cookie token stands for, if any."""
     row = conn.execute(
-        select(member_sessions.c.member_id, member_sessions.c.csrf_token, member_sessions.c.expires_at)
-        .where(member_sessions.c.token_hash == token_hash(token))
+        select(member_sessions.c.member_id, member_sessions.c.csrf_token, member_sessions.c.expires_at).where(
+            member_sessions.c.token_hash == token_hash(token)
+        )
     ).first()
     if row is None or row.expires_at <= utcnow():
         return None
@@ -66,20 +73,36 @@ def sign_out(conn: Connection, token: str) -> None:
 
 # Seed 002's statuses as a member reads them: a name, and what it means for them.
 STATUS_WORDS = {
-    Status.UNUSED: ("Unused", "Not used yet. In a shop, show the code at the till: the till marks it used. "
-                    "Tap MARK AS USED only where no till scans it (online, or when the shop asks you to)."),
+    Status.UNUSED: (
+        "Unused",
+        (
+            "Not used yet. In a shop, show the code at the till: the till marks it used. "
+            "Tap MARK AS USED only where no till scans it (online, or when the shop asks you to)."
+        ),
+    ),
     Status.USED: ("Used", "This voucher has been used. Only the shop's staff can change that."),
     Status.ISSUED: ("Issued", "Show or enter the code: the code itself is the offer. Nothing to mark."),
-    Status.PENDING: ("Pending further processing", "Being processed elsewhere: there is nothing for you to do."),
+    Status.PENDING: (
+        "Pending further processing",
+        "Being processed elsewhere: there is nothing for you to do.",
+    ),
 }
 
 
 def _query(member_id: str):
     return (
         select(
-            vouchers, batches.c.identifier, batches.c.description, batches.c.state, batches.c.stores,
-            batches.c.valid_from, batches.c.valid_until, batch_types.c.name.label("type_name"),
-            batch_types.c.value, batch_types.c.min_purchase, stores.c.name.label("store_name"),
+            vouchers,
+            batches.c.identifier,
+            batches.c.description,
+            batches.c.state,
+            batches.c.stores,
+            batches.c.valid_from,
+            batches.c.valid_until,
+            batch_types.c.name.label("type_name"),
+            batch_types.c.value,
+            batch_types.c.min_purchase,
+            stores.c.name.label("store_name"),
         )
         .join(batches, batches.c.id == vouchers.c.batch_id)
         .join(batch_types, batch_types.c.id == vouchers.c.type_id)
@@ -101,8 +124,13 @@ def _card(conn: Connection, row: Any, now: datetime, zones: dict[str, list[ZoneI
     if status is Status.UNUSED:
         if v["batch_id"] not in zones:
             zones[v["batch_id"]] = ledger.store_zones(conn, v)
-        batch = {"id": v["batch_id"], "state": v["state"], "valid_from": v["valid_from"],
-                 "valid_until": v["valid_until"], "stores": v["stores"]}
+        batch = {
+            "id": v["batch_id"],
+            "state": v["state"],
+            "valid_from": v["valid_from"],
+            "valid_until": v["valid_until"],
+            "stores": v["stores"],
+        }
         verdict = ledger.member_verdict(v, batch, zones[v["batch_id"]], now)
         can_mark = verdict is Verdict.ACCEPTED
         note = None if can_mark else REASONS[verdict]

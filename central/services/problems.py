@@ -25,22 +25,43 @@ OUTCOMES = ("conflict", "rejected")
 
 def record(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """A problem for each redemption or revert from a till just kept as a conflict or rejected."""
-    found = [r for r in rows if r["outcome"] in OUTCOMES and r["store_id"] is not None
-             and r["kind"] in ("redeem", "revert")]
+    found = [
+        r
+        for r in rows
+        if r["outcome"] in OUTCOMES and r["store_id"] is not None and r["kind"] in ("redeem", "revert")
+    ]
     if not found:
         return
     first = next_seq(conn, len(found))
-    conn.execute(insert(problems), [
-        {"event_id": r["id"], "store_id": r["store_id"], "winner_store": r["winner_store"], "outcome": r["outcome"],
-         "change_seq": first + i}
-        for i, r in enumerate(found)
-    ])
+    conn.execute(
+        insert(problems),
+        [
+            {
+                "event_id": r["id"],
+                "store_id": r["store_id"],
+                "winner_store": r["winner_store"],
+                "outcome": r["outcome"],
+                "change_seq": first + i,
+            }
+            for i, r in enumerate(found)
+        ],
+    )
 
 
-def _close(conn: Connection, event_id: str, *, by: str, note: str, review_event_id: str, at: datetime) -> None:
-    conn.execute(update(problems).where(problems.c.event_id == event_id, problems.c.reviewed_at.is_(None)).values(
-        reviewed_at=at, reviewed_by=by, review_note=note, review_event_id=review_event_id,
-        change_seq=next_seq(conn)))
+def _close(
+    conn: Connection, event_id: str, *, by: str, note: str, review_event_id: str, at: datetime
+) -> None:
+    conn.execute(
+        update(problems)
+        .where(problems.c.event_id == event_id, problems.c.reviewed_at.is_(None))
+        .values(
+            reviewed_at=at,
+            reviewed_by=by,
+            review_note=note,
+            review_event_id=review_event_id,
+            change_seq=next_seq(conn),
+        )
+    )
 
 
 def review_from_till(conn: Connection, store_id: str, device_id: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -50,8 +71,14 @@ def review_from_till(conn: Connection, store_id: str, device_id: str, row: dict[
     if target is None or store_id not in (target["store_id"], target["winner_store"]):
         return {**row, "outcome": "rejected", "outcome_reason": "UNKNOWN_PROBLEM"}
     who = row["cashier"] or "the manager"
-    _close(conn, row["reviews"], by=f"{who} at store {store_id} (device {device_id})", note=row["reason"],
-           review_event_id=row["id"], at=row["received_at"])
+    _close(
+        conn,
+        row["reviews"],
+        by=f"{who} at store {store_id} (device {device_id})",
+        note=row["reason"],
+        review_event_id=row["id"],
+        at=row["received_at"],
+    )
     return row
 
 
@@ -63,39 +90,85 @@ def review(conn: Connection, event_id: str, *, by: str, note: str) -> dict[str, 
     if target is None:
         raise NotFound(f"There is no conflict or rejection with event id '{event_id}'.")
     if target["reviewed_at"] is not None:
-        raise Conflict(f"Already reviewed by {target['reviewed_by']} at {target['reviewed_at']:%Y-%m-%d %H:%M} UTC: "
-                       f"{target['review_note']}", title="Already reviewed")
+        raise Conflict(
+            f"Already reviewed by {target['reviewed_by']} at {target['reviewed_at']:%Y-%m-%d %H:%M} UTC: "
+            f"{target['review_note']}",
+            title="Already reviewed",
+        )
     now = utcnow()
     review_id = str(uuid.uuid4())
-    reviewed = conn.execute(select(events.c.voucher_id, events.c.batch_id).where(events.c.id == event_id)).one()
-    conn.execute(insert(events).values(
-        id=review_id, kind="review", reviews=event_id, voucher_id=reviewed.voucher_id, batch_id=reviewed.batch_id,
-        reason=note.strip(), author=by.strip(), at=now, received_at=now, outcome="accepted"))
+    reviewed = conn.execute(
+        select(events.c.voucher_id, events.c.batch_id).where(events.c.id == event_id)
+    ).one()
+    conn.execute(
+        insert(events).values(
+            id=review_id,
+            kind="review",
+            reviews=event_id,
+            voucher_id=reviewed.voucher_id,
+            batch_id=reviewed.batch_id,
+            reason=note.strip(),
+            author=by.strip(),
+            at=now,
+            received_at=now,
+            outcome="accepted",
+        )
+    )
     _close(conn, event_id, by=by.strip(), note=note.strip(), review_event_id=review_id, at=now)
     return listing(conn, event_id=event_id)[0]
 
 
-_COLUMNS = (events.c.id, events.c.kind, events.c.store_id, events.c.device_id, events.c.device_seq,
-            events.c.voucher_id, events.c.batch_id, events.c.at, events.c.received_at, events.c.cashier,
-            events.c.outcome, events.c.outcome_reason, events.c.winner_store, events.c.winner_device,
-            events.c.winner_at, problems.c.reviewed_at, problems.c.reviewed_by, problems.c.review_note,
-            problems.c.change_seq)
+_COLUMNS = (
+    events.c.id,
+    events.c.kind,
+    events.c.store_id,
+    events.c.device_id,
+    events.c.device_seq,
+    events.c.voucher_id,
+    events.c.batch_id,
+    events.c.at,
+    events.c.received_at,
+    events.c.cashier,
+    events.c.outcome,
+    events.c.outcome_reason,
+    events.c.winner_store,
+    events.c.winner_device,
+    events.c.winner_at,
+    problems.c.reviewed_at,
+    problems.c.reviewed_by,
+    problems.c.review_note,
+    problems.c.change_seq,
+)
 
 
-def listing(conn: Connection, *, store_id: str | None = None, reviewed: bool | None = None,
-            event_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+def listing(
+    conn: Connection,
+    *,
+    store_id: str | None = None,
+    reviewed: bool | None = None,
+    event_id: str | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
     """Problems newest first: a store's own and the conflicts it won; reviewed, open, or both."""
     query = select(*_COLUMNS).join(events, events.c.id == problems.c.event_id)
     if store_id is not None:
         query = query.where(or_(problems.c.store_id == store_id, problems.c.winner_store == store_id))
     if reviewed is not None:
-        query = query.where(problems.c.reviewed_at.is_not(None) if reviewed else problems.c.reviewed_at.is_(None))
+        query = query.where(
+            problems.c.reviewed_at.is_not(None) if reviewed else problems.c.reviewed_at.is_(None)
+        )
     if event_id is not None:
         query = query.where(problems.c.event_id == event_id)
-    rows = [dict(r) for r in conn.execute(query.order_by(events.c.received_at.desc(), events.c.id).limit(limit))
-            .mappings()]
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            query.order_by(events.c.received_at.desc(), events.c.id).limit(limit)
+        ).mappings()
+    ]
     batch_ids = sorted({r["batch_id"] for r in rows if r["batch_id"]})
-    names = dict(conn.execute(select(batches.c.id, batches.c.identifier).where(batches.c.id.in_(batch_ids))).all())
+    names = dict(
+        conn.execute(select(batches.c.id, batches.c.identifier).where(batches.c.id.in_(batch_ids))).all()
+    )
     tills = devices.device_names(conn, {d for r in rows for d in (r["device_id"], r["winner_device"]) if d})
     return [_problem(r, names, tills) for r in rows]
 
@@ -108,31 +181,60 @@ def _problem(r: dict[str, Any], names: dict[str, str], tills: dict[str, str]) ->
     if r["reviewed_at"] is not None:
         reviewed = {"at": r["reviewed_at"], "by": r["reviewed_by"], "note": r["review_note"]}
     return {
-        "event_id": r["id"], "kind": r["kind"], "outcome": r["outcome"], "reason": r["outcome_reason"],
-        "store_id": r["store_id"], "device_id": r["device_id"], "device_name": tills.get(r["device_id"]),
-        "device_seq": r["device_seq"], "voucher_id": r["voucher_id"], "batch_id": r["batch_id"],
-        "batch_identifier": names.get(r["batch_id"]), "at": r["at"], "received_at": r["received_at"],
-        "cashier": r["cashier"], "winner": winner,
+        "event_id": r["id"],
+        "kind": r["kind"],
+        "outcome": r["outcome"],
+        "reason": r["outcome_reason"],
+        "store_id": r["store_id"],
+        "device_id": r["device_id"],
+        "device_name": tills.get(r["device_id"]),
+        "device_seq": r["device_seq"],
+        "voucher_id": r["voucher_id"],
+        "batch_id": r["batch_id"],
+        "batch_identifier": names.get(r["batch_id"]),
+        "at": r["at"],
+        "received_at": r["received_at"],
+        "cashier": r["cashier"],
+        "winner": winner,
         "winner_device_name": tills.get(r["winner_device"]) if r["winner_device"] else None,
         "reviewed": reviewed,
     }
 
 
-def snapshot_rows(conn: Connection, store_id: str, cursor: int, limit: int) -> list[tuple[dict[str, Any], int]]:
+def snapshot_rows(
+    conn: Connection, store_id: str, cursor: int, limit: int
+) -> list[tuple[dict[str, Any], int]]:
     """A store's problems changed after the cursor, oldest change first: (the wire form, change_seq)."""
-    query = (select(*_COLUMNS).join(events, events.c.id == problems.c.event_id)
-             .where(problems.c.change_seq > cursor,
-                    or_(problems.c.store_id == store_id, problems.c.winner_store == store_id))
-             .order_by(problems.c.change_seq).limit(limit + 1))
+    query = (
+        select(*_COLUMNS)
+        .join(events, events.c.id == problems.c.event_id)
+        .where(
+            problems.c.change_seq > cursor,
+            or_(problems.c.store_id == store_id, problems.c.winner_store == store_id),
+        )
+        .order_by(problems.c.change_seq)
+        .limit(limit + 1)
+    )
     out = []
     for r in conn.execute(query).mappings():
         p = _problem(dict(r), {}, {})
-        out.append(({
-            "event_id": p["event_id"], "kind": p["kind"], "outcome": p["outcome"], "reason": p["reason"],
-            "store_id": p["store_id"], "device_id": p["device_id"], "voucher_id": p["voucher_id"],
-            "at": _iso(p["at"]), "winner": p["winner"] and {**p["winner"], "at": _iso(p["winner"]["at"])},
-            "reviewed": p["reviewed"] and {**p["reviewed"], "at": _iso(p["reviewed"]["at"])},
-        }, r["change_seq"]))
+        out.append(
+            (
+                {
+                    "event_id": p["event_id"],
+                    "kind": p["kind"],
+                    "outcome": p["outcome"],
+                    "reason": p["reason"],
+                    "store_id": p["store_id"],
+                    "device_id": p["device_id"],
+                    "voucher_id": p["voucher_id"],
+                    "at": _iso(p["at"]),
+                    "winner": p["winner"] and {**p["winner"], "at": _iso(p["winner"]["at"])},
+                    "reviewed": p["reviewed"] and {**p["reviewed"], "at": _iso(p["reviewed"]["at"])},
+                },
+                r["change_seq"],
+            )
+        )
     return out
 
 

@@ -43,8 +43,10 @@ class Limit:
 
     def refused(self, retry_after: int) -> RateLimited:
         wait = f"{math.ceil(retry_after / 60)} minute(s)" if retry_after >= 90 else f"{retry_after} seconds"
-        return RateLimited(f"Too many {self.what} (at most {self.hits} in {_span(self.seconds)}). "
-                           f"Try again in {wait}.", retry_after)
+        return RateLimited(
+            f"Too many {self.what} (at most {self.hits} in {_span(self.seconds)}). Try again in {wait}.",
+            retry_after,
+        )
 
 
 def _span(seconds: int) -> str:
@@ -69,8 +71,10 @@ def hit(db: Database, limit: Limit, subject: str) -> None:
     statement = insert(rate_limits).values(key=_key(limit, subject), window_start=now, hits=1)
     statement = statement.on_conflict_do_update(
         index_elements=[rate_limits.c.key],
-        set_={"hits": case((fresh, 1), else_=rate_limits.c.hits + 1),
-              "window_start": case((fresh, literal(now, UTCDateTime())), else_=rate_limits.c.window_start)},
+        set_={
+            "hits": case((fresh, 1), else_=rate_limits.c.hits + 1),
+            "window_start": case((fresh, literal(now, UTCDateTime())), else_=rate_limits.c.window_start),
+        },
     ).returning(rate_limits.c.hits, rate_limits.c.window_start)
     with db.counter() as conn:
         hits, start = conn.execute(statement).one()
@@ -83,9 +87,16 @@ def check(db: Database, limit: Limit, subject: str) -> None:
     that count failures only: call `hit` when the attempt fails)."""
     now = utcnow()
     with db.read() as conn:
-        row = conn.execute(select(rate_limits.c.hits, rate_limits.c.window_start)
-                           .where(rate_limits.c.key == _key(limit, subject))).first()
-    if row is not None and row.hits >= limit.hits and row.window_start > now - timedelta(seconds=limit.seconds):
+        row = conn.execute(
+            select(rate_limits.c.hits, rate_limits.c.window_start).where(
+                rate_limits.c.key == _key(limit, subject)
+            )
+        ).first()
+    if (
+        row is not None
+        and row.hits >= limit.hits
+        and row.window_start > now - timedelta(seconds=limit.seconds)
+    ):
         raise limit.refused(_retry_after(limit, row.window_start, now))
 
 
@@ -97,4 +108,8 @@ def clear(db: Database, limit: Limit, subject: str) -> None:
 
 def forget_old(db: Database, older_than_seconds: int = 86400) -> None:
     with db.counter() as conn:
-        conn.execute(delete(rate_limits).where(rate_limits.c.window_start < utcnow() - timedelta(seconds=older_than_seconds)))
+        conn.execute(
+            delete(rate_limits).where(
+                rate_limits.c.window_start < utcnow() - timedelta(seconds=older_than_seconds)
+            )
+        )

@@ -61,18 +61,21 @@ def channels(conn: Connection) -> list[dict[str, Any]]:
         figures = grouped.get(channel, [])
         if channel is None and not figures:
             continue
-        out.append({
-            "channel": channel,
-            "label": BENCHMARKS[channel].label if channel else "No channel",
-            "benchmark": BENCHMARKS.get(channel or ""),
-            "batches": len(figures),
-            "metrics": combined(figures),
-        })
+        out.append(
+            {
+                "channel": channel,
+                "label": BENCHMARKS[channel].label if channel else "No channel",
+                "benchmark": BENCHMARKS.get(channel or ""),
+                "batches": len(figures),
+                "metrics": combined(figures),
+            }
+        )
     return out
 
 
-def conflicts_and_rejections(conn: Connection, store_id: str | None = None, reviewed: bool | None = None,
-                             limit: int = 500) -> list[dict[str, Any]]:
+def conflicts_and_rejections(
+    conn: Connection, store_id: str | None = None, reviewed: bool | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
     """Conflicts and rejections newest first, for staff to review: a store's own and the
     conflicts its redemptions won (central/services/problems.py)."""
     return problems.listing(conn, store_id=store_id, reviewed=reviewed, limit=limit)

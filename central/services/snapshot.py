@@ -65,8 +65,15 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, 
     b_rows = _fetch(
         conn,
         select(
-            batches.c.id, batches.c.identifier, batches.c.description, batches.c.state, batches.c.claims,
-            batches.c.valid_from, batches.c.valid_until, batches.c.stores, batches.c.change_seq,
+            batches.c.id,
+            batches.c.identifier,
+            batches.c.description,
+            batches.c.state,
+            batches.c.claims,
+            batches.c.valid_from,
+            batches.c.valid_until,
+            batches.c.stores,
+            batches.c.change_seq,
         ),
         cursor,
         limit,
@@ -74,15 +81,24 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, 
     t_rows = _fetch(
         conn,
         select(
-            batch_types.c.id, batch_types.c.batch_id, batch_types.c.name, batch_types.c.value,
-            batch_types.c.min_purchase, batch_types.c.initial_status, batch_types.c.change_seq,
+            batch_types.c.id,
+            batch_types.c.batch_id,
+            batch_types.c.name,
+            batch_types.c.value,
+            batch_types.c.min_purchase,
+            batch_types.c.initial_status,
+            batch_types.c.change_seq,
         ),
         cursor,
         limit,
     )
     v_rows = _fetch_vouchers(conn, cursor, limit)
-    d_rows = [] if cursor == 0 else _fetch(  # a first sync has nothing to forget
-        conn, select(tombstones.c.kind, tombstones.c.entity_id, tombstones.c.change_seq), cursor, limit
+    d_rows = (
+        []
+        if cursor == 0
+        else _fetch(  # a first sync has nothing to forget
+            conn, select(tombstones.c.kind, tombstones.c.entity_id, tombstones.c.change_seq), cursor, limit
+        )
     )
     p_rows = problems.snapshot_rows(conn, store_id, cursor, limit)  # (wire form, change_seq)
     everything = (b_rows, t_rows, v_rows, d_rows, p_rows)
@@ -105,19 +121,43 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, 
         "remaining": 0 if complete else max(0, head - next_cursor),
         "store": {"id": store_row.id, "timezone": store_row.timezone},
         "batches": [
-            {"id": i, "identifier": name, "description": text, "state": state, "claims": claims, "valid_from": start,
-             "valid_until": until, "stores": _visible_stores(limit_to, store_id)}
+            {
+                "id": i,
+                "identifier": name,
+                "description": text,
+                "state": state,
+                "claims": claims,
+                "valid_from": start,
+                "valid_until": until,
+                "stores": _visible_stores(limit_to, store_id),
+            }
             for i, name, text, state, claims, start, until, limit_to, seq in b_rows
             if seq <= boundary
         ],
         "types": [
-            {"id": i, "batch_id": b, "name": name, "value": value, "min_purchase": minimum, "initial_status": status}
+            {
+                "id": i,
+                "batch_id": b,
+                "name": name,
+                "value": value,
+                "min_purchase": minimum,
+                "initial_status": status,
+            }
             for i, b, name, value, minimum, status, seq in t_rows
             if seq <= boundary
         ],
         "vouchers": [
-            {"id": f"{b}.{serial}", "batch_id": b, "type_id": t, "serial": serial, "code_hash": h,
-             "claimed": bool(claimed), "status": status, "used_at": _utc_text(used_at), "used_store": used_store}
+            {
+                "id": f"{b}.{serial}",
+                "batch_id": b,
+                "type_id": t,
+                "serial": serial,
+                "code_hash": h,
+                "claimed": bool(claimed),
+                "status": status,
+                "used_at": _utc_text(used_at),
+                "used_store": used_store,
+            }
             for b, serial, t, h, claimed, status, used_at, used_store, seq in v_rows
             if seq <= boundary
         ],

@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 
 from central.db.schema import staff, staff_sessions, staff_tokens, utcnow
 from central.services.ids import new_id, new_token, token_hash
-from vouchers.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from vouchers.emails import check_email as _check_email
 from vouchers.emails import fold
+from vouchers.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from vouchers.roles import Role
 from vouchers.secrets_hash import LOG2_N, hash_secret, needs_rehash, secret_matches
 
@@ -77,14 +77,20 @@ def _no_account_hash(log2_n: int) -> str:
     return _NO_ACCOUNT_HASHES[log2_n]
 
 
-def add(conn: Connection, email: str, password: str, *, role: Role | str = Role.ADMIN,
-        log2_n: int = LOG2_N) -> dict[str, Any]:
+def add(
+    conn: Connection, email: str, password: str, *, role: Role | str = Role.ADMIN, log2_n: int = LOG2_N
+) -> dict[str, Any]:
     """A new account with this role; its password hashed at scrypt cost N=2^log2_n (OWASP's 2^17
     unless a test asks less)."""
     email = check_email(email)
     check_password_rules(password)
-    values = {"id": new_id("s"), "email": email, "password_hash": hash_password(password, log2_n),
-              "created_at": utcnow(), "role": Role(role).value}
+    values = {
+        "id": new_id("s"),
+        "email": email,
+        "password_hash": hash_password(password, log2_n),
+        "created_at": utcnow(),
+        "role": Role(role).value,
+    }
     try:
         with conn.begin_nested():
             conn.execute(insert(staff).values(**values))
@@ -96,15 +102,22 @@ def add(conn: Connection, email: str, password: str, *, role: Role | str = Role.
 def set_password(conn: Connection, email: str, password: str, *, log2_n: int = LOG2_N) -> None:
     check_password_rules(password)
     row = _by_email(conn, email)
-    conn.execute(update(staff).where(staff.c.id == row["id"]).values(password_hash=hash_password(password, log2_n)))
+    conn.execute(
+        update(staff).where(staff.c.id == row["id"]).values(password_hash=hash_password(password, log2_n))
+    )
     conn.execute(delete(staff_sessions).where(staff_sessions.c.staff_id == row["id"]))
 
 
 def list_all(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(staff.c.id, staff.c.email, staff.c.role, staff.c.created_at, staff.c.last_sign_in_at,
-               staff.c.disabled_at)
-        .order_by(staff.c.email)
+        select(
+            staff.c.id,
+            staff.c.email,
+            staff.c.role,
+            staff.c.created_at,
+            staff.c.last_sign_in_at,
+            staff.c.disabled_at,
+        ).order_by(staff.c.email)
     ).mappings()
     return [dict(r) for r in rows]
 
@@ -119,11 +132,20 @@ def _keep_an_admin(conn: Connection, row, doing: str) -> None:
     admins demoting each other at once cannot both succeed on PostgreSQL)."""
     if row["role"] != Role.ADMIN.value or row["disabled_at"] is not None:
         return
-    admins = conn.execute(select(staff.c.id).where(staff.c.role == Role.ADMIN.value, staff.c.disabled_at.is_(None))
-                          .with_for_update()).scalars().all()
+    admins = (
+        conn.execute(
+            select(staff.c.id)
+            .where(staff.c.role == Role.ADMIN.value, staff.c.disabled_at.is_(None))
+            .with_for_update()
+        )
+        .scalars()
+        .all()
+    )
     if set(admins) <= {row["id"]}:
-        raise LastAdmin(f"{row['email']} is the last enabled admin: {doing} would leave nobody to manage staff. "
-                        "Make another account admin first.")
+        raise LastAdmin(
+            f"{row['email']} is the last enabled admin: {doing} would leave nobody to manage staff. "
+            "Make another account admin first."
+        )
 
 
 def remove(conn: Connection, email: str) -> None:
@@ -160,31 +182,57 @@ def sign_in(conn: Connection, email: str, password: str, *, hours: int, log2_n: 
     if row is None or not ok:
         return SignIn(refused=SignInRefused("The e-mail address or the password is wrong."))
     if row["disabled_at"] is not None:  # (said only to whoever knows the password)
-        return SignIn(refused=SignInRefused("This account is disabled. Ask an admin of head office to enable it."))
+        return SignIn(
+            refused=SignInRefused("This account is disabled. Ask an admin of head office to enable it.")
+        )
     conn.execute(delete(staff_sessions).where(staff_sessions.c.expires_at < now))
-    upgraded = {"password_hash": hash_password(password, log2_n)} if needs_rehash(row["password_hash"], log2_n) else {}
+    upgraded = (
+        {"password_hash": hash_password(password, log2_n)}
+        if needs_rehash(row["password_hash"], log2_n)
+        else {}
+    )
     conn.execute(update(staff).where(staff.c.id == row["id"]).values(last_sign_in_at=now, **upgraded))
     token, csrf = new_token(), new_token(24)
     expires = now + timedelta(hours=hours)
-    conn.execute(insert(staff_sessions).values(
-        token_hash=token_hash(token), staff_id=row["id"], csrf_token=csrf, created_at=now, expires_at=expires
-    ))
-    return SignIn(token, Session(staff_id=row["id"], email=row["email"], csrf_token=csrf, expires_at=expires,
-                                 role=row["role"]))
+    conn.execute(
+        insert(staff_sessions).values(
+            token_hash=token_hash(token),
+            staff_id=row["id"],
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    return SignIn(
+        token,
+        Session(
+            staff_id=row["id"], email=row["email"], csrf_token=csrf, expires_at=expires, role=row["role"]
+        ),
+    )
 
 
 def session_for(conn: Connection, token: str) -> Session | None:
     """The live session this cookie token stands for, if any."""
     row = conn.execute(
-        select(staff_sessions.c.staff_id, staff_sessions.c.csrf_token, staff_sessions.c.expires_at, staff.c.email,
-               staff.c.role)
+        select(
+            staff_sessions.c.staff_id,
+            staff_sessions.c.csrf_token,
+            staff_sessions.c.expires_at,
+            staff.c.email,
+            staff.c.role,
+        )
         .join(staff, staff.c.id == staff_sessions.c.staff_id)
         .where(staff_sessions.c.token_hash == token_hash(token), staff.c.disabled_at.is_(None))
     ).first()
     if row is None or row.expires_at <= utcnow():
         return None
-    return Session(staff_id=row.staff_id, email=row.email, csrf_token=row.csrf_token, expires_at=row.expires_at,
-                   role=row.role)
+    return Session(
+        staff_id=row.staff_id,
+        email=row.email,
+        csrf_token=row.csrf_token,
+        expires_at=row.expires_at,
+        role=row.role,
+    )
 
 
 def sign_out(conn: Connection, token: str) -> None:
@@ -238,17 +286,40 @@ def create_token(conn: Connection, email: str, name: str, days: int) -> dict[str
     row = _by_email(conn, email)
     now = utcnow()
     token = TOKEN_PREFIX + new_token()
-    values = {"id": new_id("k"), "staff_id": row["id"], "name": name.strip()[:200] or "token", "token_hash": token_hash(token),
-              "created_at": now, "expires_at": now + timedelta(days=days)}
+    values = {
+        "id": new_id("k"),
+        "staff_id": row["id"],
+        "name": name.strip()[:200] or "token",
+        "token_hash": token_hash(token),
+        "created_at": now,
+        "expires_at": now + timedelta(days=days),
+    }
     conn.execute(insert(staff_tokens).values(**values))
-    return {"id": values["id"], "email": row["email"], "name": values["name"], "created_at": now,
-            "expires_at": values["expires_at"], "token": token}
+    return {
+        "id": values["id"],
+        "email": row["email"],
+        "name": values["name"],
+        "created_at": now,
+        "expires_at": values["expires_at"],
+        "token": token,
+    }
 
 
 def list_tokens(conn: Connection, email: str | None = None) -> list[dict[str, Any]]:
-    query = (select(staff_tokens.c.id, staff_tokens.c.name, staff_tokens.c.created_at, staff_tokens.c.expires_at,
-                    staff_tokens.c.revoked_at, staff_tokens.c.last_used_at, staff.c.email, staff.c.disabled_at)
-             .join(staff, staff.c.id == staff_tokens.c.staff_id).order_by(staff.c.email, staff_tokens.c.created_at))
+    query = (
+        select(
+            staff_tokens.c.id,
+            staff_tokens.c.name,
+            staff_tokens.c.created_at,
+            staff_tokens.c.expires_at,
+            staff_tokens.c.revoked_at,
+            staff_tokens.c.last_used_at,
+            staff.c.email,
+            staff.c.disabled_at,
+        )
+        .join(staff, staff.c.id == staff_tokens.c.staff_id)
+        .order_by(staff.c.email, staff_tokens.c.created_at)
+    )
     if email is not None:
         query = query.where(staff.c.email == normalise_email(email))
     return [dict(r) for r in conn.execute(query).mappings()]
@@ -260,8 +331,11 @@ def revoke_token(conn: Connection, token_id: str, owner: str | None = None) -> d
     if not found:
         raise NotFound(f"There is no API token '{token_id}'" + (" of yours." if owner else "."))
     now = utcnow()
-    conn.execute(update(staff_tokens).where(staff_tokens.c.id == token_id, staff_tokens.c.revoked_at.is_(None))
-                 .values(revoked_at=now))
+    conn.execute(
+        update(staff_tokens)
+        .where(staff_tokens.c.id == token_id, staff_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
     return {**found[0], "revoked_at": found[0]["revoked_at"] or now}
 
 
@@ -270,15 +344,23 @@ def holder_of(conn: Connection, token: str) -> TokenHolder | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = conn.execute(
-        select(staff_tokens.c.id, staff_tokens.c.expires_at, staff_tokens.c.revoked_at, staff_tokens.c.last_used_at,
-               staff.c.id.label("staff_id"), staff.c.email, staff.c.role)
+        select(
+            staff_tokens.c.id,
+            staff_tokens.c.expires_at,
+            staff_tokens.c.revoked_at,
+            staff_tokens.c.last_used_at,
+            staff.c.id.label("staff_id"),
+            staff.c.email,
+            staff.c.role,
+        )
         .join(staff, staff.c.id == staff_tokens.c.staff_id)
         .where(staff_tokens.c.token_hash == token_hash(token), staff.c.disabled_at.is_(None))
     ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
-    return TokenHolder(staff_id=row.staff_id, email=row.email, role=row.role, token_id=row.id,
-                       last_used_at=row.last_used_at)
+    return TokenHolder(
+        staff_id=row.staff_id, email=row.email, role=row.role, token_id=row.id, last_used_at=row.last_used_at
+    )
 
 
 def note_use(conn: Connection, token_id: str) -> None:

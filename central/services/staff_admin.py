@@ -14,8 +14,9 @@ from vouchers.roles import Role
 from vouchers.secrets_hash import LOG2_N
 
 
-def add(conn: Connection, actor: Actor, email: str, password: str, *, role: Role | str,
-        log2_n: int = LOG2_N) -> dict[str, Any]:
+def add(
+    conn: Connection, actor: Actor, email: str, password: str, *, role: Role | str, log2_n: int = LOG2_N
+) -> dict[str, Any]:
     account = staff.add(conn, email, password, role=role, log2_n=log2_n)
     audit.record(conn, actor, "staff.add", "staff", account["email"], None, {"role": account["role"]})
     return account
@@ -24,16 +25,30 @@ def add(conn: Connection, actor: Actor, email: str, password: str, *, role: Role
 def set_role(conn: Connection, actor: Actor, email: str, role: Role | str) -> dict[str, Any]:
     change = staff.set_role(conn, email, role)
     if change["before"] != change["after"]:
-        audit.record(conn, actor, "staff.role", "staff", change["email"], {"role": change["before"]},
-                     {"role": change["after"]})
+        audit.record(
+            conn,
+            actor,
+            "staff.role",
+            "staff",
+            change["email"],
+            {"role": change["before"]},
+            {"role": change["after"]},
+        )
     return change
 
 
 def set_disabled(conn: Connection, actor: Actor, email: str, disabled: bool) -> dict[str, Any]:
     change = staff.set_disabled(conn, email, disabled)
     if change["before"] != change["after"]:
-        audit.record(conn, actor, "staff.disable" if disabled else "staff.enable", "staff", change["email"],
-                     change["before"], change["after"])
+        audit.record(
+            conn,
+            actor,
+            "staff.disable" if disabled else "staff.enable",
+            "staff",
+            change["email"],
+            change["before"],
+            change["after"],
+        )
     return change
 
 
@@ -50,14 +65,28 @@ def remove(conn: Connection, actor: Actor, email: str) -> None:
 def create_token(conn: Connection, actor: Actor, email: str, name: str, days: int) -> dict[str, Any]:
     """A new personal API token; its secret is in the answer only."""
     token = staff.create_token(conn, email, name, days)
-    audit.record(conn, actor, "token.create", "token", token["id"], None,
-                 {"email": token["email"], "name": token["name"], "expires_at": token["expires_at"]})
+    audit.record(
+        conn,
+        actor,
+        "token.create",
+        "token",
+        token["id"],
+        None,
+        {"email": token["email"], "name": token["name"], "expires_at": token["expires_at"]},
+    )
     return token
 
 
 def revoke_token(conn: Connection, actor: Actor, token_id: str, owner: str | None = None) -> dict[str, Any]:
     """Revoke a token: any (an admin on the server's host), or only one of `owner`'s."""
     token = staff.revoke_token(conn, token_id, owner)
-    audit.record(conn, actor, "token.revoke", "token", token["id"], {"revoked_at": None},
-                 {"email": token["email"], "revoked_at": token["revoked_at"]})
+    audit.record(
+        conn,
+        actor,
+        "token.revoke",
+        "token",
+        token["id"],
+        {"revoked_at": None},
+        {"email": token["email"], "revoked_at": token["revoked_at"]},
+    )
     return token

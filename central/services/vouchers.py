@@ -15,12 +15,21 @@ from central.services.ids import voucher_id
 from central.services.ledger import history, voucher_by_code
 from vouchers.codes import format_code, normalise
 from vouchers.csvsafe import safe_row
-from vouchers.errors import InvalidCode, InvalidInput, FieldError
+from vouchers.errors import FieldError, InvalidCode, InvalidInput
 from vouchers.status import Status
 
 CSV_COLUMNS = [
-    "id", "code", "serial", "type", "claimed", "member_id", "claimed_at", "status",
-    "redeemed_store", "redeemed_device", "redeemed_at",
+    "id",
+    "code",
+    "serial",
+    "type",
+    "claimed",
+    "member_id",
+    "claimed_at",
+    "status",
+    "redeemed_store",
+    "redeemed_device",
+    "redeemed_at",
 ]
 
 
@@ -63,8 +72,14 @@ def _query(batch_id: str, claimed: bool | None, status: str | None, code: str | 
 
 
 def page(
-    conn: Connection, batch_id: str, *, claimed: bool | None, status: str | None, code: str | None,
-    limit: int, cursor: int | None,
+    conn: Connection,
+    batch_id: str,
+    *,
+    claimed: bool | None,
+    status: str | None,
+    code: str | None,
+    limit: int,
+    cursor: int | None,
 ) -> dict[str, Any]:
     batch_service.get_row(conn, batch_id)
     query = _query(batch_id, claimed, status, code)
@@ -79,8 +94,9 @@ def page(
     }
 
 
-def export_csv(conn: Connection, batch_id: str, *, claimed: bool | None, status: str | None,
-               code: str | None) -> Iterator[str]:
+def export_csv(
+    conn: Connection, batch_id: str, *, claimed: bool | None, status: str | None, code: str | None
+) -> Iterator[str]:
     """CSV lines of every matching voucher, for reporting; read in chunks so memory stays flat. Cells
     that a spreadsheet would run as a formula (a member id '=HYPERLINK(...)') are written as text."""
     batch_service.get_row(conn, batch_id)
@@ -92,11 +108,23 @@ def export_csv(conn: Connection, batch_id: str, *, claimed: bool | None, status:
     for r in result:
         d = _row_dict(r)
         claim, red = d["claim"] or {}, d["redemption"] or {}
-        writer.writerow(safe_row([
-            d["id"], d["code"], d["serial"], d["type"], "yes" if claim else "no", claim.get("member_id", ""),
-            _iso(claim.get("claimed_at")), d["status"] or "", red.get("store_id", ""), red.get("device_id", ""),
-            _iso(red.get("at")),
-        ]))
+        writer.writerow(
+            safe_row(
+                [
+                    d["id"],
+                    d["code"],
+                    d["serial"],
+                    d["type"],
+                    "yes" if claim else "no",
+                    claim.get("member_id", ""),
+                    _iso(claim.get("claimed_at")),
+                    d["status"] or "",
+                    red.get("store_id", ""),
+                    red.get("device_id", ""),
+                    _iso(red.get("at")),
+                ]
+            )
+        )
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -110,7 +138,5 @@ def _iso(value) -> str:
 
 def one(conn: Connection, code_text: str) -> dict[str, Any]:
     v = voucher_by_code(conn, code_text)
-    row = conn.execute(
-        _query(v["batch_id"], None, None, None).where(vouchers.c.serial == v["serial"])
-    ).one()
+    row = conn.execute(_query(v["batch_id"], None, None, None).where(vouchers.c.serial == v["serial"])).one()
     return {**_row_dict(row), "history": history(conn, voucher_id(v["batch_id"], v["serial"]))}

@@ -61,7 +61,11 @@ def _for_pages(api_handler):
             status = exc.status_code
             detail = exc.detail if isinstance(exc.detail, str) else ""
             title = "Page not found" if status == 404 else "Request refused"
-            words = {"title": title, "detail": "There is no such page." if status == 404 else detail, "errors": []}
+            words = {
+                "title": title,
+                "detail": "There is no such page." if status == 404 else detail,
+                "errors": [],
+            }
         if "x-fragment" in request.headers:
             return render(request, "dashboard/_error.html", {"error": words}, status)
         return render(request, "dashboard/error.html", {"error": words}, status)

@@ -41,7 +41,9 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
 
 
-def redemptions_chart(days: list[tuple[date, int]], *, title: str, chart_id: str = "redemptions-chart") -> Markup:
+def redemptions_chart(
+    days: list[tuple[date, int]], *, title: str, chart_id: str = "redemptions-chart"
+) -> Markup:
     """Columns of redemptions per day (or per week), with a y axis in whole numbers."""
     if not days:
         return Markup("")
@@ -53,19 +55,25 @@ def redemptions_chart(days: list[tuple[date, int]], *, title: str, chart_id: str
     bar_w = max(1.0, band * 0.72)
     weekly = len(days) > 1 and (days[1][0] - days[0][0]).days == 7
     total = sum(n for _, n in days)
-    desc = (f"{total:,} redemptions from {days[0][0]:%d %b %Y} to {days[-1][0]:%d %b %Y}, "
-            f"per {'week' if weekly else 'day'}; the most in one {'week' if weekly else 'day'} was "
-            f"{max(n for _, n in days):,}.")
+    desc = (
+        f"{total:,} redemptions from {days[0][0]:%d %b %Y} to {days[-1][0]:%d %b %Y}, "
+        f"per {'week' if weekly else 'day'}; the most in one {'week' if weekly else 'day'} was "
+        f"{max(n for _, n in days):,}."
+    )
     parts = [
-        f'<svg class="chart" id="{chart_id}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc" preserveAspectRatio="xMidYMid meet">',
+        (
+            f'<svg class="chart" id="{chart_id}" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-labelledby="{chart_id}-title {chart_id}-desc" preserveAspectRatio="xMidYMid meet">'
+        ),
         f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(desc)}</desc>',
     ]
     for i in range(5):  # grid lines and y labels
         value = top_value * i / 4
         y = top + plot_h - plot_h * i / 4
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>')
+        parts.append(
+            f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>'
+        )
     every = max(1, math.ceil(len(days) / 8))
     for i, (d, n) in enumerate(days):
         x = left + band * i + (band - bar_w) / 2
@@ -77,9 +85,13 @@ def redemptions_chart(days: list[tuple[date, int]], *, title: str, chart_id: str
             f'data-day="{d.isoformat()}" data-count="{n}"><title>{escape(label)}</title></rect>'
         )
         if i % every == 0:
-            parts.append(f'<text class="axis" x="{x + bar_w / 2:.1f}" y="{height - bottom + 16}" '
-                         f'text-anchor="middle">{d:%d %b}</text>')
-    parts.append(f'<line class="axis-line" x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}"/>')
+            parts.append(
+                f'<text class="axis" x="{x + bar_w / 2:.1f}" y="{height - bottom + 16}" '
+                f'text-anchor="middle">{d:%d %b}</text>'
+            )
+    parts.append(
+        f'<line class="axis-line" x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}"/>'
+    )
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -93,8 +105,11 @@ def channels_chart(rows: list[dict[str, Any]], *, chart_id: str = "channels-char
     width, row_h, left, right, top, bottom = 640, 46, 120, 56, 14, 30
     height = top + bottom + row_h * len(shown)
     plot_w = width - left - right
-    highest = max([r["metrics"].redemption_rate for r in shown]
-                  + [r["benchmark"].great for r in shown if r["benchmark"]] + [10])
+    highest = max(
+        [r["metrics"].redemption_rate for r in shown]
+        + [r["benchmark"].great for r in shown if r["benchmark"]]
+        + [10]
+    )
     top_value = _nice_max(highest * 1.1)
 
     def x_of(rate: float) -> float:
@@ -102,12 +117,18 @@ def channels_chart(rows: list[dict[str, Any]], *, chart_id: str = "channels-char
 
     summary = "; ".join(
         f"{r['label']}: {r['metrics'].redemption_rate:g}%"
-        + (f" (typical {r['benchmark'].typical_text}, great {r['benchmark'].great_text})" if r["benchmark"] else "")
+        + (
+            f" (typical {r['benchmark'].typical_text}, great {r['benchmark'].great_text})"
+            if r["benchmark"]
+            else ""
+        )
         for r in shown
     )
     parts = [
-        f'<svg class="chart" id="{chart_id}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc" preserveAspectRatio="xMidYMid meet">',
+        (
+            f'<svg class="chart" id="{chart_id}" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-labelledby="{chart_id}-title {chart_id}-desc" preserveAspectRatio="xMidYMid meet">'
+        ),
         f'<title id="{chart_id}-title">Redemption rate by channel</title>',
         f'<desc id="{chart_id}-desc">{escape(summary)}</desc>',
     ]
@@ -115,18 +136,24 @@ def channels_chart(rows: list[dict[str, Any]], *, chart_id: str = "channels-char
         value = top_value * i / 4
         x = x_of(value)
         parts.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{height - bottom}"/>')
-        parts.append(f'<text class="axis" x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle">{_fmt(value)}%</text>')
+        parts.append(
+            f'<text class="axis" x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle">{_fmt(value)}%</text>'
+        )
     for i, r in enumerate(shown):
         y = top + row_h * i
         m: Metrics = r["metrics"]
         bench: Benchmark | None = r["benchmark"]
-        parts.append(f'<g class="channel-row" data-channel="{escape(r["channel"] or "none")}" data-rate="{m.redemption_rate:g}">')
-        parts.append(f'<text class="label" x="{left - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">{escape(r["label"])}</text>')
+        parts.append(
+            f'<g class="channel-row" data-channel="{escape(r["channel"] or "none")}" data-rate="{m.redemption_rate:g}">'
+        )
+        parts.append(
+            f'<text class="label" x="{left - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">{escape(r["label"])}</text>'
+        )
         if bench:
             parts.append(
                 f'<rect class="typical" x="{x_of(bench.typical_low):.1f}" y="{y + 6}" '
                 f'width="{x_of(bench.typical_high) - x_of(bench.typical_low):.1f}" height="{row_h - 12}">'
-                f'<title>Typical for {escape(bench.label)}: {bench.typical_text}</title></rect>'
+                f"<title>Typical for {escape(bench.label)}: {bench.typical_text}</title></rect>"
             )
             parts.append(
                 f'<line class="great" x1="{x_of(bench.great):.1f}" x2="{x_of(bench.great):.1f}" y1="{y + 3}" '
@@ -135,10 +162,12 @@ def channels_chart(rows: list[dict[str, Any]], *, chart_id: str = "channels-char
         bar_w = max(0.0, x_of(m.redemption_rate) - left)
         parts.append(
             f'<rect class="bar" x="{left}" y="{y + row_h / 2 - 7:.1f}" width="{bar_w:.1f}" height="14">'
-            f'<title>{escape(r["label"])}: {m.redemption_rate:g}% ({m.redeemed:,} redeemed of {m.claimed:,} claimed)'
-            f'</title></rect>'
+            f"<title>{escape(r['label'])}: {m.redemption_rate:g}% ({m.redeemed:,} redeemed of {m.claimed:,} claimed)"
+            f"</title></rect>"
         )
-        parts.append(f'<text class="value" x="{left + bar_w + 6:.1f}" y="{y + row_h / 2 + 4:.1f}">'
-                     f'{m.redemption_rate:g}%</text></g>')
+        parts.append(
+            f'<text class="value" x="{left + bar_w + 6:.1f}" y="{y + row_h / 2 + 4:.1f}">'
+            f"{m.redemption_rate:g}%</text></g>"
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -20,10 +20,19 @@ PATH = "/dashboard/devices/stale"
 
 
 @router.get("/devices/stale")
-def quiet_tills(request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+def quiet_tills(
+    request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
+) -> Response:
     limit = timedelta(minutes=ctx.settings.stale_device_minutes)
     with ctx.db.read() as conn:
         quiet = fleet.quiet_devices(conn, limit)
-    rows = [{**d, "heard": ago(d["quiet_for"]) if d["last_heartbeat_at"] else
-             f"never (enrolled {ago(d['quiet_for'])})"} for d in quiet]
+    rows = [
+        {
+            **d,
+            "heard": ago(d["quiet_for"])
+            if d["last_heartbeat_at"]
+            else f"never (enrolled {ago(d['quiet_for'])})",
+        }
+        for d in quiet
+    ]
     return render(request, "dashboard/devices_stale.html", {"devices": rows, "limit": duration(limit)})

@@ -11,7 +11,15 @@ from vouchers.errors import FieldError
 
 M = TypeVar("M", bound=BaseModel)
 
-BATCH_FIELDS = ("identifier", "description", "serial_start", "serial_end", "valid_from", "valid_until", "channel")
+BATCH_FIELDS = (
+    "identifier",
+    "description",
+    "serial_start",
+    "serial_end",
+    "valid_from",
+    "valid_until",
+    "channel",
+)
 TYPE_FIELDS = ("name", "serial_start", "serial_end", "value", "min_purchase", "initial_status")
 BATCH_OPTIONAL = frozenset({"valid_from", "valid_until", "channel"})
 TYPE_OPTIONAL = frozenset({"serial_start", "serial_end", "min_purchase"})

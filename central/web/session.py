@@ -37,8 +37,11 @@ class CsrfRefused(Forbidden):
     slug = "csrf-refused"
     title = "This form did not come from the dashboard"
 
-    def __init__(self, detail: str = "The form's security token is missing or out of date. "
-                 "Go back, reload the page and try again.") -> None:
+    def __init__(
+        self,
+        detail: str = "The form's security token is missing or out of date. "
+        "Go back, reload the page and try again.",
+    ) -> None:
         super().__init__(detail)
 
 
@@ -60,7 +63,9 @@ def signed_in(request: Request, ctx: Context = Depends(get_context)) -> Session:
 
 
 def csrf_checked(
-    request: Request, form: FormData = Depends(form_data), session: Session = Depends(signed_in),
+    request: Request,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(signed_in),
     ctx: Context = Depends(get_context),
 ) -> Session:
     """The session, for a POST that carries its CSRF token and comes from this server's pages."""
@@ -95,8 +100,10 @@ def check_origin(request: Request, ctx: Context) -> None:
         return
     allowed = {_origin(str(request.base_url)), _origin(ctx.settings.public_url)}
     if origin.rstrip("/").lower() not in allowed:
-        raise CsrfRefused(f"The request came from another site ({origin}); the dashboard only takes forms "
-                          "from its own pages.")
+        raise CsrfRefused(
+            f"The request came from another site ({origin}); the dashboard only takes forms "
+            "from its own pages."
+        )
 
 
 def _origin(url: str) -> str:
@@ -106,20 +113,33 @@ def _origin(url: str) -> str:
 
 def set_session_cookie(response: Response, token: str, ctx: Context) -> None:
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=ctx.settings.session_hours * 3600, path=COOKIE_PATH, httponly=True,
-        secure=ctx.settings.secure_cookies, samesite="lax",
+        SESSION_COOKIE,
+        token,
+        max_age=ctx.settings.session_hours * 3600,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=ctx.settings.secure_cookies,
+        samesite="lax",
     )
 
 
 def clear_session_cookie(response: Response, ctx: Context) -> None:
-    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH, httponly=True, secure=ctx.settings.secure_cookies,
-                           samesite="lax")
+    response.delete_cookie(
+        SESSION_COOKIE, path=COOKIE_PATH, httponly=True, secure=ctx.settings.secure_cookies, samesite="lax"
+    )
 
 
 def set_sign_in_cookie(response: Response, token: str, ctx: Context) -> None:
     """The sign-in form's token, also as a cookie that only the sign-in page sees."""
-    response.set_cookie(SIGN_IN_COOKIE, token, max_age=3600, path=SIGN_IN_PATH, httponly=True,
-                        secure=ctx.settings.secure_cookies, samesite="strict")
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        token,
+        max_age=3600,
+        path=SIGN_IN_PATH,
+        httponly=True,
+        secure=ctx.settings.secure_cookies,
+        samesite="strict",
+    )
 
 
 def sign_in_token_ok(request: Request, sent: object) -> bool:
@@ -129,6 +149,11 @@ def sign_in_token_ok(request: Request, sent: object) -> bool:
 
 def safe_next(target: object) -> str:
     """Where to go after signing in: a dashboard page of this server, nothing else."""
-    if isinstance(target, str) and target.startswith("/dashboard") and "//" not in target and "\\" not in target:
+    if (
+        isinstance(target, str)
+        and target.startswith("/dashboard")
+        and "//" not in target
+        and "\\" not in target
+    ):
         return target
     return "/dashboard/batches"

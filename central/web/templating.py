@@ -12,10 +12,10 @@ from jinja2 import pass_context
 from starlette.responses import Response
 
 from vouchers import roles
-from vouchers.lifecycle import CLAIMABLE
 from vouchers.errors import VoucherError
-from vouchers.verdict import REASONS, Verdict
+from vouchers.lifecycle import CLAIMABLE
 from vouchers.metrics import BENCHMARKS, Metrics, Rating, rating
+from vouchers.verdict import REASONS, Verdict
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES)
@@ -105,7 +105,7 @@ def when(value: datetime | date | None, empty: str = "—") -> str:
     return value.isoformat()
 
 
-def number(value: int | float | None) -> str:
+def number(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:,}"
@@ -174,11 +174,18 @@ def refused_words(context, actions: list[str]) -> str:
     return f"{', '.join(parts)}; yours is {_role(context)}."
 
 
-templates.env.filters.update(reason=reason_words, when=when, number=number, percent=percent, skew=skew,
-                             permitted=permitted)
+templates.env.filters.update(
+    reason=reason_words, when=when, number=number, percent=percent, skew=skew, permitted=permitted
+)
 templates.env.globals.update(
-    STATE_WORDS=STATE_WORDS, ACTION_LABELS=ACTION_LABELS, BENCHMARKS=BENCHMARKS, rating=rate_rating,
-    CLAIMABLE={s.value for s in CLAIMABLE}, can=can, needs_words=needs_words, refused_words=refused_words,
+    STATE_WORDS=STATE_WORDS,
+    ACTION_LABELS=ACTION_LABELS,
+    BENCHMARKS=BENCHMARKS,
+    rating=rate_rating,
+    CLAIMABLE={s.value for s in CLAIMABLE},
+    can=can,
+    needs_words=needs_words,
+    refused_words=refused_words,
 )
 
 
@@ -205,4 +212,8 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
 
 def error_words(exc: VoucherError) -> dict[str, Any]:
     """A domain error as a page shows it: title, detail and, for invalid input, every field."""
-    return {"title": exc.title, "detail": exc.detail, "errors": [e.as_dict() for e in getattr(exc, "errors", [])]}
+    return {
+        "title": exc.title,
+        "detail": exc.detail,
+        "errors": [e.as_dict() for e in getattr(exc, "errors", [])],
+    }

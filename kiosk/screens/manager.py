@@ -23,12 +23,15 @@ class ManagerScreen(Screen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Label("Batches (head office figures as last synced; this till's own redemptions)", classes="heading")
+        yield Label(
+            "Batches (head office figures as last synced; this till's own redemptions)", classes="heading"
+        )
         yield DataTable(id="counts", cursor_type="row")
         yield Label("This till's redemptions (newest first)", classes="heading")
         yield DataTable(id="redemptions", cursor_type="row")
-        yield Label("Conflicts and rejections of this store, and conflicts it won (review each: v)",
-                    classes="heading")
+        yield Label(
+            "Conflicts and rejections of this store, and conflicts it won (review each: v)", classes="heading"
+        )
         yield DataTable(id="problems", cursor_type="row")
         journal = Label("", id="journal")  # what became of this till's journals, when anything did
         journal.display = False
@@ -41,9 +44,21 @@ class ManagerScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#counts", DataTable).add_columns(
-            "Batch", "State", "Claims", "Total", "Claimed", "Redeemed", "Rate", "Available",
-            "Here today", "Here all time", "Not yet synced")
-        self.query_one("#redemptions", DataTable).add_columns("Time", "Voucher", "Batch", "Synced", "Outcome", "Reverted")
+            "Batch",
+            "State",
+            "Claims",
+            "Total",
+            "Claimed",
+            "Redeemed",
+            "Rate",
+            "Available",
+            "Here today",
+            "Here all time",
+            "Not yet synced",
+        )
+        self.query_one("#redemptions", DataTable).add_columns(
+            "Time", "Voucher", "Batch", "Synced", "Outcome", "Reverted"
+        )
         self.query_one("#problems", DataTable).add_columns("#", "Voucher", "Outcome", "Details", "Review")
         self.load()
 
@@ -62,24 +77,44 @@ class ManagerScreen(Screen):
         counts.clear()
         for c in data["counts"]:
             m = c.figures
-            counts.add_row(c.identifier, c.state, "Active" if c.claims == "active" else "Paused", m.total, m.claimed,
-                           m.redeemed, f"{m.redemption_rate}%", m.available, c.here_today, c.here_all_time,
-                           f"{c.here_unsynced} (unsynced)" if c.here_unsynced else "0")
+            counts.add_row(
+                c.identifier,
+                c.state,
+                "Active" if c.claims == "active" else "Paused",
+                m.total,
+                m.claimed,
+                m.redeemed,
+                f"{m.redemption_rate}%",
+                m.available,
+                c.here_today,
+                c.here_all_time,
+                f"{c.here_unsynced} (unsynced)" if c.here_unsynced else "0",
+            )
         table = self.query_one("#redemptions", DataTable)
         table.clear()
         tz = data["tz"]
         for item in self.items:
-            table.add_row(f"{item.event.at.astimezone(tz):%d %b %H:%M}", item.event.voucher_id,
-                          item.batch_identifier or "?", "yes" if item.outcome else "not yet",
-                          item.outcome or "", "yes" if item.reverted else "")
+            table.add_row(
+                f"{item.event.at.astimezone(tz):%d %b %H:%M}",
+                item.event.voucher_id,
+                item.batch_identifier or "?",
+                "yes" if item.outcome else "not yet",
+                item.outcome or "",
+                "yes" if item.reverted else "",
+            )
         problems = self.query_one("#problems", DataTable)
         problems.clear()
         self.problems = data["problems"]
         for p in self.problems:
             outcome = "conflict won" if p.won else p.outcome
             review = f"reviewed by {p.reviewed_by}: {p.review_note}" if p.reviewed else "TO REVIEW"
-            problems.add_row(f"#{p.seq}" if p.seq is not None else (p.device_id or ""), p.voucher_id or "", outcome,
-                             p.details(), review)
+            problems.add_row(
+                f"#{p.seq}" if p.seq is not None else (p.device_id or ""),
+                p.voucher_id or "",
+                outcome,
+                p.details(),
+                review,
+            )
 
     def show_layout(self, notice) -> None:
         label = self.query_one("#scanner_layout", Label)
@@ -92,8 +127,11 @@ class ManagerScreen(Screen):
         except ValueError as exc:
             self.say(str(exc))
             return
-        self.say("Scanner notice closed; it comes back if a scan arrives through the wrong layout again."
-                 if dismissed else "No scanner notice to close.")
+        self.say(
+            "Scanner notice closed; it comes back if a scan arrives through the wrong layout again."
+            if dismissed
+            else "No scanner notice to close."
+        )
         self.load()
 
     def say(self, text: str) -> None:
@@ -101,7 +139,11 @@ class ManagerScreen(Screen):
 
     def action_revert(self) -> None:
         table = self.query_one("#redemptions", DataTable)
-        if not getattr(self, "items", None) or table.cursor_row is None or table.cursor_row >= len(self.items):
+        if (
+            not getattr(self, "items", None)
+            or table.cursor_row is None
+            or table.cursor_row >= len(self.items)
+        ):
             self.say("Select one of this till's redemptions first.")
             return
         item = self.items[table.cursor_row]
@@ -141,8 +183,13 @@ class ManagerScreen(Screen):
             self.say("Marked reviewed; head office and the other store will see it at the next sync.")
             self.load()
 
-        self.app.push_screen(TextPrompt(f"Review the {problem.outcome} of {problem.voucher_id or 'this event'}. "
-                                        "Note (what was found, what was done):"), done)
+        self.app.push_screen(
+            TextPrompt(
+                f"Review the {problem.outcome} of {problem.voucher_id or 'this event'}. "
+                "Note (what was found, what was done):"
+            ),
+            done,
+        )
 
     def action_export(self) -> None:
         try:

@@ -171,16 +171,20 @@ class ScanScreen(Screen):
         if pending is None:
             return
         if pending.step == APPROVAL:
-            self._ask_pin("Manager PIN to approve this redemption:",
-                          lambda: self.redeem(pending.code, "manager"),
-                          refused=lambda: setattr(self, "_pending", pending))
+            self._ask_pin(
+                "Manager PIN to approve this redemption:",
+                lambda: self.redeem(pending.code, "manager"),
+                refused=lambda: setattr(self, "_pending", pending),
+            )
         else:
             self.redeem(pending.code)
 
     def action_manager(self) -> None:
         self._ask_pin("Manager PIN:", lambda: self.app.push_screen(ManagerScreen()))
 
-    def _ask_pin(self, question: str, then: Callable[[], object], refused: Callable[[], object] = lambda: None) -> None:
+    def _ask_pin(
+        self, question: str, then: Callable[[], object], refused: Callable[[], object] = lambda: None
+    ) -> None:
         """The PIN prompt; `then` runs on the right PIN, `refused` on a wrong one or none."""
 
         def checked(pin: str | None) -> None:

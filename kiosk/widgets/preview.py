@@ -34,7 +34,9 @@ def shrink(frame: np.ndarray, columns: int, rows: int) -> np.ndarray:
     small = cv2.cvtColor(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
     picture = np.zeros((2 * rows, columns, 3), np.uint8)
     top, left = (2 * rows - h) // 2, (columns - w) // 2
-    picture[top:top + h, left:left + w] = (small & 0xF0) | 0x08  # 4 bits a channel: enough to aim, few styles
+    picture[top : top + h, left : left + w] = (
+        small & 0xF0
+    ) | 0x08  # 4 bits a channel: enough to aim, few styles
     return picture
 
 
@@ -72,7 +74,10 @@ class CameraPreview(Widget):
         if picture is None or 2 * y + 1 >= picture.shape[0]:
             return Strip.blank(width, self.rich_style)
         upper, lower = picture[2 * y, :width], picture[2 * y + 1, :width]
-        segments = [Segment(UPPER_HALF, self._style(tuple(a) + tuple(b))) for a, b in zip(upper.tolist(), lower.tolist())]
+        segments = [
+            Segment(UPPER_HALF, self._style(tuple(a) + tuple(b)))
+            for a, b in zip(upper.tolist(), lower.tolist(), strict=False)
+        ]
         return Strip(segments).adjust_cell_length(width, self.rich_style)
 
     def _style(self, key: tuple[int, ...]) -> Style:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-
-from central.app import create_app
 from support.api import Api, make_settings
 from support.mailbox import MailServer
+
+from central.app import create_app
 
 
 @pytest.fixture(scope="session")

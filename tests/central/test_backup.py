@@ -17,19 +17,25 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from support.server import ServerProcess
+from support.store_host import HeadOffice, wait_for
 
 from central.db.engine import Database
 from central.db.migrate import upgrade
 from central.db.revisions import head
-from support.server import ServerProcess
-from support.store_host import HeadOffice, wait_for
 
 BIN = Path(sys.executable).parent
 
 
 def backup(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "voucher-central"), "backup", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(BIN / "voucher-central"), "backup", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def migrated(path: Path) -> str:
@@ -38,8 +44,10 @@ def migrated(path: Path) -> str:
     try:
         upgrade(db)
         with db.write() as conn:
-            conn.exec_driver_sql("INSERT INTO stores (id, name, timezone, created_at) "
-                                 "VALUES ('leeds', 'Leeds', 'Europe/London', '2026-01-01 00:00:00.000000')")
+            conn.exec_driver_sql(
+                "INSERT INTO stores (id, name, timezone, created_at) "
+                "VALUES ('leeds', 'Leeds', 'Europe/London', '2026-01-01 00:00:00.000000')"
+            )
     finally:
         db.dispose()
     return url
@@ -65,19 +73,26 @@ def test_backup_copies_the_database_and_checks_the_copy(tmp_path):
 
 
 def test_backup_refuses_postgresql_in_words(tmp_path):
-    done = backup("--database", "postgresql+psycopg://vouchers@db.internal/vouchers", str(tmp_path / "x.db"),
-                  cwd=tmp_path)
+    done = backup(
+        "--database",
+        "postgresql+psycopg://vouchers@db.internal/vouchers",
+        str(tmp_path / "x.db"),
+        cwd=tmp_path,
+    )
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "PostgreSQL" in done.stderr and "pg_dump -Fc" in done.stderr
     assert not (tmp_path / "x.db").exists()
 
 
-@pytest.mark.parametrize("where, words", [
-    ("no-such-dir/copy.db", "does not exist"),
-    ("central.db/copy.db", "is not a directory"),
-    (".", "is a directory"),
-    ("central.db", "is the database itself"),
-])
+@pytest.mark.parametrize(
+    "where, words",
+    [
+        ("no-such-dir/copy.db", "does not exist"),
+        ("central.db/copy.db", "is not a directory"),
+        (".", "is a directory"),
+        ("central.db", "is the database itself"),
+    ],
+)
 def test_backup_refuses_a_path_it_cannot_write_in_words(tmp_path, where, words):
     url = migrated(tmp_path / "central.db")
     done = backup("--database", url, where, cwd=tmp_path)
@@ -112,12 +127,19 @@ class Till:
 
     def _run(self) -> None:
         try:
-            with httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30) as c:
+            with httpx.Client(
+                base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
+            ) as c:
                 for seq, voucher_id in enumerate(self.voucher_ids, 1):
                     if self.stop.is_set():
                         return
-                    event = {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": voucher_id,
-                             "at": datetime.now(UTC).isoformat(), "device_seq": seq}
+                    event = {
+                        "id": str(uuid.uuid4()),
+                        "kind": "redeem",
+                        "voucher_id": voucher_id,
+                        "at": datetime.now(UTC).isoformat(),
+                        "device_seq": seq,
+                    }
                     self.sent.append(time.monotonic())
                     answer = c.post("/api/v1/sync/events", json={"events": [event]})
                     answer.raise_for_status()
@@ -131,8 +153,12 @@ class Till:
 def outcomes(server: ServerProcess, token: str, events: list[dict]) -> list[str]:
     found = []
     for start in range(0, len(events), 100):
-        answer = httpx.post(f"{server.url}/api/v1/sync/events", json={"events": events[start:start + 100]},
-                            headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        answer = httpx.post(
+            f"{server.url}/api/v1/sync/events",
+            json={"events": events[start : start + 100]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
         answer.raise_for_status()
         found += [r["outcome"] for r in answer.json()["results"]]
     return found
@@ -140,8 +166,12 @@ def outcomes(server: ServerProcess, token: str, events: list[dict]) -> list[str]
 
 def ingest_counts(server: ServerProcess) -> dict[str, float]:
     text = httpx.get(f"{server.url}/metrics", timeout=10).text  # loopback: no token needed
-    return {s.labels["outcome"]: s.value for f in text_string_to_metric_families(text)
-            for s in f.samples if s.name == "voucher_ingest_events_total"}
+    return {
+        s.labels["outcome"]: s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "voucher_ingest_events_total"
+    }
 
 
 @pytest.mark.slow
@@ -150,11 +180,16 @@ def test_restore_drill_events_in_the_backup_answer_duplicate_and_later_ones_acce
     with ServerProcess(f"sqlite:///{live}", log=tmp_path / "live.log") as server:
         office = HeadOffice(server)
         office.store("leeds")
-        batch = office.batch(300, claimed=300)  # more than the till sends while a backup runs on a busy machine
+        batch = office.batch(
+            300, claimed=300
+        )  # more than the till sends while a backup runs on a busy machine
         voucher_ids = [office.voucher(code)["id"] for code in batch["codes"]]
         code = office.enrolment_code("leeds")
-        device = httpx.post(f"{server.url}/api/v1/devices/enrol", json={"enrolment_code": code, "device_name": "t1"},
-                            timeout=30).json()
+        device = httpx.post(
+            f"{server.url}/api/v1/devices/enrol",
+            json={"enrolment_code": code, "device_name": "t1"},
+            timeout=30,
+        ).json()
         till = Till(server.url, device["token"], voucher_ids)
         till.thread.start()
         wait_for(lambda: len(till.acked) >= 20 or till.error, 60, "20 events acknowledged")
@@ -163,8 +198,11 @@ def test_restore_drill_events_in_the_backup_answer_duplicate_and_later_ones_acce
         ended = time.monotonic()
         assert done.returncode == 0, done.stderr
         after = len(till.acked)
-        wait_for(lambda: len(till.acked) >= after + 20 or till.error or not till.thread.is_alive(), 60,
-                 "20 more events acknowledged")
+        wait_for(
+            lambda: len(till.acked) >= after + 20 or till.error or not till.thread.is_alive(),
+            60,
+            "20 more events acknowledged",
+        )
         till.stop.set()
         till.thread.join(30)
         assert till.error is None, repr(till.error)
@@ -183,7 +221,9 @@ def test_restore_drill_events_in_the_backup_answer_duplicate_and_later_ones_acce
         assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
         resent = outcomes(server, device["token"], events)  # the till's journal, pushed from its start
         assert resent == ["duplicate"] * k + ["accepted"] * (len(events) - k)
-        assert outcomes(server, device["token"], events) == ["duplicate"] * len(events)  # and again: nothing twice
+        assert outcomes(server, device["token"], events) == ["duplicate"] * len(
+            events
+        )  # and again: nothing twice
         counted = HeadOffice(server).admin.get(f"/batches/{batch['id']}").json()["metrics"]["redeemed"]
         redemptions = HeadOffice(server).ledger("leeds")
         counts = ingest_counts(server)

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from sqlalchemy import select
+from support.api import ADMIN_TOKEN, Api
 
 from central.db.schema import metadata
-from support.api import ADMIN_TOKEN, Api
 from vouchers.codes import ALPHABET, check_character, format_code, new_code
 
 PROBLEM = "application/problem+json"
@@ -83,8 +83,11 @@ def everything(api: Api) -> dict[str, list[tuple]]:
     db = api.client.app.state.context.db
     with db.read() as conn:
         return {
-            table.name: [tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns))]
-            for table in metadata.sorted_tables if table.name not in ("rate_limits", "staff_tokens")
+            table.name: [
+                tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns))
+            ]
+            for table in metadata.sorted_tables
+            if table.name not in ("rate_limits", "staff_tokens")
         }
 
 
@@ -112,10 +115,14 @@ def problem(response: httpx.Response, status: int | None, *fields: str) -> dict:
         errors = body.get("errors")
         assert isinstance(errors, list) and errors, f"{where}: no errors list in {body}"
         for error in errors:
-            assert isinstance(error.get("field"), str) and isinstance(error.get("message"), str), f"{where}: {error}"
+            assert isinstance(error.get("field"), str) and isinstance(error.get("message"), str), (
+                f"{where}: {error}"
+            )
         for name in fields:
             assert any(
-                name in (e["field"], *e["field"].split(".")) or e["field"].startswith(f"{name}.") or name in e["message"]
+                name in (e["field"], *e["field"].split("."))
+                or e["field"].startswith(f"{name}.")
+                or name in e["message"]
                 for e in errors
             ), f"{where}: {name} is not named in {errors}"
     return body
@@ -123,7 +130,10 @@ def problem(response: httpx.Response, status: int | None, *fields: str) -> dict:
 
 def send(api: Api, method: str, path: str, authorization: str | None, **kw) -> httpx.Response:
     """A request with exactly this Authorization header (none when None)."""
-    headers = {**kw.pop("headers", {}), **({"Authorization": authorization} if authorization is not None else {})}
+    headers = {
+        **kw.pop("headers", {}),
+        **({"Authorization": authorization} if authorization is not None else {}),
+    }
     return api.client.request(method, f"/api/v1{path}", headers=headers, **kw)
 
 
@@ -132,7 +142,14 @@ def now() -> str:
 
 
 def redeem(w: World, **extra) -> dict:
-    return {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": w.voucher_id, "at": now(), "device_seq": 1, **extra}
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": "redeem",
+        "voucher_id": w.voucher_id,
+        "at": now(),
+        "device_seq": 1,
+        **extra,
+    }
 
 
 def refused_scan(seq: int) -> dict:
@@ -160,44 +177,79 @@ class Endpoint:
 
 ENDPOINTS: dict[str, Callable[[World], Endpoint]] = {
     "POST /stores": lambda w: Endpoint(
-        "POST", "/stores", {"id": "s9", "name": "Store 9", "timezone": "UTC"}, {"name": ["Store 9"]},
+        "POST",
+        "/stores",
+        {"id": "s9", "name": "Store 9", "timezone": "UTC"},
+        {"name": ["Store 9"]},
         required=("id", "name"),
     ),
     "POST /batches": lambda w: Endpoint(
-        "POST", "/batches", {"identifier": "New", "serial_start": 1, "serial_end": 5},
-        {"serial_start": "one", "serial_end": 5.5}, required=("identifier", "serial_start", "serial_end"),
+        "POST",
+        "/batches",
+        {"identifier": "New", "serial_start": 1, "serial_end": 5},
+        {"serial_start": "one", "serial_end": 5.5},
+        required=("identifier", "serial_start", "serial_end"),
     ),
     "PATCH /batches/{id}": lambda w: Endpoint(
-        "PATCH", f"/batches/{w.draft['id']}", {"identifier": "Renamed"}, {"serial_end": "ten"},
+        "PATCH",
+        f"/batches/{w.draft['id']}",
+        {"identifier": "Renamed"},
+        {"serial_end": "ten"},
         not_null=("identifier", "serial_start"),
     ),
     "POST /batches/{id}/types": lambda w: Endpoint(
-        "POST", f"/batches/{w.draft['id']}/types", {"name": "Gold", "value": "£10 off"}, {"initial_status": 3},
+        "POST",
+        f"/batches/{w.draft['id']}/types",
+        {"name": "Gold", "value": "£10 off"},
+        {"initial_status": 3},
         required=("name", "value"),
     ),
     "PATCH /batches/{id}/types/{type}": lambda w: Endpoint(
-        "PATCH", f"/batches/{w.draft['id']}/types/{w.type_id}", {"name": "Renamed"}, {"serial_start": [1]},
+        "PATCH",
+        f"/batches/{w.draft['id']}/types/{w.type_id}",
+        {"name": "Renamed"},
+        {"serial_start": [1]},
         not_null=("name", "value"),
     ),
     "POST /vouchers/{code}/status": lambda w: Endpoint(
-        "POST", f"/vouchers/{w.code}/status", {"status": "pending", "reason": "checking"}, {"status": 1},
+        "POST",
+        f"/vouchers/{w.code}/status",
+        {"status": "pending", "reason": "checking"},
+        {"status": 1},
         required=("status", "reason"),
     ),
     "POST /claims": lambda w: Endpoint(
-        "POST", "/claims", {"claim_token": w.batch["claim_token"], "member_id": "member-2@example.com"}, {"member_id": 42},
+        "POST",
+        "/claims",
+        {"claim_token": w.batch["claim_token"], "member_id": "member-2@example.com"},
+        {"member_id": 42},
         required=("claim_token",),  # member_id: required for a token, tested in test_claims.py
     ),
     "POST /devices/enrol": lambda w: Endpoint(
-        "POST", "/devices/enrol",
-        {"enrolment_code": w.api.call("POST", "/stores/s1/enrolment-codes", 201).json()["code"], "device_name": "till-2"},
-        {"device_name": {"name": "till-2"}}, required=("enrolment_code", "device_name"),
+        "POST",
+        "/devices/enrol",
+        {
+            "enrolment_code": w.api.call("POST", "/stores/s1/enrolment-codes", 201).json()["code"],
+            "device_name": "till-2",
+        },
+        {"device_name": {"name": "till-2"}},
+        required=("enrolment_code", "device_name"),
     ),
     "POST /sync/events": lambda w: Endpoint(
-        "POST", "/sync/events", {"events": [redeem(w)]}, {"events": "all of them"}, required=("events",), device=True,
+        "POST",
+        "/sync/events",
+        {"events": [redeem(w)]},
+        {"events": "all of them"},
+        required=("events",),
+        device=True,
     ),
     "POST /sync/heartbeat": lambda w: Endpoint(
-        "POST", "/sync/heartbeat", {"version": "1.0", "pending": 0, "snapshot_cursor": 0}, {"pending": "none"},
-        required=("version", "pending", "snapshot_cursor"), device=True,
+        "POST",
+        "/sync/heartbeat",
+        {"version": "1.0", "pending": 0, "snapshot_cursor": 0},
+        {"pending": "none"},
+        required=("version", "pending", "snapshot_cursor"),
+        device=True,
     ),
 }
 
@@ -225,7 +277,9 @@ def test_a_bad_body_is_refused_with_422_and_changes_nothing(world: World, subtes
             token = world.token if endpoint.device else None
             for what, kwargs, fields in bad_bodies(endpoint):
                 with unchanged(world.api, f"{name} with {what}"):
-                    problem(world.api.call(endpoint.method, endpoint.path, token=token, **kwargs), 422, *fields)
+                    problem(
+                        world.api.call(endpoint.method, endpoint.path, token=token, **kwargs), 422, *fields
+                    )
 
 
 @pytest.mark.parametrize(
@@ -244,7 +298,9 @@ def test_a_bad_body_is_refused_with_422_and_changes_nothing(world: World, subtes
     ],
     ids=["POST /batches", "POST /sync/events"],
 )
-def test_a_body_over_the_limit_is_refused_with_413(till: Till, path: str, device: bool, valid: dict, chunked: bool) -> None:
+def test_a_body_over_the_limit_is_refused_with_413(
+    till: Till, path: str, device: bool, valid: dict, chunked: bool
+) -> None:
     limit = till.api.client.app.state.context.settings.max_body_bytes
     body = json.dumps({**valid, "padding": "x" * limit}).encode()
 
@@ -254,8 +310,11 @@ def test_a_body_over_the_limit_is_refused_with_413(till: Till, path: str, device
 
     with unchanged(till.api, f"POST {path} with {len(body)} bytes"):
         response = till.api.call(
-            "POST", path, token=till.token if device else None,
-            content=pieces() if chunked else body, headers=json_header(),
+            "POST",
+            path,
+            token=till.token if device else None,
+            content=pieces() if chunked else body,
+            headers=json_header(),
         )
         assert ("content-length" in response.request.headers) is not chunked
         problem(response, 413)
@@ -270,9 +329,13 @@ def test_1001_events_are_refused_and_none_of_them_is_recorded(world: World) -> N
     with unchanged(world.api, "an upload of 1001 events"):
         response = world.api.call("POST", "/sync/events", token=world.token, json={"events": events})
         problem(response, 422, "events")
-    results = world.api.call("POST", "/sync/events", 200, token=world.token, json={"events": events[:1000]}).json()
+    results = world.api.call(
+        "POST", "/sync/events", 200, token=world.token, json={"events": events[:1000]}
+    ).json()
     assert [r["outcome"] for r in results["results"]] == ["accepted"] * 1000
-    last = world.api.call("POST", "/sync/events", 200, token=world.token, json={"events": events[1000:]}).json()
+    last = world.api.call(
+        "POST", "/sync/events", 200, token=world.token, json={"events": events[1000:]}
+    ).json()
     assert last["results"][0]["outcome"] == "accepted"
 
 
@@ -280,7 +343,9 @@ BAD_EVENTS: dict[str, Callable[[World], dict]] = {
     "a redeem without voucher_id": lambda w: without(redeem(w), "voucher_id"),
     "a revert without reverts": lambda w: redeem(w, kind="revert", reason="wrong item"),
     "a revert without a reason": lambda w: redeem(w, kind="revert", reverts=str(uuid.uuid4())),
-    "a revert with a blank reason": lambda w: redeem(w, kind="revert", reverts=str(uuid.uuid4()), reason="  "),
+    "a revert with a blank reason": lambda w: redeem(
+        w, kind="revert", reverts=str(uuid.uuid4()), reason="  "
+    ),
     "a refused scan without its verdict": lambda w: without(refused_scan(2), "verdict"),
     "a refused scan whose verdict is ACCEPTED": lambda w: {**refused_scan(2), "verdict": "ACCEPTED"},
     "a refused scan with an unknown verdict": lambda w: {**refused_scan(2), "verdict": "MAYBE"},
@@ -302,7 +367,9 @@ def test_an_event_with_wrong_fields_for_its_kind_spoils_the_whole_upload(world: 
     good = redeem(world)
     for what, make in BAD_EVENTS.items():
         with unchanged(world.api, f"an upload with {what}"):
-            response = world.api.call("POST", "/sync/events", token=world.token, json={"events": [good, make(world)]})
+            response = world.api.call(
+                "POST", "/sync/events", token=world.token, json={"events": [good, make(world)]}
+            )
             problem(response, 422, "events.1")
     results = world.api.call("POST", "/sync/events", 200, token=world.token, json={"events": [good]}).json()
     assert results["results"][0]["outcome"] == "accepted"
@@ -515,8 +582,16 @@ def test_negative_and_huge_numbers_are_refused_with_422(world: World) -> None:
         *[
             (name, "GET", f"/batches/{batch}/vouchers", None, {"params": {name: value}})
             for name, value in [
-                ("limit", 0), ("limit", -1), ("limit", 10_001), ("limit", 10**30), ("limit", "ten"),
-                ("cursor", -1), ("cursor", 10**15 + 1), ("cursor", 2**63), ("cursor", 10**30), ("cursor", "next"),
+                ("limit", 0),
+                ("limit", -1),
+                ("limit", 10_001),
+                ("limit", 10**30),
+                ("limit", "ten"),
+                ("cursor", -1),
+                ("cursor", 10**15 + 1),
+                ("cursor", 2**63),
+                ("cursor", 10**30),
+                ("cursor", "next"),
             ]
         ],
         *[
@@ -525,12 +600,36 @@ def test_negative_and_huge_numbers_are_refused_with_422(world: World) -> None:
         ],
         *[
             (name, "GET", "/sync/snapshot", world.token, {"params": {name: value}})
-            for name, value in [("cursor", -1), ("cursor", 2**62 + 1), ("cursor", 10**30), ("limit", 0), ("limit", -5)]
+            for name, value in [
+                ("cursor", -1),
+                ("cursor", 2**62 + 1),
+                ("cursor", 10**30),
+                ("limit", 0),
+                ("limit", -5),
+            ]
         ],
-        ("device_seq", "POST", "/sync/events", world.token, {"json": {"events": [redeem(world, device_seq=-1)]}}),
-        ("device_seq", "POST", "/sync/events", world.token, {"json": {"events": [redeem(world, device_seq=2**62 + 1)]}}),
+        (
+            "device_seq",
+            "POST",
+            "/sync/events",
+            world.token,
+            {"json": {"events": [redeem(world, device_seq=-1)]}},
+        ),
+        (
+            "device_seq",
+            "POST",
+            "/sync/events",
+            world.token,
+            {"json": {"events": [redeem(world, device_seq=2**62 + 1)]}},
+        ),
         ("pending", "POST", "/sync/heartbeat", world.token, {"json": {**heartbeat, "pending": -1}}),
-        ("snapshot_cursor", "POST", "/sync/heartbeat", world.token, {"json": {**heartbeat, "snapshot_cursor": -1}}),
+        (
+            "snapshot_cursor",
+            "POST",
+            "/sync/heartbeat",
+            world.token,
+            {"json": {**heartbeat, "snapshot_cursor": -1}},
+        ),
     ]
     for name, method, path, token, kwargs in cases:
         with unchanged(world.api, f"{method} {path} with {kwargs}"):
@@ -540,8 +639,12 @@ def test_negative_and_huge_numbers_are_refused_with_422(world: World) -> None:
     assert page["complete"] is True
 
 
-@pytest.mark.parametrize(("name", "value"), [("pending", 2**31), ("pending", 2**63), ("snapshot_cursor", 2**63)])
-def test_a_heartbeat_number_no_database_can_hold_is_refused_with_422(till: Till, name: str, value: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "value"), [("pending", 2**31), ("pending", 2**63), ("snapshot_cursor", 2**63)]
+)
+def test_a_heartbeat_number_no_database_can_hold_is_refused_with_422(
+    till: Till, name: str, value: int
+) -> None:
     body = {"version": "1.0", "pending": 0, "snapshot_cursor": 0, name: value}
     with unchanged(till.api, f"a heartbeat with {name}={value}"):
         problem(till.api.call("POST", "/sync/heartbeat", token=till.token, json=body), 422, name)

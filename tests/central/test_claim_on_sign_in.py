@@ -9,7 +9,6 @@ import re
 from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
-
 from support.api import sign_in_token
 
 
@@ -23,8 +22,11 @@ def _ask_on_claim_page(client, batch: dict, email: str):
 
 def _type_code(client, code: str, next_page: str):
     page = client.get(f"/my/sign-in?next={next_page}")
-    return client.post("/my/sign-in/code", data={"code": code, "next": next_page,
-                                                 "sign_in_token": sign_in_token(page.text)}, follow_redirects=False)
+    return client.post(
+        "/my/sign-in/code",
+        data={"code": code, "next": next_page, "sign_in_token": sign_in_token(page.text)},
+        follow_redirects=False,
+    )
 
 
 def _who(client) -> str | None:
@@ -36,7 +38,9 @@ def _claimed_by(api, batch: dict) -> list[str]:
     return [v["claim"]["member_id"] for v in api.vouchers(batch["id"], claimed="true")]
 
 
-def test_the_link_opened_in_another_browser_signs_in_there_and_claims_for_the_mails_address(api, client, mail_server):
+def test_the_link_opened_in_another_browser_signs_in_there_and_claims_for_the_mails_address(
+    api, client, mail_server
+):
     batch = api.batch(3, identifier="Phone offer")
     _ask_on_claim_page(client, batch, "Ann@Example.com")
     assert _claimed_by(api, batch) == []  # nothing before the address is proven
@@ -45,9 +49,14 @@ def test_the_link_opened_in_another_browser_signs_in_there_and_claims_for_the_ma
     try:
         confirm = phone.get(link)
         assert re.search(r"and claim your voucher from\s+<strong>Phone offer</strong>\?", confirm.text)
-        assert "Sign in and claim" in confirm.text and _claimed_by(api, batch) == []  # opening the link does nothing
+        assert (
+            "Sign in and claim" in confirm.text and _claimed_by(api, batch) == []
+        )  # opening the link does nothing
         done = phone.post(link, data={"sign_in_token": sign_in_token(confirm.text)}, follow_redirects=False)
-        assert done.status_code == 303 and done.headers["location"] == f"/claim/{batch['claim_token']}?done=claimed"
+        assert (
+            done.status_code == 303
+            and done.headers["location"] == f"/claim/{batch['claim_token']}?done=claimed"
+        )
         shown = phone.get(done.headers["location"])
         assert "Claimed!" in shown.text and 'data-code="' in shown.text
         assert _who(phone) == "ann@example.com"
@@ -61,8 +70,10 @@ def test_a_plain_sign_in_towards_a_claim_page_does_not_claim_but_offers_the_one_
     batch = api.batch(3, identifier="Plain")
     url = f"/claim/{batch['claim_token']}"
     page = client.get(f"/my/sign-in?next={url}")  # e.g. a link someone else sent: it must not claim
-    client.post("/my/sign-in", data={"email": "bob@example.com", "sign_in_token": sign_in_token(page.text),
-                                     "next": url})
+    client.post(
+        "/my/sign-in",
+        data={"email": "bob@example.com", "sign_in_token": sign_in_token(page.text), "next": url},
+    )
     done = _type_code(client, mail_server.keeper.last_to("bob@example.com").code, url)
     assert done.status_code == 303 and done.headers["location"] == url
     assert _claimed_by(api, batch) == []
@@ -74,8 +85,10 @@ def test_only_the_newest_sign_in_of_a_browser_carries_its_claim(api, client, mai
     _ask_on_claim_page(client, batch, "cat@example.com")
     first = mail_server.keeper.last_to("cat@example.com")
     page = client.get("/my/sign-in")  # then a plain sign-in from the same browser: the first mail is spent
-    client.post("/my/sign-in", data={"email": "cat@example.com", "sign_in_token": sign_in_token(page.text),
-                                     "next": "/my/vouchers"})
+    client.post(
+        "/my/sign-in",
+        data={"email": "cat@example.com", "sign_in_token": sign_in_token(page.text), "next": "/my/vouchers"},
+    )
     assert _type_code(client, first.code, "/my/vouchers").status_code == 422
     done = _type_code(client, mail_server.keeper.last_to("cat@example.com").code, "/my/vouchers")
     assert done.headers["location"] == "/my/vouchers" and _claimed_by(api, batch) == []
@@ -93,16 +106,26 @@ def test_a_batch_paused_meanwhile_signs_in_and_says_why_there_is_no_voucher(api,
     assert _claimed_by(api, batch) == []
     api.call("POST", f"/batches/{batch['id']}/resume", 200)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).text).group(1)
-    assert client.post(url, data={"csrf_token": csrf}, follow_redirects=False).headers["location"] == f"{url}?done=claimed"
+    assert (
+        client.post(url, data={"csrf_token": csrf}, follow_redirects=False).headers["location"]
+        == f"{url}?done=claimed"
+    )
     assert _claimed_by(api, batch) == ["dan@example.com"]
 
 
 def test_where_a_sign_in_goes_next_is_always_a_page_of_this_server(client, mail_server):
-    for target in ("https://evil.example/claim/x", "//evil.example/my", "/claim/../../dashboard", "/my/../admin"):
+    for target in (
+        "https://evil.example/claim/x",
+        "//evil.example/my",
+        "/claim/../../dashboard",
+        "/my/../admin",
+    ):
         page = client.get(f"/my/sign-in?next={target}")
         assert 'name="next" value="/my/vouchers"' in page.text, target
-        client.post("/my/sign-in", data={"email": "eve@example.com", "sign_in_token": sign_in_token(page.text),
-                                         "next": target})
+        client.post(
+            "/my/sign-in",
+            data={"email": "eve@example.com", "sign_in_token": sign_in_token(page.text), "next": target},
+        )
         done = _type_code(client, mail_server.keeper.last_to("eve@example.com").code, target)
         assert done.status_code == 303 and done.headers["location"] == "/my/vouchers", target
         client.cookies.clear()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from support.api import member_sign_in
 
 from central.services import integrations
-from support.api import member_sign_in
 
 
 def _claim(api, batch, member, expect, **kw):
-    return api.call("POST", "/claims", expect, json={"claim_token": batch["claim_token"], "member_id": member}, **kw)
+    return api.call(
+        "POST", "/claims", expect, json={"claim_token": batch["claim_token"], "member_id": member}, **kw
+    )
 
 
 def _integration(client) -> str:
@@ -31,7 +33,10 @@ def test_a_claim_without_a_member_session_or_an_integration_token_is_refused(api
     body = {"claim_token": batch["claim_token"], "member_id": "victim@example.com"}
     refused = client.post("/api/v1/claims", json=body)
     assert refused.status_code == 401 and refused.json()["title"] == "Sign in to claim"
-    assert client.post("/api/v1/claims", json=body, headers={"Authorization": "Bearer made-up"}).status_code == 401
+    assert (
+        client.post("/api/v1/claims", json=body, headers={"Authorization": "Bearer made-up"}).status_code
+        == 401
+    )
     assert api.get(batch["id"])["metrics"]["claimed"] == 0
 
 
@@ -40,9 +45,13 @@ def test_a_signed_in_member_claims_for_themselves_and_sees_their_own_code_again(
     member_sign_in(client, mail_server.keeper, "Ann@Example.com")
     mine = client.post("/api/v1/claims", json={"claim_token": batch["claim_token"]})
     assert mine.status_code == 201, mine.text
-    again = client.post("/api/v1/claims", json={"claim_token": batch["claim_token"], "member_id": "ANN@example.com"})
+    again = client.post(
+        "/api/v1/claims", json={"claim_token": batch["claim_token"], "member_id": "ANN@example.com"}
+    )
     assert again.status_code == 409 and again.json()["code"] == mine.json()["code"]
-    other = client.post("/api/v1/claims", json={"claim_token": batch["claim_token"], "member_id": "bob@example.com"})
+    other = client.post(
+        "/api/v1/claims", json={"claim_token": batch["claim_token"], "member_id": "bob@example.com"}
+    )
     assert other.status_code == 403  # a member claims for themselves only
     [voucher] = api.vouchers(batch["id"], claimed="true")
     assert voucher["claim"]["member_id"] == "ann@example.com"
@@ -82,7 +91,9 @@ def test_one_address_in_any_case_is_one_member(api):
     batch = api.batch(3)
     api.claim(batch, "VICTIM@x.example")
     assert _claim(api, batch, " victim@X.example", 409).json()["type"].endswith("already-claimed")
-    assert [v["claim"]["member_id"] for v in api.vouchers(batch["id"], claimed="true")] == ["victim@x.example"]
+    assert [v["claim"]["member_id"] for v in api.vouchers(batch["id"], claimed="true")] == [
+        "victim@x.example"
+    ]
 
 
 def test_paused_batch_refuses_new_claims_but_keeps_claimed_ones(api):

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from vouchers.verdict import VOUCHER_VERDICTS
-
 from support.api import ADMIN_TOKEN
 from support.server import ServerProcess, free_port
+
+from vouchers.verdict import VOUCHER_VERDICTS
 
 CLI = str(Path(sys.executable).parent / "voucher-central")
 
@@ -38,12 +37,36 @@ def run(server, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
 
 def test_help_explains_every_command():
     out = subprocess.run([CLI, "--help"], capture_output=True, text=True).stdout
-    for command in ("serve", "migrate", "demo", "staff", "store", "batch", "voucher", "device", "integration",
-                    "audit"):
+    for command in (
+        "serve",
+        "migrate",
+        "demo",
+        "staff",
+        "store",
+        "batch",
+        "voucher",
+        "device",
+        "integration",
+        "audit",
+    ):
         assert command in out
     batch_help = subprocess.run([CLI, "batch", "--help"], capture_output=True, text=True).stdout
-    for action in ("create", "add-type", "validate", "generate", "wait", "distribute", "redeemable", "lock",
-                   "void", "pause", "resume", "delete", "export", "qr"):
+    for action in (
+        "create",
+        "add-type",
+        "validate",
+        "generate",
+        "wait",
+        "distribute",
+        "redeemable",
+        "lock",
+        "void",
+        "pause",
+        "resume",
+        "delete",
+        "export",
+        "qr",
+    ):
         assert action in batch_help
 
 
@@ -52,8 +75,19 @@ def test_a_batch_from_creation_to_deletion(server, tmp_path):
     assert "leeds" in run(server, "store", "list").stdout
     code = run(server, "store", "enrolment-code", "leeds").stdout
     assert re.match(r"^[0-9A-Z]{4}-[0-9A-Z]{4}  \(store leeds", code)
-    created = run(server, "batch", "create", "--identifier", "Spring", "--serial-start", "1", "--serial-end", "50",
-                  "--channel", "email").stdout
+    created = run(
+        server,
+        "batch",
+        "create",
+        "--identifier",
+        "Spring",
+        "--serial-start",
+        "1",
+        "--serial-end",
+        "50",
+        "--channel",
+        "email",
+    ).stdout
     bid = created.split()[0]
     assert "configuring" in created
     invalid = run(server, "batch", "validate", bid, ok=False)
@@ -79,12 +113,24 @@ def test_a_batch_from_creation_to_deletion(server, tmp_path):
 
 
 def test_errors_are_words_not_tracebacks(server):
-    wrong = subprocess.run([CLI, "batch", "list", "--server", server.url], capture_output=True, text=True,
-                           env={**os.environ, "VOUCHER_TOKEN": "wrong"})
-    assert wrong.returncode == 1 and "Missing or wrong token" in wrong.stderr and "Traceback" not in wrong.stderr
-    shared = subprocess.run([CLI, "batch", "list", "--server", server.url], capture_output=True, text=True,
-                            env={**{k: v for k, v in os.environ.items() if k != "VOUCHER_TOKEN"},
-                                 "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN})
+    wrong = subprocess.run(
+        [CLI, "batch", "list", "--server", server.url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "VOUCHER_TOKEN": "wrong"},
+    )
+    assert (
+        wrong.returncode == 1 and "Missing or wrong token" in wrong.stderr and "Traceback" not in wrong.stderr
+    )
+    shared = subprocess.run(
+        [CLI, "batch", "list", "--server", server.url],
+        capture_output=True,
+        text=True,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "VOUCHER_TOKEN"},
+            "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN,
+        },
+    )
     assert shared.returncode == 1 and "only bootstraps the first staff account" in shared.stderr
     down = run(server, "batch", "list", "--server", f"http://127.0.0.1:{free_port()}", ok=False)
     assert down.returncode == 1 and "Cannot reach the server" in down.stderr
@@ -92,17 +138,25 @@ def test_errors_are_words_not_tracebacks(server):
 
 def test_serve_refuses_to_start_without_an_admin_token(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "VOUCHER_ADMIN_TOKEN"}
-    result = subprocess.run([CLI, "serve", "--database", f"sqlite:///{tmp_path / 'c.db'}", "--port", str(free_port())],
-                            env=env, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [CLI, "serve", "--database", f"sqlite:///{tmp_path / 'c.db'}", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2 and "VOUCHER_ADMIN_TOKEN" in result.stderr
 
 
 @pytest.mark.slow
 def test_demo_seeds_every_state_and_prints_codes(tmp_path):
     port = free_port()
-    process = subprocess.Popen([CLI, "demo", "--port", str(port), "--data-dir", str(tmp_path / "demo"),
-                                "--large-batch", "5000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [CLI, "demo", "--port", str(port), "--data-dir", str(tmp_path / "demo"), "--large-batch", "5000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         lines = []
         deadline = time.monotonic() + 120
@@ -112,27 +166,42 @@ def test_demo_seeds_every_state_and_prints_codes(tmp_path):
             if line.strip().startswith("ACCEPTED (camera)"):  # the last code printed
                 break
         text = "".join(lines)
-        for verdict in VOUCHER_VERDICTS:  # each has a code to try (tests/e2e/test_demo.py tries them at a till)
+        for (
+            verdict
+        ) in VOUCHER_VERDICTS:  # each has a code to try (tests/e2e/test_demo.py tries them at a till)
             assert re.search(rf"{verdict.value}\s+[0-9A-Z]{{4}}-", text), verdict
         assert oct((tmp_path / "demo" / "admin-token").stat().st_mode)[-3:] == "600"
         token = (tmp_path / "demo" / "api-token").read_text().strip()  # hq@demo.example's own
         assert oct((tmp_path / "demo" / "api-token").stat().st_mode)[-3:] == "600"
-        batches = httpx.get(f"http://127.0.0.1:{port}/api/v1/batches",
-                            headers={"Authorization": f"Bearer {token}"}).json()
+        batches = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/batches", headers={"Authorization": f"Bearer {token}"}
+        ).json()
         states = {b["state"] for b in batches}
-        assert {"configuring", "validated", "generated", "distributed", "redeemable", "locked", "void"} <= states
+        assert {
+            "configuring",
+            "validated",
+            "generated",
+            "distributed",
+            "redeemable",
+            "locked",
+            "void",
+        } <= states
         assert any(b["claims"] == "paused" for b in batches)
         assert any(b["metrics"]["redeemed"] > 0 for b in batches)
         # the dashboard: its URL and a staff account's credentials are printed, and they work
         shown = re.search(r"dashboard:\s+(\S+)/dashboard\s+\(sign in as (\S+), password (\S+);", text)
         assert shown and shown[1] == f"http://127.0.0.1:{port}"
         password_file = tmp_path / "demo" / "dashboard-password"
-        assert password_file.read_text().strip() == shown[3] and oct(password_file.stat().st_mode)[-3:] == "600"
+        assert (
+            password_file.read_text().strip() == shown[3] and oct(password_file.stat().st_mode)[-3:] == "600"
+        )
         with httpx.Client(base_url=shown[1]) as web:
             form = web.get("/dashboard/sign-in").text
             sign_in_token = re.search(r'name="sign_in_token" value="([^"]+)"', form)[1]
-            answer = web.post("/dashboard/sign-in", data={"email": shown[2], "password": shown[3],
-                                                          "sign_in_token": sign_in_token})
+            answer = web.post(
+                "/dashboard/sign-in",
+                data={"email": shown[2], "password": shown[3], "sign_in_token": sign_in_token},
+            )
             assert answer.status_code == 303 and answer.headers["location"] == "/dashboard/batches"
             assert "Q1 2026 Email Campaign" in web.get("/dashboard/batches").text
     finally:

@@ -15,9 +15,19 @@ def _db(client):
 
 
 def _redeem(api, device, codes, at):
-    events = [{"id": str(uuid.uuid4()), "kind": "redeem", "at": at.isoformat(), "device_seq": i,
-               "voucher_id": api.call("GET", f"/vouchers/{c}").json()["id"]} for i, c in enumerate(codes)]
-    return api.call("POST", "/sync/events", 200, token=device["token"], json={"events": events}).json()["results"]
+    events = [
+        {
+            "id": str(uuid.uuid4()),
+            "kind": "redeem",
+            "at": at.isoformat(),
+            "device_seq": i,
+            "voucher_id": api.call("GET", f"/vouchers/{c}").json()["id"],
+        }
+        for i, c in enumerate(codes)
+    ]
+    return api.call("POST", "/sync/events", 200, token=device["token"], json={"events": events}).json()[
+        "results"
+    ]
 
 
 def test_redemptions_per_day_channels_and_problems(api, client):
@@ -40,7 +50,8 @@ def test_redemptions_per_day_channels_and_problems(api, client):
     assert by_channel["events"]["batches"] == 1 and by_channel["events"]["metrics"].redemption_rate == 66.7
     assert by_channel["email"]["batches"] == 0 and by_channel[None]["label"] == "No channel"
     assert [(p["outcome"], p["device_name"], p["winner_device_name"]) for p in problems] == [
-        ("conflict", "till-2", "till-1")]
+        ("conflict", "till-2", "till-1")
+    ]
     assert problems[0]["batch_identifier"] == "Test batch"
     assert names == {till["device_id"]: "till-1"}
     assert overview[0]["active"] == 2 and overview[0]["last_heartbeat_at"] is None
@@ -57,14 +68,29 @@ def test_drafts_report_every_problem_they_would_bring(api, client):
     batch = api.batch(100, state="configuring")
     type_id = batch["types"][0]["id"]
     with _db(client).read() as conn:
-        narrower = batches.draft_errors(conn, batch["id"], BatchCreate(identifier="X", serial_start=1, serial_end=50), 1000)
-        fine = batches.draft_errors(conn, batch["id"], BatchCreate(identifier="X", serial_start=1, serial_end=100), 1000)
-        overlapping = batches.type_draft_errors(conn, batch["id"], None, TypeCreate(name="B", serial_start=90,
-                                                                                    serial_end=120, value="£1"), 1000)
-        itself = batches.type_draft_errors(conn, batch["id"], type_id, TypeCreate(name="Std", serial_start=1,
-                                                                                  serial_end=60, value="£5"), 1000)
-    assert [e.message for e in narrower] == ["Type 'Std' (1–100) lies outside the batch's serial range (1–50)."]
+        narrower = batches.draft_errors(
+            conn, batch["id"], BatchCreate(identifier="X", serial_start=1, serial_end=50), 1000
+        )
+        fine = batches.draft_errors(
+            conn, batch["id"], BatchCreate(identifier="X", serial_start=1, serial_end=100), 1000
+        )
+        overlapping = batches.type_draft_errors(
+            conn, batch["id"], None, TypeCreate(name="B", serial_start=90, serial_end=120, value="£1"), 1000
+        )
+        itself = batches.type_draft_errors(
+            conn,
+            batch["id"],
+            type_id,
+            TypeCreate(name="Std", serial_start=1, serial_end=60, value="£5"),
+            1000,
+        )
+    assert [e.message for e in narrower] == [
+        "Type 'Std' (1–100) lies outside the batch's serial range (1–50)."
+    ]
     assert fine == []
     messages = " ".join(e.message for e in overlapping)
-    assert "lies outside the batch's serial range (1–100)" in messages and "overlaps type 'Std' (1–100)" in messages
+    assert (
+        "lies outside the batch's serial range (1–100)" in messages
+        and "overlaps type 'Std' (1–100)" in messages
+    )
     assert itself == []  # a type does not overlap itself

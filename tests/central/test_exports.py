@@ -11,7 +11,9 @@ def test_a_formula_member_id_is_exported_as_text(api):
     batch = api.batch(3)
     api.claim(batch, HYPERLINK_MEMBER)
     api.claim(batch, "+ann@example.com")
-    response = api.call("GET", f"/batches/{batch['id']}/vouchers", 200, params={"format": "csv", "claimed": "true"})
+    response = api.call(
+        "GET", f"/batches/{batch['id']}/vouchers", 200, params={"format": "csv", "claimed": "true"}
+    )
     rows = list(csv.DictReader(response.text.splitlines()))
     members = sorted(r["member_id"] for r in rows)
     assert members == ["'+ann@example.com", "'" + HYPERLINK_MEMBER.casefold()]

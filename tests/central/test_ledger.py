@@ -11,8 +11,14 @@ NOW = datetime.now(UTC)
 
 
 def redeem(voucher_id: str, seq: int = 1, at: datetime = NOW, **extra) -> dict:
-    return {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": voucher_id, "at": at.isoformat(),
-            "device_seq": seq, **extra}
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": "redeem",
+        "voucher_id": voucher_id,
+        "at": at.isoformat(),
+        "device_seq": seq,
+        **extra,
+    }
 
 
 def push(api, device: dict, *events: dict) -> list[dict]:
@@ -104,7 +110,9 @@ def test_rejections_are_kept_with_the_verdict(api, shop, setup, reason):
         voucher_id = claimed_voucher(api, batch)["id"]
     [result] = push(api, shop["t1"], redeem(voucher_id))
     assert (result["outcome"], result["reason"]) == ("rejected", reason)
-    history = api.call("GET", f"/vouchers/{voucher_id_to_code(api, batch, voucher_id)}", 200).json()["history"]
+    history = api.call("GET", f"/vouchers/{voucher_id_to_code(api, batch, voucher_id)}", 200).json()[
+        "history"
+    ]
     assert [h["result"]["outcome"] for h in history] == ["rejected"]
 
 
@@ -122,10 +130,21 @@ def test_unknown_voucher_is_rejected_not_dropped(api, shop):
 def test_refused_scans_are_recorded_and_change_nothing(api, shop):
     batch = api.batch(5)
     voucher = claimed_voucher(api, batch)
-    refused = {"id": str(uuid.uuid4()), "kind": "refused", "voucher_id": voucher["id"], "at": NOW.isoformat(),
-               "device_seq": 1, "verdict": "EXPIRED"}
-    unknown = {"id": str(uuid.uuid4()), "kind": "refused", "at": NOW.isoformat(), "device_seq": 2,
-               "verdict": "INVALID_CODE"}
+    refused = {
+        "id": str(uuid.uuid4()),
+        "kind": "refused",
+        "voucher_id": voucher["id"],
+        "at": NOW.isoformat(),
+        "device_seq": 1,
+        "verdict": "EXPIRED",
+    }
+    unknown = {
+        "id": str(uuid.uuid4()),
+        "kind": "refused",
+        "at": NOW.isoformat(),
+        "device_seq": 2,
+        "verdict": "INVALID_CODE",
+    }
     assert [r["outcome"] for r in push(api, shop["t1"], refused, unknown)] == ["accepted", "accepted"]
     after = api.call("GET", f"/vouchers/{voucher['code']}", 200).json()
     assert after["status"] == "unused" and after["history"][0]["verdict"] == "EXPIRED"
@@ -135,8 +154,15 @@ def test_revert_undoes_a_redemption_as_a_new_event(api, shop):
     batch = api.batch(5)
     voucher = claimed_voucher(api, batch)
     red = redeem(voucher["id"], 1)
-    revert = {"id": str(uuid.uuid4()), "kind": "revert", "voucher_id": voucher["id"], "at": NOW.isoformat(),
-              "device_seq": 2, "reverts": red["id"], "reason": "customer changed their mind"}
+    revert = {
+        "id": str(uuid.uuid4()),
+        "kind": "revert",
+        "voucher_id": voucher["id"],
+        "at": NOW.isoformat(),
+        "device_seq": 2,
+        "reverts": red["id"],
+        "reason": "customer changed their mind",
+    }
     assert [r["outcome"] for r in push(api, shop["t1"], red, revert)] == ["accepted", "accepted"]
     after = api.call("GET", f"/vouchers/{voucher['code']}", 200).json()
     assert after["status"] == "unused" and after["redemption"] is None
@@ -153,14 +179,24 @@ def test_revert_undoes_a_redemption_as_a_new_event(api, shop):
 def test_staff_status_changes_are_ledger_events(api, shop):
     batch = api.batch(5, initial_status="pending")
     voucher = claimed_voucher(api, batch)
-    changed = api.call("POST", f"/vouchers/{voucher['code']}/status", 200,
-                       json={"status": "unused", "reason": "workflow done"}).json()
+    changed = api.call(
+        "POST",
+        f"/vouchers/{voucher['code']}/status",
+        200,
+        json={"status": "unused", "reason": "workflow done"},
+    ).json()
     assert changed["status"] == "unused"
     push(api, shop["t1"], redeem(voucher["id"]))
-    refused = api.call("POST", f"/vouchers/{voucher['code']}/status", 409, json={"status": "pending", "reason": "x"})
+    refused = api.call(
+        "POST", f"/vouchers/{voucher['code']}/status", 409, json={"status": "pending", "reason": "x"}
+    )
     assert "used" in refused.json()["detail"]
-    reverted = api.call("POST", f"/vouchers/{voucher['code']}/status", 200,
-                        json={"status": "unused", "reason": "till mistake"}).json()
+    reverted = api.call(
+        "POST",
+        f"/vouchers/{voucher['code']}/status",
+        200,
+        json={"status": "unused", "reason": "till mistake"},
+    ).json()
     assert reverted["status"] == "unused" and reverted["redemption"] is None
     assert [h["kind"] for h in reverted["history"]] == ["status", "redeem", "status"]
     assert api.get(batch["id"])["metrics"]["redeemed"] == 0
@@ -173,8 +209,9 @@ def test_store_report_filters_by_time_and_batch(api, shop):
     push(api, shop["t1"], redeem(v1["id"], 1, at=NOW - timedelta(days=2)), redeem(v2["id"], 2))
     everything = api.call("GET", "/stores/s1/redemptions", 200).json()
     assert everything["summary"]["accepted"] == 2
-    recent = api.call("GET", "/stores/s1/redemptions", 200,
-                      params={"from": (NOW - timedelta(days=1)).isoformat()}).json()
+    recent = api.call(
+        "GET", "/stores/s1/redemptions", 200, params={"from": (NOW - timedelta(days=1)).isoformat()}
+    ).json()
     assert [e["voucher_id"] for e in recent["events"]] == [v2["id"]]
     only = api.call("GET", "/stores/s1/redemptions", 200, params={"batch": batch["id"]}).json()
     assert [e["voucher_id"] for e in only["events"]] == [v1["id"]]
@@ -182,8 +219,14 @@ def test_store_report_filters_by_time_and_batch(api, shop):
 
 
 def test_heartbeat_records_health_and_skew(api, shop):
-    body = {"version": "0.1.0", "pending": 3, "last_pull_at": NOW.isoformat(), "last_push_at": None,
-            "snapshot_cursor": 42, "device_time": (datetime.now(UTC) + timedelta(minutes=5)).isoformat()}
+    body = {
+        "version": "0.1.0",
+        "pending": 3,
+        "last_pull_at": NOW.isoformat(),
+        "last_push_at": None,
+        "snapshot_cursor": 42,
+        "device_time": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+    }
     answer = api.call("POST", "/sync/heartbeat", 200, token=shop["t1"]["token"], json=body).json()
     assert abs(datetime.fromisoformat(answer["server_time"]) - datetime.now(UTC)) < timedelta(minutes=1)
     [device] = api.call("GET", "/stores/s1", 200).json()["devices"]

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from support.api import CHEAP_HASHES, DEFAULT_LIMITS, Api, make_settings, member_sign_in, sign_in_token
 
 from central.app import create_app
 from central.services import staff
-from support.api import CHEAP_HASHES, DEFAULT_LIMITS, Api, make_settings, member_sign_in, sign_in_token
 
 STRANGER, OWNER = ("198.51.100.7", 4000), ("203.0.113.20", 5000)
 
@@ -62,8 +62,11 @@ def test_codes_tried_are_limited_per_address(browsers, mail_server):
     statuses = []
     for i in range(31):  # member_codes_per_address = 30 (five wrong codes spend a sign-in before that)
         page = guesser.get("/my/sign-in")
-        statuses.append(guesser.post("/my/sign-in/code", data={"code": f"{i:06d}",
-                                                               "sign_in_token": sign_in_token(page.text)}).status_code)
+        statuses.append(
+            guesser.post(
+                "/my/sign-in/code", data={"code": f"{i:06d}", "sign_in_token": sign_in_token(page.text)}
+            ).status_code
+        )
     assert statuses[:30].count(429) == 0 and statuses[30] == 429
 
 
@@ -72,8 +75,10 @@ def test_claims_are_limited_per_member(browsers, mail_server):
     api = Api(member)
     batch = api.batch(3)
     member_sign_in(member, mail_server.keeper, "eager@example.com")
-    answers = [member.post("/api/v1/claims", json={"claim_token": batch["claim_token"]}).status_code
-               for _ in range(11)]  # claims_per_member = 10 an hour
+    answers = [
+        member.post("/api/v1/claims", json={"claim_token": batch["claim_token"]}).status_code
+        for _ in range(11)
+    ]  # claims_per_member = 10 an hour
     assert answers[0] == 201 and set(answers[1:10]) == {409} and answers[10] == 429
 
 
@@ -85,13 +90,20 @@ def test_a_strangers_wrong_passwords_slow_that_address_but_never_lock_the_accoun
     def attempt(client: TestClient, password: str):
         page = client.get("/dashboard/sign-in")
         token = re.search(r'name="sign_in_token" value="([^"]+)"', page.text).group(1)
-        return client.post("/dashboard/sign-in", data={"email": "owner@example.com", "password": password,
-                                                       "sign_in_token": token}, follow_redirects=False)
+        return client.post(
+            "/dashboard/sign-in",
+            data={"email": "owner@example.com", "password": password, "sign_in_token": token},
+            follow_redirects=False,
+        )
 
     for _ in range(5):  # sign_in_max_failures = 5 per account and address in 15 minutes
         assert attempt(first, "a guess").status_code == 401
-    slowed = attempt(first, "the owner's own password")  # the stranger's address waits, even with the password
-    assert 800 < _limited(slowed) <= 900 and "wrong passwords for this account from this address" in slowed.text
+    slowed = attempt(
+        first, "the owner's own password"
+    )  # the stranger's address waits, even with the password
+    assert (
+        800 < _limited(slowed) <= 900 and "wrong passwords for this account from this address" in slowed.text
+    )
     owner = browsers(OWNER)
     signed_in = attempt(owner, "the owner's own password")
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/dashboard/batches"
@@ -103,22 +115,29 @@ def test_wrong_passwords_from_one_address_are_limited_across_accounts(browsers):
     for i in range(21):  # staff_sign_in_failures_per_address = 20 in 15 minutes
         page = sprayer.get("/dashboard/sign-in")
         token = re.search(r'name="sign_in_token" value="([^"]+)"', page.text).group(1)
-        answers.append(sprayer.post("/dashboard/sign-in", data={
-            "email": f"user{i}@example.com", "password": "password1", "sign_in_token": token}).status_code)
+        answers.append(
+            sprayer.post(
+                "/dashboard/sign-in",
+                data={"email": f"user{i}@example.com", "password": "password1", "sign_in_token": token},
+            ).status_code
+        )
     assert set(answers[:20]) == {401} and answers[20] == 429
 
 
 def test_enrolment_attempts_are_limited_per_address(browsers):
     till = browsers()
-    answers = [till.post("/api/v1/devices/enrol", json={"enrolment_code": "AAAA-AAAA", "device_name": "t"})
-               for _ in range(11)]  # enrolments_per_address = 10 in 15 minutes
+    answers = [
+        till.post("/api/v1/devices/enrol", json={"enrolment_code": "AAAA-AAAA", "device_name": "t"})
+        for _ in range(11)
+    ]  # enrolments_per_address = 10 in 15 minutes
     assert {a.status_code for a in answers[:10]} == {401}
     assert _limited(answers[10]) > 0 and answers[10].json()["type"].endswith("rate-limited")
 
 
 def test_the_device_api_is_limited_per_device(database_url, mail_server):
-    settings = make_settings(database_url, **{**DEFAULT_LIMITS, "device_requests_per_minute": 5},
-                             **mail_server.settings())
+    settings = make_settings(
+        database_url, **{**DEFAULT_LIMITS, "device_requests_per_minute": 5}, **mail_server.settings()
+    )
     with TestClient(create_app(settings)) as client:
         api = Api(client)
         api.store("s1")

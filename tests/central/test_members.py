@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from support.api import sign_in_token
 
 from central.db.schema import member_sessions, member_sign_ins, staff_sessions, utcnow
 from central.services import member_sign_in, members, staff
 from central.services.ledger import MarkUsedRefused
-from support.api import sign_in_token
 from vouchers.errors import InvalidInput, NotFound
 
 
@@ -77,27 +77,44 @@ def test_mark_used_is_a_redemption_in_the_ledger(api, client):
     voucher = _claimed(api, batch)
     event = _mark(client, "ann@example.com", voucher["id"])
     assert event["kind"] == "redeem" and event["member_id"] == "ann@example.com"
-    assert event["store_id"] is None and event["device_id"] is None and event["result"]["outcome"] == "accepted"
+    assert (
+        event["store_id"] is None and event["device_id"] is None and event["result"]["outcome"] == "accepted"
+    )
 
     after = api.call("GET", f"/vouchers/{voucher['code']}", 200).json()
     assert after["status"] == "used"
     assert after["redemption"]["store_id"] is None and after["redemption"]["at"] is not None
     assert [(h["kind"], h["member_id"], h["store_id"]) for h in after["history"]] == [
-        ("redeem", "ann@example.com", None)]
-    assert api.get(batch["id"])["metrics"] == {"total": 5, "claimed": 1, "redeemed": 1, "available": 4,
-                                               "redemption_rate": 100.0}
+        ("redeem", "ann@example.com", None)
+    ]
+    assert api.get(batch["id"])["metrics"] == {
+        "total": 5,
+        "claimed": 1,
+        "redeemed": 1,
+        "available": 4,
+        "redemption_rate": 100.0,
+    }
 
     snapshot = api.call("GET", "/sync/snapshot?cursor=0", 200, token=till["token"]).json()
     [row] = [v for v in snapshot["vouchers"] if v["id"] == voucher["id"]]
     assert row["status"] == "used" and row["used_at"] is not None and row["used_store"] is None
 
-    late = {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": voucher["id"],
-            "at": datetime.now(UTC).isoformat(), "device_seq": 1}
-    [result] = api.call("POST", "/sync/events", 200, token=till["token"], json={"events": [late]}).json()["results"]
+    late = {
+        "id": str(uuid.uuid4()),
+        "kind": "redeem",
+        "voucher_id": voucher["id"],
+        "at": datetime.now(UTC).isoformat(),
+        "device_seq": 1,
+    }
+    [result] = api.call("POST", "/sync/events", 200, token=till["token"], json={"events": [late]}).json()[
+        "results"
+    ]
     assert result["outcome"] == "conflict" and result["reason"] == "ALREADY_USED"
     assert api.get(batch["id"])["metrics"]["redeemed"] == 1
 
-    api.call("POST", f"/vouchers/{voucher['code']}/status", 200, json={"status": "unused", "reason": "by mistake"})
+    api.call(
+        "POST", f"/vouchers/{voucher['code']}/status", 200, json={"status": "unused", "reason": "by mistake"}
+    )
     assert api.get(batch["id"])["metrics"]["redeemed"] == 0  # staff may revert it, as any redemption
 
 
@@ -127,13 +144,19 @@ def test_only_an_unused_voucher_can_be_marked(api, client, initial):
 
 @pytest.mark.parametrize(
     ("setup", "verdict"),
-    [("locked", "BATCH_LOCKED"), ("distributed", "BATCH_NOT_REDEEMABLE"), ("expired", "EXPIRED"),
-     ("not-yet", "NOT_YET_VALID")],
+    [
+        ("locked", "BATCH_LOCKED"),
+        ("distributed", "BATCH_NOT_REDEEMABLE"),
+        ("expired", "EXPIRED"),
+        ("not-yet", "NOT_YET_VALID"),
+    ],
 )
 def test_marking_follows_the_tills_rules(api, client, setup, verdict):
     today = date.today()
-    dates = {"expired": {"valid_until": str(today - timedelta(days=3))},
-             "not-yet": {"valid_from": str(today + timedelta(days=3))}}.get(setup, {})
+    dates = {
+        "expired": {"valid_until": str(today - timedelta(days=3))},
+        "not-yet": {"valid_from": str(today + timedelta(days=3))},
+    }.get(setup, {})
     state = setup if setup in ("locked", "distributed") else "redeemable"
     batch = api.batch(3, state=state, **dates)
     voucher = _claimed(api, batch)
@@ -176,8 +199,13 @@ def test_my_vouchers_say_what_each_status_allows(api, client):
         batch = api.batch(2, identifier=f"B {initial}", initial_status=initial)
         cards[initial] = _claimed(api, batch)
     used_at_till = _claimed(api, api.batch(2, identifier="B till"))
-    event = {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": used_at_till["id"],
-             "at": datetime.now(UTC).isoformat(), "device_seq": 1}
+    event = {
+        "id": str(uuid.uuid4()),
+        "kind": "redeem",
+        "voucher_id": used_at_till["id"],
+        "at": datetime.now(UTC).isoformat(),
+        "device_seq": 1,
+    }
     api.call("POST", "/sync/events", 200, token=till["token"], json={"events": [event]})
     locked = api.batch(2, identifier="B locked", state="locked")
     _claimed(api, locked)
@@ -192,21 +220,30 @@ def test_my_vouchers_say_what_each_status_allows(api, client):
     }
     assert wallet["B till"]["used_where"] == "Store leeds" and wallet["B till"]["used_at"] is not None
     assert wallet["B locked"]["note"] == "This promotion is on hold. The voucher cannot be used right now."
-    assert wallet["B unused"]["value"] == "£5 off" and re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{1,4}){3}",
-                                                                     wallet["B unused"]["code"])
+    assert wallet["B unused"]["value"] == "£5 off" and re.fullmatch(
+        r"[0-9A-Z]{4}(-[0-9A-Z]{1,4}){3}", wallet["B unused"]["code"]
+    )
 
 
 def _ask(client, email: str, next_page: str = "/my/vouchers"):
     """Ask for a sign-in mail in this client's browser; the check-your-mail page."""
     page = client.get(f"/my/sign-in?next={next_page}")
-    return client.post("/my/sign-in", data={"email": email, "sign_in_token": sign_in_token(page.text),
-                                            "next": next_page})
+    return client.post(
+        "/my/sign-in", data={"email": email, "sign_in_token": sign_in_token(page.text), "next": next_page}
+    )
 
 
 def _code(client, mailbox, email: str, code: str | None = None, next_page: str = "/my/vouchers"):
     page = client.get(f"/my/sign-in?next={next_page}")
-    return client.post("/my/sign-in/code", data={"code": code or mailbox.last_to(email).code, "next": next_page,
-                                                 "sign_in_token": sign_in_token(page.text)}, follow_redirects=False)
+    return client.post(
+        "/my/sign-in/code",
+        data={
+            "code": code or mailbox.last_to(email).code,
+            "next": next_page,
+            "sign_in_token": sign_in_token(page.text),
+        },
+        follow_redirects=False,
+    )
 
 
 def _signed_in_as(client) -> str | None:
@@ -234,7 +271,9 @@ def test_the_link_signs_in_any_browser_once(client, mail_server):
     link = urlsplit(mail_server.keeper.last_to("link@example.com").link).path
     with TestClient(client.app) as phone:  # the mail app's browser: another one
         confirm = phone.get(link)  # a mail scanner opening the link signs nobody in
-        assert confirm.status_code == 200 and "link@example.com" in confirm.text and _signed_in_as(phone) is None
+        assert (
+            confirm.status_code == 200 and "link@example.com" in confirm.text and _signed_in_as(phone) is None
+        )
         done = phone.post(link, data={"sign_in_token": sign_in_token(confirm.text)}, follow_redirects=False)
         assert done.status_code == 303 and done.headers["location"] == "/my/vouchers"
         assert _signed_in_as(phone) == "link@example.com"

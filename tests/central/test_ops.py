@@ -19,6 +19,9 @@ from alembic import command
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
+from support.api import CHEAP_HASHES, Api, make_settings, sign_in_token
+from support.server import ServerProcess
+from support.store_host import wait_for
 
 from central.app import create_app
 from central.db.engine import Database
@@ -26,9 +29,6 @@ from central.db.migrate import alembic_config, upgrade
 from central.db.schema import devices
 from central.services import staff
 from central.services.generation import Generator
-from support.api import CHEAP_HASHES, Api, make_settings, sign_in_token
-from support.server import ServerProcess
-from support.store_host import wait_for
 
 METRICS_TOKEN = "metrics-token-for-the-tests-0123"
 LOOPBACK = ("127.0.0.1", 40000)
@@ -38,8 +38,11 @@ BEAT = {"version": "test-till 1", "pending": 0, "snapshot_cursor": 0}
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
     """Every sample of a /metrics answer: (name, sorted labels) → value."""
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(found: dict, name: str, **labels: str) -> float:
@@ -48,8 +51,9 @@ def value(found: dict, name: str, **labels: str) -> float:
 
 @pytest.fixture
 def ops(database_url, mail_server) -> Iterator[TestClient]:
-    settings = make_settings(database_url, **mail_server.settings(), metrics_token=METRICS_TOKEN,
-                             generation_lease_seconds=2)
+    settings = make_settings(
+        database_url, **mail_server.settings(), metrics_token=METRICS_TOKEN, generation_lease_seconds=2
+    )
     with TestClient(create_app(settings), client=ELSEWHERE) as client:
         yield client
 
@@ -62,8 +66,13 @@ def scrape(client: TestClient) -> dict:
 
 
 def redeem(voucher_id: str) -> dict:
-    return {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": voucher_id,
-            "at": datetime.now(UTC).isoformat(), "device_seq": 1}
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": "redeem",
+        "voucher_id": voucher_id,
+        "at": datetime.now(UTC).isoformat(),
+        "device_seq": 1,
+    }
 
 
 def test_metrics_count_requests_ingest_outcomes_and_snapshot_pages(ops):
@@ -77,9 +86,15 @@ def test_metrics_count_requests_ingest_outcomes_and_snapshot_pages(ops):
     before = scrape(ops)
 
     first = redeem(voucher["id"])
-    answers = [api.call("POST", "/sync/events", 200, token=t["token"], json={"events": [e]}).json()["results"][0]
-               for t, e in ((till, first), (till, first), (other, redeem(voucher["id"])),
-                            (till, redeem("no-such-voucher")))]
+    answers = [
+        api.call("POST", "/sync/events", 200, token=t["token"], json={"events": [e]}).json()["results"][0]
+        for t, e in (
+            (till, first),
+            (till, first),
+            (other, redeem(voucher["id"])),
+            (till, redeem("no-such-voucher")),
+        )
+    ]
     assert [a["outcome"] for a in answers] == ["accepted", "duplicate", "conflict", "rejected"]
     pages = 0
     cursor = 0
@@ -105,7 +120,9 @@ def test_metrics_count_requests_ingest_outcomes_and_snapshot_pages(ops):
     assert moved("voucher_http_request_duration_seconds_bucket", **route, le="+Inf") == 4
     assert moved("voucher_http_request_duration_seconds_sum", **route) > 0
     # a route template, never the path: no voucher code, claim token or device token in the text
-    assert moved("voucher_http_requests_total", method="GET", route="/api/v1/vouchers/{code}", status="422") == 1
+    assert (
+        moved("voucher_http_requests_total", method="GET", route="/api/v1/vouchers/{code}", status="422") == 1
+    )
     text = ops.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     for secret in (code, "NO-SUCH-CODE", batch["claim_token"], till["token"], voucher["id"]):
         assert secret not in text
@@ -186,7 +203,10 @@ def test_healthz_answers_503_in_words_when_the_database_is_broken(sqlite_url, tm
         assert broken.status_code == 503
         body = broken.json()
         assert body["ok"] is False and body["version"] == healthy.json()["version"]
-        assert body["database"].startswith("the database does not answer: ") and "not a database" in body["database"]
+        assert (
+            body["database"].startswith("the database does not answer: ")
+            and "not a database" in body["database"]
+        )
         assert "Traceback" not in broken.text
         assert client.get("/readyz").status_code == 503
 
@@ -218,8 +238,15 @@ def _dashboard(client: TestClient, email: str = "ops@example.com") -> None:
     with client.app.state.context.db.write() as conn:
         staff.add(conn, email, "a long password for ops", role="viewer", log2_n=CHEAP_HASHES)
     page = client.get("/dashboard/sign-in")
-    done = client.post("/dashboard/sign-in", data={"email": email, "password": "a long password for ops",
-                                                   "sign_in_token": sign_in_token(page.text)}, follow_redirects=False)
+    done = client.post(
+        "/dashboard/sign-in",
+        data={
+            "email": email,
+            "password": "a long password for ops",
+            "sign_in_token": sign_in_token(page.text),
+        },
+        follow_redirects=False,
+    )
     assert done.status_code == 303, done.text
 
 
@@ -244,9 +271,11 @@ def test_quiet_tills_page_lists_devices_not_heard_from_past_the_limit(database_u
         _dashboard(client)
         page = client.get("/dashboard/devices/stale")
     assert page.status_code == 200
-    rows = re.findall(r'<tr data-device="([^"]+)">(.*?)</tr>', page.text, re.S)
+    rows = re.findall(r'<tr data-device="([^"]+)">(.*?)</tr>', page.text, re.DOTALL)
     listed = [device_id for device_id, _ in rows]
-    assert listed == [made[n]["device_id"] for n in ("quiet-long", "never-old", "quiet-one")]  # longest quiet first
+    assert listed == [
+        made[n]["device_id"] for n in ("quiet-long", "never-old", "quiet-one")
+    ]  # longest quiet first
     cells = {device_id: " ".join(re.sub(r"<[^>]+>", " ", html).split()) for device_id, html in rows}
     assert cells[made["quiet-long"]["device_id"]].startswith("Store leeds quiet-long")
     assert "3 days ago 7" in cells[made["quiet-long"]["device_id"]]
@@ -278,8 +307,10 @@ def test_the_servers_log_is_json_lines_when_configured(sqlite_url, tmp_path):
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     access = [e for e in entries if e["logger"] == "central.access"]
     assert {"time", "level", "priority", "logger", "message"} <= set(entries[0])
-    assert any(e["message"].startswith("GET unmatched 404 ") and e["level"] == "info" and e["priority"] == 6
-               for e in access), access
+    assert any(
+        e["message"].startswith("GET unmatched 404 ") and e["level"] == "info" and e["priority"] == 6
+        for e in access
+    ), access
 
 
 @pytest.mark.postgres
@@ -292,23 +323,40 @@ def test_metrics_add_up_over_several_server_processes(postgres_server, tmp_path)
     shared.mkdir()
     env = {"PROMETHEUS_MULTIPROC_DIR": str(shared), "VOUCHER_METRICS_TOKEN": METRICS_TOKEN}
     try:
-        with ServerProcess(postgres_server.url(name), log=tmp_path / "a.log", **env) as a, \
-                ServerProcess(postgres_server.url(name), log=tmp_path / "b.log", **env) as b:
+        with (
+            ServerProcess(postgres_server.url(name), log=tmp_path / "a.log", **env) as a,
+            ServerProcess(postgres_server.url(name), log=tmp_path / "b.log", **env) as b,
+        ):
             for server, count in ((a, 3), (b, 5)):
                 for _ in range(count):
                     assert httpx.get(f"{server.url}/api/v1/vouchers/NOPE", timeout=10).status_code == 401
             admin = a.client()
             admin.post("/stores", json={"id": "s1", "name": "S1", "timezone": "UTC"}).raise_for_status()
             code = admin.post("/stores/s1/enrolment-codes").json()["code"]
-            httpx.post(f"{b.url}/api/v1/devices/enrol", json={"enrolment_code": code, "device_name": "t"},
-                       timeout=10).raise_for_status()
-            answers = [samples(httpx.get(f"{s.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
-                                         timeout=10).text) for s in (a, b)]
+            httpx.post(
+                f"{b.url}/api/v1/devices/enrol", json={"enrolment_code": code, "device_name": "t"}, timeout=10
+            ).raise_for_status()
+            answers = [
+                samples(
+                    httpx.get(
+                        f"{s.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
+                    ).text
+                )
+                for s in (a, b)
+            ]
     finally:
         postgres_server.drop_database(name)
     for found in answers:
-        assert value(found, "voucher_http_requests_total", method="GET", route="/api/v1/vouchers/{code}",
-                     status="401") == 8
+        assert (
+            value(
+                found,
+                "voucher_http_requests_total",
+                method="GET",
+                route="/api/v1/vouchers/{code}",
+                status="401",
+            )
+            == 8
+        )
         assert value(found, "voucher_devices", heartbeat_age="never") == 1
     assert len(list(shared.glob("*.db"))) >= 2  # each process's own files
 
@@ -319,11 +367,14 @@ def test_a_traceback_keeps_its_priority_on_every_line_and_json_is_one_line():
     try:
         raise RuntimeError("the database went away\nsecond line")
     except RuntimeError:
-        record = logging.LogRecord("central.app", logging.ERROR, __file__, 1, "failed: %s", ("x",), sys.exc_info())
+        record = logging.LogRecord(
+            "central.app", logging.ERROR, __file__, 1, "failed: %s", ("x",), sys.exc_info()
+        )
     text = logs.formatter("text", journal=True).format(record)
     assert len(text.splitlines()) > 3 and all(line.startswith("<3>") for line in text.splitlines())
     assert text.splitlines()[0] == "<3>central.app: failed: x"
     entry = json.loads(logs.formatter("json", journal=True).format(record))  # one line, no prefix
     assert entry["priority"] == 3 and entry["level"] == "error" and "RuntimeError" in entry["exception"]
-    assert [logs.prefix(level) for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.CRITICAL)] == [
-        "<7>", "<6>", "<4>", "<2>"]
+    assert [
+        logs.prefix(level) for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.CRITICAL)
+    ] == ["<7>", "<6>", "<4>", "<2>"]

@@ -12,17 +12,30 @@ NOW = datetime.now(UTC)
 
 
 def redeem(voucher_id: str, seq: int = 1, **extra) -> dict:
-    return {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": voucher_id, "at": NOW.isoformat(),
-            "device_seq": seq, **extra}
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": "redeem",
+        "voucher_id": voucher_id,
+        "at": NOW.isoformat(),
+        "device_seq": seq,
+        **extra,
+    }
 
 
 def push(api, device: dict, *events: dict) -> list[dict]:
-    return api.call("POST", "/sync/events", 200, token=device["token"], json={"events": list(events)}).json()["results"]
+    return api.call("POST", "/sync/events", 200, token=device["token"], json={"events": list(events)}).json()[
+        "results"
+    ]
 
 
 def beat(api, device: dict, pending: int) -> None:
-    api.call("POST", "/sync/heartbeat", 200, token=device["token"],
-             json={"version": "1", "pending": pending, "snapshot_cursor": 0})
+    api.call(
+        "POST",
+        "/sync/heartbeat",
+        200,
+        token=device["token"],
+        json={"version": "1", "pending": pending, "snapshot_cursor": 0},
+    )
 
 
 @pytest.fixture
@@ -36,14 +49,23 @@ def test_revoking_a_device_with_events_not_pushed_asks_for_their_number(api, sho
     old = shop["old"]["device_id"]
     beat(api, shop["old"], 4)
     asked = api.call("POST", f"/devices/{old}/revoke", 409).json()
-    assert asked["type"].endswith("revoke-not-confirmed") and asked["pending"] == 4 and asked["last_heartbeat_at"]
+    assert (
+        asked["type"].endswith("revoke-not-confirmed")
+        and asked["pending"] == 4
+        and asked["last_heartbeat_at"]
+    )
     assert "had 4 event(s) not yet pushed at its last heartbeat" in asked["detail"]
     assert "confirm=4" in asked["detail"]
     api.call("POST", f"/devices/{old}/revoke", 409, params={"confirm": 3})  # not the number it had
     done = api.call("POST", f"/devices/{old}/revoke", 200, params={"confirm": 4}).json()
     assert done["revoked"] is True and done["pending"] == 4 and done["revoked_at"]
-    api.call("POST", "/sync/heartbeat", 401, token=shop["old"]["token"],
-             json={"version": "1", "pending": 0, "snapshot_cursor": 0})
+    api.call(
+        "POST",
+        "/sync/heartbeat",
+        401,
+        token=shop["old"]["token"],
+        json={"version": "1", "pending": 0, "snapshot_cursor": 0},
+    )
     assert api.call("POST", f"/devices/{old}/revoke", 200).json()["revoked"] is True  # again: nothing changes
 
 
@@ -56,15 +78,20 @@ def test_a_device_with_nothing_pending_is_revoked_at_once(api, shop):
 
 def test_events_of_an_earlier_device_of_the_store_are_recorded_under_it(api, shop):
     batch = api.batch(5)
-    first, second = (api.call("GET", f"/vouchers/{api.claim(batch, m)['code']}", 200).json() for m in ("ann", "bob"))
+    first, second = (
+        api.call("GET", f"/vouchers/{api.claim(batch, m)['code']}", 200).json() for m in ("ann", "bob")
+    )
     old = shop["old"]["device_id"]
     beat(api, shop["old"], 0)
     api.call("POST", f"/devices/{old}/revoke", 200)
     new = api.device("s1", "till-1 again")
     stranded, later = redeem(first["id"], 1, device_id=old), redeem(second["id"], 2)
     assert [r["outcome"] for r in push(api, new, stranded, later)] == ["accepted", "accepted"]
-    history = {e["id"]: e for code in (first["code"], second["code"])
-               for e in api.call("GET", f"/vouchers/{code}", 200).json()["history"]}
+    history = {
+        e["id"]: e
+        for code in (first["code"], second["code"])
+        for e in api.call("GET", f"/vouchers/{code}", 200).json()["history"]
+    }
     assert (history[stranded["id"]]["device_id"], history[stranded["id"]]["store_id"]) == (old, "s1")
     assert history[later["id"]]["device_id"] == new["device_id"]
     redemption = api.call("GET", f"/vouchers/{first['code']}", 200).json()["redemption"]

@@ -6,8 +6,8 @@ ids are made up, so an allowed call ends in 404 or 422 and changes nothing."""
 from __future__ import annotations
 
 import pytest
-
 from support.api import staff_token
+
 from vouchers.roles import NEEDS, Role, may
 
 NOBODY = "b_NOSUCHBATCH"
@@ -25,7 +25,11 @@ API = {  # an action of the table: (method, path, body) of the API doing it
     "batch.resume": ("POST", f"/batches/{NOBODY}/resume", None),
     "batch.void": ("POST", f"/batches/{NOBODY}/void", None),
     "batch.delete": ("DELETE", f"/batches/{NOBODY}", None),
-    "claim.on-behalf": ("POST", "/claims", {"claim_token": "no-such-claim-token", "member_id": "m@example.com"}),
+    "claim.on-behalf": (
+        "POST",
+        "/claims",
+        {"claim_token": "no-such-claim-token", "member_id": "m@example.com"},
+    ),
     "problem.review": ("POST", "/problems/no-such-event/review", {}),
     "voucher.status": ("POST", "/vouchers/NOSUCH/status", {}),
     "store.create": ("POST", "/stores", {}),

@@ -46,5 +46,7 @@ async def test_a_failed_read_fails_every_request_that_joined_it():
         await asyncio.sleep(0.01)
         raise RuntimeError("the database is away")
 
-    results = await asyncio.gather(*(shared.read(("s1", 0, 10), read) for _ in range(5)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(shared.read(("s1", 0, 10), read) for _ in range(5)), return_exceptions=True
+    )
     assert all(isinstance(r, RuntimeError) for r in results)

@@ -15,8 +15,9 @@ def pull(api, device, cursor=0, limit=50) -> tuple[dict, int, int]:
     replica = {"batches": {}, "types": {}, "vouchers": {}}
     pages = 0
     while True:
-        page = api.call("GET", "/sync/snapshot", 200, token=device["token"],
-                        params={"cursor": cursor, "limit": limit}).json()
+        page = api.call(
+            "GET", "/sync/snapshot", 200, token=device["token"], params={"cursor": cursor, "limit": limit}
+        ).json()
         SnapshotPage.model_validate(page)
         pages += 1
         assert page["cursor"] == cursor and page["next_cursor"] >= cursor
@@ -76,15 +77,23 @@ def test_redemption_reaches_every_store_snapshot(api):
     batch = api.batch(3)
     voucher = api.call("GET", f"/vouchers/{api.claim(batch, 'ann')['code']}", 200).json()
     _, cursor, _ = pull(api, d2)
-    event = {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": voucher["id"],
-             "at": datetime.now(UTC).isoformat(), "device_seq": 1}
+    event = {
+        "id": str(uuid.uuid4()),
+        "kind": "redeem",
+        "voucher_id": voucher["id"],
+        "at": datetime.now(UTC).isoformat(),
+        "device_seq": 1,
+    }
     api.call("POST", "/sync/events", 200, token=d1["token"], json={"events": [event]})
     replica, _, _ = pull(api, d2, cursor)
     row = replica["vouchers"][voucher["id"]]
     assert (row["status"], row["used_store"]) == ("used", "s1")
     redeemed_at = api.call("GET", f"/vouchers/{voucher['code']}", 200).json()["redemption"]["at"]
-    assert datetime.fromisoformat(row["used_at"]) == datetime.fromisoformat(redeemed_at) == \
-        datetime.fromisoformat(event["at"])
+    assert (
+        datetime.fromisoformat(row["used_at"])
+        == datetime.fromisoformat(redeemed_at)
+        == datetime.fromisoformat(event["at"])
+    )
 
 
 def test_paging_under_concurrent_changes_skips_nothing(api):
@@ -140,8 +149,9 @@ def test_pages_say_how_far_along_they_are(api):
     api.batch(120)
     cursor, seen = 0, []
     while True:
-        page = api.call("GET", "/sync/snapshot", 200, token=device["token"],
-                        params={"cursor": cursor, "limit": 50}).json()
+        page = api.call(
+            "GET", "/sync/snapshot", 200, token=device["token"], params={"cursor": cursor, "limit": 50}
+        ).json()
         seen.append(page)
         cursor = page["next_cursor"]
         if page["complete"]:
@@ -151,5 +161,11 @@ def test_pages_say_how_far_along_they_are(api):
     assert [p["remaining"] for p in seen] == [head - p["next_cursor"] for p in seen[:-1]] + [0]
     assert seen[0]["remaining"] >= 120 - 50 and seen[-1]["next_cursor"] <= head
     api.claim(api.batch(3), "ann")  # later changes: the head moves on, a delta has them to come
-    page = api.call("GET", "/sync/snapshot", 200, token=device["token"], params={"cursor": cursor, "limit": 1}).json()
-    assert page["head"] > head and not page["complete"] and page["remaining"] == page["head"] - page["next_cursor"]
+    page = api.call(
+        "GET", "/sync/snapshot", 200, token=device["token"], params={"cursor": cursor, "limit": 1}
+    ).json()
+    assert (
+        page["head"] > head
+        and not page["complete"]
+        and page["remaining"] == page["head"] - page["next_cursor"]
+    )

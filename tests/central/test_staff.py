@@ -13,9 +13,8 @@ from sqlalchemy import select, update
 
 from central.db.engine import Database
 from central.db.migrate import upgrade
-from central.db.schema import staff_sessions, utcnow
 from central.db.schema import staff as staff_table
-from central.db.schema import staff_tokens
+from central.db.schema import staff_sessions, staff_tokens, utcnow
 from central.services import staff
 from vouchers.errors import Conflict, InvalidInput, NotFound
 
@@ -48,10 +47,15 @@ def test_an_older_cheaper_hash_is_upgraded_at_the_next_sign_in(db):
     with db.read() as conn:
         assert conn.execute(select(staff_table.c.password_hash)).scalar_one().startswith("scrypt$2048$")
     with db.write() as conn:
-        assert staff.sign_in(conn, "old@example.com", "long enough password", **{**LIMITS, "log2_n": 17}).refused is None
+        assert (
+            staff.sign_in(conn, "old@example.com", "long enough password", **{**LIMITS, "log2_n": 17}).refused
+            is None
+        )
     with db.read() as conn:
         upgraded = conn.execute(select(staff_table.c.password_hash)).scalar_one()
-    assert upgraded.startswith("scrypt$131072$8$1$") and staff.password_matches("long enough password", upgraded)
+    assert upgraded.startswith("scrypt$131072$8$1$") and staff.password_matches(
+        "long enough password", upgraded
+    )
 
 
 def test_accounts_add_list_remove(db):
@@ -127,7 +131,10 @@ def test_roles_and_personal_api_tokens(db):
     assert "token" not in listed and listed["name"] == "laptop"
     with db.write() as conn:
         assert staff.set_role(conn, "viewer@example.com", "campaigns") == {
-            "email": "viewer@example.com", "before": "viewer", "after": "campaigns"}
+            "email": "viewer@example.com",
+            "before": "viewer",
+            "after": "campaigns",
+        }
         assert staff.holder_of(conn, made["token"]).role == "campaigns"  # the role is the account's, now
         conn.execute(update(staff_tokens).values(expires_at=utcnow() - timedelta(seconds=1)))
         assert staff.holder_of(conn, made["token"]) is None  # expired
@@ -143,9 +150,11 @@ def test_the_last_enabled_admin_cannot_be_demoted_disabled_or_removed(db):
     with db.write() as conn:
         staff.add(conn, "ann@example.com", "long enough password", log2_n=CHEAP)
         staff.add(conn, "vic@example.com", "long enough password", role="viewer", log2_n=CHEAP)
-        for change in (lambda: staff.set_role(conn, "ann@example.com", "campaigns"),
-                       lambda: staff.set_disabled(conn, "ann@example.com", True),
-                       lambda: staff.remove(conn, "ann@example.com")):
+        for change in (
+            lambda: staff.set_role(conn, "ann@example.com", "campaigns"),
+            lambda: staff.set_disabled(conn, "ann@example.com", True),
+            lambda: staff.remove(conn, "ann@example.com"),
+        ):
             with pytest.raises(staff.LastAdmin) as refused:
                 change()
             assert refused.value.status == 409 and "Make another account admin first." in refused.value.detail
@@ -159,7 +168,10 @@ def test_the_last_enabled_admin_cannot_be_demoted_disabled_or_removed(db):
             staff.set_disabled(conn, "bob@example.com", True)
     with db.read() as conn:
         assert {a["email"]: a["role"] for a in staff.list_all(conn)} == {
-            "ann@example.com": "viewer", "bob@example.com": "admin", "vic@example.com": "viewer"}
+            "ann@example.com": "viewer",
+            "bob@example.com": "admin",
+            "vic@example.com": "viewer",
+        }
 
 
 def test_a_disabled_account_cannot_sign_in_and_its_sessions_and_tokens_stop_until_enabled(db):
@@ -169,12 +181,17 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_and_tokens_stop_unti
         session = staff.sign_in(conn, "cat@example.com", "long enough password", **LIMITS)
         token = staff.create_token(conn, "cat@example.com", "laptop", 30)["token"]
         assert staff.set_disabled(conn, "cat@example.com", True) == {
-            "email": "cat@example.com", "before": {"disabled": False}, "after": {"disabled": True}}
+            "email": "cat@example.com",
+            "before": {"disabled": False},
+            "after": {"disabled": True},
+        }
         assert staff.session_for(conn, session.token) is None and staff.holder_of(conn, token) is None
         refused = staff.sign_in(conn, "cat@example.com", "long enough password", **LIMITS).refused
         assert refused.detail == "This account is disabled. Ask an admin of head office to enable it."
         wrong = staff.sign_in(conn, "cat@example.com", "wrong password", **LIMITS).refused
-        assert wrong.detail == "The e-mail address or the password is wrong."  # nothing said without the password
+        assert (
+            wrong.detail == "The e-mail address or the password is wrong."
+        )  # nothing said without the password
         assert [a["disabled_at"] is not None for a in staff.list_all(conn)] == [False, True]
         staff.set_disabled(conn, "cat@example.com", False)
         assert staff.holder_of(conn, token).email == "cat@example.com"  # an unexpired token works again
@@ -183,7 +200,9 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_and_tokens_stop_unti
 
 def _cli(*args, stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "VOUCHER_PASSWORD_HASH_COST": str(CHEAP)}
-    return subprocess.run([CLI, "staff", *args], input=stdin, capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        [CLI, "staff", *args], input=stdin, capture_output=True, text=True, timeout=60, env=env
+    )
 
 
 def test_cli_adds_lists_and_removes_staff_with_the_password_from_stdin(sqlite_url):
@@ -203,7 +222,9 @@ def test_cli_adds_lists_and_removes_staff_with_the_password_from_stdin(sqlite_ur
     last = _cli("remove", "ann@example.com", "--database", sqlite_url)
     assert last.returncode == 1 and "ann@example.com is the last enabled admin" in last.stderr
     assert "Traceback" not in last.stderr
-    added = _cli("add", "bob@example.com", "--role", "admin", "--database", sqlite_url, stdin="long enough password\n")
+    added = _cli(
+        "add", "bob@example.com", "--role", "admin", "--database", sqlite_url, stdin="long enough password\n"
+    )
     assert added.returncode == 0, added.stderr
     assert _cli("remove", "ann@example.com", "--database", sqlite_url).returncode == 0
     listed = _cli("list", "--database", sqlite_url).stdout

@@ -21,9 +21,16 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 generated = st.builds(new_code)
 any_codes = st.text(alphabet=CROCKFORD, min_size=13, max_size=13).map(lambda d: d + check_character(d))
 FORMS = [
-    "{code}", "{grouped}", "{lower}", "https://x.example/v/{code}", "https://x.example/v/{grouped}",
-    "https://x.example/v/{code}?src=email&campaign=q1", "https://x.example/v/{code}#wallet",
-    "HTTPS://X.EXAMPLE/V/{code}/", "]Q1{code}", "]C0{grouped}",
+    "{code}",
+    "{grouped}",
+    "{lower}",
+    "https://x.example/v/{code}",
+    "https://x.example/v/{grouped}",
+    "https://x.example/v/{code}?src=email&campaign=q1",
+    "https://x.example/v/{code}#wallet",
+    "HTTPS://X.EXAMPLE/V/{code}/",
+    "]Q1{code}",
+    "]C0{grouped}",
 ]
 
 
@@ -34,17 +41,20 @@ def form(template: str, code: str) -> str:
 # --- the layouts, against what their keyboards print (written out by hand, not from the module) ------
 
 
-@pytest.mark.parametrize("layout, us, till", [
-    ("de", "zyZY-/:?", "yzYZß-Ö_"),
-    ("de", "https://x.example/v/", "httpsÖ--x.example-v-"),
-    ("de", "=A=7", "Á´7"),  # the = key is a dead acute on a German keyboard
-    ("ch", "zyZY-/:", "yzYZ'-é"),
-    ("fr", "1234567890", "&é\"'(-è_çà"),
-    ("fr", "AQZWM-", "QAWZ?)"),
-    ("fr", "https://", "httpsM!!"),
-    ("be", "1234567890", "&é\"'(§è!çà"),
-    ("be", "https://x.", "httpsM==x:"),
-])
+@pytest.mark.parametrize(
+    "layout, us, till",
+    [
+        ("de", "zyZY-/:?", "yzYZß-Ö_"),
+        ("de", "https://x.example/v/", "httpsÖ--x.example-v-"),
+        ("de", "=A=7", "Á´7"),  # the = key is a dead acute on a German keyboard
+        ("ch", "zyZY-/:", "yzYZ'-é"),
+        ("fr", "1234567890", "&é\"'(-è_çà"),
+        ("fr", "AQZWM-", "QAWZ?)"),
+        ("fr", "https://", "httpsM!!"),
+        ("be", "1234567890", "&é\"'(§è!çà"),
+        ("be", "https://x.", "httpsM==x:"),
+    ],
+)
 def test_what_a_us_scanner_types_on_each_layout(layout, us, till):
     assert typed_through(us, BY_ID[layout]) == till
     assert untyped(till, BY_ID[layout]) == us
@@ -109,7 +119,7 @@ def test_a_swapped_y_z_that_keeps_its_check_is_tried_too():
 @example("7T3K9QJ2XMVBCD", 13, "E")
 def test_a_mistyped_code_is_refused_as_a_mistype_not_corrected(code, position, replacement):
     assume(replacement != code[position])
-    mistyped = code[:position] + replacement + code[position + 1:]
+    mistyped = code[:position] + replacement + code[position + 1 :]
     assume(all(typed_through(code, layout) != mistyped for layout in LAYOUTS))  # not a layout's doing
     assert correct(mistyped, known={code}.__contains__) is None
     with pytest.raises(InvalidCode, match="check character does not match|is not used in voucher codes"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -51,7 +51,9 @@ def test_not_claimable_wins_over_everything(state):
 
 
 @pytest.mark.parametrize("state", CLAIMABLE)
-@pytest.mark.parametrize(("claims", "available"), [("active", 5), ("paused", 5), ("active", 0), ("paused", 0)])
+@pytest.mark.parametrize(
+    ("claims", "available"), [("active", 5), ("paused", 5), ("active", 0), ("paused", 0)]
+)
 def test_already_claimed_returns_the_code_and_wins_over_paused_and_none_available(state, claims, available):
     refused = refusal(state, claims, available, "7T3K9QJ2XMVBCD")
     assert refused.slug == "already-claimed"
@@ -129,7 +131,17 @@ def test_metrics_from_the_seed_card():
 
 @pytest.mark.parametrize(
     ("claimed", "redeemed", "rate"),
-    [(3, 1, 33.3), (3, 2, 66.7), (7, 1, 14.3), (1, 1, 100.0), (200, 1, 0.5), (1000, 1, 0.1), (2000, 1, 0.1), (16, 1, 6.3), (8, 1, 12.5)],
+    [
+        (3, 1, 33.3),
+        (3, 2, 66.7),
+        (7, 1, 14.3),
+        (1, 1, 100.0),
+        (200, 1, 0.5),
+        (1000, 1, 0.1),
+        (2000, 1, 0.1),
+        (16, 1, 6.3),
+        (8, 1, 12.5),
+    ],
 )
 def test_rate_rounds_to_one_decimal(claimed, redeemed, rate):
     assert metrics(5000, claimed, redeemed).redemption_rate == rate
@@ -157,7 +169,7 @@ def test_metrics_properties(total, claimed, data):
 
 # --- wire models -----------------------------------------------------------------------------
 
-AT = datetime(2026, 3, 2, 14, 3, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 2, 14, 3, tzinfo=UTC)
 
 
 def event(**fields) -> dict:
@@ -168,14 +180,19 @@ def event(**fields) -> dict:
 
 def test_valid_events():
     assert Event.model_validate(event()).kind == "redeem"
-    revert = Event.model_validate(event(kind="revert", reverts=str(uuid.uuid4()), reason="Customer changed mind"))
+    revert = Event.model_validate(
+        event(kind="revert", reverts=str(uuid.uuid4()), reason="Customer changed mind")
+    )
     assert revert.reason == "Customer changed mind"
     refused = Event.model_validate(event(kind="refused", voucher_id=..., verdict="UNKNOWN"))
     assert refused.verdict is Verdict.UNKNOWN and refused.voucher_id is None
-    assert Event.model_validate_json(
-        '{"id": "%s", "kind": "redeem", "voucher_id": "v1", "at": "2026-03-02T14:03:00+00:00",'
-        ' "device_seq": 0, "cashier": "Ann"}' % uuid.uuid4()
-    ).cashier == "Ann"
+    assert (
+        Event.model_validate_json(
+            f'{{"id": "{uuid.uuid4()}", "kind": "redeem", "voucher_id": "v1", "at": "2026-03-02T14:03:00+00:00",'
+            ' "device_seq": 0, "cashier": "Ann"}'
+        ).cashier
+        == "Ann"
+    )
 
 
 @pytest.mark.parametrize(
@@ -185,7 +202,9 @@ def test_valid_events():
         pytest.param({"voucher_id": ""}, id="redeem with empty voucher_id"),
         pytest.param({"kind": "revert", "reason": "oops"}, id="revert without reverts"),
         pytest.param({"kind": "revert", "reverts": str(uuid.uuid4())}, id="revert without reason"),
-        pytest.param({"kind": "revert", "reverts": str(uuid.uuid4()), "reason": "  "}, id="revert blank reason"),
+        pytest.param(
+            {"kind": "revert", "reverts": str(uuid.uuid4()), "reason": "  "}, id="revert blank reason"
+        ),
         pytest.param(
             {"kind": "revert", "voucher_id": ..., "reverts": str(uuid.uuid4()), "reason": "x"},
             id="revert without voucher_id",
@@ -203,7 +222,7 @@ def test_valid_events():
         pytest.param({"id": "not-a-uuid"}, id="bad id"),
         pytest.param({"device_seq": -1}, id="negative device_seq"),
         pytest.param({"voucher_id": "v" * 201}, id="voucher_id too long"),
-        pytest.param({"at": datetime(1969, 12, 31, 23, 59, tzinfo=timezone.utc)}, id="before 1970"),
+        pytest.param({"at": datetime(1969, 12, 31, 23, 59, tzinfo=UTC)}, id="before 1970"),
         pytest.param({"at": "9999-01-01T00:00:00+00:00"}, id="after 9000"),
         pytest.param({"voucher_id": "v1\x00"}, id="NUL in voucher_id"),
         pytest.param({"cashier": "Ann\x00"}, id="NUL in cashier"),
@@ -258,12 +277,27 @@ def test_snapshot_page_from_protocol_example():
                 }
             ],
             "types": [
-                {"id": "t1", "batch_id": "b1", "name": "n", "value": "£5 off", "min_purchase": None,
-                 "initial_status": "unused"}
+                {
+                    "id": "t1",
+                    "batch_id": "b1",
+                    "name": "n",
+                    "value": "£5 off",
+                    "min_purchase": None,
+                    "initial_status": "unused",
+                }
             ],
             "vouchers": [
-                {"id": "v1", "batch_id": "b1", "type_id": "t1", "serial": 1001, "code_hash": "ab",
-                 "claimed": True, "status": "unused", "used_at": None, "used_store": None}
+                {
+                    "id": "v1",
+                    "batch_id": "b1",
+                    "type_id": "t1",
+                    "serial": 1001,
+                    "code_hash": "ab",
+                    "claimed": True,
+                    "status": "unused",
+                    "used_at": None,
+                    "used_store": None,
+                }
             ],
             "deleted": {"batches": ["b0"], "vouchers": ["v0"]},
         }

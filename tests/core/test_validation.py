@@ -153,9 +153,7 @@ def test_empty_identifier(identifier):
 
 
 def test_valid_until_before_valid_from():
-    error = only_error(
-        replace(BATCH, valid_from=date(2026, 3, 2), valid_until=date(2026, 3, 1)), [FIVE_OFF]
-    )
+    error = only_error(replace(BATCH, valid_from=date(2026, 3, 2), valid_until=date(2026, 3, 1)), [FIVE_OFF])
     assert error.field == "valid_until"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +14,6 @@ from vouchers.verdict import REASONS, BatchView, Verdict, VoucherView, decide, l
 
 LONDON = ZoneInfo("Europe/London")
 AUCKLAND = ZoneInfo("Pacific/Auckland")
-UTC = timezone.utc
 STORE = "store-7"
 NOW = datetime(2026, 2, 10, 14, 3, tzinfo=LONDON)
 
@@ -74,7 +73,9 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("voucher", "batch", "now", "expected"), [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
+@pytest.mark.parametrize(
+    ("voucher", "batch", "now", "expected"), [r[1:] for r in ROWS], ids=[r[0] for r in ROWS]
+)
 def test_one_row_per_verdict(voucher, batch, now, expected):
     assert decide(voucher, batch, STORE, now, LONDON) is expected
 
@@ -85,11 +86,16 @@ def test_the_table_covers_every_verdict_but_invalid_code():
 
 def test_a_voucher_missing_from_a_list_still_loading_is_not_said_not_to_exist():
     assert decide(None, None, STORE, NOW, LONDON, loading=True) is Verdict.LOADING
-    assert decide(None, BATCH, STORE, NOW, LONDON, loading=True) is Verdict.LOADING  # its batch not pulled yet
-    assert decide(VOUCHER, BATCH, STORE, NOW, LONDON, loading=True) is Verdict.ACCEPTED  # held: decided as ever
+    assert (
+        decide(None, BATCH, STORE, NOW, LONDON, loading=True) is Verdict.LOADING
+    )  # its batch not pulled yet
+    assert (
+        decide(VOUCHER, BATCH, STORE, NOW, LONDON, loading=True) is Verdict.ACCEPTED
+    )  # held: decided as ever
     assert decide(None, None, STORE, NOW, LONDON) is Verdict.UNKNOWN
-    assert loading_reason(42) == ("Voucher list loading (42 %): try again in a moment, or check the voucher at "
-                                  "head office.")
+    assert loading_reason(42) == (
+        "Voucher list loading (42 %): try again in a moment, or check the voucher at head office."
+    )
     assert loading_reason(None) == REASONS[Verdict.LOADING]
 
 
@@ -119,12 +125,30 @@ ORDER = [
         EXPIRED_NOW,
         Verdict.BATCH_NOT_REDEEMABLE,
     ),
-    ("wrong store beats expired", USED, replace(BATCH, stores=("elsewhere",)), EXPIRED_NOW, Verdict.WRONG_STORE),
-    ("wrong store beats not yet valid", VOUCHER, replace(BATCH, stores=("elsewhere",)), EARLY_NOW, Verdict.WRONG_STORE),
+    (
+        "wrong store beats expired",
+        USED,
+        replace(BATCH, stores=("elsewhere",)),
+        EXPIRED_NOW,
+        Verdict.WRONG_STORE,
+    ),
+    (
+        "wrong store beats not yet valid",
+        VOUCHER,
+        replace(BATCH, stores=("elsewhere",)),
+        EARLY_NOW,
+        Verdict.WRONG_STORE,
+    ),
     ("expired beats not claimed", UNCLAIMED, BATCH, EXPIRED_NOW, Verdict.EXPIRED),
     ("expired beats used", USED, BATCH, EXPIRED_NOW, Verdict.EXPIRED),
     ("not yet valid beats not claimed", UNCLAIMED, BATCH, EARLY_NOW, Verdict.NOT_YET_VALID),
-    ("not yet valid beats pending", replace(VOUCHER, status=Status.PENDING), BATCH, EARLY_NOW, Verdict.NOT_YET_VALID),
+    (
+        "not yet valid beats pending",
+        replace(VOUCHER, status=Status.PENDING),
+        BATCH,
+        EARLY_NOW,
+        Verdict.NOT_YET_VALID,
+    ),
     ("expired beats issued", replace(VOUCHER, status=Status.ISSUED), BATCH, EXPIRED_NOW, Verdict.EXPIRED),
     (
         "not claimed beats a stale used status",
@@ -136,7 +160,9 @@ ORDER = [
 ]
 
 
-@pytest.mark.parametrize(("voucher", "batch", "now", "expected"), [r[1:] for r in ORDER], ids=[r[0] for r in ORDER])
+@pytest.mark.parametrize(
+    ("voucher", "batch", "now", "expected"), [r[1:] for r in ORDER], ids=[r[0] for r in ORDER]
+)
 def test_the_first_verdict_that_applies_wins(voucher, batch, now, expected):
     assert decide(voucher, batch, STORE, now, LONDON) is expected
 
@@ -209,7 +235,9 @@ def test_validity_window_across_a_clock_change():
     start, end = validity_window(batch, LONDON)
     assert start == datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
     assert end == datetime(2026, 3, 29, 23, 0, tzinfo=UTC)
-    assert decide(VOUCHER, batch, STORE, datetime(2026, 3, 29, 22, 59, tzinfo=UTC), LONDON) is Verdict.ACCEPTED
+    assert (
+        decide(VOUCHER, batch, STORE, datetime(2026, 3, 29, 22, 59, tzinfo=UTC), LONDON) is Verdict.ACCEPTED
+    )
     assert decide(VOUCHER, batch, STORE, datetime(2026, 3, 29, 23, 0, tzinfo=UTC), LONDON) is Verdict.EXPIRED
 
 

@@ -11,16 +11,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from support.e2e import TmuxTerminal
 from support.server import free_port
 from support.store_host import wait_for
+
 from vouchers.codes import format_code
 from vouchers.verdict import REASONS, VOUCHER_VERDICTS, Verdict
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (the kiosk needs a real terminal)"),
+    pytest.mark.skipif(
+        shutil.which("tmux") is None, reason="tmux is not installed (the kiosk needs a real terminal)"
+    ),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,11 +42,20 @@ def _running(pattern: str) -> bool:
 def test_every_printed_code_gives_its_verdict_and_quitting_stops_everything(tmp_path):
     port, data = free_port(), tmp_path / "demo-data"
     terminal = TmuxTerminal(tmp_path, width=140, height=50)
-    env = {"PORT": str(port), "DEMO_DATA": str(data), "DEMO_LOGS": str(tmp_path), "DEMO_LARGE_BATCH": "3000",
-           "PATH": os.environ["PATH"], "TERM": "xterm-256color", "HOME": str(tmp_path)}
+    env = {
+        "PORT": str(port),
+        "DEMO_DATA": str(data),
+        "DEMO_LOGS": str(tmp_path),
+        "DEMO_LARGE_BATCH": "3000",
+        "PATH": os.environ["PATH"],
+        "TERM": "xterm-256color",
+        "HOME": str(tmp_path),
+    }
     try:
         terminal.start([str(ROOT / "scripts" / "demo")], env)
-        intro = terminal.wait_screen(lambda s: "Press Enter to open the till" in s, DEADLINE, "the demo's codes")
+        intro = terminal.wait_screen(
+            lambda s: "Press Enter to open the till" in s, DEADLINE, "the demo's codes"
+        )
         tries = [line.split("\t") for line in (data / "codes.tsv").read_text().splitlines()]
         printed = {verdict for verdict, _ in tries}
         assert {v.value for v in VOUCHER_VERDICTS} <= printed, f"a verdict without a code to try:\n{intro}"
@@ -53,15 +64,22 @@ def test_every_printed_code_gives_its_verdict_and_quitting_stops_everything(tmp_
         assert (data / "barcodes" / "accepted-qr.png").is_file() and any((data / "camera").iterdir())
 
         terminal.press("Enter")  # the till opens
-        terminal.wait_screen(lambda s: "Scan or type a voucher code" in s and "synced" in s, DEADLINE, "the till")
+        terminal.wait_screen(
+            lambda s: "Scan or type a voucher code" in s and "synced" in s, DEADLINE, "the till"
+        )
         for verdict, code in tries:
             expected = Verdict[verdict.split()[0]]
             reason = REASONS[expected][:30]
             terminal.type(code)
             terminal.wait_screen(
-                lambda s: HEADLINES[expected.kind] in s and reason in " ".join(s.split())
-                and (expected is Verdict.INVALID_CODE or format_code(code.replace("-", "")) in s),
-                30, f"{verdict} for {code}")
+                lambda s, expected=expected, reason=reason, code=code: (
+                    HEADLINES[expected.kind] in s
+                    and reason in " ".join(s.split())
+                    and (expected is Verdict.INVALID_CODE or format_code(code.replace("-", "")) in s)
+                ),
+                30,
+                f"{verdict} for {code}",
+            )
             terminal.press("Escape")  # ready for the next customer
             terminal.wait_screen(lambda s: "Scan a voucher, or type its code" in s, 30, "the cleared verdict")
 

@@ -16,15 +16,17 @@ from pathlib import Path
 import httpx
 import pytest
 import segno
-
 from support.e2e import TmuxTerminal, query
 from support.server import ServerProcess
 from support.store_host import AgentProcess, wait_for
+
 from vouchers.verdict import REASONS, Verdict
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (the kiosk needs a real terminal)"),
+    pytest.mark.skipif(
+        shutil.which("tmux") is None, reason="tmux is not installed (the kiosk needs a real terminal)"
+    ),
 ]
 
 BIN = Path(sys.executable).parent
@@ -81,31 +83,46 @@ def terminals(tmp_path):
 def redeemable_batch(admin: httpx.Client, url: str, members: int) -> tuple[dict, list[str]]:
     """A store and a batch walked through its life cycle by the admin API; `members` claims."""
     admin.post("/stores", json={"id": STORE, "name": "Leeds", "timezone": "Europe/London"}).raise_for_status()
-    batch = admin.post("/batches", json={"identifier": "Spring Email", "description": "e2e",
-                                         "serial_start": 1000, "serial_end": 1049}).json()
+    batch = admin.post(
+        "/batches",
+        json={"identifier": "Spring Email", "description": "e2e", "serial_start": 1000, "serial_end": 1049},
+    ).json()
     bid = batch["id"]
-    admin.post(f"/batches/{bid}/types", json={
-        "name": "Std", "serial_start": 1000, "serial_end": 1019, "value": "£5 off", "min_purchase": "£20",
-        "initial_status": "unused"}).raise_for_status()
+    admin.post(
+        f"/batches/{bid}/types",
+        json={
+            "name": "Std",
+            "serial_start": 1000,
+            "serial_end": 1019,
+            "value": "£5 off",
+            "min_purchase": "£20",
+            "initial_status": "unused",
+        },
+    ).raise_for_status()
     assert admin.post(f"/batches/{bid}/validate").json()["state"] == "validated"
     assert admin.post(f"/batches/{bid}/generate").status_code == 202
     wait_for(lambda: admin.get(f"/batches/{bid}").json()["state"] == "generated", DEADLINE, "generation")
     for step in ("distribute", "redeemable"):
-        assert admin.post(f"/batches/{bid}/{step}").json()["state"] == step.replace("distribute", "distributed")
+        assert admin.post(f"/batches/{bid}/{step}").json()["state"] == step.replace(
+            "distribute", "distributed"
+        )
     batch = admin.get(f"/batches/{bid}").json()
     assert batch["metrics"]["total"] == 20
     codes = []
     # head office claims on behalf of members (a member's own sign-in by mail is in tests/web)
     for i in range(members):
-        answer = admin.post("/claims", json={"claim_token": batch["claim_token"], "member_id": f"m{i}@example.com"})
+        answer = admin.post(
+            "/claims", json={"claim_token": batch["claim_token"], "member_id": f"m{i}@example.com"}
+        )
         assert answer.status_code == 201, answer.text
         assert answer.json()["status"] == "unused"
         codes.append(answer.json()["code"])
     return batch, codes
 
 
-def enrolled_till(admin: httpx.Client, url: str, data_dir: Path, agents: list,
-                  start: bool = True) -> tuple[AgentProcess, dict]:
+def enrolled_till(
+    admin: httpx.Client, url: str, data_dir: Path, agents: list, start: bool = True
+) -> tuple[AgentProcess, dict]:
     agent = AgentProcess(data_dir)
     data_dir.mkdir(parents=True)
     code = admin.post(f"/stores/{STORE}/enrolment-codes").json()["code"]
@@ -121,14 +138,20 @@ def enrolled_till(admin: httpx.Client, url: str, data_dir: Path, agents: list,
 
 def replica_batch(data_dir: Path, batch_id: str) -> tuple[str | None, int]:
     """(state, claimed vouchers) of a batch in the till's replica, as the agent wrote it."""
-    rows = query(data_dir / "replica.db", "SELECT b.state, (SELECT count(*) FROM vouchers v WHERE v.batch_id = b.id "
-                 "AND v.claimed) AS claimed FROM batches b WHERE b.id = ?", batch_id)
+    rows = query(
+        data_dir / "replica.db",
+        "SELECT b.state, (SELECT count(*) FROM vouchers v WHERE v.batch_id = b.id "
+        "AND v.claimed) AS claimed FROM batches b WHERE b.id = ?",
+        batch_id,
+    )
     return (rows[0]["state"], rows[0]["claimed"]) if rows else (None, 0)
 
 
 def journal(data_dir: Path) -> list[tuple[str, str, str | None]]:
-    return [(r["id"], r["kind"], r["verdict"]) for r in
-            query(data_dir / "journal.db", "SELECT id, kind, verdict FROM events ORDER BY seq")]
+    return [
+        (r["id"], r["kind"], r["verdict"])
+        for r in query(data_dir / "journal.db", "SELECT id, kind, verdict FROM events ORDER BY seq")
+    ]
 
 
 def scan_times(data_dir: Path) -> dict[str, datetime]:
@@ -141,19 +164,28 @@ def start_kiosk(terminal: TmuxTerminal, data_dir: Path, camera: Path | None = No
     argv = [str(BIN / "voucher-kiosk"), "run", "--data-dir", str(data_dir)]
     if camera is not None:
         argv += ["--camera", str(camera)]
-    env = {"LANG": "C.UTF-8", "VOUCHER_KIOSK_BELL": "false", "VOUCHER_KIOSK_VERDICT_SECONDS": "600",
-           "VOUCHER_KIOSK_FILE_FPS": "30", "VOUCHER_KIOSK_OFFLINE_AFTER_SECONDS": "5"}
+    env = {
+        "LANG": "C.UTF-8",
+        "VOUCHER_KIOSK_BELL": "false",
+        "VOUCHER_KIOSK_VERDICT_SECONDS": "600",
+        "VOUCHER_KIOSK_FILE_FPS": "30",
+        "VOUCHER_KIOSK_OFFLINE_AFTER_SECONDS": "5",
+    }
     terminal.start(argv, env)
-    terminal.wait_screen(lambda s: "Scan or type a voucher code, then Enter" in s, DEADLINE, "the kiosk's scan input")
+    terminal.wait_screen(
+        lambda s: "Scan or type a voucher code, then Enter" in s, DEADLINE, "the kiosk's scan input"
+    )
     return terminal
 
 
 def verdict_for(code: str, headline: str, *words: str):
     """The screen shows `headline` with this code (the panel holds one decision at a time); the
     words may be wrapped over lines."""
+
     def shown(screen: str) -> bool:
         flat = " ".join(screen.split())
         return headline in flat and code in flat and all(w in flat for w in words)
+
     return shown
 
 
@@ -180,30 +212,47 @@ def test_a_voucher_goes_from_head_office_to_the_till_and_back(server, admin, age
     camera.mkdir()
     segno.make_qr(shown).save(str(camera / "0001.png"), scale=8, border=4)
     kiosk = start_kiosk(terminals(), till, camera)
-    kiosk.wait_screen(verdict_for(shown, "ACCEPTED", REASONS[Verdict.ACCEPTED], "£5 off", "Spring Email"),
-                      DEADLINE, "the camera's voucher accepted")
-    kiosk.wait_screen(lambda s: "camera: end of the video" in s, DEADLINE, "the camera folder read to its end")
+    kiosk.wait_screen(
+        verdict_for(shown, "ACCEPTED", REASONS[Verdict.ACCEPTED], "£5 off", "Spring Email"),
+        DEADLINE,
+        "the camera's voucher accepted",
+    )
+    kiosk.wait_screen(
+        lambda s: "camera: end of the video" in s, DEADLINE, "the camera folder read to its end"
+    )
 
     # a wedge scanner (or a cashier) types the next one, in lower case without dashes
     kiosk.type(typed.replace("-", "").lower())
-    screen = kiosk.wait_screen(verdict_for(typed, "ACCEPTED", "minimum purchase £20"), DEADLINE,
-                               "the typed voucher accepted")
+    screen = kiosk.wait_screen(
+        verdict_for(typed, "ACCEPTED", "minimum purchase £20"), DEADLINE, "the typed voucher accepted"
+    )
     assert shown not in screen  # the new decision replaced the camera's
     assert [kind for _, kind, _ in journal(till)] == ["redeem", "redeem"]
 
     # the agent pushes: head office counts both, at this store and this device
     def pushed() -> bool:
         return admin.get(f"/batches/{bid}").json()["metrics"]["redeemed"] == 2
+
     wait_for(pushed, DEADLINE, "both redemptions at head office")
     metrics = admin.get(f"/batches/{bid}").json()["metrics"]
     assert metrics == {"total": 20, "claimed": 3, "redeemed": 2, "available": 17, "redemption_rate": 66.7}
     for code in (typed, shown):
         row = voucher_row(admin, bid, code)
         assert row["status"] == "used"
-        assert row["redemption"]["store_id"] == STORE and row["redemption"]["device_id"] == identity["device_id"]
+        assert (
+            row["redemption"]["store_id"] == STORE and row["redemption"]["device_id"] == identity["device_id"]
+        )
     report = admin.get(f"/stores/{STORE}/redemptions").json()
-    assert report["summary"] == {"accepted": 2, "conflict": 0, "rejected": 0, "reverted": 0, "conflicts_won": 0}
-    assert sorted(e["id"] for e in report["events"]) == sorted(i for i, kind, _ in journal(till) if kind == "redeem")
+    assert report["summary"] == {
+        "accepted": 2,
+        "conflict": 0,
+        "rejected": 0,
+        "reverted": 0,
+        "conflicts_won": 0,
+    }
+    assert sorted(e["id"] for e in report["events"]) == sorted(
+        i for i, kind, _ in journal(till) if kind == "redeem"
+    )
     times = scan_times(till)  # the ledger keeps the device's time of the scan, apart from its receive time
     assert all(datetime.fromisoformat(e["at"]) == times[e["id"]] for e in report["events"])
     kiosk.wait_screen(lambda s: "nothing pending" in s, DEADLINE, "the status line: nothing pending")
@@ -212,19 +261,29 @@ def test_a_voucher_goes_from_head_office_to_the_till_and_back(server, admin, age
     assert admin.post(f"/batches/{bid}/lock").json()["state"] == "locked"
     wait_for(lambda: replica_batch(till, bid)[0] == "locked", DEADLINE, "the lock in the replica")
     kiosk.type(after_lock)
-    kiosk.wait_screen(verdict_for(after_lock, "REFUSED", REASONS[Verdict.BATCH_LOCKED]), DEADLINE, "refused: locked")
-    wait_for(lambda: [k for _, k, v in journal(till)] == ["redeem", "redeem", "refused"], DEADLINE, "refusal journaled")
+    kiosk.wait_screen(
+        verdict_for(after_lock, "REFUSED", REASONS[Verdict.BATCH_LOCKED]), DEADLINE, "refused: locked"
+    )
+    wait_for(
+        lambda: [k for _, k, v in journal(till)] == ["redeem", "redeem", "refused"],
+        DEADLINE,
+        "refusal journaled",
+    )
     assert journal(till)[-1][2] == "BATCH_LOCKED"
 
     # the refused scan reaches head office for the record, and changes nothing
     def refused_at_head_office() -> list[dict]:
         history = admin.get(f"/vouchers/{after_lock}").json()["history"]
         return [e for e in history if e["kind"] == "refused"]
+
     refused = wait_for(refused_at_head_office, DEADLINE, "the refused event at head office")
     assert len(refused) == 1
     assert refused[0]["id"] == journal(till)[-1][0]
     assert (refused[0]["verdict"], refused[0]["store_id"], refused[0]["device_id"]) == (
-        "BATCH_LOCKED", STORE, identity["device_id"])
+        "BATCH_LOCKED",
+        STORE,
+        identity["device_id"],
+    )
     assert voucher_row(admin, bid, after_lock)["status"] == "unused"
     assert admin.get(f"/batches/{bid}").json()["metrics"]["redeemed"] == 2
     wait_for(lambda: "pending events 0" in agent.status(), DEADLINE, "the agent's backlog empty")
@@ -243,7 +302,9 @@ def test_the_till_keeps_redeeming_while_head_office_is_down(server, admin, agent
     kiosk = start_kiosk(terminals(), till)
     kiosk.wait_screen(lambda s: "never synced" in s, DEADLINE, "the status line: never synced")
     kiosk.type(offline_code)
-    kiosk.wait_screen(verdict_for("No snapshot yet", "CHECK", REASONS[Verdict.LOADING]), DEADLINE, "no snapshot")
+    kiosk.wait_screen(
+        verdict_for("No snapshot yet", "CHECK", REASONS[Verdict.LOADING]), DEADLINE, "no snapshot"
+    )
     agent.start()
     wait_for(lambda: replica_batch(till, bid) == ("redeemable", 2), DEADLINE, "the batch in the replica")
     kiosk.wait_screen(lambda s: "online" in s and "OFFLINE" not in s, DEADLINE, "the status line online")
@@ -256,15 +317,20 @@ def test_the_till_keeps_redeeming_while_head_office_is_down(server, admin, agent
     kiosk.wait_screen(lambda s: "1 pending" in s, DEADLINE, "the status line: 1 pending")
     # the same voucher again, still offline: the till's own journal says it is used
     kiosk.type(offline_code)
-    kiosk.wait_screen(verdict_for(offline_code, "REFUSED", REASONS[Verdict.ALREADY_USED]), DEADLINE,
-                      "refused: already used (from the journal)")
+    kiosk.wait_screen(
+        verdict_for(offline_code, "REFUSED", REASONS[Verdict.ALREADY_USED]),
+        DEADLINE,
+        "refused: already used (from the journal)",
+    )
     wait_for(lambda: [k for _, k, _ in journal(till)] == ["redeem", "refused"], DEADLINE, "both journaled")
     assert "pending events 2" in agent.status()
 
     # head office comes back on the same database file and port; the backlog arrives exactly once
     restarted = server["process"] = ServerProcess(process.database_url, port=process.port, log=process.log)
     restarted.start(timeout=DEADLINE)
-    kiosk.wait_screen(lambda s: "nothing pending" in s and "OFFLINE" not in s, DEADLINE, "backlog pushed, online")
+    kiosk.wait_screen(
+        lambda s: "nothing pending" in s and "OFFLINE" not in s, DEADLINE, "backlog pushed, online"
+    )
     with restarted.client() as office:
         assert office.get(f"/batches/{bid}").json()["metrics"]["redeemed"] == 1
         history = office.get(f"/vouchers/{offline_code}").json()["history"]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from support.kiosk_files import CODES, journal, make_settings, wait_until
 
 from kiosk.app import build_kiosk
 from kiosk.settings import KioskSettings
 from kiosk.widgets.status import StatusLine
 from kiosk.widgets.verdict import VerdictPanel
-from support.kiosk_files import CODES, journal, make_settings, wait_until
 from vouchers.codes import format_code
 
 pytestmark = pytest.mark.anyio
@@ -71,9 +71,10 @@ async def type_text(pilot, text: str) -> None:
 
 
 async def test_manager_view_behind_the_pin_counts_reverts_and_exports(settings):
+    from textual.widgets import DataTable
+
     from kiosk.pin import save_pin
     from kiosk.screens.manager import ManagerScreen
-    from textual.widgets import DataTable
 
     save_pin(settings.data_dir / "manager-pin", "2468")
     assert oct((settings.data_dir / "manager-pin").stat().st_mode)[-3:] == "600"
@@ -105,7 +106,12 @@ async def test_manager_view_behind_the_pin_counts_reverts_and_exports(settings):
         exports = list((settings.data_dir / "exports").glob("redemptions-*.csv"))
         assert len(exports) == 1
         [row] = list(__import__("csv").DictReader(exports[0].open()))
-        assert (row["voucher"], row["batch"], row["reverted"], row["synced"]) == ("b.0", "Spring Email", "yes", "no")
+        assert (row["voucher"], row["batch"], row["reverted"], row["synced"]) == (
+            "b.0",
+            "Spring Email",
+            "yes",
+            "no",
+        )
         await pilot.press("escape")
         await scan(pilot, CODES[0])  # reverted: the voucher can be used again
         await wait_until(pilot, lambda: panel.has_class("accepted") and journal(settings)[-1] == "redeem")
@@ -209,20 +215,39 @@ async def test_a_stale_snapshot_needs_the_manager_pin(settings):
 async def test_the_status_line_names_problems_to_review_and_the_manager_closes_one(settings):
     """A conflict the store won (from the snapshot): the status line says there is one to review;
     in the manager view 'v' asks for a note and writes a review event; then nothing is open."""
+    from textual.widgets import DataTable
+
     from kiosk.pin import save_pin
     from kiosk.screens.manager import ManagerScreen
     from localdb.replica import Replica
-    from textual.widgets import DataTable
 
     replica = Replica(settings.data_dir / "replica.db")
-    replica.apply_page({
-        "cursor": 5, "next_cursor": 6, "complete": True, "store": {"id": "s1", "timezone": "Europe/London"},
-        "batches": [], "types": [], "vouchers": [], "deleted": {},
-        "problems": [{"event_id": "e-lost", "kind": "redeem", "outcome": "conflict", "reason": "ALREADY_USED",
-                      "store_id": "s2", "device_id": "d2", "voucher_id": "b.0", "at": "2026-11-30T10:00:00+00:00",
-                      "winner": {"store_id": "s1", "device_id": "d1", "at": "2026-11-30T09:00:00+00:00"},
-                      "reviewed": None}],
-    })
+    replica.apply_page(
+        {
+            "cursor": 5,
+            "next_cursor": 6,
+            "complete": True,
+            "store": {"id": "s1", "timezone": "Europe/London"},
+            "batches": [],
+            "types": [],
+            "vouchers": [],
+            "deleted": {},
+            "problems": [
+                {
+                    "event_id": "e-lost",
+                    "kind": "redeem",
+                    "outcome": "conflict",
+                    "reason": "ALREADY_USED",
+                    "store_id": "s2",
+                    "device_id": "d2",
+                    "voucher_id": "b.0",
+                    "at": "2026-11-30T10:00:00+00:00",
+                    "winner": {"store_id": "s1", "device_id": "d1", "at": "2026-11-30T09:00:00+00:00"},
+                    "reviewed": None,
+                }
+            ],
+        }
+    )
     replica.close()
     save_pin(settings.data_dir / "manager-pin", "2468")
     app = build_kiosk(settings)

@@ -10,21 +10,24 @@ import cv2
 import numpy as np
 import pytest
 import zxingcpp
+from support.kiosk_files import CODES, frame_with, journal, make_settings, qr, wait_until
 
-from kiosk.app import build_kiosk
 from kiosk import scanner
+from kiosk.app import build_kiosk
 from kiosk.camera import CameraLost, CodeFilter, FrameSource, scans
 from kiosk.scanner import Read
 from kiosk.widgets.status import StatusLine
 from vouchers.codes import format_code
-from support.kiosk_files import CODES, frame_with, journal, make_settings, qr, wait_until
 
 pytestmark = pytest.mark.anyio
 
 
 def code128(text: str) -> np.ndarray:
-    return np.asarray(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.Code128),
-                                                      scale=3))
+    return np.asarray(
+        zxingcpp.write_barcode_to_image(
+            zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.Code128), scale=3
+        )
+    )
 
 
 def write_video(path, frames) -> None:
@@ -39,8 +42,14 @@ async def test_video_frames_give_one_verdict_per_voucher(tmp_path):
     settings = make_settings(tmp_path)
     video = tmp_path / "till.avi"
     blank = frame_with(None)
-    write_video(video, [blank] * 5 + [frame_with(qr(format_code(CODES[0])))] * 10 + [blank] * 5
-                + [frame_with(code128(CODES[1]))] * 10 + [blank] * 5)
+    write_video(
+        video,
+        [blank] * 5
+        + [frame_with(qr(format_code(CODES[0])))] * 10
+        + [blank] * 5
+        + [frame_with(code128(CODES[1]))] * 10
+        + [blank] * 5,
+    )
     settings = settings.model_copy(update={"camera": str(video), "file_fps": 60})
     app = build_kiosk(settings)
     async with app.run_test() as pilot:
@@ -65,7 +74,9 @@ async def test_an_image_folder_goes_through_the_same_path(tmp_path):
     settings = make_settings(tmp_path)
     folder = tmp_path / "frames"
     folder.mkdir()
-    for i, frame in enumerate([frame_with(None), frame_with(qr(f"https://v.example/v/{CODES[0]}")), frame_with(None)]):
+    for i, frame in enumerate(
+        [frame_with(None), frame_with(qr(f"https://v.example/v/{CODES[0]}")), frame_with(None)]
+    ):
         cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
     app = build_kiosk(settings.model_copy(update={"camera": str(folder), "file_fps": 60}))
     async with app.run_test() as pilot:
@@ -87,7 +98,9 @@ async def test_the_preview_shows_the_camera_in_half_blocks(tmp_path):
         lines = [preview.render_line(y) for y in range(preview.size.height)]
         cells = [seg for strip in lines for seg in strip if seg.text == "\u2580"]
         assert len(cells) >= preview.size.width * preview.size.height // 2
-        greys = {seg.style.color.triplet.red for seg in cells} | {seg.style.bgcolor.triplet.red for seg in cells}
+        greys = {seg.style.color.triplet.red for seg in cells} | {
+            seg.style.bgcolor.triplet.red for seg in cells
+        }
         assert min(greys) < 64 and max(greys) > 192  # the QR's dark modules and the light paper
     # the picture keeps its shape: a 640x480 frame in 40 columns x 10 rows (20 pixel rows) is letterboxed
     picture = shrink(frame_with(None), 40, 10)
@@ -127,9 +140,11 @@ async def test_a_dark_mode_phone_is_redeemed_from_a_frame_folder(tmp_path):
     settings = make_settings(tmp_path)
     folder = tmp_path / "frames"
     folder.mkdir()
-    shots = [Shot(Look(symbology=None, seed=1)),
-             Shot(Look(symbology="QRCode", text=format_code(CODES[0]), surface="phone-dark", module=4.5, seed=2)),
-             Shot(Look(symbology="Code128", text=CODES[1], surface="phone-dark", module=2.8, rotation=3, seed=3))]
+    shots = [
+        Shot(Look(symbology=None, seed=1)),
+        Shot(Look(symbology="QRCode", text=format_code(CODES[0]), surface="phone-dark", module=4.5, seed=2)),
+        Shot(Look(symbology="Code128", text=CODES[1], surface="phone-dark", module=2.8, rotation=3, seed=3)),
+    ]
     for i, shot in enumerate(shots):
         for j in range(2):
             cv2.imwrite(str(folder / f"{i}{j}.jpg"), shot.frame(j))
@@ -156,8 +171,11 @@ class WaitsForTheReader:
 def test_the_fallback_reads_on_its_own_thread_while_the_reader_goes_on(tmp_path):
     folder = tmp_path / "frames"
     folder.mkdir()
-    datamatrix = np.asarray(zxingcpp.write_barcode_to_image(
-        zxingcpp.create_barcode(format_code(CODES[0]), zxingcpp.BarcodeFormat.DataMatrix), scale=6))
+    datamatrix = np.asarray(
+        zxingcpp.write_barcode_to_image(
+            zxingcpp.create_barcode(format_code(CODES[0]), zxingcpp.BarcodeFormat.DataMatrix), scale=6
+        )
+    )
     cv2.imwrite(str(folder / "00.png"), frame_with(datamatrix))  # zbar has no DataMatrix reader
     for i in range(1, 12):
         cv2.imwrite(str(folder / f"{i:02d}.png"), frame_with(None))

@@ -15,20 +15,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from textual.css.errors import StylesheetError
-
-from kiosk.app import Kiosk, KioskApp
-from localdb.journal import Journal
 from support.e2e import TmuxTerminal
 from support.kiosk_files import CODES, make_settings
 from support.store_host import wait_for
 from support.under_systemd import run_as_under_systemd, screen_lines
+from textual.css.errors import StylesheetError
+
+from kiosk.app import Kiosk, KioskApp
 
 KIOSK = [str(Path(sys.executable).with_name("voucher-kiosk"))]
 
 
 def test_an_error_at_start_is_one_line_on_the_tty_and_a_traceback_at_priority_err_in_the_journal(tmp_path):
-    code, screen, journal = run_as_under_systemd([*KIOSK, "run", "--data-dir", str(tmp_path)], dict(os.environ))
+    code, screen, journal = run_as_under_systemd(
+        [*KIOSK, "run", "--data-dir", str(tmp_path)], dict(os.environ)
+    )
     assert code == 1
     lines = screen_lines(screen)
     assert len(lines) == 1, screen
@@ -43,8 +44,13 @@ def test_an_error_at_start_is_one_line_on_the_tty_and_a_traceback_at_priority_er
 def test_in_a_terminal_an_error_at_start_is_one_line_and_no_traceback(tmp_path):
     make_settings(tmp_path)
     (tmp_path / "device.json").write_text('{"server": "http://x", "device_id"')  # cut short
-    proc = subprocess.run([*KIOSK, "run", "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60,
-                          env={k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"})
+    proc = subprocess.run(
+        [*KIOSK, "run", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"},
+    )
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith("voucher-kiosk cannot start: ")
@@ -74,12 +80,20 @@ def test_under_systemd_the_screen_is_drawn_on_the_tty_and_the_journal_gets_no_dr
     journal, exit_file = tmp_path / "journal-stream", tmp_path / "exit"
     journal.touch()
     stat = os.stat(journal)
-    script = (f"{shlex.join([*KIOSK, 'run', '--data-dir', str(tmp_path)])} 2>>{shlex.quote(str(journal))}; "
-              f"echo EXIT=$? > {shlex.quote(str(exit_file))}")
+    script = (
+        f"{shlex.join([*KIOSK, 'run', '--data-dir', str(tmp_path)])} 2>>{shlex.quote(str(journal))}; "
+        f"echo EXIT=$? > {shlex.quote(str(exit_file))}"
+    )
     terminal = TmuxTerminal(tmp_path)
     try:
-        terminal.start(["sh", "-c", script], {"JOURNAL_STREAM": f"{stat.st_dev}:{stat.st_ino}", "LANG": "C.UTF-8",
-                                              "VOUCHER_KIOSK_BELL": "false"})
+        terminal.start(
+            ["sh", "-c", script],
+            {
+                "JOURNAL_STREAM": f"{stat.st_dev}:{stat.st_ino}",
+                "LANG": "C.UTF-8",
+                "VOUCHER_KIOSK_BELL": "false",
+            },
+        )
         terminal.wait_screen(lambda s: "Scan or type a voucher code" in s, 60, "the scan screen on the tty")
         terminal.type(CODES[0])
         terminal.wait_screen(lambda s: "ACCEPTED" in s, 30, "the verdict")

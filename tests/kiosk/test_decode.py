@@ -29,7 +29,12 @@ from vouchers.codes import format_code, new_code, normalise
 
 DEV = Path(__file__).parents[2].parent / "shared/data/barcodes/dev"
 CLI = str(Path(sys.executable).parent / "voucher-kiosk")
-CONFIGS = {"zxing": ["zxing"], "zbar": ["zbar"], "till": list(scanner.DEFAULT_DECODERS), "zxing-fast": ["zxing-fast"]}
+CONFIGS = {
+    "zxing": ["zxing"],
+    "zbar": ["zbar"],
+    "till": list(scanner.DEFAULT_DECODERS),
+    "zxing-fast": ["zxing-fast"],
+}
 
 # Images read correctly per folder (zxing, zbar, the till's chain, zxing-fast), as measured. zxing-cpp's
 # own BlackboxTestRunner expects, in slow mode, exactly the zxing column (datamatrix-5 is not in
@@ -90,8 +95,13 @@ needs_dev_set = pytest.mark.skipif(not (DEV / "manifest.csv").exists(), reason=f
 
 
 def decode_cli(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, "decode", *map(str, args)], capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [CLI, "decode", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def json_lines(stdout: str) -> list[dict]:
@@ -116,7 +126,9 @@ def test_read_rate_per_folder(config, folder):
     right = [s.file for s in of_folder if any(s.matches(r) for r in found[s.file])]
     wrong = [s.file for s in of_folder if found[s.file] and not any(s.matches(r) for r in found[s.file])]
     expected = READ[folder][list(CONFIGS).index(config)]
-    assert len(right) >= expected, f"{config} read {len(right)} of {len(of_folder)} in {folder}, was {expected}"
+    assert len(right) >= expected, (
+        f"{config} read {len(right)} of {len(of_folder)} in {folder}, was {expected}"
+    )
     assert len(wrong) <= MISREAD.get((config, folder), 0), f"{config} misread {wrong}"
     for s in of_folder:  # a right read names the format the manifest gives
         assert all(r.format == s.format for r in found[s.file] if s.matches(r)), s.file
@@ -131,8 +143,15 @@ def test_the_chain_falls_back_only_when_the_readers_decoder_finds_nothing():
 
 @needs_dev_set
 def test_cli_json_gives_the_text_exactly():
-    files = ["qrcode-1/17.webp", "datamatrix-3/dm-6.webp", "pdf417-1/12-mixed-ecis.png", "aztec-1/Historico.png",
-             "code128-1/6.png", "ean13-3/03.webp", "datamatrix-3/dm-c.jpg"]
+    files = [
+        "qrcode-1/17.webp",
+        "datamatrix-3/dm-6.webp",
+        "pdf417-1/12-mixed-ecis.png",
+        "aztec-1/Historico.png",
+        "code128-1/6.png",
+        "ean13-3/03.webp",
+        "datamatrix-3/dm-c.jpg",
+    ]
     done = decode_cli("--json", *(DEV / f for f in files))
     assert done.returncode == 0, done.stderr
     lines = json_lines(done.stdout)
@@ -153,8 +172,10 @@ def test_cli_prints_one_escaped_line_per_code():
     done = decode_cli("--decoders", "zxing", DEV / "qrcode-1/17.webp", DEV / "ean13-1/35.webp")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == (f"{DEV / 'qrcode-1/17.webp'}\tQRCode\t"
-                        r"Sean Owen\r\nsrowen@google.com\r\n917-364-2918\r\nhttp://awesome-thoughts.com")
+    assert lines[0] == (
+        f"{DEV / 'qrcode-1/17.webp'}\tQRCode\t"
+        r"Sean Owen\r\nsrowen@google.com\r\n917-364-2918\r\nhttp://awesome-thoughts.com"
+    )
     # zxing-cpp reads this photo twice: right (5030159003930) and wrong; both are printed
     assert sorted(line.split("\t")[2] for line in lines[1:]) == ["5030159003930", "7034759003930"]
 
@@ -186,7 +207,10 @@ def test_a_voucher_qr_and_code128_read_back_exactly(tmp_path, code, decoder):
     done = decode_cli("--json", "--decoders", decoder, qr, url_qr, c128)
     assert done.returncode == 0, done.stderr
     assert [(line["format"], line["text"]) for line in json_lines(done.stdout)] == [
-        ("QRCode", grouped), ("QRCode", f"https://vouchers.example/v/{grouped}"), ("Code128", grouped)]
+        ("QRCode", grouped),
+        ("QRCode", f"https://vouchers.example/v/{grouped}"),
+        ("Code128", grouped),
+    ]
     assert {normalise(line["text"]) for line in json_lines(done.stdout)} == {code}
 
 
@@ -219,7 +243,9 @@ def test_a_transparent_background_counts_as_paper(code):
 
 def printed(text: str, symbology: str) -> np.ndarray:
     """The symbol as head office draws it (central/images.py), grey."""
-    return cv2.imdecode(np.frombuffer(barcode_png(text, symbology, with_text=False), np.uint8), cv2.IMREAD_GRAYSCALE)
+    return cv2.imdecode(
+        np.frombuffer(barcode_png(text, symbology, with_text=False), np.uint8), cv2.IMREAD_GRAYSCALE
+    )
 
 
 @pytest.mark.parametrize("symbology", ["qr", "code128", "datamatrix", "pdf417", "aztec"])
@@ -247,7 +273,10 @@ def test_the_fallback_decoders_read_light_on_dark_too(code, decoder, symbology):
 
 def test_zbar_gives_upc_in_the_ean13_form_zxing_gives():
     """One symbol, one text, whichever decoder read it (a wedge of the CodeFilter otherwise)."""
-    for fmt, digits in ((zxingcpp.BarcodeFormat.UPCA, "01234567890"), (zxingcpp.BarcodeFormat.UPCE, "0123456")):
+    for fmt, digits in (
+        (zxingcpp.BarcodeFormat.UPCA, "01234567890"),
+        (zxingcpp.BarcodeFormat.UPCE, "0123456"),
+    ):
         image = np.asarray(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(digits, fmt), scale=3))
         image = np.pad(image, 30, constant_values=255)
         zxing, zbar = (scanner.make_decoders([n])[0].decode(image) for n in ("zxing", "zbar"))
@@ -268,7 +297,8 @@ def test_cli_decodes_with_the_kiosks_decoders(tmp_path, code):
     config = tmp_path / "kiosk.toml"
     config.write_text('decoders = ["zbar"]\n')  # zbar has no DataMatrix reader
     assert json_lines(decode_cli("--json", image).stdout) == [
-        {"file": str(image), "format": "DataMatrix", "text": format_code(code)}]
+        {"file": str(image), "format": "DataMatrix", "text": format_code(code)}
+    ]
     done = decode_cli("--config", config, image)
     assert done.returncode == 1 and "no barcode found" in done.stderr
 
@@ -279,8 +309,9 @@ def test_cli_thorough_adds_the_slow_searches():
     done = decode_cli("--thorough", "--json", image)
     assert done.returncode == 0, done.stderr
     [line] = json_lines(done.stdout)
-    assert line["format"] == "DataMatrix" and line["text"] == next(s.expected for s in samples()
-                                                                 if s.file == "datamatrix-5/issue1063.webp")
+    assert line["format"] == "DataMatrix" and line["text"] == next(
+        s.expected for s in samples() if s.file == "datamatrix-5/issue1063.webp"
+    )
 
 
 # -- what the JSON keeps, and what the screen shows -----------------------------------------
@@ -401,9 +432,20 @@ TILL_FRAMES_REPORT = Path(__file__).parents[2] / "test-artifacts" / "kiosk" / "t
 # measured with zxing-cpp 3.1.1 and libzbar 0.23.92, less one frame where that leaves any: rates
 # that hold on another CPU's rounding, and fail when the decoders get worse.
 FLOORS = {
-    "plain": (9, 9), "perspective": (9, 9), "rotation": (3, 5), "blur": (9, 9), "noise": (7, 8),
-    "low light": (8, 8), "bright light": (9, 9), "glare": (6, 7), "JPEG": (9, 9), "phone, bright": (9, 9),
-    "phone, dark mode": (9, 9), "thumb": (5, 7), "small": (6, 6), "no code": (0, 0),
+    "plain": (9, 9),
+    "perspective": (9, 9),
+    "rotation": (3, 5),
+    "blur": (9, 9),
+    "noise": (7, 8),
+    "low light": (8, 8),
+    "bright light": (9, 9),
+    "glare": (6, 7),
+    "JPEG": (9, 9),
+    "phone, bright": (9, 9),
+    "phone, dark mode": (9, 9),
+    "thumb": (5, 7),
+    "small": (6, 6),
+    "no code": (0, 0),
 }
 
 
@@ -427,14 +469,19 @@ def test_till_frames_are_read_and_never_misread():
         reader = chain.read(gray)
         till = reader or chain.fall_back(gray)
         for reads in (reader, till):
-            wrong += [f"{frame.condition}: {r.decoder} read {r.text!r} in {frame.look.describe()} ({frame.text!r})"
-                      for r in reads if r.text != frame.text]
+            wrong += [
+                f"{frame.condition}: {r.decoder} read {r.text!r} in {frame.look.describe()} ({frame.text!r})"
+                for r in reads
+                if r.text != frame.text
+            ]
         row = rates[frame.condition]
         row[0] += any(r.text == frame.text for r in reader) and frame.symbology is not None
         row[1] += any(r.text == frame.text for r in till) and frame.symbology is not None
         row[2] += frame.symbology is not None and frame.text in bare_zxing(gray)
         row[3] += 1
-    lines = [f"{'condition':18} {'reader':>8} {'till':>8} {'bare zxing-cpp':>15}   (frames read, of each condition's)"]
+    lines = [
+        f"{'condition':18} {'reader':>8} {'till':>8} {'bare zxing-cpp':>15}   (frames read, of each condition's)"
+    ]
     lines += [f"{c:18} {r:>8} {t:>8} {b:>15}   of {n}" for c, (r, t, b, n) in rates.items()]
     totals = [sum(row[i] for row in rates.values()) for i in range(4)]
     lines.append(f"{'all':18} {totals[0]:>8} {totals[1]:>8} {totals[2]:>15}   of {totals[3]}")
@@ -443,7 +490,10 @@ def test_till_frames_are_read_and_never_misread():
     TILL_FRAMES_REPORT.parent.mkdir(parents=True, exist_ok=True)
     TILL_FRAMES_REPORT.write_text(table + "\n")
     assert not wrong, "\n".join(wrong)
-    low = [f"{c}: reader {rates[c][0]} (floor {r}), till {rates[c][1]} (floor {t})"
-           for c, (r, t) in FLOORS.items() if rates[c][0] < r or rates[c][1] < t]
+    low = [
+        f"{c}: reader {rates[c][0]} (floor {r}), till {rates[c][1]} (floor {t})"
+        for c, (r, t) in FLOORS.items()
+        if rates[c][0] < r or rates[c][1] < t
+    ]
     assert not low, "\n".join(low) + "\n" + table
     assert totals[1] >= totals[2], "the till's chain reads fewer frames than bare zxing-cpp\n" + table

@@ -10,6 +10,8 @@ import os
 import subprocess
 
 import pytest
+from support.kiosk_files import journal, make_settings, open_manager, scan, shown, status_line, wait_until
+from support.store_host import BIN
 from textual import events
 from textual.widgets import Label
 
@@ -19,8 +21,6 @@ from kiosk.widgets.scan_input import CAPACITY, ScanInput
 from kiosk.widgets.verdict import VerdictPanel
 from localdb import notices
 from localdb.connect import open_reader
-from support.kiosk_files import journal, make_settings, open_manager, scan, shown, status_line, wait_until
-from support.store_host import BIN
 from vouchers.codes import TOO_LONG, format_code, new_code
 from vouchers.layouts import BY_ID, typed_through
 from vouchers.verdict import Verdict
@@ -115,8 +115,13 @@ async def test_azerty_scans_are_redeemed_and_the_manager_view_shows_it_until_mar
 
 def sync_status(data_dir, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOUCHER_")}
-    return subprocess.run([str(BIN / "voucher-sync"), "status", "--data-dir", str(data_dir), *args],
-                          env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(BIN / "voucher-sync"), "status", "--data-dir", str(data_dir), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 async def test_voucher_sync_status_shows_the_notice_in_words_and_in_json(settings):
@@ -128,7 +133,9 @@ async def test_voucher_sync_status_shows_the_notice_in_words_and_in_json(setting
     assert "Traceback" not in text.stderr and text.returncode == 1, text.stderr
     first = text.stdout.splitlines()[0]
     assert first.startswith("DEGRADED:") and "the barcode scanner types as a US keyboard" in first
-    assert "German (QWERTZ)" in first and "keyboard country to Germany" in first and "1 scan corrected" in first
+    assert (
+        "German (QWERTZ)" in first and "keyboard country to Germany" in first and "1 scan corrected" in first
+    )
     report = json.loads(sync_status(settings.data_dir, "--json").stdout)
     assert report["scanner_layout"]["layouts"] == ["de"] and report["scanner_layout"]["corrected"] == 1
     assert [p for p in report["problems"] if p.startswith("the barcode scanner types as a US keyboard")]
@@ -163,10 +170,15 @@ async def test_camera_scans_are_never_corrected_and_a_mistype_stays_a_mistype(se
     async with app.run_test():
         kiosk = app.kiosk
         typed = typed_through(format_code(CODES[0]), DE)
-        assert kiosk.scan(typed, typed=False).verdict is Verdict.INVALID_CODE  # the camera reads what is printed
+        assert (
+            kiosk.scan(typed, typed=False).verdict is Verdict.INVALID_CODE
+        )  # the camera reads what is printed
         code = CODES[2]
-        mistyped = next(m for m in (code[:3] + s + code[4:] for s in "0123456789ABCDEFGHJKMNPQRSTVWX")
-                        if m != code and all(typed_through(code, layout) != m for layout in BY_ID.values()))
+        mistyped = next(
+            m
+            for m in (code[:3] + s + code[4:] for s in "0123456789ABCDEFGHJKMNPQRSTVWX")
+            if m != code and all(typed_through(code, layout) != m for layout in BY_ID.values())
+        )
         decision = kiosk.scan(mistyped)
         assert decision.verdict is Verdict.INVALID_CODE and decision.layout is None
         assert "mistyped or misread" in decision.reason
@@ -177,8 +189,14 @@ async def test_camera_scans_are_never_corrected_and_a_mistype_stays_a_mistype(se
 def test_voucher_kiosk_redeem_corrects_a_code_typed_through_azerty_and_says_so(settings):
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOUCHER_")}
     typed = typed_through(format_code(CODES[1]), FR)  # may begin with "-" (a 6): hence "--"
-    result = subprocess.run([str(BIN / "voucher-kiosk"), "redeem", "--data-dir", str(settings.data_dir), "--", typed],
-                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env)
+    result = subprocess.run(
+        [str(BIN / "voucher-kiosk"), "redeem", "--data-dir", str(settings.data_dir), "--", typed],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert result.stdout.startswith("ACCEPTED") and format_code(CODES[1]) in result.stdout
     assert "French (AZERTY)" in result.stdout and "keyboard country to France" in result.stdout

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from kiosk.pin import save_pin
 from support.e2e import TmuxTerminal
 from support.kiosk_files import CODES, make_settings
 from support.store_host import wait_for
+
+from kiosk.pin import save_pin
 
 KIOSK = str(Path(sys.executable).with_name("voucher-kiosk"))
 
@@ -44,8 +44,14 @@ def _events(tmp_path: Path) -> list[tuple[str, str | None]]:
 
 
 def _redeem(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([KIOSK, "redeem", *args, "--data-dir", str(tmp_path)], capture_output=True, text=True,
-                          timeout=60, stdin=subprocess.DEVNULL, env={**os.environ, **env})
+    return subprocess.run(
+        [KIOSK, "redeem", *args, "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
 
 
 APPROVAL = {"VOUCHER_KIOSK_STALE_NEEDS_APPROVAL": "true", "VOUCHER_KIOSK_STALE_SNAPSHOT_HOURS": "24"}
@@ -82,7 +88,9 @@ def test_in_a_terminal_the_managers_pin_approves_and_the_event_says_so(tmp_path)
         pytest.skip("tmux is not installed")
     _till(tmp_path, pulled_hours_ago=50)
     exit_file = tmp_path / "exit"
-    script = f"{shlex.join([KIOSK, 'redeem', CODES[0], '--data-dir', str(tmp_path)])}; echo EXIT=$? > {exit_file}"
+    script = (
+        f"{shlex.join([KIOSK, 'redeem', CODES[0], '--data-dir', str(tmp_path)])}; echo EXIT=$? > {exit_file}"
+    )
     terminal = TmuxTerminal(tmp_path)
     try:
         terminal.start(["sh", "-c", script], APPROVAL)

@@ -8,7 +8,7 @@ import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-
+from support.kiosk_files import CODES, journal, make_settings, scan, shown, status_line, wait_until
 from textual.widgets import Label
 
 from kiosk.app import build_kiosk
@@ -17,7 +17,6 @@ from kiosk.screens.manager import ManagerScreen
 from kiosk.widgets.verdict import VerdictPanel
 from localdb.errors import DiskFull
 from localdb.replica import Replica
-from support.kiosk_files import CODES, journal, make_settings, scan, shown, status_line, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -35,8 +34,10 @@ async def test_a_full_disk_refuses_in_words_and_redeems_once_there_is_room(tmp_p
         before = journal(settings)
         await scan(pilot, CODES[0])
         await wait_until(pilot, lambda: "NOT RECORDED" in shown(app))
-        assert ("Could not record the redemption: the disk is full — do not give the discount; call the manager"
-                in " ".join(shown(app).split()))
+        assert (
+            "Could not record the redemption: the disk is full — do not give the discount; call the manager"
+            in " ".join(shown(app).split())
+        )
         assert app.screen.query_one(VerdictPanel).has_class("refused") and "ACCEPTED" not in shown(app)
         assert journal(settings) == before
         conn.execute(f"PRAGMA max_page_count = {pages + 1000}")  # space again
@@ -56,7 +57,9 @@ async def test_a_damaged_journal_is_kept_and_every_scan_refused_until_the_manage
         words = " ".join(shown(app).split())
         assert "This till cannot record redemptions: its journal (journal.db) is damaged" in words
         assert "do not give the discount; call the manager" in words and "journal.db.damaged" in words
-        await wait_until(pilot, lambda: "JOURNAL DAMAGED: CANNOT REDEEM, CALL THE MANAGER" in status_line(app))
+        await wait_until(
+            pilot, lambda: "JOURNAL DAMAGED: CANNOT REDEEM, CALL THE MANAGER" in status_line(app)
+        )
         assert (tmp_path / "journal.db").read_bytes() == damaged  # never rewritten
         (tmp_path / "journal.db").rename(tmp_path / "journal.db.damaged")  # the manager keeps it aside
         await scan(pilot, CODES[0])
@@ -74,17 +77,23 @@ async def test_journal_deleted_under_the_running_till_the_next_redemption_is_in_
         first = app.kiosk.journal.identity
         replica = Replica(tmp_path / "replica.db")  # what the agent records once it pushed that event
         event = app.kiosk.journal.conn.execute("SELECT id, seq FROM events").fetchone()
-        replica.pushed.record_outcomes([{"id": event[0], "device_seq": event[1], "kind": "redeem", "voucher_id": "b.0"}],
-                                        [{"id": event[0], "outcome": "accepted", "server_time": datetime.now(UTC).isoformat()}],
-                                        event[1], journal_id=first)
+        replica.pushed.record_outcomes(
+            [{"id": event[0], "device_seq": event[1], "kind": "redeem", "voucher_id": "b.0"}],
+            [{"id": event[0], "outcome": "accepted", "server_time": datetime.now(UTC).isoformat()}],
+            event[1],
+            journal_id=first,
+        )
         replica.close()
         for suffix in ("", "-wal", "-shm"):
             (tmp_path / f"journal.db{suffix}").unlink(missing_ok=True)
         await scan(pilot, CODES[1])
         await wait_until(pilot, lambda: "ACCEPTED" in shown(app))
         assert app.kiosk.journal.identity != first and journal(settings) == ["redeem"]  # in the file on disk
-        await wait_until(pilot, lambda: "JOURNAL REPLACED: head office had 1 events from the old one"
-                         in status_line(app), timeout=5)
+        await wait_until(
+            pilot,
+            lambda: "JOURNAL REPLACED: head office had 1 events from the old one" in status_line(app),
+            timeout=5,
+        )
         await scan(pilot, CODES[1])  # the new journal's redemption is overlaid: not twice
         await wait_until(pilot, lambda: "already been used" in shown(app))
         save_pin(tmp_path / "manager-pin", "2468")
@@ -95,8 +104,10 @@ async def test_journal_deleted_under_the_running_till_the_next_redemption_is_in_
         await wait_until(pilot, lambda: isinstance(app.screen, ManagerScreen))
         said = app.screen.query_one("#journal", Label)
         await wait_until(pilot, lambda: said.display)
-        assert ("Journal: journal.db was replaced: the journal before it is gone; head office had acknowledged 1 "
-                "of its events; nothing it held was lost") in str(said.render())
+        assert (
+            "Journal: journal.db was replaced: the journal before it is gone; head office had acknowledged 1 "
+            "of its events; nothing it held was lost"
+        ) in str(said.render())
 
 
 async def test_a_damaged_voucher_list_or_one_being_rebuilt_is_not_decided_from(tmp_path):

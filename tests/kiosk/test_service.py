@@ -19,13 +19,32 @@ CODES = new_codes(20)
 
 
 def batch(bid, state="redeemable", **fields):
-    return {"id": bid, "identifier": f"Batch {bid}", "description": "", "state": state, "claims": "active",
-            "valid_from": None, "valid_until": None, "stores": None, **fields}
+    return {
+        "id": bid,
+        "identifier": f"Batch {bid}",
+        "description": "",
+        "state": state,
+        "claims": "active",
+        "valid_from": None,
+        "valid_until": None,
+        "stores": None,
+        **fields,
+    }
 
 
 def voucher(n, bid, **fields):
-    return {"id": f"{bid}.{n}", "batch_id": bid, "type_id": "t", "serial": n, "code_hash": code_hash(CODES[n], KEY),
-            "claimed": True, "status": "unused", "used_at": None, "used_store": None, **fields}
+    return {
+        "id": f"{bid}.{n}",
+        "batch_id": bid,
+        "type_id": "t",
+        "serial": n,
+        "code_hash": code_hash(CODES[n], KEY),
+        "claimed": True,
+        "status": "unused",
+        "used_at": None,
+        "used_store": None,
+        **fields,
+    }
 
 
 CASES = [  # (verdict, batch, voucher fields)
@@ -36,8 +55,11 @@ CASES = [  # (verdict, batch, voucher fields)
     (Verdict.NOT_YET_VALID, batch("future", valid_from="2026-07-01"), {}),
     (Verdict.EXPIRED, batch("past", valid_until="2026-06-14"), {"claimed": False}),
     (Verdict.NOT_CLAIMED, batch("unclaimed"), {"claimed": False, "status": None}),
-    (Verdict.ALREADY_USED, batch("used"), {"status": "used", "used_at": "2026-06-14T09:30:00+00:00",
-                                           "used_store": "s2"}),
+    (
+        Verdict.ALREADY_USED,
+        batch("used"),
+        {"status": "used", "used_at": "2026-06-14T09:30:00+00:00", "used_store": "s2"},
+    ),
     (Verdict.PENDING, batch("pending"), {"status": "pending"}),
     (Verdict.ISSUED_VALID, batch("issued"), {"status": "issued"}),
     (Verdict.ACCEPTED, batch("ok"), {}),
@@ -47,14 +69,27 @@ CASES = [  # (verdict, batch, voucher fields)
 @pytest.fixture
 def redeemer(tmp_path):
     replica, journal = Replica(tmp_path / "replica.db"), Journal(tmp_path / "journal.db")
-    replica.apply_page({
-        "cursor": 0, "next_cursor": 99, "complete": True, "store": {"id": "s1", "timezone": "Europe/London"},
-        "batches": [b for _, b, _ in CASES],
-        "types": [{"id": "t", "batch_id": "ok", "name": "Std", "value": "£5 off", "min_purchase": "£20",
-                   "initial_status": "unused"}],
-        "vouchers": [voucher(n, b["id"], **fields) for n, (_, b, fields) in enumerate(CASES)],
-        "deleted": {},
-    })
+    replica.apply_page(
+        {
+            "cursor": 0,
+            "next_cursor": 99,
+            "complete": True,
+            "store": {"id": "s1", "timezone": "Europe/London"},
+            "batches": [b for _, b, _ in CASES],
+            "types": [
+                {
+                    "id": "t",
+                    "batch_id": "ok",
+                    "name": "Std",
+                    "value": "£5 off",
+                    "min_purchase": "£20",
+                    "initial_status": "unused",
+                }
+            ],
+            "vouchers": [voucher(n, b["id"], **fields) for n, (_, b, fields) in enumerate(CASES)],
+            "deleted": {},
+        }
+    )
     yield Redeemer(Till(replica.conn, journal.conn), journal, KEY, cashier="jo")
     replica.close()
     journal.close()
@@ -143,12 +178,20 @@ def test_approval_wins_over_confirmation_and_refusals_ask_nothing(redeemer):
 
 def test_a_voucher_marked_used_by_its_member_says_so(tmp_path):
     replica, journal = Replica(tmp_path / "replica.db"), Journal(tmp_path / "journal.db")
-    replica.apply_page({
-        "cursor": 0, "next_cursor": 9, "complete": True, "store": {"id": "s1", "timezone": "Europe/London"},
-        "batches": [batch("online")], "types": [],
-        "vouchers": [voucher(0, "online", status="used", used_at="2026-06-14T09:30:00+00:00", used_store=None)],
-        "deleted": {},
-    })
+    replica.apply_page(
+        {
+            "cursor": 0,
+            "next_cursor": 9,
+            "complete": True,
+            "store": {"id": "s1", "timezone": "Europe/London"},
+            "batches": [batch("online")],
+            "types": [],
+            "vouchers": [
+                voucher(0, "online", status="used", used_at="2026-06-14T09:30:00+00:00", used_store=None)
+            ],
+            "deleted": {},
+        }
+    )
     decision = Redeemer(Till(replica.conn, journal.conn), journal, KEY).redeem(CODES[0], NOW)
     assert decision.verdict is Verdict.ALREADY_USED
     assert "Used online by the customer" in decision.reason and "None" not in decision.reason
@@ -163,11 +206,30 @@ def test_a_till_still_loading_its_list_says_so_for_a_code_it_does_not_hold(tmp_p
 
     replica, journal = Replica(tmp_path / "replica.db"), Journal(tmp_path / "journal.db")
     store = {"id": "s1", "timezone": "Europe/London"}
-    types = [{"id": "t", "batch_id": "ok", "name": "Std", "value": "£5 off", "min_purchase": None,
-              "initial_status": "unused"}]
-    replica.apply_page({"cursor": 0, "next_cursor": 30, "complete": False, "head": 100, "remaining": 70,
-                        "store": store, "batches": [batch("ok")], "types": types,
-                        "vouchers": [voucher(1, "ok")], "deleted": {}})
+    types = [
+        {
+            "id": "t",
+            "batch_id": "ok",
+            "name": "Std",
+            "value": "£5 off",
+            "min_purchase": None,
+            "initial_status": "unused",
+        }
+    ]
+    replica.apply_page(
+        {
+            "cursor": 0,
+            "next_cursor": 30,
+            "complete": False,
+            "head": 100,
+            "remaining": 70,
+            "store": store,
+            "batches": [batch("ok")],
+            "types": types,
+            "vouchers": [voucher(1, "ok")],
+            "deleted": {},
+        }
+    )
     redeemer = Redeemer(Till(replica.conn, journal.conn), journal, KEY)
     decision = redeemer.scan(CODES[2], NOW)
     assert decision.verdict is Verdict.LOADING and decision.verdict.kind == "attention"
@@ -177,8 +239,20 @@ def test_a_till_still_loading_its_list_says_so_for_a_code_it_does_not_hold(tmp_p
     limits = {"stale_after": timedelta(hours=24), "offline_after": timedelta(minutes=5)}
     text, warning = describe(redeemer.till.health(), datetime.now(UTC), **limits)
     assert "voucher list loading: 30 %" in text and "synced" not in text and warning
-    replica.apply_page({"cursor": 30, "next_cursor": 100, "complete": True, "head": 100, "remaining": 0,
-                        "store": store, "batches": [], "types": [], "vouchers": [voucher(3, "ok")], "deleted": {}})
+    replica.apply_page(
+        {
+            "cursor": 30,
+            "next_cursor": 100,
+            "complete": True,
+            "head": 100,
+            "remaining": 0,
+            "store": store,
+            "batches": [],
+            "types": [],
+            "vouchers": [voucher(3, "ok")],
+            "deleted": {},
+        }
+    )
     assert redeemer.scan(CODES[2], NOW).verdict is Verdict.UNKNOWN  # complete: it really is not there
     assert redeemer.scan(CODES[3], NOW).verdict is Verdict.ACCEPTED
     text, _ = describe(redeemer.till.health(), datetime.now(UTC), **limits)

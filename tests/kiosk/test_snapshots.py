@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import cv2
 import pytest
+from support.kiosk_files import frame_with, journal, make_settings, qr, wait_until
 
 from kiosk.app import build_kiosk
 from kiosk.pin import save_pin
 from kiosk.widgets.status import StatusLine
 from kiosk.widgets.verdict import VerdictPanel
-from support.kiosk_files import frame_with, journal, make_settings, qr, wait_until
 
 CODES = ["7K2M9QH4RTX3A7", "4HBN6WZP0C8EJ8", "9ZXR2F6HW4N8BX"]  # fixed, with their check characters
 SIZE = (100, 30)
@@ -61,7 +61,9 @@ def test_refused_never_claimed(settings, snap_compare):
 
 def test_mark_as_used_question(settings, snap_compare):
     app = build_kiosk(settings.model_copy(update={"confirm": True}))
-    assert snap_compare(app, terminal_size=SIZE, run_before=scanned(CODES[1], "MARK AS USED?", "nothing pending"))
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=scanned(CODES[1], "MARK AS USED?", "nothing pending")
+    )
 
 
 def test_linux_console(settings, snap_compare, monkeypatch):
@@ -87,8 +89,11 @@ def test_camera_preview_beside_the_verdict(settings, snap_compare, tmp_path):
 
     async def seen(pilot) -> None:
         status = pilot.app.screen.query_one(StatusLine)
-        await wait_until(pilot, lambda: "end of the video" in str(status.render()) and journal(settings) == ["redeem"],
-                         timeout=20)
+        await wait_until(
+            pilot,
+            lambda: "end of the video" in str(status.render()) and journal(settings) == ["redeem"],
+            timeout=20,
+        )
         await wait_until(pilot, lambda: pilot.app.screen.query_one("#preview")._picture is not None)
         await wait_until(pilot, lambda: "ACCEPTED" in str(pilot.app.screen.query_one(VerdictPanel).render()))
         pilot.app.screen.query_one("#scan").cursor_blink = False  # nothing was typed: the cursor would blink

@@ -24,14 +24,46 @@ NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
 def page(cursor=0, next_cursor=10, vouchers=(1, 2, 3)):
     return {
-        "cursor": cursor, "next_cursor": next_cursor, "complete": True,
+        "cursor": cursor,
+        "next_cursor": next_cursor,
+        "complete": True,
         "store": {"id": "s1", "timezone": "Europe/London"},
-        "batches": [{"id": "b1", "identifier": "Spring", "description": "", "state": "redeemable",
-                     "claims": "active", "valid_from": None, "valid_until": None, "stores": None}],
-        "types": [{"id": "t1", "batch_id": "b1", "name": "Std", "value": "£5 off", "min_purchase": None,
-                   "initial_status": "unused"}],
-        "vouchers": [{"id": f"b1.{n}", "batch_id": "b1", "type_id": "t1", "serial": n, "code_hash": f"h{n}",
-                      "claimed": True, "status": "unused", "used_at": None, "used_store": None} for n in vouchers],
+        "batches": [
+            {
+                "id": "b1",
+                "identifier": "Spring",
+                "description": "",
+                "state": "redeemable",
+                "claims": "active",
+                "valid_from": None,
+                "valid_until": None,
+                "stores": None,
+            }
+        ],
+        "types": [
+            {
+                "id": "t1",
+                "batch_id": "b1",
+                "name": "Std",
+                "value": "£5 off",
+                "min_purchase": None,
+                "initial_status": "unused",
+            }
+        ],
+        "vouchers": [
+            {
+                "id": f"b1.{n}",
+                "batch_id": "b1",
+                "type_id": "t1",
+                "serial": n,
+                "code_hash": f"h{n}",
+                "claimed": True,
+                "status": "unused",
+                "used_at": None,
+                "used_store": None,
+            }
+            for n in vouchers
+        ],
         "deleted": {"batches": [], "types": [], "vouchers": []},
     }
 
@@ -67,8 +99,11 @@ def test_each_journal_has_its_own_identity_made_with_it_and_never_changed(tmp_pa
     first = Journal(tmp_path / "a" / "journal.db")
     second = Journal(tmp_path / "b" / "journal.db")
     assert len(first.identity) == 32 and first.identity != second.identity
-    for sql in ("UPDATE journal_identity SET id = 'x'", "DELETE FROM journal_identity",
-                "INSERT INTO journal_identity VALUES ('x', 'y')"):
+    for sql in (
+        "UPDATE journal_identity SET id = 'x'",
+        "DELETE FROM journal_identity",
+        "INSERT INTO journal_identity VALUES ('x', 'y')",
+    ):
         with pytest.raises(sqlite3.IntegrityError, match="one identity"):
             first.conn.execute(sql)
     before = first.identity
@@ -111,7 +146,9 @@ def test_events_seen_but_never_pushed_are_counted_as_lost(tmp_path):
     push(replica, journal)
     journal.append("redeem", "b1.2", at=NOW)
     reader = open_reader(journal.path)
-    replica.pushed.follow_journal(identity(reader), 2, lambda seq: _id_at(reader, seq))  # seen, not yet pushed
+    replica.pushed.follow_journal(
+        identity(reader), 2, lambda seq: _id_at(reader, seq)
+    )  # seen, not yet pushed
     reader.close()
     journal.close()
     remove(tmp_path / "journal.db")
@@ -160,11 +197,15 @@ def test_a_journal_from_before_identities_is_adopted_not_reported_replaced(tmp_p
     journal_conn = open_writer(tmp_path / "journal.db", JOURNAL_MIGRATIONS[:1])
     ids = []
     for n in (1, 2):
-        cursor = journal_conn.execute("INSERT INTO events (id, kind, voucher_id, at) VALUES (?, 'redeem', ?, ?)",
-                                      (f"00000000-0000-4000-8000-00000000000{n}", f"b1.{n}", NOW.isoformat()))
+        cursor = journal_conn.execute(
+            "INSERT INTO events (id, kind, voucher_id, at) VALUES (?, 'redeem', ?, ?)",
+            (f"00000000-0000-4000-8000-00000000000{n}", f"b1.{n}", NOW.isoformat()),
+        )
         ids.append((cursor.lastrowid, f"00000000-0000-4000-8000-00000000000{n}"))
-    replica_conn.executemany("INSERT INTO outcomes VALUES (?, ?, 'redeem', NULL, 'accepted', NULL, NULL, NULL, "
-                             "NULL, NULL, ?)", [(i, seq, NOW.isoformat()) for seq, i in ids])
+    replica_conn.executemany(
+        "INSERT INTO outcomes VALUES (?, ?, 'redeem', NULL, 'accepted', NULL, NULL, NULL, NULL, NULL, ?)",
+        [(i, seq, NOW.isoformat()) for seq, i in ids],
+    )
     replica_conn.execute("INSERT INTO meta VALUES ('push_cursor', '2')")
     replica_conn.close(), journal_conn.close()
     replica = Replica(tmp_path / "replica.db")  # the agent upgraded first
@@ -183,11 +224,13 @@ def test_a_damaged_journal_is_refused_and_never_written(tmp_path):
     journal.close()
     path = tmp_path / "journal.db"
     conn = sqlite3.connect(path)
-    leaf = conn.execute("SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' "
-                        "ORDER BY pageno LIMIT 1 OFFSET 2").fetchone()[0]
+    leaf = conn.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' "
+        "ORDER BY pageno LIMIT 1 OFFSET 2"
+    ).fetchone()[0]
     conn.close()
     data = bytearray(path.read_bytes())
-    data[(leaf - 1) * 4096:leaf * 4096] = b"\xde\xad" * 2048  # one page of events in the middle garbled
+    data[(leaf - 1) * 4096 : leaf * 4096] = b"\xde\xad" * 2048  # one page of events in the middle garbled
     path.write_bytes(bytes(data))
     with pytest.raises(DamagedFile, match="journal.db.damaged") as raised:
         Journal(path)

@@ -20,21 +20,52 @@ NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
 def page(cursor=0, next_cursor=10, vouchers=(), batches=None, deleted=None, complete=True):
     return {
-        "cursor": cursor, "next_cursor": next_cursor, "complete": complete,
+        "cursor": cursor,
+        "next_cursor": next_cursor,
+        "complete": complete,
         "store": {"id": "s1", "timezone": "Europe/London"},
-        "batches": batches if batches is not None else [
-            {"id": "b1", "identifier": "Spring", "description": "", "state": "redeemable", "claims": "active",
-             "valid_from": None, "valid_until": None, "stores": None}],
-        "types": [{"id": "t1", "batch_id": "b1", "name": "Std", "value": "£5 off", "min_purchase": "£20",
-                   "initial_status": "unused"}],
+        "batches": batches
+        if batches is not None
+        else [
+            {
+                "id": "b1",
+                "identifier": "Spring",
+                "description": "",
+                "state": "redeemable",
+                "claims": "active",
+                "valid_from": None,
+                "valid_until": None,
+                "stores": None,
+            }
+        ],
+        "types": [
+            {
+                "id": "t1",
+                "batch_id": "b1",
+                "name": "Std",
+                "value": "£5 off",
+                "min_purchase": "£20",
+                "initial_status": "unused",
+            }
+        ],
         "vouchers": list(vouchers),
         "deleted": deleted or {"batches": [], "types": [], "vouchers": []},
     }
 
 
 def voucher(n, **fields):
-    return {"id": f"b1.{n}", "batch_id": "b1", "type_id": "t1", "serial": n, "code_hash": f"h{n}", "claimed": True,
-            "status": "unused", "used_at": None, "used_store": None, **fields}
+    return {
+        "id": f"b1.{n}",
+        "batch_id": "b1",
+        "type_id": "t1",
+        "serial": n,
+        "code_hash": f"h{n}",
+        "claimed": True,
+        "status": "unused",
+        "used_at": None,
+        "used_store": None,
+        **fields,
+    }
 
 
 @pytest.fixture
@@ -64,7 +95,13 @@ def test_journal_is_append_only_and_durable(files, tmp_path):
     assert [e.id for e in events_after(reader, 0, 10)] == [first.id, second.id]
     assert last_seq(reader) == 2
     assert events_after(reader, 0, 10)[0].wire() == {
-        "id": first.id, "kind": "redeem", "voucher_id": "b1.1", "at": NOW.isoformat(), "device_seq": 1, "cashier": "jo"}
+        "id": first.id,
+        "kind": "redeem",
+        "voucher_id": "b1.1",
+        "at": NOW.isoformat(),
+        "device_seq": 1,
+        "cashier": "jo",
+    }
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         reader.execute("INSERT INTO events (id, kind, at) VALUES ('x', 'redeem', 'now')")
     assert journal.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -91,8 +128,12 @@ def test_a_journal_of_the_first_version_keeps_its_events_and_sequence_through_th
     path = tmp_path / "j.db"
     old = sqlite3.connect(path, isolation_level=None)
     migrate(old, MIGRATIONS[:1])
-    old.execute("INSERT INTO events (id, kind, voucher_id, at) VALUES ('e1', 'redeem', 'b.1', '2026-01-01T00:00:00+00:00')")
-    old.execute("INSERT INTO events (id, kind, voucher_id, at) VALUES ('e2', 'redeem', 'b.2', '2026-01-01T00:00:00+00:00')")
+    old.execute(
+        "INSERT INTO events (id, kind, voucher_id, at) VALUES ('e1', 'redeem', 'b.1', '2026-01-01T00:00:00+00:00')"
+    )
+    old.execute(
+        "INSERT INTO events (id, kind, voucher_id, at) VALUES ('e2', 'redeem', 'b.2', '2026-01-01T00:00:00+00:00')"
+    )
     old.close()
     journal = Journal(path)
     try:
@@ -129,7 +170,10 @@ def test_deleted_batch_takes_its_vouchers_and_types(files):
     replica, _ = files
     replica.apply_page(page(0, 10, [voucher(1), voucher(2)]))
     replica.apply_page(page(10, 11, [], batches=[], deleted={"batches": ["b1"], "types": [], "vouchers": []}))
-    counts = [replica.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("batches", "types", "vouchers")]
+    counts = [
+        replica.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("batches", "types", "vouchers")
+    ]
     assert counts == [0, 0, 0]
 
 
@@ -160,10 +204,17 @@ def test_outcomes_and_reflection(files):
     server = NOW.isoformat()
     replica.pushed.record_outcomes(
         [e.wire() for e in (won, lost, refused)],
-        [{"id": won.id, "outcome": "accepted", "server_time": server},
-         {"id": lost.id, "outcome": "conflict", "reason": "ALREADY_USED", "server_time": server,
-          "winner": {"store_id": "s9", "device_id": "d9", "at": (NOW - timedelta(hours=1)).isoformat()}},
-         {"id": refused.id, "outcome": "rejected", "reason": "BATCH_LOCKED", "server_time": server}],
+        [
+            {"id": won.id, "outcome": "accepted", "server_time": server},
+            {
+                "id": lost.id,
+                "outcome": "conflict",
+                "reason": "ALREADY_USED",
+                "server_time": server,
+                "winner": {"store_id": "s9", "device_id": "d9", "at": (NOW - timedelta(hours=1)).isoformat()},
+            },
+            {"id": refused.id, "outcome": "rejected", "reason": "BATCH_LOCKED", "server_time": server},
+        ],
         last_seq=refused.seq,
     )
     assert till.pending() == 0
@@ -172,7 +223,9 @@ def test_outcomes_and_reflection(files):
     assert (lost_view.status, lost_view.used_store) == (Status.USED, "s9")
     assert till.lookup("h3").voucher.status is Status.UNUSED  # the server never counted it
     assert [(p.kind, p.outcome, p.reason) for p in till.problems()] == [
-        ("redeem", "rejected", "BATCH_LOCKED"), ("redeem", "conflict", "ALREADY_USED")]
+        ("redeem", "rejected", "BATCH_LOCKED"),
+        ("redeem", "conflict", "ALREADY_USED"),
+    ]
     # a pull after those outcomes: the replica now holds the server's truth, and the journal stops counting
     replica.apply_page(page(10, 20, [voucher(1, status="unused")]))
     replica.pushed.mark_reflected(refused.seq)
@@ -184,7 +237,9 @@ def test_revert_of_a_reflected_redemption_counts_until_pushed(files):
     replica.apply_page(page(0, 10, [voucher(1)]))
     till = Till(replica.conn, journal.conn)
     event = journal.append("redeem", "b1.1", at=NOW)
-    replica.pushed.record_outcomes([event.wire()], [{"id": event.id, "outcome": "accepted", "server_time": "x"}], event.seq)
+    replica.pushed.record_outcomes(
+        [event.wire()], [{"id": event.id, "outcome": "accepted", "server_time": "x"}], event.seq
+    )
     replica.apply_page(page(10, 20, [voucher(1, status="used", used_at=NOW.isoformat(), used_store="s1")]))
     replica.pushed.mark_reflected(event.seq)
     assert verdict(till, "h1") is Verdict.ALREADY_USED
@@ -195,11 +250,24 @@ def test_revert_of_a_reflected_redemption_counts_until_pushed(files):
 def test_duplicate_result_keeps_the_first_answer(files):
     replica, journal = files
     event = journal.append("redeem", "b1.1", at=NOW)
-    replica.pushed.record_outcomes([event.wire()], [{"id": event.id, "outcome": "duplicate", "server_time": "t2",
-                                               "first": {"id": event.id, "outcome": "conflict", "server_time": "t1",
-                                                         "reason": "ALREADY_USED",
-                                                         "winner": {"store_id": "s2", "device_id": "d", "at": "t0"}}}],
-                            event.seq)
+    replica.pushed.record_outcomes(
+        [event.wire()],
+        [
+            {
+                "id": event.id,
+                "outcome": "duplicate",
+                "server_time": "t2",
+                "first": {
+                    "id": event.id,
+                    "outcome": "conflict",
+                    "server_time": "t1",
+                    "reason": "ALREADY_USED",
+                    "winner": {"store_id": "s2", "device_id": "d", "at": "t0"},
+                },
+            }
+        ],
+        event.seq,
+    )
     [problem] = Till(replica.conn, journal.conn).problems()
     assert (problem.outcome, problem.winner_store, problem.server_time) == ("conflict", "s2", "t1")
 
@@ -208,7 +276,9 @@ def test_wipe_keeps_outcomes_and_push_cursor(files):
     replica, journal = files
     replica.apply_page(page(0, 10, [voucher(1)]))
     event = journal.append("redeem", "b1.1", at=NOW)
-    replica.pushed.record_outcomes([event.wire()], [{"id": event.id, "outcome": "accepted", "server_time": "t"}], event.seq)
+    replica.pushed.record_outcomes(
+        [event.wire()], [{"id": event.id, "outcome": "accepted", "server_time": "t"}], event.seq
+    )
     replica.wipe_snapshot()
     assert replica.cursor() == 0 and replica.pushed.push_cursor() == 1
     assert replica.conn.execute("SELECT count(*) FROM vouchers").fetchone()[0] == 0
@@ -223,9 +293,19 @@ def test_one_kiosk_writes_a_journal_a_second_is_refused_in_words(tmp_path):
     from localdb.errors import LocalDatabaseError
 
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from localdb.journal import Journal; "
-         "j = Journal(Path(sys.argv[1])); print('open', flush=True); sys.stdin.read()", str(tmp_path / "journal.db")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from pathlib import Path; from localdb.journal import Journal; "
+                "j = Journal(Path(sys.argv[1])); print('open', flush=True); sys.stdin.read()"
+            ),
+            str(tmp_path / "journal.db"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline() == "open\n"
         with pytest.raises(LocalDatabaseError, match=f"in use by another kiosk \\(process {holder.pid}\\)"):

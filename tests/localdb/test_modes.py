@@ -10,15 +10,21 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from localdb.journal import Journal
-from localdb.replica import Replica
 from support.server import ServerProcess
 from support.store_host import AgentProcess, HeadOffice, wait_for
 
+from localdb.journal import Journal
+from localdb.replica import Replica
+
 PAGE = {
-    "cursor": 0, "next_cursor": 5, "complete": True, "store": {"id": "s1", "timezone": "Europe/London"},
-    "batches": [], "types": [], "vouchers": [], "deleted": {"batches": [], "types": [], "vouchers": []},
+    "cursor": 0,
+    "next_cursor": 5,
+    "complete": True,
+    "store": {"id": "s1", "timezone": "Europe/London"},
+    "batches": [],
+    "types": [],
+    "vouchers": [],
+    "deleted": {"batches": [], "types": [], "vouchers": []},
 }
 
 
@@ -45,7 +51,9 @@ def test_new_files_and_their_wal_and_shm_are_0600_in_a_new_0700_directory(tmp_pa
     journal.append("redeem", "b1.1")
     try:
         assert mode(data_dir) == 0o700
-        assert mode(data_dir.parent) == 0o755  # parents as the umask says: only the till's own directory is ours
+        assert (
+            mode(data_dir.parent) == 0o755
+        )  # parents as the umask says: only the till's own directory is ours
         assert modes(data_dir, "replica.db") == {"": 0o600, "-wal": 0o600, "-shm": 0o600}
         assert modes(data_dir, "journal.db") == {"": 0o600, "-wal": 0o600, "-shm": 0o600}
         assert mode(data_dir / "journal.db.writer") == 0o600
@@ -91,8 +99,10 @@ def test_enrol_and_the_agent_keep_the_till_private(tmp_path):
         assert mode(data_dir) == 0o700 and mode(data_dir / "device.json") == 0o600
         agent.start()
         try:
-            wait_for(lambda: (data_dir / "replica.db-shm").exists() and agent.status().startswith("healthy"),
-                     what="the agent's first pull")
+            wait_for(
+                lambda: (data_dir / "replica.db-shm").exists() and agent.status().startswith("healthy"),
+                what="the agent's first pull",
+            )
             assert modes(data_dir, "replica.db") == {"": 0o600, "-wal": 0o600, "-shm": 0o600}
             assert mode(data_dir) == 0o700
         finally:

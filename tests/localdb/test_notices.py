@@ -43,9 +43,15 @@ def test_raised_counted_narrowed_then_fixed_by_scans_that_arrive_right(journal):
     assert notice.layouts == ("de",) and notice.corrected == 2 and notice.correct_in_row == 0
     assert (notice.since, notice.last) == (T0, T0 + timedelta(minutes=5))
     words = notice.words(T0 + timedelta(minutes=20))
-    assert "German (QWERTZ)" in words and "Germany" in words and "2 scans corrected, the first 20 minutes ago" in words
+    assert (
+        "German (QWERTZ)" in words
+        and "Germany" in words
+        and "2 scans corrected, the first 20 minutes ago" in words
+    )
     assert "the last 15 minutes ago" in words and "US English" in words
-    assert notices.record_scan(journal, "7T3K9QJ2XMVBCD", None) == ()  # the same through any layout: no evidence
+    assert (
+        notices.record_scan(journal, "7T3K9QJ2XMVBCD", None) == ()
+    )  # the same through any layout: no evidence
     assert notices.record_scan(journal, CODE_WITH_Y, None) == ("correct",)
     assert notices.record_scan(journal, CODE_WITH_Y, None) == ("correct",)
     assert notices.current(journal.conn).correct_in_row == 2
@@ -63,7 +69,9 @@ def test_another_layout_raises_a_new_notice_and_a_manager_dismisses_it(journal):
     notices.record_scan(journal, "a", ("de",), now=T0)
     assert notices.record_scan(journal, "b", ("fr", "be"), now=T0 + timedelta(hours=1)) == ("raised",)
     notice = notices.current(journal.conn)
-    assert notice.layouts == ("fr", "be") and notice.corrected == 1 and notice.since == T0 + timedelta(hours=1)
+    assert (
+        notice.layouts == ("fr", "be") and notice.corrected == 1 and notice.since == T0 + timedelta(hours=1)
+    )
     assert "French (AZERTY) or Belgian (AZERTY)" in notice.words(T0 + timedelta(hours=1))
     assert notices.dismiss(journal, by="Ann") is True
     assert notices.current(journal.conn) is None
@@ -87,9 +95,18 @@ def test_a_journal_from_before_notices_has_none_and_is_migrated(tmp_path):
 
 def test_voucher_sync_status_judgement_names_the_notice(tmp_path):
     replica = Replica(tmp_path / "replica.db")
-    replica.apply_page({"cursor": 0, "next_cursor": 1, "complete": True,
-                        "store": {"id": "s1", "timezone": "Europe/London"}, "batches": [], "types": [],
-                        "vouchers": [], "deleted": {}})
+    replica.apply_page(
+        {
+            "cursor": 0,
+            "next_cursor": 1,
+            "complete": True,
+            "store": {"id": "s1", "timezone": "Europe/London"},
+            "batches": [],
+            "types": [],
+            "vouchers": [],
+            "deleted": {},
+        }
+    )
     journal = Journal(tmp_path / "journal.db")
     limits = Limits(offline=timedelta(days=9999), stale=timedelta(days=9999))
     till = Till(replica.conn, open_reader(tmp_path / "journal.db"))
@@ -98,7 +115,9 @@ def test_voucher_sync_status_judgement_names_the_notice(tmp_path):
     assert not [p for p in before.problems if "scanner" in p]
     notices.record_scan(journal, "a", ("de",))
     health = assess(till, limits, datetime.now(UTC))
-    assert health.degraded and [p for p in health.problems if p.startswith("the barcode scanner types as a US")]
+    assert health.degraded and [
+        p for p in health.problems if p.startswith("the barcode scanner types as a US")
+    ]
     report = health.as_json()["scanner_layout"]
     assert report["layouts"] == ["de"] and report["corrected"] == 1 and "Germany" in report["advice"]
     notices.dismiss(journal)

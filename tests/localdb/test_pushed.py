@@ -31,7 +31,9 @@ def test_outcomes_are_recorded_while_the_pull_holds_replica_db_and_the_till_sees
     puller.execute("INSERT INTO meta VALUES ('held', '1')")
     try:
         replica.pushed.follow_journal(journal.identity, 3, lambda seq: events[seq - 1].id)
-        replica.pushed.record_outcomes([e.wire() for e in events], answers(events), 3, journal_id=journal.identity)
+        replica.pushed.record_outcomes(
+            [e.wire() for e in events], answers(events), 3, journal_id=journal.identity
+        )
         till = Till(open_reader(tmp_path / "replica.db"), journal.conn)
         assert till.pending() == 0  # the kiosk reads the answers while the pull still writes
         assert [tuple(r) for r in till.replica.execute("SELECT outcome FROM outcomes")] == [("accepted",)] * 3
@@ -52,7 +54,9 @@ def test_a_reader_opened_before_the_agent_made_pushed_db_finds_it_later(tmp_path
     replica = Replica(tmp_path / "replica.db")
     journal = Journal(tmp_path / "journal.db")
     [event] = redeem_events(journal, 1)
-    replica.pushed.record_outcomes([event.wire()], answers([event], "rejected"), 1, journal_id=journal.identity)
+    replica.pushed.record_outcomes(
+        [event.wire()], answers([event], "rejected"), 1, journal_id=journal.identity
+    )
     till = Till(reader, journal.conn)
     assert [(o.event_id, o.outcome) for o in till.problems()] == [(event.id, "rejected")]
     reader.close()
@@ -84,8 +88,13 @@ def test_a_replica_of_the_old_layout_hands_its_outcomes_and_cursors_to_pushed_db
     replica.close()
     replica = Replica(path)  # again: nothing more to move, nothing lost
     own = sqlite3.connect(path)
-    assert {r[0] for r in own.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} >= {"meta", "vouchers"}
-    assert not {r[0] for r in own.execute("SELECT name FROM sqlite_master WHERE name IN ('outcomes', 'journals')")}
+    assert {r[0] for r in own.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} >= {
+        "meta",
+        "vouchers",
+    }
+    assert not {
+        r[0] for r in own.execute("SELECT name FROM sqlite_master WHERE name IN ('outcomes', 'journals')")
+    }
     assert {r[0] for r in own.execute("SELECT key FROM meta")} == {"cursor"}
     own.close()
     assert replica.pushed.push_mark() == ("j1", 2)
@@ -99,8 +108,12 @@ def test_a_replica_of_the_old_layout_hands_its_outcomes_and_cursors_to_pushed_db
 
 def test_a_damaged_pushed_db_is_kept_aside_and_started_afresh(tmp_path):
     replica = Replica(tmp_path / "replica.db")
-    replica.pushed.record_outcomes([{"id": "e1", "device_seq": 1, "kind": "redeem", "voucher_id": "b1.1"}],
-                                   [{"id": "e1", "outcome": "accepted", "server_time": "t"}], 1, journal_id="j1")
+    replica.pushed.record_outcomes(
+        [{"id": "e1", "device_seq": 1, "kind": "redeem", "voucher_id": "b1.1"}],
+        [{"id": "e1", "outcome": "accepted", "server_time": "t"}],
+        1,
+        journal_id="j1",
+    )
     replica.close()
     pushed = path_beside(tmp_path / "replica.db")
     data = bytearray(pushed.read_bytes())

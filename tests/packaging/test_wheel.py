@@ -25,10 +25,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from support.e2e import TmuxTerminal, query
-from support.server import free_port
 from support.kiosk_files import make_settings
+from support.server import free_port
 from support.store_host import FAST, wait_for
 from support.under_systemd import run_as_under_systemd, screen_lines
 
@@ -40,12 +39,21 @@ VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["versi
 PROGRAMS = {"voucher-kiosk": "till", "voucher-sync": "till", "voucher-central": "central"}
 # what each extra must not bring: import name -> its distribution's name in `pip list`
 NOT_IN = {
-    "till": {"fastapi": "fastapi", "starlette": "starlette", "uvicorn": "uvicorn", "sqlalchemy": "sqlalchemy",
-             "alembic": "alembic", "psycopg": "psycopg"},
+    "till": {
+        "fastapi": "fastapi",
+        "starlette": "starlette",
+        "uvicorn": "uvicorn",
+        "sqlalchemy": "sqlalchemy",
+        "alembic": "alembic",
+        "psycopg": "psycopg",
+    },
     "central": {"textual": "textual", "cv2": "opencv-python-headless", "pyzbar": "pyzbar"},
 }
 # the modules each program starts from, which must import from the virtualenv's site-packages
-ENTRY_MODULES = {"till": ["kiosk.app", "kiosk.scanner", "sync.agent"], "central": ["central.app", "central.db.migrate"]}
+ENTRY_MODULES = {
+    "till": ["kiosk.app", "kiosk.scanner", "sync.agent"],
+    "central": ["central.app", "central.db.migrate"],
+}
 ADMIN_TOKEN = "packaging-test-admin-token"
 STORE = "leeds-01"
 DEADLINE = 60  # generous for a loaded 2-core machine; every wait polls
@@ -54,8 +62,12 @@ DEADLINE = 60  # generous for a loaded 2-core machine; every wait polls
 def program_env(**extra: str) -> dict[str, str]:
     """This process's environment (pip's settings point at the local indexes), without anything
     that would make Python find the checkout or another virtualenv, or change a program's settings."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSAFEPATH") and not k.startswith("VOUCHER_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSAFEPATH")
+        and not k.startswith("VOUCHER_")
+    }
     return {**env, **extra}
 
 
@@ -63,20 +75,39 @@ def tail(path: Path, lines: int = 60) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
 
 
-def run(argv: list[str | Path], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120,
-        check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(a) for a in argv], cwd=cwd, env=env or program_env(), capture_output=True,
-                            text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+def run(
+    argv: list[str | Path],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [str(a) for a in argv],
+        cwd=cwd,
+        env=env or program_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     if check:
-        assert result.returncode == 0, (f"{' '.join(map(str, argv))} exited with {result.returncode}\n"
-                                        f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+        assert result.returncode == 0, (
+            f"{' '.join(map(str, argv))} exited with {result.returncode}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
     return result
 
 
 def source_files() -> list[str]:
     """The working tree as git would commit it: tracked files and new ones not ignored."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, check=True).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     return sorted(name for name in listed.split("\0") if name and (REPO / name).is_file())
 
 
@@ -114,8 +145,11 @@ def install_guide_lines(extra: str) -> list[str]:
     """README.md's commands that make the virtualenv and install the extra, as the guide gives them."""
     text = (REPO / "README.md").read_text()
     section = text.split("## Installing on store hardware and at head office", 1)[1].split("\n## ", 1)[0]
-    lines = [line.split("#", 1)[0].strip() for block in re.findall(r"```sh\n(.*?)```", section, re.S)
-             for line in block.splitlines()]
+    lines = [
+        line.split("#", 1)[0].strip()
+        for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+        for line in block.splitlines()
+    ]
     make = [line for line in lines if line.startswith("python3 -m venv ")]
     install = [line for line in lines if " install " in line and f"[{extra}]" in line]
     assert make and install, f"README.md's install guide has no venv or pip line for [{extra}]"
@@ -131,12 +165,21 @@ def venvs(source_tree, tmp_path_factory) -> dict[str, Path]:
     for extra in ("till", "central"):
         venv, log = root / extra, root / f"{extra}.log"
         script = " && ".join(install_guide_lines(extra))
-        script = (script.replace("/opt/voucher-kiosk/.venv", str(venv)).replace("/opt/voucher-kiosk", str(source_tree))
-                  .replace("python3 -m venv", f"{base_python()} -m venv", 1)
-                  .replace("/bin/pip install ", "/bin/pip install --quiet ", 1))
+        script = (
+            script.replace("/opt/voucher-kiosk/.venv", str(venv))
+            .replace("/opt/voucher-kiosk", str(source_tree))
+            .replace("python3 -m venv", f"{base_python()} -m venv", 1)
+            .replace("/bin/pip install ", "/bin/pip install --quiet ", 1)
+        )
         with open(log, "wb") as out:
-            process = subprocess.Popen(["sh", "-c", script], cwd=root, env=program_env(), stdin=subprocess.DEVNULL,
-                                       stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                ["sh", "-c", script],
+                cwd=root,
+                env=program_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         installs[extra] = (venv, log, process)
     try:
         for extra, (venv, log, process) in installs.items():
@@ -168,10 +211,14 @@ def test_the_wheel_holds_every_file_of_the_packages(wheel):
     with zipfile.ZipFile(wheel) as archive:
         in_wheel = set(archive.namelist())
     missing_data = [name for name in in_git if not name.endswith(".py") and name not in in_wheel]
-    assert not missing_data, ("files the programs read at run time are not in the wheel; add them to "
-                              f"[tool.setuptools.package-data] in pyproject.toml: {missing_data}")
+    assert not missing_data, (
+        "files the programs read at run time are not in the wheel; add them to "
+        f"[tool.setuptools.package-data] in pyproject.toml: {missing_data}"
+    )
     missing_modules = [name for name in in_git if name.endswith(".py") and name not in in_wheel]
-    assert not missing_modules, f"modules not in the wheel (a directory without __init__.py?): {missing_modules}"
+    assert not missing_modules, (
+        f"modules not in the wheel (a directory without __init__.py?): {missing_modules}"
+    )
 
 
 # --- each extra: its own libraries and no other's --------------------------------------------------------
@@ -195,8 +242,11 @@ def test_an_extra_brings_no_other_programs_libraries(venvs, extra, tmp_path):
     venv = venvs[extra]
     probe = run([venv / "bin" / "python", "-c", IMPORT_PROBE, *NOT_IN[extra]], cwd=tmp_path)
     found = json.loads(probe.stdout)
-    imported = {name: r for name, r in found.items()
-                if r.get("error") != "ModuleNotFoundError" or r.get("missing") != name}
+    imported = {
+        name: r
+        for name, r in found.items()
+        if r.get("error") != "ModuleNotFoundError" or r.get("missing") != name
+    }
     assert not imported, f"the '{extra}' virtualenv can import what it should not have: {imported}"
     listed = run([venv / "bin" / "pip", "list", "--format=json"], cwd=tmp_path)
     names = {p["name"].lower().replace("_", "-") for p in json.loads(listed.stdout)}
@@ -234,8 +284,12 @@ def test_the_kiosk_not_enrolled_says_so_in_one_line(venvs, tmp_path):
     data_dir = tmp_path / "till"
     data_dir.mkdir()
     try:
-        result = run([bin_of(venvs, "voucher-kiosk"), "run", "--data-dir", data_dir], cwd=tmp_path, timeout=60,
-                     check=False)
+        result = run(
+            [bin_of(venvs, "voucher-kiosk"), "run", "--data-dir", data_dir],
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(f"voucher-kiosk run without an identity did not exit:\n{exc.stderr}") from None
     assert result.returncode != 0
@@ -254,8 +308,14 @@ class Program:
     def __init__(self, argv: list[str | Path], log: Path, cwd: Path, env: dict[str, str]) -> None:
         self.log = log
         with open(log, "ab") as out:
-            self.process = subprocess.Popen([str(a) for a in argv], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [str(a) for a in argv],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def running(self) -> bool:
         return self.process.poll() is None
@@ -303,8 +363,21 @@ def start_head_office(venvs, tmp_path: Path, processes: list[Program]) -> tuple[
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = program_env(VOUCHER_ADMIN_TOKEN=ADMIN_TOKEN, VOUCHER_SERVER=url)
-    server = Program([bin_of(venvs, "voucher-central"), "serve", "--database", f"sqlite:///{tmp_path / 'c.db'}",
-                      "--host", "127.0.0.1", "--port", str(port)], tmp_path / "central.log", tmp_path, env)
+    server = Program(
+        [
+            bin_of(venvs, "voucher-central"),
+            "serve",
+            "--database",
+            f"sqlite:///{tmp_path / 'c.db'}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        tmp_path / "central.log",
+        tmp_path,
+        env,
+    )
     processes.append(server)
 
     def up() -> bool:
@@ -316,8 +389,12 @@ def start_head_office(venvs, tmp_path: Path, processes: list[Program]) -> tuple[
     except AssertionError as exc:
         raise AssertionError(f"{exc}\nserver log:\n{tail(server.log)}") from None
     # the admin token bootstraps the first staff account; the admin commands use its own token
-    first = httpx.post(f"{url}/api/v1/staff/bootstrap", json={"email": "hq@example.com"}, timeout=30,
-                       headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    first = httpx.post(
+        f"{url}/api/v1/staff/bootstrap",
+        json={"email": "hq@example.com"},
+        timeout=30,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
     assert first.status_code == 201, first.text
     return url, {**program_env(VOUCHER_SERVER=url), "VOUCHER_TOKEN": first.json()["token"]}
 
@@ -333,8 +410,9 @@ def test_head_office_and_a_till_installed_from_the_wheel(venvs, tmp_path, proces
         return json.loads(central(*args, "--json").stdout)
 
     central("store", "create", STORE, "Leeds Briggate", "--timezone", "Europe/London")
-    batch = central_json("batch", "create", "--identifier", "Wheel Spring", "--serial-start", "1",
-                         "--serial-end", "20")
+    batch = central_json(
+        "batch", "create", "--identifier", "Wheel Spring", "--serial-start", "1", "--serial-end", "20"
+    )
     bid = batch["id"]
     central("batch", "add-type", bid, "--name", "Std", "--value", "£5 off")
     for step in ("validate", "generate", "wait", "distribute", "redeemable"):
@@ -342,9 +420,12 @@ def test_head_office_and_a_till_installed_from_the_wheel(venvs, tmp_path, proces
     batch = central_json("batch", "show", bid)
     assert batch["state"] == "redeemable" and batch["metrics"]["total"] == 20, batch
     # head office claims one on behalf of a member (members sign in by mail on the claim page)
-    claim = httpx.post(f"{url}/api/v1/claims", json={"claim_token": batch["claim_token"],
-                                                    "member_id": "m1@example.com"}, timeout=30,
-                       headers={"Authorization": f"Bearer {admin_env['VOUCHER_TOKEN']}"})
+    claim = httpx.post(
+        f"{url}/api/v1/claims",
+        json={"claim_token": batch["claim_token"], "member_id": "m1@example.com"},
+        timeout=30,
+        headers={"Authorization": f"Bearer {admin_env['VOUCHER_TOKEN']}"},
+    )
     assert claim.status_code == 201, claim.text
     code = claim.json()["code"]
     enrolment = central_json("store", "enrolment-code", STORE)["code"]
@@ -353,8 +434,12 @@ def test_head_office_and_a_till_installed_from_the_wheel(venvs, tmp_path, proces
     till_env = program_env(**FAST)
     data_dir = tmp_path / "till"
     sync = bin_of(venvs, "voucher-sync")
-    enrolled = run([sync, "enrol", "--data-dir", data_dir, "--server", url, "--code", enrolment, "--name", "till-1"],
-                   cwd=tmp_path, env=till_env, timeout=DEADLINE)
+    enrolled = run(
+        [sync, "enrol", "--data-dir", data_dir, "--server", url, "--code", enrolment, "--name", "till-1"],
+        cwd=tmp_path,
+        env=till_env,
+        timeout=DEADLINE,
+    )
     assert f"store {STORE}" in enrolled.stdout, enrolled.stdout
     agent = Program([sync, "run", "--data-dir", data_dir], tmp_path / "agent.log", tmp_path, till_env)
     processes.append(agent)
@@ -362,25 +447,34 @@ def test_head_office_and_a_till_installed_from_the_wheel(venvs, tmp_path, proces
     def pulled() -> bool:
         assert agent.running(), f"voucher-sync run exited with {agent.process.returncode}"
         meta = dict(tuple(r) for r in query(data_dir / "replica.db", "SELECT key, value FROM meta"))
-        claimed = query(data_dir / "replica.db", "SELECT count(*) FROM vouchers WHERE batch_id = ? AND claimed", bid)
+        claimed = query(
+            data_dir / "replica.db", "SELECT count(*) FROM vouchers WHERE batch_id = ? AND claimed", bid
+        )
         return bool(meta.get("last_pull_at")) and int(meta.get("cursor") or 0) > 0 and claimed[0][0] == 1
 
     try:
         wait_for(pulled, DEADLINE, "a pull of the snapshot into replica.db")
     except AssertionError as exc:
-        raise AssertionError(f"{exc}\nagent log:\n{tail(agent.log)}\nserver log:\n{tail(tmp_path / 'central.log')}"
-                             ) from None
+        raise AssertionError(
+            f"{exc}\nagent log:\n{tail(agent.log)}\nserver log:\n{tail(tmp_path / 'central.log')}"
+        ) from None
     status = run([sync, "status", "--data-dir", data_dir], cwd=tmp_path, env=till_env, timeout=DEADLINE)
     assert f"store {STORE}" in status.stdout, status.stdout
 
     # the cashier's screen in a real terminal: it draws, a typed code gets its verdict, Ctrl+Q quits
     exit_file = tmp_path / "kiosk.exit"
     kiosk = [str(bin_of(venvs, "voucher-kiosk")), "run", "--data-dir", str(data_dir)]
-    script = (f"unset PYTHONPATH PYTHONHOME VIRTUAL_ENV; cd {shlex.quote(str(tmp_path))} && {shlex.join(kiosk)}; "
-              f"echo EXIT=$? > {shlex.quote(str(exit_file))}")
-    terminal.start(["sh", "-c", script], {"LANG": "C.UTF-8", "VOUCHER_KIOSK_BELL": "false",
-                                          "VOUCHER_KIOSK_VERDICT_SECONDS": "600"})
-    terminal.wait_screen(lambda s: "Scan or type a voucher code, then Enter" in s, DEADLINE, "the kiosk's scan input")
+    script = (
+        f"unset PYTHONPATH PYTHONHOME VIRTUAL_ENV; cd {shlex.quote(str(tmp_path))} && {shlex.join(kiosk)}; "
+        f"echo EXIT=$? > {shlex.quote(str(exit_file))}"
+    )
+    terminal.start(
+        ["sh", "-c", script],
+        {"LANG": "C.UTF-8", "VOUCHER_KIOSK_BELL": "false", "VOUCHER_KIOSK_VERDICT_SECONDS": "600"},
+    )
+    terminal.wait_screen(
+        lambda s: "Scan or type a voucher code, then Enter" in s, DEADLINE, "the kiosk's scan input"
+    )
     terminal.type(code)
 
     def verdict(screen: str) -> bool:
@@ -406,21 +500,29 @@ def test_head_office_and_a_till_installed_from_the_wheel(venvs, tmp_path, proces
     assert agent.stop() == 0, f"voucher-sync run on SIGTERM:\n{tail(agent.log)}"
 
 
-
-def test_the_kiosk_without_its_stylesheet_exits_1_with_one_line_and_the_traceback_in_the_journal(venvs, tmp_path):
+def test_the_kiosk_without_its_stylesheet_exits_1_with_one_line_and_the_traceback_in_the_journal(
+    venvs, tmp_path
+):
     """The bug that started tests/packaging: app.tcss missing from site-packages. Textual fails
     inside the app; the till must not exit 0 (systemd would not see a failure) nor draw a
     traceback on the cashier's screen. Last in the module: it takes the file away for a moment."""
     data_dir = tmp_path / "till"
     make_settings(data_dir)
-    probe = run([venvs["till"] / "bin" / "python", "-c", "import kiosk, pathlib; print(pathlib.Path(kiosk.__file__).parent)"],
-                cwd=tmp_path)
+    probe = run(
+        [
+            venvs["till"] / "bin" / "python",
+            "-c",
+            "import kiosk, pathlib; print(pathlib.Path(kiosk.__file__).parent)",
+        ],
+        cwd=tmp_path,
+    )
     stylesheet = Path(probe.stdout.strip()) / "app.tcss"
     aside = stylesheet.with_name("app.tcss.aside")
     stylesheet.rename(aside)
     try:
         code, screen, journal = run_as_under_systemd(
-            [str(bin_of(venvs, "voucher-kiosk")), "run", "--data-dir", str(data_dir)], program_env(), DEADLINE)
+            [str(bin_of(venvs, "voucher-kiosk")), "run", "--data-dir", str(data_dir)], program_env(), DEADLINE
+        )
     finally:
         aside.rename(stylesheet)
     assert code == 1, (screen, journal)

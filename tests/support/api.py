@@ -13,15 +13,25 @@ from fastapi.testclient import TestClient
 from central.settings import CentralSettings
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
-CHEAP_HASHES = 12  # scrypt cost (log2 N) of the tests' staff passwords: the default, OWASP's 17, takes ~0.3-1 s a hash
+CHEAP_HASHES = (
+    12  # scrypt cost (log2 N) of the tests' staff passwords: the default, OWASP's 17, takes ~0.3-1 s a hash
+)
 
 
 # Every test runs from one client address (loopback, or TestClient's): the rate limits there are
 # far above anything a test does; tests/central/test_limits.py tests them at their defaults (DEFAULT_LIMITS).
-LIMIT_SETTINGS = ("member_sign_in_per_address", "member_sign_in_per_account", "member_codes_per_address",
-                  "claims_per_address", "claims_per_member", "claims_per_token_per_minute", "enrolments_per_address",
-                  "device_requests_per_minute", "device_requests_per_address_per_minute",
-                  "staff_sign_in_failures_per_address")
+LIMIT_SETTINGS = (
+    "member_sign_in_per_address",
+    "member_sign_in_per_account",
+    "member_codes_per_address",
+    "claims_per_address",
+    "claims_per_member",
+    "claims_per_token_per_minute",
+    "enrolments_per_address",
+    "device_requests_per_minute",
+    "device_requests_per_address_per_minute",
+    "staff_sign_in_failures_per_address",
+)
 RELAXED_LIMITS = {name: 100_000 for name in LIMIT_SETTINGS}
 DEFAULT_LIMITS = {name: CentralSettings.model_fields[name].default for name in LIMIT_SETTINGS}
 
@@ -47,8 +57,9 @@ def member_sign_in(client, mailbox, email: str, next_page: str = "/my/vouchers")
     """Sign `client` (a TestClient or httpx.Client of the server) in as a member the way a member
     does: ask for the mail, then open its link and press Sign in."""
     page = client.get(f"/my/sign-in?next={next_page}")
-    asked = client.post("/my/sign-in", data={"email": email, "sign_in_token": sign_in_token(page.text),
-                                             "next": next_page})
+    asked = client.post(
+        "/my/sign-in", data={"email": email, "sign_in_token": sign_in_token(page.text), "next": next_page}
+    )
     assert asked.status_code == 200 and "Check your mail" in asked.text, asked.text
     link = urlsplit(mailbox.last_to(email).link).path
     confirm = client.get(link)
@@ -83,7 +94,9 @@ class Api:
         self.token = token or staff_token(client.app.state.context.db)
         self.admin = {"Authorization": f"Bearer {self.token}"}
 
-    def call(self, method: str, path: str, expect: int | None = None, token: str | None = None, **kw) -> httpx.Response:
+    def call(
+        self, method: str, path: str, expect: int | None = None, token: str | None = None, **kw
+    ) -> httpx.Response:
         headers = kw.pop("headers", {})
         headers.setdefault("Authorization", f"Bearer {token}" if token else self.admin["Authorization"])
         response = self.client.request(method, f"/api/v1{path}", headers=headers, **kw)
@@ -92,18 +105,34 @@ class Api:
         return response
 
     def store(self, store_id: str = "s1", timezone: str = "Europe/London") -> dict:
-        return self.call("POST", "/stores", 201, json={"id": store_id, "name": f"Store {store_id}", "timezone": timezone}).json()
+        return self.call(
+            "POST", "/stores", 201, json={"id": store_id, "name": f"Store {store_id}", "timezone": timezone}
+        ).json()
 
     def device(self, store_id: str = "s1", name: str = "till-1") -> dict:
         code = self.call("POST", f"/stores/{store_id}/enrolment-codes", 201).json()["code"]
-        return self.call("POST", "/devices/enrol", 201, json={"enrolment_code": code, "device_name": name}).json()
+        return self.call(
+            "POST", "/devices/enrol", 201, json={"enrolment_code": code, "device_name": name}
+        ).json()
 
-    def batch(self, size: int = 10, *, state: str = "redeemable", initial_status: str = "unused", **fields) -> dict:
+    def batch(
+        self, size: int = 10, *, state: str = "redeemable", initial_status: str = "unused", **fields
+    ) -> dict:
         """A batch walked to `state` with one type covering serials 1..size."""
-        body = {"identifier": fields.pop("identifier", "Test batch"), "serial_start": 1, "serial_end": size, **fields}
+        body = {
+            "identifier": fields.pop("identifier", "Test batch"),
+            "serial_start": 1,
+            "serial_end": size,
+            **fields,
+        }
         batch = self.call("POST", "/batches", 201, json=body).json()
         bid = batch["id"]
-        self.call("POST", f"/batches/{bid}/types", 201, json={"name": "Std", "value": "£5 off", "initial_status": initial_status})
+        self.call(
+            "POST",
+            f"/batches/{bid}/types",
+            201,
+            json={"name": "Std", "value": "£5 off", "initial_status": initial_status},
+        )
         if state == "configuring":
             return self.get(bid)
         self.call("POST", f"/batches/{bid}/validate", 200)
@@ -111,8 +140,13 @@ class Api:
             return self.get(bid)
         self.call("POST", f"/batches/{bid}/generate", 202)
         self.wait_generated(bid)
-        for step in {"generated": [], "distributed": ["distribute"], "redeemable": ["distribute", "redeemable"],
-                     "locked": ["distribute", "lock"], "void": ["void"]}[state]:
+        for step in {
+            "generated": [],
+            "distributed": ["distribute"],
+            "redeemable": ["distribute", "redeemable"],
+            "locked": ["distribute", "lock"],
+            "void": ["void"],
+        }[state]:
             self.call("POST", f"/batches/{bid}/{step}", 200)
         return self.get(bid)
 
@@ -134,9 +168,18 @@ class Api:
         addresses since issue 13)."""
         from vouchers.emails import is_email
 
-        address = member if is_email(member) else (
-            re.sub(r"[^a-z0-9.+=-]+", "-", member.partition("@")[0].lower()).strip("-") + "@example.com")
-        return self.call("POST", "/claims", 201, json={"claim_token": batch["claim_token"], "member_id": address}).json()
+        address = (
+            member
+            if is_email(member)
+            else (
+                re.sub(r"[^a-z0-9.+=-]+", "-", member.partition("@")[0].lower()).strip("-") + "@example.com"
+            )
+        )
+        return self.call(
+            "POST", "/claims", 201, json={"claim_token": batch["claim_token"], "member_id": address}
+        ).json()
 
     def vouchers(self, batch_id: str, **params) -> list[dict]:
-        return self.call("GET", f"/batches/{batch_id}/vouchers", 200, params={"limit": 10000, **params}).json()["vouchers"]
+        return self.call(
+            "GET", f"/batches/{batch_id}/vouchers", 200, params={"limit": 10000, **params}
+        ).json()["vouchers"]

@@ -29,8 +29,13 @@ class TmuxTerminal:
         self.target = "kiosk:0.0"
 
     def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["tmux", "-u", "-L", self.socket, "-f", str(self.conf), *args],
-                              capture_output=True, text=True, timeout=30, check=check)
+        return subprocess.run(
+            ["tmux", "-u", "-L", self.socket, "-f", str(self.conf), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=check,
+        )
 
     def start(self, argv: list[str], env: dict[str, str]) -> TmuxTerminal:
         command = "exec env " + shlex.join([f"{k}={v}" for k, v in env.items()] + argv)
@@ -75,7 +80,9 @@ class TmuxTerminal:
         assert _until(lambda: not self._running(), timeout), "the program did not exit"
 
     def _running(self) -> bool:
-        state = subprocess.run(["ps", "-o", "stat=", "-p", str(self.pid)], capture_output=True, text=True).stdout
+        state = subprocess.run(
+            ["ps", "-o", "stat=", "-p", str(self.pid)], capture_output=True, text=True
+        ).stdout
         return state.strip() != "" and not state.startswith("Z")
 
     def close(self) -> None:
@@ -100,8 +107,10 @@ class TmuxTerminal:
         except ProcessLookupError:
             return False
         # a zombie still answers kill(0); the pane's own view says whether it has exited
-        return self._tmux("display-message", "-p", "-t", self.target, "#{pane_dead}",
-                          check=False).stdout.strip() == "0"
+        return (
+            self._tmux("display-message", "-p", "-t", self.target, "#{pane_dead}", check=False).stdout.strip()
+            == "0"
+        )
 
 
 def _until(condition: Callable[[], bool], timeout: float) -> bool:

@@ -12,19 +12,31 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-FAULTS = ("pass", "refuse", "stall", "reset_mid_body", "drop_after_commit", "http500", "http429", "garbage",
-          "wrong_shape")
+FAULTS = (
+    "pass",
+    "refuse",
+    "stall",
+    "reset_mid_body",
+    "drop_after_commit",
+    "http500",
+    "http429",
+    "garbage",
+    "wrong_shape",
+)
 
 
 def _response(status: str, body: bytes, content_type: str = "application/json", extra: str = "") -> bytes:
-    head = (f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {len(body)}\r\n"
-            f"connection: close\r\n{extra}\r\n")
+    head = (
+        f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {len(body)}\r\n"
+        f"connection: close\r\n{extra}\r\n"
+    )
     return head.encode() + body
 
 
 class FaultProxy:
-    def __init__(self, upstream_port: int, plan: Callable[[bytes], str] | None = None, *,
-                 stall_seconds: float = 5) -> None:
+    def __init__(
+        self, upstream_port: int, plan: Callable[[bytes], str] | None = None, *, stall_seconds: float = 5
+    ) -> None:
         self.upstream_port = upstream_port
         self.plan = plan or (lambda request_line: "pass")
         self.stall_seconds = stall_seconds
@@ -41,7 +53,9 @@ class FaultProxy:
     def random(cls, upstream_port: int, seed: int, fault_rate: float, **kw) -> FaultProxy:
         rng = random.Random(seed)
         proxy = cls(upstream_port, **kw)
-        proxy.plan = lambda _: rng.choice(FAULTS[1:]) if proxy.faulty and rng.random() < fault_rate else "pass"
+        proxy.plan = lambda _: (
+            rng.choice(FAULTS[1:]) if proxy.faulty and rng.random() < fault_rate else "pass"
+        )
         return proxy
 
     faulty = True
@@ -82,8 +96,13 @@ class FaultProxy:
                     client.sendall(_response("500 Internal Server Error", b'{"detail":"injected"}'))
                     return
                 if fault == "http429":
-                    client.sendall(_response("429 Too Many Requests", b'{"detail":"slow down"}',
-                                             extra=f"retry-after: {self.retry_after}\r\n"))
+                    client.sendall(
+                        _response(
+                            "429 Too Many Requests",
+                            b'{"detail":"slow down"}',
+                            extra=f"retry-after: {self.retry_after}\r\n",
+                        )
+                    )
                     return
                 if fault == "garbage":
                     client.sendall(_response("200 OK", b'{"cursor": 0, "results": [tru'))

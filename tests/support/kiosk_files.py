@@ -9,8 +9,8 @@ import numpy as np
 import segno
 
 from kiosk.settings import KioskSettings
-from localdb.replica import Replica
 from localdb.identity import Identity, save
+from localdb.replica import Replica
 from vouchers.codes import code_hash, new_codes
 
 KEY_HEX = "22" * 32
@@ -22,17 +22,51 @@ def make_settings(data_dir, codes: list[str] = CODES) -> KioskSettings:
     save(data_dir / "device.json", Identity("http://x", "d1", "s1", "secret-token", KEY_HEX))
     replica = Replica(data_dir / "replica.db")
     key = bytes.fromhex(KEY_HEX)
-    replica.apply_page({
-        "cursor": 0, "next_cursor": 5, "complete": True, "store": {"id": "s1", "timezone": "Europe/London"},
-        "batches": [{"id": "b", "identifier": "Spring Email", "description": "", "state": "redeemable",
-                     "claims": "active", "valid_from": None, "valid_until": None, "stores": None}],
-        "types": [{"id": "t", "batch_id": "b", "name": "Std", "value": "£5 off", "min_purchase": "£20",
-                   "initial_status": "unused"}],
-        "vouchers": [{"id": f"b.{i}", "batch_id": "b", "type_id": "t", "serial": i, "code_hash": code_hash(c, key),
-                      "claimed": i < 2, "status": "unused" if i < 2 else None, "used_at": None, "used_store": None}
-                     for i, c in enumerate(codes)],
-        "deleted": {},
-    })
+    replica.apply_page(
+        {
+            "cursor": 0,
+            "next_cursor": 5,
+            "complete": True,
+            "store": {"id": "s1", "timezone": "Europe/London"},
+            "batches": [
+                {
+                    "id": "b",
+                    "identifier": "Spring Email",
+                    "description": "",
+                    "state": "redeemable",
+                    "claims": "active",
+                    "valid_from": None,
+                    "valid_until": None,
+                    "stores": None,
+                }
+            ],
+            "types": [
+                {
+                    "id": "t",
+                    "batch_id": "b",
+                    "name": "Std",
+                    "value": "£5 off",
+                    "min_purchase": "£20",
+                    "initial_status": "unused",
+                }
+            ],
+            "vouchers": [
+                {
+                    "id": f"b.{i}",
+                    "batch_id": "b",
+                    "type_id": "t",
+                    "serial": i,
+                    "code_hash": code_hash(c, key),
+                    "claimed": i < 2,
+                    "status": "unused" if i < 2 else None,
+                    "used_at": None,
+                    "used_store": None,
+                }
+                for i, c in enumerate(codes)
+            ],
+            "deleted": {},
+        }
+    )
     replica.close()
     return KioskSettings(data_dir=data_dir, bell=False, verdict_seconds=30)
 

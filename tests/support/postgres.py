@@ -183,7 +183,7 @@ class PostgresServer:
 
     # -- lifecycle ----------------------------------------------------------
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         if self._running:
             return self
         self.root = self._make_root()
@@ -198,8 +198,11 @@ class PostgresServer:
                     # Another process (e.g. another xdist worker's server) may
                     # have taken the port between _free_port() and bind().
                     last_error = exc
-                    if "already in use" in str(exc) or "could not bind" in str(exc) \
-                            or "could not create any TCP/IP sockets" in str(exc):
+                    if (
+                        "already in use" in str(exc)
+                        or "could not bind" in str(exc)
+                        or "could not create any TCP/IP sockets" in str(exc)
+                    ):
                         continue
                     raise
                 self.port = port
@@ -230,7 +233,7 @@ class PostgresServer:
         self.root = None
         self.port = None
 
-    def __enter__(self) -> "PostgresServer":
+    def __enter__(self) -> PostgresServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -313,10 +316,12 @@ class PostgresServer:
     def _initdb(self) -> None:
         result = self._run(
             "initdb",
-            "-D", str(self.data_dir),
+            "-D",
+            str(self.data_dir),
             "--auth=trust",
             f"--username={_SUPERUSER}",
-            "-E", "UTF8",
+            "-E",
+            "UTF8",
             "--no-locale",
             "--no-sync",
         )
@@ -332,10 +337,15 @@ class PostgresServer:
             "-c max_connections=200"
         )
         result = self._run(
-            "pg_ctl", "-w", "start",
-            "-D", str(self.data_dir),
-            "-l", str(self.log_file),
-            "-o", options,
+            "pg_ctl",
+            "-w",
+            "start",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-o",
+            options,
         )
         if result.returncode != 0:
             try:
@@ -345,7 +355,9 @@ class PostgresServer:
             # Stop a half-started server before a retry on another port.
             subprocess.run(
                 self._cmd("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "immediate"),
-                cwd=self.root, capture_output=True, check=False,
+                cwd=self.root,
+                capture_output=True,
+                check=False,
             )
             try:
                 self.log_file.unlink()

@@ -24,11 +24,15 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, database_url: str, *, port: int | None = None, log: Path | None = None, **env: str) -> None:
+    def __init__(
+        self, database_url: str, *, port: int | None = None, log: Path | None = None, **env: str
+    ) -> None:
         self.database_url = database_url
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        relaxed = {f"VOUCHER_{name.upper()}": str(value) for name, value in RELAXED_LIMITS.items()}  # one address
+        relaxed = {
+            f"VOUCHER_{name.upper()}": str(value) for name, value in RELAXED_LIMITS.items()
+        }  # one address
         self.env = {**os.environ, "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN, **relaxed, **env}
         self.log = log
         self.process: subprocess.Popen | None = None
@@ -37,8 +41,17 @@ class ServerProcess:
     def start(self, timeout: float = 30) -> ServerProcess:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [str(BIN / "voucher-central"), "serve", "--database", self.database_url, "--port", str(self.port)],
-            env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                str(BIN / "voucher-central"),
+                "serve",
+                "--database",
+                self.database_url,
+                "--port",
+                str(self.port),
+            ],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -67,7 +80,9 @@ class ServerProcess:
     def client(self, token: str | None = None) -> httpx.Client:
         """An admin client: a personal API token (the shared admin token only bootstraps)."""
         token = token or self.staff_token()
-        return httpx.Client(base_url=f"{self.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
 
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, as a power cut or the OOM killer would do."""

@@ -44,14 +44,17 @@ class HeadOffice:
         self.admin = server.client()
 
     def store(self, store_id: str, timezone: str = "Europe/London") -> None:
-        self.admin.post("/stores", json={"id": store_id, "name": store_id, "timezone": timezone}).raise_for_status()
+        self.admin.post(
+            "/stores", json={"id": store_id, "name": store_id, "timezone": timezone}
+        ).raise_for_status()
 
     def enrolment_code(self, store_id: str) -> str:
         return self.admin.post(f"/stores/{store_id}/enrolment-codes").json()["code"]
 
     def batch(self, size: int, claimed: int = 0, **fields) -> dict:
-        bid = self.admin.post("/batches", json={"identifier": "Test", "serial_start": 1, "serial_end": size,
-                                                **fields}).json()["id"]
+        bid = self.admin.post(
+            "/batches", json={"identifier": "Test", "serial_start": 1, "serial_end": size, **fields}
+        ).json()["id"]
         self.admin.post(f"/batches/{bid}/types", json={"name": "Std", "value": "£5 off"}).raise_for_status()
         for step in ("validate", "generate"):
             self.admin.post(f"/batches/{bid}/{step}").raise_for_status()
@@ -60,7 +63,9 @@ class HeadOffice:
             self.admin.post(f"/batches/{bid}/{step}").raise_for_status()
         batch = self.admin.get(f"/batches/{bid}").json()
         batch["codes"] = [
-            self.admin.post("/claims", json={"claim_token": batch["claim_token"], "member_id": f"m{i}@example.com"}).json()["code"]
+            self.admin.post(
+                "/claims", json={"claim_token": batch["claim_token"], "member_id": f"m{i}@example.com"}
+            ).json()["code"]
             for i in range(claimed)
         ]
         return batch
@@ -82,19 +87,43 @@ class AgentProcess:
         self.log = data_dir / "agent.log"
 
     def enrol(self, server_url: str, code: str, name: str = "till") -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "voucher-sync"), "enrol", "--data-dir", str(self.data_dir), "--server",
-                               server_url, "--code", code, "--name", name],
-                              env=self.env, capture_output=True, text=True, timeout=30)
+        return subprocess.run(
+            [
+                str(BIN / "voucher-sync"),
+                "enrol",
+                "--data-dir",
+                str(self.data_dir),
+                "--server",
+                server_url,
+                "--code",
+                code,
+                "--name",
+                name,
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
 
     def start(self) -> AgentProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen([str(BIN / "voucher-sync"), "run", "--data-dir", str(self.data_dir)],
-                                        env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [str(BIN / "voucher-sync"), "run", "--data-dir", str(self.data_dir)],
+            env=self.env,
+            stdout=open(self.log, "ab"),
+            stderr=subprocess.STDOUT,
+        )
         return self
 
     def status(self) -> str:
-        return subprocess.run([str(BIN / "voucher-sync"), "status", "--data-dir", str(self.data_dir)],
-                              env=self.env, capture_output=True, text=True, timeout=30).stdout
+        return subprocess.run(
+            [str(BIN / "voucher-sync"), "status", "--data-dir", str(self.data_dir)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:

@@ -29,8 +29,12 @@ import zxingcpp
 WIDTH, HEIGHT = 1280, 720
 FOCAL = 1000.0  # px: a 720p webcam's ~65° horizontal field of view
 SYMBOLOGIES = ("QRCode", "Code128", "DataMatrix", "PDF417", "Aztec")  # what head office prints
-_ZXING = {"Code128": zxingcpp.BarcodeFormat.Code128, "DataMatrix": zxingcpp.BarcodeFormat.DataMatrix,
-          "PDF417": zxingcpp.BarcodeFormat.PDF417, "Aztec": zxingcpp.BarcodeFormat.Aztec}
+_ZXING = {
+    "Code128": zxingcpp.BarcodeFormat.Code128,
+    "DataMatrix": zxingcpp.BarcodeFormat.DataMatrix,
+    "PDF417": zxingcpp.BarcodeFormat.PDF417,
+    "Aztec": zxingcpp.BarcodeFormat.Aztec,
+}
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -43,7 +47,9 @@ def symbol_modules(text: str, symbology: str) -> np.ndarray:
     QR as segno's full QR at level M (central/images.py), the rest as zxing-cpp writes them."""
     if symbology == "QRCode":
         return np.pad(np.array(list(segno.make_qr(text, error="m").matrix), dtype=np.uint8), 4)
-    image = np.asarray(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(text, _ZXING[symbology]), scale=1))
+    image = np.asarray(
+        zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(text, _ZXING[symbology]), scale=1)
+    )
     return (image < 128).astype(np.uint8)
 
 
@@ -109,13 +115,21 @@ def _base(rng: random.Random, symbology: str) -> Look:
     """A printed voucher or a bright phone at 20-35 cm, held fairly straight, a little soft."""
     module = {"Code128": (2.3, 3.2), "PDF417": (2.8, 4.5)}.get(symbology, (3.0, 6.0))
     return Look(
-        symbology=symbology, text=voucher_text(rng, symbology), surface=rng.choice(("paper", "paper", "phone")),
+        symbology=symbology,
+        text=voucher_text(rng, symbology),
+        surface=rng.choice(("paper", "paper", "phone")),
         # rows to read: zxing-cpp reads Code 128 and PDF417 within about 8° of level only
-        module=rng.uniform(*module), rotation=rng.uniform(-6, 6) if symbology in ("Code128", "PDF417")
-        else rng.uniform(-15, 15),
-        tilt_x=rng.uniform(-8, 8), tilt_y=rng.uniform(-8, 8), exposure=rng.uniform(0.85, 1.1),
-        screen=rng.uniform(0.7, 1.0), blur=rng.uniform(0.5, 1.0), noise=rng.uniform(1.5, 3.5),
-        quality=rng.randint(80, 92), seed=rng.randrange(2**31))
+        module=rng.uniform(*module),
+        rotation=rng.uniform(-6, 6) if symbology in ("Code128", "PDF417") else rng.uniform(-15, 15),
+        tilt_x=rng.uniform(-8, 8),
+        tilt_y=rng.uniform(-8, 8),
+        exposure=rng.uniform(0.85, 1.1),
+        screen=rng.uniform(0.7, 1.0),
+        blur=rng.uniform(0.5, 1.0),
+        noise=rng.uniform(1.5, 3.5),
+        quality=rng.randint(80, 92),
+        seed=rng.randrange(2**31),
+    )
 
 
 def _small(rng: random.Random, look: Look) -> Look:
@@ -125,14 +139,20 @@ def _small(rng: random.Random, look: Look) -> Look:
 
 CONDITIONS: dict[str, Callable[[random.Random, Look], Look]] = {
     "plain": lambda rng, look: look,
-    "perspective": lambda rng, look: replace(look, tilt_x=rng.choice((-1, 1)) * rng.uniform(25, 45),
-                                              tilt_y=rng.uniform(-20, 20)),
+    "perspective": lambda rng, look: replace(
+        look, tilt_x=rng.choice((-1, 1)) * rng.uniform(25, 45), tilt_y=rng.uniform(-20, 20)
+    ),
     "rotation": lambda rng, look: replace(look, rotation=rng.uniform(-180, 180)),
-    "blur": lambda rng, look: replace(look, module=look.module * 1.3, blur=rng.uniform(1.3, 2.0),
-                                      motion=rng.choice((0.0, rng.uniform(3, 6)))),
+    "blur": lambda rng, look: replace(
+        look,
+        module=look.module * 1.3,
+        blur=rng.uniform(1.3, 2.0),
+        motion=rng.choice((0.0, rng.uniform(3, 6))),
+    ),
     "noise": lambda rng, look: replace(look, noise=rng.uniform(7, 12)),
-    "low light": lambda rng, look: replace(look, surface="paper", exposure=rng.uniform(0.25, 0.4),
-                                           noise=rng.uniform(2.5, 4)),
+    "low light": lambda rng, look: replace(
+        look, surface="paper", exposure=rng.uniform(0.25, 0.4), noise=rng.uniform(2.5, 4)
+    ),
     "bright light": lambda rng, look: replace(look, surface="paper", exposure=rng.uniform(1.5, 2.1)),
     "glare": lambda rng, look: replace(look, glare=rng.uniform(0.4, 1.0)),
     "JPEG": lambda rng, look: replace(look, quality=rng.randint(25, 45)),
@@ -165,22 +185,41 @@ def counter(variant: int) -> tuple[np.ndarray, np.ndarray]:
         w, h = int(rng.integers(120, 300)), int(rng.integers(100, 260))
         cv2.rectangle(albedo, (x, y), (x + w, y + h), int(rng.integers(40, 190)), -1)
         cv2.rectangle(albedo, (x + 12, y + 14), (x + w - 12, y + 60), int(rng.integers(180, 230)), -1)
-        cv2.putText(albedo, str(rng.choice(["PRICE 4.99", "SALE", "2 FOR 1", "NEW"])), (x + 18, y + 50),
-                    cv2.FONT_HERSHEY_SIMPLEX, 1.0, 20, 2)
+        cv2.putText(
+            albedo,
+            str(rng.choice(["PRICE 4.99", "SALE", "2 FOR 1", "NEW"])),
+            (x + 18, y + 50),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            1.0,
+            20,
+            2,
+        )
     x, y = int(rng.integers(350, 700)), int(rng.integers(split, HEIGHT - 120))
     cv2.rectangle(albedo, (x, y), (x + 260, HEIGHT), 215, -1)  # a receipt
     for i in range(12):
-        cv2.putText(albedo, "1 x COFFEE   2.40   TOTAL 14.20", (x + 8, y + 22 + i * 18), cv2.FONT_HERSHEY_PLAIN,
-                    0.8, 25, 1)
+        cv2.putText(
+            albedo,
+            "1 x COFFEE   2.40   TOTAL 14.20",
+            (x + 8, y + 22 + i * 18),
+            cv2.FONT_HERSHEY_PLAIN,
+            0.8,
+            25,
+            1,
+        )
     x, y = int(rng.integers(900, 1100)), int(rng.integers(60, 200))
     cv2.rectangle(albedo, (x, y), (x + 170, y + 300), 20, -1)  # a card reader with keys
     cv2.rectangle(albedo, (x + 20, y + 20), (x + 150, y + 100), 115, -1)
     cv2.putText(albedo, "INSERT CARD", (x + 28, y + 68), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 230, 1)
     for r in range(4):
         for c in range(3):
-            cv2.rectangle(albedo, (x + 25 + c * 45, y + 125 + r * 40), (x + 55 + c * 45, y + 150 + r * 40), 150, -1)
-    grain = cv2.resize(rng.normal(0, 0.03, (HEIGHT // 16, WIDTH // 16)).astype(np.float32), (WIDTH, HEIGHT),
-                       interpolation=cv2.INTER_CUBIC)
+            cv2.rectangle(
+                albedo, (x + 25 + c * 45, y + 125 + r * 40), (x + 55 + c * 45, y + 150 + r * 40), 150, -1
+            )
+    grain = cv2.resize(
+        rng.normal(0, 0.03, (HEIGHT // 16, WIDTH // 16)).astype(np.float32),
+        (WIDTH, HEIGHT),
+        interpolation=cv2.INTER_CUBIC,
+    )
     yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
     lx, ly = rng.uniform(0.3, 0.7) * WIDTH, rng.uniform(0.1, 0.4) * HEIGHT
     light = 1.15 - 0.75 * (((xx - lx) / WIDTH) ** 2 + ((yy - ly) / HEIGHT) ** 2)
@@ -206,7 +245,9 @@ class Placed:
 def _card(look: Look) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int], int]:
     """The card flat, `up` px per module: albedo, emission, the symbol's box (x0, y0, x1, y1)."""
     ink = symbol_modules(look.text, look.symbology).astype(np.float32)
-    if look.symbology == "Code128" and ink.shape[0] > 1:  # zxing-cpp writes it 50 high: print it 25 % as tall as wide
+    if (
+        look.symbology == "Code128" and ink.shape[0] > 1
+    ):  # zxing-cpp writes it 50 high: print it 25 % as tall as wide
         ink = np.repeat(ink[:1], max(12, round(ink.shape[1] * 0.25)), axis=0)
     up = 6
     symbol = cv2.resize(ink, (ink.shape[1] * up, ink.shape[0] * up), interpolation=cv2.INTER_NEAREST)
@@ -214,7 +255,7 @@ def _card(look: Look) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]
     if look.surface == "paper":  # a printed voucher: margin, and a line of print below the code
         mh, mw = int(0.12 * h) + 4 * up, int(0.08 * w) + 4 * up
         albedo = np.full((h + 2 * mh + 10 * up, w + 2 * mw), 0.86, np.float32)
-        albedo[mh:mh + h, mw:mw + w] = 0.86 - 0.78 * symbol
+        albedo[mh : mh + h, mw : mw + w] = 0.86 - 0.78 * symbol
         _print(albedo, "5 OFF  VALID AT ALL STORES", (mw, mh + h + 7 * up), 0.12 * up, 0.1, max(1, up // 3))
         return albedo, np.zeros_like(albedo), (mw, mh, mw + w, mh + h), up
     dark = look.surface == "phone-dark"
@@ -224,16 +265,26 @@ def _card(look: Look) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]
     bezel = 5 * up
     emission = np.zeros((sh + 2 * bezel, sw + 2 * bezel), np.float32)
     screen = np.full((sh, sw), ground, np.float32)
-    screen[side:side + h, side:side + w] = ground + (code_ink - ground) * symbol
-    cv2.rectangle(screen, (side, side // 3), (side + w * 2 // 3, side // 3 + 3 * up), code_ink * 0.8 + ground * 0.2, -1)
-    _print(screen, "Turn your brightness up", (side, side + h + 5 * up), 0.1 * up, code_ink * 0.7 + ground * 0.3,
-           max(1, up // 3))
-    emission[bezel:bezel + sh, bezel:bezel + sw] = screen * look.screen
+    screen[side : side + h, side : side + w] = ground + (code_ink - ground) * symbol
+    cv2.rectangle(
+        screen, (side, side // 3), (side + w * 2 // 3, side // 3 + 3 * up), code_ink * 0.8 + ground * 0.2, -1
+    )
+    _print(
+        screen,
+        "Turn your brightness up",
+        (side, side + h + 5 * up),
+        0.1 * up,
+        code_ink * 0.7 + ground * 0.3,
+        max(1, up // 3),
+    )
+    emission[bezel : bezel + sh, bezel : bezel + sw] = screen * look.screen
     albedo = np.full_like(emission, 0.05)  # glass and the phone's body reflect a little
     return albedo, emission, (bezel + side, bezel + side, bezel + side + w, bezel + side + h), up
 
 
-def _print(layer: np.ndarray, text: str, origin: tuple[int, int], scale: float, value: float, thickness: int) -> None:
+def _print(
+    layer: np.ndarray, text: str, origin: tuple[int, int], scale: float, value: float, thickness: int
+) -> None:
     """Text on a float layer (OpenCV draws text on 8-bit images only)."""
     ink = np.zeros(layer.shape, np.uint8)
     cv2.putText(ink, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thickness, cv2.LINE_AA)
@@ -259,18 +310,20 @@ def place(look: Look) -> Placed:
     rot = _rotation(look)
 
     def project(points: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
-        local = np.column_stack([(points[:, 0] - w / 2) * scale, (points[:, 1] - h / 2) * scale,
-                                 np.zeros(len(points))])
+        local = np.column_stack(
+            [(points[:, 0] - w / 2) * scale, (points[:, 1] - h / 2) * scale, np.zeros(len(points))]
+        )
         world = local @ rot.T + np.array([0, 0, FOCAL])
-        return np.column_stack([FOCAL * world[:, 0] / world[:, 2] + centre[0],
-                                FOCAL * world[:, 1] / world[:, 2] + centre[1]]).astype(np.float32)
+        return np.column_stack(
+            [FOCAL * world[:, 0] / world[:, 2] + centre[0], FOCAL * world[:, 1] / world[:, 2] + centre[1]]
+        ).astype(np.float32)
 
     corners = np.array([(0, 0), (w, 0), (w, h), (0, h)], np.float64)
     extent = project(corners, (0, 0))
     span = extent.max(axis=0) - extent.min(axis=0)
     lo = -extent.min(axis=0) + 8
     hi = np.array([WIDTH, HEIGHT]) - extent.max(axis=0) - 8
-    centre = tuple(rng.uniform(a, b) if b > a else (a + b) / 2 for a, b in zip(lo, hi))
+    centre = tuple(rng.uniform(a, b) if b > a else (a + b) / 2 for a, b in zip(lo, hi, strict=False))
     dst = project(corners, centre)
     if span[0] > WIDTH or span[1] > HEIGHT:  # too big for the frame: shown cut, centred
         dst = project(corners, (WIDTH / 2, HEIGHT / 2))
@@ -293,8 +346,14 @@ def place(look: Look) -> Placed:
 # -- the photograph -----------------------------------------------------------------------------
 
 
-def photograph(look: Look, placed: Placed | None, variant: int = 0, shift: tuple[int, int] = (0, 0),
-               frame_seed: int | None = None, jpeg: bool = True) -> np.ndarray:
+def photograph(
+    look: Look,
+    placed: Placed | None,
+    variant: int = 0,
+    shift: tuple[int, int] = (0, 0),
+    frame_seed: int | None = None,
+    jpeg: bool = True,
+) -> np.ndarray:
     """One BGR frame: the counter, the card at `shift` px from where it was placed, the room's
     light and the camera's exposure, glare, a thumb, defocus and motion, sensor noise, a warm
     colour cast, and (`jpeg`) the webcam's JPEG compression."""
@@ -319,7 +378,9 @@ def photograph(look: Look, placed: Placed | None, variant: int = 0, shift: tuple
     if look.motion:
         kernel = np.zeros((int(look.motion) | 1, int(look.motion) | 1), np.float32)
         kernel[kernel.shape[0] // 2] = 1
-        rot = cv2.getRotationMatrix2D((kernel.shape[1] / 2 - 0.5, kernel.shape[0] / 2 - 0.5), nrng.uniform(0, 180), 1)
+        rot = cv2.getRotationMatrix2D(
+            (kernel.shape[1] / 2 - 0.5, kernel.shape[0] / 2 - 0.5), nrng.uniform(0, 180), 1
+        )
         kernel = cv2.warpAffine(kernel, rot, kernel.shape[::-1])
         value = cv2.filter2D(value, -1, kernel / kernel.sum())
     value = cv2.GaussianBlur(value, (0, 0), look.blur)
@@ -330,12 +391,15 @@ def photograph(look: Look, placed: Placed | None, variant: int = 0, shift: tuple
     grey = grey + nrng.standard_normal(grey.shape, dtype=np.float32) * sigma
     frame = cv2.merge([cv2.convertScaleAbs(grey, alpha=a) for a in (0.92, 1.0, 1.05)])
     if jpeg:
-        frame = cv2.imdecode(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, look.quality])[1],
-                             cv2.IMREAD_COLOR)
+        frame = cv2.imdecode(
+            cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, look.quality])[1], cv2.IMREAD_COLOR
+        )
     return frame
 
 
-def _thumb(reflect: np.ndarray, emit: np.ndarray, quad: np.ndarray, share: float, rng: np.random.Generator) -> None:
+def _thumb(
+    reflect: np.ndarray, emit: np.ndarray, quad: np.ndarray, share: float, rng: np.random.Generator
+) -> None:
     """A thumb over one side of the code, `share` of the way in: skin, shaded towards its edge."""
     side = int(rng.integers(4))
     a, b = quad[side], quad[(side + 1) % 4]
@@ -421,5 +485,11 @@ class Shot:
 
     def frame(self, index: int, jpeg: bool = True) -> np.ndarray:
         self._shake = [max(-3, min(3, s + self._rng.randint(-1, 1))) for s in self._shake]
-        return photograph(self.look, self.placed, self.variant, tuple(self._shake),
-                          frame_seed=self.look.seed + index, jpeg=jpeg)
+        return photograph(
+            self.look,
+            self.placed,
+            self.variant,
+            tuple(self._shake),
+            frame_seed=self.look.seed + index,
+            jpeg=jpeg,
+        )

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from support.server import ServerProcess
+from support.store_host import AgentProcess, HeadOffice
 
 from localdb.connect import open_reader
 from localdb.journal import Journal
 from localdb.till import Till
-from support.server import ServerProcess
-from support.store_host import AgentProcess, HeadOffice
 from vouchers.codes import code_hash, normalise
 
 

@@ -6,6 +6,7 @@ import os
 import stat
 
 from support.store_host import wait_for
+
 from vouchers.lifecycle import State
 from vouchers.status import Status
 
@@ -13,8 +14,11 @@ from vouchers.status import Status
 def synced(till, code, **expect):
     def check():
         found = till.lookup(code)
-        return found is not None and all(getattr(found.voucher, k, None) == v or getattr(found.batch, k, None) == v
-                                         for k, v in expect.items())
+        return found is not None and all(
+            getattr(found.voucher, k, None) == v or getattr(found.batch, k, None) == v
+            for k, v in expect.items()
+        )
+
     return check
 
 
@@ -54,7 +58,9 @@ def test_head_office_changes_reach_the_till(office, make_till):
     wait_for(synced(till, code, state=State.REDEEMABLE), what="first sync")
     office.admin.post(f"/batches/{batch['id']}/pause").raise_for_status()  # claims paused: still redeemable
     claims = "SELECT claims FROM batches WHERE id = ?"
-    wait_for(lambda: till.view().replica.execute(claims, (batch["id"],)).fetchone()[0] == "paused", 10, "pause")
+    wait_for(
+        lambda: till.view().replica.execute(claims, (batch["id"],)).fetchone()[0] == "paused", 10, "pause"
+    )
     for action, state in (("lock", State.LOCKED), ("redeemable", State.REDEEMABLE), ("void", State.VOID)):
         office.admin.post(f"/batches/{batch['id']}/{action}").raise_for_status()
         wait_for(synced(till, code, state=state), 10, f"{action} reaches the till")
@@ -92,6 +98,7 @@ def test_two_stores_redeem_the_same_voucher_offline(office, server, make_till):
     b.redeem(code)
     server.start()
     wait_for(lambda: a.view().pending() == 0 and b.view().pending() == 0, 30, "both pushed")
+
     def seen():  # the loser's own conflict, and the winner's (won), once its next pull brings it
         return sorted((p.outcome, p.won) for t in (a, b) for p in t.view().problems())
 
@@ -133,8 +140,12 @@ def test_a_till_on_the_command_line_offline_and_back(office, server, make_till):
     wait_for(synced(till, batch["codes"][2], status=Status.UNUSED), what="first sync")
 
     def redeem(code: str) -> subprocess.CompletedProcess:
-        return subprocess.run([kiosk, "redeem", code, "--data-dir", str(till.data_dir)], capture_output=True,
-                              text=True, timeout=30)
+        return subprocess.run(
+            [kiosk, "redeem", code, "--data-dir", str(till.data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
 
     first = redeem(batch["codes"][0].lower().replace("-", " "))
     assert first.returncode == 0 and first.stdout.startswith("ACCEPTED") and "£5 off" in first.stdout

@@ -11,13 +11,32 @@ from sync.errors import BatchRefused, Transient
 
 
 def voucher(n, **fields):
-    return {"id": f"b1.{n}", "batch_id": "b1", "type_id": "t1", "serial": n, "code_hash": f"{n:064x}",
-            "claimed": True, "status": "unused", "used_at": None, "used_store": None, **fields}
+    return {
+        "id": f"b1.{n}",
+        "batch_id": "b1",
+        "type_id": "t1",
+        "serial": n,
+        "code_hash": f"{n:064x}",
+        "claimed": True,
+        "status": "unused",
+        "used_at": None,
+        "used_store": None,
+        **fields,
+    }
 
 
 def page(vouchers, **fields):
-    return {"cursor": 0, "next_cursor": 9, "complete": True, "store": {"id": "s1", "timezone": "UTC"},
-            "batches": [], "types": [], "vouchers": vouchers, "deleted": {"batches": [], "types": []}, **fields}
+    return {
+        "cursor": 0,
+        "next_cursor": 9,
+        "complete": True,
+        "store": {"id": "s1", "timezone": "UTC"},
+        "batches": [],
+        "types": [],
+        "vouchers": vouchers,
+        "deleted": {"batches": [], "types": []},
+        **fields,
+    }
 
 
 def client_answering(status: int, body) -> SyncClient:
@@ -25,6 +44,7 @@ def client_answering(status: int, body) -> SyncClient:
         if isinstance(body, bytes):
             return httpx.Response(status, content=body)
         return httpx.Response(status, json=body)
+
     return SyncClient("http://head-office.test", "token", transport=httpx.MockTransport(handler))
 
 
@@ -35,12 +55,15 @@ def test_a_page_is_plain_dicts_with_times_as_text():
     assert got["head"] == 9 and got["remaining"] == 0 and got["deleted"]["vouchers"] == []
 
 
-@pytest.mark.parametrize(("bad", "where"), [
-    ({"status": "bogus"}, "vouchers.1.status"),
-    ({"claimed": "maybe"}, "vouchers.1.claimed"),
-    ({"used_at": "yesterday"}, "vouchers.1.used_at"),
-    ({"serial": [1]}, "vouchers.1.serial"),
-])
+@pytest.mark.parametrize(
+    ("bad", "where"),
+    [
+        ({"status": "bogus"}, "vouchers.1.status"),
+        ({"claimed": "maybe"}, "vouchers.1.claimed"),
+        ({"used_at": "yesterday"}, "vouchers.1.used_at"),
+        ({"serial": [1]}, "vouchers.1.serial"),
+    ],
+)
 def test_one_bad_voucher_refuses_the_whole_page(bad, where):
     client = client_answering(200, page([voucher(1), voucher(2, **bad), voucher(3)]))
     with pytest.raises(Transient, match=rf"malformed answer from the server \(SnapshotPage: {where}:"):
@@ -56,8 +79,12 @@ def test_a_voucher_without_its_code_hash_is_refused():
 
 def test_problem_details_from_the_body():
     with pytest.raises(Transient, match="HTTP 503: down for a minute"):
-        client_answering(503, {"type": "about:blank", "title": "Unavailable", "detail": "down for a minute"}).snapshot(0, 1)
+        client_answering(
+            503, {"type": "about:blank", "title": "Unavailable", "detail": "down for a minute"}
+        ).snapshot(0, 1)
     with pytest.raises(Transient, match="HTTP 502: <html>bad gateway"):
         client_answering(502, b"<html>bad gateway</html>").snapshot(0, 1)
-    with pytest.raises(BatchRefused, match=r'422: \["not","an object"\]'):  # JSON, but not a problem: as it came
+    with pytest.raises(
+        BatchRefused, match=r'422: \["not","an object"\]'
+    ):  # JSON, but not a problem: as it came
         client_answering(422, ["not", "an object"]).push([])

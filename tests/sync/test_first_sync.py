@@ -11,13 +11,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from support.fault_proxy import FaultProxy
+from support.store_host import wait_for
 
 from kiosk.service import Redeemer
 from kiosk.widgets.status import describe
 from localdb import streams
 from localdb.replica import Replica, all_meta
-from support.fault_proxy import FaultProxy
-from support.store_host import wait_for
 from sync.client import SyncClient
 from vouchers.verdict import Verdict
 
@@ -49,12 +49,21 @@ def truth(server_url: str, token: str, path) -> dict[str, set]:
 def redeem_elsewhere(office, server, code: str) -> None:
     """Another till of the store redeems the voucher (pushed straight to head office)."""
     enrolment = office.enrolment_code("s1")
-    device = httpx.post(f"{server.url}/api/v1/devices/enrol",
-                        json={"enrolment_code": enrolment, "device_name": "other till"}).json()
-    event = {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": office.voucher(code)["id"],
-             "at": datetime.now(UTC).isoformat(), "device_seq": 1}
-    answer = httpx.post(f"{server.url}/api/v1/sync/events", json={"events": [event]},
-                        headers={"Authorization": f"Bearer {device['token']}"}).json()
+    device = httpx.post(
+        f"{server.url}/api/v1/devices/enrol", json={"enrolment_code": enrolment, "device_name": "other till"}
+    ).json()
+    event = {
+        "id": str(uuid.uuid4()),
+        "kind": "redeem",
+        "voucher_id": office.voucher(code)["id"],
+        "at": datetime.now(UTC).isoformat(),
+        "device_seq": 1,
+    }
+    answer = httpx.post(
+        f"{server.url}/api/v1/sync/events",
+        json={"events": [event]},
+        headers={"Authorization": f"Bearer {device['token']}"},
+    ).json()
     assert answer["results"][0]["outcome"] == "accepted"
 
 
@@ -63,15 +72,19 @@ BIG = int(os.environ.get("VOUCHER_TEST_FIRST_SYNC_SIZE", "50000"))
 
 
 def test_a_till_enrolled_during_a_large_batch_says_loading_and_gets_changes_before_it_ends(
-        office, server, make_till, tmp_path):
+    office, server, make_till, tmp_path
+):
     office.store("s1")
     small = office.batch(10, claimed=2)  # pulled in the first page
     big = office.batch(BIG, claimed=1)  # its claimed voucher changed last: at the end of a first sync
     redeem_elsewhere(office, server, small["codes"][1])
     till = make_till(start=False)
     token = json.loads((till.data_dir / "device.json").read_text())["token"]
-    head = httpx.get(f"{server.url}/api/v1/sync/snapshot", params={"limit": 1},
-                     headers={"Authorization": f"Bearer {token}"}).json()["head"]
+    head = httpx.get(
+        f"{server.url}/api/v1/sync/snapshot",
+        params={"limit": 1},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()["head"]
     # the catch-up gets its first page, then stalls (the network answers 500) until the gate opens;
     # pages of the live stream (from the head) go through
     gate = threading.Event()
@@ -92,19 +105,26 @@ def test_a_till_enrolled_during_a_large_batch_says_loading_and_gets_changes_befo
     wait_for(lambda: till.lookup(small["codes"][0]) is not None, 30, "the first page")
     meta = all_meta(till.view().replica)
     assert meta["snapshot_complete"] == "0" and int(meta["live_cursor"]) == head
-    assert set(streams.SECONDARY_INDEXES) - {r[1] for r in till.view().replica.execute("PRAGMA index_list(vouchers)")}
+    assert set(streams.SECONDARY_INDEXES) - {
+        r[1] for r in till.view().replica.execute("PRAGMA index_list(vouchers)")
+    }
     loading = kiosk().scan(big["codes"][0])
     assert loading.verdict is Verdict.LOADING and re.search(r"Voucher list loading \(\d+ %\)", loading.reason)
     text, warning = describe(till.view().health(), datetime.now(UTC), **LIMITS)
     assert re.search(r"voucher list loading: \d+ %", text) and "synced" not in text and warning
-    assert kiosk().check(small["codes"][1]).verdict is Verdict.LOADING  # its redemption came after the big batch
+    assert (
+        kiosk().check(small["codes"][1]).verdict is Verdict.LOADING
+    )  # its redemption came after the big batch
 
     # head office undoes that redemption, then locks the small batch: the till has both before its first sync ends
-    office.admin.post(f"/vouchers/{small['codes'][1]}/status",
-                      json={"status": "unused", "reason": "redeemed by mistake"}).raise_for_status()
+    office.admin.post(
+        f"/vouchers/{small['codes'][1]}/status", json={"status": "unused", "reason": "redeemed by mistake"}
+    ).raise_for_status()
     wait_for(lambda: kiosk().check(small["codes"][1]).verdict is Verdict.ACCEPTED, 30, "the undo at the till")
     office.admin.post(f"/batches/{small['id']}/lock").raise_for_status()
-    wait_for(lambda: kiosk().check(small["codes"][0]).verdict is Verdict.BATCH_LOCKED, 30, "the lock at the till")
+    wait_for(
+        lambda: kiosk().check(small["codes"][0]).verdict is Verdict.BATCH_LOCKED, 30, "the lock at the till"
+    )
     assert all_meta(till.view().replica)["snapshot_complete"] == "0"
     assert kiosk().scan(big["codes"][0]).verdict is Verdict.LOADING
 
@@ -115,7 +135,9 @@ def test_a_till_enrolled_during_a_large_batch_says_loading_and_gets_changes_befo
     assert kiosk().check(small["codes"][1]).verdict is Verdict.BATCH_LOCKED
     text, _ = describe(till.view().health(), datetime.now(UTC), **LIMITS)
     assert "synced" in text and "loading" not in text
-    assert {r[1] for r in till.view().replica.execute("PRAGMA index_list(vouchers)")} >= set(streams.SECONDARY_INDEXES)
+    assert {r[1] for r in till.view().replica.execute("PRAGMA index_list(vouchers)")} >= set(
+        streams.SECONDARY_INDEXES
+    )
     wait_for(lambda: till.view().pending() == 0, 30, "the redemption pushed")
     assert office.voucher(big["codes"][0])["status"] == "used"
     expected = truth(server.url, token, tmp_path / "truth.db")

@@ -9,10 +9,10 @@ import sqlite3
 import time
 
 import pytest
-
-from localdb.replica import Replica
 from support.fault_proxy import FAULTS, FaultProxy
 from support.store_host import wait_for
+
+from localdb.replica import Replica
 from sync.client import SyncClient
 from vouchers.status import Status
 
@@ -94,7 +94,9 @@ def test_a_faulty_network_loses_nothing_and_counts_nothing_twice(office, server,
     for i, code in enumerate(batch["codes"][:80]):
         till.redeem(code)
         if i % 20 == 0:
-            office.admin.post("/claims", json={"claim_token": batch["claim_token"], "member_id": f"late{i}@example.com"})
+            office.admin.post(
+                "/claims", json={"claim_token": batch["claim_token"], "member_id": f"late{i}@example.com"}
+            )
         time.sleep(rng.uniform(0, 0.05))
     wait_for(lambda: sum(proxy.counts[f] > 0 for f in FAULTS) == len(FAULTS), 60, "every fault injected")
     proxy.faulty = False
@@ -125,7 +127,9 @@ def test_sigkill_at_random_points_keeps_replica_and_ledger_exact(office, server,
         for code in redeemable_codes(till, rng.sample(batch["codes"], 10))[:4]:
             till.redeem(code)
             redeemed += 1
-        office.admin.post("/claims", json={"claim_token": batch["claim_token"], "member_id": f"r{round_}@example.com"})
+        office.admin.post(
+            "/claims", json={"claim_token": batch["claim_token"], "member_id": f"r{round_}@example.com"}
+        )
         time.sleep(rng.uniform(0.05, 0.8))
         till.agent.kill()
         # whatever the kill interrupted, the replica is the server's state at its cursor:
@@ -138,7 +142,9 @@ def test_sigkill_at_random_points_keeps_replica_and_ledger_exact(office, server,
         target.close()
         replica = Replica(copy)
         catch_up(replica, server.url, token)
-        assert content(replica.conn) == truth(server.url, token, tmp_path, f"truth{round_}"), f"round {round_}"
+        assert content(replica.conn) == truth(server.url, token, tmp_path, f"truth{round_}"), (
+            f"round {round_}"
+        )
         replica.close()
     till.agent.start()
     wait_for(lambda: settled(till, office, "s1"), 60, "backlog pushed")
@@ -201,8 +207,9 @@ def test_a_corrupt_replica_is_rebuilt_and_the_journal_kept(office, server, make_
 def test_a_stuck_push_never_blocks_fresh_snapshots(office, server, make_till):
     office.store("s1")
     batch = office.batch(20, claimed=2)
-    proxy = FaultProxy(server.port, plan=lambda line: "stall" if b"/sync/events" in line else "pass",
-                       stall_seconds=10).start()
+    proxy = FaultProxy(
+        server.port, plan=lambda line: "stall" if b"/sync/events" in line else "pass", stall_seconds=10
+    ).start()
     till = make_till(start=False)
     point_at(till, proxy.url)
     till.agent.env["VOUCHER_SYNC_TIMEOUT_SECONDS"] = "8"  # the upload hangs for a long time
@@ -220,7 +227,9 @@ def test_429_retry_after_is_honoured(office, server, make_till):
     office.store("s1")
     batch = office.batch(10, claimed=1)
     answers = iter(["http429"])
-    proxy = FaultProxy(server.port, plan=lambda line: next(answers, "pass") if b"/sync/events" in line else "pass")
+    proxy = FaultProxy(
+        server.port, plan=lambda line: next(answers, "pass") if b"/sync/events" in line else "pass"
+    )
     proxy.retry_after = "2"
     proxy.start()
     till = make_till(start=False)

@@ -14,19 +14,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.store_host import BIN, FAST, wait_for
 
 from localdb.connect import open_reader
 from localdb.health import Limits, assess
 from localdb.journal import Journal
 from localdb.replica import Replica
 from localdb.till import Till
-from support.store_host import BIN, FAST, wait_for
 from vouchers.status import Status
 
 
 def status(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "voucher-sync"), "status", "--data-dir", str(data_dir), *args],
-                          env={**os.environ, **FAST, **env}, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [str(BIN / "voucher-sync"), "status", "--data-dir", str(data_dir), *args],
+        env={**os.environ, **FAST, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def status_json(data_dir: Path, **env: str) -> tuple[int, dict]:
@@ -54,9 +59,22 @@ def test_healthy_right_after_a_complete_sync_and_nothing_secret(office, make_til
     assert report["store_id"] == "s1" and report["snapshot_complete"] is True and report["cursor"] > 0
     assert report["pending"] == 0 and report["conflicts"] == [] and report["rejections"] == []
     assert report["last_pull_at"] and report["last_push_at"] and report["stopped"] is None
-    assert set(report) >= {"store_id", "cursor", "snapshot_complete", "pending", "last_pull_at", "last_push_at",
-                           "last_error", "last_error_at", "clock_skew_seconds", "stopped", "conflicts",
-                           "rejections", "problems", "status"}
+    assert set(report) >= {
+        "store_id",
+        "cursor",
+        "snapshot_complete",
+        "pending",
+        "last_pull_at",
+        "last_push_at",
+        "last_error",
+        "last_error_at",
+        "clock_skew_seconds",
+        "stopped",
+        "conflicts",
+        "rejections",
+        "problems",
+        "status",
+    }
     text = status(till.data_dir)
     assert text.returncode == 0 and text.stdout.splitlines()[0] == "healthy"
     assert "pending events 0" in text.stdout and "0 conflict(s), 0 rejection(s)" in text.stdout
@@ -109,14 +127,46 @@ def test_a_revoked_agent_is_degraded_until_enrolled_again(office, server, make_t
 
 def page(cursor: int, next_cursor: int, complete: bool = True) -> dict:
     return {
-        "cursor": cursor, "next_cursor": next_cursor, "complete": complete,
+        "cursor": cursor,
+        "next_cursor": next_cursor,
+        "complete": complete,
         "store": {"id": "s1", "timezone": "Europe/London"},
-        "batches": [{"id": "b1", "identifier": "Spring", "description": "", "state": "redeemable",
-                     "claims": "active", "valid_from": None, "valid_until": None, "stores": None}],
-        "types": [{"id": "t1", "batch_id": "b1", "name": "Std", "value": "£5 off", "min_purchase": None,
-                   "initial_status": "unused"}],
-        "vouchers": [{"id": f"b1.{n}", "batch_id": "b1", "type_id": "t1", "serial": n, "code_hash": f"h{n}",
-                      "claimed": True, "status": "unused", "used_at": None, "used_store": None} for n in (1, 2, 3)],
+        "batches": [
+            {
+                "id": "b1",
+                "identifier": "Spring",
+                "description": "",
+                "state": "redeemable",
+                "claims": "active",
+                "valid_from": None,
+                "valid_until": None,
+                "stores": None,
+            }
+        ],
+        "types": [
+            {
+                "id": "t1",
+                "batch_id": "b1",
+                "name": "Std",
+                "value": "£5 off",
+                "min_purchase": None,
+                "initial_status": "unused",
+            }
+        ],
+        "vouchers": [
+            {
+                "id": f"b1.{n}",
+                "batch_id": "b1",
+                "type_id": "t1",
+                "serial": n,
+                "code_hash": f"h{n}",
+                "claimed": True,
+                "status": "unused",
+                "used_at": None,
+                "used_store": None,
+            }
+            for n in (1, 2, 3)
+        ],
         "deleted": {"batches": [], "types": [], "vouchers": []},
     }
 
@@ -124,10 +174,18 @@ def page(cursor: int, next_cursor: int, complete: bool = True) -> dict:
 def pushed(replica: Replica, journal: Journal, *outcomes: str) -> None:
     """One redemption per outcome, journaled and its outcome recorded as the agent would."""
     events = [journal.append("redeem", f"b1.{n}") for n, _ in enumerate(outcomes, 1)]
-    results = [{"id": e.id, "outcome": o, "server_time": datetime.now(UTC).isoformat(),
-                "reason": "ALREADY_USED" if o == "conflict" else "BATCH_LOCKED" if o == "rejected" else None,
-                "winner": {"store_id": "s9", "device_id": "d9", "at": "2026-03-01T10:00:00+00:00"}
-                if o == "conflict" else None} for e, o in zip(events, outcomes)]
+    results = [
+        {
+            "id": e.id,
+            "outcome": o,
+            "server_time": datetime.now(UTC).isoformat(),
+            "reason": "ALREADY_USED" if o == "conflict" else "BATCH_LOCKED" if o == "rejected" else None,
+            "winner": {"store_id": "s9", "device_id": "d9", "at": "2026-03-01T10:00:00+00:00"}
+            if o == "conflict"
+            else None,
+        }
+        for e, o in zip(events, outcomes, strict=False)
+    ]
     replica.pushed.record_outcomes([e.wire() for e in events], results, events[-1].seq)
 
 
@@ -183,17 +241,30 @@ def stopped(d):
     replica.close(), journal.close()
 
 
-@pytest.mark.parametrize("make, problem", [
-    (never_pulled, "never pulled a snapshot from head office"),
-    (incomplete, "incomplete snapshot: the last page pulled said more was to come"),
-    (conflict, "1 conflict(s) to review"),
-    (rejection, "1 rejection(s) to review"),
-    (replaced_journal, "journal.db was replaced: the journal before it is gone; head office had acknowledged 3 "
-                       "of its events; nothing it held was lost"),
-    (missing_journal, "journal.db is missing: head office had acknowledged 1 event(s) from the journal that was "
-                      "there; nothing it held was lost"),
-    (stopped, "the agent stopped: device revoked by the server (test)"),
-])
+@pytest.mark.parametrize(
+    "make, problem",
+    [
+        (never_pulled, "never pulled a snapshot from head office"),
+        (incomplete, "incomplete snapshot: the last page pulled said more was to come"),
+        (conflict, "1 conflict(s) to review"),
+        (rejection, "1 rejection(s) to review"),
+        (
+            replaced_journal,
+            (
+                "journal.db was replaced: the journal before it is gone; head office had acknowledged 3 "
+                "of its events; nothing it held was lost"
+            ),
+        ),
+        (
+            missing_journal,
+            (
+                "journal.db is missing: head office had acknowledged 1 event(s) from the journal that was "
+                "there; nothing it held was lost"
+            ),
+        ),
+        (stopped, "the agent stopped: device revoked by the server (test)"),
+    ],
+)
 def test_each_reason_to_be_degraded(tmp_path, make, problem):
     make(tmp_path)
     code, report = status_json(tmp_path)
@@ -223,7 +294,11 @@ def test_offline_and_stale_by_the_clock(tmp_path):
     now = datetime.now(UTC)
     assert assess(till, limits, now).problems == ()
     later = assess(till, limits, now + timedelta(minutes=16))
-    assert later.degraded and len(later.problems) == 1 and later.problems[0].startswith("offline: no successful pull")
+    assert (
+        later.degraded
+        and len(later.problems) == 1
+        and later.problems[0].startswith("offline: no successful pull")
+    )
     much_later = assess(till, limits, now + timedelta(hours=25))
     assert [p.split(":")[0] for p in much_later.problems] == ["offline", "stale snapshot"]
     for conn in (till.replica, till.journal):
@@ -265,13 +340,16 @@ def garbage_journal(d):
     return d
 
 
-@pytest.mark.parametrize("make, words", [
-    (no_dir, "does not exist"),
-    (no_replica, "no replica at"),
-    (garbage_replica, "replica.db"),
-    (truncated_journal, "journal.db"),
-    (garbage_journal, "journal.db"),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (no_dir, "does not exist"),
+        (no_replica, "no replica at"),
+        (garbage_replica, "replica.db"),
+        (truncated_journal, "journal.db"),
+        (garbage_journal, "journal.db"),
+    ],
+)
 def test_unreadable_files_exit_2_in_words(tmp_path, make, words):
     data_dir = make(tmp_path)
     text = status(data_dir)
@@ -281,7 +359,9 @@ def test_unreadable_files_exit_2_in_words(tmp_path, make, words):
     result = status(data_dir, "--json")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     report = json.loads(result.stdout)
-    assert report["status"] == "unreadable" and words in report["error"] and set(report) == {"status", "error"}
+    assert (
+        report["status"] == "unreadable" and words in report["error"] and set(report) == {"status", "error"}
+    )
 
 
 def test_a_wrong_configuration_is_unreadable_too(tmp_path):
@@ -292,11 +372,16 @@ def test_a_wrong_configuration_is_unreadable_too(tmp_path):
 
 
 def test_help_names_the_exit_statuses_and_version_prints():
-    result = subprocess.run([str(BIN / "voucher-sync"), "status", "--help"], capture_output=True, text=True,
-                            timeout=30)
+    result = subprocess.run(
+        [str(BIN / "voucher-sync"), "status", "--help"], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0
-    assert "exit status:" in result.stdout and "0  healthy" in result.stdout and "1  degraded" in result.stdout
+    assert (
+        "exit status:" in result.stdout and "0  healthy" in result.stdout and "1  degraded" in result.stdout
+    )
     assert "2  the files cannot be read" in result.stdout
-    version = subprocess.run([str(BIN / "voucher-sync"), "--version"], capture_output=True, text=True, timeout=30)
+    version = subprocess.run(
+        [str(BIN / "voucher-sync"), "--version"], capture_output=True, text=True, timeout=30
+    )
     assert version.returncode == 0 and version.stdout.startswith("voucher-sync ")
     assert len(version.stdout.split()) == 2

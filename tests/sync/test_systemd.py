@@ -27,6 +27,7 @@ def test_ready_status_watchdog_and_clean_sigterm(office, make_till, tmp_path):
             except TimeoutError:
                 pass
             return any(m.startswith(prefix) for m in messages)
+
         return check
 
     wait_for(received("READY=1"), 20, "READY")
@@ -44,5 +45,7 @@ def test_ready_status_watchdog_and_clean_sigterm(office, make_till, tmp_path):
 
 def _code(office) -> str:
     [batch] = office.admin.get("/batches").json()
-    [voucher] = office.admin.get(f"/batches/{batch['id']}/vouchers", params={"claimed": "true"}).json()["vouchers"]
+    [voucher] = office.admin.get(f"/batches/{batch['id']}/vouchers", params={"claimed": "true"}).json()[
+        "vouchers"
+    ]
     return voucher["code"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from support.store_host import wait_for
+
 from sync.turns import Turns
 
 
@@ -24,9 +25,8 @@ def test_a_short_write_goes_before_the_next_page_and_a_turn_may_be_taken_again()
     def push():
         first_page.wait(10)
         short_asked.set()
-        with turns.short():
-            with turns.short():  # the same thread again: no deadlock
-                order.append("short")
+        with turns.short(), turns.short():  # the same thread again: no deadlock
+            order.append("short")
 
     threads = [threading.Thread(target=pull), threading.Thread(target=push)]
     for t in threads:
@@ -41,17 +41,47 @@ def test_a_large_page_applied_in_parts_is_the_page_applied_whole(tmp_path):
     from sync.agent import PART, _parts
 
     def page(cursor, next_cursor, n, *, complete):
-        return {"cursor": cursor, "next_cursor": next_cursor, "complete": complete, "head": 900,
-                "store": {"id": "s1", "timezone": "UTC"},
-                "batches": [{"id": "b1", "identifier": "B", "description": "", "state": "redeemable",
-                             "claims": "active", "valid_from": None, "valid_until": None, "stores": None}],
-                "types": [], "deleted": {"batches": [], "types": [], "vouchers": []},
-                "vouchers": [{"id": f"b1.{i}", "batch_id": "b1", "type_id": "t1", "serial": i, "code_hash": f"h{i}",
-                              "claimed": False, "status": None, "used_at": None, "used_store": None}
-                             for i in range(cursor, cursor + n)]}
+        return {
+            "cursor": cursor,
+            "next_cursor": next_cursor,
+            "complete": complete,
+            "head": 900,
+            "store": {"id": "s1", "timezone": "UTC"},
+            "batches": [
+                {
+                    "id": "b1",
+                    "identifier": "B",
+                    "description": "",
+                    "state": "redeemable",
+                    "claims": "active",
+                    "valid_from": None,
+                    "valid_until": None,
+                    "stores": None,
+                }
+            ],
+            "types": [],
+            "deleted": {"batches": [], "types": [], "vouchers": []},
+            "vouchers": [
+                {
+                    "id": f"b1.{i}",
+                    "batch_id": "b1",
+                    "type_id": "t1",
+                    "serial": i,
+                    "code_hash": f"h{i}",
+                    "claimed": False,
+                    "status": None,
+                    "used_at": None,
+                    "used_store": None,
+                }
+                for i in range(cursor, cursor + n)
+            ],
+        }
 
     whole, parted = Replica(tmp_path / "whole.db"), Replica(tmp_path / "parted.db")
-    pages = [page(0, 2 * PART + 7, 2 * PART + 7, complete=False), page(2 * PART + 7, 900, PART + 1, complete=True)]
+    pages = [
+        page(0, 2 * PART + 7, 2 * PART + 7, complete=False),
+        page(2 * PART + 7, 900, PART + 1, complete=True),
+    ]
     for p in pages:
         whole.apply_page(p)
         parts = list(_parts(p))
@@ -63,6 +93,10 @@ def test_a_large_page_applied_in_parts_is_the_page_applied_whole(tmp_path):
     rows = "SELECT * FROM vouchers ORDER BY id"
     assert whole.conn.execute(rows).fetchall() == parted.conn.execute(rows).fetchall()
     keys = ("cursor", "snapshot_complete", "live_cursor")
-    assert [all_meta(whole.conn).get(k) for k in keys] == [all_meta(parted.conn).get(k) for k in keys] == ["900", "1", None]
+    assert (
+        [all_meta(whole.conn).get(k) for k in keys]
+        == [all_meta(parted.conn).get(k) for k in keys]
+        == ["900", "1", None]
+    )
     whole.close()
     parted.close()

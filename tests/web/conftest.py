@@ -9,26 +9,26 @@ test-artifacts/web/.
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from http.cookies import SimpleCookie
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 from sqlalchemy import select
+from support.api import CHEAP_HASHES, Api, make_settings, staff_token
+from support.mailbox import MailServer
+from support.server import free_port
+from support.web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, EMAIL, PASSWORD, DashboardServer, fill_sign_in
 
 from central.app import create_app
 from central.db.engine import Database
 from central.db.schema import audit_log, utcnow
 from central.services import staff
-from support.api import CHEAP_HASHES, Api, make_settings, staff_token
-from support.mailbox import MailServer
-from support.server import free_port
-from support.web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, EMAIL, PASSWORD, DashboardServer, fill_sign_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -47,8 +47,12 @@ class StaffActions:
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
-        if scope["type"] != "http" or scope["method"] != "POST" or not path.startswith("/dashboard/") \
-                or path in ("/dashboard/sign-in", "/dashboard/sign-out"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not path.startswith("/dashboard/")
+            or path in ("/dashboard/sign-in", "/dashboard/sign-out")
+        ):
             return await self.app(scope, receive, send)
         cookies = SimpleCookie(dict(scope["headers"]).get(b"cookie", b"").decode())
         token = cookies["voucher_session"].value if "voucher_session" in cookies else None
@@ -64,8 +68,16 @@ class StaffActions:
 
         start = utcnow()
         await self.app(scope, receive, spy)
-        self.seen.append((path, session.email if session else None, answer.get("status", 0),
-                          answer.get("location", ""), start, utcnow()))
+        self.seen.append(
+            (
+                path,
+                session.email if session else None,
+                answer.get("status", 0),
+                answer.get("location", ""),
+                start,
+                utcnow(),
+            )
+        )
 
     def check_audited(self) -> None:
         with self.db.read() as conn:
@@ -74,8 +86,9 @@ class StaffActions:
             if status >= 400 or any(marker in location for marker in NO_CHANGE):
                 continue
             assert author is not None, f"POST {path} answered {status} without a staff session"
-            assert any(r.actor == author and r.actor_kind == "staff" and start <= r.at <= end for r in rows), (
-                f"POST {path} by {author} (answered {status}) is not in the audit log")
+            assert any(
+                r.actor == author and r.actor_kind == "staff" and start <= r.at <= end for r in rows
+            ), f"POST {path} by {author} (answered {status}) is not in the audit log"
 
 
 class _ThreadServer(uvicorn.Server):
@@ -101,8 +114,9 @@ def server(tmp_path_factory) -> Iterator[DashboardServer]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     mail = MailServer().start()
-    settings = make_settings(f"sqlite:///{path}", public_url=url, generation_chunk=200, sign_in_max_failures=3,
-                             **mail.settings())
+    settings = make_settings(
+        f"sqlite:///{path}", public_url=url, generation_chunk=200, sign_in_max_failures=3, **mail.settings()
+    )
     app = create_app(settings)
     db = Database(settings.database_url)
     recorder = StaffActions(app, db)
@@ -147,8 +161,12 @@ def _artifact_name(request) -> Path:
 
 @pytest.fixture
 def context(browser, server, signed_in_state, request) -> Iterator:
-    ctx = browser.new_context(storage_state=signed_in_state, accept_downloads=True, base_url=server.url,
-                              viewport={"width": 1280, "height": 900})
+    ctx = browser.new_context(
+        storage_state=signed_in_state,
+        accept_downloads=True,
+        base_url=server.url,
+        viewport={"width": 1280, "height": 900},
+    )
     ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     ctx.set_default_timeout(10_000)
     yield ctx
@@ -197,7 +215,12 @@ def shot():
     return take
 
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 
 @pytest.fixture

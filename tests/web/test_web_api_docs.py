@@ -24,6 +24,7 @@ def test_swagger_ui_draws_the_api_without_the_internet(anonymous, server):
     refused = _offline(anonymous, server)
     anonymous.goto("/docs")
     expect(anonymous.locator(".swagger-ui .title")).to_contain_text("voucher-kiosk central server")
-    expect(anonymous.locator(".opblock-summary-path").filter(has_text="/api/v1/batches").first).to_be_visible()
+    expect(
+        anonymous.locator(".opblock-summary-path").filter(has_text="/api/v1/batches").first
+    ).to_be_visible()
     assert refused == [], refused
-

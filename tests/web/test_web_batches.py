@@ -20,8 +20,16 @@ def _card(page, batch):
 
 def _redeem(server, device, codes):
     """Redeem claimed codes at a till, as its sync agent would push them."""
-    events = [{"id": str(uuid.uuid4()), "kind": "redeem", "at": datetime.now(UTC).isoformat(), "device_seq": i,
-               "voucher_id": server.api.call("GET", f"/vouchers/{c}").json()["id"]} for i, c in enumerate(codes, 1)]
+    events = [
+        {
+            "id": str(uuid.uuid4()),
+            "kind": "redeem",
+            "at": datetime.now(UTC).isoformat(),
+            "device_seq": i,
+            "voucher_id": server.api.call("GET", f"/vouchers/{c}").json()["id"],
+        }
+        for i, c in enumerate(codes, 1)
+    ]
     server.api.call("POST", "/sync/events", 200, token=device["token"], json={"events": events})
 
 
@@ -78,11 +86,15 @@ def test_the_menu_offers_only_what_the_state_allows(page, server):
         card.locator("summary").click()
         items = card.locator(".menu-items > li")
         labels = [t.strip() for t in items.all_inner_texts()]
-        expected = {"configuring": ["Validate", "Edit batch", "Pause batch", "Delete batch", "Vouchers"],
-                    "void": ["Delete batch", "Vouchers"]}[batch["state"]]
+        expected = {
+            "configuring": ["Validate", "Edit batch", "Pause batch", "Delete batch", "Vouchers"],
+            "void": ["Delete batch", "Vouchers"],
+        }[batch["state"]]
         assert labels == expected
-        assert server.api.get(batch["id"])["allowed_actions"] == {
-            "configuring": ["validate", "edit", "pause", "delete"], "void": ["delete"]}[batch["state"]]
+        assert (
+            server.api.get(batch["id"])["allowed_actions"]
+            == {"configuring": ["validate", "edit", "pause", "delete"], "void": ["delete"]}[batch["state"]]
+        )
         page.keyboard.press("Escape")
 
 
@@ -124,7 +136,7 @@ def test_qr_modal_copy_download_and_open(page, server, context, tmp_path, shot):
 def test_pause_shows_a_spinner_then_the_paused_badge_and_resume_undoes_it(page, server, browser, shot):
     batch = server.api.batch(10, identifier="Pause me")
     held = []
-    page.route(f"**/dashboard/batches/{batch['id']}/actions/*", lambda route: held.append(route))
+    page.route(f"**/dashboard/batches/{batch['id']}/actions/*", held.append)
     page.goto("/dashboard/batches")
     card = _card(page, batch)
     card.locator("summary").click()
@@ -161,8 +173,9 @@ def test_delete_asks_with_the_number_of_vouchers_then_deletes(page, server, shot
     card.locator("summary").click()
     card.get_by_role("link", name="Delete batch").click()
     dialog = page.get_by_role("dialog", name="Delete “Delete me”?")
-    expect(dialog).to_contain_text("Are you sure you want to permanently delete this batch? "
-                                   "25 vouchers will be permanently deleted.")
+    expect(dialog).to_contain_text(
+        "Are you sure you want to permanently delete this batch? 25 vouchers will be permanently deleted."
+    )
     shot(page, "delete-confirmation")
     dialog.get_by_role("link", name="Cancel").click()
     expect(dialog).to_be_hidden()
@@ -187,7 +200,9 @@ def test_a_stale_delete_count_is_refused_with_the_right_one(page, server):
 
 def test_without_javascript_the_same_actions_work_as_whole_pages(browser, server, signed_in_state, shot):
     batch = server.api.batch(6, identifier="No script")
-    context = browser.new_context(storage_state=signed_in_state, java_script_enabled=False, base_url=server.url)
+    context = browser.new_context(
+        storage_state=signed_in_state, java_script_enabled=False, base_url=server.url
+    )
     try:
         page = context.new_page()
         page.goto("/dashboard/batches")
@@ -195,7 +210,8 @@ def test_without_javascript_the_same_actions_work_as_whole_pages(browser, server
         card.locator("summary").click()
         card.get_by_role("button", name="Pause batch").click()
         expect(page.locator(".flash")).to_have_text(
-            "Batch paused: no new claims; vouchers already claimed stay valid.")
+            "Batch paused: no new claims; vouchers already claimed stay valid."
+        )
         expect(card.locator(".badge")).to_have_text("● Paused")
         card.get_by_role("link", name="QR code for No script").click()
         expect(page.get_by_role("img", name="QR code of the claim link for No script")).to_be_visible()
@@ -204,7 +220,8 @@ def test_without_javascript_the_same_actions_work_as_whole_pages(browser, server
         card.locator("summary").click()
         card.get_by_role("link", name="Delete batch").click()
         expect(page.locator(".confirm-text")).to_have_text(
-            "Are you sure you want to permanently delete this batch? 6 vouchers will be permanently deleted.")
+            "Are you sure you want to permanently delete this batch? 6 vouchers will be permanently deleted."
+        )
         shot(page, "delete-page-without-javascript")
         page.get_by_role("button", name="Confirm").click()
         expect(page.locator(".flash")).to_have_text("Batch deleted with its 6 vouchers.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -13,8 +14,16 @@ from vouchers.metrics import BENCHMARKS, metrics
 
 
 def _redeem(server, device, codes, at: datetime) -> None:
-    events = [{"id": str(uuid.uuid4()), "kind": "redeem", "at": at.isoformat(), "device_seq": i,
-               "voucher_id": server.api.call("GET", f"/vouchers/{c}").json()["id"]} for i, c in enumerate(codes)]
+    events = [
+        {
+            "id": str(uuid.uuid4()),
+            "kind": "redeem",
+            "at": at.isoformat(),
+            "device_seq": i,
+            "voucher_id": server.api.call("GET", f"/vouchers/{c}").json()["id"],
+        }
+        for i, c in enumerate(codes)
+    ]
     server.api.call("POST", "/sync/events", 200, token=device["token"], json={"events": events})
 
 
@@ -39,10 +48,17 @@ def test_channels_compared_with_their_typical_and_great_rates(page, server, shot
     rows = chart.locator("g.channel-row")
     expect(rows).to_have_count(3)
     assert [(r.get_attribute("data-channel"), r.get_attribute("data-rate")) for r in rows.all()] == [
-        ("email", "10"), ("in-store-qr", "10"), ("social-media", "20")]
+        ("email", "10"),
+        ("in-store-qr", "10"),
+        ("social-media", "20"),
+    ]
     expect(chart.locator("rect.typical")).to_have_count(3)
     expect(chart.locator("line.great")).to_have_count(3)
-    for channel, verdict in (("email", "Typical"), ("social-media", "Great"), ("in-store-qr", "Below typical")):
+    for channel, verdict in (
+        ("email", "Typical"),
+        ("social-media", "Great"),
+        ("in-store-qr", "Below typical"),
+    ):
         row = page.locator(f'table.channels tr[data-channel="{channel}"]')
         expect(row.locator(".rating")).to_have_text(verdict)
         expect(row).to_contain_text(BENCHMARKS[channel].typical_text)
@@ -84,7 +100,7 @@ def test_redemptions_per_day_fill_gaps_and_turn_weekly_over_long_spans(server):
     with server.db.read() as conn:
         weeks = redemptions_by_day(conn, batch["id"])
     assert weeks[0] == (date(2026, 1, 5), 1) and weeks[-1][1] == 2
-    assert all((b[0] - a[0]).days == 7 for a, b in zip(weeks, weeks[1:]))
+    assert all((b[0] - a[0]).days == 7 for a, b in itertools.pairwise(weeks))
 
 
 def test_charts_escape_names_and_say_what_they_show():
@@ -92,7 +108,14 @@ def test_charts_escape_names_and_say_what_they_show():
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert "3 redemptions from 01 Mar 2026 to 02 Mar 2026, per day" in svg
     assert charts.redemptions_chart([], title="none") == ""
-    rows = [{"channel": "email", "label": "Email", "benchmark": BENCHMARKS["email"], "batches": 1,
-             "metrics": metrics(100, 50, 5)}]
+    rows = [
+        {
+            "channel": "email",
+            "label": "Email",
+            "benchmark": BENCHMARKS["email"],
+            "batches": 1,
+            "metrics": metrics(100, 50, 5),
+        }
+    ]
     svg = charts.channels_chart(rows)
     assert "Email: 10% (typical 5–15%, great 20%+)" in svg and 'data-rate="10"' in svg

@@ -13,14 +13,28 @@ from central.db.schema import batches, utcnow
 from central.services import batches as batch_service
 from central.services.generation import Generator
 
-LABELS = {"validate": "Validate", "configure": "Back to configuring", "generate": "Generate vouchers",
-          "distribute": "Distribute", "redeemable": "Make redeemable", "lock": "Lock", "void": "Void batch",
-          "edit": "Edit batch", "pause": "Pause batch", "resume": "Resume batch", "delete": "Delete batch"}
+LABELS = {
+    "validate": "Validate",
+    "configure": "Back to configuring",
+    "generate": "Generate vouchers",
+    "distribute": "Distribute",
+    "redeemable": "Make redeemable",
+    "lock": "Lock",
+    "void": "Void batch",
+    "edit": "Edit batch",
+    "pause": "Pause batch",
+    "resume": "Resume batch",
+    "delete": "Delete batch",
+}
 
 
 def _offered(page) -> list[str]:
-    return [t.strip() for t in page.locator(".actions").get_by_role("button").all_inner_texts()
-            + page.locator(".actions a").all_inner_texts() if t.strip() != "Vouchers"]
+    return [
+        t.strip()
+        for t in page.locator(".actions").get_by_role("button").all_inner_texts()
+        + page.locator(".actions a").all_inner_texts()
+        if t.strip() != "Vouchers"
+    ]
 
 
 def _expect_state(page, server, batch_id, state: str) -> None:
@@ -41,8 +55,12 @@ def test_create_edit_and_validate_with_every_error_inline(page, server, shot):
     summary = page.locator("#form-errors")
     expect(summary).to_contain_text("3 problems to fix before saving")
     expect(page.locator("#identifier-error")).to_have_text("The identifier must not be empty.")
-    expect(page.locator("#serial_end-error")).to_have_text("The serial range ends (1) before it starts (100).")
-    expect(page.locator("#valid_until-error")).to_have_text("The last valid day is before the first valid day.")
+    expect(page.locator("#serial_end-error")).to_have_text(
+        "The serial range ends (1) before it starts (100)."
+    )
+    expect(page.locator("#valid_until-error")).to_have_text(
+        "The last valid day is before the first valid day."
+    )
     expect(page.get_by_label("Last serial")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Valid from")).to_have_value("2026-06-01")  # what was typed stays
     shot(page, "batch-form-errors")
@@ -76,7 +94,9 @@ def test_create_edit_and_validate_with_every_error_inline(page, server, shot):
     page.get_by_label("Name").fill("Standard")
     page.get_by_label("Last serial").fill("60")
     page.get_by_role("button", name="Add type").click()
-    expect(page.locator("#form-errors")).to_contain_text("Type 'Standard' (1–60) lies outside the batch's serial range (1–50).")
+    expect(page.locator("#form-errors")).to_contain_text(
+        "Type 'Standard' (1–60) lies outside the batch's serial range (1–50)."
+    )
     expect(page.locator("#value-error")).to_have_count(0)
     page.get_by_label("Last serial").fill("30")
     page.get_by_label("Value").fill("£5 off")
@@ -95,7 +115,9 @@ def test_create_edit_and_validate_with_every_error_inline(page, server, shot):
     page.get_by_role("button", name="Add type").click()
     types = server.api.get(batch_id)["types"]
     assert [(t["name"], t["serial_start"], t["serial_end"], t["initial_status"]) for t in types] == [
-        ("Standard", 1, 30, "unused"), ("Online", 31, 50, "issued")]
+        ("Standard", 1, 30, "unused"),
+        ("Online", 31, 50, "issued"),
+    ]
 
     page.get_by_role("button", name="Validate").click()
     expect(page.locator(".flash")).to_have_text("The batch is valid: it can be generated now.")
@@ -122,12 +144,18 @@ def test_generate_shows_progress_to_completion_then_the_rest_of_the_cycle(page, 
     page.get_by_role("button", name="Generate vouchers").click()
     expect(page.locator(".flash")).to_have_text(re.compile("Generat"))  # started, or already finished
     expect(page.locator(".flash")).to_have_text(
-        "Generation finished: the vouchers exist. Distribute the batch when you hand them out.", timeout=60_000)
+        "Generation finished: the vouchers exist. Distribute the batch when you hand them out.",
+        timeout=60_000,
+    )
     _expect_state(page, server, batch["id"], "generated")
     expect(page.locator("[data-figure=total]")).to_have_text("4,000")
 
-    for action, state in (("Distribute", "distributed"), ("Make redeemable", "redeemable"), ("Lock", "locked"),
-                          ("Make redeemable", "redeemable")):
+    for action, state in (
+        ("Distribute", "distributed"),
+        ("Make redeemable", "redeemable"),
+        ("Lock", "locked"),
+        ("Make redeemable", "redeemable"),
+    ):
         page.get_by_role("button", name=action, exact=True).click()
         _expect_state(page, server, batch["id"], state)
     page.get_by_role("link", name="Void batch").click()
@@ -158,8 +186,11 @@ def test_the_progress_bar_survives_reloading_and_follows_the_job_to_the_end(page
     assert _offered(page) == ["Pause batch"]  # nothing else while generating; not even delete
 
     with server.db.write() as conn:  # that process's lease runs out; this server's generator takes over
-        conn.execute(update(batches).where(batches.c.id == batch["id"])
-                     .values(generation_lease_until=utcnow() - timedelta(seconds=1)))
+        conn.execute(
+            update(batches)
+            .where(batches.c.id == batch["id"])
+            .values(generation_lease_until=utcnow() - timedelta(seconds=1))
+        )
     expect(page.locator(".flash")).to_have_text(re.compile("Generation finished"), timeout=60_000)
     _expect_state(page, server, batch["id"], "generated")
     expect(page.get_by_role("progressbar")).to_have_count(0)

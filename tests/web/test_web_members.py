@@ -18,7 +18,9 @@ from vouchers.codes import normalise
 MEMBER_COOKIE = "voucher_member"
 
 
-def _batch(server, size: int = 5, *, min_purchase: str | None = None, state: str = "redeemable", **fields) -> dict:
+def _batch(
+    server, size: int = 5, *, min_purchase: str | None = None, state: str = "redeemable", **fields
+) -> dict:
     """A batch walked to `state`; its one type has this minimum purchase."""
     api = server.api
     if min_purchase is None:
@@ -63,7 +65,9 @@ def _sign_in(page, server, email: str, next_path: str = "/my/vouchers") -> None:
 
 
 def _card(page, batch_name: str):
-    return page.locator("article.voucher").filter(has=page.get_by_role("heading", name=batch_name, exact=True))
+    return page.locator("article.voucher").filter(
+        has=page.get_by_role("heading", name=batch_name, exact=True)
+    )
 
 
 def _read_barcodes(page, src: str) -> list[tuple[str, str]]:
@@ -75,7 +79,9 @@ def _read_barcodes(page, src: str) -> list[tuple[str, str]]:
 
 
 def _fits_the_phone(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways on a phone"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, (
+        "the page scrolls sideways on a phone"
+    )
 
 
 def _csrf(page) -> str:
@@ -90,14 +96,19 @@ def test_a_member_signs_in_through_the_mail_claims_and_sees_the_voucher(phone, s
     phone.get_by_label("E-mail address").fill("Proof@Example.com")
     phone.get_by_role("button", name="Sign in to claim").click()
     expect(phone.get_by_role("heading", name="Check your mail")).to_be_visible()
-    expect(phone.get_by_role("status")).to_have_text("We sent a sign-in link and a code to proof@example.com.")
+    expect(phone.get_by_role("status")).to_have_text(
+        "We sent a sign-in link and a code to proof@example.com."
+    )
     shot(phone, "member-check-mail")
     assert server.api.get(batch["id"])["metrics"]["claimed"] == 0
 
     mail = server.mail.last_to("proof@example.com")
     phone.goto(mail.link)  # the member taps the link in the mail
-    expect(phone.get_by_text("Sign in on this browser as proof@example.com and claim your voucher from Proven promo?")
-           ).to_be_visible()
+    expect(
+        phone.get_by_text(
+            "Sign in on this browser as proof@example.com and claim your voucher from Proven promo?"
+        )
+    ).to_be_visible()
     shot(phone, "member-sign-in-link")
     assert server.api.get(batch["id"])["metrics"]["claimed"] == 0  # opening the link claims nothing
     phone.get_by_role("button", name="Sign in and claim").click()  # the one tap: signed in, and claimed
@@ -138,7 +149,9 @@ def test_sign_in_on_the_claim_page_claim_and_see_it_again(phone, server, shot):
 
     code = _claim_on_page(phone, server, batch, "Ann@Example.com")
     cookie = next(c for c in phone.context.cookies() if c["name"] == MEMBER_COOKIE)
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/" and not cookie["secure"]
+    assert (
+        cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/" and not cookie["secure"]
+    )
     assert cookie["value"] not in phone.content()  # the session token is never written into a page
     [claimed] = server.api.vouchers(batch["id"], claimed="true")
     assert claimed["code"] == code and claimed["claim"]["member_id"] == "ann@example.com"
@@ -238,7 +251,9 @@ def test_mark_as_used_is_a_redemption_head_office_and_tills_see(phone, server, s
     expect(phone.locator(".flash")).to_have_text("Marked as used. Thank you!")
     card = _card(phone, "Mark me")
     expect(card.locator("dl")).to_contain_text("StatusUsed")
-    expect(card.locator(".used-at")).to_contain_text(re.compile(r"\d{1,2} \w{3} \d{4} at \d\d:\d\d UTC, marked used"))
+    expect(card.locator(".used-at")).to_contain_text(
+        re.compile(r"\d{1,2} \w{3} \d{4} at \d\d:\d\d UTC, marked used")
+    )
     expect(card.get_by_role("button", name="MARK AS USED")).to_have_count(0)
     shot(phone, "member-my-vouchers-used")
 
@@ -247,8 +262,13 @@ def test_mark_as_used_is_a_redemption_head_office_and_tills_see(phone, server, s
     voucher = api.call("GET", f"/vouchers/{code}", 200).json()
     assert voucher["status"] == "used" and voucher["redemption"]["at"] is not None
     [event] = voucher["history"]
-    assert (event["kind"], event["member_id"], event["store_id"], event["device_id"], event["result"]["outcome"]) == (
-        "redeem", "marker@example.com", None, None, "accepted")
+    assert (
+        event["kind"],
+        event["member_id"],
+        event["store_id"],
+        event["device_id"],
+        event["result"]["outcome"],
+    ) == ("redeem", "marker@example.com", None, None, "accepted")
     snapshot = api.call("GET", "/sync/snapshot?cursor=0&limit=50000", 200, token=till["token"]).json()
     [row] = [v for v in snapshot["vouchers"] if v["id"] == voucher["id"]]
     assert row["status"] == "used" and row["used_at"] is not None
@@ -274,11 +294,14 @@ def test_mark_as_used_only_where_seed_002_allows_it(phone, server):
         card = _card(phone, f"Status {initial}")
         expect(card.locator("dl")).to_contain_text(f"Status{word}")
         expect(card.get_by_role("button", name="MARK AS USED")).to_have_count(0)
-    expect(_card(phone, "Status used").locator(".used-at")).to_contain_text("Given as used when you claimed it")
+    expect(_card(phone, "Status used").locator(".used-at")).to_contain_text(
+        "Given as used when you claimed it"
+    )
     locked_card = _card(phone, "Status locked")
     expect(locked_card.locator("dl")).to_contain_text("StatusUnused")
     expect(locked_card.locator(".notice")).to_have_text(
-        "This promotion is on hold. The voucher cannot be used right now.")
+        "This promotion is on hold. The voucher cannot be used right now."
+    )
     expect(locked_card.get_by_role("button", name="MARK AS USED")).to_have_count(0)
 
     issued = api.vouchers(names["issued"]["id"], claimed="true")[0]  # and the server refuses it anyway
@@ -300,15 +323,20 @@ def test_forms_without_their_token_are_refused(phone, server):
     _claim_on_page(phone, server, batch, "csrf@example.com")
     [voucher] = api.vouchers(batch["id"], claimed="true")
     url = f"/my/vouchers/{voucher['id']}/mark-used"
-    for form, headers in (({}, {}), ({"csrf_token": "guessed"}, {}),
-                          ({"csrf_token": _csrf(phone)}, {"Origin": "https://evil.example"})):
+    for form, headers in (
+        ({}, {}),
+        ({"csrf_token": "guessed"}, {}),
+        ({"csrf_token": _csrf(phone)}, {"Origin": "https://evil.example"}),
+    ):
         response = phone.request.post(url, form=form, headers=headers)
         assert response.status == 403 and "did not come from this site" in response.text()
     refused = phone.request.post("/my/sign-out", form={})
     assert refused.status == 403
     assert api.call("GET", f"/vouchers/{voucher['code']}", 200).json()["status"] == "unused"
     phone.goto("/my/vouchers")
-    expect(_card(phone, "CSRF promo").get_by_role("button", name="MARK AS USED")).to_be_visible()  # still signed in
+    expect(
+        _card(phone, "CSRF promo").get_by_role("button", name="MARK AS USED")
+    ).to_be_visible()  # still signed in
 
 
 def test_member_and_staff_sessions_are_kept_apart(phone, context, server):
@@ -316,7 +344,9 @@ def test_member_and_staff_sessions_are_kept_apart(phone, context, server):
     member_token = next(c for c in phone.context.cookies() if c["name"] == MEMBER_COOKIE)["value"]
     phone.goto("/dashboard/batches")
     expect(phone).to_have_url(re.compile(r"/dashboard/sign-in\?next="))
-    phone.context.add_cookies([{"name": "voucher_session", "value": member_token, "url": server.url + "/dashboard"}])
+    phone.context.add_cookies(
+        [{"name": "voucher_session", "value": member_token, "url": server.url + "/dashboard"}]
+    )
     phone.goto("/dashboard/batches")  # not even as the dashboard's cookie
     expect(phone).to_have_url(re.compile(r"/dashboard/sign-in\?next="))
 
@@ -366,7 +396,7 @@ def _as_the_camera_sees_it(plate_png: bytes, device_px_per_css_px: float, distan
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     frame = np.full((720, 1280), 90, np.uint8)
     h, w = small.shape
-    frame[(720 - h) // 2:(720 - h) // 2 + h, (1280 - w) // 2:(1280 - w) // 2 + w] = small
+    frame[(720 - h) // 2 : (720 - h) // 2 + h, (1280 - w) // 2 : (1280 - w) // 2 + w] = small
     return cv2.GaussianBlur(frame, (0, 0), 0.8)
 
 
@@ -391,7 +421,7 @@ def test_in_dark_mode_the_codes_stay_dark_on_light_at_a_size_the_till_reads(phon
     for plate in (qr_plate, bar_plate):
         image = cv2.imdecode(np.frombuffer(plate.screenshot(), np.uint8), cv2.IMREAD_GRAYSCALE)
         # inside the plate's edges (the screenshot rounds them out) and away from its rounded corners
-        middle = image[4:-4, image.shape[1] // 4:3 * image.shape[1] // 4]
+        middle = image[4:-4, image.shape[1] // 4 : 3 * image.shape[1] // 4]
         assert middle[:4].min() > 240 and middle[-4:].min() > 240, "a white plate around the code"
         # dark modules on light: read without zxing-cpp's invert option
         assert [r.text for r in zxingcpp.read_barcodes(image, try_invert=False)] == [code]
@@ -405,7 +435,9 @@ def test_in_dark_mode_the_codes_stay_dark_on_light_at_a_size_the_till_reads(phon
     assert _till_reads(_as_the_camera_sees_it(qr_plate.screenshot(), dpr, 400)) == [code]
 
     # The Code 128 spans the screen; turned sideways, 4 CSS px a bar (0.64 mm): the reader reads it at 30 cm.
-    bars = np.asarray(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.Code128))).shape[1]
+    bars = np.asarray(
+        zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(code, zxingcpp.BarcodeFormat.Code128))
+    ).shape[1]
     upright = card.locator("figure.code128 img").bounding_box()["width"] / bars
     assert upright >= 1.8  # the scanner's: 0.29 mm a bar
     phone.set_viewport_size({"width": 844, "height": 390})

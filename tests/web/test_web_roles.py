@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import expect
-
-from central.services import staff
 from support.api import CHEAP_HASHES
 from support.web import fill_sign_in
+
+from central.services import staff
 from vouchers.roles import NEEDS, Role, may
 
 PASSWORD = "a long enough password"
@@ -31,8 +31,13 @@ def setting(server) -> dict:
     voucher_id = api.call("GET", f"/vouchers/{code}", 200).json()["id"]
     for name in ("roles-till", "roles-till-2"):  # both redeem it offline: the second is a conflict
         till = api.device("roles-shop", name)
-        event = {"id": str(uuid.uuid4()), "kind": "redeem", "at": datetime.now(UTC).isoformat(), "device_seq": 1,
-                 "voucher_id": voucher_id}
+        event = {
+            "id": str(uuid.uuid4()),
+            "kind": "redeem",
+            "at": datetime.now(UTC).isoformat(),
+            "device_seq": 1,
+            "voucher_id": voucher_id,
+        }
         api.call("POST", "/sync/events", 200, token=till["token"], json={"events": [event]})
     with server.db.write() as conn:
         for role in ("viewer", "campaigns"):
@@ -53,18 +58,28 @@ def _posts(page) -> set[str]:
 
 
 def _pages(setting) -> list[str]:
-    paths = ["/dashboard/batches", "/dashboard/stores", "/dashboard/stores/roles-shop", "/dashboard/review",
-             "/dashboard/channels"]
+    paths = [
+        "/dashboard/batches",
+        "/dashboard/stores",
+        "/dashboard/stores/roles-shop",
+        "/dashboard/review",
+        "/dashboard/channels",
+    ]
     paths += [f"/dashboard/batches/{b['id']}" for b in setting["batches"].values()]
     return paths
 
 
-def test_a_viewer_is_offered_no_change_anywhere_and_told_which_role_would_be(anonymous, server, setting, shot):
+def test_a_viewer_is_offered_no_change_anywhere_and_told_which_role_would_be(
+    anonymous, server, setting, shot
+):
     _as(anonymous, server, "viewer")
     for path in _pages(setting):
         anonymous.goto(path)
         assert _posts(anonymous) <= {"/dashboard/sign-out"}, (path, _posts(anonymous))
-        assert anonymous.locator("[data-dialog^=delete-], [data-dialog^=void-], [data-dialog^=revoke-]").count() == 0, path
+        assert (
+            anonymous.locator("[data-dialog^=delete-], [data-dialog^=void-], [data-dialog^=revoke-]").count()
+            == 0
+        ), path
     nav = anonymous.get_by_role("navigation", name="Main")
     for hidden in ("Audit log", "Staff", "Integrations"):
         expect(nav.get_by_role("link", name=hidden)).to_have_count(0)
@@ -73,25 +88,33 @@ def test_a_viewer_is_offered_no_change_anywhere_and_told_which_role_would_be(ano
     anonymous.goto("/dashboard/batches")
     expect(anonymous.get_by_role("link", name="New batch")).to_have_count(0)
     expect(anonymous.get_by_role("button", name="New batch")).to_be_disabled()
-    expect(anonymous.locator("[data-role-note]")).to_have_text("Creating a batch needs the campaigns role; yours is viewer.")
+    expect(anonymous.locator("[data-role-note]")).to_have_text(
+        "Creating a batch needs the campaigns role; yours is viewer."
+    )
     expect(anonymous.locator("header .who")).to_have_text("viewer@roles.example (viewer)")
     shot(anonymous, "roles-viewer-batches")
 
     anonymous.goto(f"/dashboard/batches/{setting['batches']['distributed']['id']}")
     expect(anonymous.locator(".actions [data-role-note]")).to_have_text(
         "Make redeemable, Lock and Pause batch need the campaigns role, Void batch and Delete batch the admin role; "
-        "yours is viewer.")
-    expect(anonymous.locator(".actions").get_by_role("link", name="Vouchers")).to_be_visible()  # reading stays
+        "yours is viewer."
+    )
+    expect(
+        anonymous.locator(".actions").get_by_role("link", name="Vouchers")
+    ).to_be_visible()  # reading stays
     shot(anonymous, "roles-viewer-batch")
 
     anonymous.goto(f"/dashboard/batches/{setting['batches']['configuring']['id']}")
     expect(anonymous.get_by_role("link", name="New type")).to_have_count(0)
     expect(anonymous.locator("#types [data-role-note]")).to_have_text(
-        "Changing a batch's types needs the campaigns role; yours is viewer.")
+        "Changing a batch's types needs the campaigns role; yours is viewer."
+    )
 
     anonymous.goto("/dashboard/review")
     expect(anonymous.locator("tr[data-outcome=conflict]")).to_contain_text("Not reviewed yet")
-    expect(anonymous.locator("[data-role-note]")).to_have_text("Reviewing a conflict needs the campaigns role; yours is viewer.")
+    expect(anonymous.locator("[data-role-note]")).to_have_text(
+        "Reviewing a conflict needs the campaigns role; yours is viewer."
+    )
 
     anonymous.goto("/dashboard/stores/roles-shop")
     expect(anonymous.get_by_role("button", name="Issue enrolment code")).to_be_disabled()
@@ -104,12 +127,21 @@ def test_a_viewer_is_offered_no_change_anywhere_and_told_which_role_would_be(ano
 
 def test_campaigns_walk_and_pause_batches_but_are_offered_no_admin_action(anonymous, server, setting, shot):
     _as(anonymous, server, "campaigns")
-    admin_only = {"/dashboard/stores", "/dashboard/stores/roles-shop/enrolment-codes", "/dashboard/batches/ID/delete",
-                  "/dashboard/batches/ID/actions/void", "/dashboard/staff", "/dashboard/integrations"}
+    admin_only = {
+        "/dashboard/stores",
+        "/dashboard/stores/roles-shop/enrolment-codes",
+        "/dashboard/batches/ID/delete",
+        "/dashboard/batches/ID/actions/void",
+        "/dashboard/staff",
+        "/dashboard/integrations",
+    }
     for path in _pages(setting):
         anonymous.goto(path)
         assert not _posts(anonymous) & admin_only, (path, _posts(anonymous) & admin_only)
-        assert anonymous.locator("[data-dialog^=delete-], [data-dialog^=void-], [data-dialog^=revoke-]").count() == 0, path
+        assert (
+            anonymous.locator("[data-dialog^=delete-], [data-dialog^=void-], [data-dialog^=revoke-]").count()
+            == 0
+        ), path
 
     batch = setting["batches"]["distributed"]
     anonymous.goto(f"/dashboard/batches/{batch['id']}")
@@ -119,14 +151,17 @@ def test_campaigns_walk_and_pause_batches_but_are_offered_no_admin_action(anonym
     for withheld in ("Void batch", "Delete batch"):
         expect(actions.get_by_role("link", name=withheld)).to_have_count(0)
     expect(actions.locator("[data-role-note]")).to_have_text(
-        "Void batch and Delete batch need the admin role; yours is campaigns.")
+        "Void batch and Delete batch need the admin role; yours is campaigns."
+    )
     shot(anonymous, "roles-campaigns-batch")
     actions.get_by_role("button", name="Pause batch").click()  # what is offered works
     expect(anonymous.locator(".flash")).to_contain_text("Batch paused")
     assert server.api.get(batch["id"])["claims"] == "paused"
 
     anonymous.goto("/dashboard/review")  # campaigns review conflicts
-    expect(anonymous.locator("tr[data-outcome=conflict]").get_by_role("button", name="Mark reviewed")).to_be_visible()
+    expect(
+        anonymous.locator("tr[data-outcome=conflict]").get_by_role("button", name="Mark reviewed")
+    ).to_be_visible()
 
     anonymous.goto("/dashboard/batches")
     expect(anonymous.get_by_role("link", name="New batch")).to_be_visible()
@@ -136,12 +171,19 @@ def test_campaigns_walk_and_pause_batches_but_are_offered_no_admin_action(anonym
     expect(card.get_by_role("link", name="Void batch")).to_have_count(0)
 
 
-@pytest.mark.parametrize("path, needed", [
-    ("/dashboard/batches/new", "campaigns"), ("/dashboard/batches/{configuring}/edit", "campaigns"),
-    ("/dashboard/batches/{configuring}/types/new", "campaigns"), ("/dashboard/batches/{generated}/void", "admin"),
-    ("/dashboard/batches/{distributed}/delete", "admin"), ("/dashboard/staff", "admin"),
-    ("/dashboard/integrations", "admin"), ("/dashboard/audit", "admin"),
-])
+@pytest.mark.parametrize(
+    "path, needed",
+    [
+        ("/dashboard/batches/new", "campaigns"),
+        ("/dashboard/batches/{configuring}/edit", "campaigns"),
+        ("/dashboard/batches/{configuring}/types/new", "campaigns"),
+        ("/dashboard/batches/{generated}/void", "admin"),
+        ("/dashboard/batches/{distributed}/delete", "admin"),
+        ("/dashboard/staff", "admin"),
+        ("/dashboard/integrations", "admin"),
+        ("/dashboard/audit", "admin"),
+    ],
+)
 def test_the_page_of_a_form_the_role_may_not_send_says_so_in_words(anonymous, server, setting, path, needed):
     _as(anonymous, server, "viewer")
     ids = {state: b["id"] for state, b in setting["batches"].items()}
@@ -155,10 +197,24 @@ def test_the_server_still_refuses_what_the_page_does_not_offer(anonymous, server
     _as(anonymous, server, "campaigns")
     token = anonymous.locator('meta[name="csrf-token"]').get_attribute("content")
     batch = setting["batches"]["locked"]
-    for path in (f"/dashboard/batches/{batch['id']}/actions/void", f"/dashboard/batches/{batch['id']}/delete",
-                 "/dashboard/stores", "/dashboard/staff", "/dashboard/integrations"):
-        refused = anonymous.request.post(path, form={"csrf_token": token, "confirm": "3", "id": "x-store",
-                                                     "name": "X", "email": "x@roles.example", "role": "admin"})
+    for path in (
+        f"/dashboard/batches/{batch['id']}/actions/void",
+        f"/dashboard/batches/{batch['id']}/delete",
+        "/dashboard/stores",
+        "/dashboard/staff",
+        "/dashboard/integrations",
+    ):
+        refused = anonymous.request.post(
+            path,
+            form={
+                "csrf_token": token,
+                "confirm": "3",
+                "id": "x-store",
+                "name": "X",
+                "email": "x@roles.example",
+                "role": "admin",
+            },
+        )
         assert refused.status == 403 and "yours is campaigns" in refused.text(), path
     assert server.api.get(batch["id"])["state"] == "locked"
 

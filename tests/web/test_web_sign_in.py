@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
-
-from central.services import staff
 from support.api import CHEAP_HASHES
 from support.web import EMAIL, PASSWORD, fill_sign_in
+
+from central.services import staff
 
 
 def test_pages_need_a_sign_in_and_come_back_after_it(anonymous, server, shot):
@@ -51,8 +51,12 @@ def test_a_strangers_wrong_passwords_do_not_stop_the_real_staff_member(browser, 
     X-Forwarded-For): the stranger's address is slowed, the account is never locked."""
     with server.db.write() as conn:
         staff.add(conn, "lock@example.com", "the right password", log2_n=CHEAP_HASHES)
-    stranger_context = browser.new_context(base_url=server.url, extra_http_headers={"X-Forwarded-For": "198.51.100.7"})
-    owner_context = browser.new_context(base_url=server.url, extra_http_headers={"X-Forwarded-For": "203.0.113.20"})
+    stranger_context = browser.new_context(
+        base_url=server.url, extra_http_headers={"X-Forwarded-For": "198.51.100.7"}
+    )
+    owner_context = browser.new_context(
+        base_url=server.url, extra_http_headers={"X-Forwarded-For": "203.0.113.20"}
+    )
     stranger, owner = stranger_context.new_page(), owner_context.new_page()
     for _ in range(3):  # the test server slows an address after 3
         fill_sign_in(stranger, server, "lock@example.com", "wrong password")
@@ -60,7 +64,9 @@ def test_a_strangers_wrong_passwords_do_not_stop_the_real_staff_member(browser, 
     with stranger.expect_response(lambda r: r.request.method == "POST") as answer:
         fill_sign_in(stranger, server, "lock@example.com", "the right password")  # from there, not even this
     assert answer.value.status == 429 and 0 < int(answer.value.headers["retry-after"]) <= 900
-    expect(stranger.get_by_role("alert")).to_contain_text("Too many wrong passwords for this account from this address")
+    expect(stranger.get_by_role("alert")).to_contain_text(
+        "Too many wrong passwords for this account from this address"
+    )
     fill_sign_in(owner, server, "lock@example.com", "the right password")  # the owner, at their desk
     expect(owner.get_by_role("heading", name="Batches", exact=True)).to_be_visible()
     stranger_context.close()
@@ -77,8 +83,9 @@ def test_forms_without_the_csrf_token_are_refused(context, server):
     request = context.request
     refused = request.post(f"/dashboard/batches/{batch['id']}/actions/pause", form={"back": "list"})
     assert refused.status == 403 and "did not come from the dashboard" in refused.text()
-    forged = request.post(f"/dashboard/batches/{batch['id']}/actions/pause",
-                          form={"csrf_token": "guessed", "back": "list"})
+    forged = request.post(
+        f"/dashboard/batches/{batch['id']}/actions/pause", form={"csrf_token": "guessed", "back": "list"}
+    )
     assert forged.status == 403
     assert server.api.get(batch["id"])["claims"] == "active"
 
@@ -87,13 +94,18 @@ def test_forms_from_another_site_are_refused(page, server):
     batch = server.api.batch(5, state="distributed", identifier="Cross-site target")
     page.goto("/dashboard/batches")
     token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    response = page.request.post(f"/dashboard/batches/{batch['id']}/actions/pause",
-                                 form={"csrf_token": token, "back": "list"},
-                                 headers={"Origin": "https://evil.example"})
+    response = page.request.post(
+        f"/dashboard/batches/{batch['id']}/actions/pause",
+        form={"csrf_token": token, "back": "list"},
+        headers={"Origin": "https://evil.example"},
+    )
     assert response.status == 403 and "another site" in response.text()
     assert server.api.get(batch["id"])["claims"] == "active"
-    ok = page.request.post(f"/dashboard/batches/{batch['id']}/actions/pause",
-                           form={"csrf_token": token, "back": "list"}, max_redirects=0)
+    ok = page.request.post(
+        f"/dashboard/batches/{batch['id']}/actions/pause",
+        form={"csrf_token": token, "back": "list"},
+        max_redirects=0,
+    )
     assert ok.status == 303 and server.api.get(batch["id"])["claims"] == "paused"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import httpx
 from playwright.sync_api import expect
-
 from support.web import EMAIL, fill_sign_in
 
 NEW, NEW_PASSWORD = "new.hire@staff.example", "the new hire's password"
@@ -53,7 +52,11 @@ def test_an_admin_adds_an_account_changes_its_role_and_disables_and_enables_it(p
     expect(page.locator(".flash")).to_contain_text("Role changed")
     expect(_row(page, NEW)).to_have_attribute("data-role", "viewer")
     [changed] = _audited(server, "staff.role", NEW)
-    assert (changed["actor"], changed["before"], changed["after"]) == (EMAIL, {"role": "campaigns"}, {"role": "viewer"})
+    assert (changed["actor"], changed["before"], changed["after"]) == (
+        EMAIL,
+        {"role": "campaigns"},
+        {"role": "viewer"},
+    )
 
     hire = browser.new_context(base_url=server.url)
     them = hire.new_page()
@@ -67,14 +70,18 @@ def test_an_admin_adds_an_account_changes_its_role_and_disables_and_enables_it(p
         them.reload()  # their session ended at once
         expect(them.get_by_role("heading", name="Sign in to head office")).to_be_visible()
         fill_sign_in(them, server, NEW, NEW_PASSWORD)
-        expect(them.get_by_role("alert")).to_have_text("This account is disabled. Ask an admin of head office to enable it.")
+        expect(them.get_by_role("alert")).to_have_text(
+            "This account is disabled. Ask an admin of head office to enable it."
+        )
         _row(page, NEW).get_by_role("button", name="Enable").click()
         expect(page.locator(".flash")).to_contain_text("Account enabled")
         fill_sign_in(them, server, NEW, NEW_PASSWORD)
         expect(them.get_by_role("heading", name="Batches", exact=True)).to_be_visible()
     finally:
         hire.close()
-    assert [e["actor"] for e in _audited(server, "staff.disable", NEW) + _audited(server, "staff.enable", NEW)] == [EMAIL, EMAIL]
+    assert [
+        e["actor"] for e in _audited(server, "staff.disable", NEW) + _audited(server, "staff.enable", NEW)
+    ] == [EMAIL, EMAIL]
 
 
 def test_my_api_tokens_are_shown_once_work_and_are_revoked(page, server, shot):
@@ -99,7 +106,9 @@ def test_my_api_tokens_are_shown_once_work_and_are_revoked(page, server, shot):
     assert _audited(server, "token.create", token_id)[0]["actor"] == EMAIL
     row.get_by_role("button", name="Revoke").click()
     expect(page.locator(".flash")).to_contain_text("API token revoked")
-    expect(page.locator(f"table.tokens tr[data-token='{token_id}']")).to_have_attribute("data-state", "revoked")
+    expect(page.locator(f"table.tokens tr[data-token='{token_id}']")).to_have_attribute(
+        "data-state", "revoked"
+    )
     assert httpx.get(api, headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert _audited(server, "token.revoke", token_id)[0]["actor"] == EMAIL
 
@@ -140,7 +149,10 @@ def test_integration_tokens_are_issued_claim_and_are_revoked(page, server, shot)
     expect(page.locator(".flash")).to_contain_text("Integration token revoked")
     body["member_id"] = "another.customer@example.com"
     assert httpx.post(claims, json=body, headers={"Authorization": f"Bearer {token}"}).status_code == 401
-    integration_id = page.locator("table.integrations tr[data-state=revoked]").filter(
-        has_text="Leeds web site").get_attribute("data-integration")
+    integration_id = (
+        page.locator("table.integrations tr[data-state=revoked]")
+        .filter(has_text="Leeds web site")
+        .get_attribute("data-integration")
+    )
     assert [e["actor"] for e in _audited(server, "integration.create", integration_id)] == [EMAIL]
     assert [e["actor"] for e in _audited(server, "integration.revoke", integration_id)] == [EMAIL]

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
-
 from support.web import EMAIL
 
 
@@ -39,11 +38,17 @@ def test_enrol_watch_and_revoke_a_device(page, server, shot):
     page.get_by_role("button", name="Issue enrolment code").click()
     code = page.locator("[data-enrolment-code]").inner_text()
     expect(page.locator(".notice")).to_contain_text("voucher-sync enrol")
-    device = server.api.call("POST", "/devices/enrol", 201,
-                             json={"enrolment_code": code, "device_name": "york-till-1"}).json()
+    device = server.api.call(
+        "POST", "/devices/enrol", 201, json={"enrolment_code": code, "device_name": "york-till-1"}
+    ).json()
     ahead = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
-    server.api.call("POST", "/sync/heartbeat", 200, token=device["token"],
-                    json={"version": "1.2.3", "pending": 3, "snapshot_cursor": 10, "device_time": ahead})
+    server.api.call(
+        "POST",
+        "/sync/heartbeat",
+        200,
+        token=device["token"],
+        json={"version": "1.2.3", "pending": 3, "snapshot_cursor": 10, "device_time": ahead},
+    )
     page.goto("/dashboard/stores/york")
     row = page.locator(f'tr[data-device="{device["device_id"]}"]')
     expect(row.get_by_role("rowheader")).to_contain_text("york-till-1")
@@ -55,11 +60,15 @@ def test_enrol_watch_and_revoke_a_device(page, server, shot):
     row.get_by_role("link", name="Revoke york-till-1").click()
     dialog = page.get_by_role("dialog", name="Revoke york-till-1?")
     expect(dialog).to_contain_text("Its token stops working at once")
-    expect(dialog).to_contain_text("it had 3 events not yet pushed")  # per its last heartbeat: asked to confirm
+    expect(dialog).to_contain_text(
+        "it had 3 events not yet pushed"
+    )  # per its last heartbeat: asked to confirm
     dialog.get_by_role("button", name="Revoke device").click()
     expect(page.locator(".flash")).to_have_text("Device revoked: its token stopped working.")
     expect(row.locator("[data-col=access]")).to_contain_text("Revoked")
-    server.api.call("POST", "/sync/heartbeat", 401, token=device["token"], json={"version": "1", "pending": 0})
+    server.api.call(
+        "POST", "/sync/heartbeat", 401, token=device["token"], json={"version": "1", "pending": 0}
+    )
     page.goto("/dashboard/stores")
     expect(page.locator('tr[data-store="york"] td.num')).to_contain_text("0 (+1 revoked)")
 
@@ -74,11 +83,41 @@ def test_conflicts_and_rejections_are_there_to_review(page, server, shot):
     late_voucher = server.api.call("GET", f"/vouchers/{late}").json()["id"]
     now = datetime.now(UTC).isoformat()
     for device in (first, second):  # two tills redeem the same voucher while offline
-        server.api.call("POST", "/sync/events", 200, token=device["token"], json={"events": [
-            {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": voucher, "at": now, "device_seq": 1}]})
+        server.api.call(
+            "POST",
+            "/sync/events",
+            200,
+            token=device["token"],
+            json={
+                "events": [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "kind": "redeem",
+                        "voucher_id": voucher,
+                        "at": now,
+                        "device_seq": 1,
+                    }
+                ]
+            },
+        )
     server.api.call("POST", f"/batches/{batch['id']}/lock", 200)
-    server.api.call("POST", "/sync/events", 200, token=first["token"], json={"events": [
-        {"id": str(uuid.uuid4()), "kind": "redeem", "voucher_id": late_voucher, "at": now, "device_seq": 2}]})
+    server.api.call(
+        "POST",
+        "/sync/events",
+        200,
+        token=first["token"],
+        json={
+            "events": [
+                {
+                    "id": str(uuid.uuid4()),
+                    "kind": "redeem",
+                    "voucher_id": late_voucher,
+                    "at": now,
+                    "device_seq": 2,
+                }
+            ]
+        },
+    )
     page.goto("/dashboard/review")
     conflict = page.locator("tr[data-outcome=conflict]")
     expect(conflict).to_have_count(1)

@@ -14,8 +14,16 @@ def _seed(server) -> tuple[dict, list[str]]:
     device = server.api.device("leeds", "till-7")
     batch = server.api.batch(60, identifier="Vouchers view")
     codes = [server.api.claim(batch, f"member{i}@example.com")["code"] for i in range(5)]
-    events = [{"id": str(uuid.uuid4()), "kind": "redeem", "at": datetime.now(UTC).isoformat(), "device_seq": i,
-               "voucher_id": server.api.call("GET", f"/vouchers/{c}").json()["id"]} for i, c in enumerate(codes[:2])]
+    events = [
+        {
+            "id": str(uuid.uuid4()),
+            "kind": "redeem",
+            "at": datetime.now(UTC).isoformat(),
+            "device_seq": i,
+            "voucher_id": server.api.call("GET", f"/vouchers/{c}").json()["id"],
+        }
+        for i, c in enumerate(codes[:2])
+    ]
     server.api.call("POST", "/sync/events", 200, token=device["token"], json={"events": events})
     return batch, codes
 
@@ -96,4 +104,6 @@ def test_an_export_with_a_formula_member_id_opens_as_text(page, server, tmp_path
     saved = tmp_path / "formula.csv"
     info.value.save_as(saved)
     [row] = list(csv.DictReader(saved.read_text().splitlines()))
-    assert row["member_id"] == "'" + HYPERLINK_MEMBER.casefold()  # a quote first: a spreadsheet shows it as text
+    assert (
+        row["member_id"] == "'" + HYPERLINK_MEMBER.casefold()
+    )  # a quote first: a spreadsheet shows it as text

@@ -19,9 +19,18 @@ from central.web.templating import render
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 PAGE = 100
-ACTION_GROUPS = (("batch.", "Batches and types"), ("voucher.", "Vouchers"), ("store.", "Stores"),
-                 ("device.", "Devices"), ("problem.", "Conflicts"), ("staff.", "Staff"), ("token.", "API tokens"),
-                 ("integration.", "Integrations"), ("claim.", "Claims on behalf"), ("member.", "Members"))
+ACTION_GROUPS = (
+    ("batch.", "Batches and types"),
+    ("voucher.", "Vouchers"),
+    ("store.", "Stores"),
+    ("device.", "Devices"),
+    ("problem.", "Conflicts"),
+    ("staff.", "Staff"),
+    ("token.", "API tokens"),
+    ("integration.", "Integrations"),
+    ("claim.", "Claims on behalf"),
+    ("member.", "Members"),
+)
 
 
 def _day(text: str) -> date | None:
@@ -34,17 +43,24 @@ def _day(text: str) -> date | None:
 def _filters(request: Request) -> dict[str, str]:
     q = request.query_params
     action = q.get("action", "")
-    return {"actor": q.get("actor", "").strip()[:200], "entity": q.get("entity", "").strip()[:200],
-            "action": action if action in dict(ACTION_GROUPS) else "",
-            "since": q.get("since", "") if _day(q.get("since", "")) else "",
-            "until": q.get("until", "") if _day(q.get("until", "")) else ""}
+    return {
+        "actor": q.get("actor", "").strip()[:200],
+        "entity": q.get("entity", "").strip()[:200],
+        "action": action if action in dict(ACTION_GROUPS) else "",
+        "since": q.get("since", "") if _day(q.get("since", "")) else "",
+        "until": q.get("until", "") if _day(q.get("until", "")) else "",
+    }
 
 
 def _query(f: dict[str, str]) -> dict:
     since, until = _day(f["since"]), _day(f["until"])
-    return {"actor": f["actor"] or None, "entity": f["entity"] or None, "action": f["action"] or None,
-            "since": datetime.combine(since, datetime.min.time(), UTC) if since else None,
-            "until": datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC) if until else None}
+    return {
+        "actor": f["actor"] or None,
+        "entity": f["entity"] or None,
+        "action": f["action"] or None,
+        "since": datetime.combine(since, datetime.min.time(), UTC) if since else None,
+        "until": datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC) if until else None,
+    }
 
 
 def _text(value) -> str:
@@ -52,8 +68,9 @@ def _text(value) -> str:
 
 
 @router.get("/audit")
-def audit_page(request: Request, _: Session = Depends(may_open("audit.read")),
-               ctx: Context = Depends(get_context)) -> Response:
+def audit_page(
+    request: Request, _: Session = Depends(may_open("audit.read")), ctx: Context = Depends(get_context)
+) -> Response:
     f = _filters(request)
     raw = request.query_params.get("before", "")
     before = int(raw) if raw.isdigit() and len(raw) < 18 else None
@@ -63,17 +80,29 @@ def audit_page(request: Request, _: Session = Depends(may_open("audit.read")),
     more, rows = len(rows) > PAGE, rows[:PAGE]
     query = {k: v for k, v in f.items() if v}
     entries = [{**r, "before_text": _text(r["before"]), "after_text": _text(r["after"])} for r in rows]
-    return render(request, "dashboard/audit.html", {
-        "entries": entries, "filters": f, "filtered": bool(query), "actors": actors, "action_groups": ACTION_GROUPS,
-        "csv_url": "/dashboard/audit.csv" + (f"?{urlencode(query)}" if query else ""),
-        "next_url": f"?{urlencode({**query, 'before': rows[-1]['id']})}" if more else None,
-    })
+    return render(
+        request,
+        "dashboard/audit.html",
+        {
+            "entries": entries,
+            "filters": f,
+            "filtered": bool(query),
+            "actors": actors,
+            "action_groups": ACTION_GROUPS,
+            "csv_url": "/dashboard/audit.csv" + (f"?{urlencode(query)}" if query else ""),
+            "next_url": f"?{urlencode({**query, 'before': rows[-1]['id']})}" if more else None,
+        },
+    )
 
 
 @router.get("/audit.csv")
-def audit_csv(request: Request, _: Session = Depends(may_open("audit.read")),
-              ctx: Context = Depends(get_context)) -> Response:
+def audit_csv(
+    request: Request, _: Session = Depends(may_open("audit.read")), ctx: Context = Depends(get_context)
+) -> Response:
     with ctx.db.read() as conn:
         rows = audit.entries(conn, **_query(_filters(request)), limit=100_000)
-    return StreamingResponse(audit.as_csv(rows), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'})
+    return StreamingResponse(
+        audit.as_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
+    )

@@ -10,8 +10,8 @@ from starlette.responses import RedirectResponse, Response
 
 from central.context import Context, get_context
 from central.schemas import BatchCreate, BatchPatch, TypeCreate, TypePatch
-from central.services import batches as service
 from central.services import audit, devices, reports
+from central.services import batches as service
 from central.services.staff import Session
 from central.web import charts, forms
 from central.web.session import acting, csrf_checked, form_data, may_open, signed_in
@@ -30,7 +30,9 @@ STATUS_HELP = {
 }
 
 
-def detail_page(request: Request, ctx: Context, batch_id: str, *, error: VoucherError | None = None) -> Response:
+def detail_page(
+    request: Request, ctx: Context, batch_id: str, *, error: VoucherError | None = None
+) -> Response:
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
         days = reports.redemptions_by_day(conn, batch_id)
@@ -49,24 +51,44 @@ def detail_page(request: Request, ctx: Context, batch_id: str, *, error: Voucher
 
 
 @router.get("/batches/new")
-def new_batch(request: Request, _: Session = Depends(may_open("batch.create")), ctx: Context = Depends(get_context)) -> Response:
+def new_batch(
+    request: Request, _: Session = Depends(may_open("batch.create")), ctx: Context = Depends(get_context)
+) -> Response:
     return _batch_form(request, ctx, None, {"serial_start": 1, "serial_end": 1000, "description": ""}, [])
 
 
 @router.get("/batches/{batch_id}")
-def batch_page(request: Request, batch_id: str, _: Session = Depends(signed_in),
-               ctx: Context = Depends(get_context)) -> Response:
+def batch_page(
+    request: Request, batch_id: str, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
+) -> Response:
     return detail_page(request, ctx, batch_id)
 
 
-def _batch_form(request: Request, ctx: Context, b: dict | None, values: dict, errors: list[FieldError],
-                error: VoucherError | None = None, status: int = 200) -> Response:
+def _batch_form(
+    request: Request,
+    ctx: Context,
+    b: dict | None,
+    values: dict,
+    errors: list[FieldError],
+    error: VoucherError | None = None,
+    status: int = 200,
+) -> Response:
     with ctx.db.read() as conn:
         store_list = devices.list_stores(conn)
-    return render(request, "dashboard/batch_form.html", {
-        "b": b, "values": values, "errors": forms.by_field(errors), "all_errors": errors, "stores": store_list,
-        "label": forms.label, "error": error_words(error) if error else None,
-    }, status)
+    return render(
+        request,
+        "dashboard/batch_form.html",
+        {
+            "b": b,
+            "values": values,
+            "errors": forms.by_field(errors),
+            "all_errors": errors,
+            "stores": store_list,
+            "label": forms.label,
+            "error": error_words(error) if error else None,
+        },
+        status,
+    )
 
 
 def _batch_values(form: FormData) -> dict[str, Any]:
@@ -76,7 +98,9 @@ def _batch_values(form: FormData) -> dict[str, Any]:
     return values
 
 
-def _check_batch(ctx: Context, batch_id: str | None, values: dict) -> tuple[BatchCreate | None, list[FieldError]]:
+def _check_batch(
+    ctx: Context, batch_id: str | None, values: dict
+) -> tuple[BatchCreate | None, list[FieldError]]:
     data, errors = forms.parse(BatchCreate, values)
     if data is not None:
         with ctx.db.read() as conn:
@@ -86,7 +110,9 @@ def _check_batch(ctx: Context, batch_id: str | None, values: dict) -> tuple[Batc
 
 @router.post("/batches")
 def create_batch(
-    request: Request, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
+    request: Request,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
     actor = acting(request, session, "batch.create")
@@ -94,14 +120,21 @@ def create_batch(
     data, errors = _check_batch(ctx, None, values)
     if errors or data is None:
         return _batch_form(request, ctx, None, values, errors, status=422)
-    with ctx.db.write() as conn, audit.change(conn, actor, "batch.create", "batch", None, audit.batch_state) as box:
+    with (
+        ctx.db.write() as conn,
+        audit.change(conn, actor, "batch.create", "batch", None, audit.batch_state) as box,
+    ):
         batch_id = box["id"] = service.create(conn, data)
     return RedirectResponse(f"/dashboard/batches/{batch_id}?done=created", status_code=303)
 
 
 @router.get("/batches/{batch_id}/edit")
-def edit_batch(request: Request, batch_id: str, _: Session = Depends(may_open("batch.edit")),
-               ctx: Context = Depends(get_context)) -> Response:
+def edit_batch(
+    request: Request,
+    batch_id: str,
+    _: Session = Depends(may_open("batch.edit")),
+    ctx: Context = Depends(get_context),
+) -> Response:
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
     return _batch_form(request, ctx, b, {k: b[k] for k in (*forms.BATCH_FIELDS, "stores")}, [])
@@ -109,7 +142,10 @@ def edit_batch(request: Request, batch_id: str, _: Session = Depends(may_open("b
 
 @router.post("/batches/{batch_id}/edit")
 def save_batch(
-    request: Request, batch_id: str, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
+    request: Request,
+    batch_id: str,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
     actor = acting(request, session, "batch.edit")
@@ -120,19 +156,41 @@ def save_batch(
     if errors or data is None:
         return _batch_form(request, ctx, b, values, errors, status=422)
     try:
-        with ctx.db.write() as conn, audit.change(conn, actor, "batch.edit", "batch", batch_id, audit.batch_state):
+        with (
+            ctx.db.write() as conn,
+            audit.change(conn, actor, "batch.edit", "batch", batch_id, audit.batch_state),
+        ):
             service.patch(conn, batch_id, BatchPatch.model_validate(data.model_dump()))
     except VoucherError as exc:
         return _batch_form(request, ctx, b, values, [], error=exc, status=exc.status)
     return RedirectResponse(f"/dashboard/batches/{batch_id}?done=saved", status_code=303)
 
 
-def _type_form(request: Request, ctx: Context, b: dict, t: dict | None, values: dict, errors: list[FieldError],
-               error: VoucherError | None = None, status: int = 200) -> Response:
-    return render(request, "dashboard/type_form.html", {
-        "b": b, "t": t, "values": values, "errors": forms.by_field(errors), "all_errors": errors,
-        "statuses": STATUS_HELP, "label": forms.label, "error": error_words(error) if error else None,
-    }, status)
+def _type_form(
+    request: Request,
+    ctx: Context,
+    b: dict,
+    t: dict | None,
+    values: dict,
+    errors: list[FieldError],
+    error: VoucherError | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "dashboard/type_form.html",
+        {
+            "b": b,
+            "t": t,
+            "values": values,
+            "errors": forms.by_field(errors),
+            "all_errors": errors,
+            "statuses": STATUS_HELP,
+            "label": forms.label,
+            "error": error_words(error) if error else None,
+        },
+        status,
+    )
 
 
 def _type(b: dict, type_id: str) -> dict:
@@ -143,8 +201,12 @@ def _type(b: dict, type_id: str) -> dict:
 
 
 @router.get("/batches/{batch_id}/types/new")
-def new_type(request: Request, batch_id: str, _: Session = Depends(may_open("batch.types")),
-             ctx: Context = Depends(get_context)) -> Response:
+def new_type(
+    request: Request,
+    batch_id: str,
+    _: Session = Depends(may_open("batch.types")),
+    ctx: Context = Depends(get_context),
+) -> Response:
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
     # a new type covers the batch's whole range (seed 001), narrowed by hand if needed
@@ -153,16 +215,22 @@ def new_type(request: Request, batch_id: str, _: Session = Depends(may_open("bat
 
 
 @router.get("/batches/{batch_id}/types/{type_id}/edit")
-def edit_type(request: Request, batch_id: str, type_id: str, _: Session = Depends(may_open("batch.types")),
-              ctx: Context = Depends(get_context)) -> Response:
+def edit_type(
+    request: Request,
+    batch_id: str,
+    type_id: str,
+    _: Session = Depends(may_open("batch.types")),
+    ctx: Context = Depends(get_context),
+) -> Response:
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
     t = _type(b, type_id)
     return _type_form(request, ctx, b, t, dict(t), [])
 
 
-def _save_type(request: Request, ctx: Context, batch_id: str, type_id: str | None, form: FormData,
-               session: Session) -> Response:
+def _save_type(
+    request: Request, ctx: Context, batch_id: str, type_id: str | None, form: FormData, session: Session
+) -> Response:
     actor = acting(request, session, "batch.types")
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
@@ -181,8 +249,12 @@ def _save_type(request: Request, ctx: Context, batch_id: str, type_id: str | Non
                 service.add_type(conn, batch_id, data)
             else:
                 changes = data.model_dump()
-                changes["serial_start"] = changes["serial_start"] if changes["serial_start"] is not None else b["serial_start"]
-                changes["serial_end"] = changes["serial_end"] if changes["serial_end"] is not None else b["serial_end"]
+                changes["serial_start"] = (
+                    changes["serial_start"] if changes["serial_start"] is not None else b["serial_start"]
+                )
+                changes["serial_end"] = (
+                    changes["serial_end"] if changes["serial_end"] is not None else b["serial_end"]
+                )
                 service.patch_type(conn, batch_id, type_id, TypePatch.model_validate(changes))
     except VoucherError as exc:
         return _type_form(request, ctx, b, t, values, [], error=exc, status=exc.status)
@@ -192,7 +264,10 @@ def _save_type(request: Request, ctx: Context, batch_id: str, type_id: str | Non
 
 @router.post("/batches/{batch_id}/types")
 def add_type(
-    request: Request, batch_id: str, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
+    request: Request,
+    batch_id: str,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
     return _save_type(request, ctx, batch_id, None, form, session)
@@ -200,21 +275,30 @@ def add_type(
 
 @router.post("/batches/{batch_id}/types/{type_id}/edit")
 def save_type(
-    request: Request, batch_id: str, type_id: str, form: FormData = Depends(form_data),
-    session: Session = Depends(csrf_checked), ctx: Context = Depends(get_context),
+    request: Request,
+    batch_id: str,
+    type_id: str,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
 ) -> Response:
     return _save_type(request, ctx, batch_id, type_id, form, session)
 
 
 @router.post("/batches/{batch_id}/types/{type_id}/remove")
 def remove_type(
-    request: Request, batch_id: str, type_id: str, session: Session = Depends(csrf_checked),
+    request: Request,
+    batch_id: str,
+    type_id: str,
+    session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
     actor = acting(request, session, "batch.types")
     try:
-        with ctx.db.write() as conn, audit.change(conn, actor, "batch.type-remove", "batch", batch_id,
-                                                  audit.batch_state):
+        with (
+            ctx.db.write() as conn,
+            audit.change(conn, actor, "batch.type-remove", "batch", batch_id, audit.batch_state),
+        ):
             service.delete_type(conn, batch_id, type_id)
     except VoucherError as exc:
         return detail_page(request, ctx, batch_id, error=exc)

@@ -37,6 +37,7 @@ def cards(request: Request, _: Session = Depends(signed_in), ctx: Context = Depe
 
 def run_action(ctx: Context, batch_id: str, action: Action, actor: Actor) -> bool:
     """Carry out one action, in the audit log; False when validation found problems (recorded on the batch)."""
+
     def logged(conn):
         return audit.change(conn, actor, f"batch.{action.value}", "batch", batch_id, audit.batch_state)
 
@@ -59,8 +60,12 @@ def run_action(ctx: Context, batch_id: str, action: Action, actor: Actor) -> boo
 
 @router.post("/batches/{batch_id}/actions/{action}")
 def act(
-    request: Request, batch_id: str, action: str, form: FormData = Depends(form_data),
-    session: Session = Depends(csrf_checked), ctx: Context = Depends(get_context),
+    request: Request,
+    batch_id: str,
+    action: str,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
 ) -> Response:
     """A life-cycle or claims action. Scripts (X-Fragment: card) get the card back, pages a redirect."""
     fragment = request.headers.get("x-fragment") == "card"
@@ -82,64 +87,99 @@ def act(
 
 
 @router.get("/batches/{batch_id}/delete")
-def delete_page(request: Request, batch_id: str, _: Session = Depends(may_open("batch.delete")),
-                ctx: Context = Depends(get_context)) -> Response:
+def delete_page(
+    request: Request,
+    batch_id: str,
+    _: Session = Depends(may_open("batch.delete")),
+    ctx: Context = Depends(get_context),
+) -> Response:
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
         count = service.voucher_total(conn, batch_id)
-    return render(request, "dashboard/standalone.html", {"b": b, "count": count, "partial": "dashboard/_delete.html"})
+    return render(
+        request, "dashboard/standalone.html", {"b": b, "count": count, "partial": "dashboard/_delete.html"}
+    )
 
 
 @router.post("/batches/{batch_id}/delete")
 def delete(
-    request: Request, batch_id: str, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
+    request: Request,
+    batch_id: str,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
     actor = acting(request, session, "batch.delete")
     raw = form.get("confirm")
     confirm = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 16 else None
     try:
-        with ctx.db.write() as conn, audit.change(conn, actor, "batch.delete", "batch", batch_id, audit.batch_state):
+        with (
+            ctx.db.write() as conn,
+            audit.change(conn, actor, "batch.delete", "batch", batch_id, audit.batch_state),
+        ):
             service.delete_batch(conn, batch_id, confirm)
     except DeleteNotConfirmed as exc:
         b = _load(ctx, batch_id)
-        return render(request, "dashboard/standalone.html",
-                      {"b": b, "count": exc.count, "partial": "dashboard/_delete.html", "error": error_words(exc)},
-                      exc.status)
+        return render(
+            request,
+            "dashboard/standalone.html",
+            {"b": b, "count": exc.count, "partial": "dashboard/_delete.html", "error": error_words(exc)},
+            exc.status,
+        )
     return RedirectResponse(f"/dashboard/batches?done=deleted&n={confirm}", status_code=303)
 
 
 @router.get("/batches/{batch_id}/void")
-def void_page(request: Request, batch_id: str, _: Session = Depends(may_open("batch.void")),
-              ctx: Context = Depends(get_context)) -> Response:
-    return render(request, "dashboard/standalone.html", {"b": _load(ctx, batch_id), "partial": "dashboard/_void.html"})
+def void_page(
+    request: Request,
+    batch_id: str,
+    _: Session = Depends(may_open("batch.void")),
+    ctx: Context = Depends(get_context),
+) -> Response:
+    return render(
+        request, "dashboard/standalone.html", {"b": _load(ctx, batch_id), "partial": "dashboard/_void.html"}
+    )
 
 
 @router.get("/batches/{batch_id}/qr")
-def qr_page(request: Request, batch_id: str, _: Session = Depends(signed_in),
-            ctx: Context = Depends(get_context)) -> Response:
-    return render(request, "dashboard/standalone.html", {"b": _load(ctx, batch_id), "partial": "dashboard/_qr.html"})
+def qr_page(
+    request: Request, batch_id: str, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
+) -> Response:
+    return render(
+        request, "dashboard/standalone.html", {"b": _load(ctx, batch_id), "partial": "dashboard/_qr.html"}
+    )
 
 
 @router.get("/batches/{batch_id}/claim-qr.png")
 def claim_qr(
-    batch_id: str, size: int = Query(1024, ge=images.MIN_QR_SIZE, le=images.MAX_QR_SIZE), download: bool = False,
-    _: Session = Depends(signed_in), ctx: Context = Depends(get_context),
+    batch_id: str,
+    size: int = Query(1024, ge=images.MIN_QR_SIZE, le=images.MAX_QR_SIZE),
+    download: bool = False,
+    _: Session = Depends(signed_in),
+    ctx: Context = Depends(get_context),
 ) -> Response:
     """The claim URL's QR code, exactly size × size pixels; as a file to save with download=1."""
     with ctx.db.read() as conn:
         row = service.get_row(conn, batch_id)
     png = images.qr_png(service.claim_url(ctx.settings.public_url, row["claim_token"]), size)
     disposition = "attachment" if download else "inline"
-    return Response(png, media_type="image/png", headers={
-        "Content-Disposition": f'{disposition}; filename="{batch_id}-claim-qr-{size}px.png"',
-        "Cache-Control": "private, no-store",
-    })
+    return Response(
+        png,
+        media_type="image/png",
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{batch_id}-claim-qr-{size}px.png"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get("/batches/{batch_id}/progress")
 def progress(batch_id: str, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
     """Generation progress for the page's progress bar (it polls this while the batch is generating)."""
     b = _load(ctx, batch_id)
-    gen = b.get("generation") or {"done": b["metrics"]["total"], "total": b["metrics"]["total"], "error": None}
+    gen = b.get("generation") or {
+        "done": b["metrics"]["total"],
+        "total": b["metrics"]["total"],
+        "error": None,
+    }
     return json({"state": b["state"], "done": gen["done"], "total": gen["total"], "error": gen["error"]})

@@ -7,8 +7,8 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from central.context import Context, get_context
-from central.services import batches as batch_service
 from central.services import audit, problems, reports
+from central.services import batches as batch_service
 from central.services.staff import Session
 from central.web import charts
 from central.web.session import acting, csrf_checked, form_data, signed_in
@@ -19,18 +19,24 @@ router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 
 @router.get("/channels")
-def channels_page(request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+def channels_page(
+    request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
+) -> Response:
     with ctx.db.read() as conn:
         rows = reports.channels(conn)
         batches = batch_service.list_all(conn, ctx.settings.public_url)
     by_channel = {r["channel"]: [b for b in batches if b["channel"] == r["channel"]] for r in rows}
-    return render(request, "dashboard/channels.html",
-                  {"rows": rows, "chart": charts.channels_chart(rows), "by_channel": by_channel})
+    return render(
+        request,
+        "dashboard/channels.html",
+        {"rows": rows, "chart": charts.channels_chart(rows), "by_channel": by_channel},
+    )
 
 
 @router.get("/review")
-def review_page(request: Request, show: str = "open", _: Session = Depends(signed_in),
-                ctx: Context = Depends(get_context)) -> Response:
+def review_page(
+    request: Request, show: str = "open", _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
+) -> Response:
     show = show if show in ("open", "reviewed", "all") else "open"
     with ctx.db.read() as conn:
         found = reports.conflicts_and_rejections(conn, reviewed={"open": False, "reviewed": True}.get(show))
@@ -38,8 +44,13 @@ def review_page(request: Request, show: str = "open", _: Session = Depends(signe
 
 
 @router.post("/review/{event_id}")
-def review(request: Request, event_id: str, form: FormData = Depends(form_data),
-           session: Session = Depends(csrf_checked), ctx: Context = Depends(get_context)) -> Response:
+def review(
+    request: Request,
+    event_id: str,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
     """Close a conflict or rejection with a note; the signed-in staff member is its author."""
     note = str(form.get("note") or "").strip()
     back = str(form.get("back") or "/dashboard/review")

@@ -20,11 +20,22 @@ from vouchers.emails import fold
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 
-def _form(request: Request, ctx: Context, *, email: str = "", error: str | None = None, status: int = 200,
-          next_page: str = "") -> Response:
+def _form(
+    request: Request,
+    ctx: Context,
+    *,
+    email: str = "",
+    error: str | None = None,
+    status: int = 200,
+    next_page: str = "",
+) -> Response:
     token = secrets.token_urlsafe(24)
-    response = render(request, "dashboard/sign_in.html",
-                      {"email": email, "error": error, "sign_in_token": token, "next": next_page}, status)
+    response = render(
+        request,
+        "dashboard/sign_in.html",
+        {"email": email, "error": error, "sign_in_token": token, "next": next_page},
+        status,
+    )
     web_session.set_sign_in_cookie(response, token, ctx)
     return response
 
@@ -46,19 +57,35 @@ def sign_in_page(request: Request, ctx: Context = Depends(get_context)) -> Respo
 
 
 @router.post("/sign-in")
-def sign_in(request: Request, form: FormData = Depends(form_data), ctx: Context = Depends(get_context)) -> Response:
+def sign_in(
+    request: Request, form: FormData = Depends(form_data), ctx: Context = Depends(get_context)
+) -> Response:
     email = str(form.get("email") or "")[:200]
     password = str(form.get("password") or "")[: staff.MAX_PASSWORD]
     next_page = safe_next(form.get("next"))
     if not web_session.sign_in_token_ok(request, form.get("sign_in_token")):
-        return _form(request, ctx, email=email, next_page=next_page, status=403,
-                     error="The sign-in form had expired. Sign in again.")
+        return _form(
+            request,
+            ctx,
+            email=email,
+            next_page=next_page,
+            status=403,
+            error="The sign-in form had expired. Sign in again.",
+        )
     if not email.strip() or not password:
-        return _form(request, ctx, email=email, next_page=next_page, status=422,
-                     error="Enter your e-mail address and your password.")
+        return _form(
+            request,
+            ctx,
+            email=email,
+            next_page=next_page,
+            status=422,
+            error="Enter your e-mail address and your password.",
+        )
     s = ctx.settings
     limit, address = limits(s), client_address(request)
-    mine = f"{fold(email)}|{address}"  # failures count per account *and* address: a stranger slows only theirs
+    mine = (
+        f"{fold(email)}|{address}"  # failures count per account *and* address: a stranger slows only theirs
+    )
     try:
         ratelimit.check(ctx.db, limit.staff_failures_account, mine)
         ratelimit.check(ctx.db, limit.staff_failures_address, address)
@@ -72,8 +99,14 @@ def sign_in(request: Request, form: FormData = Depends(form_data), ctx: Context 
                 ratelimit.hit(ctx.db, which, subject)
             except RateLimited:
                 pass  # the next attempt from here is slowed
-        return _form(request, ctx, email=email, next_page=next_page, status=outcome.refused.status,
-                     error=outcome.refused.detail)
+        return _form(
+            request,
+            ctx,
+            email=email,
+            next_page=next_page,
+            status=outcome.refused.status,
+            error=outcome.refused.detail,
+        )
     ratelimit.clear(ctx.db, limit.staff_failures_account, mine)
     response = RedirectResponse(next_page, status_code=303)
     web_session.set_session_cookie(response, outcome.token, ctx)
@@ -82,7 +115,9 @@ def sign_in(request: Request, form: FormData = Depends(form_data), ctx: Context 
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, _: staff.Session = Depends(csrf_checked), ctx: Context = Depends(get_context)) -> Response:
+def sign_out(
+    request: Request, _: staff.Session = Depends(csrf_checked), ctx: Context = Depends(get_context)
+) -> Response:
     with ctx.db.write() as conn:
         staff.sign_out(conn, request.cookies[web_session.SESSION_COOKIE])
     response = RedirectResponse(f"{web_session.SIGN_IN_PATH}?done=signed-out", status_code=303)

@@ -25,19 +25,35 @@ ROLE_WORDS = {
 }
 
 
-def _page(request: Request, ctx: Context, *, values: dict | None = None, errors: list[FieldError] = (),
-          error: VoucherError | None = None, status: int = 200) -> Response:
+def _page(
+    request: Request,
+    ctx: Context,
+    *,
+    values: dict | None = None,
+    errors: list[FieldError] = (),
+    error: VoucherError | None = None,
+    status: int = 200,
+) -> Response:
     with ctx.db.read() as conn:
         accounts = staff.list_all(conn)
-    return render(request, "dashboard/staff.html", {
-        "accounts": accounts, "roles": ROLE_WORDS, "values": values or {"role": Role.VIEWER.value},
-        "errors": forms.by_field(list(errors)), "error": error_words(error) if error else None,
-    }, status)
+    return render(
+        request,
+        "dashboard/staff.html",
+        {
+            "accounts": accounts,
+            "roles": ROLE_WORDS,
+            "values": values or {"role": Role.VIEWER.value},
+            "errors": forms.by_field(list(errors)),
+            "error": error_words(error) if error else None,
+        },
+        status,
+    )
 
 
 @router.get("/staff")
-def staff_page(request: Request, _: Session = Depends(may_open("staff.manage")),
-               ctx: Context = Depends(get_context)) -> Response:
+def staff_page(
+    request: Request, _: Session = Depends(may_open("staff.manage")), ctx: Context = Depends(get_context)
+) -> Response:
     return _page(request, ctx)
 
 
@@ -49,8 +65,12 @@ def _role(form: FormData) -> Role | None:
 
 
 @router.post("/staff")
-def add_account(request: Request, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
-                ctx: Context = Depends(get_context)) -> Response:
+def add_account(
+    request: Request,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
     """A new account with the password the admin typed (they hand it over; it is never shown again)."""
     actor = acting(request, session, "staff.manage")
     values = {"email": str(form.get("email") or "").strip()[:200], "role": str(form.get("role") or "")}
@@ -60,8 +80,9 @@ def add_account(request: Request, form: FormData = Depends(form_data), session: 
         if role is None:
             raise InvalidInput([FieldError("role", "Choose one of the roles.")])
         with ctx.db.write() as conn:
-            account = staff_admin.add(conn, actor, values["email"], password, role=role,
-                                      log2_n=ctx.settings.password_hash_cost)
+            account = staff_admin.add(
+                conn, actor, values["email"], password, role=role, log2_n=ctx.settings.password_hash_cost
+            )
     except InvalidInput as exc:
         return _page(request, ctx, values=values, errors=exc.errors, status=422)
     except VoucherError as exc:  # an account for this address exists
@@ -82,8 +103,12 @@ def _change(request: Request, ctx: Context, session: Session, form: FormData, ch
 
 
 @router.post("/staff/role")
-def change_role(request: Request, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
-                ctx: Context = Depends(get_context)) -> Response:
+def change_role(
+    request: Request,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
     role = _role(form)
 
     def change(conn, actor, email) -> str:
@@ -96,8 +121,12 @@ def change_role(request: Request, form: FormData = Depends(form_data), session: 
 
 
 @router.post("/staff/state")
-def change_state(request: Request, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
-                 ctx: Context = Depends(get_context)) -> Response:
+def change_state(
+    request: Request,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
     disable = form.get("disabled") == "yes"
 
     def change(conn, actor, email) -> str:

@@ -8,8 +8,8 @@ from starlette.responses import RedirectResponse, Response
 
 from central.context import Context, get_context
 from central.schemas import StoreCreate
-from central.services import devices as service
 from central.services import audit, reports
+from central.services import devices as service
 from central.services.staff import Session
 from central.web import forms
 from central.web.session import acting, csrf_checked, form_data, may_open, signed_in
@@ -21,30 +21,52 @@ SKEW_WARNING_SECONDS = 120  # a till's clock this far off is flagged
 ZONES = ("Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "America/New_York", "UTC")
 
 
-def _stores_page(request: Request, ctx: Context, values: dict | None = None, errors: list[FieldError] = (),
-                 status: int = 200) -> Response:
+def _stores_page(
+    request: Request,
+    ctx: Context,
+    values: dict | None = None,
+    errors: list[FieldError] = (),
+    status: int = 200,
+) -> Response:
     with ctx.db.read() as conn:
         store_list = service.stores_overview(conn)
-    return render(request, "dashboard/stores.html", {
-        "stores": store_list, "values": values or {"timezone": "Europe/London"}, "errors": forms.by_field(list(errors)),
-        "zones": ZONES, "label": forms.label,
-    }, status)
+    return render(
+        request,
+        "dashboard/stores.html",
+        {
+            "stores": store_list,
+            "values": values or {"timezone": "Europe/London"},
+            "errors": forms.by_field(list(errors)),
+            "zones": ZONES,
+            "label": forms.label,
+        },
+        status,
+    )
 
 
 @router.get("/stores")
-def stores_page(request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+def stores_page(
+    request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
+) -> Response:
     return _stores_page(request, ctx)
 
 
 @router.post("/stores")
-def create_store(request: Request, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
-                 ctx: Context = Depends(get_context)) -> Response:
+def create_store(
+    request: Request,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
     actor = acting(request, session, "store.create")
     values = forms.fields(form, ("id", "name", "timezone"))
     data, errors = forms.parse(StoreCreate, values)
     if data is not None:
         try:
-            with ctx.db.write() as conn, audit.change(conn, actor, "store.create", "store", data.id, audit.store_state):
+            with (
+                ctx.db.write() as conn,
+                audit.change(conn, actor, "store.create", "store", data.id, audit.store_state),
+            ):
                 service.create_store(conn, data)
         except Conflict as exc:
             errors = [FieldError("id", exc.detail)]
@@ -53,27 +75,42 @@ def create_store(request: Request, form: FormData = Depends(form_data), session:
     return RedirectResponse(f"/dashboard/stores/{data.id}?done=store-created", status_code=303)
 
 
-def _store_page(request: Request, ctx: Context, store_id: str, enrolment: dict | None = None,
-                status: int = 200) -> Response:
+def _store_page(
+    request: Request, ctx: Context, store_id: str, enrolment: dict | None = None, status: int = 200
+) -> Response:
     with ctx.db.read() as conn:
         store = service.store_dict(service.get_store(conn, store_id))
         device_list = service.list_devices(conn, store_id)
         problems = reports.conflicts_and_rejections(conn, store_id)
-    return render(request, "dashboard/store.html", {
-        "store": store, "devices": device_list, "problems": problems, "enrolment": enrolment,
-        "skew_limit": SKEW_WARNING_SECONDS, "server": ctx.settings.public_url,
-    }, status)
+    return render(
+        request,
+        "dashboard/store.html",
+        {
+            "store": store,
+            "devices": device_list,
+            "problems": problems,
+            "enrolment": enrolment,
+            "skew_limit": SKEW_WARNING_SECONDS,
+            "server": ctx.settings.public_url,
+        },
+        status,
+    )
 
 
 @router.get("/stores/{store_id}")
-def store_page(request: Request, store_id: str, _: Session = Depends(signed_in),
-               ctx: Context = Depends(get_context)) -> Response:
+def store_page(
+    request: Request, store_id: str, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
+) -> Response:
     return _store_page(request, ctx, store_id)
 
 
 @router.post("/stores/{store_id}/enrolment-codes")
-def enrolment_code(request: Request, store_id: str, session: Session = Depends(csrf_checked),
-                   ctx: Context = Depends(get_context)) -> Response:
+def enrolment_code(
+    request: Request,
+    store_id: str,
+    session: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
     """A one-use code, shown once on the page that answers (not kept anywhere in clear)."""
     actor = acting(request, session, "store.enrolment-code")
     with ctx.db.write() as conn, audit.change(conn, actor, "store.enrolment-code", "store", store_id) as box:
@@ -83,27 +120,41 @@ def enrolment_code(request: Request, store_id: str, session: Session = Depends(c
 
 
 @router.get("/devices/{device_id}/revoke")
-def revoke_page(request: Request, device_id: str, _: Session = Depends(may_open("device.revoke")),
-                ctx: Context = Depends(get_context)) -> Response:
+def revoke_page(
+    request: Request,
+    device_id: str,
+    _: Session = Depends(may_open("device.revoke")),
+    ctx: Context = Depends(get_context),
+) -> Response:
     with ctx.db.read() as conn:
         device = service.get_device(conn, device_id)
     return render(request, "dashboard/device_revoke.html", {"d": device})
 
 
 @router.post("/devices/{device_id}/revoke")
-def revoke(request: Request, device_id: str, form: FormData = Depends(form_data),
-           session: Session = Depends(csrf_checked), ctx: Context = Depends(get_context)) -> Response:
+def revoke(
+    request: Request,
+    device_id: str,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
     """With the number of events not yet pushed that the page showed as confirmation: when a
     heartbeat changed it meanwhile, the page is shown again with the new figure."""
     raw = form.get("confirm")
     confirm = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else None
     actor = acting(request, session, "device.revoke")
     try:
-        with ctx.db.write() as conn, audit.change(conn, actor, "device.revoke", "device", device_id, audit.device_state):
+        with (
+            ctx.db.write() as conn,
+            audit.change(conn, actor, "device.revoke", "device", device_id, audit.device_state),
+        ):
             device = service.get_device(conn, device_id)
             service.revoke(conn, device_id, confirm)
     except service.RevokeNotConfirmed as exc:
         with ctx.db.read() as conn:
             device = service.get_device(conn, device_id)
-        return render(request, "dashboard/device_revoke.html", {"d": device, "error": error_words(exc)}, exc.status)
+        return render(
+            request, "dashboard/device_revoke.html", {"d": device, "error": error_words(exc)}, exc.status
+        )
     return RedirectResponse(f"/dashboard/stores/{device['store_id']}?done=revoked", status_code=303)

@@ -44,24 +44,43 @@ class Kind:
 
 
 PERSONAL = Kind(
-    "tokens", "dashboard/tokens.html", "token.own",
+    "tokens",
+    "dashboard/tokens.html",
+    "token.own",
     listed=lambda conn, session: staff.list_tokens(conn, session.email),
-    make=lambda conn, actor, session, name, days: staff_admin.create_token(conn, actor, session.email, name, days),
-    revoke=lambda conn, actor, session, token_id: staff_admin.revoke_token(conn, actor, token_id, owner=session.email),
-    max_days=staff.MAX_TOKEN_DAYS, default_days=90, empty_days=90,
-    unnamed="Say what the token is for, e.g. 'laptop'.", revoked="token-revoked")
+    make=lambda conn, actor, session, name, days: staff_admin.create_token(
+        conn, actor, session.email, name, days
+    ),
+    revoke=lambda conn, actor, session, token_id: staff_admin.revoke_token(
+        conn, actor, token_id, owner=session.email
+    ),
+    max_days=staff.MAX_TOKEN_DAYS,
+    default_days=90,
+    empty_days=90,
+    unnamed="Say what the token is for, e.g. 'laptop'.",
+    revoked="token-revoked",
+)
 INTEGRATION = Kind(
-    "integrations", "dashboard/integrations.html", "integration.manage",
+    "integrations",
+    "dashboard/integrations.html",
+    "integration.manage",
     listed=lambda conn, session: list(reversed(integrations.list_all(conn))),
     make=lambda conn, actor, session, name, days: integrations.issue(conn, actor, name, days),
     revoke=lambda conn, actor, session, token_id: integrations.withdraw(conn, actor, token_id),
-    max_days=3650, default_days=365, empty_days=None,
-    unnamed="Say whose web site uses it, e.g. 'Leeds shop web site'.", revoked="integration-revoked")
+    max_days=3650,
+    default_days=365,
+    empty_days=None,
+    unnamed="Say whose web site uses it, e.g. 'Leeds shop web site'.",
+    revoked="integration-revoked",
+)
 
 
 def _values(form: FormData) -> dict[str, str]:
     """A new token's form as typed, to show again beside its errors."""
-    return {"name": str(form.get("name") or "").strip()[:200], "days": str(form.get("days") or "").strip()[:10]}
+    return {
+        "name": str(form.get("name") or "").strip()[:200],
+        "days": str(form.get("days") or "").strip()[:10],
+    }
 
 
 def _days(kind: Kind, values: dict[str, str]) -> int | None:
@@ -76,16 +95,34 @@ def _days(kind: Kind, values: dict[str, str]) -> int | None:
     return int(text) if text else kind.empty_days
 
 
-def _page(request: Request, ctx: Context, kind: Kind, session: Session, *, made: dict | None = None,
-          values: dict | None = None, errors: list[FieldError] = (), error: VoucherError | None = None,
-          status: int = 200) -> Response:
+def _page(
+    request: Request,
+    ctx: Context,
+    kind: Kind,
+    session: Session,
+    *,
+    made: dict | None = None,
+    values: dict | None = None,
+    errors: list[FieldError] = (),
+    error: VoucherError | None = None,
+    status: int = 200,
+) -> Response:
     with ctx.db.read() as conn:
         tokens = kind.listed(conn, session)
-    return render(request, kind.template, {
-        "tokens": tokens, "made": made, "values": values or {"days": kind.default_days},
-        "errors": forms.by_field(list(errors)), "error": error_words(error) if error else None,
-        "max_days": kind.max_days, "server": ctx.settings.public_url,
-    }, status)
+    return render(
+        request,
+        kind.template,
+        {
+            "tokens": tokens,
+            "made": made,
+            "values": values or {"days": kind.default_days},
+            "errors": forms.by_field(list(errors)),
+            "error": error_words(error) if error else None,
+            "max_days": kind.max_days,
+            "server": ctx.settings.public_url,
+        },
+        status,
+    )
 
 
 def _create(request: Request, ctx: Context, kind: Kind, session: Session, form: FormData) -> Response:
@@ -116,18 +153,29 @@ def _install(kind: Kind) -> None:
     another's reads as unknown)."""
 
     @router.get(f"/{kind.path}")
-    def page(request: Request, session: Session = Depends(may_open(kind.permission)),
-             ctx: Context = Depends(get_context)) -> Response:
+    def page(
+        request: Request,
+        session: Session = Depends(may_open(kind.permission)),
+        ctx: Context = Depends(get_context),
+    ) -> Response:
         return _page(request, ctx, kind, session)
 
     @router.post(f"/{kind.path}")
-    def create(request: Request, form: FormData = Depends(form_data), session: Session = Depends(csrf_checked),
-               ctx: Context = Depends(get_context)) -> Response:
+    def create(
+        request: Request,
+        form: FormData = Depends(form_data),
+        session: Session = Depends(csrf_checked),
+        ctx: Context = Depends(get_context),
+    ) -> Response:
         return _create(request, ctx, kind, session, form)
 
     @router.post(f"/{kind.path}/{{token_id}}/revoke")
-    def revoke(request: Request, token_id: str, session: Session = Depends(csrf_checked),
-               ctx: Context = Depends(get_context)) -> Response:
+    def revoke(
+        request: Request,
+        token_id: str,
+        session: Session = Depends(csrf_checked),
+        ctx: Context = Depends(get_context),
+    ) -> Response:
         return _revoke(request, ctx, kind, session, token_id)
 
 

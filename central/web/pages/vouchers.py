@@ -34,13 +34,17 @@ def _filters(request: Request) -> dict[str, str]:
 
 
 def _service_args(f: dict[str, str]) -> dict:
-    return {"claimed": {"yes": True, "no": False}.get(f["claimed"]), "status": f["status"] or None,
-            "code": f["code"] or None}
+    return {
+        "claimed": {"yes": True, "no": False}.get(f["claimed"]),
+        "status": f["status"] or None,
+        "code": f["code"] or None,
+    }
 
 
 @router.get("/batches/{batch_id}/vouchers")
-def vouchers_page(request: Request, batch_id: str, _: Session = Depends(signed_in),
-                  ctx: Context = Depends(get_context)) -> Response:
+def vouchers_page(
+    request: Request, batch_id: str, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
+) -> Response:
     f = _filters(request)
     raw_cursor = request.query_params.get("cursor", "")
     cursor = int(raw_cursor) if raw_cursor.isdigit() and len(raw_cursor) < 16 else None
@@ -52,21 +56,40 @@ def vouchers_page(request: Request, batch_id: str, _: Session = Depends(signed_i
         except InvalidInput as exc:
             code_error = "; ".join(e.message for e in exc.errors)
             found = {"vouchers": [], "next_cursor": None}
-        names = devices.device_names(conn, {v["redemption"]["device_id"] for v in found["vouchers"]
-                                            if v["redemption"] and v["redemption"]["device_id"]})
+        names = devices.device_names(
+            conn,
+            {
+                v["redemption"]["device_id"]
+                for v in found["vouchers"]
+                if v["redemption"] and v["redemption"]["device_id"]
+            },
+        )
     query = {k: v for k, v in f.items() if v}
-    return render(request, "dashboard/vouchers.html", {
-        "b": b, "vouchers": found["vouchers"], "filters": f, "code_error": code_error, "device_names": names,
-        "next_url": f"?{urlencode({**query, 'cursor': found['next_cursor']})}" if found["next_cursor"] else None,
-        "first_url": f"?{urlencode(query)}" if cursor is not None else None,
-        "csv_url": f"/dashboard/batches/{batch_id}/vouchers.csv" + (f"?{urlencode(query)}" if query else ""),
-        "statuses": STATUSES, "filtered": bool(query),
-    })
+    return render(
+        request,
+        "dashboard/vouchers.html",
+        {
+            "b": b,
+            "vouchers": found["vouchers"],
+            "filters": f,
+            "code_error": code_error,
+            "device_names": names,
+            "next_url": f"?{urlencode({**query, 'cursor': found['next_cursor']})}"
+            if found["next_cursor"]
+            else None,
+            "first_url": f"?{urlencode(query)}" if cursor is not None else None,
+            "csv_url": f"/dashboard/batches/{batch_id}/vouchers.csv"
+            + (f"?{urlencode(query)}" if query else ""),
+            "statuses": STATUSES,
+            "filtered": bool(query),
+        },
+    )
 
 
 @router.get("/batches/{batch_id}/vouchers.csv")
-def vouchers_csv(request: Request, batch_id: str, _: Session = Depends(signed_in),
-                 ctx: Context = Depends(get_context)) -> Response:
+def vouchers_csv(
+    request: Request, batch_id: str, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
+) -> Response:
     args = _service_args(_filters(request))
     with ctx.db.read() as conn:  # fail early (unknown batch, bad code) before the download starts
         service.page(conn, batch_id, **args, limit=1, cursor=None)
@@ -75,5 +98,8 @@ def vouchers_csv(request: Request, batch_id: str, _: Session = Depends(signed_in
         with ctx.db.read() as conn:
             yield from service.export_csv(conn, batch_id, **args)
 
-    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{batch_id}-vouchers.csv"'})
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{batch_id}-vouchers.csv"'},
+    )
