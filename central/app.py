@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from central import apidocs, problems, web
 from central.context import Context
-from central.db.engine import Database, current_seq
+from central.db.engine import Database
 from central.db.migrate import upgrade
 from central.live import ChangeWatch, SharedReads
 from central.members import pages as member_pages
@@ -73,5 +73,4 @@ def create_app(settings: CentralSettings) -> FastAPI:
 
 
 def _head(db: Database) -> int:
-    with db.read() as conn:
-        return current_seq(conn)
+    return db.head()

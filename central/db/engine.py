@@ -1,9 +1,23 @@
-"""The database handle: how transactions begin on SQLite and PostgreSQL.
+"""The database handle: how transactions begin on SQLite and PostgreSQL, and the change cursor.
 
-Every write transaction is serialised by the database itself: on SQLite it begins with
-BEGIN IMMEDIATE; on PostgreSQL it first locks the single change-counter row. That makes
-change-sequence order equal to commit order (snapshot paging never skips a change) and
-rules out deadlocks between ingesting tills, with several server processes as with one.
+Every change a till must hear of carries a change sequence number, and a snapshot reader pages
+through them in order. The guarantee: paging never skips a change. Each database keeps it its
+own way:
+
+* SQLite has one writer at a time (BEGIN IMMEDIATE, queued in this process on a lock). The
+  number comes from the one-row change_counter, bumped inside the writer's transaction, so
+  sequence order is commit order and every number up to the counter is committed.
+* PostgreSQL writes in parallel, in any number of processes: no lock is common to every write.
+  Numbers come from the sequence change_seq_gen, which never waits, so a writer that drew a
+  smaller number may commit after one that drew a larger. Before its first draw a writer takes
+  a shared transaction-level advisory lock whose key is below any number it can draw (the
+  sequence's last value); PostgreSQL drops it only after the commit is visible, or the rollback
+  done. The *head*, the number up to which every change is final, is then the sequence's last
+  value, or just below the smallest such key still held, whichever is lower (`head`). Readers
+  serve changes up to the head only, and read it before their snapshot begins.
+
+Writers that touch the same rows take row locks (SELECT ... FOR UPDATE) in a fixed order: the
+vouchers a request names in (batch, serial) order, then their batches' counters.
 """
 
 from __future__ import annotations
@@ -12,7 +26,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-from sqlalchemy import Connection, create_engine, event, select, text, update
+from sqlalchemy import Connection, create_engine, event, text, update
 from sqlalchemy.engine import Engine, make_url
 
 from central.db.schema import change_counter
@@ -58,24 +72,15 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction, committed when the block ends without an exception."""
+        """A write transaction, committed when the block ends without an exception: the only one at
+        a time on SQLite, beside the others on PostgreSQL (see the module's words)."""
         with self._sqlite_writer if self.is_sqlite else nullcontext(), self.engine.connect() as conn:
             conn = conn.execution_options(voucher_write=True)
             with conn.begin():
-                if not self.is_sqlite:
-                    conn.execute(
-                        select(change_counter.c.value).where(change_counter.c.id == 1).with_for_update()
-                    )
                 yield conn
 
-    @contextmanager
-    def counter(self) -> Iterator[Connection]:
-        """A short write transaction that does not take the change counter (rate-limit counters):
-        queued like any write on SQLite, but beside the other writes on PostgreSQL."""
-        with self._sqlite_writer if self.is_sqlite else nullcontext(), self.engine.connect() as conn:
-            conn = conn.execution_options(voucher_write=True)
-            with conn.begin():
-                yield conn
+    # Rate-limit counters and other short writes that change nothing a till hears of.
+    counter = write
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -86,20 +91,77 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def head(self) -> int:
+        """The change number up to which every change is committed (or rolled back) for good."""
+        if self.is_sqlite:
+            with self.read() as conn:
+                return current_seq(conn)
+        with self.engine.connect() as conn:
+            head = _pg_head(conn)
+            conn.rollback()
+            return head
+
+    @contextmanager
+    def read_at_head(self) -> Iterator[tuple[Connection, int]]:
+        """A read transaction and the head it may serve changes up to: on PostgreSQL the head is
+        read before the transaction's snapshot begins, so every change up to it is in view."""
+        if self.is_sqlite:
+            with self.read() as conn:
+                yield conn, current_seq(conn)
+            return
+        head = self.head()
+        with self.read() as conn:
+            yield conn, head
+
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def next_seq(conn: Connection, count: int = 1) -> int:
-    """Reserve `count` change sequence numbers; returns the first one."""
-    last = conn.execute(
-        update(change_counter)
-        .where(change_counter.c.id == 1)
-        .values(value=change_counter.c.value + count)
-        .returning(change_counter.c.value)
-    ).scalar_one()
-    return last - count + 1
+CHANGE_SEQUENCE = "change_seq_gen"  # PostgreSQL only (migration 0009)
+
+# The key of the advisory lock a PostgreSQL writer holds: the sequence's last value less one, so
+# below any number nextval can give it (last_value itself, when the sequence is not yet called).
+_PG_DRAW = text(f"SELECT pg_advisory_xact_lock_shared(last_value - 1) FROM {CHANGE_SEQUENCE}")
+_PG_NEXT = text(f"SELECT nextval('{CHANGE_SEQUENCE}') FROM generate_series(1, :n)")
+_PG_LAST = text(f"SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {CHANGE_SEQUENCE}")
+# Writers' keys only: migrations lock with the two-key form (objsubid 2), see db/migrate.py.
+_PG_LOWEST_KEY = text(
+    "SELECT min((classid::bigint << 32) | objid::bigint) FROM pg_locks "
+    "WHERE locktype = 'advisory' AND objsubid = 1 "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+def _pg_head(conn: Connection) -> int:
+    last = conn.execute(_PG_LAST).scalar_one()  # first: a writer holding a number up to it ...
+    lowest = conn.execute(_PG_LOWEST_KEY).scalar()  # ... holds its key now, or has committed
+    return last if lowest is None else min(last, lowest)
+
+
+def next_seqs(conn: Connection, count: int) -> list[int]:
+    """Draw `count` change sequence numbers, in increasing order (contiguous on SQLite only)."""
+    if count <= 0:
+        return []
+    if conn.dialect.name == "sqlite":
+        last = conn.execute(
+            update(change_counter)
+            .where(change_counter.c.id == 1)
+            .values(value=change_counter.c.value + count)
+            .returning(change_counter.c.value)
+        ).scalar_one()
+        return list(range(last - count + 1, last + 1))
+    conn.execute(_PG_DRAW)
+    return sorted(conn.execute(_PG_NEXT, {"n": count}).scalars())
+
+
+def next_seq(conn: Connection) -> int:
+    """Draw one change sequence number."""
+    return next_seqs(conn, 1)[0]
 
 
 def current_seq(conn: Connection) -> int:
-    return conn.execute(text("SELECT value FROM change_counter WHERE id = 1")).scalar_one()
+    """The head, read inside a transaction: exact on SQLite, whose writers run one at a time;
+    on PostgreSQL use Database.head or read_at_head, which read it before the snapshot."""
+    if conn.dialect.name == "sqlite":
+        return conn.execute(text("SELECT value FROM change_counter WHERE id = 1")).scalar_one()
+    return _pg_head(conn)

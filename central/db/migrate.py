@@ -11,7 +11,8 @@ from sqlalchemy import text
 from central.db.engine import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-_PG_MIGRATION_LOCK = 742_913_001
+# The two-key form (objsubid 2): one-key advisory locks are the change writers' (db/engine.py).
+_PG_MIGRATION_LOCK = (7429, 13001)
 
 
 def alembic_config(db: Database) -> Config:
@@ -26,7 +27,9 @@ def upgrade(db: Database) -> None:
     config = alembic_config(db)
     with db.engine.connect() as conn:
         if not db.is_sqlite:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            conn.execute(
+                text("SELECT pg_advisory_lock(:a, :b)"), dict(zip("ab", _PG_MIGRATION_LOCK, strict=True))
+            )
             conn.commit()
         try:
             config.attributes["connection"] = conn
@@ -34,5 +37,8 @@ def upgrade(db: Database) -> None:
             conn.commit()
         finally:
             if not db.is_sqlite:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                conn.execute(
+                    text("SELECT pg_advisory_unlock(:a, :b)"),
+                    dict(zip("ab", _PG_MIGRATION_LOCK, strict=True)),
+                )
                 conn.commit()

@@ -71,8 +71,8 @@ async def _page(ctx: Context, store_id: str, cursor: int, size: int) -> dict:
 
 
 def _read(ctx: Context, store_id: str, cursor: int, size: int) -> dict:
-    with ctx.db.read() as conn:
-        return snapshot.page(conn, store_id, cursor, size)
+    with ctx.db.read_at_head() as (conn, head):
+        return snapshot.page(conn, store_id, cursor, size, head)
 
 
 @router.post(

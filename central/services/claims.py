@@ -39,6 +39,7 @@ def claim(conn: Connection, claim_token: str, member_id: str, *, show_code: bool
         .join(batch_types, batch_types.c.id == vouchers.c.type_id)
         .where(vouchers.c.batch_id == batch["id"], vouchers.c.member_id.is_(None))
         .limit(1)
+        .with_for_update(skip_locked=True, of=vouchers)  # claims beside each other take different ones
     ).first()
     if voucher is None:  # counters and rows disagree only if generation was cut short
         check_claim(batch["state"], batch["claims"], 0, None)

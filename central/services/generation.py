@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from central.db.engine import Database, next_seq
+from central.db.engine import Database, next_seq, next_seqs
 from central.db.schema import batches, meta, utcnow
 from central.services import batches as batch_service
 from central.services.ids import new_id
@@ -145,12 +145,10 @@ class Generator:
             key = bytes.fromhex(
                 conn.execute(select(meta.c.value).where(meta.c.key == "code_hash_key")).scalar_one()
             )
-            first_seq = next_seq(conn, len(serials))
+            seqs = next_seqs(conn, len(serials))
             rows = [
-                (batch_id, serial, type_id, code, code_hash(code, key), first_seq + i)
-                for i, ((serial, type_id), code) in enumerate(
-                    zip(serials, new_codes(len(serials)), strict=False)
-                )
+                (batch_id, serial, type_id, code, code_hash(code, key), seq)
+                for (serial, type_id), code, seq in zip(serials, new_codes(len(serials)), seqs, strict=True)
             ]
             conn.exec_driver_sql(_insert_sql(conn), rows)  # plain tuples: the hot loop of generation
             conn.execute(

@@ -3,8 +3,14 @@
 The first redemption the server commits for a voucher wins; a later one is kept as a
 conflict naming the winner; one the server would refuse is kept as rejected with the verdict.
 An event id is the idempotency key, for ever: a repeat gets `duplicate` and the first result.
-All of a request's events are decided in one write transaction, which the database
-serialises (see db/engine.py), so the outcome is the same with any number of server processes.
+All of a request's events are decided in one write transaction that first locks the vouchers
+they name (in key order; SQLite has one writer anyway), so two requests deciding the same voucher
+run one after the other, in any number of server processes, and the others side by side
+(db/engine.py).
+
+Repeats are found by the insert itself (ON CONFLICT DO NOTHING): a request whose events are all
+new, the usual case, reads no earlier event. When an id is already there, the request's
+decisions are taken back to a savepoint and taken again knowing the first results.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 
-from central.db.engine import next_seq
+from central.db.engine import next_seq, next_seqs
 from central.db.schema import batches, devices, events, stores, utcnow, vouchers
 from central.services import problems
 from central.services.ids import split_voucher_id, voucher_id
@@ -66,12 +74,39 @@ def result_of(row: dict[str, Any] | RowMapping) -> dict[str, Any]:
 def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[dict[str, Any]]:
     """Decide and record each event, in order; returns one result per event."""
     now = utcnow()
-    ids = [str(e.id) for e in batch_events]
-    req = _Request()
-    for row in conn.execute(select(events).where(events.c.id.in_(ids))).mappings():
-        req.seen[row["id"]] = dict(row)
-    _prefetch_vouchers(conn, req, batch_events)
     tz = ZoneInfo(conn.execute(select(stores.c.timezone).where(stores.c.id == device.store_id)).scalar_one())
+    firsts: dict[str, dict[str, Any]] = {}
+    while True:
+        req = _Request(seen=dict(firsts))
+        _prefetch_vouchers(conn, req, batch_events)  # locks them until the end of the transaction
+        with conn.begin_nested() as savepoint:
+            results, new_rows = _decide_all(conn, req, device, batch_events, tz, now)
+            stored = _insert_new(conn, new_rows)
+            if len(stored) == len(new_rows):
+                _write_changes(conn, req, new_rows)
+                return results
+            savepoint.rollback()  # some ids are there already (sent twice at once): again, knowing them
+        missing = [r["id"] for r in new_rows if r["id"] not in stored]
+        for row in conn.execute(select(events).where(events.c.id.in_(missing))).mappings():
+            firsts[row["id"]] = dict(row)  # committed, so the next round finds every one of them
+
+
+_INSERT_NEW = {
+    "sqlite": sqlite_insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id),
+    "postgresql": pg_insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id),
+}
+
+
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the request's new ledger rows; the ids stored (an id already there is left alone)."""
+    if not rows:
+        return set()
+    return set(conn.execute(_INSERT_NEW[conn.dialect.name], rows).scalars())
+
+
+def _decide_all(
+    conn: Connection, req: _Request, device: Device, batch_events: list[Event], tz: ZoneInfo, now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     results, new_rows = [], []
     for event in batch_events:
         event_id = str(event.id)
@@ -84,11 +119,14 @@ def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[
         req.seen[event_id] = row
         new_rows.append(row)
         results.append(result_of(row))
-    if new_rows:
-        conn.execute(insert(events), new_rows)
-        problems.record(conn, new_rows)
+    return results, new_rows
+
+
+def _write_changes(conn: Connection, req: _Request, new_rows: list[dict[str, Any]]) -> None:
+    """What the request's decisions change, written once: problems, vouchers, batch counters."""
+    problems.record(conn, new_rows)
     if req.changed:
-        first = next_seq(conn, len(req.changed))
+        seqs = next_seqs(conn, len(req.changed))
         conn.execute(
             _VOUCHER_UPDATE,
             [
@@ -96,17 +134,16 @@ def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[
                     "k_batch": v["batch_id"],
                     "k_serial": v["serial"],
                     **{c: v[c] for c in _USE_COLUMNS},
-                    "change_seq": first + i,
+                    "change_seq": seq,
                 }
-                for i, v in enumerate(req.changed.values())
+                for v, seq in zip(req.changed.values(), seqs, strict=True)
             ],
         )
-    for batch_id, delta in req.redeemed_delta.items():
+    for batch_id, delta in sorted(req.redeemed_delta.items()):  # batch rows in key order (db/engine.py)
         if delta:
             conn.execute(
                 update(batches).where(batches.c.id == batch_id).values(redeemed=batches.c.redeemed + delta)
             )
-    return results
 
 
 def _maker(conn: Connection, req: _Request, sender: Device, event: Event) -> Device:
@@ -149,17 +186,21 @@ def _repeat(first: dict[str, Any], device: Device, now: datetime) -> dict[str, A
 
 
 def _prefetch_vouchers(conn: Connection, req: _Request, batch_events: list[Event]) -> None:
-    """Every voucher the events name, by primary key: one query per batch (a row-value IN list
-    would make SQLite scan the whole table)."""
+    """Every voucher the events name, by primary key, locked for the rest of the transaction
+    (PostgreSQL; SQLite's writer is alone): one query per batch (a row-value IN list would make
+    SQLite scan the whole table)."""
     by_batch: dict[str, set[int]] = {}
     for event in batch_events:
         if event.voucher_id and (key := split_voucher_id(event.voucher_id)):
             by_batch.setdefault(key[0], set()).add(key[1])
-    for batch_id, serials in by_batch.items():
+    for batch_id, serials in sorted(by_batch.items()):  # in key order: see db/engine.py
         ordered = sorted(serials)
         for start in range(0, len(ordered), 500):
-            query = select(vouchers).where(
-                vouchers.c.batch_id == batch_id, vouchers.c.serial.in_(ordered[start : start + 500])
+            query = (
+                select(vouchers)
+                .where(vouchers.c.batch_id == batch_id, vouchers.c.serial.in_(ordered[start : start + 500]))
+                .order_by(vouchers.c.serial)
+                .with_for_update()
             )
             for row in conn.execute(query).mappings():
                 req.vouchers[(row["batch_id"], row["serial"])] = dict(row)
@@ -309,9 +350,10 @@ def _batch_view(b: RowMapping) -> BatchView:
     )
 
 
-def voucher_by_code(conn: Connection, code_text: str) -> dict[str, Any]:
+def voucher_by_code(conn: Connection, code_text: str, *, for_update: bool = False) -> dict[str, Any]:
     code = normalise(code_text)
-    row = conn.execute(select(vouchers).where(vouchers.c.code == code)).mappings().first()
+    query = select(vouchers).where(vouchers.c.code == code)
+    row = conn.execute(query.with_for_update() if for_update else query).mappings().first()
     if row is None:
         raise NotFound("No voucher has this code.")
     return dict(row)
@@ -322,7 +364,7 @@ def change_status(
 ) -> dict[str, Any]:
     """A staff change (pending → any; used → unused), recorded in the ledger as an event with its
     author (who at head office made it)."""
-    voucher = voucher_by_code(conn, code_text)
+    voucher = voucher_by_code(conn, code_text, for_update=True)
     status_rules.check_staff_change(voucher["status"], new)
     now = utcnow()
     values: dict[str, Any] = {"status": new.value}
@@ -419,6 +461,19 @@ def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> 
     Only an unused voucher of this member, in a redeemable batch within its dates, can be marked;
     otherwise MarkUsedRefused says why and nothing is written. `event_id` is the idempotency key:
     sending the same one again returns the first event instead of refusing."""
+    key = split_voucher_id(vid)
+    voucher = (  # locked first: the same form sent twice at once is decided once
+        key
+        and conn.execute(
+            select(vouchers)
+            .where(
+                vouchers.c.batch_id == key[0], vouchers.c.serial == key[1], vouchers.c.member_id == member_id
+            )
+            .with_for_update()
+        )
+        .mappings()
+        .first()
+    )
     first = conn.execute(select(events).where(events.c.id == event_id)).mappings().first()
     if first is not None:
         if first["member_id"] != member_id or first["voucher_id"] != vid:
@@ -426,17 +481,6 @@ def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> 
                 "This form was already used for something else. Reload the page and try again."
             )
         return event_dict(first)
-    key = split_voucher_id(vid)
-    voucher = (
-        key
-        and conn.execute(
-            select(vouchers).where(
-                vouchers.c.batch_id == key[0], vouchers.c.serial == key[1], vouchers.c.member_id == member_id
-            )
-        )
-        .mappings()
-        .first()
-    )
     if not voucher:
         raise NotFound("You have no voucher with this id.")
     voucher = dict(voucher)

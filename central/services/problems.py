@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from central.db.engine import next_seq
+from central.db.engine import next_seq, next_seqs
 from central.db.schema import batches, events, problems, utcnow
 from central.services import devices  # (devices imports the ledger, which imports this module)
 from vouchers.errors import Conflict, NotFound
@@ -32,7 +32,7 @@ def record(conn: Connection, rows: list[dict[str, Any]]) -> None:
     ]
     if not found:
         return
-    first = next_seq(conn, len(found))
+    seqs = next_seqs(conn, len(found))
     conn.execute(
         insert(problems),
         [
@@ -41,9 +41,9 @@ def record(conn: Connection, rows: list[dict[str, Any]]) -> None:
                 "store_id": r["store_id"],
                 "winner_store": r["winner_store"],
                 "outcome": r["outcome"],
-                "change_seq": first + i,
+                "change_seq": seq,
             }
-            for i, r in enumerate(found)
+            for r, seq in zip(found, seqs, strict=True)
         ],
     )
 
@@ -202,7 +202,7 @@ def _problem(r: dict[str, Any], names: dict[str, str], tills: dict[str, str]) ->
 
 
 def snapshot_rows(
-    conn: Connection, store_id: str, cursor: int, limit: int
+    conn: Connection, store_id: str, cursor: int, head: int, limit: int
 ) -> list[tuple[dict[str, Any], int]]:
     """A store's problems changed after the cursor, oldest change first: (the wire form, change_seq)."""
     query = (
@@ -210,6 +210,7 @@ def snapshot_rows(
         .join(events, events.c.id == problems.c.event_id)
         .where(
             problems.c.change_seq > cursor,
+            problems.c.change_seq <= head,
             or_(problems.c.store_id == store_id, problems.c.winner_store == store_id),
         )
         .order_by(problems.c.change_seq)

@@ -11,11 +11,11 @@ compute where counting rows would cost a scan of every row not yet sent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from central.db.engine import current_seq
 from central.db.schema import batch_types, batches, stores, tombstones
 from central.services import problems
 
@@ -27,25 +27,26 @@ def _visible_stores(limit: list[str] | None, store_id: str) -> list[str] | None:
     return [store_id] if store_id in limit else []
 
 
-def _fetch(conn: Connection, query, cursor: int, limit: int) -> list:
-    """Up to limit+1 rows after the cursor, in order; each row's last item is its change_seq."""
+def _fetch(conn: Connection, query, cursor: int, head: int, limit: int) -> Sequence[Any]:
+    """Up to limit+1 rows after the cursor and up to the head, in order; each row's last item is
+    its change_seq."""
     seq = query.selected_columns.change_seq
-    return conn.execute(query.where(seq > cursor).order_by(seq).limit(limit + 1)).all()
+    return conn.execute(query.where(seq > cursor, seq <= head).order_by(seq).limit(limit + 1)).all()
 
 
 _VOUCHERS = (
     "SELECT batch_id, serial, type_id, code_hash, member_id IS NOT NULL, status, used_at, used_store, change_seq "
-    "FROM vouchers WHERE change_seq > {mark} ORDER BY change_seq LIMIT {mark}"
+    "FROM vouchers WHERE change_seq > {mark} AND change_seq <= {mark} ORDER BY change_seq LIMIT {mark}"
 )
 
 
-def _fetch_vouchers(conn: Connection, cursor: int, limit: int) -> list[tuple]:
+def _fetch_vouchers(conn: Connection, cursor: int, head: int, limit: int) -> Sequence[tuple[Any, ...]]:
     """The voucher rows, straight from the driver: they are most of a snapshot, and SQLAlchemy's
     row objects and type processing would cost more than the query itself."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     cursor_ = conn.connection.cursor()
     try:
-        cursor_.execute(_VOUCHERS.format(mark=mark), (cursor, limit + 1))
+        cursor_.execute(_VOUCHERS.format(mark=mark), (cursor, head, limit + 1))
         return cursor_.fetchall()
     finally:
         cursor_.close()
@@ -60,7 +61,9 @@ def _utc_text(value) -> str | None:
     return value.isoformat() + "+00:00"
 
 
-def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, Any]:
+def page(conn: Connection, store_id: str, cursor: int, limit: int, head: int) -> dict[str, Any]:
+    """The changes after `cursor` up to `head` (Database.read_at_head: every change up to it is in
+    this read's view; none after it is served, as a writer may still commit below it)."""
     store_row = conn.execute(select(stores.c.id, stores.c.timezone).where(stores.c.id == store_id)).one()
     b_rows = _fetch(
         conn,
@@ -76,6 +79,7 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, 
             batches.c.change_seq,
         ),
         cursor,
+        head,
         limit,
     )
     t_rows = _fetch(
@@ -90,20 +94,24 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int) -> dict[str, 
             batch_types.c.change_seq,
         ),
         cursor,
+        head,
         limit,
     )
-    v_rows = _fetch_vouchers(conn, cursor, limit)
+    v_rows = _fetch_vouchers(conn, cursor, head, limit)
     d_rows = (
         []
         if cursor == 0
         else _fetch(  # a first sync has nothing to forget
-            conn, select(tombstones.c.kind, tombstones.c.entity_id, tombstones.c.change_seq), cursor, limit
+            conn,
+            select(tombstones.c.kind, tombstones.c.entity_id, tombstones.c.change_seq),
+            cursor,
+            head,
+            limit,
         )
     )
-    p_rows = problems.snapshot_rows(conn, store_id, cursor, limit)  # (wire form, change_seq)
+    p_rows = problems.snapshot_rows(conn, store_id, cursor, head, limit)  # (wire form, change_seq)
     everything = (b_rows, t_rows, v_rows, d_rows, p_rows)
     complete = sum(map(len, everything)) <= limit
-    head = current_seq(conn)  # in the same read: every change up to it is committed
     if complete:  # up to the head: no change after the cursor is left for this store
         boundary = max([cursor, *(rows[-1][-1] for rows in everything if rows)])
         next_cursor = max(boundary, head)
