@@ -18,7 +18,7 @@ help:
 	@echo "  make setup   install Debian packages and .venv (idempotent)"
 	@echo "  make demo    run the whole system as a demo (head office, sync agent, till)"
 	@echo "  make test    run the test suite (PostgreSQL tests required, 2 workers)"
-	@echo "  make lint    import contracts, ruff lint and format"
+	@echo "  make lint    import contracts, ruff lint and format, mypy"
 	@echo "  make bench   run the benchmarks (python -m bench)"
 
 setup:
@@ -32,12 +32,14 @@ test: setup
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python -m bench

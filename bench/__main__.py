@@ -35,6 +35,7 @@ from bench import (
     race,
     snapshot,
     verdict,
+    writers,
 )
 from bench import input as input_bench  # "input" would hide the builtin here
 from bench.common import Report, heading, say
@@ -54,6 +55,7 @@ BENCHES = {
         verdict,
         input_bench,
         camera,
+        writers,
     )
 }
 
@@ -65,6 +67,7 @@ QUICK = {
     "first_sync": ["--size", "20000"],
     "push_backlog": ["--size", "500"],
     "push_latency": ["--events", "40"],
+    "writers": ["--events", "2000", "--claims", "300", "--devices", "4", "--claimers", "4"],
     "live": ["--claims", "10", "--before-claims", "0", "--tills", "50", "--idle-seconds", "5"],
     "decode": ["--empty-frames", "50"],
     "verdict": ["--size", "20000", "--scans", "500"],

@@ -1,25 +1,23 @@
-"""What every benchmark shares: a real server process, an admin client, and figure lines;
-for the store-host benchmarks also the sync agent as a process and its replica, read-only.
+"""What every benchmark shares: figure lines, and around the harness's processes (the
+server, the sync agent, head office's admin client: harness/) what the benchmarks measure
+with, such as claims in parallel, peak memory, and the agent's replica read-only.
 
-Benchmarks never import the server: they start `voucher-central serve` as a separate
-process on a free loopback port, with a fresh database in a temporary directory, and talk
-to it over HTTP with httpx, as a till or an admin tool would. The sync agent runs the same
-way (`voucher-sync enrol`, `voucher-sync run`); only the kiosk's side of the store host
-(`localdb.journal.Journal`, `localdb.till.Till`) is imported, because a benchmark plays the
-kiosk.
+Benchmarks never run the server in their own process: they start `voucher-central serve` as a
+separate process on a free loopback port (harness.ServerProcess), with a fresh database in a
+temporary directory, and talk to it over HTTP with httpx, as a till or an admin tool would;
+only the admin's API token is made straight in that database, as `voucher-central staff token
+create` does. The sync agent runs the same way (`voucher-sync enrol`, `voucher-sync run`); only
+the kiosk's side of the store host (`localdb.journal.Journal`, `localdb.till.Till`) is imported,
+because a benchmark plays the kiosk.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import secrets
 import shutil
 import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,12 +28,12 @@ from typing import Any
 
 import httpx
 
+from harness import AgentProcess, HeadOffice, ServerProcess
+
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_TOKEN = "bench-admin-" + secrets.token_hex(12)
-BENCH_STAFF = "bench@bench.test"
-API_TOKENS: dict[
-    str, str
-] = {}  # server URL -> a personal API token of an admin (the admin token only bootstraps)
+# Every till and claim of a benchmark comes from 127.0.0.1 with one staff token; the other rate
+# limits stay at their defaults, as a real head office has them.
+BENCH_LIMITS = {"enrolments_per_address": 100_000, "claims_per_token_per_minute": 1_000_000}
 
 
 # -- printing -------------------------------------------------------------------------------
@@ -111,186 +109,25 @@ class Report:
         return ok
 
 
-# -- the server process ---------------------------------------------------------------------
+# -- the server and the agent as processes (the harness) ------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def bench_server(database_url: str, workdir: Path, name: str = "central", **env: str) -> ServerProcess:
+    """`voucher-central serve` for a benchmark: its log is workdir/NAME.log (not started yet)."""
+    return ServerProcess(
+        database_url, log=workdir / f"{name}.log", settings=BENCH_LIMITS, name=name, cwd=workdir, **env
+    )
 
 
-def server_command() -> list[str]:
-    """The installed `voucher-central` script of this virtualenv."""
-    for candidate in (
-        Path(sys.executable).parent / "voucher-central",
-        ROOT / ".venv" / "bin" / "voucher-central",
-    ):
-        if candidate.exists():
-            return [str(candidate)]
-    found = shutil.which("voucher-central")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "central.cli"]
+def bench_agent(
+    data_dir: Path, log: Path, settings: dict[str, str] | None = None, notify_socket: Path | None = None
+) -> AgentProcess:
+    """`voucher-sync` for a benchmark, with the agent's defaults except `settings`."""
+    return AgentProcess(data_dir, log=log, settings=settings, notify_socket=notify_socket)
 
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
-
-
-class Server:
-    """`voucher-central serve` as a child process on a free loopback port."""
-
-    def __init__(self, database_url: str, workdir: Path, name: str = "central", **env: str) -> None:
-        self.database_url = database_url
-        self.workdir = workdir
-        self.name = name
-        self.env = env
-        self.port = 0
-        self.proc: subprocess.Popen | None = None
-        self.log_path = workdir / f"{name}.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, wait: bool = True) -> Server:
-        for _ in range(5):
-            self.port = free_port()
-            env = {
-                **os.environ,
-                "VOUCHER_ADMIN_TOKEN": ADMIN_TOKEN,
-                "VOUCHER_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
-                "VOUCHER_ENROLMENTS_PER_ADDRESS": "100000",  # every till of a benchmark enrols from 127.0.0.1
-                "VOUCHER_CLAIMS_PER_TOKEN_PER_MINUTE": "1000000",  # the setup claims with one staff token
-                **self.env,
-            }
-            env.pop("VOUCHER_CENTRAL_CONFIG", None)
-            log = open(self.log_path, "ab")
-            cmd = [
-                *server_command(),
-                "serve",
-                "--database",
-                self.database_url,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ]
-            self.proc = subprocess.Popen(
-                cmd, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            )
-            log.close()
-            if not wait:
-                return self
-            try:
-                self.wait_ready()
-                return self
-            except PortTaken:
-                self.stop()
-        raise RuntimeError(f"{self.name}: could not bind a free port; see {self.log_path}")
-
-    def personal_token(self) -> str:
-        """A new API token of the benchmarks' admin account (made first if need be), through
-        `voucher-central staff` on this host's database, as head office makes one."""
-        env = {k: v for k, v in os.environ.items() if k != "VOUCHER_CENTRAL_CONFIG"}
-        subprocess.run(
-            [
-                *server_command(),
-                "staff",
-                "add",
-                BENCH_STAFF,
-                "--role",
-                "admin",
-                "--database",
-                self.database_url,
-            ],
-            input=secrets.token_urlsafe(18) + "\n",
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )  # fails when the account exists already (a reused database): fine
-        made = subprocess.run(
-            [
-                *server_command(),
-                "staff",
-                "token",
-                "create",
-                BENCH_STAFF,
-                "--name",
-                "bench",
-                "--database",
-                self.database_url,
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
-        if made.returncode != 0 or not made.stdout.strip():
-            raise RuntimeError(f"{self.name}: no API token: {made.stderr.strip()[:300]}")
-        return made.stdout.split()[0]
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        """Until /healthz answers; then the benchmarks' API token for this server is made."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                tail = self.log_tail()
-                if "address already in use" in tail.lower():
-                    raise PortTaken(tail)
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{tail}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    API_TOKENS[self.url] = self.personal_token()
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def errors_in_log(self) -> list[str]:
-        """Tracebacks and 5xx answers the server logged."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return []
-        return [
-            line
-            for line in text.splitlines()
-            if "Traceback" in line or "ERROR" in line or '" 500' in line or '" 503' in line
-        ]
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def __enter__(self) -> Server:
-        return self.start() if self.proc is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class PortTaken(RuntimeError):
-    pass
 
 
 class WorkDir:
@@ -360,119 +197,8 @@ def call(http: httpx.Client, method: str, path: str, expect: int | Iterable[int]
     return response.json() if response.content else None
 
 
-class Admin:
-    """The admin side of the API, enough to walk batches through their life cycle."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.http = client(base_url, API_TOKENS.get(base_url, ADMIN_TOKEN))
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> Admin:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def store(self, store_id: str, timezone: str = "UTC") -> dict:
-        return call(
-            self.http,
-            "POST",
-            "/stores",
-            201,
-            json={"id": store_id, "name": f"Store {store_id}", "timezone": timezone},
-        )
-
-    def device(self, store_id: str, name: str, base_url: str | None = None) -> dict:
-        """Enrol a device at a store (through `base_url`, another server process, if given)."""
-        code = self.enrolment_code(store_id)
-        with client(base_url or self.base_url) as http:
-            return call(
-                http, "POST", "/devices/enrol", 201, json={"enrolment_code": code, "device_name": name}
-            )
-
-    def enrolment_code(self, store_id: str) -> str:
-        return call(self.http, "POST", f"/stores/{store_id}/enrolment-codes", 201)["code"]
-
-    def new_batch(self, size: int, identifier: str, initial_status: str = "unused") -> dict:
-        """A validated batch with one type covering serials 1..size."""
-        batch = call(
-            self.http,
-            "POST",
-            "/batches",
-            201,
-            json={
-                "identifier": identifier,
-                "description": "benchmark",
-                "serial_start": 1,
-                "serial_end": size,
-            },
-        )
-        bid = batch["id"]
-        call(
-            self.http,
-            "POST",
-            f"/batches/{bid}/types",
-            201,
-            json={"name": "Std", "value": "£5 off", "initial_status": initial_status},
-        )
-        return call(self.http, "POST", f"/batches/{bid}/validate", 200)
-
-    def get(self, batch_id: str) -> dict:
-        return call(self.http, "GET", f"/batches/{batch_id}")
-
-    def generate(self, batch_id: str) -> None:
-        call(self.http, "POST", f"/batches/{batch_id}/generate", 202)
-
-    def wait_generated(
-        self,
-        batch_id: str,
-        timeout: float = 1800,
-        poll: float = 0.1,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            batch = self.get(batch_id)
-            if batch["state"] == "generated":
-                return batch
-            if batch["state"] != "generating":
-                raise ApiFailure(f"batch {batch_id} went to {batch['state']} while generating")
-            if progress and batch.get("generation"):
-                progress(batch["generation"]["done"], batch["generation"]["total"])
-            time.sleep(poll)
-        raise ApiFailure(f"batch {batch_id} not generated after {timeout}s")
-
-    def act(self, batch_id: str, *actions: str) -> dict:
-        batch = {}
-        for action in actions:
-            batch = call(self.http, "POST", f"/batches/{batch_id}/{action}", 200)
-        return batch
-
-    def generated_batch(self, size: int, identifier: str, timeout: float = 1800) -> dict:
-        batch = self.new_batch(size, identifier)
-        self.generate(batch["id"])
-        return self.wait_generated(batch["id"], timeout)
-
-    def voucher_ids(self, batch_id: str, **params: Any) -> list[str]:
-        """Every matching voucher's `id`, page by page with the cursor."""
-        ids: list[str] = []
-        cursor = None
-        while True:
-            query = {"limit": 10_000, **params}
-            if cursor is not None:
-                query["cursor"] = cursor
-            page = call(self.http, "GET", f"/batches/{batch_id}/vouchers", params=query)
-            ids.extend(v["id"] for v in page["vouchers"])
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return ids
-
-
 def claim_many(
-    base_url: str, claim_token: str, count: int, concurrency: int = 16, member_prefix: str = "member"
+    admin: HeadOffice, claim_token: str, count: int, concurrency: int = 16, member_prefix: str = "member"
 ) -> tuple[int, dict[int, int]]:
     """`count` members each claim one voucher, over `concurrency` parallel connections.
 
@@ -482,7 +208,7 @@ def claim_many(
     lock = threading.Lock()
     next_member = iter(range(count))
     # claims need a member's session or a token of head office
-    http = client(base_url, API_TOKENS.get(base_url, ADMIN_TOKEN), connections=concurrency)
+    http = client(admin.base_url, admin.token, connections=concurrency)
 
     def worker() -> None:
         nonlocal made
@@ -518,7 +244,7 @@ def claim_many(
 
 
 def claimed_batch(
-    admin: Admin, base_url: str, size: int, identifier: str, concurrency: int = 2
+    admin: HeadOffice, size: int, identifier: str, concurrency: int = 2
 ) -> tuple[str, list[str], float]:
     """A redeemable batch of `size` vouchers, every one claimed by its own member.
 
@@ -527,14 +253,14 @@ def claimed_batch(
     batch = admin.generated_batch(size, identifier)
     bid = batch["id"]
     batch = admin.act(bid, "distribute", "redeemable")
-    made, refused = claim_many(base_url, batch["claim_token"], size, concurrency)
+    made, refused = claim_many(admin, batch["claim_token"], size, concurrency)
     if made != size:
         raise ApiFailure(f"only {made:,} of {size:,} claims made (refused: {refused})")
     ids = admin.voucher_ids(bid, claimed="true")
     return bid, ids, time.monotonic() - t0
 
 
-def unclaimed_batch(admin: Admin, size: int, identifier: str) -> tuple[str, float]:
+def unclaimed_batch(admin: HeadOffice, size: int, identifier: str) -> tuple[str, float]:
     """A redeemable batch of `size` vouchers nobody claimed (bulk for the server's tables and the
     till's snapshot). Returns (batch id, seconds taken)."""
     t0 = time.monotonic()
@@ -555,17 +281,6 @@ def add_extra_vouchers_argument(p: Any) -> None:
 
 
 # -- the store host: sync agent, replica, journal ----------------------------------------------
-
-
-def sync_command() -> list[str]:
-    """The installed `voucher-sync` script of this virtualenv."""
-    for candidate in (Path(sys.executable).parent / "voucher-sync", ROOT / ".venv" / "bin" / "voucher-sync"):
-        if candidate.exists():
-            return [str(candidate)]
-    found = shutil.which("voucher-sync")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "sync.cli"]
 
 
 def agent_settings(pairs: list[str] | None) -> dict[str, str]:
@@ -632,128 +347,6 @@ class Notifications:
         self._closed.set()
         self._thread.join(timeout=2)
         self.sock.close()
-
-
-class SyncAgent:
-    """`voucher-sync` of this virtualenv as a process with its own data directory.
-
-    `settings` are agent settings (sync/settings.py) passed as VOUCHER_SYNC_<KEY>; every other
-    VOUCHER_SYNC_* variable of the calling environment is removed, so the agent runs with its
-    defaults unless told otherwise."""
-
-    def __init__(
-        self,
-        data_dir: Path,
-        log_path: Path,
-        settings: dict[str, str] | None = None,
-        notify_socket: Path | None = None,
-    ) -> None:
-        self.data_dir = data_dir
-        self.log_path = log_path
-        self.settings = dict(settings or {})
-        self.notify_socket = notify_socket
-        self.proc: subprocess.Popen | None = None
-        self.started_at = 0.0
-
-    @property
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VOUCHER_SYNC_")}
-        env.pop("NOTIFY_SOCKET", None)
-        env.pop("WATCHDOG_USEC", None)
-        env.update({f"VOUCHER_SYNC_{k.upper()}": v for k, v in self.settings.items()})
-        if self.notify_socket is not None:
-            env["NOTIFY_SOCKET"] = str(self.notify_socket)
-        return env
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    @property
-    def replica_path(self) -> Path:
-        return self.data_dir / "replica.db"
-
-    @property
-    def pushed_path(self) -> Path:
-        return self.data_dir / "pushed.db"
-
-    @property
-    def journal_path(self) -> Path:
-        return self.data_dir / "journal.db"
-
-    def _cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [*sync_command(), *args, "--data-dir", str(self.data_dir)],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-
-    def enrol(self, server_url: str, code: str, name: str) -> None:
-        done = self._cli("enrol", "--server", server_url, "--code", code, "--name", name)
-        if done.returncode != 0:
-            raise RuntimeError(f"voucher-sync enrol -> {done.returncode}: {done.stderr.strip()[:500]}")
-
-    def status(self) -> str:
-        return self._cli("status").stdout
-
-    @property
-    def token(self) -> str:
-        """The device token `enrol` wrote to device.json (for the benchmark's own look at the server)."""
-        return json.loads((self.data_dir / "device.json").read_text())["token"]
-
-    def start(self) -> SyncAgent:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.started_at = time.monotonic()
-        self.proc = subprocess.Popen(
-            [*sync_command(), "run", "--data-dir", str(self.data_dir)],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        return self
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout: float = 60) -> int | None:
-        """SIGTERM, as systemd stops it; the agent's exit code (SIGKILL after `timeout`)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        code = self.proc.returncode
-        self.proc = None
-        return code
-
-    def log_problems(self) -> list[str]:
-        """WARNING and ERROR lines (and tracebacks) of the agent's log."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return []
-        return [
-            line
-            for line in text.splitlines()
-            if line.startswith(("WARNING", "ERROR", "CRITICAL")) or "Traceback" in line
-        ]
-
-    def __enter__(self) -> SyncAgent:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -860,7 +453,7 @@ def snapshot_end(base_url: str, token: str) -> int:
 
 
 def wait_synced(
-    agent: SyncAgent,
+    agent: AgentProcess,
     end_cursor: int,
     expected_vouchers: int,
     timeout: float = 600,

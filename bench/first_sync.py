@@ -21,15 +21,14 @@ import time
 from pathlib import Path
 
 from bench.common import (
-    Admin,
     MemoryWatch,
     Notifications,
     Report,
-    Server,
-    SyncAgent,
     WorkDir,
     add_agent_arguments,
     agent_settings,
+    bench_agent,
+    bench_server,
     call,
     copy_sqlite,
     cpu_seconds,
@@ -43,6 +42,7 @@ from bench.common import (
     sqlite_url,
     wait_synced,
 )
+from harness import HeadOffice
 
 NAME = "first_sync"
 TARGET_SECONDS = 20.0
@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> Report:
         if args.reuse:
             copy_sqlite(args.reuse, db_path)
             say(f"  reusing a copy of {args.reuse}")
-        server = Server(sqlite_url(db_path), work)
-        with server, Admin(server.url) as admin:
+        server = bench_server(sqlite_url(db_path), work)
+        with server, HeadOffice(server) as admin:
             if not args.reuse:
                 t0 = time.monotonic()
                 admin.generated_batch(args.size, f"Bench first sync {args.size}")
@@ -90,8 +90,10 @@ def run(args: argparse.Namespace) -> Report:
                     admin.act(b["id"], "distribute", "redeemable")
             expected = sum(b["metrics"]["total"] for b in batches if b["state"] in HAS_VOUCHERS)
             admin.store("first-sync-store")
-            agent = SyncAgent(work / "till", work / "agent.log", settings, notify_socket=work / "notify.sock")
-            agent.enrol(server.url, admin.enrolment_code("first-sync-store"), "first-sync-till")
+            agent = bench_agent(
+                work / "till", work / "agent.log", settings, notify_socket=work / "notify.sock"
+            )
+            agent.enrol(server.url, admin.enrolment_code("first-sync-store"), "first-sync-till", check=True)
             end = snapshot_end(server.url, agent.token)
             say(
                 f"  {expected:,} vouchers in {len(batches)} batch(es); a complete pull ends at cursor {end:,}"
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> Report:
             say(f"  agent settings: {describe_settings(settings)}")
 
             notes = Notifications(work / "notify.sock")
-            server_cpu0 = cpu_seconds(server.proc.pid)
+            server_cpu0 = cpu_seconds(server.pid)
             last = [time.monotonic()]
 
             def progress(cursor: int) -> None:
@@ -117,7 +119,7 @@ def run(args: argparse.Namespace) -> Report:
                     done_at = wait_synced(agent, end, expected, timeout=args.timeout, progress=progress)
                     elapsed = done_at - agent.started_at
                     agent_cpu = cpu_seconds(agent.pid)
-                    server_cpu = cpu_seconds(server.proc.pid) - server_cpu0
+                    server_cpu = cpu_seconds(server.pid) - server_cpu0
                     peak = memory.stop()
                     rss_end = memory.max_rss
                     size_running = sqlite_size(agent.replica_path)

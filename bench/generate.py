@@ -9,7 +9,8 @@ import argparse
 import time
 from pathlib import Path
 
-from bench.common import Admin, Report, Server, WorkDir, call, human_bytes, say, sqlite_size, sqlite_url
+from bench.common import Report, WorkDir, bench_server, call, human_bytes, say, sqlite_size, sqlite_url
+from harness import HeadOffice
 
 NAME = "generate"
 TARGET_SECONDS = 30.0
@@ -34,8 +35,8 @@ def run(args: argparse.Namespace) -> Report:
         db_path = work / "central.db"
         if db_path.exists():
             raise SystemExit(f"{db_path} exists already; give --keep a new directory")
-        server = Server(sqlite_url(db_path), work, **env)
-        with server, Admin(server.url) as admin:
+        server = bench_server(sqlite_url(db_path), work, **env)
+        with server, HeadOffice(server) as admin:
             batch = admin.new_batch(args.size, f"Bench generate {args.size}")
             bid = batch["id"]
             say(

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 import httpx
 import orjson
 
-from bench.common import Admin, Report, Server, WorkDir, claim_many, client, say, sqlite_url
+from bench.common import Report, WorkDir, bench_server, claim_many, client, say, sqlite_url
+from harness import HeadOffice
 
 NAME = "ingest"
 TARGET_RATE = 2000.0
@@ -106,8 +107,8 @@ def run(args: argparse.Namespace) -> Report:
     report = Report(NAME)
     n = args.size
     with WorkDir(NAME, keep=args.keep) as work:
-        server = Server(sqlite_url(work / "central.db"), work)
-        with server, Admin(server.url) as admin:
+        server = bench_server(sqlite_url(work / "central.db"), work)
+        with server, HeadOffice(server) as admin:
             t_setup = time.monotonic()
             t0 = time.monotonic()
             batch = admin.generated_batch(n, f"Bench ingest {n}")
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> Report:
             say(f"  setup: batch {bid} of {n:,} generated and redeemable in {t_generate:.1f} s; claiming ...")
 
             t0 = time.monotonic()
-            made, refused = claim_many(server.url, batch["claim_token"], n, args.claim_concurrency)
+            made, refused = claim_many(admin, batch["claim_token"], n, args.claim_concurrency)
             t_claim = time.monotonic() - t0
             report.check(made == n and not refused, f"{made:,} claims made, refused {refused or 'none'}")
             say(

@@ -39,13 +39,12 @@ from pathlib import Path
 import httpx
 
 from bench.common import (
-    Admin,
     Report,
-    Server,
-    SyncAgent,
     WorkDir,
     add_agent_arguments,
     agent_settings,
+    bench_agent,
+    bench_server,
     call,
     client,
     cpu_seconds,
@@ -59,6 +58,7 @@ from bench.common import (
     unclaimed_batch,
     wait_synced,
 )
+from harness import AgentProcess, HeadOffice, ServerProcess
 from localdb.connect import open_reader  # the kiosk's side of the store host (see bench/common.py)
 from localdb.till import Till
 from vouchers.codes import code_hash, normalise
@@ -126,7 +126,7 @@ class VerdictWatch(threading.Thread):
     A code is looked at again whenever replica.db has a new commit (PRAGMA data_version) or a
     new code was handed over, polled every `poll` seconds."""
 
-    def __init__(self, agent: SyncAgent, poll: float) -> None:
+    def __init__(self, agent: AgentProcess, poll: float) -> None:
         super().__init__(daemon=True)
         identity = json.loads((agent.data_dir / "device.json").read_text())
         self.key = bytes.fromhex(identity["code_hash_key"])
@@ -186,7 +186,7 @@ class VerdictWatch(threading.Thread):
 
 
 def timed_claims(
-    admin: Admin, claim_token: str, agent: SyncAgent, count: int, args: argparse.Namespace, label: str
+    admin: HeadOffice, claim_token: str, agent: AgentProcess, count: int, args: argparse.Namespace, label: str
 ) -> tuple[list[float], list[float], dict[str, str], int]:
     """`count` claims on a random schedule while a VerdictWatch looks at the till. Returns
     (claim answered → ACCEPTED latencies, claim request latencies, first verdicts, codes never ACCEPTED)."""
@@ -227,11 +227,11 @@ def timed_claims(
 
 
 def one_till(
-    admin: Admin, server: Server, work: Path, label: str, settings: dict[str, str], expected: int
-) -> SyncAgent:
+    admin: HeadOffice, server: ServerProcess, work: Path, label: str, settings: dict[str, str], expected: int
+) -> AgentProcess:
     """A till enrolled at the claims' store and its agent started and done with its first pull."""
-    agent = SyncAgent(work / label, work / f"agent-{label}.log", settings)
-    agent.enrol(server.url, admin.enrolment_code("live-store"), label)
+    agent = bench_agent(work / label, work / f"agent-{label}.log", settings)
+    agent.enrol(server.url, admin.enrolment_code("live-store"), label, check=True)
     say(f"  {label}: {describe_settings(settings)}")
     end = snapshot_end(server.url, agent.token)
     agent.start()
@@ -264,8 +264,8 @@ def claim_figures(
 def claims_part(report: Report, args: argparse.Namespace, work: Path) -> None:
     settings = agent_settings(args.agent_setting)
     total = args.claims + args.before_claims
-    server = Server(sqlite_url(work / "claims.db"), work, name="central-claims")
-    with server, Admin(server.url) as admin:
+    server = bench_server(sqlite_url(work / "claims.db"), work, name="central-claims")
+    with server, HeadOffice(server) as admin:
         bid, took = unclaimed_batch(admin, total, "Bench live claims")
         claim_token = admin.get(bid)["claim_token"]
         admin.store("live-store")
@@ -327,7 +327,7 @@ def claims_part(report: Report, args: argparse.Namespace, work: Path) -> None:
 # -- part 2: N idle tills waiting on one server process ------------------------------------------
 
 
-def enrol_devices(admin: Admin, base_url: str, count: int, stores: list[str]) -> list[str]:
+def enrol_devices(admin: HeadOffice, base_url: str, count: int, stores: list[str]) -> list[str]:
     """`count` devices enrolled round-robin at `stores`, 8 at a time; their tokens."""
     with client(base_url, connections=8) as http:
 
@@ -468,13 +468,13 @@ async def _idle_fleet(fleet: Fleet, pid: int, idle_seconds: float, change) -> di
 def tills_part(report: Report, args: argparse.Namespace, work: Path) -> None:
     n = args.tills
     # every idle till asks from 127.0.0.1: the per-address limit of the device API would refuse the fleet
-    server = Server(
+    server = bench_server(
         sqlite_url(work / "tills.db"),
         work,
         name="central-tills",
         VOUCHER_DEVICE_REQUESTS_PER_ADDRESS_PER_MINUTE="10000000",
     )
-    with server, Admin(server.url) as admin:
+    with server, HeadOffice(server) as admin:
         bid, took = unclaimed_batch(admin, 1000, "Bench live fleet")  # the tills' head is a cursor past it
         say(f"  setup: batch {bid} of 1,000 vouchers, redeemable, in {took:.1f} s")
         stores = [f"idle-{i}" for i in range(max(1, min(args.stores, n)))]
@@ -490,7 +490,7 @@ def tills_part(report: Report, args: argparse.Namespace, work: Path) -> None:
             page["complete"] and page["next_cursor"] == head and not page["batches"],
             f"the page after the head ({head:,}) is complete and empty: a till there waits",
         )
-        pid = server.proc.pid
+        pid = server.pid
         time.sleep(1.0)
         cpu0, w0 = cpu_seconds(pid), time.monotonic()
         time.sleep(args.idle_seconds)

@@ -18,16 +18,15 @@ import time
 from collections import Counter
 
 from bench.common import (
-    Admin,
     MemoryWatch,
     Notifications,
     Report,
-    Server,
-    SyncAgent,
     WorkDir,
     add_agent_arguments,
     add_extra_vouchers_argument,
     agent_settings,
+    bench_agent,
+    bench_server,
     claimed_batch,
     cpu_seconds,
     describe_settings,
@@ -38,6 +37,7 @@ from bench.common import (
     unclaimed_batch,
     wait_synced,
 )
+from harness import HeadOffice
 
 NAME = "push_backlog"
 TARGET_SECONDS = 10.0
@@ -72,11 +72,9 @@ def run(args: argparse.Namespace) -> Report:
     n = args.size
     settings = agent_settings(args.agent_setting)
     with WorkDir(NAME, keep=args.keep) as work:
-        server = Server(sqlite_url(work / "central.db"), work)
-        with server, Admin(server.url) as admin:
-            bid, ids, t_batch = claimed_batch(
-                admin, server.url, n, f"Bench push backlog {n}", args.claim_concurrency
-            )
+        server = bench_server(sqlite_url(work / "central.db"), work)
+        with server, HeadOffice(server) as admin:
+            bid, ids, t_batch = claimed_batch(admin, n, f"Bench push backlog {n}", args.claim_concurrency)
             say(f"  setup: batch {bid}: {n:,} vouchers generated, redeemable and claimed in {t_batch:.1f} s")
             if args.extra_vouchers:
                 extra_id, took = unclaimed_batch(admin, args.extra_vouchers, "Bench push backlog, bulk")
@@ -84,8 +82,10 @@ def run(args: argparse.Namespace) -> Report:
                     f"  setup: batch {extra_id} of {args.extra_vouchers:,} unclaimed vouchers generated in {took:.1f} s"
                 )
             admin.store("backlog-store")
-            agent = SyncAgent(work / "till", work / "agent.log", settings, notify_socket=work / "notify.sock")
-            agent.enrol(server.url, admin.enrolment_code("backlog-store"), "backlog-till")
+            agent = bench_agent(
+                work / "till", work / "agent.log", settings, notify_socket=work / "notify.sock"
+            )
+            agent.enrol(server.url, admin.enrolment_code("backlog-store"), "backlog-till", check=True)
             say(f"  agent settings: {describe_settings(settings)}")
             notes = Notifications(work / "notify.sock")
             try:
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> Report:
                 report.check(
                     till.pending() == n, f"{till.pending():,} events pending before the agent starts"
                 )
-                server_cpu0 = cpu_seconds(server.proc.pid)
+                server_cpu0 = cpu_seconds(server.pid)
                 first_ack = all_acked = metric_at = None
                 with agent:
                     agent.start()
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> Report:
                         else:
                             time.sleep(args.poll)
                     agent_cpu = cpu_seconds(agent.pid)
-                    server_cpu = cpu_seconds(server.proc.pid) - server_cpu0
+                    server_cpu = cpu_seconds(server.pid) - server_cpu0
                     peak = memory.stop()
                     started = agent.started_at
                     ready = notes.first("READY=1", after=started)

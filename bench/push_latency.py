@@ -23,14 +23,13 @@ import time
 from collections import Counter
 
 from bench.common import (
-    Admin,
     Report,
-    Server,
-    SyncAgent,
     WorkDir,
     add_agent_arguments,
     add_extra_vouchers_argument,
     agent_settings,
+    bench_agent,
+    bench_server,
     claimed_batch,
     describe_settings,
     percentile,
@@ -42,6 +41,7 @@ from bench.common import (
     unclaimed_batch,
     wait_synced,
 )
+from harness import AgentProcess, HeadOffice
 
 NAME = "push_latency"
 TARGET_P95 = 1.0
@@ -73,7 +73,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 class OutcomeWatch(threading.Thread):
     """Polls pushed.db's outcomes table for rows past the journal sequence number it saw last."""
 
-    def __init__(self, agent: SyncAgent, poll: float) -> None:
+    def __init__(self, agent: AgentProcess, poll: float) -> None:
         super().__init__(daemon=True)
         self.conn = read_only(agent.pushed_path, table="outcomes")
         self.poll = poll
@@ -98,7 +98,7 @@ class OutcomeWatch(threading.Thread):
             self.conn.close()
 
 
-def cursor_now(agent: SyncAgent) -> int:
+def cursor_now(agent: AgentProcess) -> int:
     conn = read_only(agent.replica_path)
     try:
         return int(replica_meta(conn, "cursor") or 0)
@@ -113,9 +113,9 @@ def run(args: argparse.Namespace) -> Report:
     n = args.events
     settings = agent_settings(args.agent_setting)
     with WorkDir(NAME, keep=args.keep) as work:
-        server = Server(sqlite_url(work / "central.db"), work)
-        with server, Admin(server.url) as admin:
-            bid, ids, t_batch = claimed_batch(admin, server.url, n, f"Bench push latency {n}")
+        server = bench_server(sqlite_url(work / "central.db"), work)
+        with server, HeadOffice(server) as admin:
+            bid, ids, t_batch = claimed_batch(admin, n, f"Bench push latency {n}")
             say(f"  setup: batch {bid}: {n:,} vouchers generated, redeemable and claimed in {t_batch:.1f} s")
             if args.extra_vouchers:
                 extra_id, took = unclaimed_batch(admin, args.extra_vouchers, "Bench push latency, bulk")
@@ -123,8 +123,8 @@ def run(args: argparse.Namespace) -> Report:
                     f"  setup: batch {extra_id} of {args.extra_vouchers:,} unclaimed vouchers generated in {took:.1f} s"
                 )
             admin.store("latency-store")
-            agent = SyncAgent(work / "till", work / "agent.log", settings)
-            agent.enrol(server.url, admin.enrolment_code("latency-store"), "latency-till")
+            agent = bench_agent(work / "till", work / "agent.log", settings)
+            agent.enrol(server.url, admin.enrolment_code("latency-store"), "latency-till", check=True)
             say(f"  agent settings: {describe_settings(settings)}")
             end = snapshot_end(server.url, agent.token)
             with agent:

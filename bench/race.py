@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 import httpx
 import orjson
 
-from bench.common import ROOT, Admin, Report, Server, WorkDir, call, claim_many, client, say, sqlite_url
+from bench.common import ROOT, Report, WorkDir, bench_server, call, claim_many, client, say, sqlite_url
+from harness import HeadOffice, ServerProcess
 
 NAME = "race"
 
@@ -51,7 +52,7 @@ class Device:
         self,
         index: int,
         enrolment: dict,
-        server: Server,
+        server: ServerProcess,
         voucher_ids: list[str],
         per_request: int,
         rng: random.Random,
@@ -105,9 +106,9 @@ class Device:
         raise RuntimeError("POST /sync/events failed 20 times")
 
 
-def start_servers(kind: str, work, count: int, pg_holder: list) -> list[Server]:
+def start_servers(kind: str, work, count: int, pg_holder: list) -> list[ServerProcess]:
     if kind == "sqlite":
-        return [Server(sqlite_url(work / "central.db"), work).start()]
+        return [bench_server(sqlite_url(work / "central.db"), work).start()]
     sys.path.insert(0, str(ROOT / "tests"))
     from support.postgres import PostgresServer
 
@@ -115,11 +116,16 @@ def start_servers(kind: str, work, count: int, pg_holder: list) -> list[Server]:
     pg_holder.append(pg)
     url = pg.create_database("bench_race")
     say(f"  PostgreSQL {pg.bin_dir.parent.name} on 127.0.0.1:{pg.port}, database bench_race")
-    servers = [Server(url, work, name=f"central-{i + 1}") for i in range(count)]
-    for s in servers:  # started together: both migrate the same empty database at once
-        s.start(wait=False)
-    for s in servers:
-        s.wait_ready()
+    servers = [bench_server(url, work, name=f"central-{i + 1}") for i in range(count)]
+    try:
+        for s in servers:  # started together: both migrate the same empty database at once
+            s.start(wait=False)
+        for s in servers:
+            s.wait_ready()
+    except BaseException:
+        for s in servers:
+            s.stop()
+        raise
     return servers
 
 
@@ -128,17 +134,17 @@ def race_on(kind: str, args: argparse.Namespace, report: Report) -> None:
     label = "sqlite, 1 process" if kind == "sqlite" else "postgresql, 2 processes"
     say(f"  -- {label}: {d} devices × {n:,} vouchers = {d * n:,} events")
     pg_holder: list = []
-    servers: list[Server] = []
+    servers: list[ServerProcess] = []
     with WorkDir(f"{NAME}-{kind}", keep=args.keep) as work:
         try:
             servers = start_servers(kind, work, 1 if kind == "sqlite" else 2, pg_holder)
             say("  servers: " + ", ".join(s.url for s in servers))
-            with Admin(servers[0].url) as admin:
+            with HeadOffice(servers[0]) as admin:
                 t0 = time.monotonic()
                 batch = admin.generated_batch(n, f"Bench race {kind}")
                 bid = batch["id"]
                 batch = admin.act(bid, "distribute", "redeemable")
-                made, refused = claim_many(servers[0].url, batch["claim_token"], n, concurrency=2)
+                made, refused = claim_many(admin, batch["claim_token"], n, concurrency=2)
                 report.check(made == n, f"[{kind}] {made:,} vouchers claimed (refused {refused or 'none'})")
                 ids = admin.voucher_ids(bid, claimed="true")
                 stores = [f"race-store-{i + 1}" for i in range(min(args.stores, d))]
@@ -192,7 +198,14 @@ def race_on(kind: str, args: argparse.Namespace, report: Report) -> None:
 
 
 def _check(
-    kind, admin: Admin, bid: str, devices: list[Device], stores: list[str], n: int, d: int, report: Report
+    kind,
+    admin: HeadOffice,
+    bid: str,
+    devices: list[Device],
+    stores: list[str],
+    n: int,
+    d: int,
+    report: Report,
 ) -> None:
     outcomes: Counter[str] = Counter()
     winners: dict[str, tuple[str, str]] = {}

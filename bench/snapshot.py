@@ -16,7 +16,8 @@ from pathlib import Path
 
 import orjson
 
-from bench.common import Admin, Report, Server, WorkDir, call, client, say, sqlite_url
+from bench.common import Report, WorkDir, bench_server, call, client, say, sqlite_url
+from harness import HeadOffice
 
 NAME = "snapshot"
 TARGET_RATE = 100_000.0
@@ -48,8 +49,8 @@ def run(args: argparse.Namespace) -> Report:
                 if source.exists():
                     shutil.copyfile(source, f"{db_path}{suffix}")
             say(f"  reusing a copy of {args.reuse}")
-        server = Server(sqlite_url(db_path), work)
-        with server, Admin(server.url) as admin:
+        server = bench_server(sqlite_url(db_path), work)
+        with server, HeadOffice(server) as admin:
             if not args.reuse:
                 t0 = time.monotonic()
                 admin.generated_batch(args.size, f"Bench snapshot {args.size}")

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from central import apidocs, problems, web
 from central.context import Context
+from central.db.batcher import WriteBatcher
 from central.db.engine import Database
 from central.db.migrate import upgrade
 from central.live import ChangeWatch, SharedReads
@@ -36,7 +37,12 @@ def create_app(settings: CentralSettings) -> FastAPI:
         )
         changes = ChangeWatch(lambda: _head(db), settings.live_poll_seconds)
         app.state.context = Context(
-            settings=settings, db=db, generator=generator, changes=changes, pages=SharedReads()
+            settings=settings,
+            db=db,
+            generator=generator,
+            changes=changes,
+            pages=SharedReads(),
+            grouped=WriteBatcher(db),
         )
         generator.start()
         changes.start()

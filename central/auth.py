@@ -81,6 +81,7 @@ def require_role(needed: Role):
         ctx: Context = Depends(get_context),
     ) -> Actor:
         actor = _staff_actor(request, ctx, _token(credentials))
+        assert actor.role is not None  # a staff member's actor has their role
         if not allows(actor.role, needed):
             raise RoleRefused(actor.role, needed, f"{request.method} {request.url.path}")
         return actor
@@ -156,6 +157,7 @@ def claimant(
         if _device(ctx, token) is not None:
             raise Forbidden("A device token cannot claim vouchers.")
         actor = _staff_actor(request, ctx, token)
+        assert actor.role is not None  # a staff member's actor has their role
         if not allows(actor.role, Role.CAMPAIGNS):
             raise RoleRefused(actor.role, Role.CAMPAIGNS, "a claim on behalf of a member")
         return Claimant("staff", actor.name, actor=actor)

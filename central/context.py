@@ -9,6 +9,7 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
+from central.db.batcher import WriteBatcher
 from central.db.engine import Database
 from central.live import ChangeWatch, SharedReads
 from central.services.generation import Generator
@@ -22,6 +23,7 @@ class Context:
     generator: Generator
     changes: ChangeWatch  # what a snapshot request waiting for a change (`wait`) sleeps on
     pages: SharedReads  # snapshot pages asked at the same moment, built once
+    grouped: WriteBatcher  # small writes committed together (claims), see db/batcher.py
 
 
 def get_context(request: Request) -> Context:

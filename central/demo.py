@@ -93,13 +93,13 @@ def add_demo_staff(settings: CentralSettings, data_dir: Path) -> tuple[str, str]
             token = staff.create_token(conn, DEMO_STAFF, "demo", 30)
             audit.record(conn, actor, "staff.add", "staff", DEMO_STAFF, None, {"role": "admin"})
             audit.record(
-                conn, actor, "token.create", "token", token["id"], None, {"email": DEMO_STAFF, "name": "demo"}
+                conn, actor, "token.create", "token", token.id, None, {"email": DEMO_STAFF, "name": "demo"}
             )
     finally:
         db.dispose()
     _write_secret(data_dir / "dashboard-password", password)
-    _write_secret(data_dir / "api-token", token["token"])
-    return password, token["token"]
+    _write_secret(data_dir / "api-token", token.token)
+    return password, token.token
 
 
 def _write_secret(path: Path, text: str) -> None:
@@ -118,7 +118,8 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _wait_up(url: str, thread: threading.Thread, timeout: float = 30) -> None:
+def _wait_up(url: str, thread: threading.Thread, timeout: float = 60) -> None:
+    """Until the server thread answers /healthz (60 s: enough on a busy two-core machine)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not thread.is_alive():
@@ -129,7 +130,7 @@ def _wait_up(url: str, thread: threading.Thread, timeout: float = 30) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise SystemExit("The demo server did not answer within 30 s.")
+    raise SystemExit(f"The demo server did not answer within {timeout:.0f} s.")
 
 
 def _batch(
@@ -163,8 +164,11 @@ def _batch(
     return client.get(f"/batches/{batch['id']}")
 
 
-def _wait_generated(client: AdminClient, batch_id: str) -> None:
+def _wait_generated(client: AdminClient, batch_id: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
     while client.get(f"/batches/{batch_id}")["state"] == "generating":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"The demo batch {batch_id} was not generated within {timeout:.0f} s.")
         time.sleep(0.05)
 
 

@@ -67,9 +67,10 @@ class MailKeeper:
             return next((m for m in reversed(self.mails) if address.casefold() in m.to.casefold()), None)
 
         with self._arrived:
-            if not self._arrived.wait_for(found, timeout):
+            mail = self._arrived.wait_for(found, timeout)  # the predicate's last answer
+            if mail is None:
                 raise AssertionError(f"no mail to {address} within {timeout} s")
-            return found()
+            return mail
 
     def to(self, address: str) -> list[Mail]:
         with self._arrived:

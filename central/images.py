@@ -52,7 +52,8 @@ def barcode_png(text: str, symbology: str, with_text: bool = True) -> bytes:
     barcode = zxingcpp.create_barcode(text, _ZXING[symbology])
     drawn = zxingcpp.write_barcode_to_image(barcode, scale=4, add_hrt=with_text and symbology == "code128")
     height, width = drawn.shape
-    return _png(Image.frombuffer("L", (width, height), memoryview(drawn).tobytes(), "raw", "L", 0, 1))
+    pixels = memoryview(drawn).tobytes()  # type: ignore[arg-type]  # (zxingcpp's stubs leave out its buffer)
+    return _png(Image.frombuffer("L", (width, height), pixels, "raw", "L", 0, 1))
 
 
 def _png(image: Image.Image) -> bytes:

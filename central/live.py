@@ -88,7 +88,7 @@ class ChangeWatch:
                 failing = True
                 head = None
             if head is not None:
-                self._wake(lambda cursor, head=head: cursor < head)
+                self._wake(_below(head))
             self._stopping.wait(self._interval)
 
     def _wake(self, due: Callable[[int], bool]) -> None:
@@ -99,6 +99,11 @@ class ChangeWatch:
                 future.get_loop().call_soon_threadsafe(_settle, future)
             except RuntimeError:  # its loop has closed: nobody waits on it any more
                 pass
+
+
+def _below(head: int) -> Callable[[int], bool]:
+    """Whether a waiter's cursor is behind the change counter's head: it has changes to fetch."""
+    return lambda cursor: cursor < head
 
 
 def _settle(future: asyncio.Future) -> None:

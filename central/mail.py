@@ -18,7 +18,6 @@ from vouchers.errors import VoucherError
 
 
 class MailNotSent(VoucherError):
-    status = 503
     slug = "mail-not-sent"
     title = "The mail could not be sent"
 
@@ -38,7 +37,7 @@ def send(settings: CentralSettings, to: str, subject: str, text: str) -> None:
     message["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2] or None)
     message.set_content(text)
     try:
-        with _connect(settings) as smtp:
+        with _connect(settings, settings.smtp_host) as smtp:
             if settings.smtp_user:
                 password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
                 smtp.login(settings.smtp_user, password)
@@ -49,13 +48,13 @@ def send(settings: CentralSettings, to: str, subject: str, text: str) -> None:
         ) from None
 
 
-def _connect(settings: CentralSettings) -> smtplib.SMTP:
+def _connect(settings: CentralSettings, host: str) -> smtplib.SMTP:
     timeout = settings.smtp_timeout_seconds
     if settings.smtp_security == "tls":
         return smtplib.SMTP_SSL(
-            settings.smtp_host, settings.smtp_port, timeout=timeout, context=ssl.create_default_context()
+            host, settings.smtp_port, timeout=timeout, context=ssl.create_default_context()
         )
-    smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+    smtp = smtplib.SMTP(host, settings.smtp_port, timeout=timeout)
     if settings.smtp_security == "starttls":
         try:
             smtp.starttls(context=ssl.create_default_context())

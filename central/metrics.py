@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 
 from central.db.engine import Database
 from central.services import fleet
+from central.services.ledger_rows import Result
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -77,7 +78,7 @@ def count_request(method: str, route: str, status: int, seconds: float) -> None:
     LATENCY.labels(method, route).observe(seconds)
 
 
-def count_ingest(results: Iterable[dict]) -> None:
+def count_ingest(results: Iterable[Result]) -> None:
     """One upload's results: each event's outcome."""
     for result in results:
         INGEST.labels(result["outcome"]).inc()
@@ -117,15 +118,15 @@ class FleetCollector(Collector):
             labels=["batch"],
         )
         for job in jobs:
-            done.add_metric([job["id"]], job["generated"])
-            total.add_metric([job["id"]], job["total"])
+            done.add_metric([job.id], job.generated)
+            total.add_metric([job.id], job.total)
         yield from (done, total)
 
 
 class _Own(Collector):
     """This process's counts, when there is no multiprocess directory to read them from."""
 
-    def collect(self) -> Iterator[Metric]:
+    def collect(self) -> Iterable[Metric]:
         return OWN.collect()
 
 

@@ -1,4 +1,5 @@
-"""Every error leaves the server as application/problem+json (RFC 9457), from this one place."""
+"""Every error leaves the server as application/problem+json (RFC 9457), from this one place;
+the HTTP status of each kind of error is kept here too (STATUSES), not on the error classes."""
 
 from __future__ import annotations
 
@@ -13,10 +14,42 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vouchers.errors import FieldError, InvalidInput, PayloadTooLarge, VoucherError
+from central.mail import MailNotSent
+from central.services.ratelimit import RateLimited
+from vouchers.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    VoucherError,
+)
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+
+# The HTTP status of each kind of error; a subclass answers its nearest listed base's status,
+# and any other VoucherError 400 (vouchers/errors.py draws the tree).
+STATUSES: dict[type[VoucherError], int] = {
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    InvalidInput: 422,
+    RateLimited: 429,
+    MailNotSent: 503,
+}
+
+
+def status_of(exc: VoucherError) -> int:
+    """The HTTP status that answers this error (STATUSES; 400 when no base of it is listed)."""
+    for kind in type(exc).__mro__:
+        if kind in STATUSES:
+            return STATUSES[kind]
+    return 400
 
 
 class Problem(BaseModel):
@@ -49,7 +82,7 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
 ADMIN_ERRORS = _documented(401, 403, 404, 409, 413, 422)
 DEVICE_ERRORS = _documented(401, 403, 413, 422, 429)
 PUBLIC_ERRORS = _documented(401, 403, 404, 409, 413, 422, 429)
-PNG = {200: {"content": {"image/png": {}}, "description": "A PNG image"}}
+PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}, "description": "A PNG image"}}
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Response:
@@ -61,8 +94,9 @@ def from_error(exc: VoucherError) -> Response:
     extra = dict(exc.extra)
     if hasattr(exc, "errors"):
         extra["errors"] = [e.as_dict() for e in exc.errors]
-    response = problem(exc.status, exc.slug, exc.title, exc.detail, **extra)
-    if exc.status == 429 and "retry_after" in extra:  # a rate limit (services/ratelimit.py)
+    status = status_of(exc)
+    response = problem(status, exc.slug, exc.title, exc.detail, **extra)
+    if status == 429 and "retry_after" in extra:  # a rate limit (services/ratelimit.py)
         response.headers["Retry-After"] = str(extra["retry_after"])
     return response
 

@@ -1,7 +1,7 @@
 """Every HTTP request counted and timed by its route template, and logged as one line.
 
 The line names the route template, never the path, so no token, claim token or voucher code in a
-URL reaches the log (uvicorn's own access log, which prints paths, is off: central/cli.py).
+URL reaches the log (uvicorn's own access log, which prints paths, is off: central/cli/server.py).
 """
 
 from __future__ import annotations

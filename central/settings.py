@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from configfile import FileSettings, load
@@ -174,6 +175,25 @@ class CentralSettings(FileSettings):
         description="A device not heard from (no heartbeat) for this long is listed on "
         "the dashboard's Quiet tills page.",
     )
+
+    office_timezone: str = Field(
+        "UTC",
+        max_length=64,
+        description="Head office's time zone (an IANA name such as Europe/Paris): the dashboard shows "
+        "head office's own times (staff changes, sign-ins, tokens) in it; each store's events are shown "
+        "in that store's own zone, and members see times in their phone's.",
+    )
+
+    @field_validator("office_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value.upper() == "UTC":
+            return "UTC"
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Paris)") from exc
+        return value
 
     @property
     def secure_cookies(self) -> bool:

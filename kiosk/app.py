@@ -7,9 +7,9 @@ import os
 import signal
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from textual.app import App
 
@@ -18,6 +18,7 @@ from kiosk.pin import PinGate
 from kiosk.screens.scan import ScanScreen
 from kiosk.service import Decision, Redeemer, cannot_check, cannot_redeem, policy_for
 from kiosk.settings import KioskSettings
+from kiosk.widgets.status import TillStatus
 from localdb import identity as identity_file
 from localdb import notices
 from localdb.connect import open_reader
@@ -46,11 +47,10 @@ class Kiosk:
         self.journal_problem: LocalDatabaseError | None = None
         self._open_journal()
         self._replica_path: Path = settings.replica_path
-        self._replica = None
+        self._replica: sqlite3.Connection | None = None
         self._replica_inode: int | None = None
         self._lock = threading.Lock()  # one scan at a time, from whichever worker thread
         self.pin = PinGate(settings.data_dir / "manager-pin")
-        self.camera_status: str | None = None
 
     def _open_journal(self) -> Journal | None:
         """The journal, opened now if it could not be before; None (and why) when it cannot be."""
@@ -86,10 +86,14 @@ class Kiosk:
         return Till(self._replica, journal) if self._replica is not None else None
 
     def _redeemer(self, till: Till) -> Redeemer:
+        """The use case on the till and the journal; the journal's problem when it cannot be written."""
+        journal = self.journal
+        if journal is None or self.journal_problem is not None:
+            raise self.journal_problem or LocalDatabaseError("the journal is not open")
         settings = self.settings
         return Redeemer(
             till,
-            self.journal,
+            journal,
             self.key,
             cashier=settings.cashier,
             policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours),
@@ -104,7 +108,7 @@ class Kiosk:
         """After the cashier's confirmation or a manager's approval: check again and write."""
         return self._decide(lambda redeemer: redeemer.redeem(text, approved_by=approved_by))
 
-    def _decide(self, how) -> Decision:
+    def _decide(self, how: Callable[[Redeemer], Decision]) -> Decision:
         with self._lock:
             try:
                 till = self._till()
@@ -156,47 +160,41 @@ class Kiosk:
         journal = self.journal.conn if self.journal is not None and self.journal_problem is None else None
         return notices.current(journal)
 
-    def health(self) -> dict[str, Any]:
-        """For the status line: the replica's health, and what stops this till from redeeming."""
+    def status(self) -> TillStatus:
+        """For the status line: the files' health, and what stops this till from redeeming."""
         with self._lock:
-            out: dict[str, Any] = {"pending": 0}
             try:
                 till = self._till()
-                if till is not None:
-                    out = till.health()
-                out["scanner_layout"] = self._layout_notice()
+                if till is None:
+                    return TillStatus(journal_problem=self.journal_problem)
+                return TillStatus(till.health(), journal_problem=self.journal_problem)
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
-                out["unreadable"] = str(exc)
-            if self.journal_problem is not None:  # the journal is there, but cannot be used: not "missing"
-                out["journal_problem"] = self.journal_problem
-                out["journal_losses"] = [
-                    loss for loss in out.get("journal_losses", ()) if loss.how != "missing"
-                ]
-            return out
+                return TillStatus(journal_problem=self.journal_problem, unreadable=str(exc))
 
     # --- the manager view ---------------------------------------------------------------------
 
-    def manager_data(self, now) -> dict[str, Any]:
+    def manager_data(self, now: datetime) -> manager.ManagerView:
         """The manager view's data; `journal` says, in words, what became of this till's journals."""
         with self._lock:
-            empty = {"counts": [], "redemptions": [], "problems": [], "tz": UTC, "journal": []}
             try:
                 till = self._till()
                 if self.journal_problem is not None:
-                    return {**empty, "journal": [f"Redemptions cannot be recorded: {self.journal_problem}"]}
+                    return manager.ManagerView(
+                        journal=(f"Redemptions cannot be recorded: {self.journal_problem}",)
+                    )
                 if till is None:
-                    return empty
+                    return manager.ManagerView()
                 _, tz = till.store()
-                return {
-                    "counts": manager.batch_counts(till.replica, self.journal.conn, now, tz),
-                    "redemptions": manager.redemptions(till.replica, self.journal.conn),
-                    "problems": till.problems(),
-                    "tz": tz,
-                    "journal": [loss.words() for loss in till.journal_losses()],
-                    "scanner_layout": self._layout_notice(),
-                }
+                return manager.ManagerView(
+                    counts=tuple(till.batch_counts(now, tz)),
+                    redemptions=tuple(till.redemptions()),
+                    problems=tuple(till.problems()),
+                    tz=tz,
+                    journal=tuple(loss.words() for loss in till.journal_losses()),
+                    scanner_layout=self._layout_notice(),
+                )
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
-                return {**empty, "journal": [f"The till's files cannot be read: {exc}"]}
+                return manager.ManagerView(journal=(f"The till's files cannot be read: {exc}",))
 
     def _writable(self) -> Journal:
         """The journal, for a manager's revert or review; ValueError in words when it cannot be written."""
@@ -231,15 +229,18 @@ class Kiosk:
         name = f"redemptions-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv"
         path = self.settings.data_dir / "exports" / name
         try:
-            return manager.export_csv(path, data["redemptions"], data["tz"])
+            return manager.export_csv(path, data.redemptions, data.tz)
         except OSError as exc:  # a full disk: said, not a crash
             raise ValueError(f"Not exported: {translate(exc, path)}") from exc
 
     def close(self) -> None:
-        if self.journal is not None:
-            self.journal.close()
-        if self._replica is not None:
-            self._replica.close()
+        """Close the files once no worker uses them: closing a SQLite connection that another thread
+        is writing through can crash the process."""
+        with self._lock:
+            if self.journal is not None:
+                self.journal.close()
+            if self._replica is not None:
+                self._replica.close()
 
 
 class KioskApp(App):

@@ -9,6 +9,11 @@ never holds up the next frame.
 A read whose text is a well-formed voucher code (its check character agrees) is trusted at once;
 any other text must be read in two consecutive frames. The same text seen again within a few
 seconds is ignored, so a voucher held in front of the camera is redeemed once.
+
+`watch()` is the camera's whole life at the till, run by the scan screen's "camera capture"
+worker: it opens the camera, turns its frames into scans, reopens it when it is lost (unplugged,
+or not there yet) and says what it is doing by a `CameraChanged` message, which a newer one
+replaces in the queue of a busy screen.
 """
 
 from __future__ import annotations
@@ -17,13 +22,19 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import cv2
 import numpy as np
+from textual.message import Message
 
 from kiosk.scanner import DecoderChain, Read, ScannerError, to_gray
+from kiosk.settings import KioskSettings
 from vouchers.codes import is_code
+
+RETRY_SECONDS = 2.0  # how often a camera that cannot be opened is tried again
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -60,6 +71,8 @@ class FrameSource:
                 frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
                 if frame is not None:
                     return frame
+            return None
+        if self._capture is None:  # a folder of images has none
             return None
         ok, frame = self._capture.read()
         if ok:
@@ -157,6 +170,8 @@ class Fallback:
                 if self._closing:
                     return
                 gray, self._frame = self._frame, None
+            if gray is None:  # never: it waited for a frame (for mypy)
+                continue
             try:
                 reads, error = self.chain.fall_back(gray), None
             except Exception as exc:  # noqa: BLE001 (handed to the reader, whose worker reports it)
@@ -205,3 +220,74 @@ def scans(
     finally:
         if fallback is not None:
             fallback.close()
+
+
+class CameraState(Enum):
+    """What the camera is doing, as the status line says it."""
+
+    ON = "on"  # frames are being read
+    UNAVAILABLE = "unavailable"  # it cannot be opened; tried again every RETRY_SECONDS
+    LOST = "lost"  # it stopped sending frames; being reopened
+    ENDED = "ended"  # a video file or image folder was read to its end
+
+
+@dataclass
+class CameraChanged(Message):
+    """The camera's state, posted by `watch()` from its worker; only the newest one in a queue
+    counts, so a busy screen is never behind on the camera."""
+
+    state: CameraState
+    detail: str | None = None  # what went wrong, in words, when it is not ON or ENDED
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CameraChanged)
+
+    @property
+    def warning(self) -> bool:
+        """The cashier should know: the camera reads nothing until it is back."""
+        return self.state in (CameraState.UNAVAILABLE, CameraState.LOST)
+
+    def words(self) -> str:
+        if self.state is CameraState.ON:
+            return "camera on"
+        if self.state is CameraState.ENDED:
+            return "camera: end of the video"
+        again = " Reconnecting..." if self.state is CameraState.LOST else ""
+        return f"CAMERA: {self.detail or 'not available.'}{again}"
+
+
+def watch(
+    settings: KioskSettings,
+    scanned: Callable[[str], object],
+    report: Callable[[CameraChanged], object],
+    stop: threading.Event,
+    on_frame: Callable[[np.ndarray], None] | None = None,
+) -> None:
+    """The configured camera's scans to `scanned`, one call each, until `stop` is set or a video
+    file or folder ends; a camera that cannot be opened is tried again every RETRY_SECONDS, one that
+    stops sending frames is reopened at once. Every change of state goes to `report`."""
+    camera = settings.camera
+    if camera is None:
+        raise ValueError("No camera configured.")
+    chain = DecoderChain.from_names(settings.decoders, fallback_interval=1 / settings.fallback_fps)
+    codes = CodeFilter(settings.repeat_seconds)
+    while not stop.is_set():
+        try:
+            source = FrameSource(camera)
+        except CameraLost as exc:
+            report(CameraChanged(CameraState.UNAVAILABLE, exc.detail))
+            stop.wait(RETRY_SECONDS)  # for it to be plugged back in
+            continue
+        report(CameraChanged(CameraState.ON))
+        pace = 0 if source.is_device else 1 / settings.file_fps
+        try:
+            for text, _ in scans(source, chain, codes, stop.is_set, pace, on_frame):
+                scanned(text)
+            if not source.is_device:  # a file or folder read to its end, or the app stopping
+                if not stop.is_set():
+                    report(CameraChanged(CameraState.ENDED))
+                return
+        except CameraLost as exc:
+            report(CameraChanged(CameraState.LOST, exc.detail))
+        finally:
+            source.close()

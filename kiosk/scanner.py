@@ -122,7 +122,7 @@ def quieten(gray: np.ndarray) -> np.ndarray:
     limit, not one taken from the frame: a code held close fills it, and its edges are no noise.
     """
     spread = cv2.subtract(cv2.dilate(gray, _QUIET_KERNEL), cv2.erode(gray, _QUIET_KERNEL))
-    flat = cv2.compare(spread, QUIET_RANGE, cv2.CMP_LT)
+    flat = cv2.compare(spread, QUIET_RANGE, cv2.CMP_LT)  # type: ignore[call-overload]  # a scalar: OpenCV's stubs lack it
     out = gray.copy()
     cv2.copyTo(cv2.blur(gray, (3, 3)), flat, out)
     return out

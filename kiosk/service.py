@@ -73,7 +73,9 @@ class Decision:
     @property
     def label(self) -> str:
         """The verdict's code, or the problem's: what `voucher-kiosk redeem` prints first."""
-        return self.problem or self.verdict.value
+        if self.problem is not None or self.verdict is None:
+            return self.problem or TILL_PROBLEM
+        return self.verdict.value
 
 
 NOT_RECORDED = "NOT_RECORDED"  # accepted, but the journal could not be written: nothing was redeemed
@@ -184,6 +186,8 @@ class Redeemer:
         cashier = self.cashier
         if approved_by:
             cashier = f"{cashier or 'cashier'}, approved by {approved_by}"
+        if decision.voucher is None:  # never: an accepted voucher is one the till holds
+            raise ValueError(f"nothing to redeem: {decision.reason}")
         try:
             event = self.journal.append("redeem", decision.voucher.voucher.id, at=now, cashier=cashier)
         except LocalDatabaseError as exc:
@@ -191,30 +195,26 @@ class Redeemer:
         return replace(decision, event=event)
 
     def snapshot_age(self, now: datetime) -> timedelta | None:
-        last_pull = self.till.health().get("last_pull_at")
-        return now - datetime.fromisoformat(last_pull) if last_pull else None
+        last_pull = self.till.last_pull_at()
+        return now - last_pull if last_pull else None
 
     def check(self, text: str, now: datetime | None = None, *, typed: bool = True) -> Decision:
         """The verdict on a text, nothing written; a till problem when the files cannot be decided from.
         A typed text that is no code the till holds may be one typed through the wrong layout."""
         now = now or datetime.now(UTC)
+        code: str | None = None
         try:
             code = normalise(text)
-            decision = None
         except InvalidCode as exc:
-            code, decision = (
-                None,
-                Decision(Verdict.INVALID_CODE, f"{REASONS[Verdict.INVALID_CODE]} ({exc.detail})"),
-            )
+            invalid = Decision(Verdict.INVALID_CODE, f"{REASONS[Verdict.INVALID_CODE]} ({exc.detail})")
         try:
             if self.till.rebuilding():
                 if code is None:
-                    return decision
+                    return invalid
                 return replace(
                     cannot_check("the voucher list is being rebuilt after damage"), code=format_code(code)
                 )
-            if code is not None:
-                decision = self._decide(code, now)
+            decision = self._decide(code, now) if code is not None else invalid
             if typed and decision.voucher is None and (correction := correct(text, self._holds)) is not None:
                 noticed = notices.current(self.till.journal)
                 told = noticed is not None and bool(set(noticed.layouts) & set(correction.ids))
@@ -235,10 +235,15 @@ class Redeemer:
         store_id, tz = self.till.store()
         complete, progress = (True, 100) if found else self.till.snapshot_state()
         verdict = decide(
-            found and found.voucher, found and found.batch, store_id or "", now, tz, loading=not complete
+            found.voucher if found else None,
+            found.batch if found else None,
+            store_id or "",
+            now,
+            tz,
+            loading=not complete,
         )
         reason = loading_reason(progress) if verdict is Verdict.LOADING else REASONS[verdict]
-        if verdict is Verdict.ALREADY_USED and found.voucher.used_at:
+        if verdict is Verdict.ALREADY_USED and found is not None and found.voucher.used_at:
             used = found.voucher.used_store
             where = (
                 "at this shop"

@@ -11,17 +11,17 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from localdb import journal, journals
-from localdb.connect import has_table, open_reader, read
+from localdb.connect import has_table, open_reader
+from localdb.connect import read as read_snapshot
 from localdb.errors import LocalDatabaseError, translate
 from localdb.journals import JournalLoss
 from localdb.notices import LayoutNotice
 from localdb.notices import current as layout_notice
-from localdb.replica import all_meta, snapshot_complete
+from localdb.replica import all_meta
 from localdb.till import Outcome, Till
 from vouchers.ages import duration
 
@@ -33,28 +33,37 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class TillHealth:
-    """What the till's files say, and `problems`: every reason it is degraded, in words."""
+class Health:
+    """The till's sync health as its files hold it: what the kiosk's status line, `voucher-sync
+    status` and the agent's heartbeat read (`read`). Times are aware datetimes, None when it never
+    happened. `problems`, every reason the till is degraded in words, is `assess`'s judgement (empty
+    from `read`: the status line words its own)."""
 
-    store_id: str | None
-    cursor: int
-    push_cursor: int
-    snapshot_complete: bool
-    pending: int
-    journal_seq: int | None  # the journal's highest sequence number; None without journal.db
-    last_pull_at: str | None
-    last_push_at: str | None
-    last_error: str | None
-    last_error_at: str | None
-    clock_skew_seconds: int | None
-    stopped: str | None
-    conflicts: tuple[Outcome, ...]
-    rejections: tuple[Outcome, ...]
-    problems: tuple[str, ...]  # why the till is degraded, in words; empty when healthy
+    store_id: str | None = None
+    cursor: int = 0  # the snapshot's
+    push_cursor: int = 0  # every event of the journal open now up to this one has its answer
+    pending: int = 0  # events of the journal open now that head office has not acknowledged
+    snapshot_complete: bool = False
+    snapshot_progress: int | None = None  # how far an incomplete snapshot has loaded, in % (None: unknown)
+    last_pull_at: datetime | None = None
+    last_push_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    clock_skew_seconds: int | None = None  # this device's clock minus head office's
+    stopped: str | None = None  # why the agent stopped (revoked)
+    rebuilding: str | None = None  # why the voucher list is not to be decided from (a rebuilt replica)
+    conflicts: tuple[Outcome, ...] = ()  # not reviewed yet, the conflicts this store won included
+    rejections: tuple[Outcome, ...] = ()  # not reviewed yet
+    journal_seq: int | None = None  # the journal's highest sequence number; None without journal.db
     journal_id: str | None = None  # the identity of journal.db ('' before identities); None without one
     journal_losses: tuple[JournalLoss, ...] = ()  # journals pushed from that are gone or went back
-    snapshot_progress: int | None = None  # how far an incomplete snapshot has loaded, in % (None: unknown)
+    recent_losses: tuple[JournalLoss, ...] = ()  # of those, the ones found within REPORTED_FOR of reading
     scanner_layout: LayoutNotice | None = None  # the scanner types through the wrong keyboard layout
+    problems: tuple[str, ...] = ()  # why the till is degraded, in words (assess); empty when healthy
+
+    @property
+    def unreviewed(self) -> int:
+        return len(self.conflicts) + len(self.rejections)
 
     @property
     def degraded(self) -> bool:
@@ -64,7 +73,7 @@ class TillHealth:
     def status(self) -> str:
         return "degraded" if self.degraded else "healthy"
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         """`status --json`. These files hold no token and no code hash key, so neither can leak here."""
         return {
             "status": self.status,
@@ -76,10 +85,10 @@ class TillHealth:
             "pending": self.pending,
             "push_cursor": self.push_cursor,
             "journal_seq": self.journal_seq,
-            "last_pull_at": self.last_pull_at,
-            "last_push_at": self.last_push_at,
+            "last_pull_at": _iso(self.last_pull_at),
+            "last_push_at": _iso(self.last_push_at),
             "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
+            "last_error_at": _iso(self.last_error_at),
             "clock_skew_seconds": self.clock_skew_seconds,
             "stopped": self.stopped,
             "conflicts": [_outcome_json(o) for o in self.conflicts],
@@ -90,13 +99,71 @@ class TillHealth:
         }
 
 
+def read(till: Till, now: datetime | None = None) -> Health:
+    """The health the till's files hold, through the kiosk's or the agent's Till (the journal's
+    part only when it has one). LocalDatabaseError, in words, when a time in them is not one."""
+    now = now or datetime.now(UTC)
+    meta = all_meta(till.replica) if has_table(till.replica, "meta") else {}
+    complete, progress = till.snapshot_state(meta)
+    outcomes = unreviewed(till) if meta else []
+    seq, jid = None, None
+    if till.journal is not None:
+        ready = has_table(till.journal, "events")  # else the kiosk is creating it: no events yet
+        seq = journal.last_seq(till.journal) if ready else 0
+        jid = journals.journal_identity(till.journal) if ready else None
+    losses = tuple(till.journal_losses())
+    skew = meta.get("clock_skew_seconds")
+    return Health(
+        store_id=meta.get("store_id"),
+        cursor=int(meta.get("cursor") or 0),
+        push_cursor=journals.cursor_for(till.replica, till.journal).push_cursor if meta else 0,
+        pending=till.pending(),
+        snapshot_complete=complete,
+        snapshot_progress=progress,
+        last_pull_at=_time(meta, "last_pull_at"),
+        last_push_at=_time(meta, "last_push_at"),
+        last_error=meta.get("last_error"),
+        last_error_at=_time(meta, "last_error_at"),
+        clock_skew_seconds=None if skew is None else int(float(skew)),
+        stopped=meta.get("stopped") or None,
+        rebuilding=till.rebuilding(),
+        conflicts=tuple(o for o in outcomes if o.outcome == "conflict"),
+        rejections=tuple(o for o in outcomes if o.outcome == "rejected"),
+        journal_seq=seq,
+        journal_id=jid,
+        journal_losses=losses,
+        recent_losses=tuple(loss for loss in losses if loss.recent(now)),
+        scanner_layout=layout_notice(till.journal),
+    )
+
+
+def _time(meta: dict[str, str | None], key: str) -> datetime | None:
+    value = meta.get(key)
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise LocalDatabaseError(
+            f"the till's files are damaged: {key} {value!r} is not a time with its zone",
+            title="Local database unreadable",
+        )
+    return when
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 def unreviewed(till: Till) -> list[Outcome]:
     """The conflicts and rejections nobody has reviewed yet (here, at the other store of a
     conflict, or at head office), the conflicts this store won included."""
     return [o for o in till.problems() if not o.reviewed]
 
 
-def examine(replica_path: Path, journal_path: Path, limits: Limits, now: datetime) -> TillHealth:
+def examine(replica_path: Path, journal_path: Path, limits: Limits, now: datetime) -> Health:
     """Open both files read-only and judge them; LocalDatabaseError, in words, when they cannot be read."""
     data_dir = replica_path.parent
     conns: list[sqlite3.Connection] = []
@@ -125,68 +192,31 @@ def examine(replica_path: Path, journal_path: Path, limits: Limits, now: datetim
 
 def assess(
     till: Till, limits: Limits, now: datetime, *, names: tuple[str, str] = ("replica.db", "journal.db")
-) -> TillHealth:
-    """The judgement, from open connections: the replica first, in one snapshot, then the journal
-    (append-only, so it can only be ahead of the push cursor read before it, unless replaced).
-    A damaged journal is found first, so that it is named whichever read would meet it."""
+) -> Health:
+    """The judgement, from open connections, each read in one snapshot of the replica: the replica
+    alone first, then with the journal, so that an error names the file it met. A damaged journal
+    is found first, so that it is named whichever read would meet it."""
     if till.journal is not None:
         with _reading(names[1]):
             damage = [r[0] for r in till.journal.execute("PRAGMA quick_check(5)")]
             if damage != ["ok"]:
                 raise sqlite3.DatabaseError(f"database disk image is malformed ({'; '.join(damage)[:200]})")
-    with _reading(names[0]), read(till.replica):
-        health = Till(till.replica, None).health()
-        complete = snapshot_complete(all_meta(till.replica)) if has_table(till.replica, "meta") else False
-        outcomes = unreviewed(till)
-        for key in ("last_pull_at", "last_push_at", "last_error_at"):
-            if (
-                health[key] and datetime.fromisoformat(health[key]).tzinfo is None
-            ):  # ValueError: damaged, said so
-                raise ValueError(f"{key} {health[key]!r} has no time zone")
-        skew = health["clock_skew_seconds"]
-        skew = None if skew is None else int(float(skew))
-    seq, pending, jid = None, 0, None
-    with _reading(names[1]):
-        if till.journal is not None:
-            ready = has_table(till.journal, "events")  # else the kiosk is creating it: no events yet
-            seq = journal.last_seq(till.journal) if ready else 0
-            pending = till.pending() if ready else 0
-            jid = journals.journal_identity(till.journal) if ready else None
-        cursor = journals.cursor_for(till.replica, till.journal) if has_table(till.replica, "meta") else None
-        losses = tuple(till.journal_losses())
-        notice = layout_notice(till.journal)
-    facts = TillHealth(
-        store_id=health["store_id"],
-        cursor=health["cursor"],
-        push_cursor=cursor.push_cursor if cursor else 0,
-        snapshot_complete=complete,
-        pending=pending,
-        journal_seq=seq,
-        last_pull_at=health["last_pull_at"],
-        last_push_at=health["last_push_at"],
-        last_error=health["last_error"],
-        last_error_at=health["last_error_at"],
-        clock_skew_seconds=skew,
-        stopped=health["stopped"] or None,
-        conflicts=tuple(o for o in outcomes if o.outcome == "conflict"),
-        rejections=tuple(o for o in outcomes if o.outcome == "rejected"),
-        problems=(),
-        journal_id=jid,
-        journal_losses=losses,
-        snapshot_progress=health.get("snapshot_progress"),
-    )
-    facts = replace(facts, scanner_layout=notice)
+    with _reading(names[0]), read_snapshot(till.replica):
+        facts = read(Till(till.replica, None), now)
+    if till.journal is not None:  # read again with the journal: its cursors, pending events, reviews
+        with _reading(names[1]), read_snapshot(till.replica):
+            facts = read(till, now)
     return replace(facts, problems=tuple(_problems(facts, limits, now)))
 
 
-def _problems(h: TillHealth, limits: Limits, now: datetime) -> list[str]:
+def _problems(h: Health, limits: Limits, now: datetime) -> list[str]:
     out = []
     if h.stopped:
         out.append(f"the agent stopped: {h.stopped}")
     if h.last_pull_at is None:
         out.append("never pulled a snapshot from head office")
     else:
-        age = now - datetime.fromisoformat(h.last_pull_at)
+        age = now - h.last_pull_at
         if age > limits.offline:
             out.append(f"offline: no successful pull for {duration(age)} (limit {duration(limits.offline)})")
         if age > limits.stale:
@@ -214,12 +244,12 @@ def _problems(h: TillHealth, limits: Limits, now: datetime) -> list[str]:
     return out
 
 
-def _outcome_json(o: Outcome) -> dict[str, Any]:
+def _outcome_json(o: Outcome) -> dict[str, object]:
     return {**asdict(o), "details": o.details()}
 
 
 @contextmanager
-def _reading(name: str) -> Iterator[None]:
+def _reading(name: str | Path) -> Iterator[None]:
     """Any error reading a file becomes one LocalDatabaseError naming the file."""
     try:
         yield

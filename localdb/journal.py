@@ -23,10 +23,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from localdb.connect import Migration, open_writer, private_dir, write
 from localdb.errors import LocalDatabaseError, is_damaged, translate
+from vouchers import wire
 
 MIGRATIONS: list[Migration] = [
     (
@@ -130,6 +130,8 @@ COLUMNS = ("seq", "id", "kind", "voucher_id", "at", "cashier", "reverts", "reaso
 
 @dataclass(frozen=True)
 class JournalEvent:
+    """An event as this journal holds it; `wire()` is the same event as the agent pushes it."""
+
     seq: int
     id: str
     kind: str
@@ -141,23 +143,24 @@ class JournalEvent:
     verdict: str | None = None
     reviews: str | None = None  # a review: the conflicted or rejected event it closes
 
-    def wire(self) -> dict[str, Any]:
-        """As docs/PROTOCOL.md's event: device_seq is the journal's sequence number."""
-        out = {
+    def wire(self, device_id: str | None = None) -> wire.Event:
+        """As docs/PROTOCOL.md's event (device_seq is the journal's sequence number), held to the
+        wire's rules for its kind; `device_id`: the earlier device of this till that made it.
+        wire.Malformed, naming the field, when the row is not an event the protocol can carry."""
+        fields = {
             "id": self.id,
             "kind": self.kind,
             "voucher_id": self.voucher_id,
-            "at": self.at.isoformat(),
+            "at": self.at,
             "device_seq": self.seq,
             "cashier": self.cashier,
+            "device_id": device_id,
+            "reverts": self.reverts,
+            "reviews": self.reviews,
+            "reason": self.reason,
+            "verdict": self.verdict,
         }
-        if self.kind == "revert":
-            out.update(reverts=self.reverts, reason=self.reason)
-        if self.kind == "refused":
-            out["verdict"] = self.verdict
-        if self.kind == "review":
-            out.update(reviews=self.reviews, reason=self.reason)
-        return {k: v for k, v in out.items() if v is not None}
+        return wire.Event.from_wire({k: v for k, v in fields.items() if v is not None})
 
 
 def _lock_writer(path: Path) -> int:
@@ -293,9 +296,9 @@ class Journal:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (event_id, kind, voucher_id, at.isoformat(), cashier, reverts, reason, verdict, reviews),
             )
-        return JournalEvent(
-            cursor.lastrowid, event_id, kind, voucher_id, at, cashier, reverts, reason, verdict, reviews
-        )
+        seq = cursor.lastrowid
+        assert seq is not None  # an INSERT into a table with a rowid
+        return JournalEvent(seq, event_id, kind, voucher_id, at, cashier, reverts, reason, verdict, reviews)
 
 
 def events_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[JournalEvent]:
@@ -315,7 +318,8 @@ def salvage_after(
     top = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
     top = top[0] if top else 0
     columns = selected(conn)
-    found, unreadable = [], []
+    found: list[JournalEvent] = []
+    unreadable: list[int] = []
     for n in range(seq + 1, top + 1):
         if len(found) >= limit:
             break
@@ -353,4 +357,4 @@ def reviews(conn: sqlite3.Connection) -> dict[str, JournalEvent]:
     if "reviews" not in {r[1] for r in conn.execute("PRAGMA table_info(events)")}:
         return {}  # a journal the kiosk has not migrated yet has none
     rows = conn.execute(f"SELECT {selected(conn)} FROM events WHERE kind = 'review' ORDER BY seq DESC")
-    return {event.reviews: event for event in map(event_from_row, rows)}
+    return {event.reviews: event for event in map(event_from_row, rows) if event.reviews is not None}

@@ -17,7 +17,6 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from localdb.connect import read, write
 from localdb.errors import translate
@@ -49,7 +48,7 @@ class LayoutNotice:
             "or when a manager marks it fixed (the till's manager view, key l)"
         )
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {
             "layouts": list(self.layouts),
             "names": layout_names(self.layouts),
@@ -115,7 +114,7 @@ def record_scan(
         return _append(journal, now, [("corrected", " ".join(narrowed))])
     if notice is None or not any(BY_ID[i].changes(text) for i in notice.layouts if i in BY_ID):
         return ()  # nothing noticed, or a scan that arrives the same through either layout: no evidence
-    events = [("correct", None)]
+    events: list[tuple[str, str | None]] = [("correct", None)]
     if notice.correct_in_row + 1 >= FIXED_AFTER:
         events.append(("fixed", None))
     return _append(journal, now, events)

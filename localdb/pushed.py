@@ -17,13 +17,14 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from localdb import journals
 from localdb.connect import Migration, now_iso, open_writer, write
 from localdb.errors import LocalDatabaseError, is_damaged
+from localdb.journal import JournalEvent
+from vouchers.wire import Event, EventResult
 
 log = logging.getLogger("voucher-sync")
 
@@ -63,7 +64,7 @@ class Pushed:
     def state(self) -> dict[str, str | None]:
         return {row[0]: row[1] for row in self.conn.execute("SELECT key, value FROM state")}
 
-    def set_state(self, **values: Any) -> None:
+    def set_state(self, **values: str | int | None) -> None:
         unknown = set(values) - set(STATE_KEYS)
         if unknown:
             raise KeyError(f"not keys of pushed.db's state: {sorted(unknown)}")
@@ -96,42 +97,50 @@ class Pushed:
 
     def record_outcomes(
         self,
-        events: Iterable[dict[str, Any]],
-        results: list[dict[str, Any]],
+        events: Sequence[Event],
+        results: Sequence[EventResult],
         last_seq: int,
         *,
         journal_id: str | None = None,
         unreadable: int = 0,
+        malformed: Sequence[tuple[JournalEvent, str]] = (),
     ) -> None:
-        """Store each event's result and move the push cursor of journal `journal_id` (the one
-        followed when None) past them, in one transaction; `unreadable` sequence numbers up to
-        `last_seq` were skipped, unreadable in a damaged journal."""
-        events = list(events)
+        """Store each event's result (a duplicate's first answer, when it carries one: the answer we
+        lost) and move the push cursor of journal `journal_id` (the one followed when None) past
+        them, in one transaction. `unreadable` sequence numbers up to `last_seq` were skipped,
+        unreadable in a damaged journal; `malformed` are events of the journal that the protocol
+        cannot carry, each with why: recorded as rejected, never sent."""
         now = now_iso()
-        rows = []
+        rows: list[tuple[str | int | None, ...]] = []
         for event, result in zip(events, results, strict=True):
-            first = result.get("first") if result["outcome"] == "duplicate" else None
-            final = first or result  # a duplicate of an event whose answer we lost: keep the first answer
-            winner = final.get("winner") or {}
+            final = result.final
+            winner = final.winner
             rows.append(
                 (
-                    str(event["id"]),
-                    event["device_seq"],
-                    event["kind"],
-                    event.get("voucher_id"),
-                    final["outcome"],
-                    final.get("reason"),
-                    winner.get("store_id"),
-                    winner.get("device_id"),
-                    winner.get("at"),
-                    final.get("server_time"),
+                    str(event.id),
+                    event.device_seq,
+                    event.kind,
+                    event.voucher_id,
+                    final.outcome,
+                    final.reason,
+                    None if winner is None else winner.store_id,
+                    None if winner is None else winner.device_id,
+                    None if winner is None else winner.at.isoformat(),
+                    final.server_time.isoformat(),
                     now,
                 )
             )
+        for bad, why in malformed:
+            reason = f"MALFORMED: {why}"[:200]
+            rows.append(
+                (bad.id, bad.seq, bad.kind, bad.voucher_id, "rejected", reason, None, None, None, None, now)
+            )
+        anchors = [str(e.id) for e in events if e.device_seq == last_seq]
+        anchors += [bad.id for bad, _ in malformed if bad.seq == last_seq]
         with write(self.conn) as c:
             c.executemany("INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             jid = journals.followed(c) if journal_id is None else journal_id
-            anchor = next((str(e["id"]) for e in events if e["device_seq"] == last_seq), None)
+            anchor = anchors[0] if anchors else None
             journals.record_push(c, jid if jid is not None else journals.LEGACY, last_seq, anchor, unreadable)
             c.execute("INSERT OR REPLACE INTO state VALUES ('last_push_at', ?)", (now,))
 

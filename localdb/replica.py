@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from localdb import journals, streams
 from localdb.connect import Migration, now_iso, open_writer, write
 from localdb.pushed import OUTCOMES, SCHEMA, Pushed, attach, attached, detach_moving, move_out, open_pushed
+from vouchers.wire import ProblemReviewed, ProblemWinner, SnapshotPage
 
 MIGRATIONS: list[Migration] = [
     (
@@ -93,45 +94,41 @@ class Replica:
     def cursor(self) -> int:
         return int(get_meta(self.conn, "cursor") or 0)
 
-    def apply_page(self, page: dict[str, Any], *, live: bool = False) -> int:
+    def apply_page(self, page: SnapshotPage | Mapping[str, object], *, live: bool = False) -> int:
         """Apply one snapshot page (docs/PROTOCOL.md) and its next_cursor atomically; returns the cursor.
-        `live`: a page of the live stream, pulled while the catch-up runs (localdb/streams.py)."""
+        A page as the client returns it, or its JSON object (read into one first: tests and benchmarks
+        write pages by hand). `live`: a page of the live stream, pulled while the catch-up runs
+        (localdb/streams.py)."""
+        if not isinstance(page, SnapshotPage):
+            page = SnapshotPage.from_wire(page)
         with write(self.conn) as c:
             streams.check_follows(c, page, live=live)
             streams.before_rows(c, page, live=live)
-            store = page["store"]
-            _set_meta(c, {"store_id": store["id"], "store_timezone": store["timezone"]})
+            _set_meta(c, {"store_id": page.store.id, "store_timezone": page.store.timezone})
             c.executemany(
                 "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        b["id"],
-                        b["identifier"],
-                        b["description"],
-                        b["state"],
-                        b["claims"],
-                        b.get("valid_from"),
-                        b.get("valid_until"),
-                        None if b.get("stores") is None else json.dumps(b["stores"]),
+                        b.id,
+                        b.identifier,
+                        b.description,
+                        b.state.value,
+                        b.claims.value,
+                        None if b.valid_from is None else b.valid_from.isoformat(),
+                        None if b.valid_until is None else b.valid_until.isoformat(),
+                        None if b.stores is None else json.dumps(b.stores),
                     )
-                    for b in page["batches"]
+                    for b in page.batches
                 ],
             )
             c.executemany(
                 "INSERT OR REPLACE INTO types VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (
-                        t["id"],
-                        t["batch_id"],
-                        t["name"],
-                        t["value"],
-                        t.get("min_purchase"),
-                        t["initial_status"],
-                    )
-                    for t in page["types"]
+                    (t.id, t.batch_id, t.name, t.value, t.min_purchase, t.initial_status.value)
+                    for t in page.types
                 ],
             )
-            c.executemany(
+            c.executemany(  # the hot path of a first sync: plain dicts, as validated (wire.SnapshotVoucher)
                 "INSERT OR REPLACE INTO vouchers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
@@ -140,43 +137,42 @@ class Replica:
                         v["type_id"],
                         v["serial"],
                         v["code_hash"],
-                        bool(v["claimed"]),
+                        v["claimed"],
                         v.get("status"),
-                        v.get("used_at"),
+                        None if (used := v.get("used_at")) is None else used.isoformat(),
                         v.get("used_store"),
                     )
-                    for v in page["vouchers"]
+                    for v in page.vouchers
                 ],
             )
-            deleted = page.get("deleted") or {}
-            for batch_id in deleted.get("batches", []):
+            for batch_id in page.deleted.batches:
                 for table, column in (("vouchers", "batch_id"), ("types", "batch_id"), ("batches", "id")):
                     c.execute(f"DELETE FROM {table} WHERE {column} = ?", (batch_id,))
-            c.executemany("DELETE FROM types WHERE id = ?", [(i,) for i in deleted.get("types", [])])
-            c.executemany("DELETE FROM vouchers WHERE id = ?", [(i,) for i in deleted.get("vouchers", [])])
+            c.executemany("DELETE FROM types WHERE id = ?", [(i,) for i in page.deleted.types])
+            c.executemany("DELETE FROM vouchers WHERE id = ?", [(i,) for i in page.deleted.vouchers])
             c.executemany(
                 "INSERT OR REPLACE INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        p["event_id"],
-                        p["kind"],
-                        p["outcome"],
-                        p.get("reason"),
-                        p["store_id"],
-                        p.get("device_id"),
-                        p.get("voucher_id"),
-                        p["at"],
-                        *_winner(p.get("winner")),
-                        *_reviewed(p.get("reviewed")),
+                        p.event_id,
+                        p.kind,
+                        p.outcome,
+                        p.reason,
+                        p.store_id,
+                        p.device_id,
+                        p.voucher_id,
+                        p.at.isoformat(),
+                        *_winner(p.winner),
+                        *_reviewed(p.reviewed),
                     )
-                    for p in page.get("problems") or []
+                    for p in page.problems
                 ],
             )
             # a pull that succeeds proves the device is enrolled: a `stopped` from a revocation is over
             _set_meta(
                 c, {**streams.after_rows(c, page, live=live), "last_pull_at": now_iso(), "stopped": None}
             )
-        return page["next_cursor"]
+        return page.next_cursor
 
     def wipe_snapshot(self) -> None:
         """Forget the snapshot and start again from cursor 0; outcomes and push cursors stay."""
@@ -195,7 +191,7 @@ class Replica:
 
     # --- health -----------------------------------------------------------------------------
 
-    def set_health(self, **values: Any) -> None:
+    def set_health(self, **values: str | int | None) -> None:
         """Health values: the pull's and a revocation's here, the rest in pushed.db's state."""
         unknown = set(values) - set(HEALTH_KEYS)
         if unknown:
@@ -209,12 +205,12 @@ class Replica:
             self.pushed.set_state(**elsewhere)
 
 
-def _winner(winner: dict[str, Any] | None) -> tuple:
-    return (winner["store_id"], winner.get("device_id"), winner["at"]) if winner else (None, None, None)
+def _winner(winner: ProblemWinner | None) -> tuple[str | None, str | None, str | None]:
+    return (winner.store_id, winner.device_id, winner.at.isoformat()) if winner else (None, None, None)
 
 
-def _reviewed(reviewed: dict[str, Any] | None) -> tuple:
-    return (reviewed["at"], reviewed["by"], reviewed["note"]) if reviewed else (None, None, None)
+def _reviewed(reviewed: ProblemReviewed | None) -> tuple[str | None, str | None, str | None]:
+    return (reviewed.at.isoformat(), reviewed.by, reviewed.note) if reviewed else (None, None, None)
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:

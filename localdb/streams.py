@@ -20,9 +20,9 @@ All functions here run inside the page's write transaction (localdb/replica.py's
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from localdb.connect import write
+from vouchers.wire import SnapshotPage
 
 # The secondary indexes of migration 1, as a first sync builds them when it completes.
 SECONDARY_INDEXES = {
@@ -46,20 +46,20 @@ def live_cursor(conn: sqlite3.Connection) -> int | None:
     return None if value is None else int(value)
 
 
-def check_follows(conn: sqlite3.Connection, page: dict[str, Any], *, live: bool) -> None:
+def check_follows(conn: sqlite3.Connection, page: SnapshotPage, *, live: bool) -> None:
     """A page must start where its stream stands (ValueError otherwise)."""
     current = live_cursor(conn) if live else int(_meta(conn, "cursor") or 0)
     if current is None:
-        raise ValueError(f"a live page from cursor {page['cursor']}, but no live stream runs")
-    if page["cursor"] != current:
+        raise ValueError(f"a live page from cursor {page.cursor}, but no live stream runs")
+    if page.cursor != current:
         stream = "live cursor" if live else "replica is at"
-        raise ValueError(f"page starts at cursor {page['cursor']}, {stream} {current}")
+        raise ValueError(f"page starts at cursor {page.cursor}, {stream} {current}")
 
 
-def before_rows(conn: sqlite3.Connection, page: dict[str, Any], *, live: bool) -> None:
+def before_rows(conn: sqlite3.Connection, page: SnapshotPage, *, live: bool) -> None:
     """A first page from cursor 0 into an empty replica, with more to come: load without the
     secondary indexes."""
-    if live or page["cursor"] != 0 or page["complete"] or _meta(conn, BULK_LOAD) == "1":
+    if live or page.cursor != 0 or page.complete or _meta(conn, BULK_LOAD) == "1":
         return
     if conn.execute("SELECT 1 FROM vouchers LIMIT 1").fetchone() is not None:
         return
@@ -68,20 +68,20 @@ def before_rows(conn: sqlite3.Connection, page: dict[str, Any], *, live: bool) -
     _set(conn, {BULK_LOAD: "1"})
 
 
-def after_rows(conn: sqlite3.Connection, page: dict[str, Any], *, live: bool) -> dict[str, str | None]:
+def after_rows(conn: sqlite3.Connection, page: SnapshotPage, *, live: bool) -> dict[str, str | None]:
     """The meta values the page leaves (the caller writes them); builds the indexes when a first
     sync completes. A live page moves the live cursor only; a catch-up page moves `cursor`, says
     whether the snapshot is complete, starts the live stream when more is to come, and merges it
     once the catch-up has reached it."""
-    nxt, head = page["next_cursor"], page.get("head")
+    nxt, head = page.next_cursor, page.head
     if live:
         return {"live_cursor": str(nxt)}
     live_at = live_cursor(conn)
     values: dict[str, str | None] = {
         "cursor": str(nxt),
-        "snapshot_complete": "1" if page["complete"] else "0",
+        "snapshot_complete": "1" if page.complete else "0",
     }
-    if page["complete"]:
+    if page.complete:
         if live_at is not None:
             values["cursor"] = str(max(nxt, live_at))  # nothing was left between them
         values.update(live_cursor=None, catch_up_from=None, snapshot_head=None)
@@ -90,7 +90,7 @@ def after_rows(conn: sqlite3.Connection, page: dict[str, Any], *, live: bool) ->
             values[BULK_LOAD] = None
         return values
     if _meta(conn, "snapshot_complete") != "0" or _meta(conn, "catch_up_from") is None:
-        values["catch_up_from"] = str(page["cursor"])  # a catch-up begins here
+        values["catch_up_from"] = str(page.cursor)  # a catch-up begins here
     if live_at is not None and nxt >= live_at:
         live_at = values["live_cursor"] = None  # merged: the catch-up has everything the live stream had
     if head is not None:

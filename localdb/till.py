@@ -1,6 +1,8 @@
 """What the till knows: a voucher's state = the replica, overlaid with this till's own journal
 events that the replica does not reflect yet. The kiosk decides from it; `voucher-sync status`
-and the manager view read health, pending events and problems from it.
+and the manager view read health, pending events and problems from it, and the manager view its
+counts per batch and this till's redemptions: every query on the till's files is here, and
+returns records, not rows.
 """
 
 from __future__ import annotations
@@ -8,17 +10,22 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime, tzinfo
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from localdb import journal, journals, streams
 from localdb.connect import has_table, read
 from localdb.pushed import attach
-from localdb.replica import HEALTH_KEYS, all_meta, snapshot_complete
+from localdb.replica import all_meta, snapshot_complete
+from vouchers import ids
 from vouchers.lifecycle import State
+from vouchers.metrics import Metrics, metrics
 from vouchers.status import Status
 from vouchers.verdict import BatchView, VoucherView
+
+if TYPE_CHECKING:
+    from localdb.health import Health
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,33 @@ class Outcome:
             return f"already used elsewhere (online or at head office) at {self.winner_at or '?'}"
         device = f" (device {self.winner_device})" if self.winner_device else ""
         return f"already used at store {self.winner_store}{device} at {self.winner_at}"
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    """One batch in the manager view: head office's card figures as last synced, with this till's
+    redemptions the snapshot does not reflect yet counted in, and this till's own redemptions."""
+
+    batch_id: str
+    identifier: str
+    state: str
+    claims: str
+    figures: Metrics
+    here_today: int  # in the store's time zone
+    here_all_time: int
+    here_unsynced: int  # not acknowledged by head office yet
+
+
+@dataclass(frozen=True)
+class TillRedemption:
+    """One of this till's redeem events, with what head office said of it (`outcome` None: not
+    synced yet) and whether a later revert event undid it."""
+
+    event: journal.JournalEvent
+    batch_identifier: str | None  # None: its batch is not in the snapshot (deleted, or not pulled yet)
+    outcome: str | None
+    reason: str | None
+    reverted: bool
 
 
 class Till:
@@ -143,19 +177,16 @@ class Till:
         )
         return {r["event_id"]: r for r in rows}
 
-    def health(self) -> dict[str, Any]:
-        meta = all_meta(self.replica) if self._ready() else {}
-        out: dict[str, Any] = {k: meta.get(k) for k in HEALTH_KEYS}
-        out["cursor"] = int(meta.get("cursor") or 0)
-        out["push_cursor"] = journals.cursor_for(self.replica, self.journal).push_cursor if meta else 0
-        out["pending"] = self.pending()
-        now = datetime.now(UTC)
-        out["journal_losses"] = [loss for loss in self.journal_losses() if loss.recent(now)]
-        out["rebuilding"] = self.rebuilding()
-        out["snapshot_complete"], out["snapshot_progress"] = self.snapshot_state(meta)
-        out["store_id"] = meta.get("store_id")
-        out["unreviewed"] = sum(not p.reviewed for p in self.problems()) if meta else 0
-        return out
+    def health(self) -> Health:
+        """The sync health these files hold (localdb/health.py, which reads it through a Till)."""
+        from localdb.health import read  # here: localdb.health imports this module
+
+        return read(self)
+
+    def last_pull_at(self) -> datetime | None:
+        """When the agent last pulled from head office (how old the snapshot is); None before it did."""
+        value = all_meta(self.replica).get("last_pull_at") if self._ready() else None
+        return datetime.fromisoformat(value) if value else None
 
     def pending(self) -> int:
         """Journal events not yet acknowledged by the server."""
@@ -246,6 +277,89 @@ class Till:
             )
         return out[:limit]
 
+    # --- the manager view ---------------------------------------------------------------------
+
+    def batch_counts(self, today: datetime, tz: tzinfo) -> list[BatchCounts]:
+        """One row per batch, by identifier: the seed's card figures, and this till's redemptions
+        (in effect: not reverted) today, ever and not yet synced."""
+        if not self._ready():
+            return []
+        with read(self.replica) as r:
+            rows = r.execute(
+                "SELECT b.id, b.identifier, b.state, b.claims, count(v.id), coalesce(sum(v.claimed), 0), "
+                "coalesce(sum(v.status = 'used' AND v.used_store IS NOT NULL), 0) "
+                "FROM batches b LEFT JOIN vouchers v ON v.batch_id = b.id GROUP BY b.id ORDER BY b.identifier"
+            ).fetchall()
+            # the cursors of the journal open now: a new journal's events are all unsynced
+            cursor = journals.cursor_for(r, self.journal)
+        by_batch: dict[str, list[journal.JournalEvent]] = {}
+        for event in self._redemptions_in_effect():
+            key = ids.try_parse(event.voucher_id) if event.voucher_id else None
+            if key is not None:
+                by_batch.setdefault(key.batch_id, []).append(event)
+        day = today.astimezone(tz).date()
+        out = []
+        for batch_id, identifier, state, claims, total, claimed, redeemed in rows:
+            events = by_batch.get(batch_id, [])
+            unreflected = sum(1 for e in events if e.seq > cursor.reflected)
+            out.append(
+                BatchCounts(
+                    batch_id,
+                    identifier,
+                    state,
+                    claims,
+                    metrics(total, claimed, redeemed + unreflected),
+                    here_today=sum(1 for e in events if e.at.astimezone(tz).date() == day),
+                    here_all_time=len(events),
+                    here_unsynced=sum(1 for e in events if e.seq > cursor.push_cursor),
+                )
+            )
+        return out
+
+    def _redemptions_in_effect(self) -> list[journal.JournalEvent]:
+        """This till's redeem events not undone by a later revert."""
+        if self.journal is None or not has_table(self.journal, "events"):
+            return []
+        rows = self.journal.execute(
+            f"SELECT {journal.selected(self.journal)} FROM events WHERE kind = 'redeem' AND id NOT IN "
+            "(SELECT reverts FROM events WHERE kind = 'revert' AND reverts IS NOT NULL) ORDER BY seq"
+        )
+        return [journal.event_from_row(r) for r in rows]
+
+    def redemptions(self, limit: int = 200) -> list[TillRedemption]:
+        """This till's latest redemptions, newest first, with what head office said of each."""
+        if self.journal is None or not has_table(self.journal, "events"):
+            return []
+        conn = self.journal
+        reverted = {r[0] for r in conn.execute("SELECT reverts FROM events WHERE kind = 'revert'")}
+        events = [
+            journal.event_from_row(r)
+            for r in conn.execute(
+                f"SELECT {journal.selected(conn)} FROM events WHERE kind = 'redeem' ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            )
+        ]
+        if not self._ready():
+            return [TillRedemption(e, None, None, None, e.id in reverted) for e in events]
+        out = []
+        with read(self.replica) as r:
+            names = dict(r.execute("SELECT id, identifier FROM batches").fetchall())
+            for e in events:
+                outcome = r.execute(
+                    "SELECT outcome, reason FROM outcomes WHERE event_id = ?", (e.id,)
+                ).fetchone()
+                key = ids.try_parse(e.voucher_id) if e.voucher_id else None
+                out.append(
+                    TillRedemption(
+                        e,
+                        names.get(key.batch_id) if key else None,
+                        outcome[0] if outcome else None,
+                        outcome[1] if outcome else None,
+                        e.id in reverted,
+                    )
+                )
+        return out
+
 
 def _reviewed(o: Outcome, row: sqlite3.Row | None, mine: dict[str, journal.JournalEvent]) -> Outcome:
     """The problem with its review: the snapshot's (whoever made it), else this till's own review
@@ -290,7 +404,7 @@ def overlay(
         outcome = result["outcome"] if result is not None else None
         if outcome == "rejected":
             continue
-        if event.kind == "redeem" and outcome == "conflict":
+        if event.kind == "redeem" and result is not None and outcome == "conflict":
             status, used_store, redeemed_here = Status.USED, result["winner_store"], None
             used_at = datetime.fromisoformat(result["winner_at"]) if result["winner_at"] else event.at
         elif event.kind == "redeem":

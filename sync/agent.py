@@ -20,16 +20,16 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from localdb import health as health_file
 from localdb import journal as journal_file
 from localdb import journals, streams
 from localdb.connect import has_table, open_reader
 from localdb.errors import LocalDatabaseError, is_damaged, translate
-from localdb.journal import events_after, salvage_after
+from localdb.journal import JournalEvent, events_after, salvage_after
 from localdb.pushed import Pushed, move_aside, open_pushed
 from localdb.replica import Replica
 from localdb.till import Till
@@ -40,6 +40,7 @@ from sync.pages import Pages, Stopped
 from sync.settings import AgentSettings
 from sync.systemd import Notifier
 from sync.turns import Turns
+from vouchers.wire import Deleted, Event, EventResult, HeartbeatRequest, Malformed, SnapshotPage
 
 log = logging.getLogger("voucher-sync")
 EXIT_REVOKED = 3
@@ -54,7 +55,7 @@ class Agent:
         *,
         notifier: Notifier | None = None,
         version: str = "0",
-        earlier_devices: tuple[dict[str, Any], ...] = (),
+        earlier_devices: Iterable[Mapping[str, str | int]] = (),
     ) -> None:
         self.settings = settings
         self.client = client
@@ -82,8 +83,10 @@ class Agent:
         )
         # earlier devices of this till (enrolled again): journal id -> [(up to seq, device id)], in order
         self._earlier: dict[str, list[tuple[int, str]]] = {}
-        for d in sorted(earlier_devices, key=lambda d: d["up_to_seq"]):
-            self._earlier.setdefault(d["journal_id"], []).append((int(d["up_to_seq"]), d["device_id"]))
+        for d in sorted(earlier_devices, key=lambda d: int(d["up_to_seq"])):
+            self._earlier.setdefault(str(d["journal_id"]), []).append(
+                (int(d["up_to_seq"]), str(d["device_id"]))
+            )
         self._marker = settings.data_dir / "agent.running"
         unclean = self._marker.exists()  # the last run did not stop cleanly: check the replica in full
         self.pushed = open_pushed(
@@ -200,28 +203,28 @@ class Agent:
             request, page = self._pages.next(cursor, live_cursor)
         except Stopped:
             return False
-        if page["complete"] and not request.live:
+        if page.complete and not request.live:
             for index in streams.missing_indexes(replica.conn):  # a first sync ends: its indexes, a turn each
                 with self._turns.page():
                     streams.build_index(replica.conn, index)
         for part in _parts(page):
             with self._turns.page():
                 replica.apply_page(part, live=request.live)
-        if page["complete"] and not request.live:
+        if page.complete and not request.live:
             with self._lock:
                 self.pushed.mark_reflected(self._cycle_mark)
             self._cycle_mark = None
-        changed = len(page["batches"]) + len(page["types"]) + len(page["vouchers"])
-        if changed or not page["complete"]:
+        changed = len(page.batches) + len(page.types) + len(page.vouchers)
+        if changed or not page.complete:
             log.info(
                 "pulled %d changes, %scursor %d",
                 changed,
                 "live " if request.live else "",
-                page["next_cursor"],
+                page.next_cursor,
             )
-        self.notifier.status(f"cursor {page['next_cursor']}, pending {self.pending()}")
+        self.notifier.status(f"cursor {page.next_cursor}, pending {self.pending()}")
         # caught up with a server that waits for changes: ask again at once, it answers when one comes
-        return request.live or not page["complete"] or self._pages.waits_next()
+        return request.live or not page.complete or self._pages.waits_next()
 
     def _pull_replica(self) -> Replica:
         """The pull loop's connection to replica.db, opened again when the file was replaced (a
@@ -285,8 +288,8 @@ class Agent:
             self._damaged_journal(exc, len(unreadable))
         if not found and not unreadable:
             return False
-        events = [self._wire(jid, e) for e in found]
-        results: list[dict[str, Any]] = []
+        events, malformed = self._wire(jid, found)
+        results: list[EventResult] = []
         if events:
             try:
                 results = self.client.push(events)
@@ -294,11 +297,13 @@ class Agent:
                 results = self._push_one_by_one(events, exc)
         last = max([e.seq for e in found] + unreadable)
         with self._lock:
-            self.pushed.record_outcomes(events, results, last, journal_id=jid, unreadable=len(unreadable))
+            self.pushed.record_outcomes(
+                events, results, last, journal_id=jid, unreadable=len(unreadable), malformed=malformed
+            )
         counts = {
-            o: sum(r["outcome"] == o for r in results)
-            for o in ("accepted", "duplicate", "conflict", "rejected")
+            o: sum(r.outcome == o for r in results) for o in ("accepted", "duplicate", "conflict", "rejected")
         }
+        counts["rejected"] += len(malformed)
         log.info("pushed %d events: %s", len(events), ", ".join(f"{n} {o}" for o, n in counts.items() if n))
         self.notifier.status(
             f"pushed {len(events)}, cursor {self.replica.cursor()}, pending {self.pending()}"
@@ -317,14 +322,20 @@ class Agent:
                 raise translate(exc, self.settings.journal_path, "cannot tell which journal it is") from exc
             return followed
 
-    def _wire(self, jid: str, event: journal_file.JournalEvent) -> dict[str, Any]:
-        """The event as pushed: one made before this till was enrolled again names the device that made it."""
-        wire = event.wire()
-        for up_to, device_id in self._earlier.get(jid, ()):
-            if event.seq <= up_to:
-                wire["device_id"] = device_id
-                break
-        return wire
+    def _wire(
+        self, jid: str, found: list[JournalEvent]
+    ) -> tuple[list[Event], list[tuple[JournalEvent, str]]]:
+        """The events as pushed (one made before this till was enrolled again names the device that
+        made it), and those the protocol cannot carry, each with why: rejected here, never sent."""
+        events, malformed = [], []
+        for event in found:
+            made_by = next((d for up_to, d in self._earlier.get(jid, ()) if event.seq <= up_to), None)
+            try:
+                events.append(event.wire(device_id=made_by))
+            except Malformed as exc:
+                log.error("journal event #%d cannot be pushed (%s): recorded as rejected", event.seq, exc)
+                malformed.append((event, str(exc)))
+        return events, malformed
 
     def _damaged_journal(self, exc: Exception, unreadable: int) -> None:
         text = f"journal.db is damaged ({exc}): pushing what can be read" + (
@@ -335,38 +346,38 @@ class Agent:
             log.error("%s", text)
             self._record_health(last_error=f"push: {text}"[:500], last_error_at=datetime.now(UTC).isoformat())
 
-    def _push_one_by_one(self, events: list[dict[str, Any]], first: BatchRefused) -> list[dict[str, Any]]:
+    def _push_one_by_one(self, events: list[Event], first: BatchRefused) -> list[EventResult]:
         """The server refused the batch as malformed: find the event(s) it refuses; those are
-        recorded as rejected here (kept in the journal, never retried), the others go through."""
+        recorded as rejected here (kept in the journal, never retried), the others go through.
+        The time of such a result is the server's when it refused (its Date header), else ours."""
         log.warning("upload refused as a whole (%s); sending one by one", first.detail)
-        results = []
+        results: list[EventResult] = []
         for event in events:
             try:
                 results.extend(self.client.push([event]))
             except BatchRefused as exc:
                 results.append(
-                    {
-                        "id": event["id"],
-                        "outcome": "rejected",
-                        "reason": f"MALFORMED: {exc.detail}"[:200],
-                        "winner": None,
-                        "server_time": None,
-                    }
+                    EventResult(
+                        id=event.id,
+                        outcome="rejected",
+                        reason=f"MALFORMED: {exc.detail}"[:200],
+                        server_time=self.client.last_server_time or datetime.now(UTC),
+                    )
                 )
         return results
 
     def heartbeat_step(self) -> bool:
         with self._lock:
-            health = Till(self.replica.conn, None).health()
+            health = health_file.read(Till(self.replica.conn, None))
         self.client.heartbeat(
-            {
-                "version": self.version,
-                "pending": self.pending(),
-                "last_pull_at": health["last_pull_at"],
-                "last_push_at": health["last_push_at"],
-                "snapshot_cursor": health["cursor"],
-                "device_time": datetime.now(UTC).isoformat(),
-            }
+            HeartbeatRequest(
+                version=self.version,
+                pending=self.pending(),
+                last_pull_at=health.last_pull_at,
+                last_push_at=health.last_push_at,
+                snapshot_cursor=health.cursor,
+                device_time=datetime.now(UTC),
+            )
         )
         return False
 
@@ -382,7 +393,7 @@ class Agent:
                 pass
             return self._pending
 
-    def _record_health(self, **values: Any) -> None:
+    def _record_health(self, **values: str | int | None) -> None:
         """Health in pushed.db's state; when even that cannot be written (a full disk), in the log only."""
         try:
             with self._lock:
@@ -442,28 +453,29 @@ class Agent:
         return True
 
 
-def _parts(page: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _parts(page: SnapshotPage) -> Iterator[SnapshotPage]:
     """A page of more than PART vouchers (a catch-up's) in parts, each applied in its own
     transaction so that the push loop's writes go between two of them: every part but the last
     holds only vouchers and leaves the cursor where it is; the last brings the rest and the cursor.
     Each row is at a version the server had, and the cursor never passes a change not applied."""
-    vouchers = page["vouchers"]
+    vouchers = page.vouchers
     if len(vouchers) <= PART:
         yield page
         return
     last = (len(vouchers) - 1) // PART * PART
     for start in range(0, last, PART):
-        yield {
-            **page,
-            "next_cursor": page["cursor"],
-            "complete": False,
-            "batches": [],
-            "types": [],
-            "deleted": {},
-            "problems": [],
-            "vouchers": vouchers[start : start + PART],
-        }
-    yield {**page, "vouchers": vouchers[last:]}
+        yield page.model_copy(
+            update={
+                "next_cursor": page.cursor,
+                "complete": False,
+                "batches": [],
+                "types": [],
+                "deleted": Deleted(),
+                "problems": [],
+                "vouchers": vouchers[start : start + PART],
+            }
+        )
+    yield page.model_copy(update={"vouchers": vouchers[last:]})
 
 
 def open_replica(settings: AgentSettings, pushed: Pushed, *, thorough: bool = False) -> Replica:

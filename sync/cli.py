@@ -16,7 +16,7 @@ from localdb import identity as identity_file
 from localdb import journal as journal_file
 from localdb.connect import open_reader, private_dir
 from localdb.errors import LocalDatabaseError, translate
-from localdb.health import Limits, TillHealth, examine
+from localdb.health import Health, Limits, examine
 from sync.agent import Agent
 from sync.client import SyncClient
 from sync.settings import AgentSettings, load_settings
@@ -56,12 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
         ("run", "run the agent until stopped (systemd: Type=notify)", cmd_run),
         ("status", "health, pending events, conflicts and rejections", cmd_status),
     ):
-        extra = (
-            {"epilog": STATUS_EPILOG, "formatter_class": argparse.RawDescriptionHelpFormatter}
-            if name == "status"
-            else {}
-        )
-        p = sub.add_parser(name, help=text, description=text, **extra)
+        if name == "status":
+            p = sub.add_parser(
+                name,
+                help=text,
+                description=text,
+                epilog=STATUS_EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+        else:
+            p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--config", help="TOML settings file (default: $VOUCHER_SYNC_CONFIG)")
         p.add_argument("--data-dir", help="where replica.db, journal.db and device.json live")
         p.set_defaults(func=func)
@@ -201,7 +205,7 @@ def _unreadable(args, exc: Exception) -> int:
     return 2
 
 
-def _print_status(health: TillHealth, settings: AgentSettings, now: datetime) -> None:
+def _print_status(health: Health, settings: AgentSettings, now: datetime) -> None:
     print(f"DEGRADED: {'; '.join(health.problems)}" if health.degraded else "healthy")
     print(
         f"store {health.store_id or '?'}   snapshot cursor {health.cursor}   pending events {health.pending}"
@@ -221,11 +225,13 @@ def _print_status(health: TillHealth, settings: AgentSettings, now: datetime) ->
     for loss in health.journal_losses:
         print(f"journal    {loss.words()}")
     print(f"{len(health.conflicts)} conflict(s), {len(health.rejections)} rejection(s)")
-    for p in sorted(health.conflicts + health.rejections, key=lambda o: o.seq, reverse=True):
-        print(f"  {p.outcome:<9} #{p.seq} {p.kind} {p.voucher_id}: {p.details()}")
+    # this till's own first, newest first; then the store's others (no sequence number here)
+    for p in sorted(health.conflicts + health.rejections, key=lambda o: o.seq or 0, reverse=True):
+        number = f"#{p.seq} " if p.seq is not None else ""
+        print(f"  {p.outcome:<9} {number}{p.kind} {p.voucher_id}: {p.details()}")
 
 
-def _ago(iso: str | None, now: datetime) -> str:
-    if not iso:
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
         return "never"
-    return f"{ages.ago(now - datetime.fromisoformat(iso))} ({iso})"
+    return f"{ages.ago(now - when)} ({when.isoformat()})"

@@ -1,21 +1,32 @@
 """docs/PROTOCOL.md's device side over httpx: enrol, snapshot pages, event upload, heartbeat.
 
 Every failure leaves as one of sync.errors' classes, which say what the agent does next;
-answers are validated against the shared wire models before anything is applied.
+answers are read into the shared wire records (vouchers/wire.py) before anything is applied, and
+the records are what the agent gets: a SnapshotPage, one EventResult per event pushed.
 """
 
 from __future__ import annotations
 
 import email.utils
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from pydantic import ValidationError
 
 from sync.errors import BatchRefused, RetryLater, Revoked, SyncError, Transient
-from vouchers.wire import EnrolResponse, EventsResponse, HeartbeatResponse, SnapshotPage
+from vouchers.wire import (
+    EnrolResponse,
+    Event,
+    EventResult,
+    EventsResponse,
+    HeartbeatRequest,
+    HeartbeatResponse,
+    Malformed,
+    Record,
+    SnapshotPage,
+)
 
 API = "/api/v1"
 
@@ -91,17 +102,18 @@ class SyncClient:
             raise SyncError(exc.detail, title="Enrolment code not valid") from None
         return _parse(EnrolResponse, body)
 
-    def snapshot(self, cursor: int, limit: int, *, wait: float | None = None) -> dict[str, Any]:
+    def snapshot(self, cursor: int, limit: int, *, wait: float | None = None) -> SnapshotPage:
         """One page, validated whole (nothing of a malformed one is returned) and checked against
-        the cursor asked for; as the wire's dicts, its vouchers as validated (not dumped again).
-        With `wait`, a server that has nothing after the cursor answers when something changes
-        (or after `wait` seconds, empty); the read timeout is that much longer."""
-        params: dict[str, Any] = {"cursor": cursor, "limit": limit}
-        extra: dict[str, Any] = {}
-        if wait is not None:
+        the cursor asked for. With `wait`, a server that has nothing after the cursor answers when
+        something changes (or after `wait` seconds, empty); the read timeout is that much longer."""
+        params: dict[str, int | float] = {"cursor": cursor, "limit": limit}
+        if wait is None:
+            body = self._send("GET", "/sync/snapshot", params=params)
+        else:
             params["wait"] = wait
-            extra["timeout"] = httpx.Timeout(self.timeout, read=self.timeout + wait)
-        page = _parse(SnapshotPage, self._send("GET", "/sync/snapshot", params=params, **extra))
+            timeout = httpx.Timeout(self.timeout, read=self.timeout + wait)
+            body = self._send("GET", "/sync/snapshot", params=params, timeout=timeout)
+        page = _parse(SnapshotPage, body)
         if (
             page.cursor != cursor
             or page.next_cursor < cursor
@@ -110,31 +122,29 @@ class SyncClient:
             raise Transient(
                 f"snapshot page does not follow on: asked for cursor {cursor}, got {page.cursor}→{page.next_cursor}"
             )
-        for voucher in page.vouchers:  # the one field validated into something SQLite does not store
-            if voucher.get("used_at") is not None:
-                voucher["used_at"] = voucher["used_at"].isoformat()
-        return {**page.model_dump(mode="json", exclude={"vouchers"}), "vouchers": page.vouchers}
+        return page
 
-    def push(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        answer = self._send("POST", "/sync/events", json={"events": events})
-        results = _parse(EventsResponse, answer).model_dump(mode="json")["results"]
-        if [r["id"] for r in results] != [str(e["id"]) for e in events]:
+    def push(self, events: Sequence[Event]) -> list[EventResult]:
+        """Head office's result for each event, in the order sent (Transient when they do not match)."""
+        answer = self._send("POST", "/sync/events", json={"events": [e.to_wire() for e in events]})
+        results = _parse(EventsResponse, answer).results
+        if [r.id for r in results] != [e.id for e in events]:
             raise Transient("the server's results do not match the events sent, one for one")
         return results
 
-    def heartbeat(self, body: dict[str, Any]) -> datetime:
-        return _parse(HeartbeatResponse, self._send("POST", "/sync/heartbeat", json=body)).server_time
+    def heartbeat(self, body: HeartbeatRequest) -> datetime:
+        answer = self._send("POST", "/sync/heartbeat", json=body.to_wire())
+        return _parse(HeartbeatResponse, answer).server_time
 
 
-def _parse(model, body: bytes):
+R = TypeVar("R", bound=Record)
+
+
+def _parse(record: type[R], body: bytes) -> R:
     try:
-        return model.model_validate_json(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise Transient(
-            f"malformed answer from the server ({model.__name__}: {where}: {first['msg']})"
-        ) from None
+        return record.from_wire(body)
+    except Malformed as exc:
+        raise Transient(f"malformed answer from the server ({exc})") from None
 
 
 def _problem_detail(response: httpx.Response, body: bytes) -> str:

@@ -19,9 +19,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-Page = dict[str, Any]
+from vouchers.wire import SnapshotPage
+
+Page = SnapshotPage
 Fetch = Callable[[int, float | None], Page]  # (cursor, wait) -> page
 
 
@@ -119,21 +120,17 @@ class Pages:
         elif live_cursor is not None and self._clock() >= self._live_due:
             request, page = Request(live_cursor, True), self._fetch(live_cursor, None)
             # a live stream that has a lot to bring takes turns with the catch-up
-            self._live_due = self._clock() + (0 if not page["complete"] else self._live_seconds)
+            self._live_due = self._clock() + (0 if not page.complete else self._live_seconds)
         elif self._caught_up and live_cursor is None and self._wait_seconds > 0:
             request = Request(cursor, False)
             page = self._fetcher.ask(cursor, self._wait_seconds).result(self._stop)
-            self._server_waits = page.get("wait") is not None
+            self._server_waits = page.wait is not None
         else:  # nothing fetched ahead, or for a cursor the replica is not at (the last page failed)
             request, page = Request(cursor, False), self._fetch(cursor, None)
         if not request.live:
-            self._caught_up = page["complete"]
-        if (
-            not request.live
-            and not page["complete"]
-            and (live_cursor is None or self._clock() < self._live_due)
-        ):
-            self._ahead = self._fetcher.ask(page["next_cursor"])
+            self._caught_up = page.complete
+        if not request.live and not page.complete and (live_cursor is None or self._clock() < self._live_due):
+            self._ahead = self._fetcher.ask(page.next_cursor)
         return request, page
 
     def waits_next(self) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))  # the harness package (not installed: not shipped)
 
 from support.postgres import PostgresServer, require_postgres_bin
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.server import ServerProcess
 
 from central.settings import CentralSettings, load_settings
 from configfile.credentials import secret_fields
+from harness import ServerProcess
 from vouchers.errors import ConfigError
 
 CONFIG = Path(__file__).parent.parent / "config"

@@ -1,7 +1,52 @@
 """One error base for the whole product, with words for people.
 
-Every error has a `title` (what happened, in a few words) and a `detail` (what to do
-or why); the server turns them into problem+json with `status` and the type slug.
+Every error has a `title` (what happened, in a few words) and a `detail` (what to do or why),
+and a `slug` naming the kind of problem; the server turns them into problem+json, with the HTTP
+status that central/problems.py gives each kind (STATUSES, the one place statuses are kept).
+
+Every error the product raises on purpose derives from VoucherError; those defined elsewhere
+are named with their module (tests/core/test_error_tree.py checks this drawing against the code):
+
+    VoucherError
+    ├── ConfigError
+    ├── Conflict
+    │   ├── ClaimRefused
+    │   ├── DeleteNotConfirmed
+    │   ├── StatusChangeRefused
+    │   ├── TransitionRefused
+    │   ├── RevokeNotConfirmed   central.services.devices
+    │   ├── MarkUsedRefused      central.services.ledger
+    │   └── LastAdmin            central.services.staff
+    ├── Forbidden
+    │   ├── CsrfRefused          central.web.session
+    │   └── RoleRefused          vouchers.roles
+    ├── InvalidInput
+    │   ├── BatchInvalid
+    │   ├── InvalidCode
+    │   └── MalformedVoucherId   vouchers.ids
+    ├── NotFound
+    ├── PayloadTooLarge
+    ├── Unauthorized
+    │   └── SignInRefused        central.services.staff
+    ├── ApiError                 central.client (an admin client's view of the server's answer)
+    ├── MailNotSent              central.mail
+    ├── BackupError              central.services.backup
+    ├── RateLimited              central.services.ratelimit
+    ├── PinError                 kiosk.pin
+    ├── ScannerError             kiosk.scanner
+    │   ├── CameraLost           kiosk.camera
+    │   ├── DecoderUnavailable   kiosk.scanner
+    │   ├── UnknownDecoder       kiosk.scanner
+    │   └── UnreadableImage      kiosk.scanner
+    ├── LocalDatabaseError       localdb.errors
+    │   ├── DamagedFile          localdb.errors
+    │   └── DiskFull             localdb.errors
+    ├── NotEnrolled              localdb.errors
+    └── SyncError                sync.errors
+        ├── BatchRefused         sync.errors
+        ├── Revoked              sync.errors
+        └── Transient            sync.errors
+            └── RetryLater       sync.errors
 """
 
 from __future__ import annotations
@@ -13,7 +58,6 @@ from typing import Any
 class VoucherError(Exception):
     """Base of every error the product raises on purpose."""
 
-    status: int = 400
     slug: str = "bad-request"
     title: str = "The request cannot be carried out"
 
@@ -40,7 +84,6 @@ class FieldError:
 
 
 class InvalidInput(VoucherError):
-    status = 422
     slug = "invalid-input"
     title = "Some fields are not valid"
 
@@ -63,13 +106,11 @@ class InvalidCode(InvalidInput):
 
 
 class NotFound(VoucherError):
-    status = 404
     slug = "not-found"
     title = "Not found"
 
 
 class Conflict(VoucherError):
-    status = 409
     slug = "conflict"
     title = "Conflicts with the current state"
 
@@ -117,19 +158,16 @@ class StatusChangeRefused(Conflict):
 
 
 class Unauthorized(VoucherError):
-    status = 401
     slug = "unauthorized"
     title = "Missing or wrong token"
 
 
 class Forbidden(VoucherError):
-    status = 403
     slug = "forbidden"
     title = "Not allowed with this token"
 
 
 class PayloadTooLarge(VoucherError):
-    status = 413
     slug = "payload-too-large"
     title = "The request body is too large"
 

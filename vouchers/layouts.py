@@ -174,7 +174,7 @@ def untyped(text: str, layout: Layout) -> str | None:
     for ch in text:
         us = back.get(ch)
         if us is None and layout.dead and not ch.isascii():
-            base, *marks = unicodedata.normalize("NFD", ch)
+            base, *marks = list(unicodedata.normalize("NFD", ch))
             accent = next((a for a in layout.dead if [_MARKS[a]] == marks), None)
             if accent is not None and base in back:
                 us = back[accent] + back[base]
@@ -210,7 +210,9 @@ def correct(text: str, known: Callable[[str], bool] = lambda code: True) -> Corr
     found: dict[str, list[tuple[Layout, str]]] = {}
     for layout in LAYOUTS:
         meant = untyped(text, layout)
-        code = _code(meant) if meant is not None and meant != text else None
+        if meant is None or meant == text:
+            continue
+        code = _code(meant)
         if code is not None and known(code):
             found.setdefault(code, []).append((layout, meant))
     if len(found) != 1:

@@ -64,6 +64,10 @@ BENCHMARKS: dict[str, Benchmark] = {
 CHANNELS = tuple(BENCHMARKS)
 
 
+# Fewer claims than this say nothing about a channel: 1 redemption of 1 claim is not "great".
+MIN_CLAIMS_TO_RATE = 30
+
+
 class Rating(StrEnum):
     BELOW = "below typical"
     TYPICAL = "typical"
@@ -71,10 +75,16 @@ class Rating(StrEnum):
     GREAT = "great"
 
 
+def rateable(m: Metrics) -> bool:
+    """Whether there are claims enough (MIN_CLAIMS_TO_RATE) to judge a redemption rate."""
+    return m.claimed >= MIN_CLAIMS_TO_RATE
+
+
 def rating(channel: str | None, m: Metrics) -> Rating | None:
-    """How a batch's redemption rate compares with its channel's; None without a channel or claims."""
+    """How a batch's redemption rate compares with its channel's; None without a channel, or with too
+    few claims to judge (see `rateable`)."""
     bench = BENCHMARKS.get(channel or "")
-    if bench is None or m.claimed == 0:
+    if bench is None or not rateable(m):
         return None
     rate = m.redemption_rate
     if rate >= bench.great:

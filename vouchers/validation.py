@@ -74,25 +74,58 @@ def validate_batch(
         errors.append(FieldError("types", "A batch needs at least one batch type."))
     for t in types:
         errors.extend(_type_errors(batch, t))
+    errors.extend(_duplicate_names(types))
     errors.extend(_overlaps(types))
     return errors
 
 
+def overlapping_pairs(types: list[TypeConfig]) -> list[tuple[TypeConfig, TypeConfig]]:
+    """Every pair of types sharing a serial, as (earlier, later) in serial order: by the types' ranges
+    and ids alone, whatever their names (two types may be given the same name by mistake)."""
+    ordered = sorted(
+        (t for t in types if t.serial_start <= t.serial_end),
+        key=lambda t: (t.serial_start, t.serial_end, t.id),
+    )
+    pairs: list[tuple[TypeConfig, TypeConfig]] = []
+    open_types: list[TypeConfig] = []  # those still reaching the current start, a sweep over the serials
+    for t in ordered:
+        open_types = [o for o in open_types if o.serial_end >= t.serial_start]
+        pairs.extend((o, t) for o in open_types)
+        open_types.append(t)
+    return pairs
+
+
 def _overlaps(types: list[TypeConfig]) -> list[FieldError]:
-    """Each type that overlaps an earlier one, named against the earlier type reaching furthest."""
+    """One error per overlapping pair, on the later type, naming both by name and range."""
+    return [
+        FieldError(
+            f"types.{later.id}",
+            f"Type '{later.name}' ({later.serial_start}–{later.serial_end}) overlaps "
+            f"type '{earlier.name}' ({earlier.serial_start}–{earlier.serial_end}).",
+        )
+        for earlier, later in overlapping_pairs(types)
+    ]
+
+
+def _duplicate_names(types: list[TypeConfig]) -> list[FieldError]:
+    """Type names are unique within a batch (case and spaces aside): each later one is an error."""
+    seen: dict[str, TypeConfig] = {}
     errors = []
-    reach: TypeConfig | None = None
-    for t in sorted((t for t in types if t.serial_start <= t.serial_end), key=lambda t: t.serial_start):
-        if reach is not None and t.serial_start <= reach.serial_end:
+    for t in sorted(types, key=lambda t: (t.serial_start, t.id)):
+        key = " ".join(t.name.split()).casefold()
+        if not key:
+            continue  # a missing name has its own error
+        if key in seen:
+            first = seen[key]
             errors.append(
                 FieldError(
                     f"types.{t.id}",
-                    f"Type '{t.name}' ({t.serial_start}–{t.serial_end}) overlaps "
-                    f"type '{reach.name}' ({reach.serial_start}–{reach.serial_end}).",
+                    f"Type '{t.name}' ({t.serial_start}–{t.serial_end}) has the same name as the type of "
+                    f"serials {first.serial_start}–{first.serial_end}: each type of a batch needs a name of its own.",
                 )
             )
-        if reach is None or t.serial_end > reach.serial_end:
-            reach = t
+        else:
+            seen[key] = t
     return errors
 
 

@@ -1,16 +1,26 @@
 """The sync part of docs/PROTOCOL.md as typed models, shared by the agent and the server.
 
+These records are the currency every room of the store host speaks: the journal yields `Event`s,
+the agent's client returns a `SnapshotPage` and one `EventResult` per event pushed, the replica
+applies the page and pushed.db records the results. Each is immutable (`frozen`), and each reads
+and writes its JSON form with `from_wire` and `to_wire`; a body that does not follow the protocol
+raises `Malformed`, which names the record and the field.
+
 Requests are strict (unknown fields refused); what a server answers is read leniently
-(`extra="ignore"`) so that a newer server's extra fields never break an older agent.
+(`extra="ignore"`) so that a newer server's extra fields never break an older agent. A snapshot
+page's vouchers stay plain dicts (`SnapshotVoucher`, a TypedDict): a first sync brings millions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import (
     Annotated,
+    Any,
     Literal,
     NotRequired,  # pydantic needs this TypedDict before Python 3.12
+    Self,
 )
 from uuid import UUID
 
@@ -21,6 +31,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -63,95 +75,175 @@ class Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class Malformed(ValueError):
+    """A body that does not follow docs/PROTOCOL.md: which record, which field, and what is wrong,
+    e.g. `SnapshotPage: vouchers.1.status: Input should be 'unused', ...`."""
+
+    def __init__(self, record: str, field: str, message: str) -> None:
+        self.record, self.field, self.message = record, field, message
+        super().__init__(f"{record}: {field}: {message}" if field else f"{record}: {message}")
+
+    @classmethod
+    def of(cls, record: str, exc: ValidationError) -> Malformed:
+        """The first of pydantic's errors, in these words."""
+        first = exc.errors()[0]
+        return cls(record, ".".join(str(p) for p in first.get("loc", ())), first["msg"])
+
+
+JSONObject = dict[str, Any]  # a JSON object as json.loads gives it, or json.dumps takes it
+
+
+class Record(BaseModel):
+    """A wire record: immutable, read from and written to its JSON form."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @classmethod
+    def from_wire(cls, data: bytes | str | Mapping[str, object]) -> Self:
+        """The record from its JSON text or its decoded JSON object; Malformed when it is not one."""
+        try:
+            if isinstance(data, bytes | str):
+                return cls.model_validate_json(data)
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise Malformed.of(cls.__name__, exc) from None
+
+    def to_wire(self) -> JSONObject:
+        """The record as JSON sends it (times as ISO 8601 text)."""
+        return self.model_dump(mode="json")
+
+
 EventKind = Literal["redeem", "revert", "refused", "review"]
 Outcome = Literal["accepted", "duplicate", "conflict", "rejected"]
 
 
-class Event(Strict):
-    """One thing a till did, as it pushes it to the ledger."""
+KIND_SPECIFIC = ("reverts", "reviews", "reason", "verdict")  # every other field belongs to every kind
+KINDS: dict[str, tuple[str, ...]] = {  # what an event of each kind needs (present; text not blank)
+    "redeem": ("voucher_id",),
+    "revert": ("voucher_id", "reverts", "reason"),  # a manager's undo of a redeem
+    "refused": ("verdict",),  # a scan the till refused: never changes a voucher
+    "review": ("reviews", "reason"),  # a manager closed a conflict or rejection
+}  # and a kind carries none of KIND_SPECIFIC but those it needs
+_NEEDS_WORDS = {
+    "voucher_id": "voucher_id",
+    "reverts": "reverts (the redeem event id)",
+    "reviews": "reviews (the event id reviewed)",
+    "reason": "a reason",
+    "verdict": "the verdict the till showed",
+}
+
+
+def kind_problems(kind: str, fields: Mapping[str, object]) -> list[str]:
+    """What is wrong with an event of `kind` carrying `fields` (those not None), in words; empty
+    when nothing is. The one statement of docs/PROTOCOL.md's rules per kind."""
+    needs = KINDS.get(kind)
+    if needs is None:
+        return [f"kind must be one of {', '.join(KINDS)}"]
+    problems = []
+    missing = [f for f in needs if fields.get(f) is None or not str(fields[f]).strip()]
+    if missing:
+        problems.append(f"a {kind} event needs {' and '.join(_NEEDS_WORDS[f] for f in missing)}")
+    for field in KIND_SPECIFIC:
+        if fields.get(field) is not None and field not in needs:
+            owners = " and ".join(k for k, wanted in KINDS.items() if field in wanted)
+            problems.append(f"{field} belongs to {owners} events only")
+    if kind == "refused" and fields.get("verdict") == Verdict.ACCEPTED:
+        problems.append("a refused event needs the verdict the till showed (not ACCEPTED)")
+    return problems
+
+
+class Event(Record, Strict):
+    """One thing a till did, as it pushes it to the ledger. What each kind carries is KINDS'."""
 
     id: UUID = Field(description="Chosen by the device; the idempotency key, remembered for ever.")
     kind: EventKind
-    voucher_id: ShortText | None = Field(None, description="Absent for a refused scan of an unknown code.")
+    voucher_id: ShortText | None = Field(
+        default=None, description="Absent for a refused scan of an unknown code."
+    )
     at: Instant = Field(description="Device wall time of the scan.")
     device_seq: int = Field(ge=0, le=2**62)
     cashier: ShortText | None = None
     device_id: ShortText | None = Field(
-        None,
+        default=None,
         description="Extension: the device that made the event, when it is not the one sending it: an "
         "earlier device of the same store (a till enrolled again pushes what its old journal holds).",
     )
-    reverts: UUID | None = Field(None, description="revert only: the id of the redeem event undone.")
+    reverts: UUID | None = Field(default=None, description="revert only: the id of the redeem event undone.")
     reviews: UUID | None = Field(
-        None, description="review only: the id of the conflicted or rejected event a manager reviewed."
+        default=None,
+        description="review only: the id of the conflicted or rejected event a manager reviewed.",
     )
     reason: LongText | None = Field(
-        None, description="revert: why, in the manager's words; review: the manager's note."
+        default=None, description="revert: why, in the manager's words; review: the manager's note."
     )
-    verdict: Verdict | None = Field(None, description="refused only: the verdict the till showed.")
+    verdict: Verdict | None = Field(default=None, description="refused only: the verdict the till showed.")
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Event:
-        problems = []
-        if self.kind in ("redeem", "revert") and not self.voucher_id:
-            problems.append(f"a {self.kind} event needs voucher_id")
-        if self.kind == "revert" and (self.reverts is None or not (self.reason or "").strip()):
-            problems.append("a revert event needs reverts (the redeem event id) and a reason")
-        if self.kind == "review" and (self.reviews is None or not (self.reason or "").strip()):
-            problems.append("a review event needs reviews (the event id reviewed) and a reason (the note)")
-        if self.kind != "revert" and self.reverts is not None:
-            problems.append("reverts belongs to revert events only")
-        if self.kind != "review" and self.reviews is not None:
-            problems.append("reviews belongs to review events only")
-        if self.kind not in ("revert", "review") and self.reason is not None:
-            problems.append("reason belongs to revert and review events only")
-        if self.kind == "refused" and (self.verdict is None or self.verdict is Verdict.ACCEPTED):
-            problems.append("a refused event needs the verdict the till showed (not ACCEPTED)")
-        if self.kind != "refused" and self.verdict is not None:
-            problems.append("verdict belongs to refused events only")
+        problems = kind_problems(self.kind, self.__dict__)
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @field_serializer("at", when_used="json")
+    def _offset(self, value: datetime) -> str:
+        return value.isoformat()  # with its offset, as docs/PROTOCOL.md writes times
+
+    def to_wire(self) -> JSONObject:
+        """As pushed: only the fields it has (a server that does not know an extension refuses it)."""
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 class EventsRequest(Strict):
     events: list[Event] = Field(max_length=MAX_EVENTS)
 
 
-class Winner(Lenient):
+class Winner(Record, Lenient):
     store_id: str
     device_id: str | None
     at: datetime
 
 
-class EventResult(Lenient):
+class EventResult(Record, Lenient):
+    """Head office's answer to one event pushed (or the agent's own, `rejected` as MALFORMED, for one
+    the server refused as malformed on its own). An outcome never changes once given."""
+
     id: UUID
     outcome: Outcome
     reason: str | None = None
     winner: Winner | None = None
     server_time: datetime
     first: EventResult | None = Field(
-        None, description="duplicate only: the result the first copy of this event received."
+        default=None, description="duplicate only: the result the first copy of this event received."
     )
 
+    @property
+    def final(self) -> EventResult:
+        """The answer that stands: a duplicate's first result when it carries one, else this one."""
+        return self.first if self.outcome == "duplicate" and self.first is not None else self
 
-class EventsResponse(Lenient):
+
+class EventsResponse(Record, Lenient):
     results: list[EventResult]
 
 
-class HeartbeatRequest(Strict):
+class HeartbeatRequest(Record, Strict):
     version: ShortText
     pending: int = Field(ge=0, le=2**31 - 1)
     last_pull_at: Instant | None = None
     last_push_at: Instant | None = None
     snapshot_cursor: int = Field(ge=0, le=2**62)
     device_time: Instant | None = Field(
-        None,
+        default=None,
         description="Extension: the device's clock when it sent this, so the server can show clock skew.",
     )
 
+    @field_serializer("last_pull_at", "last_push_at", "device_time", when_used="json")
+    def _offset(self, value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
 
-class HeartbeatResponse(Lenient):
+
+class HeartbeatResponse(Record, Lenient):
     server_time: datetime
 
 
@@ -160,19 +252,19 @@ class EnrolRequest(Strict):
     device_name: ShortText = Field(min_length=1)
 
 
-class EnrolResponse(Lenient):
+class EnrolResponse(Record, Lenient):
     device_id: str
     store_id: str
     token: str
     code_hash_key: str
 
 
-class SnapshotStore(Lenient):
+class SnapshotStore(Record, Lenient):
     id: str
     timezone: str
 
 
-class SnapshotBatch(Lenient):
+class SnapshotBatch(Record, Lenient):
     id: str
     identifier: str
     description: str
@@ -183,7 +275,7 @@ class SnapshotBatch(Lenient):
     stores: list[str] | None = None
 
 
-class SnapshotType(Lenient):
+class SnapshotType(Record, Lenient):
     id: str
     batch_id: str
     name: str
@@ -208,29 +300,29 @@ class SnapshotVoucher(TypedDict):
     used_store: NotRequired[str | None]
 
 
-class Deleted(Lenient):
+class Deleted(Record, Lenient):
     """Tombstones. A deleted batch takes its types and vouchers with it: a client drops them too."""
 
     batches: list[str] = Field(
-        [], description="Deleted batches; their types and vouchers are gone with them."
+        default=[], description="Deleted batches; their types and vouchers are gone with them."
     )
-    types: list[str] = Field([], description="Types removed from a batch still being configured.")
-    vouchers: list[str] = Field([], description="Vouchers deleted on their own (none today).")
+    types: list[str] = Field(default=[], description="Types removed from a batch still being configured.")
+    vouchers: list[str] = Field(default=[], description="Vouchers deleted on their own (none today).")
 
 
-class ProblemWinner(Lenient):
+class ProblemWinner(Record, Lenient):
     store_id: str
     device_id: str | None = None
     at: datetime
 
 
-class ProblemReviewed(Lenient):
+class ProblemReviewed(Record, Lenient):
     at: datetime
     by: str
     note: str
 
 
-class SnapshotProblem(Lenient):
+class SnapshotProblem(Record, Lenient):
     """A conflict or rejection the store should review: one of its own events, or (a conflict) one
     its redemption won; `reviewed` once someone closed it, at either store or at head office."""
 
@@ -246,15 +338,15 @@ class SnapshotProblem(Lenient):
     reviewed: ProblemReviewed | None = None
 
 
-class SnapshotPage(Lenient):
+class SnapshotPage(Record, Lenient):
     cursor: int
     next_cursor: int
     complete: bool
     head: int | None = Field(
-        None, description="Extension: the server's newest change number when the page was read."
+        default=None, description="Extension: the server's newest change number when the page was read."
     )
     remaining: int | None = Field(
-        None,
+        default=None,
         description="Extension: about how many changes follow next_cursor (head − next_cursor, an upper "
         "bound; 0 when complete).",
     )
@@ -263,9 +355,11 @@ class SnapshotPage(Lenient):
     types: list[SnapshotType]
     vouchers: list[SnapshotVoucher]
     deleted: Deleted
-    problems: list[SnapshotProblem] = Field([], description="Extension: conflicts and rejections to review.")
+    problems: list[SnapshotProblem] = Field(
+        default=[], description="Extension: conflicts and rejections to review."
+    )
     wait: float | None = Field(
-        None,
+        default=None,
         description="Extension: the `wait` the server honoured (it waited for a "
         "change up to this many seconds); absent from a server that does not wait.",
     )

@@ -18,9 +18,10 @@ from central.members import session as member_session
 from central.members.claiming import claim_batch, claim_for
 from central.members.session import SIGN_IN_PATH, current_member, form_data, form_ok, safe_next
 from central.members.templating import error_page, redirect, render, secured
+from central.problems import status_of
 from central.services import member_sign_in, members, ratelimit
 from central.services.ledger import MarkUsedRefused
-from central.services.members import MemberSession
+from central.services.members import MemberSession, MemberVoucher
 from central.services.ratelimit import RateLimited
 from vouchers.emails import fold, is_email
 from vouchers.errors import InvalidInput, NotFound
@@ -89,12 +90,12 @@ def send_sign_in(
     except InvalidInput:
         return NotSent("Enter your e-mail address, such as name@example.com.")
     except RateLimited as exc:
-        return NotSent(exc.detail, 429, {"Retry-After": str(exc.retry_after)})
+        return NotSent(exc.detail, status_of(exc), {"Retry-After": str(exc.retry_after)})
     subject, text = member_sign_in.mail_text(ctx.settings.public_url, pending)
     try:
         mail.send(ctx.settings, pending.member_id, subject, text)
     except mail.MailNotSent as exc:
-        return NotSent(exc.detail, 503)
+        return NotSent(exc.detail, status_of(exc))
     return check_mail_page(request, ctx, pending.member_id, next_page, claiming=claim_token is not None)
 
 
@@ -103,7 +104,7 @@ def codes_slowed(request: Request, ctx: Context) -> Response | None:
     try:
         ratelimit.hit(ctx.db, limits(ctx.settings).sign_in_codes_address, client_address(request))
     except RateLimited as exc:
-        response = error_page(request, "Too many tries", exc.detail, 429)
+        response = error_page(request, "Too many tries", exc.detail, status_of(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     return None
@@ -304,7 +305,7 @@ def voucher_code128(request: Request, vid: str, ctx: Context = Depends(get_conte
 
 
 def _mark_page(
-    request: Request, member: MemberSession, v: dict, *, error: str | None = None, status: int = 200
+    request: Request, member: MemberSession, v: MemberVoucher, *, error: str | None = None, status: int = 200
 ) -> Response:
     return render(
         request,

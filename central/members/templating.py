@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 
 from central.services.members import MemberSession
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
-# Scripts and styles only from this server (member pages have no script), no framing, nothing
+# Scripts and styles only from this server (one script: times in the phone's zone), no framing, nothing
 # cached: the pages show voucher codes.
 HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'none'; "
+    "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -33,12 +34,17 @@ DONE = {
 }
 
 
-def when(value: datetime | date | None, empty: str = "—") -> str:
-    """A time as a member reads it: 2 Mar 2026 at 14:03 UTC."""
+def when(value: datetime | date | None, empty: str = "—") -> Markup | str:
+    """A time as a member reads it: 2 Mar 2026 at 14:03 UTC, in a <time> element that
+    /static/localtime.js rewrites into the phone's own zone (2 Mar 2026 at 15:03 CET); without
+    scripts the UTC text stays."""
     if value is None:
         return empty
     if isinstance(value, datetime):
-        return f"{value.day} {value:%b %Y} at {value:%H:%M} UTC"
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return Markup('<time datetime="{}" data-local>{}</time>').format(
+            value.isoformat(timespec="seconds"), f"{value.day} {value:%b %Y} at {value:%H:%M} UTC"
+        )
     return f"{value.day} {value:%b %Y}"
 
 

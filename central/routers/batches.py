@@ -193,6 +193,7 @@ def act(
     actor: Actor = Depends(require_campaigns),
     ctx: Context = Depends(get_context),
 ) -> Response:
+    assert actor.role is not None  # require_campaigns gives a staff member's actor, with their role
     roles.require(actor.role, roles.for_batch_action(action), f"'{action}' on a batch")
     with (
         ctx.db.write() as conn,

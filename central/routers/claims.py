@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Connection
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -55,7 +56,8 @@ def claim(
 ) -> Response:
     member_id = _member_for(who, data.member_id)
     _count_claim(request, ctx, who)
-    with ctx.db.write() as conn:
+
+    def claim_it(conn: Connection) -> service.Claimed:
         answer = service.claim(conn, data.claim_token, member_id, show_code=who.kind == "member")
         if who.actor is not None:  # on behalf of a member: head office's record of who did it
             audit.record(
@@ -63,16 +65,20 @@ def claim(
                 who.actor,
                 "claim.on-behalf",
                 "voucher",
-                answer["voucher_id"],
+                answer.voucher_id,
                 None,
-                {"member_id": member_id, "batch_id": answer["batch_id"]},
+                {"member_id": member_id, "batch_id": answer.batch_id},
             )
-    return json(answer, 201)
+        return answer
+
+    # committed with the claims arriving at the same moment: one flush for them all (db/batcher.py)
+    return json(ctx.grouped.run(claim_it), 201)
 
 
 def _count_claim(request: Request, ctx: Context, who: Claimant) -> None:
     """Claims are rate-limited: a member per address and per member, a token per token."""
     if who.kind == "member":
+        assert who.member_id is not None  # a member claims for themselves
         count_member_claim(request, ctx, who.member_id)
     else:
         ratelimit.hit(ctx.db, limits(ctx.settings).claims_token, f"{who.kind}:{who.name}")

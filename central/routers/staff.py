@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -52,8 +53,8 @@ def bootstrap(data: Bootstrap, request: Request, ctx: Context = Depends(get_cont
             role="admin",
             log2_n=ctx.settings.password_hash_cost,
         )
-        token = staff_admin.create_token(conn, actor, account["email"], data.token_name, data.days)
-    return json({**token, "role": "admin"}, 201)
+        token = staff_admin.create_token(conn, actor, account.email, data.token_name, data.days)
+    return json({**asdict(token), "role": "admin"}, 201)
 
 
 @router.get("/staff", summary="Every staff account with its role (admin)")

@@ -39,8 +39,7 @@ def list_stores(ctx: Context = Depends(get_context)) -> Response:
 @router.get("/stores/{store_id}", summary="One store and its devices")
 def get_store(store_id: str, ctx: Context = Depends(get_context)) -> Response:
     with ctx.db.read() as conn:
-        store = service.store_dict(service.get_store(conn, store_id))
-        return json({**store, "devices": service.list_devices(conn, store_id)})
+        return json(service.store_with_devices(conn, store_id))
 
 
 @router.post(
@@ -51,7 +50,7 @@ def enrolment_code(
 ) -> Response:
     with ctx.db.write() as conn, audit.change(conn, actor, "store.enrolment-code", "store", store_id) as box:
         code = service.create_enrolment_code(conn, store_id, ctx.settings.enrolment_code_minutes)
-        box["after"] = {"expires_at": code["expires_at"]}  # never the code itself
+        box["after"] = {"expires_at": code.expires_at}  # never the code itself
         return json(code, 201)
 
 

@@ -30,7 +30,7 @@ MAX_WAIT = 60  # seconds a snapshot request may wait for a change (docs/PROTOCOL
 def enrol(data: EnrolRequest, request: Request, ctx: Context = Depends(get_context)) -> Response:
     ratelimit.hit(ctx.db, limits(ctx.settings).enrolments_address, client_address(request))  # codes are short
     with ctx.db.write() as conn:
-        return json(devices.enrol(conn, data), 201)
+        return json(devices.enrol(conn, data).model_dump(), 201)
 
 
 @router.get("/sync/snapshot", response_model=SnapshotPage, summary="One page of changes after a cursor")

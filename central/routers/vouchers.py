@@ -12,7 +12,7 @@ from central.auth import require_admin, require_staff_admin
 from central.context import Context, get_context, json
 from central.problems import ADMIN_ERRORS, PNG
 from central.schemas import StatusChange
-from central.services import audit, ledger
+from central.services import ledger
 from central.services import vouchers as service
 from central.services.audit import Actor
 from vouchers.codes import normalise
@@ -53,8 +53,6 @@ def change_status(
     ctx: Context = Depends(get_context),
 ) -> Response:
     with ctx.db.write() as conn:
-        vid = service.one(conn, code)["id"]
-        with audit.change(conn, actor, "voucher.status", "voucher", vid, audit.voucher_state):
-            ledger.change_status(conn, code, data.status, data.reason, author=actor.name)
+        service.change_status(conn, actor, code, data.status, data.reason)
     with ctx.db.read() as conn:
         return json(service.one(conn, normalise(code)))

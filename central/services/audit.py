@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from datetime import date, datetime
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import Connection, insert, select
 
@@ -58,7 +59,9 @@ def record(
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready: times as ISO 8601."""
+    """JSON-ready: records (the states below) as objects, times as ISO 8601."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -68,6 +71,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class ChangeBox(TypedDict):
+    """What the block of `change` may set: `id` (a new entity's) and `after` (what to keep, when not
+    the state read after the block)."""
+
+    id: str | None
+    after: NotRequired[Any]
+
+
 @contextmanager
 def change(
     conn: Connection,
@@ -75,11 +86,11 @@ def change(
     action: str,
     entity_kind: str,
     entity_id: str | None,
-    state: Callable[[Connection, str], Any] | None = None,
-) -> Iterator[dict[str, Any]]:
+    state: Callable[[Connection, str], object] | None = None,
+) -> Iterator[ChangeBox]:
     """Record the change the block makes, with `state(conn, id)` before and after it (same
     transaction). The block may set box["id"] (a new entity's) or box["after"] (what to keep)."""
-    box: dict[str, Any] = {"id": entity_id}
+    box: ChangeBox = {"id": entity_id}
     before = state(conn, entity_id) if state is not None and entity_id else None
     yield box
     after = (
@@ -92,25 +103,66 @@ def change(
 
 # --- the state of things, as the log keeps it -------------------------------------------------------
 
-BATCH_FIELDS = (
-    "identifier",
-    "description",
-    "serial_start",
-    "serial_end",
-    "valid_from",
-    "valid_until",
-    "stores",
-    "channel",
-    "state",
-    "claims",
-    "total",
-    "claimed",
-    "redeemed",
-)
+
+@dataclass(frozen=True)
+class TypeState:
+    id: str
+    name: str
+    serial_start: int
+    serial_end: int
+    value: str
+    min_purchase: str | None
+    initial_status: str
 
 
-def batch_state(conn: Connection, batch_id: str) -> dict[str, Any] | None:
-    row = conn.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
+@dataclass(frozen=True)
+class BatchState:
+    """A batch's configuration, life-cycle state and counters, with its types in serial order."""
+
+    identifier: str
+    description: str
+    serial_start: int
+    serial_end: int
+    valid_from: date | None
+    valid_until: date | None
+    stores: list[str] | None
+    channel: str | None
+    state: str
+    claims: str
+    total: int
+    claimed: int
+    redeemed: int
+    types: list[TypeState]
+
+
+@dataclass(frozen=True)
+class VoucherState:
+    member_id: str | None
+    status: str | None
+    used_at: datetime | None
+    used_store: str | None
+    used_device: str | None
+
+
+@dataclass(frozen=True)
+class StoreState:
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    store_id: str
+    name: str
+    revoked_at: datetime | None
+    pending: int | None
+
+
+_BATCH_COLUMNS = [batches.c[f.name] for f in fields(BatchState) if f.name != "types"]
+
+
+def batch_state(conn: Connection, batch_id: str) -> BatchState | None:
+    row = conn.execute(select(*_BATCH_COLUMNS).where(batches.c.id == batch_id)).mappings().first()
     if row is None:
         return None
     types = conn.execute(
@@ -126,14 +178,15 @@ def batch_state(conn: Connection, batch_id: str) -> dict[str, Any] | None:
         .where(batch_types.c.batch_id == batch_id)
         .order_by(batch_types.c.serial_start)
     ).mappings()
-    return {**{k: row[k] for k in BATCH_FIELDS}, "types": [dict(t) for t in types]}
+    return BatchState(**row, types=[TypeState(**t) for t in types])
 
 
-def voucher_state(conn: Connection, vid: str) -> dict[str, Any] | None:
+def voucher_state(conn: Connection, vid: str) -> VoucherState | None:
     key = split_voucher_id(vid)
+    if key is None:
+        return None
     row = (
-        key
-        and conn.execute(
+        conn.execute(
             select(
                 vouchers.c.member_id,
                 vouchers.c.status,
@@ -145,19 +198,19 @@ def voucher_state(conn: Connection, vid: str) -> dict[str, Any] | None:
         .mappings()
         .first()
     )
-    return dict(row) if row else None
+    return VoucherState(**row) if row else None
 
 
-def store_state(conn: Connection, store_id: str) -> dict[str, Any] | None:
+def store_state(conn: Connection, store_id: str) -> StoreState | None:
     row = (
         conn.execute(select(stores.c.name, stores.c.timezone).where(stores.c.id == store_id))
         .mappings()
         .first()
     )
-    return dict(row) if row else None
+    return StoreState(**row) if row else None
 
 
-def device_state(conn: Connection, device_id: str) -> dict[str, Any] | None:
+def device_state(conn: Connection, device_id: str) -> DeviceState | None:
     row = (
         conn.execute(
             select(devices.c.store_id, devices.c.name, devices.c.revoked_at, devices.c.pending).where(
@@ -167,10 +220,40 @@ def device_state(conn: Connection, device_id: str) -> dict[str, Any] | None:
         .mappings()
         .first()
     )
-    return dict(row) if row else None
+    return DeviceState(**row) if row else None
 
 
 # --- reading it ---------------------------------------------------------------------------------------
+
+
+def _json_text(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the audit log; `before` and `after` are the states as kept (JSON), None when the
+    change has none (a creation has no before)."""
+
+    id: int
+    at: datetime
+    actor: str
+    actor_kind: str  # staff, admin-token, integration, system
+    address: str | None
+    action: str
+    entity_kind: str
+    entity_id: str | None
+    before: Any
+    after: Any
+
+    @property
+    def before_text(self) -> str:
+        """The state before as one line of JSON, keys sorted ('' for none)."""
+        return _json_text(self.before)
+
+    @property
+    def after_text(self) -> str:
+        return _json_text(self.after)
 
 
 def entries(
@@ -183,10 +266,10 @@ def entries(
     until: datetime | None = None,
     limit: int = 500,
     before_id: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Entry]:
     """Newest first, filtered: by who (exact), by what (an entity id), by action (a prefix such as
     'batch.'), by time (since inclusive, until exclusive); `before_id` pages further back."""
-    query = select(audit_log)
+    query = select(*(audit_log.c[f.name] for f in fields(Entry)))
     if actor:
         query = query.where(audit_log.c.actor == actor)
     if entity:
@@ -200,27 +283,14 @@ def entries(
     if before_id is not None:
         query = query.where(audit_log.c.id < before_id)
     rows = conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit)).mappings()
-    return [dict(r) for r in rows]
+    return [Entry(**r) for r in rows]
 
 
-CSV_COLUMNS = [
-    "id",
-    "at",
-    "actor",
-    "actor_kind",
-    "address",
-    "action",
-    "entity_kind",
-    "entity_id",
-    "before",
-    "after",
-]
+CSV_COLUMNS = [f.name for f in fields(Entry)]
 
 
-def as_csv(rows: list[dict[str, Any]]) -> Iterator[str]:
+def as_csv(rows: list[Entry]) -> Iterator[str]:
     """The entries as CSV; formula-like cells (anyone may name a member '=…') open as text."""
-    import json
-
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -228,18 +298,16 @@ def as_csv(rows: list[dict[str, Any]]) -> Iterator[str]:
         writer.writerow(
             safe_row(
                 [
-                    r["id"],
-                    r["at"].isoformat(),
-                    r["actor"],
-                    r["actor_kind"],
-                    r["address"] or "",
-                    r["action"],
-                    r["entity_kind"],
-                    r["entity_id"] or "",
-                    ""
-                    if r["before"] is None
-                    else json.dumps(r["before"], ensure_ascii=False, sort_keys=True),
-                    "" if r["after"] is None else json.dumps(r["after"], ensure_ascii=False, sort_keys=True),
+                    r.id,
+                    r.at.isoformat(),
+                    r.actor,
+                    r.actor_kind,
+                    r.address or "",
+                    r.action,
+                    r.entity_kind,
+                    r.entity_id or "",
+                    r.before_text,
+                    r.after_text,
                 ]
             )
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -334,3 +337,92 @@ def type_draft_errors(
     )
     before = set(validate_batch(batch, others, max_size))
     return [e for e in validate_batch(batch, [*others, candidate], max_size) if e not in before]
+
+
+# --- the batch list on the dashboard: search, filters, sort, archive ---------------------------------
+
+SORTS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "name": "Name",
+    "total": "Total",
+    "claimed": "Claimed",
+    "redeemed": "Redeemed",
+    "available": "Available",
+    "rate": "Redemption rate",
+}
+# The latest local time of any zone is UTC+14 and the earliest UTC−12: a last valid day is over
+# everywhere once it is over at UTC−12.
+_LAST_ZONE = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class BatchFilter:
+    """What the batch list shows: `text` in the name, one state, one channel ('none' for batches
+    without one), sorted by `sort` (a key of SORTS), the archive or the batches in use."""
+
+    text: str = ""
+    state: str = ""
+    channel: str = ""
+    sort: str = "newest"
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class BatchList:
+    """One page of the list (batch_dict's), how many match in all, and how many are in the other
+    list (the archive, or the batches in use when the archive is shown)."""
+
+    batches: tuple[Mapping[str, object], ...]
+    total: int
+    elsewhere: int
+
+
+def is_archived(state: str, valid_until: date | None, now: datetime) -> bool:
+    """Void, or ended: its last valid day is over in every time zone."""
+    return state == State.VOID or (valid_until is not None and valid_until < (now - _LAST_ZONE).date())
+
+
+def available_now(b: Mapping[str, Any]) -> int:
+    """Available as the card shows it: none in a void batch, none before the vouchers exist."""
+    if b["state"] in (State.VOID, State.CONFIGURING, State.VALIDATED, State.GENERATING):
+        return 0
+    return int(b["metrics"]["available"])
+
+
+def _sort_key(key: str):
+    figures = {
+        "total": lambda b: b["metrics"]["total"],
+        "claimed": lambda b: b["metrics"]["claimed"],
+        "redeemed": lambda b: b["metrics"]["redeemed"],
+        "rate": lambda b: b["metrics"]["redemption_rate"],
+        "available": available_now,
+    }
+    return figures.get(key)
+
+
+def find(
+    conn: Connection, public_url: str, f: BatchFilter, *, now: datetime, limit: int, offset: int = 0
+) -> BatchList:
+    """The batches the filter asks for, sorted, `limit` of them from `offset`. Figures sort largest
+    first (then newest first), the name A to Z, ties by age."""
+    everything = list_all(conn, public_url)
+    text = " ".join(f.text.split()).casefold()
+    in_archive = [is_archived(b["state"], b["valid_until"], now) for b in everything]
+    chosen = [b for b, archived in zip(everything, in_archive, strict=True) if archived == f.archived]
+    elsewhere = len(everything) - len(chosen)
+    if text:
+        chosen = [b for b in chosen if text in " ".join(b["identifier"].split()).casefold()]
+    if f.state:
+        chosen = [b for b in chosen if b["state"] == f.state]
+    if f.channel:
+        chosen = [b for b in chosen if (b["channel"] or "none") == f.channel]
+    chosen.reverse()  # newest first (list_all is oldest first), the order ties keep below
+    figure = _sort_key(f.sort)
+    if f.sort == "oldest":
+        chosen.reverse()
+    elif f.sort == "name":
+        chosen.sort(key=lambda b: " ".join(b["identifier"].split()).casefold())
+    elif figure is not None:
+        chosen.sort(key=figure, reverse=True)
+    return BatchList(tuple(chosen[offset : offset + limit]), len(chosen), elsewhere)

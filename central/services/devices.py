@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central.db.schema import devices, enrolment_codes, meta, stores, utcnow
@@ -15,37 +15,108 @@ from central.services.ids import new_id, new_token, token_hash
 from central.services.ledger import Device
 from vouchers.codes import ALPHABET
 from vouchers.errors import Conflict, NotFound, Unauthorized
-from vouchers.wire import EnrolRequest, HeartbeatRequest
+from vouchers.wire import EnrolRequest, EnrolResponse, HeartbeatRequest
 
 
-def store_dict(row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "timezone": row["timezone"],
-        "created_at": row["created_at"],
-    }
+@dataclass(frozen=True)
+class Store:
+    """A shop, as the API lists it and the dashboard shows it."""
+
+    id: str
+    name: str
+    timezone: str  # an IANA name; vouchers' validity days are counted in it
+    created_at: datetime
 
 
-def create_store(conn: Connection, data: StoreCreate) -> dict[str, Any]:
-    values = {**data.model_dump(), "created_at": utcnow()}
+@dataclass(frozen=True)
+class StoreOverview(Store):
+    """A store with how many devices it has (`active`: not revoked) and its latest heartbeat of an
+    active one (None: none heard from yet)."""
+
+    devices: int
+    active: int
+    last_heartbeat_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """A device (a till) as head office sees it: never its token's hash. The heartbeat's figures are
+    None until its first heartbeat; `clock_skew_seconds` is the device's clock minus the server's."""
+
+    id: str
+    store_id: str
+    name: str
+    enrolled_at: datetime
+    revoked_at: datetime | None
+    last_heartbeat_at: datetime | None
+    version: str | None
+    pending: int | None  # events not yet pushed, at the last heartbeat
+    last_pull_at: datetime | None
+    last_push_at: datetime | None
+    snapshot_cursor: int | None
+    clock_skew_seconds: int | None
+
+
+@dataclass(frozen=True)
+class StoreDevices(Store):
+    """A store and every device enrolled at it, the earliest first."""
+
+    devices: list[DeviceInfo]
+
+
+@dataclass(frozen=True)
+class EnrolmentCode:
+    """A one-use enrolment code, in clear only in this answer (the database keeps its hash)."""
+
+    code: str
+    store_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A revoked device: when (the first revocation's time when it was revoked already), and what its
+    last heartbeat said was still to be pushed."""
+
+    id: str
+    revoked: bool
+    pending: int
+    last_heartbeat_at: datetime | None
+    revoked_at: datetime
+
+
+def _store(row: RowMapping) -> Store:
+    return Store(id=row["id"], name=row["name"], timezone=row["timezone"], created_at=row["created_at"])
+
+
+def create_store(conn: Connection, data: StoreCreate) -> Store:
+    store = Store(**data.model_dump(), created_at=utcnow())
     try:
         with conn.begin_nested():
-            conn.execute(insert(stores).values(**values))
+            conn.execute(
+                insert(stores).values(
+                    id=store.id, name=store.name, timezone=store.timezone, created_at=store.created_at
+                )
+            )
     except IntegrityError:
         raise Conflict(f"A store with id '{data.id}' already exists.") from None
-    return values
+    return store
 
 
-def get_store(conn: Connection, store_id: str):
+def get_store(conn: Connection, store_id: str) -> Store:
     row = conn.execute(select(stores).where(stores.c.id == store_id)).mappings().first()
     if row is None:
         raise NotFound(f"There is no store '{store_id}'.")
-    return row
+    return _store(row)
 
 
-def list_stores(conn: Connection) -> list[dict[str, Any]]:
-    return [store_dict(r) for r in conn.execute(select(stores).order_by(stores.c.id)).mappings()]
+def list_stores(conn: Connection) -> list[Store]:
+    return [_store(r) for r in conn.execute(select(stores).order_by(stores.c.id)).mappings()]
+
+
+def store_with_devices(conn: Connection, store_id: str) -> StoreDevices:
+    store = get_store(conn, store_id)
+    return StoreDevices(**asdict(store), devices=list_devices(conn, store_id))
 
 
 def _enrolment_code() -> str:
@@ -58,7 +129,7 @@ def _code_key(code: str) -> str:
     return token_hash(code.replace("-", "").replace(" ", "").upper())
 
 
-def create_enrolment_code(conn: Connection, store_id: str, minutes: int) -> dict[str, Any]:
+def create_enrolment_code(conn: Connection, store_id: str, minutes: int) -> EnrolmentCode:
     get_store(conn, store_id)
     code = _enrolment_code()
     now = utcnow()
@@ -68,10 +139,10 @@ def create_enrolment_code(conn: Connection, store_id: str, minutes: int) -> dict
             code_hash=_code_key(code), store_id=store_id, created_at=now, expires_at=expires
         )
     )
-    return {"code": code, "store_id": store_id, "expires_at": expires}
+    return EnrolmentCode(code=code, store_id=store_id, expires_at=expires)
 
 
-def enrol(conn: Connection, data: EnrolRequest) -> dict[str, Any]:
+def enrol(conn: Connection, data: EnrolRequest) -> EnrolResponse:
     """Trade a one-use enrolment code for a device identity and token."""
     now = utcnow()
     row = (
@@ -103,7 +174,7 @@ def enrol(conn: Connection, data: EnrolRequest) -> dict[str, Any]:
         .values(used_at=now, device_id=device_id)
     )
     key = conn.execute(select(meta.c.value).where(meta.c.key == "code_hash_key")).scalar_one()
-    return {"device_id": device_id, "store_id": row["store_id"], "token": token, "code_hash_key": key}
+    return EnrolResponse(device_id=device_id, store_id=row["store_id"], token=token, code_hash_key=key)
 
 
 def device_for_token(conn: Connection, token: str) -> Device | None:
@@ -138,10 +209,15 @@ def heartbeat(conn: Connection, device: Device, data: HeartbeatRequest) -> datet
     return now
 
 
-def list_devices(conn: Connection, store_id: str) -> list[dict[str, Any]]:
+_DEVICE_COLUMNS = [devices.c[f.name] for f in fields(DeviceInfo)]  # never token_hash
+
+
+def list_devices(conn: Connection, store_id: str) -> list[DeviceInfo]:
     get_store(conn, store_id)
-    rows = conn.execute(select(devices).where(devices.c.store_id == store_id).order_by(devices.c.enrolled_at))
-    return [{k: v for k, v in r.items() if k != "token_hash"} for r in rows.mappings()]
+    rows = conn.execute(
+        select(*_DEVICE_COLUMNS).where(devices.c.store_id == store_id).order_by(devices.c.enrolled_at)
+    )
+    return [DeviceInfo(**r) for r in rows.mappings()]
 
 
 class RevokeNotConfirmed(Conflict):
@@ -151,30 +227,22 @@ class RevokeNotConfirmed(Conflict):
     title = "Revoking this device needs confirming"
 
 
-def revoke(conn: Connection, device_id: str, confirm: int | None = None) -> dict[str, Any]:
+def revoke(conn: Connection, device_id: str, confirm: int | None = None) -> Revocation:
     """Revoke a device; when its last heartbeat said events were still to be pushed, only with
     `confirm` equal to that number (they stay in the till's journal: enrolled again, the till
     pushes them under this device). Revoking a revoked device changes nothing."""
     device = get_device(conn, device_id)
-    pending = device["pending"] or 0
-    answer = {
-        "id": device_id,
-        "revoked": True,
-        "pending": pending,
-        "last_heartbeat_at": device["last_heartbeat_at"],
-    }
-    if device["revoked_at"] is not None:
-        return {**answer, "revoked_at": device["revoked_at"]}
+    pending = device.pending or 0
+    if device.revoked_at is not None:
+        return Revocation(device_id, True, pending, device.last_heartbeat_at, device.revoked_at)
     if pending > 0 and confirm != pending:
-        when = (
-            device["last_heartbeat_at"].isoformat(timespec="seconds") if device["last_heartbeat_at"] else "?"
-        )
+        when = device.last_heartbeat_at.isoformat(timespec="seconds") if device.last_heartbeat_at else "?"
         raise RevokeNotConfirmed(
-            f"Device {device_id} ({device['name']}) had {pending} event(s) not yet pushed at its last heartbeat "
+            f"Device {device_id} ({device.name}) had {pending} event(s) not yet pushed at its last heartbeat "
             f"({when}). Revoking strands them in the till's journal until the till is enrolled again, which pushes "
             f"them under this device. Repeat with confirm={pending} to revoke anyway.",
             pending=pending,
-            last_heartbeat_at=device["last_heartbeat_at"],
+            last_heartbeat_at=device.last_heartbeat_at,
         )
     now = utcnow()
     conn.execute(
@@ -182,7 +250,7 @@ def revoke(conn: Connection, device_id: str, confirm: int | None = None) -> dict
         .where(devices.c.id == device_id, devices.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    return {**answer, "revoked_at": now}
+    return Revocation(device_id, True, pending, device.last_heartbeat_at, now)
 
 
 def device_names(conn: Connection, ids: set[str]) -> dict[str, str]:
@@ -192,30 +260,30 @@ def device_names(conn: Connection, ids: set[str]) -> dict[str, str]:
     return dict(conn.execute(select(devices.c.id, devices.c.name).where(devices.c.id.in_(sorted(ids)))).all())
 
 
-def stores_overview(conn: Connection) -> list[dict[str, Any]]:
+def stores_overview(conn: Connection) -> list[StoreOverview]:
     """Every store with how many devices it has (active ones) and its latest heartbeat."""
     out = []
     rows = list(
         conn.execute(select(devices.c.store_id, devices.c.revoked_at, devices.c.last_heartbeat_at)).all()
     )
     for store in list_stores(conn):
-        mine = [r for r in rows if r.store_id == store["id"]]
+        mine = [r for r in rows if r.store_id == store.id]
         beats = [
             r.last_heartbeat_at for r in mine if r.last_heartbeat_at is not None and r.revoked_at is None
         ]
         out.append(
-            {
-                **store,
-                "devices": len(mine),
-                "active": sum(r.revoked_at is None for r in mine),
-                "last_heartbeat_at": max(beats) if beats else None,
-            }
+            StoreOverview(
+                **asdict(store),
+                devices=len(mine),
+                active=sum(r.revoked_at is None for r in mine),
+                last_heartbeat_at=max(beats) if beats else None,
+            )
         )
     return out
 
 
-def get_device(conn: Connection, device_id: str) -> dict[str, Any]:
-    row = conn.execute(select(devices).where(devices.c.id == device_id)).mappings().first()
+def get_device(conn: Connection, device_id: str) -> DeviceInfo:
+    row = conn.execute(select(*_DEVICE_COLUMNS).where(devices.c.id == device_id)).mappings().first()
     if row is None:
         raise NotFound(f"There is no device '{device_id}'.")
-    return {k: v for k, v in row.items() if k != "token_hash"}
+    return DeviceInfo(**row)

@@ -3,8 +3,8 @@ and the generation jobs running. Read from the database, so every server process
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
@@ -21,6 +21,32 @@ AGE_BUCKETS: tuple[tuple[str, timedelta], ...] = (
 OLDER, NEVER = "over_1d", "never"
 
 
+@dataclass(frozen=True)
+class QuietDevice:
+    """An active device not heard from for a while: `quiet_for` since its last heartbeat, or since it
+    enrolled when it never sent one (`last_heartbeat_at` None); `pending` and `version` as that
+    heartbeat said."""
+
+    id: str
+    name: str
+    store_id: str
+    store_name: str
+    last_heartbeat_at: datetime | None
+    enrolled_at: datetime
+    pending: int | None
+    version: str | None
+    quiet_for: timedelta
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A batch being generated: `generated` vouchers made so far of `total`."""
+
+    id: str
+    generated: int
+    total: int
+
+
 def heartbeat_ages(conn: Connection, now: datetime | None = None) -> dict[str, int]:
     """Active (not revoked) devices counted by how long ago their last heartbeat was."""
     now = now or utcnow()
@@ -35,7 +61,7 @@ def heartbeat_ages(conn: Connection, now: datetime | None = None) -> dict[str, i
     return counts
 
 
-def quiet_devices(conn: Connection, limit: timedelta, now: datetime | None = None) -> list[dict[str, Any]]:
+def quiet_devices(conn: Connection, limit: timedelta, now: datetime | None = None) -> list[QuietDevice]:
     """Active devices not heard from for `limit` or longer (never heard from: enrolled that long
     ago), the longest quiet first, with their store and what their last heartbeat said."""
     now = now or utcnow()
@@ -61,16 +87,16 @@ def quiet_devices(conn: Connection, limit: timedelta, now: datetime | None = Non
         .order_by(heard, devices.c.id)
     )
     return [
-        {**row, "quiet_for": now - (row["last_heartbeat_at"] or row["enrolled_at"])}
+        QuietDevice(**row, quiet_for=now - (row["last_heartbeat_at"] or row["enrolled_at"]))
         for row in conn.execute(query).mappings()
     ]
 
 
-def running_generations(conn: Connection) -> list[dict[str, Any]]:
+def running_generations(conn: Connection) -> list[Generation]:
     """Batches generating now: how many vouchers are made of how many."""
     query = (
         select(batches.c.id, batches.c.generated, batches.c.total)
         .where(batches.c.state == State.GENERATING.value)
         .order_by(batches.c.id)
     )
-    return [dict(row) for row in conn.execute(query).mappings()]
+    return [Generation(**row) for row in conn.execute(query).mappings()]

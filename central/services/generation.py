@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import RowMapping, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central.db.engine import Database, next_seq, next_seqs
@@ -24,6 +25,31 @@ from vouchers.codes import code_hash, new_codes
 from vouchers.lifecycle import State, finish_generation
 
 log = logging.getLogger(__name__)
+
+STEPS = 100  # progress is committed at least this often in a job: every 1 %
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a generation job is, as its page shows it. `seconds_left` is estimated from the rate
+    so far (None until there is one); `resumes_at` is set when the process that held the job has
+    stopped (a restart): another takes it over when that process's lease runs out."""
+
+    state: str
+    done: int
+    total: int
+    error: str | None
+    seconds_left: float | None
+    resumes_at: datetime | None
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, 100 * self.done // self.total)
+
+
+def chunk_for(total: int, chunk: int) -> int:
+    """Vouchers per transaction of a job: the setting, but never more than 1 % of the batch."""
+    return max(1, min(chunk, total // STEPS))
 
 
 class Generator:
@@ -39,6 +65,8 @@ class Generator:
         self._running: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self._supervisor: threading.Thread | None = None
+        self.started_at = utcnow()
+        self._since: dict[str, tuple[datetime, int]] = {}  # batch id → (when this process began, done then)
 
     def lease_until(self):
         return utcnow() + self.lease
@@ -127,7 +155,8 @@ class Generator:
             if row is None or row["state"] != State.GENERATING or row["generation_owner"] != self.owner:
                 return False
             types = batch_service.type_rows(conn, batch_id)
-            serials = _next_serials(types, row["generation_next_serial"], self.chunk)
+            self._since.setdefault(batch_id, (utcnow(), row["generated"]))
+            serials = _next_serials(types, row["generation_next_serial"], chunk_for(row["total"], self.chunk))
             if not serials:
                 conn.execute(
                     update(batches)
@@ -141,6 +170,7 @@ class Generator:
                         change_seq=next_seq(conn),
                     )
                 )
+                self._since.pop(batch_id, None)
                 return False
             key = bytes.fromhex(
                 conn.execute(select(meta.c.value).where(meta.c.key == "code_hash_key")).scalar_one()
@@ -162,6 +192,28 @@ class Generator:
                 )
             )
         return True
+
+    def progress(self, row: RowMapping, now: datetime | None = None) -> Progress:
+        """A batch row's generation progress, with the time left and, when the process generating it
+        stopped, when another takes over."""
+        now = now or utcnow()
+        done, total = row["generated"], row["total"]
+        if row["state"] != State.GENERATING:
+            return Progress(row["state"], total, total, None, None, None)
+        lease_until = row["generation_lease_until"]
+        resumes_at = None
+        if row["generation_owner"] != self.owner and lease_until is not None:
+            heard = lease_until - self.lease  # the owner's last commit renewed its lease
+            if heard < self.started_at or now - heard > self.lease / 2:
+                resumes_at = max(lease_until, now)
+        elif row["generation_owner"] is None:
+            resumes_at = now
+        start, done_then = self._since.get(row["id"]) or (row["updated_at"], 0)
+        seconds_left = None
+        elapsed = (now - start).total_seconds()
+        if resumes_at is None and done > done_then and elapsed > 0:
+            seconds_left = (total - done) * elapsed / (done - done_then)
+        return Progress(row["state"], done, total, row["generation_error"], seconds_left, resumes_at)
 
 
 def _insert_sql(conn) -> str:

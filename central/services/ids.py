@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from vouchers import ids
 from vouchers.codes import ALPHABET
 
 
@@ -23,11 +24,8 @@ def token_hash(token: str) -> str:
 
 
 def voucher_id(batch_id: str, serial: int) -> str:
-    return f"{batch_id}.{serial}"
+    return ids.make(batch_id, serial)
 
 
 def split_voucher_id(value: str) -> tuple[str, int] | None:
-    batch_id, _, serial = value.rpartition(".")
-    if not batch_id or not serial.isdigit() or len(serial) > 18:
-        return None
-    return batch_id, int(serial)
+    return ids.try_parse(value)

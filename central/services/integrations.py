@@ -4,9 +4,8 @@ hashed; revoked ones stop working at once and stay listed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -25,41 +24,67 @@ class Integration:
     name: str
 
 
-def create(conn: Connection, name: str, created_by: str, days: int | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class IntegrationToken:
+    """An integration token as listed (never its secret or hash); `expires_at` None: it never expires."""
+
+    id: str
+    name: str
+    created_at: datetime
+    created_by: str  # who issued it
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IssuedToken(IntegrationToken):
+    """An integration token just issued: `token` is its secret, in this answer only."""
+
+    token: str
+
+
+def create(conn: Connection, name: str, created_by: str, days: int | None) -> IssuedToken:
     """A new token; its secret is in the answer only."""
     now = utcnow()
     token = PREFIX + new_token()
-    values = {
-        "id": new_id("i"),
-        "name": name.strip(),
-        "token_hash": token_hash(token),
-        "created_at": now,
-        "created_by": created_by,
-        "expires_at": now + timedelta(days=days) if days else None,
-    }
-    conn.execute(insert(integration_tokens).values(**values))
-    return {**_public(values), "token": token}
-
-
-def _public(row) -> dict[str, Any]:
-    return {k: row.get(k) for k in ("id", "name", "created_at", "created_by", "expires_at", "revoked_at")}
-
-
-def list_all(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(select(integration_tokens).order_by(integration_tokens.c.created_at)).mappings()
-    return [_public(dict(r)) for r in rows]
-
-
-def get(conn: Connection, token_id: str) -> dict[str, Any]:
-    row = (
-        conn.execute(select(integration_tokens).where(integration_tokens.c.id == token_id)).mappings().first()
+    made = IssuedToken(
+        id=new_id("i"),
+        name=name.strip(),
+        created_at=now,
+        created_by=created_by,
+        expires_at=now + timedelta(days=days) if days else None,
+        revoked_at=None,
+        token=token,
     )
+    conn.execute(
+        insert(integration_tokens).values(
+            id=made.id,
+            name=made.name,
+            token_hash=token_hash(token),
+            created_at=made.created_at,
+            created_by=made.created_by,
+            expires_at=made.expires_at,
+        )
+    )
+    return made
+
+
+_LISTED = [integration_tokens.c[f.name] for f in fields(IntegrationToken)]
+
+
+def list_all(conn: Connection) -> list[IntegrationToken]:
+    rows = conn.execute(select(*_LISTED).order_by(integration_tokens.c.created_at)).mappings()
+    return [IntegrationToken(**r) for r in rows]
+
+
+def get(conn: Connection, token_id: str) -> IntegrationToken:
+    row = conn.execute(select(*_LISTED).where(integration_tokens.c.id == token_id)).mappings().first()
     if row is None:
         raise NotFound(f"There is no integration token '{token_id}'.")
-    return _public(dict(row))
+    return IntegrationToken(**row)
 
 
-def revoke(conn: Connection, token_id: str) -> dict[str, Any]:
+def revoke(conn: Connection, token_id: str) -> IntegrationToken:
     get(conn, token_id)
     conn.execute(
         update(integration_tokens)
@@ -69,15 +94,15 @@ def revoke(conn: Connection, token_id: str) -> dict[str, Any]:
     return get(conn, token_id)
 
 
-def issue(conn: Connection, actor: Actor, name: str, days: int | None) -> dict[str, Any]:
+def issue(conn: Connection, actor: Actor, name: str, days: int | None) -> IssuedToken:
     """`create`, written to the audit log with its author (never the secret): the API's and the dashboard's."""
     with audit.change(conn, actor, "integration.create", "integration", None) as box:
         made = create(conn, name, actor.name, days)
-        box["id"], box["after"] = made["id"], {"name": made["name"], "expires_at": made["expires_at"]}
+        box["id"], box["after"] = made.id, {"name": made.name, "expires_at": made.expires_at}
     return made
 
 
-def withdraw(conn: Connection, actor: Actor, token_id: str) -> dict[str, Any]:
+def withdraw(conn: Connection, actor: Actor, token_id: str) -> IntegrationToken:
     """`revoke`, written to the audit log with its author."""
     with audit.change(
         conn,
@@ -85,7 +110,7 @@ def withdraw(conn: Connection, actor: Actor, token_id: str) -> dict[str, Any]:
         "integration.revoke",
         "integration",
         token_id,
-        lambda c, i: {"revoked_at": get(c, i)["revoked_at"]},
+        lambda c, i: {"revoked_at": get(c, i).revoked_at},
     ):
         return revoke(conn, token_id)
 

@@ -18,18 +18,27 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 
 from central.db.engine import next_seq, next_seqs
 from central.db.schema import batches, devices, events, stores, utcnow, vouchers
 from central.services import problems
 from central.services.ids import split_voucher_id, voucher_id
+from central.services.ledger_rows import (
+    COLUMNS,
+    AnyRow,
+    EventRecord,
+    LedgerRow,
+    Result,
+    event_record,
+    insert_values,
+    new_row,
+    result_of,
+)
 from vouchers import status as status_rules
 from vouchers.codes import normalise
 from vouchers.errors import Conflict, NotFound, StatusChangeRefused
@@ -39,43 +48,42 @@ from vouchers.verdict import REASONS, BatchView, Verdict, VoucherView, decide
 from vouchers.wire import Event
 
 
-@dataclass
+@dataclass(frozen=True)
 class Device:
     id: str
     store_id: str
+
+
+class VoucherRow(TypedDict):
+    """The columns of a voucher the ledger decides with and changes."""
+
+    batch_id: str
+    serial: int
+    member_id: str | None
+    status: str | None
+    used_at: datetime | None
+    used_store: str | None
+    used_device: str | None
+    redeemed_by: str | None
 
 
 @dataclass
 class _Request:
     """What one request has read and changed so far, so events in it see each other."""
 
-    vouchers: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
-    batches: dict[str, RowMapping | None] = field(default_factory=dict)
-    seen: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vouchers: dict[tuple[str, int], VoucherRow] = field(default_factory=dict)
+    batches: dict[str, BatchView | None] = field(default_factory=dict)
+    seen: dict[str, AnyRow] = field(default_factory=dict)
     redeemed_delta: dict[str, int] = field(default_factory=dict)
-    changed: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # written once, at the end
+    changed: dict[tuple[str, int], VoucherRow] = field(default_factory=dict)  # written once, at the end
     makers: dict[str, Device | None] = field(default_factory=dict)  # earlier devices named by events
 
 
-def result_of(row: dict[str, Any] | RowMapping) -> dict[str, Any]:
-    """The result an event received, from its ledger row."""
-    winner = None
-    if row["winner_store"] is not None:
-        winner = {"store_id": row["winner_store"], "device_id": row["winner_device"], "at": row["winner_at"]}
-    return {
-        "id": row["id"],
-        "outcome": row["outcome"],
-        "reason": row["outcome_reason"],
-        "winner": winner,
-        "server_time": row["received_at"],
-    }
-
-
-def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[dict[str, Any]]:
+def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[Result]:
     """Decide and record each event, in order; returns one result per event."""
     now = utcnow()
     tz = ZoneInfo(conn.execute(select(stores.c.timezone).where(stores.c.id == device.store_id)).scalar_one())
-    firsts: dict[str, dict[str, Any]] = {}
+    firsts: dict[str, AnyRow] = {}
     while True:
         req = _Request(seen=dict(firsts))
         _prefetch_vouchers(conn, req, batch_events)  # locks them until the end of the transaction
@@ -88,26 +96,33 @@ def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[
             savepoint.rollback()  # some ids are there already (sent twice at once): again, knowing them
         missing = [r["id"] for r in new_rows if r["id"] not in stored]
         for row in conn.execute(select(events).where(events.c.id.in_(missing))).mappings():
-            firsts[row["id"]] = dict(row)  # committed, so the next round finds every one of them
+            firsts[row["id"]] = row  # committed, so the next round finds every one of them
 
 
-_INSERT_NEW = {
-    "sqlite": sqlite_insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id),
-    "postgresql": pg_insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id),
-}
-
-
-def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the request's new ledger rows; the ids stored (an id already there is left alone)."""
+def _insert_new(conn: Connection, rows: list[LedgerRow]) -> set[str]:
+    """Insert the request's new ledger rows, straight to the driver in one statement; returns the
+    ids stored (an id already there is left alone)."""
     if not rows:
         return set()
-    return set(conn.execute(_INSERT_NEW[conn.dialect.name], rows).scalars())
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    one = "(" + ", ".join([mark] * len(COLUMNS)) + ")"
+    sql = (
+        f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES {', '.join([one] * len(rows))} "
+        "ON CONFLICT (id) DO NOTHING RETURNING id"
+    )
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, insert_values(conn.dialect, rows))
+        return {r[0] for r in cursor.fetchall()}
+    finally:
+        cursor.close()
 
 
 def _decide_all(
     conn: Connection, req: _Request, device: Device, batch_events: list[Event], tz: ZoneInfo, now: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    results, new_rows = [], []
+) -> tuple[list[Result], list[LedgerRow]]:
+    results: list[Result] = []
+    new_rows: list[LedgerRow] = []
     for event in batch_events:
         event_id = str(event.id)
         maker = _maker(conn, req, device, event)
@@ -122,7 +137,7 @@ def _decide_all(
     return results, new_rows
 
 
-def _write_changes(conn: Connection, req: _Request, new_rows: list[dict[str, Any]]) -> None:
+def _write_changes(conn: Connection, req: _Request, new_rows: list[LedgerRow]) -> None:
     """What the request's decisions change, written once: problems, vouchers, batch counters."""
     problems.record(conn, new_rows)
     if req.changed:
@@ -133,7 +148,11 @@ def _write_changes(conn: Connection, req: _Request, new_rows: list[dict[str, Any
                 {
                     "k_batch": v["batch_id"],
                     "k_serial": v["serial"],
-                    **{c: v[c] for c in _USE_COLUMNS},
+                    "status": v["status"],
+                    "used_at": v["used_at"],
+                    "used_store": v["used_store"],
+                    "used_device": v["used_device"],
+                    "redeemed_by": v["redeemed_by"],
                     "change_seq": seq,
                 }
                 for v, seq in zip(req.changed.values(), seqs, strict=True)
@@ -164,7 +183,7 @@ def _maker(conn: Connection, req: _Request, sender: Device, event: Event) -> Dev
     return req.makers[event.device_id] or sender
 
 
-def _repeat(first: dict[str, Any], device: Device, now: datetime) -> dict[str, Any]:
+def _repeat(first: AnyRow, device: Device, now: datetime) -> Result:
     if first["device_id"] != device.id and first["store_id"] != device.store_id:
         # another store's device chose the same id: refuse, keep the first (a device of the same
         # store sending it again is a till enrolled again: the same event)
@@ -176,13 +195,23 @@ def _repeat(first: dict[str, Any], device: Device, now: datetime) -> dict[str, A
             "server_time": now,
         }
     return {
-        **result_of(first),
+        "id": first["id"],
         "outcome": "duplicate",
         "reason": None,
         "winner": None,
         "server_time": now,
         "first": result_of(first),
     }
+
+
+_PREFETCH = (  # built once: a push names hundreds of vouchers, a request builds no SQL for them
+    select(*[getattr(vouchers.c, name) for name in VoucherRow.__annotations__])
+    .where(
+        vouchers.c.batch_id == bindparam("batch"), vouchers.c.serial.in_(bindparam("serials", expanding=True))
+    )
+    .order_by(vouchers.c.serial)
+    .with_for_update()
+)
 
 
 def _prefetch_vouchers(conn: Connection, req: _Request, batch_events: list[Event]) -> None:
@@ -196,126 +225,124 @@ def _prefetch_vouchers(conn: Connection, req: _Request, batch_events: list[Event
     for batch_id, serials in sorted(by_batch.items()):  # in key order: see db/engine.py
         ordered = sorted(serials)
         for start in range(0, len(ordered), 500):
-            query = (
-                select(vouchers)
-                .where(vouchers.c.batch_id == batch_id, vouchers.c.serial.in_(ordered[start : start + 500]))
-                .order_by(vouchers.c.serial)
-                .with_for_update()
-            )
-            for row in conn.execute(query).mappings():
-                req.vouchers[(row["batch_id"], row["serial"])] = dict(row)
+            found = conn.execute(_PREFETCH, {"batch": batch_id, "serials": ordered[start : start + 500]})
+            for row in found.mappings():
+                req.vouchers[(row["batch_id"], row["serial"])] = VoucherRow(**row)  # type: ignore[typeddict-item]
 
 
-def _batch(conn: Connection, req: _Request, batch_id: str) -> RowMapping | None:
+def _batch(conn: Connection, req: _Request, batch_id: str) -> BatchView | None:
     if batch_id not in req.batches:
-        req.batches[batch_id] = (
-            conn.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
-        )
+        row = conn.execute(select(batches).where(batches.c.id == batch_id)).mappings().first()
+        req.batches[batch_id] = None if row is None else _batch_view(row)
     return req.batches[batch_id]
 
 
 def _decide(
     conn: Connection, req: _Request, device: Device, event: Event, tz: ZoneInfo, now: datetime
-) -> dict[str, Any]:
+) -> LedgerRow:
     key = split_voucher_id(event.voucher_id) if event.voucher_id else None
     voucher = req.vouchers.get(key) if key else None
-    row = {
-        "id": str(event.id),
-        "kind": event.kind,
-        "store_id": device.store_id,
-        "device_id": device.id,
-        "device_seq": event.device_seq,
-        "voucher_id": event.voucher_id,
-        "batch_id": voucher["batch_id"] if voucher else None,
-        "at": event.at,
-        "received_at": now,
-        "cashier": event.cashier,
-        "reverts": str(event.reverts) if event.reverts else None,
-        "reviews": str(event.reviews) if event.reviews else None,
-        "reason": event.reason,
-        "verdict": event.verdict.value if event.verdict else None,
-        "new_status": None,
-        "outcome": "accepted",
-        "outcome_reason": None,
-        "winner_store": None,
-        "winner_device": None,
-        "winner_at": None,
-    }
+    row = new_row(
+        id=str(event.id),
+        kind=event.kind,
+        at=event.at,
+        received_at=now,
+        store_id=device.store_id,
+        device_id=device.id,
+        device_seq=event.device_seq,
+        voucher_id=event.voucher_id,
+        batch_id=voucher["batch_id"] if voucher else None,
+        cashier=event.cashier,
+        reverts=str(event.reverts) if event.reverts else None,
+        reviews=str(event.reviews) if event.reviews else None,
+        reason=event.reason,
+        verdict=event.verdict.value if event.verdict else None,
+    )
     if event.device_id is not None and event.device_id != device.id:  # _maker found no such device here
-        return {**row, "outcome": "rejected", "outcome_reason": "UNKNOWN_DEVICE"}
+        return _rejected(row, "UNKNOWN_DEVICE")
     if event.kind == "refused":
         return row  # kept for the record; never changes a voucher
     if event.kind == "review":
         return problems.review_from_till(conn, device.store_id, device.id, row)
     if voucher is None:
-        return {**row, "outcome": "rejected", "outcome_reason": Verdict.UNKNOWN.value}
+        return _rejected(row, Verdict.UNKNOWN.value)
     if event.kind == "redeem":
         return _redeem(conn, req, device, event, voucher, row, tz)
     return _revert(conn, req, device, event, voucher, row)
 
 
-_USE_COLUMNS = ("status", "used_at", "used_store", "used_device", "redeemed_by")
+def _rejected(row: LedgerRow, reason: str) -> LedgerRow:
+    row["outcome"], row["outcome_reason"] = "rejected", reason
+    return row
+
+
 _VOUCHER_UPDATE = (
     update(vouchers)
     .where(vouchers.c.batch_id == bindparam("k_batch"), vouchers.c.serial == bindparam("k_serial"))
-    .values({c: bindparam(c) for c in (*_USE_COLUMNS, "change_seq")})
+    .values(
+        {
+            c: bindparam(c)
+            for c in ("status", "used_at", "used_store", "used_device", "redeemed_by", "change_seq")
+        }
+    )
 )
 
 
-def _redeem(conn, req, device, event, voucher, row, tz) -> dict[str, Any]:
+def _redeem(
+    conn: Connection,
+    req: _Request,
+    device: Device,
+    event: Event,
+    voucher: VoucherRow,
+    row: LedgerRow,
+    tz: ZoneInfo,
+) -> LedgerRow:
     batch = _batch(conn, req, voucher["batch_id"])
-    verdict = decide(_voucher_view(voucher), _batch_view(batch), device.store_id, event.at, tz)
+    if batch is None:  # a voucher's batch is there while the voucher is (foreign key)
+        return _rejected(row, Verdict.UNKNOWN.value)
+    verdict = decide(_voucher_view(voucher), batch, device.store_id, event.at, tz)
     if verdict is Verdict.ACCEPTED:
-        _use(
-            req,
-            voucher,
-            status=Status.USED.value,
-            used_at=event.at,
-            used_store=device.store_id,
-            used_device=device.id,
-            redeemed_by=row["id"],
-        )
+        _use(req, voucher, Status.USED.value, event.at, device.store_id, device.id, row["id"])
         req.redeemed_delta[voucher["batch_id"]] = req.redeemed_delta.get(voucher["batch_id"], 0) + 1
         return row
     if verdict is Verdict.ALREADY_USED and voucher["redeemed_by"] is not None:
-        return {
-            **row,
-            "outcome": "conflict",
-            "outcome_reason": verdict.value,
-            "winner_store": voucher["used_store"],
-            "winner_device": voucher["used_device"],
-            "winner_at": voucher["used_at"],
-        }
-    return {**row, "outcome": "rejected", "outcome_reason": verdict.value}
+        row["outcome"], row["outcome_reason"] = "conflict", verdict.value
+        row["winner_store"], row["winner_device"] = voucher["used_store"], voucher["used_device"]
+        row["winner_at"] = voucher["used_at"]
+        return row
+    return _rejected(row, verdict.value)
 
 
-def _revert(conn, req, device, event, voucher, row) -> dict[str, Any]:
+def _revert(
+    conn: Connection, req: _Request, device: Device, event: Event, voucher: VoucherRow, row: LedgerRow
+) -> LedgerRow:
     target_id = str(event.reverts)
-    target = req.seen.get(target_id)
+    target: AnyRow | None = req.seen.get(target_id)
     if target is None:
         target = conn.execute(select(events).where(events.c.id == target_id)).mappings().first()
     if target is None or target["kind"] != "redeem" or target["voucher_id"] != event.voucher_id:
-        return {**row, "outcome": "rejected", "outcome_reason": "UNKNOWN_REDEMPTION"}
+        return _rejected(row, "UNKNOWN_REDEMPTION")
     if target["store_id"] != device.store_id:
-        return {**row, "outcome": "rejected", "outcome_reason": Verdict.WRONG_STORE.value}
+        return _rejected(row, Verdict.WRONG_STORE.value)
     if voucher["redeemed_by"] != target_id:
-        return {**row, "outcome": "rejected", "outcome_reason": "NOT_REDEEMED"}
-    _use(
-        req,
-        voucher,
-        status=Status.UNUSED.value,
-        used_at=None,
-        used_store=None,
-        used_device=None,
-        redeemed_by=None,
-    )
+        return _rejected(row, "NOT_REDEEMED")
+    _use(req, voucher, Status.UNUSED.value, None, None, None, None)
     req.redeemed_delta[voucher["batch_id"]] = req.redeemed_delta.get(voucher["batch_id"], 0) - 1
     return row
 
 
-def _use(req: _Request, voucher: dict[str, Any], **values: Any) -> None:
+def _use(
+    req: _Request,
+    voucher: VoucherRow,
+    status: str,
+    used_at: datetime | None,
+    store: str | None,
+    device: str | None,
+    redeemed_by: str | None,
+) -> None:
     """Change the voucher for the rest of this request; ingest writes it once at the end."""
-    voucher.update(values)
+    voucher["status"], voucher["used_at"], voucher["redeemed_by"] = status, used_at, redeemed_by
+    voucher["used_store"], voucher["used_device"] = store, device
     req.changed[(voucher["batch_id"], voucher["serial"])] = voucher
 
 
@@ -329,21 +356,25 @@ def _set_voucher(conn: Connection, voucher: dict[str, Any], **values: Any) -> No
     voucher.update(values)
 
 
-def _voucher_view(v: dict[str, Any]) -> VoucherView:
+_STATUSES = {s.value: s for s in Status}  # Status(value) costs microseconds a call; this is a lookup
+_STATES = {s.value: s for s in State}
+
+
+def _voucher_view(v: VoucherRow | RowMapping | dict[str, Any]) -> VoucherView:
     return VoucherView(
         id=voucher_id(v["batch_id"], v["serial"]),
         batch_id=v["batch_id"],
         claimed=v["member_id"] is not None,
-        status=Status(v["status"]) if v["status"] else None,
+        status=_STATUSES[v["status"]] if v["status"] else None,
         used_at=v["used_at"],
         used_store=v["used_store"],
     )
 
 
-def _batch_view(b: RowMapping) -> BatchView:
+def _batch_view(b: RowMapping | dict[str, Any]) -> BatchView:
     return BatchView(
         id=b["id"],
-        state=State(b["state"]),
+        state=_STATES[b["state"]],
         valid_from=b["valid_from"],
         valid_until=b["valid_until"],
         stores=tuple(b["stores"]) if b["stores"] is not None else None,
@@ -379,51 +410,29 @@ def change_status(
     elif new is Status.USED:
         values.update(used_at=now)
     _set_voucher(conn, voucher, **values)
-    conn.execute(
-        insert(events).values(
-            id=str(uuid.uuid4()),
-            kind="status",
-            voucher_id=voucher_id(voucher["batch_id"], voucher["serial"]),
-            batch_id=voucher["batch_id"],
-            at=now,
-            received_at=now,
-            reason=reason,
-            new_status=new.value,
-            outcome="accepted",
-            author=author,
-        )
+    row = new_row(
+        id=str(uuid.uuid4()),
+        kind="status",
+        at=now,
+        received_at=now,
+        voucher_id=voucher_id(voucher["batch_id"], voucher["serial"]),
+        batch_id=voucher["batch_id"],
+        reason=reason,
+        new_status=new.value,
+        author=author,
     )
+    conn.execute(insert(events).values(**row))
     return voucher
 
 
-def history(conn: Connection, vid: str) -> list[dict[str, Any]]:
+def history(conn: Connection, vid: str) -> list[EventRecord]:
     rows = conn.execute(
         select(events).where(events.c.voucher_id == vid).order_by(events.c.received_at)
     ).mappings()
-    return [event_dict(r) for r in rows]
+    return [event_record(r) for r in rows]
 
 
-def event_dict(r: RowMapping) -> dict[str, Any]:
-    return {
-        "id": r["id"],
-        "kind": r["kind"],
-        "store_id": r["store_id"],
-        "device_id": r["device_id"],
-        "device_seq": r["device_seq"],
-        "voucher_id": r["voucher_id"],
-        "batch_id": r["batch_id"],
-        "at": r["at"],
-        "received_at": r["received_at"],
-        "cashier": r["cashier"],
-        "reverts": r["reverts"],
-        "reason": r["reason"],
-        "verdict": r["verdict"],
-        "new_status": r["new_status"],
-        "member_id": r["member_id"],
-        "reviews": r.get("reviews"),
-        "author": r.get("author"),
-        "result": result_of(r),
-    }
+event_dict = event_record  # the name the API and the dashboard use
 
 
 class MarkUsedRefused(Conflict):
@@ -443,7 +452,10 @@ def store_zones(conn: Connection, batch: RowMapping | dict[str, Any]) -> list[Zo
 
 
 def member_verdict(
-    voucher: dict[str, Any], batch: RowMapping | dict[str, Any], zones: list[ZoneInfo], now: datetime
+    voucher: RowMapping | dict[str, Any],
+    batch: RowMapping | dict[str, Any],
+    zones: list[ZoneInfo],
+    now: datetime,
 ) -> Verdict:
     """The verdict a till would reach, for a member without one: the store limit does not apply, and
     the batch's dates hold when they hold in the time zone of any store where it is valid."""
@@ -453,7 +465,7 @@ def member_verdict(
     return Verdict.ACCEPTED if Verdict.ACCEPTED in verdicts else verdicts[0]
 
 
-def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> dict[str, Any]:
+def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> EventRecord:
     """A member's own MARK AS USED (seed 002), recorded as a redemption like a till's: a `redeem`
     event with the member as the actor and no store or device, the voucher used (it reaches tills
     through the snapshot) and the batch's redeemed count up by one.
@@ -462,7 +474,7 @@ def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> 
     otherwise MarkUsedRefused says why and nothing is written. `event_id` is the idempotency key:
     sending the same one again returns the first event instead of refusing."""
     key = split_voucher_id(vid)
-    voucher = (  # locked first: the same form sent twice at once is decided once
+    found = (  # locked first: the same form sent twice at once is decided once
         key
         and conn.execute(
             select(vouchers)
@@ -481,9 +493,9 @@ def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> 
                 "This form was already used for something else. Reload the page and try again."
             )
         return event_dict(first)
-    if not voucher:
+    if not found:
         raise NotFound("You have no voucher with this id.")
-    voucher = dict(voucher)
+    voucher = dict(found)
     try:
         status_rules.check_member_mark_used(voucher["status"])
     except StatusChangeRefused as exc:
@@ -493,28 +505,15 @@ def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> 
     verdict = member_verdict(voucher, batch, store_zones(conn, batch), now)
     if verdict is not Verdict.ACCEPTED:
         raise MarkUsedRefused(REASONS[verdict], verdict=verdict.value)
-    row = {
-        "id": event_id,
-        "kind": "redeem",
-        "store_id": None,
-        "device_id": None,
-        "device_seq": None,
-        "voucher_id": vid,
-        "batch_id": voucher["batch_id"],
-        "at": now,
-        "received_at": now,
-        "cashier": None,
-        "reverts": None,
-        "reason": None,
-        "verdict": None,
-        "new_status": None,
-        "member_id": member_id,
-        "outcome": "accepted",
-        "outcome_reason": None,
-        "winner_store": None,
-        "winner_device": None,
-        "winner_at": None,
-    }
+    row = new_row(
+        id=event_id,
+        kind="redeem",
+        at=now,
+        received_at=now,
+        voucher_id=vid,
+        batch_id=voucher["batch_id"],
+        member_id=member_id,
+    )
     conn.execute(insert(events).values(**row))
     _set_voucher(
         conn,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,8 @@ from sqlalchemy import Connection, delete, insert, select
 from central.db.schema import batch_types, batches, member_sessions, stores, utcnow, vouchers
 from central.services import ledger
 from central.services.ids import new_token, token_hash, voucher_id
+from central.services.ledger_rows import EventRecord
+from vouchers import ids
 from vouchers.codes import format_code
 from vouchers.errors import NotFound
 from vouchers.status import Status
@@ -116,9 +118,37 @@ def anchor(vid: str) -> str:
     return "voucher-" + vid.replace(".", "-")
 
 
-def _card(conn: Connection, row: Any, now: datetime, zones: dict[str, list[ZoneInfo]]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MemberVoucher:
+    """One voucher as My vouchers shows it, with whether MARK AS USED is offered and, if not, why
+    (`note`, in a member's words)."""
+
+    id: str
+    serial: int
+    anchor: str
+    code: str
+    batch_id: str
+    batch: str
+    description: str
+    type: str
+    value: str
+    min_purchase: str | None
+    valid_from: date | None
+    valid_until: date | None
+    claimed_at: datetime | None
+    status: str
+    status_words: str
+    status_meaning: str
+    used_at: datetime | None
+    used_where: str | None
+    used_by_member: bool
+    can_mark: bool
+    note: str | None
+
+
+def _card(conn: Connection, row: Any, now: datetime, zones: dict[str, list[ZoneInfo]]) -> MemberVoucher:
     """One voucher as My vouchers shows it, with whether MARK AS USED is offered and why not."""
-    v = dict(row._mapping)
+    v = row._mapping
     status = Status(v["status"])
     can_mark, note = False, None
     if status is Status.UNUSED:
@@ -131,58 +161,59 @@ def _card(conn: Connection, row: Any, now: datetime, zones: dict[str, list[ZoneI
             "valid_until": v["valid_until"],
             "stores": v["stores"],
         }
-        verdict = ledger.member_verdict(v, batch, zones[v["batch_id"]], now)
+        verdict = ledger.member_verdict(dict(v), batch, zones[v["batch_id"]], now)
         can_mark = verdict is Verdict.ACCEPTED
         note = None if can_mark else REASONS[verdict]
     elif v["state"] == "void":
         note = REASONS[Verdict.BATCH_VOID]
     words, meaning = STATUS_WORDS[status]
-    return {
-        "id": voucher_id(v["batch_id"], v["serial"]),
-        "serial": v["serial"],
-        "anchor": anchor(voucher_id(v["batch_id"], v["serial"])),
-        "code": format_code(v["code"]),
-        "batch_id": v["batch_id"],
-        "batch": v["identifier"],
-        "description": v["description"],
-        "type": v["type_name"],
-        "value": v["value"],
-        "min_purchase": v["min_purchase"],
-        "valid_from": v["valid_from"],
-        "valid_until": v["valid_until"],
-        "claimed_at": v["claimed_at"],
-        "status": status.value,
-        "status_words": words,
-        "status_meaning": meaning,
-        "used_at": v["used_at"],
-        "used_where": v["store_name"] or v["used_store"],
-        "used_by_member": status is Status.USED and v["redeemed_by"] is not None and v["used_store"] is None,
-        "can_mark": can_mark,
-        "note": note,
-    }
+    vid = voucher_id(v["batch_id"], v["serial"])
+    return MemberVoucher(
+        id=vid,
+        serial=v["serial"],
+        anchor=anchor(vid),
+        code=format_code(v["code"]),
+        batch_id=v["batch_id"],
+        batch=v["identifier"],
+        description=v["description"],
+        type=v["type_name"],
+        value=v["value"],
+        min_purchase=v["min_purchase"],
+        valid_from=v["valid_from"],
+        valid_until=v["valid_until"],
+        claimed_at=v["claimed_at"],
+        status=status.value,
+        status_words=words,
+        status_meaning=meaning,
+        used_at=v["used_at"],
+        used_where=v["store_name"] or v["used_store"],
+        used_by_member=status is Status.USED and v["redeemed_by"] is not None and v["used_store"] is None,
+        can_mark=can_mark,
+        note=note,
+    )
 
 
-def wallet(conn: Connection, member_id: str) -> list[dict[str, Any]]:
+def wallet(conn: Connection, member_id: str) -> list[MemberVoucher]:
     """Every voucher this member claimed, newest claim first."""
-    now, zones = utcnow(), {}
+    now, zones = utcnow(), dict[str, list[ZoneInfo]]()
     rows = conn.execute(_query(member_id).order_by(vouchers.c.claimed_at.desc(), vouchers.c.batch_id))
     return [_card(conn, r, now, zones) for r in rows]
 
 
-def voucher(conn: Connection, member_id: str, vid: str) -> dict[str, Any]:
+def voucher(conn: Connection, member_id: str, vid: str) -> MemberVoucher:
     """One of this member's vouchers, by id; NotFound for any other (another member's included)."""
-    batch_id, _, serial = vid.rpartition(".")
+    key = ids.try_parse(vid)
     row = None
-    if batch_id and serial.isdigit() and len(serial) <= 18:
+    if key is not None:
         row = conn.execute(
-            _query(member_id).where(vouchers.c.batch_id == batch_id, vouchers.c.serial == int(serial))
+            _query(member_id).where(vouchers.c.batch_id == key.batch_id, vouchers.c.serial == key.serial)
         ).first()
     if row is None:
         raise NotFound("You have no voucher with this id.")
     return _card(conn, row, utcnow(), {})
 
 
-def voucher_in_batch(conn: Connection, member_id: str, batch_id: str) -> dict[str, Any] | None:
+def voucher_in_batch(conn: Connection, member_id: str, batch_id: str) -> MemberVoucher | None:
     """The voucher this member claimed from this batch, if any (one claim per member per batch)."""
     row = conn.execute(_query(member_id).where(vouchers.c.batch_id == batch_id)).first()
     return _card(conn, row, utcnow(), {}) if row is not None else None
@@ -191,9 +222,9 @@ def voucher_in_batch(conn: Connection, member_id: str, batch_id: str) -> dict[st
 def raw_code(conn: Connection, member_id: str, vid: str) -> str:
     """The canonical code of one of this member's vouchers, for its barcode images."""
     voucher(conn, member_id, vid)
-    batch_id, _, serial = vid.rpartition(".")
+    batch_id, serial = ids.parse(vid)
     return conn.execute(
-        select(vouchers.c.code).where(vouchers.c.batch_id == batch_id, vouchers.c.serial == int(serial))
+        select(vouchers.c.code).where(vouchers.c.batch_id == batch_id, vouchers.c.serial == serial)
     ).scalar_one()
 
 
@@ -202,7 +233,7 @@ def new_event_id() -> str:
     return str(uuid.uuid4())
 
 
-def mark_used(conn: Connection, member_id: str, vid: str, event_id: str) -> dict[str, Any]:
+def mark_used(conn: Connection, member_id: str, vid: str, event_id: str) -> EventRecord:
     """The member's MARK AS USED: a redemption in the ledger (see ledger.member_redeem)."""
     try:
         event_id = str(uuid.UUID(event_id))

@@ -10,20 +10,64 @@ author; the first review stands, later ones are kept in the ledger as events.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, insert, or_, select, update
 
 from central.db.engine import next_seq, next_seqs
 from central.db.schema import batches, events, problems, utcnow
 from central.services import devices  # (devices imports the ledger, which imports this module)
+from central.services.ledger_rows import LedgerRow
 from vouchers.errors import Conflict, NotFound
 
 OUTCOMES = ("conflict", "rejected")
 
 
-def record(conn: Connection, rows: list[dict[str, Any]]) -> None:
+@dataclass(frozen=True)
+class Winner:
+    """The redemption that won a conflict: where, on which till, when (the till's time)."""
+
+    store_id: str
+    device_id: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Review:
+    """The review that closed a problem: when, by whom, what they found."""
+
+    at: datetime
+    by: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A conflict (`winner` says which redemption won) or a rejection of a till's event, for staff to
+    review; `reviewed` once someone closed it. Names are None when unknown (a batch deleted since)."""
+
+    event_id: str
+    kind: str  # redeem or revert
+    outcome: str  # conflict or rejected
+    reason: str | None  # why: a verdict or a ledger reason code
+    store_id: str
+    device_id: str | None
+    device_name: str | None
+    device_seq: int | None
+    voucher_id: str | None
+    batch_id: str | None
+    batch_identifier: str | None
+    at: datetime  # the till's time of the event
+    received_at: datetime
+    cashier: str | None
+    winner: Winner | None
+    winner_device_name: str | None
+    reviewed: Review | None
+
+
+def record(conn: Connection, rows: list[LedgerRow]) -> None:
     """A problem for each redemption or revert from a till just kept as a conflict or rejected."""
     found = [
         r
@@ -64,25 +108,26 @@ def _close(
     )
 
 
-def review_from_till(conn: Connection, store_id: str, device_id: str, row: dict[str, Any]) -> dict[str, Any]:
+def review_from_till(conn: Connection, store_id: str, device_id: str, row: LedgerRow) -> LedgerRow:
     """A till's review event (the ledger row so far): it closes a problem of its own store, a
     conflict its store won included; anything else is rejected as UNKNOWN_PROBLEM."""
     target = conn.execute(select(problems).where(problems.c.event_id == row["reviews"])).mappings().first()
     if target is None or store_id not in (target["store_id"], target["winner_store"]):
-        return {**row, "outcome": "rejected", "outcome_reason": "UNKNOWN_PROBLEM"}
+        row["outcome"], row["outcome_reason"] = "rejected", "UNKNOWN_PROBLEM"
+        return row
     who = row["cashier"] or "the manager"
     _close(
         conn,
-        row["reviews"],
+        target["event_id"],
         by=f"{who} at store {store_id} (device {device_id})",
-        note=row["reason"],
+        note=row["reason"] or "",
         review_event_id=row["id"],
         at=row["received_at"],
     )
     return row
 
 
-def review(conn: Connection, event_id: str, *, by: str, note: str) -> dict[str, Any]:
+def review(conn: Connection, event_id: str, *, by: str, note: str) -> Problem:
     """Head-office staff review a problem: a ledger event with its author, and the problem closed."""
     if not by.strip() or not note.strip():
         raise Conflict("A review needs who reviewed it and a note.", title="Review incomplete")
@@ -148,7 +193,7 @@ def listing(
     reviewed: bool | None = None,
     event_id: str | None = None,
     limit: int = 500,
-) -> list[dict[str, Any]]:
+) -> list[Problem]:
     """Problems newest first: a store's own and the conflicts it won; reviewed, open, or both."""
     query = select(*_COLUMNS).join(events, events.c.id == problems.c.event_id)
     if store_id is not None:
@@ -159,12 +204,9 @@ def listing(
         )
     if event_id is not None:
         query = query.where(problems.c.event_id == event_id)
-    rows = [
-        dict(r)
-        for r in conn.execute(
-            query.order_by(events.c.received_at.desc(), events.c.id).limit(limit)
-        ).mappings()
-    ]
+    rows = (
+        conn.execute(query.order_by(events.c.received_at.desc(), events.c.id).limit(limit)).mappings().all()
+    )
     batch_ids = sorted({r["batch_id"] for r in rows if r["batch_id"]})
     names = dict(
         conn.execute(select(batches.c.id, batches.c.identifier).where(batches.c.id.in_(batch_ids))).all()
@@ -173,32 +215,32 @@ def listing(
     return [_problem(r, names, tills) for r in rows]
 
 
-def _problem(r: dict[str, Any], names: dict[str, str], tills: dict[str, str]) -> dict[str, Any]:
+def _problem(r: RowMapping, names: dict[str, str], tills: dict[str, str]) -> Problem:
     winner = None
     if r["outcome"] == "conflict" and r["winner_store"] is not None:
-        winner = {"store_id": r["winner_store"], "device_id": r["winner_device"], "at": r["winner_at"]}
+        winner = Winner(store_id=r["winner_store"], device_id=r["winner_device"], at=r["winner_at"])
     reviewed = None
     if r["reviewed_at"] is not None:
-        reviewed = {"at": r["reviewed_at"], "by": r["reviewed_by"], "note": r["review_note"]}
-    return {
-        "event_id": r["id"],
-        "kind": r["kind"],
-        "outcome": r["outcome"],
-        "reason": r["outcome_reason"],
-        "store_id": r["store_id"],
-        "device_id": r["device_id"],
-        "device_name": tills.get(r["device_id"]),
-        "device_seq": r["device_seq"],
-        "voucher_id": r["voucher_id"],
-        "batch_id": r["batch_id"],
-        "batch_identifier": names.get(r["batch_id"]),
-        "at": r["at"],
-        "received_at": r["received_at"],
-        "cashier": r["cashier"],
-        "winner": winner,
-        "winner_device_name": tills.get(r["winner_device"]) if r["winner_device"] else None,
-        "reviewed": reviewed,
-    }
+        reviewed = Review(at=r["reviewed_at"], by=r["reviewed_by"], note=r["review_note"])
+    return Problem(
+        event_id=r["id"],
+        kind=r["kind"],
+        outcome=r["outcome"],
+        reason=r["outcome_reason"],
+        store_id=r["store_id"],
+        device_id=r["device_id"],
+        device_name=tills.get(r["device_id"]),
+        device_seq=r["device_seq"],
+        voucher_id=r["voucher_id"],
+        batch_id=r["batch_id"],
+        batch_identifier=names.get(r["batch_id"]),
+        at=r["at"],
+        received_at=r["received_at"],
+        cashier=r["cashier"],
+        winner=winner,
+        winner_device_name=tills.get(r["winner_device"]) if r["winner_device"] else None,
+        reviewed=reviewed,
+    )
 
 
 def snapshot_rows(
@@ -218,20 +260,21 @@ def snapshot_rows(
     )
     out = []
     for r in conn.execute(query).mappings():
-        p = _problem(dict(r), {}, {})
+        p = _problem(r, {}, {})
+        w, seen = p.winner, p.reviewed
         out.append(
             (
                 {
-                    "event_id": p["event_id"],
-                    "kind": p["kind"],
-                    "outcome": p["outcome"],
-                    "reason": p["reason"],
-                    "store_id": p["store_id"],
-                    "device_id": p["device_id"],
-                    "voucher_id": p["voucher_id"],
-                    "at": _iso(p["at"]),
-                    "winner": p["winner"] and {**p["winner"], "at": _iso(p["winner"]["at"])},
-                    "reviewed": p["reviewed"] and {**p["reviewed"], "at": _iso(p["reviewed"]["at"])},
+                    "event_id": p.event_id,
+                    "kind": p.kind,
+                    "outcome": p.outcome,
+                    "reason": p.reason,
+                    "store_id": p.store_id,
+                    "device_id": p.device_id,
+                    "voucher_id": p.voucher_id,
+                    "at": _iso(p.at),
+                    "winner": w and {"store_id": w.store_id, "device_id": w.device_id, "at": _iso(w.at)},
+                    "reviewed": seen and {"at": _iso(seen.at), "by": seen.by, "note": seen.note},
                 },
                 r["change_seq"],
             )

@@ -23,7 +23,6 @@ from vouchers.errors import VoucherError
 
 
 class RateLimited(VoucherError):
-    status = 429
     slug = "rate-limited"
     title = "Too many requests"
 
@@ -68,14 +67,18 @@ def hit(db: Database, limit: Limit, subject: str) -> None:
     now = utcnow()
     insert = sqlite_insert if db.is_sqlite else pg_insert
     fresh = rate_limits.c.window_start <= now - timedelta(seconds=limit.seconds)
-    statement = insert(rate_limits).values(key=_key(limit, subject), window_start=now, hits=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[rate_limits.c.key],
-        set_={
-            "hits": case((fresh, 1), else_=rate_limits.c.hits + 1),
-            "window_start": case((fresh, literal(now, UTCDateTime())), else_=rate_limits.c.window_start),
-        },
-    ).returning(rate_limits.c.hits, rate_limits.c.window_start)
+    statement = (
+        insert(rate_limits)
+        .values(key=_key(limit, subject), window_start=now, hits=1)
+        .on_conflict_do_update(
+            index_elements=[rate_limits.c.key],
+            set_={
+                "hits": case((fresh, 1), else_=rate_limits.c.hits + 1),
+                "window_start": case((fresh, literal(now, UTCDateTime())), else_=rate_limits.c.window_start),
+            },
+        )
+        .returning(rate_limits.c.hits, rate_limits.c.window_start)
+    )
     with db.counter() as conn:
         hits, start = conn.execute(statement).one()
     if hits > limit.hits:

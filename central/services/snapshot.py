@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from central.db.schema import batch_types, batches, stores, tombstones
 from central.services import problems
+from vouchers import ids
 
 
 def _visible_stores(limit: list[str] | None, store_id: str) -> list[str] | None:
@@ -156,7 +157,7 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int, head: int) ->
         ],
         "vouchers": [
             {
-                "id": f"{b}.{serial}",
+                "id": ids.make(b, serial),
                 "batch_id": b,
                 "type_id": t,
                 "serial": serial,

@@ -13,9 +13,8 @@ every server process, and no signing secret has to be shared between processes.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +45,63 @@ class Session:
     csrf_token: str
     expires_at: datetime
     role: str = Role.VIEWER.value
+
+
+@dataclass(frozen=True)
+class Account:
+    """A staff account (never its password's hash); `disabled_at` is set while it is disabled."""
+
+    id: str
+    email: str  # case-folded
+    role: str  # vouchers/roles.py
+    created_at: datetime
+    last_sign_in_at: datetime | None = None
+    disabled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """An account's role before and after a change (the same when it had that role already)."""
+
+    email: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class DisabledChange:
+    """Whether an account was disabled before a change, and is after it."""
+
+    email: str
+    before: bool
+    after: bool
+
+
+@dataclass(frozen=True)
+class StaffToken:
+    """A personal API token as listed (never its secret or hash), with its owner's address and whether
+    the owner's account is disabled (a disabled account's tokens do not work)."""
+
+    id: str
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    email: str
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A personal API token just made: `token` is its secret, in this answer only."""
+
+    id: str
+    email: str
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    token: str
 
 
 def normalise_email(email: str) -> str:
@@ -79,24 +135,26 @@ def _no_account_hash(log2_n: int) -> str:
 
 def add(
     conn: Connection, email: str, password: str, *, role: Role | str = Role.ADMIN, log2_n: int = LOG2_N
-) -> dict[str, Any]:
+) -> Account:
     """A new account with this role; its password hashed at scrypt cost N=2^log2_n (OWASP's 2^17
     unless a test asks less)."""
     email = check_email(email)
     check_password_rules(password)
-    values = {
-        "id": new_id("s"),
-        "email": email,
-        "password_hash": hash_password(password, log2_n),
-        "created_at": utcnow(),
-        "role": Role(role).value,
-    }
+    account = Account(id=new_id("s"), email=email, role=Role(role).value, created_at=utcnow())
     try:
         with conn.begin_nested():
-            conn.execute(insert(staff).values(**values))
+            conn.execute(
+                insert(staff).values(
+                    id=account.id,
+                    email=email,
+                    password_hash=hash_password(password, log2_n),
+                    created_at=account.created_at,
+                    role=account.role,
+                )
+            )
     except IntegrityError:
         raise Conflict(f"There is already a staff account for {email}.") from None
-    return {k: values[k] for k in ("id", "email", "created_at", "role")}
+    return account
 
 
 def set_password(conn: Connection, email: str, password: str, *, log2_n: int = LOG2_N) -> None:
@@ -108,7 +166,7 @@ def set_password(conn: Connection, email: str, password: str, *, log2_n: int = L
     conn.execute(delete(staff_sessions).where(staff_sessions.c.staff_id == row["id"]))
 
 
-def list_all(conn: Connection) -> list[dict[str, Any]]:
+def list_all(conn: Connection) -> list[Account]:
     rows = conn.execute(
         select(
             staff.c.id,
@@ -119,7 +177,7 @@ def list_all(conn: Connection) -> list[dict[str, Any]]:
             staff.c.disabled_at,
         ).order_by(staff.c.email)
     ).mappings()
-    return [dict(r) for r in rows]
+    return [Account(**r) for r in rows]
 
 
 class LastAdmin(Conflict):
@@ -256,16 +314,16 @@ class TokenHolder:
     last_used_at: datetime | None = None
 
 
-def set_role(conn: Connection, email: str, role: Role | str) -> dict[str, Any]:
+def set_role(conn: Connection, email: str, role: Role | str) -> RoleChange:
     """Change an account's role; the answer has the role before and after."""
     row = _by_email(conn, email)
     if Role(role) is not Role.ADMIN:
         _keep_an_admin(conn, row, f"making it {Role(role).value}")
     conn.execute(update(staff).where(staff.c.id == row["id"]).values(role=Role(role).value))
-    return {"email": row["email"], "before": row["role"], "after": Role(role).value}
+    return RoleChange(email=row["email"], before=row["role"], after=Role(role).value)
 
 
-def set_disabled(conn: Connection, email: str, disabled: bool) -> dict[str, Any]:
+def set_disabled(conn: Connection, email: str, disabled: bool) -> DisabledChange:
     """Disable the account (its sessions end; it cannot sign in and its API tokens do not work) or
     enable it again; the answer has whether it was disabled before and after."""
     row = _by_email(conn, email)
@@ -276,36 +334,38 @@ def set_disabled(conn: Connection, email: str, disabled: bool) -> dict[str, Any]
         conn.execute(delete(staff_sessions).where(staff_sessions.c.staff_id == row["id"]))
     elif was and not disabled:
         conn.execute(update(staff).where(staff.c.id == row["id"]).values(disabled_at=None))
-    return {"email": row["email"], "before": {"disabled": was}, "after": {"disabled": disabled}}
+    return DisabledChange(email=row["email"], before=was, after=disabled)
 
 
-def create_token(conn: Connection, email: str, name: str, days: int) -> dict[str, Any]:
+def create_token(conn: Connection, email: str, name: str, days: int) -> NewToken:
     """A new personal API token for this account, shown once (only its hash is kept)."""
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise InvalidInput([FieldError("days", f"A token lasts 1 to {MAX_TOKEN_DAYS} days.")])
     row = _by_email(conn, email)
     now = utcnow()
     token = TOKEN_PREFIX + new_token()
-    values = {
-        "id": new_id("k"),
-        "staff_id": row["id"],
-        "name": name.strip()[:200] or "token",
-        "token_hash": token_hash(token),
-        "created_at": now,
-        "expires_at": now + timedelta(days=days),
-    }
-    conn.execute(insert(staff_tokens).values(**values))
-    return {
-        "id": values["id"],
-        "email": row["email"],
-        "name": values["name"],
-        "created_at": now,
-        "expires_at": values["expires_at"],
-        "token": token,
-    }
+    made = NewToken(
+        id=new_id("k"),
+        email=row["email"],
+        name=name.strip()[:200] or "token",
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+        token=token,
+    )
+    conn.execute(
+        insert(staff_tokens).values(
+            id=made.id,
+            staff_id=row["id"],
+            name=made.name,
+            token_hash=token_hash(token),
+            created_at=made.created_at,
+            expires_at=made.expires_at,
+        )
+    )
+    return made
 
 
-def list_tokens(conn: Connection, email: str | None = None) -> list[dict[str, Any]]:
+def list_tokens(conn: Connection, email: str | None = None) -> list[StaffToken]:
     query = (
         select(
             staff_tokens.c.id,
@@ -322,12 +382,12 @@ def list_tokens(conn: Connection, email: str | None = None) -> list[dict[str, An
     )
     if email is not None:
         query = query.where(staff.c.email == normalise_email(email))
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return [StaffToken(**r) for r in conn.execute(query).mappings()]
 
 
-def revoke_token(conn: Connection, token_id: str, owner: str | None = None) -> dict[str, Any]:
+def revoke_token(conn: Connection, token_id: str, owner: str | None = None) -> StaffToken:
     """Revoke a token (any, or only one of `owner`'s: another's reads as unknown)."""
-    found = [t for t in list_tokens(conn, owner) if t["id"] == token_id]
+    found = [t for t in list_tokens(conn, owner) if t.id == token_id]
     if not found:
         raise NotFound(f"There is no API token '{token_id}'" + (" of yours." if owner else "."))
     now = utcnow()
@@ -336,7 +396,7 @@ def revoke_token(conn: Connection, token_id: str, owner: str | None = None) -> d
         .where(staff_tokens.c.id == token_id, staff_tokens.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    return {**found[0], "revoked_at": found[0]["revoked_at"] or now}
+    return replace(found[0], revoked_at=found[0].revoked_at or now)
 
 
 def holder_of(conn: Connection, token: str) -> TokenHolder | None:

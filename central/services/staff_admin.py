@@ -4,8 +4,6 @@ the same transaction: the one path of the dashboard's Staff and API tokens pages
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection
 
 from central.services import audit, staff
@@ -16,38 +14,32 @@ from vouchers.secrets_hash import LOG2_N
 
 def add(
     conn: Connection, actor: Actor, email: str, password: str, *, role: Role | str, log2_n: int = LOG2_N
-) -> dict[str, Any]:
+) -> staff.Account:
     account = staff.add(conn, email, password, role=role, log2_n=log2_n)
-    audit.record(conn, actor, "staff.add", "staff", account["email"], None, {"role": account["role"]})
+    audit.record(conn, actor, "staff.add", "staff", account.email, None, {"role": account.role})
     return account
 
 
-def set_role(conn: Connection, actor: Actor, email: str, role: Role | str) -> dict[str, Any]:
+def set_role(conn: Connection, actor: Actor, email: str, role: Role | str) -> staff.RoleChange:
     change = staff.set_role(conn, email, role)
-    if change["before"] != change["after"]:
+    if change.before != change.after:
         audit.record(
-            conn,
-            actor,
-            "staff.role",
-            "staff",
-            change["email"],
-            {"role": change["before"]},
-            {"role": change["after"]},
+            conn, actor, "staff.role", "staff", change.email, {"role": change.before}, {"role": change.after}
         )
     return change
 
 
-def set_disabled(conn: Connection, actor: Actor, email: str, disabled: bool) -> dict[str, Any]:
+def set_disabled(conn: Connection, actor: Actor, email: str, disabled: bool) -> staff.DisabledChange:
     change = staff.set_disabled(conn, email, disabled)
-    if change["before"] != change["after"]:
+    if change.before != change.after:
         audit.record(
             conn,
             actor,
             "staff.disable" if disabled else "staff.enable",
             "staff",
-            change["email"],
-            change["before"],
-            change["after"],
+            change.email,
+            {"disabled": change.before},
+            {"disabled": change.after},
         )
     return change
 
@@ -62,7 +54,7 @@ def remove(conn: Connection, actor: Actor, email: str) -> None:
     audit.record(conn, actor, "staff.remove", "staff", staff.normalise_email(email))
 
 
-def create_token(conn: Connection, actor: Actor, email: str, name: str, days: int) -> dict[str, Any]:
+def create_token(conn: Connection, actor: Actor, email: str, name: str, days: int) -> staff.NewToken:
     """A new personal API token; its secret is in the answer only."""
     token = staff.create_token(conn, email, name, days)
     audit.record(
@@ -70,14 +62,14 @@ def create_token(conn: Connection, actor: Actor, email: str, name: str, days: in
         actor,
         "token.create",
         "token",
-        token["id"],
+        token.id,
         None,
-        {"email": token["email"], "name": token["name"], "expires_at": token["expires_at"]},
+        {"email": token.email, "name": token.name, "expires_at": token.expires_at},
     )
     return token
 
 
-def revoke_token(conn: Connection, actor: Actor, token_id: str, owner: str | None = None) -> dict[str, Any]:
+def revoke_token(conn: Connection, actor: Actor, token_id: str, owner: str | None = None) -> staff.StaffToken:
     """Revoke a token: any (an admin on the server's host), or only one of `owner`'s."""
     token = staff.revoke_token(conn, token_id, owner)
     audit.record(
@@ -85,8 +77,8 @@ def revoke_token(conn: Connection, actor: Actor, token_id: str, owner: str | Non
         actor,
         "token.revoke",
         "token",
-        token["id"],
+        token.id,
         {"revoked_at": None},
-        {"email": token["email"], "revoked_at": token["revoked_at"]},
+        {"email": token.email, "revoked_at": token.revoked_at},
     )
     return token

@@ -123,7 +123,11 @@
       bar.value = p.done;
       box.querySelector("[data-done]").textContent = p.done.toLocaleString("en-GB");
       box.querySelector("[data-total]").textContent = p.total.toLocaleString("en-GB");
-      box.querySelector("[data-percent]").textContent = String(p.total ? Math.floor((100 * p.done) / p.total) : 100);
+      box.querySelector("[data-percent]").textContent = String(p.percent);
+      box.querySelector("[data-left]").textContent = p.left || "";
+      const resume = document.getElementById("generation-resume");
+      resume.hidden = !p.resume;
+      resume.textContent = p.resume || "";
       const error = document.getElementById("generation-error");
       error.hidden = !p.error;
       error.textContent = p.error || "";
@@ -163,6 +167,11 @@
               const old = here.querySelector(`[data-figure="${figure.dataset.figure}"]`);
               if (old && old.textContent !== figure.textContent) old.textContent = figure.textContent;
             }
+            // Planned becomes Total when generation ends: the labels follow the figures
+            const labels = [...card.querySelectorAll(".figures dt")].map((dt) => dt.textContent);
+            here.querySelectorAll(".figures dt").forEach((dt, i) => {
+              if (labels[i] !== undefined && dt.textContent !== labels[i]) dt.textContent = labels[i];
+            });
             const status = here.querySelector(".status");
             const freshStatus = card.querySelector(".status");
             if (status && freshStatus && status.innerHTML !== freshStatus.innerHTML) status.innerHTML = freshStatus.innerHTML;

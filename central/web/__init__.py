@@ -13,10 +13,11 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from central.web.pages import audit, batch, batches, reports, signin, staff, stores, tokens, vouchers
+from central.problems import status_of
+from central.web.pages import audit, batch, batches, members, reports, signin, staff, stores, tokens, vouchers
 from central.web.security import DashboardHeaders
 from central.web.session import SIGN_IN_PATH, SignInRequired
-from central.web.templating import error_words, render
+from central.web.templating import ErrorWords, error_words, render
 from vouchers.errors import VoucherError
 
 STATIC = Path(__file__).parent.parent / "static"
@@ -25,7 +26,7 @@ PREFIX = "/dashboard"
 
 def install(app: FastAPI) -> None:
     # batches' routes come after batch's, whose /batches/new must win over /batches/{id}
-    for module in (signin, batch, batches, vouchers, stores, reports, audit, staff, tokens):
+    for module in (signin, batch, batches, vouchers, members, stores, reports, audit, staff, tokens):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(DashboardHeaders, prefix=PREFIX)
@@ -39,7 +40,7 @@ def _is_page(request: Request) -> bool:
     return request.url.path == PREFIX or request.url.path.startswith(PREFIX + "/")
 
 
-async def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
+async def _sign_in_required(request: Request, exc: Exception) -> Response:
     if request.method == "GET" and "x-fragment" not in request.headers:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"{SIGN_IN_PATH}?next={quote(target)}", status_code=303)
@@ -56,16 +57,13 @@ def _for_pages(api_handler):
         if not _is_page(request):
             return await api_handler(request, exc)
         if isinstance(exc, VoucherError):
-            words, status = error_words(exc), exc.status
+            words, status = error_words(exc), status_of(exc)
         else:
+            assert isinstance(exc, HTTPException)  # the other class this handler is installed for
             status = exc.status_code
             detail = exc.detail if isinstance(exc.detail, str) else ""
             title = "Page not found" if status == 404 else "Request refused"
-            words = {
-                "title": title,
-                "detail": "There is no such page." if status == 404 else detail,
-                "errors": [],
-            }
+            words = ErrorWords(title, "There is no such page." if status == 404 else detail)
         if "x-fragment" in request.headers:
             return render(request, "dashboard/_error.html", {"error": words}, status)
         return render(request, "dashboard/error.html", {"error": words}, status)

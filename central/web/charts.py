@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Any
 
 from markupsafe import Markup, escape
 
-from vouchers.metrics import Benchmark, Metrics
+from central.services.reports import ChannelFigures
 
 
 def _nice_max(value: float) -> float:
@@ -42,9 +41,14 @@ def _fmt(v: float) -> str:
 
 
 def redemptions_chart(
-    days: list[tuple[date, int]], *, title: str, chart_id: str = "redemptions-chart"
+    days: list[tuple[date, int]],
+    *,
+    title: str,
+    chart_id: str = "redemptions-chart",
+    noun: tuple[str, str] = ("redemption", "redemptions"),
 ) -> Markup:
-    """Columns of redemptions per day (or per week), with a y axis in whole numbers."""
+    """Columns of redemptions (or another `noun`, singular and plural) per day (or per week), with
+    a y axis in whole numbers."""
     if not days:
         return Markup("")
     width, height, left, right, top, bottom = 640, 240, 44, 12, 12, 34
@@ -56,7 +60,7 @@ def redemptions_chart(
     weekly = len(days) > 1 and (days[1][0] - days[0][0]).days == 7
     total = sum(n for _, n in days)
     desc = (
-        f"{total:,} redemptions from {days[0][0]:%d %b %Y} to {days[-1][0]:%d %b %Y}, "
+        f"{total:,} {noun[1]} from {days[0][0]:%d %b %Y} to {days[-1][0]:%d %b %Y}, "
         f"per {'week' if weekly else 'day'}; the most in one {'week' if weekly else 'day'} was "
         f"{max(n for _, n in days):,}."
     )
@@ -79,7 +83,7 @@ def redemptions_chart(
         x = left + band * i + (band - bar_w) / 2
         h = plot_h * n / top_value
         y = top + plot_h - h
-        label = f"{'Week of ' if weekly else ''}{d.isoformat()}: {n:,} redemption{'s' if n != 1 else ''}"
+        label = f"{'Week of ' if weekly else ''}{d.isoformat()}: {n:,} {noun[0] if n == 1 else noun[1]}"
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
             f'data-day="{d.isoformat()}" data-count="{n}"><title>{escape(label)}</title></rect>'
@@ -96,19 +100,17 @@ def redemptions_chart(
     return Markup("".join(parts))
 
 
-def channels_chart(rows: list[dict[str, Any]], *, chart_id: str = "channels-chart") -> Markup:
+def channels_chart(rows: list[ChannelFigures], *, chart_id: str = "channels-chart") -> Markup:
     """One row per channel: its redemption rate as a bar, over the channel's typical range (band)
     and its great rate (dashed line)."""
-    shown = [r for r in rows if r["batches"]]
+    shown = [r for r in rows if r.batches]
     if not shown:
         return Markup("")
     width, row_h, left, right, top, bottom = 640, 46, 120, 56, 14, 30
     height = top + bottom + row_h * len(shown)
     plot_w = width - left - right
     highest = max(
-        [r["metrics"].redemption_rate for r in shown]
-        + [r["benchmark"].great for r in shown if r["benchmark"]]
-        + [10]
+        [r.metrics.redemption_rate for r in shown] + [r.benchmark.great for r in shown if r.benchmark] + [10]
     )
     top_value = _nice_max(highest * 1.1)
 
@@ -116,12 +118,8 @@ def channels_chart(rows: list[dict[str, Any]], *, chart_id: str = "channels-char
         return left + plot_w * rate / top_value
 
     summary = "; ".join(
-        f"{r['label']}: {r['metrics'].redemption_rate:g}%"
-        + (
-            f" (typical {r['benchmark'].typical_text}, great {r['benchmark'].great_text})"
-            if r["benchmark"]
-            else ""
-        )
+        f"{r.label}: {r.metrics.redemption_rate:g}%"
+        + (f" (typical {r.benchmark.typical_text}, great {r.benchmark.great_text})" if r.benchmark else "")
         for r in shown
     )
     parts = [
@@ -141,13 +139,12 @@ def channels_chart(rows: list[dict[str, Any]], *, chart_id: str = "channels-char
         )
     for i, r in enumerate(shown):
         y = top + row_h * i
-        m: Metrics = r["metrics"]
-        bench: Benchmark | None = r["benchmark"]
+        m, bench = r.metrics, r.benchmark
         parts.append(
-            f'<g class="channel-row" data-channel="{escape(r["channel"] or "none")}" data-rate="{m.redemption_rate:g}">'
+            f'<g class="channel-row" data-channel="{escape(r.channel or "none")}" data-rate="{m.redemption_rate:g}">'
         )
         parts.append(
-            f'<text class="label" x="{left - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">{escape(r["label"])}</text>'
+            f'<text class="label" x="{left - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end">{escape(r.label)}</text>'
         )
         if bench:
             parts.append(
@@ -162,7 +159,7 @@ def channels_chart(rows: list[dict[str, Any]], *, chart_id: str = "channels-char
         bar_w = max(0.0, x_of(m.redemption_rate) - left)
         parts.append(
             f'<rect class="bar" x="{left}" y="{y + row_h / 2 - 7:.1f}" width="{bar_w:.1f}" height="14">'
-            f"<title>{escape(r['label'])}: {m.redemption_rate:g}% ({m.redeemed:,} redeemed of {m.claimed:,} claimed)"
+            f"<title>{escape(r.label)}: {m.redemption_rate:g}% ({m.redeemed:,} redeemed of {m.claimed:,} claimed)"
             f"</title></rect>"
         )
         parts.append(

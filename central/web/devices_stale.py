@@ -3,6 +3,7 @@ setting stale_device_minutes, the longest quiet first."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
@@ -28,10 +29,8 @@ def quiet_tills(
         quiet = fleet.quiet_devices(conn, limit)
     rows = [
         {
-            **d,
-            "heard": ago(d["quiet_for"])
-            if d["last_heartbeat_at"]
-            else f"never (enrolled {ago(d['quiet_for'])})",
+            **asdict(d),
+            "heard": ago(d.quiet_for) if d.last_heartbeat_at else f"never (enrolled {ago(d.quiet_for)})",
         }
         for d in quiet
     ]

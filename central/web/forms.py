@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from starlette.datastructures import FormData
 
 from vouchers.errors import FieldError
@@ -63,9 +65,12 @@ _FRIENDLY = {
 }
 
 
-def fields(form: FormData, names: tuple[str, ...], optional: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The named fields as text; empty optional fields are left out (so they take their default)."""
-    out: dict[str, Any] = {}
+def fields(
+    form: FormData, names: tuple[str, ...], optional: frozenset[str] = frozenset()
+) -> dict[str, object]:
+    """The named fields as text, for a model to validate (a caller may add others, e.g. a list of
+    checkboxes); empty optional fields are left out (so they take their default)."""
+    out: dict[str, object] = {}
     for name in names:
         value = form.get(name)
         text = value.strip() if isinstance(value, str) else ""
@@ -74,14 +79,14 @@ def fields(form: FormData, names: tuple[str, ...], optional: frozenset[str] = fr
     return out
 
 
-def parse(model: type[M], data: dict[str, Any]) -> tuple[M | None, list[FieldError]]:
+def parse(model: type[M], data: Mapping[str, object]) -> tuple[M | None, list[FieldError]]:
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
         return None, [_field_error(e) for e in exc.errors()]
 
 
-def _field_error(error: dict[str, Any]) -> FieldError:
+def _field_error(error: ErrorDetails) -> FieldError:
     loc = [str(p) for p in error.get("loc", ())]
     name = loc[0] if loc else "form"
     template = _FRIENDLY.get(error.get("type", ""))

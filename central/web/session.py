@@ -144,7 +144,7 @@ def set_sign_in_cookie(response: Response, token: str, ctx: Context) -> None:
 
 def sign_in_token_ok(request: Request, sent: object) -> bool:
     cookie = request.cookies.get(SIGN_IN_COOKIE)
-    return bool(cookie) and isinstance(sent, str) and hmac.compare_digest(cookie.encode(), sent.encode())
+    return bool(cookie and isinstance(sent, str) and hmac.compare_digest(cookie.encode(), sent.encode()))
 
 
 def safe_next(target: object) -> str:

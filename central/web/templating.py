@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
+from markupsafe import Markup
 from starlette.responses import Response
 
+from central.web import localtime
 from vouchers import roles
-from vouchers.errors import VoucherError
+from vouchers.errors import FieldError, VoucherError
 from vouchers.lifecycle import CLAIMABLE
 from vouchers.metrics import BENCHMARKS, Metrics, Rating, rating
 from vouchers.verdict import REASONS, Verdict
@@ -77,6 +80,8 @@ DONE = {
     "unchanged": "Nothing to change: it was so already.",
     "token-revoked": "API token revoked: it stopped working at once.",
     "integration-revoked": "Integration token revoked: the web site's claims with it are refused from now on.",
+    "voucher-reverted": "Voucher reverted to unused: the tills accept it again from their next sync.",
+    "voucher-status": "Voucher status changed: the tills have it from their next sync.",
 }
 
 
@@ -97,12 +102,20 @@ LEDGER_REASONS = {
 }
 
 
-def when(value: datetime | date | None, empty: str = "—") -> str:
-    if value is None:
-        return empty
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    return value.isoformat()
+@pass_context
+def when(context, value: datetime | date | None, empty: str = "—") -> Markup | str:
+    """Head office's own times (staff actions, sign-ins, tokens) in the office's zone, zone shown."""
+    return localtime.element(value, context.get("office_zone") or UTC, empty)
+
+
+@pass_context
+def store_when(
+    context, value: datetime | date | None, store_id: str | None, empty: str = "—"
+) -> Markup | str:
+    """A store's event (a scan, a till's heartbeat) in that store's zone; the office's without a store."""
+    zones = context.get("store_zones")
+    where = (zones(store_id) if zones else None) or context.get("office_zone") or UTC
+    return localtime.element(value, where, empty)
 
 
 def number(value: float | None) -> str:
@@ -175,7 +188,13 @@ def refused_words(context, actions: list[str]) -> str:
 
 
 templates.env.filters.update(
-    reason=reason_words, when=when, number=number, percent=percent, skew=skew, permitted=permitted
+    reason=reason_words,
+    when=when,
+    store_when=store_when,
+    number=number,
+    percent=percent,
+    skew=skew,
+    permitted=permitted,
 )
 templates.env.globals.update(
     STATE_WORDS=STATE_WORDS,
@@ -198,10 +217,15 @@ def done_message(request: Request) -> str | None:
     return text.format(n=f"{int(n):,}" if n.isdigit() else "all")
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
+def render(
+    request: Request, name: str, context: Mapping[str, object] | None = None, status: int = 200
+) -> Response:
     """A dashboard page: the template with the signed-in person, their CSRF token and any message."""
     session = getattr(request.state, "session", None)
+    ctx = getattr(request.app.state, "context", None)
     base = {
+        "office_zone": localtime.zone(ctx.settings.office_timezone) if ctx else UTC,
+        "store_zones": localtime.StoreZones(ctx.db if ctx else None),
         "session": session,
         "csrf": session.csrf_token if session else "",
         "done": done_message(request),
@@ -210,10 +234,16 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     return templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status)
 
 
-def error_words(exc: VoucherError) -> dict[str, Any]:
-    """A domain error as a page shows it: title, detail and, for invalid input, every field."""
-    return {
-        "title": exc.title,
-        "detail": exc.detail,
-        "errors": [e.as_dict() for e in getattr(exc, "errors", [])],
-    }
+@dataclass(frozen=True)
+class ErrorWords:
+    """An error as a page shows it (dashboard/_error.html): title, detail and, for invalid input,
+    what is wrong with each field."""
+
+    title: str
+    detail: str
+    errors: list[FieldError] = field(default_factory=list)
+
+
+def error_words(exc: VoucherError) -> ErrorWords:
+    """A domain error as a page shows it."""
+    return ErrorWords(exc.title, exc.detail, list(getattr(exc, "errors", [])))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -11,6 +12,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label
 
 from kiosk.dialogs.text_prompt import TextPrompt
+from kiosk.manager import ManagerView, TillRedemption
+from localdb.notices import LayoutNotice
+from localdb.till import Outcome
+
+if TYPE_CHECKING:
+    from kiosk.app import Kiosk, KioskApp
 
 
 class ManagerScreen(Screen):
@@ -21,6 +28,15 @@ class ManagerScreen(Screen):
         ("e", "export", "Export CSV"),
         Binding("l", "layout_fixed", "Scanner layout fixed", show=False),  # offered beside the notice
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: tuple[TillRedemption, ...] = ()  # the redemptions table's rows, in order
+        self.problems: tuple[Outcome, ...] = ()  # the problems table's rows, in order
+
+    @property
+    def kiosk(self) -> Kiosk:
+        return cast("KioskApp", self.app).kiosk
 
     def compose(self) -> ComposeResult:
         yield Label(
@@ -64,18 +80,18 @@ class ManagerScreen(Screen):
 
     @work(thread=True, exclusive=True, group="manager", name="load counts")
     def load(self) -> None:
-        data = self.app.kiosk.manager_data(datetime.now(UTC))
+        data = self.kiosk.manager_data(datetime.now(UTC))
         self.app.call_from_thread(self.show, data)
 
-    def show(self, data: dict) -> None:
-        self.items = data["redemptions"]
+    def show(self, data: ManagerView) -> None:
+        self.items = data.redemptions
         journal = self.query_one("#journal", Label)
-        journal.update("\n".join(f"Journal: {line}" for line in data.get("journal", [])))
-        journal.display = bool(data.get("journal"))
-        self.show_layout(data.get("scanner_layout"))
+        journal.update("\n".join(f"Journal: {line}" for line in data.journal))
+        journal.display = bool(data.journal)
+        self.show_layout(data.scanner_layout)
         counts = self.query_one("#counts", DataTable)
         counts.clear()
-        for c in data["counts"]:
+        for c in data.counts:
             m = c.figures
             counts.add_row(
                 c.identifier,
@@ -92,7 +108,7 @@ class ManagerScreen(Screen):
             )
         table = self.query_one("#redemptions", DataTable)
         table.clear()
-        tz = data["tz"]
+        tz = data.tz
         for item in self.items:
             table.add_row(
                 f"{item.event.at.astimezone(tz):%d %b %H:%M}",
@@ -104,7 +120,7 @@ class ManagerScreen(Screen):
             )
         problems = self.query_one("#problems", DataTable)
         problems.clear()
-        self.problems = data["problems"]
+        self.problems = data.problems
         for p in self.problems:
             outcome = "conflict won" if p.won else p.outcome
             review = f"reviewed by {p.reviewed_by}: {p.review_note}" if p.reviewed else "TO REVIEW"
@@ -116,14 +132,14 @@ class ManagerScreen(Screen):
                 review,
             )
 
-    def show_layout(self, notice) -> None:
+    def show_layout(self, notice: LayoutNotice | None) -> None:
         label = self.query_one("#scanner_layout", Label)
         label.update(f"Notice: {notice.words(datetime.now(UTC))}." if notice else "")
         label.display = notice is not None
 
     def action_layout_fixed(self) -> None:
         try:
-            dismissed = self.app.kiosk.dismiss_layout()
+            dismissed = self.kiosk.dismiss_layout()
         except ValueError as exc:
             self.say(str(exc))
             return
@@ -139,11 +155,7 @@ class ManagerScreen(Screen):
 
     def action_revert(self) -> None:
         table = self.query_one("#redemptions", DataTable)
-        if (
-            not getattr(self, "items", None)
-            or table.cursor_row is None
-            or table.cursor_row >= len(self.items)
-        ):
+        if not self.items or table.cursor_row is None or table.cursor_row >= len(self.items):
             self.say("Select one of this till's redemptions first.")
             return
         item = self.items[table.cursor_row]
@@ -152,7 +164,7 @@ class ManagerScreen(Screen):
             if reason is None:
                 return
             try:
-                self.app.kiosk.revert(item, reason)
+                self.kiosk.revert(item, reason)
             except ValueError as exc:
                 self.say(str(exc))
                 return
@@ -163,7 +175,7 @@ class ManagerScreen(Screen):
 
     def action_review(self) -> None:
         table = self.query_one("#problems", DataTable)
-        found = getattr(self, "problems", None)
+        found = self.problems
         if not found or table.cursor_row is None or table.cursor_row >= len(found):
             self.say("Select a conflict or rejection first (the last table).")
             return
@@ -176,7 +188,7 @@ class ManagerScreen(Screen):
             if not note:
                 return
             try:
-                self.app.kiosk.review(problem, note)
+                self.kiosk.review(problem, note)
             except ValueError as exc:  # nothing can be recorded (a full disk, a damaged journal)
                 self.say(str(exc))
                 return
@@ -193,7 +205,7 @@ class ManagerScreen(Screen):
 
     def action_export(self) -> None:
         try:
-            path = self.app.kiosk.export()
+            path = self.kiosk.export()
         except ValueError as exc:
             self.say(str(exc))
             return

@@ -4,6 +4,10 @@ the verdict, the camera preview if configured, and the status line.
 A verdict that waits for a step (the cashier's "mark as used?", or a manager's approval when
 the snapshot is stale) stays on screen until Enter (yes, or the PIN prompt) or Esc (no); a new
 scan replaces it.
+
+Nothing here waits on the till's files or the camera: scans, the journal's records and the
+status line's reads run in thread workers, the camera in `kiosk.camera.watch` on one of its own,
+and they answer by messages.
 """
 
 from __future__ import annotations
@@ -11,26 +15,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING, cast
 
+import numpy as np
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
-from kiosk.camera import CameraLost, CodeFilter, FrameSource, scans
+from kiosk import camera
 from kiosk.dialogs.text_prompt import TextPrompt
 from kiosk.messages import VerdictReady
 from kiosk.pin import PinError
-from kiosk.scanner import DecoderChain
 from kiosk.screens.manager import ManagerScreen
 from kiosk.service import APPROVAL, Decision
 from kiosk.widgets.preview import CameraPreview
 from kiosk.widgets.scan_input import ScanInput
-from kiosk.widgets.status import StatusLine
+from kiosk.widgets.status import StatusLine, StatusRead
 from kiosk.widgets.verdict import VerdictPanel
+
+if TYPE_CHECKING:
+    from kiosk.app import Kiosk, KioskApp
+
+STATUS_SECONDS = 2.0  # the status line is read again this often (and after each scan)
 
 
 class ScanScreen(Screen):
@@ -40,66 +50,57 @@ class ScanScreen(Screen):
         super().__init__()
         self._clear_timer: Timer | None = None
         self._pending: Decision | None = None  # accepted, waiting for confirmation or approval
+        self._status_read: Worker[None] | None = None  # the status line's read under way, if any
+        self._status_again = False  # asked for while it ran: read once more after it
+
+    @property
+    def kiosk(self) -> Kiosk:
+        return cast("KioskApp", self.app).kiosk
 
     def compose(self) -> ComposeResult:
-        settings = self.app.kiosk.settings
+        settings = self.kiosk.settings
         with Horizontal(id="main"):
             yield VerdictPanel(id="verdict")
             if settings.preview and settings.camera:
                 yield CameraPreview(id="preview")
         yield ScanInput(placeholder="Scan or type a voucher code, then Enter", id="scan")
-        yield StatusLine(id="status")
+        yield StatusLine(
+            stale_after=timedelta(hours=settings.stale_snapshot_hours),
+            offline_after=timedelta(seconds=settings.offline_after_seconds),
+            id="status",
+        )
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(VerdictPanel).clear_verdict()
         self.refresh_status()
-        self.set_interval(2.0, self.refresh_status)
-        if self.app.kiosk.settings.camera:
-            self.capture(self._previewer())
+        self.set_interval(STATUS_SECONDS, self.refresh_status)
+        if self.kiosk.settings.camera:
+            self.capture(self.query_one(StatusLine), self._previewer())
 
     @work(thread=True, group="camera", name="camera capture", exit_on_error=False)
-    def capture(self, on_frame: Callable | None) -> None:
-        """Frames to scans, for as long as the app runs; a lost camera is reopened when it returns."""
-        kiosk = self.app.kiosk
-        settings = kiosk.settings
-        worker = get_current_worker()
-        chain = DecoderChain.from_names(settings.decoders, fallback_interval=1 / settings.fallback_fps)
-        codes = CodeFilter(settings.repeat_seconds)
-        while not worker.is_cancelled:
-            try:
-                source = FrameSource(settings.camera)
-            except CameraLost as exc:
-                kiosk.camera_status = f"CAMERA: {exc.detail}"
-                self.app.call_from_thread(self.refresh_status)
-                time.sleep(2)  # wait for it to be plugged back in
-                continue
-            kiosk.camera_status = "camera on"
-            self.app.call_from_thread(self.refresh_status)
-            pace = 0 if source.is_device else 1 / settings.file_fps
-            try:
-                for text, _ in scans(source, chain, codes, lambda: worker.is_cancelled, pace, on_frame):
-                    self.post_message(VerdictReady(kiosk.scan(text, typed=False)))
-                if not source.is_device:
-                    kiosk.camera_status = "camera: end of the video"
-                    self.app.call_from_thread(self.refresh_status)
-                    return
-            except CameraLost as exc:
-                kiosk.camera_status = f"CAMERA: {exc.detail} Reconnecting..."
-                self.app.call_from_thread(self.refresh_status)
-            finally:
-                source.close()
+    def capture(self, status: StatusLine, on_frame: Callable[[np.ndarray], None] | None) -> None:
+        """The camera's scans, for as long as the app runs (kiosk.camera.watch); its state goes to
+        the status line."""
+        kiosk = self.kiosk
+        camera.watch(
+            kiosk.settings,
+            scanned=lambda text: self.post_message(VerdictReady(kiosk.scan(text, typed=False))),
+            report=status.post_message,
+            stop=get_current_worker().cancelled_event,
+            on_frame=on_frame,
+        )
 
-    def _previewer(self) -> Callable | None:
+    def _previewer(self) -> Callable[[np.ndarray], None] | None:
         """For the camera worker: a few frames a second to the preview."""
         previews = self.query(CameraPreview)
         if not previews:
             return None
         preview = previews.first()
-        interval = 1 / self.app.kiosk.settings.preview_fps
+        interval = 1 / self.kiosk.settings.preview_fps
         last = 0.0
 
-        def on_frame(frame) -> None:
+        def on_frame(frame: np.ndarray) -> None:
             nonlocal last
             now = time.monotonic()
             if now - last >= interval:
@@ -114,7 +115,7 @@ class ScanScreen(Screen):
     @on(Input.Submitted, "#scan")
     def scanned(self, event: Input.Submitted) -> None:
         text = event.value
-        from_scanner = event.input.from_scanner()
+        from_scanner = isinstance(event.input, ScanInput) and event.input.from_scanner()
         event.input.clear()
         if text.strip():
             self.decide(text, from_scanner)
@@ -125,22 +126,22 @@ class ScanScreen(Screen):
     def decide(self, text: str, from_scanner: bool = True) -> None:
         """Blocking: an accepted voucher's journal write is committed before the verdict is shown;
         what the scan says of the scanner's keyboard layout is noted after it."""
-        decision = self.app.kiosk.scan(text)
+        decision = self.kiosk.scan(text)
         self.post_message(VerdictReady(decision))
-        if self.app.kiosk.record_layout(decision, text, from_scanner=from_scanner):
+        if self.kiosk.record_layout(decision, text, from_scanner=from_scanner):
             self.app.call_from_thread(self.refresh_status)
 
     @work(thread=True, group="scan", name="redeem")
     def redeem(self, code: str, approved_by: str | None = None) -> None:
         """After "yes" or a manager's approval: checked again, then written."""
-        self.post_message(VerdictReady(self.app.kiosk.redeem(code, approved_by)))
+        self.post_message(VerdictReady(self.kiosk.redeem(code, approved_by)))
 
     @on(VerdictReady)
     def show_verdict(self, message: VerdictReady) -> None:
         decision = message.decision
         self._pending = decision if decision.step else None
         self.query_one(VerdictPanel).show(decision)
-        settings = self.app.kiosk.settings
+        settings = self.kiosk.settings
         if settings.bell:
             self.app.bell()
             if decision.kind == "refused":
@@ -154,8 +155,8 @@ class ScanScreen(Screen):
         self.record_refusal(decision)
 
     @work(thread=True, group="journal", name="record refusal")
-    def record_refusal(self, decision) -> None:
-        if self.app.kiosk.record_refusal(decision):
+    def record_refusal(self, decision: Decision) -> None:
+        if self.kiosk.record_refusal(decision):
             self.app.call_from_thread(self.refresh_status)
 
     def action_clear(self) -> None:
@@ -193,7 +194,7 @@ class ScanScreen(Screen):
                 refused()
                 return
             try:
-                ok = self.app.kiosk.pin.try_pin(pin)
+                ok = self.kiosk.pin.try_pin(pin)
             except PinError as exc:
                 self.notify(exc.detail, severity="error")
                 refused()
@@ -207,10 +208,21 @@ class ScanScreen(Screen):
         self.app.push_screen(TextPrompt(question, password=True), checked)
 
     def refresh_status(self) -> None:
-        settings = self.app.kiosk.settings
-        self.query_one(StatusLine).show(
-            self.app.kiosk.health(),
-            stale_after=timedelta(hours=settings.stale_snapshot_hours),
-            offline_after=timedelta(seconds=settings.offline_after_seconds),
-            camera=self.app.kiosk.camera_status,
-        )
+        """Have the status line read again, in a worker: one read at a time, and one more after it
+        when asked while it runs (a read waits for a scan's journal write; the screen never does)."""
+        lines = self.query(StatusLine)
+        if not self.is_attached or not lines:  # the app is stopping: a worker's last call comes late
+            return
+        if self._status_read is not None and not self._status_read.is_finished:
+            self._status_again = True
+            return
+        self._status_again = False
+        self._status_read = self._read_status(lines.first())
+
+    @work(thread=True, group="status", name="status read")
+    def _read_status(self, line: StatusLine) -> None:
+        line.post_message(StatusRead(self.kiosk.status()))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self._status_read and event.worker.is_finished and self._status_again:
+            self.refresh_status()

@@ -31,7 +31,9 @@ def shrink(frame: np.ndarray, columns: int, rows: int) -> np.ndarray:
     # A terminal cell is about twice as tall as wide: one cell column is one pixel, one row two.
     scale = min(columns / width, 2 * rows / height)
     w, h = max(1, round(width * scale)), max(1, round(height * scale))
-    small = cv2.cvtColor(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    small = np.asarray(
+        cv2.cvtColor(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB), np.uint8
+    )
     picture = np.zeros((2 * rows, columns, 3), np.uint8)
     top, left = (2 * rows - h) // 2, (columns - w) // 2
     picture[top : top + h, left : left + w] = (

@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy
 from sqlalchemy import text
 from support.api import ADMIN_TOKEN, CHEAP_HASHES, staff_token
-from support.server import ServerProcess
+
+from harness import ServerProcess
 
 CLI = str(Path(sys.executable).parent / "voucher-central")
 

@@ -17,12 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support.server import ServerProcess
-from support.store_host import HeadOffice, wait_for
 
 from central.db.engine import Database
 from central.db.migrate import upgrade
 from central.db.revisions import head
+from harness import HeadOffice, ServerProcess, wait_for
 
 BIN = Path(sys.executable).parent
 

@@ -16,7 +16,7 @@ def _claim(api, batch, member, expect, **kw):
 
 def _integration(client) -> str:
     with client.app.state.context.db.write() as conn:
-        return integrations.create(conn, "Shop web site", "test", 30)["token"]
+        return integrations.create(conn, "Shop web site", "test", 30).token
 
 
 def test_claim_gives_a_code_and_counts(api):

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 from support.api import ADMIN_TOKEN
-from support.server import ServerProcess, free_port
 
+from harness import ServerProcess, free_port, spawn
 from vouchers.verdict import VOUCHER_VERDICTS
 
 CLI = str(Path(sys.executable).parent / "voucher-central")
@@ -143,7 +143,7 @@ def test_serve_refuses_to_start_without_an_admin_token(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=120,  # it loads the whole server before it looks at its settings: seconds on a busy machine
     )
     assert result.returncode == 2 and "VOUCHER_ADMIN_TOKEN" in result.stderr
 
@@ -151,7 +151,7 @@ def test_serve_refuses_to_start_without_an_admin_token(tmp_path):
 @pytest.mark.slow
 def test_demo_seeds_every_state_and_prints_codes(tmp_path):
     port = free_port()
-    process = subprocess.Popen(
+    process = spawn(  # dies with the test run, however it ends
         [CLI, "demo", "--port", str(port), "--data-dir", str(tmp_path / "demo"), "--large-batch", "5000"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -206,5 +206,5 @@ def test_demo_seeds_every_state_and_prints_codes(tmp_path):
             assert "Q1 2026 Email Campaign" in web.get("/dashboard/batches").text
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(30)
+        process.wait(90)  # the server stops, then the mail server; slow on a busy two-core machine
     assert process.returncode == 0

@@ -42,19 +42,20 @@ def test_redemptions_per_day_channels_and_problems(api, client):
     api.batch(5, identifier="No channel")
     with _db(client).read() as conn:
         days = reports.redemptions_by_day(conn, batch["id"])
-        by_channel = {r["channel"]: r for r in reports.channels(conn)}
+        by_channel = {r.channel: r for r in reports.channels(conn)}
         problems = reports.conflicts_and_rejections(conn)
         names = devices.device_names(conn, {till["device_id"]})
         overview = devices.stores_overview(conn)
     assert days == [(date(2026, 2, 28), 1), (date(2026, 3, 1), 0), (date(2026, 3, 2), 3)]
-    assert by_channel["events"]["batches"] == 1 and by_channel["events"]["metrics"].redemption_rate == 66.7
-    assert by_channel["email"]["batches"] == 0 and by_channel[None]["label"] == "No channel"
-    assert [(p["outcome"], p["device_name"], p["winner_device_name"]) for p in problems] == [
+    assert by_channel["events"].batches == 1 and by_channel["events"].metrics.redemption_rate == 66.7
+    assert by_channel["email"].batches == 0 and by_channel[None].label == "No channel"
+    assert [(p.outcome, p.device_name, p.winner_device_name) for p in problems] == [
         ("conflict", "till-2", "till-1")
     ]
-    assert problems[0]["batch_identifier"] == "Test batch"
+    assert problems[0].batch_identifier == "Test batch" and problems[0].winner.store_id == "s1"
     assert names == {till["device_id"]: "till-1"}
-    assert overview[0]["active"] == 2 and overview[0]["last_heartbeat_at"] is None
+    assert (overview[0].id, overview[0].devices, overview[0].active) == ("s1", 2, 2)
+    assert overview[0].last_heartbeat_at is None
 
 
 def test_drafts_report_every_problem_they_would_bring(api, client):

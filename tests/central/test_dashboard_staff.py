@@ -50,7 +50,7 @@ def test_the_only_admin_cannot_demote_or_disable_themselves_and_is_told_why(clie
         )
     assert len(_log(client)) == before
     with client.app.state.context.db.read() as conn:
-        assert [(a["role"], a["disabled_at"]) for a in staff.list_all(conn)] == [("admin", None)]
+        assert [(a.role, a.disabled_at) for a in staff.list_all(conn)] == [("admin", None)]
 
 
 def test_staff_changes_on_the_dashboard_are_logged_with_their_author_and_no_secret(client):

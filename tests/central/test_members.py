@@ -210,18 +210,18 @@ def test_my_vouchers_say_what_each_status_allows(api, client):
     locked = api.batch(2, identifier="B locked", state="locked")
     _claimed(api, locked)
     with _db(client).read() as conn:
-        wallet = {c["batch"]: c for c in members.wallet(conn, "ann@example.com")}
-    assert {k: (c["status_words"], c["can_mark"]) for k, c in wallet.items()} == {
+        wallet = {c.batch: c for c in members.wallet(conn, "ann@example.com")}
+    assert {k: (c.status_words, c.can_mark) for k, c in wallet.items()} == {
         "B unused": ("Unused", True),
         "B issued": ("Issued", False),
         "B pending": ("Pending further processing", False),
         "B till": ("Used", False),
         "B locked": ("Unused", False),
     }
-    assert wallet["B till"]["used_where"] == "Store leeds" and wallet["B till"]["used_at"] is not None
-    assert wallet["B locked"]["note"] == "This promotion is on hold. The voucher cannot be used right now."
-    assert wallet["B unused"]["value"] == "£5 off" and re.fullmatch(
-        r"[0-9A-Z]{4}(-[0-9A-Z]{1,4}){3}", wallet["B unused"]["code"]
+    assert wallet["B till"].used_where == "Store leeds" and wallet["B till"].used_at is not None
+    assert wallet["B locked"].note == "This promotion is on hold. The voucher cannot be used right now."
+    assert wallet["B unused"].value == "£5 off" and re.fullmatch(
+        r"[0-9A-Z]{4}(-[0-9A-Z]{1,4}){3}", wallet["B unused"].code
     )
 
 

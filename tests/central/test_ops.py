@@ -20,8 +20,6 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 from support.api import CHEAP_HASHES, Api, make_settings, sign_in_token
-from support.server import ServerProcess
-from support.store_host import wait_for
 
 from central.app import create_app
 from central.db.engine import Database
@@ -29,6 +27,7 @@ from central.db.migrate import alembic_config, upgrade
 from central.db.schema import devices
 from central.services import staff
 from central.services.generation import Generator
+from harness import ServerProcess, wait_for
 
 METRICS_TOKEN = "metrics-token-for-the-tests-0123"
 LOOPBACK = ("127.0.0.1", 40000)

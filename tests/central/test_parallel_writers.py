@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, text
-from support.server import ServerProcess
 
 from central.db.engine import Database, next_seq
 from central.db.migrate import upgrade
+from harness import ServerProcess
 
 VOUCHERS = 800
 PROCESSES = 4

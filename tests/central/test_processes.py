@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, text
-from support.server import ServerProcess
+
+from harness import ServerProcess
 
 
 def _poll(client, batch_id, until, timeout=120):

@@ -15,6 +15,7 @@ from central.db.engine import Database
 from central.db.migrate import upgrade
 from central.db.schema import staff as staff_table
 from central.db.schema import staff_sessions, staff_tokens, utcnow
+from central.problems import status_of
 from central.services import staff
 from vouchers.errors import Conflict, InvalidInput, NotFound
 
@@ -68,7 +69,7 @@ def test_accounts_add_list_remove(db):
         with pytest.raises(InvalidInput, match="not an e-mail address"):
             staff.add(conn, "bob", "long enough password", log2_n=CHEAP)
     with db.read() as conn:
-        assert [a["email"] for a in staff.list_all(conn)] == ["ann@example.com"]
+        assert [a.email for a in staff.list_all(conn)] == ["ann@example.com"]
     with db.write() as conn:
         outcome = staff.sign_in(conn, "ann@example.com", "long enough password", **LIMITS)
         with pytest.raises(staff.LastAdmin, match="ann@example.com is the last enabled admin"):
@@ -79,7 +80,7 @@ def test_accounts_add_list_remove(db):
             staff.remove(conn, "ann@example.com")
     with db.read() as conn:
         assert staff.session_for(conn, outcome.token) is None  # removing ends the sessions
-        assert [a["email"] for a in staff.list_all(conn)] == ["bob@example.com"]
+        assert [a.email for a in staff.list_all(conn)] == ["bob@example.com"]
 
 
 def test_sign_in_gives_a_session_and_sign_out_ends_it(db):
@@ -112,7 +113,7 @@ def test_a_wrong_password_and_an_unknown_address_read_the_same(db):
         staff.add(conn, "ann@example.com", "long enough password", log2_n=CHEAP)
         wrong = staff.sign_in(conn, "ann@example.com", "wrong", **LIMITS).refused
         nobody = staff.sign_in(conn, "nobody@example.com", "wrong", **LIMITS).refused
-    assert wrong.status == nobody.status == 401 and wrong.detail == nobody.detail
+    assert status_of(wrong) == status_of(nobody) == 401 and wrong.detail == nobody.detail
     # how often one may fail is the sign-in page's (per account and client address): tests/central/test_limits.py
 
 
@@ -122,28 +123,27 @@ def test_roles_and_personal_api_tokens(db):
         made = staff.create_token(conn, "Viewer@Example.com", "laptop", 30)
         with pytest.raises(InvalidInput):
             staff.create_token(conn, "viewer@example.com", "too long", 400)
-    assert made["token"].startswith("vks_") and made["expires_at"] > utcnow() + timedelta(days=29)
+    assert made.token.startswith("vks_") and made.expires_at > utcnow() + timedelta(days=29)
     with db.read() as conn:
-        holder = staff.holder_of(conn, made["token"])
+        holder = staff.holder_of(conn, made.token)
         [listed] = staff.list_tokens(conn)
         stored = conn.execute(select(staff_tokens.c.token_hash)).scalar_one()
-    assert (holder.email, holder.role) == ("viewer@example.com", "viewer") and made["token"] not in stored
-    assert "token" not in listed and listed["name"] == "laptop"
+    assert (holder.email, holder.role) == ("viewer@example.com", "viewer") and made.token not in stored
+    assert not hasattr(listed, "token") and listed.name == "laptop"
     with db.write() as conn:
-        assert staff.set_role(conn, "viewer@example.com", "campaigns") == {
-            "email": "viewer@example.com",
-            "before": "viewer",
-            "after": "campaigns",
-        }
-        assert staff.holder_of(conn, made["token"]).role == "campaigns"  # the role is the account's, now
+        assert staff.set_role(conn, "viewer@example.com", "campaigns") == staff.RoleChange(
+            email="viewer@example.com", before="viewer", after="campaigns"
+        )
+        assert staff.holder_of(conn, made.token).role == "campaigns"  # the role is the account's, now
         conn.execute(update(staff_tokens).values(expires_at=utcnow() - timedelta(seconds=1)))
-        assert staff.holder_of(conn, made["token"]) is None  # expired
+        assert staff.holder_of(conn, made.token) is None  # expired
         second = staff.create_token(conn, "viewer@example.com", "phone", 30)
-        staff.revoke_token(conn, second["id"])
-        assert staff.holder_of(conn, second["token"]) is None  # revoked
+        revoked = staff.revoke_token(conn, second.id)
+        assert revoked.id == second.id and revoked.revoked_at is not None
+        assert staff.holder_of(conn, second.token) is None  # revoked
         third = staff.create_token(conn, "viewer@example.com", "desk", 30)
         staff.remove(conn, "viewer@example.com")
-        assert staff.holder_of(conn, third["token"]) is None  # the account is gone
+        assert staff.holder_of(conn, third.token) is None  # the account is gone
 
 
 def test_the_last_enabled_admin_cannot_be_demoted_disabled_or_removed(db):
@@ -157,17 +157,20 @@ def test_the_last_enabled_admin_cannot_be_demoted_disabled_or_removed(db):
         ):
             with pytest.raises(staff.LastAdmin) as refused:
                 change()
-            assert refused.value.status == 409 and "Make another account admin first." in refused.value.detail
+            assert (
+                status_of(refused.value) == 409
+                and "Make another account admin first." in refused.value.detail
+            )
         staff.add(conn, "bob@example.com", "long enough password", log2_n=CHEAP)
         staff.set_disabled(conn, "bob@example.com", True)  # a disabled admin does not count
         with pytest.raises(staff.LastAdmin):
             staff.set_role(conn, "ann@example.com", "viewer")
         staff.set_disabled(conn, "bob@example.com", False)
-        assert staff.set_role(conn, "ann@example.com", "viewer")["after"] == "viewer"
+        assert staff.set_role(conn, "ann@example.com", "viewer").after == "viewer"
         with pytest.raises(staff.LastAdmin):  # bob is the last one now
             staff.set_disabled(conn, "bob@example.com", True)
     with db.read() as conn:
-        assert {a["email"]: a["role"] for a in staff.list_all(conn)} == {
+        assert {a.email: a.role for a in staff.list_all(conn)} == {
             "ann@example.com": "viewer",
             "bob@example.com": "admin",
             "vic@example.com": "viewer",
@@ -179,12 +182,10 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_and_tokens_stop_unti
         staff.add(conn, "ann@example.com", "long enough password", log2_n=CHEAP)
         staff.add(conn, "cat@example.com", "long enough password", role="campaigns", log2_n=CHEAP)
         session = staff.sign_in(conn, "cat@example.com", "long enough password", **LIMITS)
-        token = staff.create_token(conn, "cat@example.com", "laptop", 30)["token"]
-        assert staff.set_disabled(conn, "cat@example.com", True) == {
-            "email": "cat@example.com",
-            "before": {"disabled": False},
-            "after": {"disabled": True},
-        }
+        token = staff.create_token(conn, "cat@example.com", "laptop", 30).token
+        assert staff.set_disabled(conn, "cat@example.com", True) == staff.DisabledChange(
+            email="cat@example.com", before=False, after=True
+        )
         assert staff.session_for(conn, session.token) is None and staff.holder_of(conn, token) is None
         refused = staff.sign_in(conn, "cat@example.com", "long enough password", **LIMITS).refused
         assert refused.detail == "This account is disabled. Ask an admin of head office to enable it."
@@ -192,7 +193,7 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_and_tokens_stop_unti
         assert (
             wrong.detail == "The e-mail address or the password is wrong."
         )  # nothing said without the password
-        assert [a["disabled_at"] is not None for a in staff.list_all(conn)] == [False, True]
+        assert [a.disabled_at is not None for a in staff.list_all(conn)] == [False, True]
         staff.set_disabled(conn, "cat@example.com", False)
         assert staff.holder_of(conn, token).email == "cat@example.com"  # an unexpired token works again
         assert staff.sign_in(conn, "cat@example.com", "long enough password", **LIMITS).refused is None

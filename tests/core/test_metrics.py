@@ -1,6 +1,15 @@
 """Batch figures and the channel benchmarks of seed 000."""
 
-from vouchers.metrics import BENCHMARKS, CHANNELS, Rating, combined, metrics, rating
+from vouchers.metrics import (
+    BENCHMARKS,
+    CHANNELS,
+    MIN_CLAIMS_TO_RATE,
+    Rating,
+    combined,
+    metrics,
+    rateable,
+    rating,
+)
 
 
 def test_rate_is_redeemed_over_claimed_with_one_decimal():
@@ -34,6 +43,14 @@ def test_rating_against_the_channel():
 def test_no_rating_without_channel_or_claims():
     assert rating(None, metrics(10, 5, 5)) is None
     assert rating("email", metrics(10, 0, 0)) is None
+
+
+def test_no_rating_on_too_few_claims_to_judge():
+    assert MIN_CLAIMS_TO_RATE == 30
+    assert rating("email", metrics(10, 1, 1)) is None  # 100% of one claim says nothing
+    assert rating("email", metrics(100, MIN_CLAIMS_TO_RATE - 1, 29)) is None
+    assert rating("email", metrics(100, MIN_CLAIMS_TO_RATE, 30)) is Rating.GREAT
+    assert not rateable(metrics(100, 29, 0)) and rateable(metrics(100, 30, 0))
 
 
 def test_combined_takes_the_rate_from_the_sums():

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vouchers.errors import BatchInvalid, FieldError
+from vouchers import validation
+from vouchers.errors import BatchInvalid, FieldError, InvalidInput
 from vouchers.status import Status
 from vouchers.validation import (
     DEFAULT_MAX_BATCH_SIZE,
@@ -108,23 +109,78 @@ def test_every_overlapping_type_is_reported():
 spans = st.tuples(st.integers(1000, 1999), st.integers(0, 300)).map(lambda p: (p[0], min(1999, p[0] + p[1])))
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(spans, min_size=1, max_size=6))
-def test_every_overlapping_pair_is_reported(ranges):
-    types = [TypeConfig(f"t{i}", f"T{i}", a, b, "£1 off") for i, (a, b) in enumerate(ranges)]
-    reported = {e.field for e in validate_batch(BATCH, types)}
-    assert all(f.startswith("types.") for f in reported)  # nothing but overlaps is wrong here
-    overlapping_pairs = [
-        (x, y)
+def _truly_overlapping(types: list[TypeConfig]) -> set[frozenset[str]]:
+    """Every pair of types sharing a serial, by brute force over the pairs (ids)."""
+    return {
+        frozenset((x.id, y.id))
         for i, x in enumerate(types)
         for y in types[i + 1 :]
         if x.serial_start <= y.serial_end and y.serial_start <= x.serial_end
+    }
+
+
+def _span(t: TypeConfig) -> str:
+    return f"({t.serial_start}–{t.serial_end})"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(spans, st.sampled_from(["Std", "std ", "Gold", "Std"])), min_size=1, max_size=7
+    )  # few names: the same name comes often, in other cases and spacings too
+)
+def test_validation_finds_every_overlap_whatever_the_names(layout):
+    types = [TypeConfig(f"t{i}", name, a, b, "£1 off") for i, ((a, b), name) in enumerate(layout)]
+    errors = validate_batch(BATCH, types)
+    assert all(e.field.startswith("types.") for e in errors)  # nothing but overlaps and names is wrong
+    overlap_errors = [e for e in errors if " overlaps " in e.message]
+    pairs = validation.overlapping_pairs(types)
+    assert {frozenset((x.id, y.id)) for x, y in pairs} == _truly_overlapping(types)
+    assert len(overlap_errors) == len(pairs)  # one error for each pair, none for a pair that does not overlap
+    for (earlier, later), error in zip(pairs, overlap_errors, strict=True):
+        assert error.field == f"types.{later.id}"
+        assert _span(later) in error.message and _span(earlier) in error.message
+    by_name: dict[str, int] = {}
+    for t in types:
+        by_name[" ".join(t.name.split()).casefold()] = by_name.get(" ".join(t.name.split()).casefold(), 0) + 1
+    name_errors = [e for e in errors if "same name" in e.message]
+    assert len(name_errors) == sum(n - 1 for n in by_name.values())
+    assert (errors == []) == (not pairs and all(n == 1 for n in by_name.values()))
+
+
+def test_two_types_of_one_name_that_overlap_are_both_errors():
+    first = TypeConfig("a", "Five off", 1, 60, "£5 off")
+    second = TypeConfig("b", "Five off", 50, 150, "£5 off")
+    errors = validate_batch(replace(BATCH, serial_start=1, serial_end=150), [second, first])
+    assert errors == [
+        FieldError(
+            "types.b",
+            "Type 'Five off' (50–150) has the same name as the type of serials 1–60: each type of a batch "
+            "needs a name of its own.",
+        ),
+        FieldError("types.b", "Type 'Five off' (50–150) overlaps type 'Five off' (1–60)."),
     ]
-    for x, y in overlapping_pairs:
-        assert f"types.{x.id}" in reported or f"types.{y.id}" in reported, (x, y, reported)
-    assert (reported == set()) == (not overlapping_pairs)
-    # At most one error per type, and none for the first type in serial order.
-    assert len(validate_batch(BATCH, types)) <= len(types) - 1
+
+
+def test_type_names_are_unique_within_a_batch_whatever_the_case_and_spacing():
+    types = [
+        TypeConfig("a", "Free coffee", 1000, 1009, "Coffee"),
+        TypeConfig("b", "free  Coffee", 1010, 1019, "Coffee"),
+        TypeConfig("c", "Free tea", 1020, 1029, "Tea"),
+    ]
+    assert fields(validate_batch(BATCH, types)) == ["types.b"]
+
+
+def test_a_type_inside_two_others_overlaps_both():
+    wide = TypeConfig("w", "Wide", 1000, 1100, "x")
+    mid = TypeConfig("m", "Mid", 1050, 1200, "y")
+    inner = TypeConfig("i", "Inner", 1060, 1070, "z")
+    messages = [e.message for e in validate_batch(BATCH, [wide, mid, inner])]
+    assert messages == [
+        "Type 'Mid' (1050–1200) overlaps type 'Wide' (1000–1100).",
+        "Type 'Inner' (1060–1070) overlaps type 'Wide' (1000–1100).",
+        "Type 'Inner' (1060–1070) overlaps type 'Mid' (1050–1200).",
+    ]
 
 
 def test_serial_start_after_serial_end():
@@ -223,7 +279,7 @@ def test_store_limit_must_name_a_store():
 def test_errors_make_a_batch_invalid_problem():
     errors = validate_batch(replace(BATCH, identifier=""), [])
     problem = BatchInvalid(errors)
-    assert problem.status == 422
+    assert isinstance(problem, InvalidInput)  # answered 422 (central/problems.py)
     assert [e.as_dict()["field"] for e in problem.errors] == [e.field for e in errors]
     assert "identifier" in problem.detail and "types" in problem.detail
 

@@ -11,10 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support.e2e import TmuxTerminal
-from support.server import free_port
-from support.store_host import wait_for
 
+from harness import free_port, wait_for
+from harness.terminal import TmuxTerminal
 from vouchers.codes import format_code
 from vouchers.verdict import REASONS, VOUCHER_VERDICTS, Verdict
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 import segno
-from support.e2e import TmuxTerminal, query
-from support.server import ServerProcess
-from support.store_host import AgentProcess, wait_for
+from support.e2e import query
 
+from harness import FAST, AgentProcess, ServerProcess, wait_for
+from harness.terminal import TmuxTerminal
 from vouchers.verdict import REASONS, Verdict
 
 pytestmark = [
@@ -123,7 +123,7 @@ def redeemable_batch(admin: httpx.Client, url: str, members: int) -> tuple[dict,
 def enrolled_till(
     admin: httpx.Client, url: str, data_dir: Path, agents: list, start: bool = True
 ) -> tuple[AgentProcess, dict]:
-    agent = AgentProcess(data_dir)
+    agent = AgentProcess(data_dir, settings=FAST)
     data_dir.mkdir(parents=True)
     code = admin.post(f"/stores/{STORE}/enrolment-codes").json()["code"]
     result = agent.enrol(url, code, "till-1")

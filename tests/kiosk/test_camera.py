@@ -5,6 +5,7 @@ a dark-mode phone read from a folder of webcam-like frames; the fallback decoder
 from __future__ import annotations
 
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -12,10 +13,12 @@ import pytest
 import zxingcpp
 from support.kiosk_files import CODES, frame_with, journal, make_settings, qr, wait_until
 
-from kiosk import scanner
+from kiosk import camera, scanner
 from kiosk.app import build_kiosk
-from kiosk.camera import CameraLost, CodeFilter, FrameSource, scans
+from kiosk.camera import CameraChanged, CameraLost, CameraState, CodeFilter, FrameSource, scans, watch
+from kiosk.messages import VerdictReady
 from kiosk.scanner import Read
+from kiosk.service import Decision
 from kiosk.widgets.status import StatusLine
 from vouchers.codes import format_code
 
@@ -192,3 +195,81 @@ def test_the_fallback_reads_on_its_own_thread_while_the_reader_goes_on(tmp_path)
     assert [text for text, _ in got] == [format_code(CODES[0])]
     assert fallback.threads[0] == "camera fallback"
     assert len(taken) >= 6 and threading.current_thread().name not in fallback.threads
+
+
+def _watching(settings, stop):
+    """watch() on a thread of its own, as the capture worker runs it; what it reported and scanned."""
+    reports, scanned = [], []
+    thread = threading.Thread(
+        target=watch, args=(settings, scanned.append, reports.append, stop), daemon=True
+    )
+    thread.start()
+    return thread, reports, scanned
+
+
+def _poll(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.02)
+
+
+def test_a_camera_that_is_not_there_yet_is_tried_again_until_it_comes(tmp_path, monkeypatch):
+    monkeypatch.setattr(camera, "RETRY_SECONDS", 0.05)
+    folder = tmp_path / "frames"
+    settings = make_settings(tmp_path).model_copy(update={"camera": str(folder), "file_fps": 60})
+    stop = threading.Event()
+    thread, reports, scanned = _watching(settings, stop)
+    try:
+        _poll(lambda: len(reports) >= 2)  # tried more than once while there is nothing there
+        first = reports[0]
+        assert first.state is CameraState.UNAVAILABLE and first.warning
+        assert first.words() == f"CAMERA: {folder}: no such camera, video file or folder."
+        ready = tmp_path / "ready"
+        ready.mkdir()
+        cv2.imwrite(str(ready / "000.png"), frame_with(qr(CODES[0])))
+        ready.rename(folder)  # plugged in, all at once: a folder holding one code
+        thread.join(20)
+        assert not thread.is_alive()
+    finally:
+        stop.set()
+    states = [r.state for r in reports]
+    assert states[-2:] == [CameraState.ON, CameraState.ENDED]
+    assert set(states[:-2]) == {CameraState.UNAVAILABLE}
+    assert scanned == [CODES[0]]
+    assert [r.words() for r in reports[-2:]] == ["camera on", "camera: end of the video"]
+    assert not any(r.warning for r in reports[-2:])
+
+
+def test_stopping_the_watch_ends_its_wait_for_a_camera_at_once(tmp_path):
+    settings = make_settings(tmp_path).model_copy(update={"camera": str(tmp_path / "none")})
+    stop = threading.Event()
+    thread, reports, _ = _watching(settings, stop)
+    _poll(lambda: reports)
+    started = time.monotonic()
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert time.monotonic() - started < camera.RETRY_SECONDS  # not a sleep: the wait ends when told
+
+
+def test_a_lost_camera_says_it_reconnects():
+    lost = CameraChanged(CameraState.LOST, "/dev/video0 stopped sending frames.")
+    assert lost.warning and lost.words() == "CAMERA: /dev/video0 stopped sending frames. Reconnecting..."
+    # a newer camera state replaces an older one still queued; nothing else does
+    assert lost.can_replace(CameraChanged(CameraState.ON))
+    assert not lost.can_replace(VerdictReady(Decision(None, "")))
+
+
+async def test_the_camera_state_reaches_the_status_line_by_message(tmp_path):
+    settings = make_settings(tmp_path)
+    app = build_kiosk(settings)
+    async with app.run_test() as pilot:
+        status = app.screen.query_one(StatusLine)
+        await wait_until(pilot, lambda: "synced" in str(status.render()) or "never" in str(status.render()))
+        assert "camera" not in str(status.render())  # none configured
+        status.post_message(CameraChanged(CameraState.UNAVAILABLE, "/dev/video0: cannot be opened."))
+        await wait_until(pilot, lambda: "CAMERA: /dev/video0: cannot be opened." in str(status.render()))
+        assert status.has_class("warning")
+        status.post_message(CameraChanged(CameraState.ON))
+        await wait_until(pilot, lambda: str(status.render()).endswith("camera on"))

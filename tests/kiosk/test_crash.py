@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.e2e import TmuxTerminal
 from support.kiosk_files import CODES, make_settings
-from support.store_host import wait_for
 from support.under_systemd import run_as_under_systemd, screen_lines
 from textual.css.errors import StylesheetError
 
+from harness import wait_for
+from harness.terminal import TmuxTerminal
 from kiosk.app import Kiosk, KioskApp
 
 KIOSK = [str(Path(sys.executable).with_name("voucher-kiosk"))]

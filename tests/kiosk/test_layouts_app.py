@@ -11,10 +11,10 @@ import subprocess
 
 import pytest
 from support.kiosk_files import journal, make_settings, open_manager, scan, shown, status_line, wait_until
-from support.store_host import BIN
 from textual import events
 from textual.widgets import Label
 
+from harness import BIN
 from kiosk.app import build_kiosk
 from kiosk.pin import save_pin
 from kiosk.widgets.scan_input import CAPACITY, ScanInput

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.e2e import TmuxTerminal
 from support.kiosk_files import CODES, make_settings
-from support.store_host import wait_for
 
+from harness import wait_for
+from harness.terminal import TmuxTerminal
 from kiosk.pin import save_pin
 
 KIOSK = str(Path(sys.executable).with_name("voucher-kiosk"))

@@ -17,6 +17,7 @@ from kiosk.screens.manager import ManagerScreen
 from kiosk.widgets.verdict import VerdictPanel
 from localdb.errors import DiskFull
 from localdb.replica import Replica
+from vouchers.wire import Event, EventResult
 
 pytestmark = pytest.mark.anyio
 
@@ -77,15 +78,17 @@ async def test_journal_deleted_under_the_running_till_the_next_redemption_is_in_
         first = app.kiosk.journal.identity
         replica = Replica(tmp_path / "replica.db")  # what the agent records once it pushed that event
         event = app.kiosk.journal.conn.execute("SELECT id, seq FROM events").fetchone()
+        now = datetime.now(UTC)
         replica.pushed.record_outcomes(
-            [{"id": event[0], "device_seq": event[1], "kind": "redeem", "voucher_id": "b.0"}],
-            [{"id": event[0], "outcome": "accepted", "server_time": datetime.now(UTC).isoformat()}],
+            [Event(id=event[0], kind="redeem", voucher_id="b.0", at=now, device_seq=event[1])],
+            [EventResult(id=event[0], outcome="accepted", server_time=now)],
             event[1],
             journal_id=first,
         )
         replica.close()
-        for suffix in ("", "-wal", "-shm"):
-            (tmp_path / f"journal.db{suffix}").unlink(missing_ok=True)
+        with app.kiosk._lock:  # all three gone between two uses (the status line reads on a thread)
+            for suffix in ("", "-wal", "-shm"):
+                (tmp_path / f"journal.db{suffix}").unlink(missing_ok=True)
         await scan(pilot, CODES[1])
         await wait_until(pilot, lambda: "ACCEPTED" in shown(app))
         assert app.kiosk.journal.identity != first and journal(settings) == ["redeem"]  # in the file on disk
@@ -123,8 +126,9 @@ async def test_a_damaged_voucher_list_or_one_being_rebuilt_is_not_decided_from(t
         data = bytearray(path.read_bytes())
         data[4096:] = b"\xde\xad" * ((len(data) - 4096) // 2)  # garbled after the first page
         path.write_bytes(bytes(data))
-        app.kiosk._replica.close()  # as a kiosk started after the damage opens it
-        app.kiosk._replica = None
+        with app.kiosk._lock:  # not under a status read on its thread
+            app.kiosk._replica.close()  # as a kiosk started after the damage opens it
+            app.kiosk._replica = None
         await scan(pilot, CODES[1])
         await wait_until(pilot, lambda: "TILL PROBLEM" in shown(app))
         assert "Vouchers cannot be checked" in " ".join(shown(app).split())

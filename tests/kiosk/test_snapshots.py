@@ -1,11 +1,14 @@
 """SVG snapshots of the kiosk's main screens (pytest-textual-snapshot), on real till files.
 
-The codes are fixed so the pictures are the same every run. After a deliberate change to the
+The codes are fixed so the pictures are the same every run, and the agent's last pull is made
+"just now" right before each picture, however slow the machine. After a deliberate change to the
 screens: `.venv/bin/pytest tests/kiosk/test_snapshots.py --snapshot-update`, then look at the
 SVG files in __snapshots__/ before committing them.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import cv2
 import pytest
@@ -15,6 +18,7 @@ from kiosk.app import build_kiosk
 from kiosk.pin import save_pin
 from kiosk.widgets.status import StatusLine
 from kiosk.widgets.verdict import VerdictPanel
+from localdb.replica import Replica
 
 CODES = ["7K2M9QH4RTX3A7", "4HBN6WZP0C8EJ8", "9ZXR2F6HW4N8BX"]  # fixed, with their check characters
 SIZE = (100, 30)
@@ -27,6 +31,21 @@ def settings(tmp_path):
     return settings
 
 
+async def synced_just_now(pilot, also: str = "") -> None:
+    """As the agent records each pull: the status line says "synced just now" (and `also`), however
+    long the machine took to get here."""
+    replica = Replica(pilot.app.kiosk.settings.replica_path)
+    try:
+        replica.set_health(last_pull_at=datetime.now(UTC).isoformat())
+    finally:
+        replica.close()
+    pilot.app.screen.refresh_status()
+    status = pilot.app.screen.query_one(StatusLine)
+    await wait_until(
+        pilot, lambda: "synced just now" in str(status.render()) and also in str(status.render())
+    )
+
+
 def scanned(text: str, until: str, pending: str = "1 pending"):
     """Type a code; the picture is taken once the verdict and the status line's count are shown."""
 
@@ -37,13 +56,14 @@ def scanned(text: str, until: str, pending: str = "1 pending"):
         await pilot.click("#scan")
         await pilot.press(*[c if c != "-" else "minus" for c in text], "enter")
         await wait_until(pilot, lambda: until in str(panel.render()) and pending in str(status.render()))
+        await synced_just_now(pilot, pending)
 
     return run_before
 
 
 def test_idle(settings, snap_compare):
     async def ready(pilot) -> None:
-        await wait_until(pilot, lambda: "synced" in str(pilot.app.screen.query_one(StatusLine).render()))
+        await synced_just_now(pilot)
         pilot.app.screen.query_one("#scan").cursor_blink = False  # nothing was typed: the cursor would blink
         await pilot.pause()
 
@@ -96,6 +116,7 @@ def test_camera_preview_beside_the_verdict(settings, snap_compare, tmp_path):
         )
         await wait_until(pilot, lambda: pilot.app.screen.query_one("#preview")._picture is not None)
         await wait_until(pilot, lambda: "ACCEPTED" in str(pilot.app.screen.query_one(VerdictPanel).render()))
+        await synced_just_now(pilot, "end of the video")
         pilot.app.screen.query_one("#scan").cursor_blink = False  # nothing was typed: the cursor would blink
         await pilot.pause()
 

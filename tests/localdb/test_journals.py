@@ -18,6 +18,7 @@ from localdb.replica import MIGRATIONS as REPLICA_MIGRATIONS
 from localdb.replica import Replica
 from localdb.till import Till
 from vouchers.status import Status
+from vouchers.wire import EventResult
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
@@ -80,8 +81,8 @@ def push(replica: Replica, journal: Journal) -> int:
     finally:
         reader.close()
     if events:
-        results = [{"id": e["id"], "outcome": "accepted", "server_time": NOW.isoformat()} for e in events]
-        replica.pushed.record_outcomes(events, results, events[-1]["device_seq"], journal_id=jid)
+        results = [EventResult(id=e.id, outcome="accepted", server_time=NOW) for e in events]
+        replica.pushed.record_outcomes(events, results, events[-1].device_seq, journal_id=jid)
     return len(events)
 
 

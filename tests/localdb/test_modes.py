@@ -10,9 +10,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from support.server import ServerProcess
-from support.store_host import AgentProcess, HeadOffice, wait_for
 
+from harness import FAST, AgentProcess, HeadOffice, ServerProcess, wait_for
 from localdb.journal import Journal
 from localdb.replica import Replica
 
@@ -93,7 +92,7 @@ def test_enrol_and_the_agent_keep_the_till_private(tmp_path):
         office = HeadOffice(server)
         office.store("s1")
         data_dir = tmp_path / "till"
-        agent = AgentProcess(data_dir)
+        agent = AgentProcess(data_dir, settings=FAST)
         result = agent.enrol(server.url, office.enrolment_code("s1"))
         assert result.returncode == 0, result.stderr
         assert mode(data_dir) == 0o700 and mode(data_dir / "device.json") == 0o600

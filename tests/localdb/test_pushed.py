@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
 
 from localdb import journals
 from localdb.connect import open_reader, open_writer
@@ -12,6 +16,7 @@ from localdb.journal import Journal
 from localdb.pushed import open_pushed, path_beside
 from localdb.replica import MIGRATIONS, Replica
 from localdb.till import Till
+from vouchers.wire import Event, EventResult, Malformed
 
 
 def redeem_events(journal: Journal, n: int) -> list:
@@ -19,7 +24,10 @@ def redeem_events(journal: Journal, n: int) -> list:
 
 
 def answers(events, outcome="accepted"):
-    return [{"id": e.id, "outcome": outcome, "server_time": "2026-12-01T10:00:00+00:00"} for e in events]
+    return [
+        EventResult.from_wire({"id": e.id, "outcome": outcome, "server_time": "2026-12-01T10:00:00+00:00"})
+        for e in events
+    ]
 
 
 def test_outcomes_are_recorded_while_the_pull_holds_replica_db_and_the_till_sees_them(tmp_path):
@@ -50,7 +58,7 @@ def test_a_reader_opened_before_the_agent_made_pushed_db_finds_it_later(tmp_path
     (tmp_path / "replica.db").touch()
     reader = open_reader(tmp_path / "replica.db")
     till = Till(reader, None)
-    assert till.health()["cursor"] == 0 and till.problems() == []  # not made yet: nothing to say
+    assert till.health().cursor == 0 and till.problems() == []  # not made yet: nothing to say
     replica = Replica(tmp_path / "replica.db")
     journal = Journal(tmp_path / "journal.db")
     [event] = redeem_events(journal, 1)
@@ -102,18 +110,14 @@ def test_a_replica_of_the_old_layout_hands_its_outcomes_and_cursors_to_pushed_db
     assert replica.cursor() == 42
     rows = [tuple(r) for r in replica.conn.execute("SELECT event_id, outcome FROM outcomes ORDER BY seq")]
     assert rows == [("e1", "accepted"), ("e2", "conflict")]
-    assert Till(replica.conn, None).health()["last_push_at"] == "2026-12-01T10:00:00+00:00"
+    assert Till(replica.conn, None).health().last_push_at == datetime(2026, 12, 1, 10, tzinfo=UTC)
     replica.close()
 
 
 def test_a_damaged_pushed_db_is_kept_aside_and_started_afresh(tmp_path):
     replica = Replica(tmp_path / "replica.db")
-    replica.pushed.record_outcomes(
-        [{"id": "e1", "device_seq": 1, "kind": "redeem", "voucher_id": "b1.1"}],
-        [{"id": "e1", "outcome": "accepted", "server_time": "t"}],
-        1,
-        journal_id="j1",
-    )
+    event = Event(id=uuid.uuid4(), kind="redeem", voucher_id="b1.1", at=datetime.now(UTC), device_seq=1)
+    replica.pushed.record_outcomes([event], answers([event]), 1, journal_id="j1")
     replica.close()
     pushed = path_beside(tmp_path / "replica.db")
     data = bytearray(pushed.read_bytes())
@@ -154,4 +158,29 @@ def test_pushing_goes_on_while_a_page_is_applied_on_another_thread(tmp_path):
         holder.join(30)
     journal.close()
     pull.close()
+    replica.close()
+
+
+def test_a_journal_row_the_protocol_cannot_carry_is_recorded_rejected_and_passed(tmp_path):
+    """A refused scan written without its verdict is no event the wire carries: the agent records it
+    as rejected (MALFORMED, with the rule it breaks), never sends it, and moves the cursor past it."""
+    replica = Replica(tmp_path / "replica.db")
+    journal = Journal(tmp_path / "journal.db")
+    good = journal.append("redeem", "b1.1")
+    bad = journal.append("refused", None)  # no verdict
+    with pytest.raises(Malformed, match="a refused event needs the verdict the till showed") as why:
+        bad.wire()
+    event = good.wire()
+    assert event.to_wire()["device_seq"] == good.seq and event.kind == "redeem"
+    replica.pushed.record_outcomes(
+        [event], answers([good]), bad.seq, journal_id=journal.identity, malformed=[(bad, str(why.value))]
+    )
+    rows = replica.conn.execute(
+        "SELECT seq, outcome, reason, server_time FROM outcomes ORDER BY seq"
+    ).fetchall()
+    assert [tuple(r)[:2] for r in rows] == [(1, "accepted"), (2, "rejected")]
+    assert rows[1]["reason"].startswith("MALFORMED: Event: ") and rows[1]["server_time"] is None
+    assert rows[0]["server_time"] == "2026-12-01T10:00:00+00:00"
+    assert replica.pushed.push_mark() == (journal.identity, 2)
+    journal.close()
     replica.close()

@@ -25,11 +25,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.e2e import TmuxTerminal, query
+from support.e2e import query
 from support.kiosk_files import make_settings
-from support.server import free_port
-from support.store_host import FAST, wait_for
 from support.under_systemd import run_as_under_systemd, screen_lines
+
+from harness import FAST_ENV, free_port, spawn, wait_for
+from harness.terminal import TmuxTerminal
 
 pytestmark = pytest.mark.slow
 
@@ -308,7 +309,7 @@ class Program:
     def __init__(self, argv: list[str | Path], log: Path, cwd: Path, env: dict[str, str]) -> None:
         self.log = log
         with open(log, "ab") as out:
-            self.process = subprocess.Popen(
+            self.process = spawn(  # dies with the test run, however it ends
                 [str(a) for a in argv],
                 cwd=cwd,
                 env=env,
@@ -431,7 +432,7 @@ def test_head_office_and_a_till_installed_from_the_wheel(venvs, tmp_path, proces
     enrolment = central_json("store", "enrolment-code", STORE)["code"]
 
     # the till: enrol, then the agent pulls the snapshot into replica.db
-    till_env = program_env(**FAST)
+    till_env = program_env(**FAST_ENV)
     data_dir = tmp_path / "till"
     sync = bin_of(venvs, "voucher-sync")
     enrolled = run(

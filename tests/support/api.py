@@ -11,28 +11,20 @@ import httpx
 from fastapi.testclient import TestClient
 
 from central.settings import CentralSettings
+from harness.server import ADMIN_TOKEN, CHEAP_HASHES, LIMIT_SETTINGS, RELAXED_LIMITS, staff_token
+from harness.server import STAFF_EMAIL as TEST_ADMIN
 
-ADMIN_TOKEN = "test-admin-token-0123456789"
-CHEAP_HASHES = (
-    12  # scrypt cost (log2 N) of the tests' staff passwords: the default, OWASP's 17, takes ~0.3-1 s a hash
-)
+__all__ = [
+    "ADMIN_TOKEN",
+    "CHEAP_HASHES",
+    "RELAXED_LIMITS",
+    "TEST_ADMIN",
+    "Api",
+    "make_settings",
+    "staff_token",
+]
 
-
-# Every test runs from one client address (loopback, or TestClient's): the rate limits there are
-# far above anything a test does; tests/central/test_limits.py tests them at their defaults (DEFAULT_LIMITS).
-LIMIT_SETTINGS = (
-    "member_sign_in_per_address",
-    "member_sign_in_per_account",
-    "member_codes_per_address",
-    "claims_per_address",
-    "claims_per_member",
-    "claims_per_token_per_minute",
-    "enrolments_per_address",
-    "device_requests_per_minute",
-    "device_requests_per_address_per_minute",
-    "staff_sign_in_failures_per_address",
-)
-RELAXED_LIMITS = {name: 100_000 for name in LIMIT_SETTINGS}
+# The rate limits at their defaults (tests/central/test_limits.py); the harness relaxes them.
 DEFAULT_LIMITS = {name: CentralSettings.model_fields[name].default for name in LIMIT_SETTINGS}
 
 
@@ -66,23 +58,6 @@ def member_sign_in(client, mailbox, email: str, next_page: str = "/my/vouchers")
     assert confirm.status_code == 200, confirm.text
     done = client.post(link, data={"sign_in_token": sign_in_token(confirm.text)}, follow_redirects=False)
     assert done.status_code == 303, done.text
-
-
-TEST_ADMIN = "admin@tests.example"
-
-
-def staff_token(db, email: str = TEST_ADMIN, role: str = "admin") -> str:
-    """A personal API token of a staff account (made if need be), straight in the database, as
-    `voucher-central staff token create` does: the shared admin token only bootstraps."""
-    from central.services import staff
-    from vouchers.errors import Conflict
-
-    with db.write() as conn:
-        try:
-            staff.add(conn, email, "a password nobody types", role=role, log2_n=CHEAP_HASHES)
-        except Conflict:
-            pass
-        return staff.create_token(conn, email, "tests", 30)["token"]
 
 
 class Api:

@@ -33,6 +33,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from harness.processes import Lifeline
+
 __all__ = [
     "ENV_REQUIRED",
     "PostgresServer",
@@ -153,16 +155,20 @@ class PostgresServer:
     directory. Usable as a context manager.
     """
 
-    def __init__(self, bin_dir: Path | str | None = None, *, start_attempts: int = 5) -> None:
+    def __init__(
+        self, bin_dir: Path | str | None = None, *, start_attempts: int = 5, durable: bool = False
+    ) -> None:
         found = Path(bin_dir) if bin_dir is not None else find_postgres_bin()
         if found is None:
             raise PostgresStartError("PostgreSQL server binaries not found (see find_postgres_bin)")
         self.bin_dir = found
         self.start_attempts = start_attempts
+        self.durable = durable  # fsync on, as in production (benchmarks); tests run without it
         self.port: int | None = None
         self.root: Path | None = None
         self._running = False
         self._as_root = os.geteuid() == 0
+        self._lifeline: Lifeline | None = None  # stops the server if this process dies first
 
     # -- paths --------------------------------------------------------------
 
@@ -208,6 +214,10 @@ class PostgresServer:
                 self.port = port
                 self._running = True
                 atexit.register(self.stop)
+                # pg_ctl daemonises the server: a run killed with SIGKILL would leave it running
+                self._lifeline = Lifeline(
+                    self._cmd("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "immediate")
+                )
                 return self
             assert last_error is not None
             raise last_error
@@ -229,6 +239,9 @@ class PostgresServer:
             )
             self._running = False
             atexit.unregister(self.stop)
+            if self._lifeline is not None:
+                self._lifeline.release()
+                self._lifeline = None
         shutil.rmtree(self.root, ignore_errors=True)
         self.root = None
         self.port = None
@@ -331,10 +344,15 @@ class PostgresServer:
             )
 
     def _pg_ctl_start(self, port: int) -> None:
+        durability = (
+            "-c fsync=on -c synchronous_commit=on -c full_page_writes=on "
+            if self.durable
+            else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        )
         options = (
             f"-c listen_addresses=127.0.0.1 -p {port} -k {self.socket_dir} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200"
+            + durability
+            + "-c max_connections=200 -c shared_buffers=256MB"
         )
         result = self._run(
             "pg_ctl",

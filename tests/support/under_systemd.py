@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 import pty
 import select
-import subprocess
 import time
+
+from harness import spawn
 
 
 def _read_all(fd: int, deadline: float) -> bytes:
@@ -34,7 +35,8 @@ def run_as_under_systemd(args: list[str], env: dict[str, str], timeout: float = 
     journal_read, journal_write = os.pipe()
     stat = os.fstat(journal_write)
     env = {**env, "JOURNAL_STREAM": f"{stat.st_dev}:{stat.st_ino}", "TERM": "linux"}
-    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=journal_write, env=env, close_fds=True)
+    # our session (the pty is the program's terminal, as tty1 is there); it dies with the test run
+    proc = spawn(args, stdin=slave, stdout=slave, stderr=journal_write, env=env, new_session=False)
     os.close(slave)
     os.close(journal_write)
     deadline = time.monotonic() + timeout

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from support.server import ServerProcess
-from support.store_host import AgentProcess, HeadOffice
 
+from harness import FAST, AgentProcess, HeadOffice, ServerProcess
 from localdb.connect import open_reader
 from localdb.journal import Journal
 from localdb.till import Till
@@ -78,7 +77,7 @@ def make_till(tmp_path, server, office):
 
     def make(store_id: str = "s1", name: str = "till", start: bool = True) -> Till_:
         data_dir = tmp_path / f"{store_id}-{name}"
-        agent = AgentProcess(data_dir)
+        agent = AgentProcess(data_dir, settings=FAST)
         result = agent.enrol(server.url, office.enrolment_code(store_id), name)
         assert result.returncode == 0, result.stderr
         till = Till_(data_dir, agent)

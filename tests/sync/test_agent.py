@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from support.store_host import wait_for
-
+from harness import FAST, wait_for
 from vouchers.lifecycle import State
 from vouchers.status import Status
 
@@ -23,10 +22,10 @@ def synced(till, code, **expect):
 
 
 def test_enrol_keeps_the_token_secret(office, server, tmp_path):
-    from support.store_host import AgentProcess
+    from harness import AgentProcess
 
     office.store("s1")
-    agent = AgentProcess(tmp_path / "till")
+    agent = AgentProcess(tmp_path / "till", settings=FAST)
     result = agent.enrol(server.url, office.enrolment_code("s1"))
     assert result.returncode == 0 and "Enrolled as device" in result.stdout
     identity = tmp_path / "till" / "device.json"

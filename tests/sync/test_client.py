@@ -3,11 +3,17 @@ ones is refused whole; answers' bodies and problem details are read from the str
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
 from sync.client import SyncClient
 from sync.errors import BatchRefused, Transient
+from vouchers.wire import Event, EventResult, SnapshotPage, SnapshotStore
 
 
 def voucher(n, **fields):
@@ -48,11 +54,15 @@ def client_answering(status: int, body) -> SyncClient:
     return SyncClient("http://head-office.test", "token", transport=httpx.MockTransport(handler))
 
 
-def test_a_page_is_plain_dicts_with_times_as_text():
+def test_a_page_is_a_snapshot_page_its_vouchers_plain_dicts():
     used = voucher(2, status="used", used_at="2026-03-02T14:03:00+00:00", used_store="s2", added_in_v9=1)
     got = client_answering(200, page([voucher(1), used], head=9, remaining=0)).snapshot(0, 100)
-    assert got["vouchers"][1] == {k: v for k, v in used.items() if k != "added_in_v9"}
-    assert got["head"] == 9 and got["remaining"] == 0 and got["deleted"]["vouchers"] == []
+    assert isinstance(got, SnapshotPage) and got.store == SnapshotStore(id="s1", timezone="UTC")
+    assert got.vouchers[1] == {
+        **{k: v for k, v in used.items() if k != "added_in_v9"},
+        "used_at": datetime(2026, 3, 2, 14, 3, tzinfo=UTC),
+    }
+    assert got.head == 9 and got.remaining == 0 and got.deleted.vouchers == []
 
 
 @pytest.mark.parametrize(
@@ -88,3 +98,51 @@ def test_problem_details_from_the_body():
         BatchRefused, match=r'422: \["not","an object"\]'
     ):  # JSON, but not a problem: as it came
         client_answering(422, ["not", "an object"]).push([])
+
+
+def test_a_push_sends_the_events_wire_form_and_returns_their_results():
+    event = Event.from_wire(
+        {
+            "id": str(uuid.uuid4()),
+            "kind": "redeem",
+            "voucher_id": "b1.1",
+            "at": "2026-03-02T14:03:00+00:00",
+            "device_seq": 1,
+        }
+    )
+    sent: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.extend(json.loads(request.content)["events"])
+        answer = {"id": str(event.id), "outcome": "accepted", "server_time": "2026-03-02T14:03:01+00:00"}
+        return httpx.Response(200, json={"results": [answer]})
+
+    client = SyncClient("http://head-office.test", "token", transport=httpx.MockTransport(handler))
+    [result] = client.push([event])
+    assert sent == [event.to_wire()] and sent[0]["at"] == "2026-03-02T14:03:00+00:00"
+    assert result == EventResult(
+        id=event.id, outcome="accepted", server_time=datetime(2026, 3, 2, 14, 3, 1, tzinfo=UTC)
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (
+            {"results": [{"outcome": "accepted", "server_time": "2026-03-02T14:03:01+00:00"}]},
+            "results.0.id: Field required",
+        ),
+        (
+            {"results": [{"id": "{id}", "outcome": "perhaps", "server_time": "x"}]},
+            "results.0.outcome: Input should be",
+        ),
+        ({"results": "all fine"}, "results: Input should be a valid array"),
+    ],
+)
+def test_a_malformed_push_answer_is_refused_naming_the_field(answer, words):
+    event = Event(id=uuid.uuid4(), kind="refused", verdict="UNKNOWN", at=datetime.now(UTC), device_seq=1)
+    body = json.dumps(answer).replace("{id}", str(event.id)).encode()
+    with pytest.raises(
+        Transient, match=rf"malformed answer from the server \(EventsResponse: {re.escape(words)}"
+    ):
+        client_answering(200, body).push([event])

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from support.fault_proxy import FaultProxy
-from support.store_host import wait_for
 
+from harness import wait_for
 from kiosk.service import Redeemer
 from kiosk.widgets.status import describe
 from localdb import streams
@@ -37,7 +37,7 @@ def truth(server_url: str, token: str, path) -> dict[str, set]:
     """What a fresh replica holds after one plain pull from cursor 0."""
     replica, client = Replica(path), SyncClient(server_url, token)
     try:
-        while not (page := client.snapshot(replica.cursor(), 5000))["complete"]:
+        while not (page := client.snapshot(replica.cursor(), 5000)).complete:
             replica.apply_page(page)
         replica.apply_page(page)
         return content(replica.conn)

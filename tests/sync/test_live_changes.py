@@ -8,9 +8,8 @@ import threading
 import time
 
 import httpx
-from support.server import ServerProcess
-from support.store_host import wait_for
 
+from harness import ServerProcess, wait_for
 from vouchers.lifecycle import State
 
 SLOW_PULLS = {"VOUCHER_SYNC_PULL_INTERVAL_SECONDS": "600"}  # only a long poll can bring a change in time

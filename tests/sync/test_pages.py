@@ -8,6 +8,24 @@ import threading
 import pytest
 
 from sync.pages import Pages, Stopped
+from vouchers.wire import SnapshotPage
+
+
+def answer(cursor: int, next_cursor: int, complete: bool, **extra: float) -> SnapshotPage:
+    """An empty page, as head office answers it."""
+    return SnapshotPage.from_wire(
+        {
+            "cursor": cursor,
+            "next_cursor": next_cursor,
+            "complete": complete,
+            "store": {"id": "s1", "timezone": "UTC"},
+            "batches": [],
+            "types": [],
+            "vouchers": [],
+            "deleted": {},
+            **extra,
+        }
+    )
 
 
 class Head:
@@ -22,25 +40,24 @@ class Head:
         self.hold = threading.Event()  # a waiting request answers once this is set
         self.hold.set()
 
-    def fetch(self, cursor: int, wait: float | None) -> dict:
+    def fetch(self, cursor: int, wait: float | None) -> SnapshotPage:
         with self.lock:
             self.asked.append(cursor)
             if wait is not None:
                 self.waited.append((cursor, wait))
         if wait is not None:
             self.hold.wait(30)
-            page = {"cursor": cursor, "next_cursor": cursor, "complete": True}
-            return {**page, "wait": wait} if self.waits else page
+            return answer(cursor, cursor, True, wait=wait) if self.waits else answer(cursor, cursor, True)
         if cursor >= 100:
-            return {"cursor": cursor, "next_cursor": cursor + 1, "complete": True}
-        return {"cursor": cursor, "next_cursor": cursor + 10, "complete": cursor + 10 >= 50}
+            return answer(cursor, cursor + 1, True)
+        return answer(cursor, cursor + 10, cursor + 10 >= 50)
 
 
 def test_the_next_catch_up_page_is_fetched_while_one_is_applied():
     head, now = Head(), [0.0]
     pages = Pages(head.fetch, live_seconds=5, clock=lambda: now[0])
     request, page = pages.next(0, None)
-    assert (request.cursor, request.live, page["next_cursor"]) == (0, False, 10)
+    assert (request.cursor, request.live, page.next_cursor) == (0, False, 10)
     request, page = pages.next(10, None)  # the replica applied the first: the one asked ahead is it
     assert request.cursor == 10 and head.asked[:2] == [0, 10]
     request, page = pages.next(20, None)
@@ -54,7 +71,7 @@ def test_a_live_page_comes_after_the_page_fetched_before_it():
     request, _ = pages.next(10, 100)  # the live stream is due, but the page fetched first goes first
     assert (request.cursor, request.live) == (10, False)
     request, page = pages.next(20, 100)  # nothing was fetched ahead of the live page
-    assert (request.cursor, request.live, page["complete"]) == (100, True, True)
+    assert (request.cursor, request.live, page.complete) == (100, True, True)
     request, _ = pages.next(20, 101)  # not due again for 5 s: the catch-up goes on
     assert (request.cursor, request.live) == (20, False)
     now[0] = 6.0
@@ -81,7 +98,7 @@ def test_caught_up_the_next_page_waits_at_the_server_and_stop_does_not_wait_it_o
         pages.next(cursor, None)
     assert pages.waits_next()  # complete: ask again at once, the server answers when something changes
     request, page = pages.next(50, None)
-    assert head.waited == [(50, 25)] and page["wait"] == 25 and pages.waits_next()
+    assert head.waited == [(50, 25)] and page.wait == 25 and pages.waits_next()
     head.hold.clear()  # the server holds the next one: the agent stops meanwhile
     stop.set()
     with pytest.raises(Stopped):

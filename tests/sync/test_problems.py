@@ -9,8 +9,7 @@ import json
 import os
 import subprocess
 
-from support.store_host import BIN, wait_for
-
+from harness import BIN, wait_for
 from vouchers.status import Status
 
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 from support.fault_proxy import FAULTS, FaultProxy
-from support.store_host import wait_for
 
+from harness import wait_for
 from localdb.replica import Replica
 from sync.client import SyncClient
 from vouchers.status import Status
@@ -50,7 +50,7 @@ def truth(server_url: str, token: str, tmp_path, name="truth") -> dict[str, set]
 def catch_up(replica: Replica, server_url: str, token: str) -> None:
     client = SyncClient(server_url, token)
     try:
-        while not (page := client.snapshot(replica.cursor(), 500))["complete"]:
+        while not (page := client.snapshot(replica.cursor(), 500)).complete:
             replica.apply_page(page)
         replica.apply_page(page)
     finally:

@@ -14,20 +14,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.store_host import BIN, FAST, wait_for
 
+from harness import BIN, FAST_ENV, wait_for
 from localdb.connect import open_reader
 from localdb.health import Limits, assess
 from localdb.journal import Journal
 from localdb.replica import Replica
 from localdb.till import Till
 from vouchers.status import Status
+from vouchers.wire import EventResult
 
 
 def status(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(BIN / "voucher-sync"), "status", "--data-dir", str(data_dir), *args],
-        env={**os.environ, **FAST, **env},
+        env={**os.environ, **FAST_ENV, **env},
         capture_output=True,
         text=True,
         timeout=30,
@@ -175,15 +176,17 @@ def pushed(replica: Replica, journal: Journal, *outcomes: str) -> None:
     """One redemption per outcome, journaled and its outcome recorded as the agent would."""
     events = [journal.append("redeem", f"b1.{n}") for n, _ in enumerate(outcomes, 1)]
     results = [
-        {
-            "id": e.id,
-            "outcome": o,
-            "server_time": datetime.now(UTC).isoformat(),
-            "reason": "ALREADY_USED" if o == "conflict" else "BATCH_LOCKED" if o == "rejected" else None,
-            "winner": {"store_id": "s9", "device_id": "d9", "at": "2026-03-01T10:00:00+00:00"}
-            if o == "conflict"
-            else None,
-        }
+        EventResult.from_wire(
+            {
+                "id": e.id,
+                "outcome": o,
+                "server_time": datetime.now(UTC).isoformat(),
+                "reason": "ALREADY_USED" if o == "conflict" else "BATCH_LOCKED" if o == "rejected" else None,
+                "winner": {"store_id": "s9", "device_id": "d9", "at": "2026-03-01T10:00:00+00:00"}
+                if o == "conflict"
+                else None,
+            }
+        )
         for e, o in zip(events, outcomes, strict=False)
     ]
     replica.pushed.record_outcomes([e.wire() for e in events], results, events[-1].seq)

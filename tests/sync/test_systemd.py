@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
-from support.store_host import wait_for
+from harness import wait_for
 
 
 def test_ready_status_watchdog_and_clean_sigterm(office, make_till, tmp_path):

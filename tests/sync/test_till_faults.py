@@ -11,12 +11,14 @@ import json
 import os
 import sqlite3
 import subprocess
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from support.fault_proxy import FaultProxy
-from support.store_host import BIN, AgentProcess, wait_for
 
+from harness import BIN, FAST, AgentProcess, wait_for
 from localdb.connect import open_reader
 from localdb.journal import salvage_after
 from vouchers.status import Status
@@ -172,7 +174,7 @@ def test_a_full_disk_refuses_the_redemption_in_words_and_everything_resumes_once
     batch = office.batch(20, claimed=8)
     codes = batch["codes"]
     data_dir = small_disk / "till"
-    agent = AgentProcess(data_dir)
+    agent = AgentProcess(data_dir, settings=FAST)
     agent.log = tmp_path / "agent.log"  # the log on another disk, to read what the agent said
     assert agent.enrol(server.url, office.enrolment_code("s1")).returncode == 0
     agent.start()
@@ -419,14 +421,14 @@ def test_after_a_run_that_did_not_stop_cleanly_the_replica_is_checked_in_full(tm
     from sync.agent import Agent
     from sync.client import SyncClient
     from sync.settings import load_settings
+    from vouchers.wire import Event, EventResult
 
     settings = load_settings(None, data_dir=tmp_path)
     replica = Replica(settings.replica_path)
+    now = datetime.now(UTC)
+    event = Event(id=uuid.uuid4(), kind="redeem", voucher_id="b1.1", at=now, device_seq=1)
     replica.pushed.record_outcomes(
-        [{"id": "e1", "device_seq": 1, "kind": "redeem", "voucher_id": "b1.1"}],
-        [{"id": "e1", "outcome": "accepted", "server_time": "now"}],
-        1,
-        journal_id="j1",
+        [event], [EventResult(id=event.id, outcome="accepted", server_time=now)], 1, journal_id="j1"
     )
     replica.close()
     break_an_index(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from support.store_host import wait_for
-
+from harness import wait_for
 from sync.turns import Turns
 
 
@@ -39,43 +38,46 @@ def test_a_short_write_goes_before_the_next_page_and_a_turn_may_be_taken_again()
 def test_a_large_page_applied_in_parts_is_the_page_applied_whole(tmp_path):
     from localdb.replica import Replica, all_meta
     from sync.agent import PART, _parts
+    from vouchers.wire import SnapshotPage
 
     def page(cursor, next_cursor, n, *, complete):
-        return {
-            "cursor": cursor,
-            "next_cursor": next_cursor,
-            "complete": complete,
-            "head": 900,
-            "store": {"id": "s1", "timezone": "UTC"},
-            "batches": [
-                {
-                    "id": "b1",
-                    "identifier": "B",
-                    "description": "",
-                    "state": "redeemable",
-                    "claims": "active",
-                    "valid_from": None,
-                    "valid_until": None,
-                    "stores": None,
-                }
-            ],
-            "types": [],
-            "deleted": {"batches": [], "types": [], "vouchers": []},
-            "vouchers": [
-                {
-                    "id": f"b1.{i}",
-                    "batch_id": "b1",
-                    "type_id": "t1",
-                    "serial": i,
-                    "code_hash": f"h{i}",
-                    "claimed": False,
-                    "status": None,
-                    "used_at": None,
-                    "used_store": None,
-                }
-                for i in range(cursor, cursor + n)
-            ],
-        }
+        return SnapshotPage.from_wire(
+            {
+                "cursor": cursor,
+                "next_cursor": next_cursor,
+                "complete": complete,
+                "head": 900,
+                "store": {"id": "s1", "timezone": "UTC"},
+                "batches": [
+                    {
+                        "id": "b1",
+                        "identifier": "B",
+                        "description": "",
+                        "state": "redeemable",
+                        "claims": "active",
+                        "valid_from": None,
+                        "valid_until": None,
+                        "stores": None,
+                    }
+                ],
+                "types": [],
+                "deleted": {"batches": [], "types": [], "vouchers": []},
+                "vouchers": [
+                    {
+                        "id": f"b1.{i}",
+                        "batch_id": "b1",
+                        "type_id": "t1",
+                        "serial": i,
+                        "code_hash": f"h{i}",
+                        "claimed": False,
+                        "status": None,
+                        "used_at": None,
+                        "used_store": None,
+                    }
+                    for i in range(cursor, cursor + n)
+                ],
+            }
+        )
 
     whole, parted = Replica(tmp_path / "whole.db"), Replica(tmp_path / "parted.db")
     pages = [
@@ -85,10 +87,10 @@ def test_a_large_page_applied_in_parts_is_the_page_applied_whole(tmp_path):
     for p in pages:
         whole.apply_page(p)
         parts = list(_parts(p))
-        assert len(parts) >= 2 and sum(len(x["vouchers"]) for x in parts) == len(p["vouchers"])
+        assert len(parts) >= 2 and sum(len(x.vouchers) for x in parts) == len(p.vouchers)
         for part in parts[:-1]:
             parted.apply_page(part)
-            assert parted.cursor() == p["cursor"]  # the cursor moves with the last part only
+            assert parted.cursor() == p.cursor  # the cursor moves with the last part only
         parted.apply_page(parts[-1])
     rows = "SELECT * FROM vouchers ORDER BY id"
     assert whole.conn.execute(rows).fetchall() == parted.conn.execute(rows).fetchall()

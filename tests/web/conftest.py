@@ -22,13 +22,13 @@ import uvicorn
 from sqlalchemy import select
 from support.api import CHEAP_HASHES, Api, make_settings, staff_token
 from support.mailbox import MailServer
-from support.server import free_port
 from support.web import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, EMAIL, PASSWORD, DashboardServer, fill_sign_in
 
 from central.app import create_app
 from central.db.engine import Database
 from central.db.schema import audit_log, utcnow
 from central.services import staff
+from harness import free_port
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

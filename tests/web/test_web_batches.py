@@ -35,9 +35,12 @@ def _redeem(server, device, codes):
 
 def test_a_card_shows_name_figures_rate_and_badges(page, server, shot):
     server.api.store("s1")
-    batch = server.api.batch(20, identifier="Q1 2025 Email Campaign", channel="email")
-    codes = [server.api.claim(batch, f"m{i}@example.com")["code"] for i in range(8)]
-    _redeem(server, server.api.device("s1"), codes[:3])
+    batch = server.api.batch(40, identifier="Q1 2025 Email Campaign", channel="email")
+    codes = [server.api.claim(batch, f"m{i}@example.com")["code"] for i in range(30)]  # enough to rate
+    _redeem(server, server.api.device("s1"), codes[:9])
+    few = server.api.batch(10, identifier="Q1 2025 Email Trial", channel="email")
+    trial = server.api.claim(few, "trial@example.com")["code"]
+    _redeem(server, server.api.device("s1", "till-2"), [trial])
     paused = server.api.batch(5, state="distributed", identifier="Summer 2025 - Instagram Post")
     server.api.call("POST", f"/batches/{paused['id']}/pause", 200)
     page.goto("/dashboard/batches")
@@ -45,15 +48,19 @@ def test_a_card_shows_name_figures_rate_and_badges(page, server, shot):
     expect(card.get_by_role("heading", name="Q1 2025 Email Campaign")).to_be_visible()
     expect(card.get_by_role("link", name="QR code for Q1 2025 Email Campaign")).to_be_visible()
     expect(card.locator("summary[aria-label='Actions for Q1 2025 Email Campaign']")).to_be_visible()
-    expect(card.locator("[data-figure=total]")).to_have_text("20")
-    expect(card.locator("[data-figure=claimed]")).to_have_text("8")
-    expect(card.locator("[data-figure=redeemed]")).to_have_text("3")
-    expect(card.locator(".rate")).to_have_text("Redemption rate: 37.5%")  # 3 ÷ 8
+    expect(card.locator("[data-figure=total]")).to_have_text("40")
+    expect(card.locator("[data-figure=claimed]")).to_have_text("30")
+    expect(card.locator("[data-figure=redeemed]")).to_have_text("9")
+    expect(card.locator("[data-figure=available]")).to_have_text("10")  # Available = Total − Claimed
+    expect(card.locator(".rate")).to_have_text("Redemption rate: 30%")  # 9 ÷ 30
     expect(card.locator(".badge")).to_have_text("● Active")
     expect(card.locator(".badge")).to_have_css("background-color", GREEN_BG)
     expect(card.locator(".state")).to_have_text("Redeemable")
     expect(card.locator(".benchmark")).to_contain_text("Email: typical 5–15%, great 20%+")
     expect(card.locator(".rating")).to_have_text("Great")
+    trial_card = _card(page, few)
+    expect(trial_card.locator(".rate")).to_have_text("Redemption rate: 100%")
+    expect(trial_card.locator(".rating")).to_have_text("Too few claims to rate")  # 1 of 1 says nothing
     other = _card(page, paused)
     expect(other.locator(".badge")).to_have_text("● Paused")
     expect(other.locator(".badge")).to_have_css("background-color", YELLOW_BG)
@@ -80,8 +87,8 @@ def test_the_cards_keep_their_figures_live_without_a_reload(page, server):
 def test_the_menu_offers_only_what_the_state_allows(page, server):
     configuring = server.api.batch(5, state="configuring", identifier="Menu configuring")
     void = server.api.batch(5, state="void", identifier="Menu void")
-    page.goto("/dashboard/batches")
     for batch in (configuring, void):
+        page.goto("/dashboard/batches" + ("?show=archived" if batch is void else ""))  # void: archived
         card = _card(page, batch)
         card.locator("summary").click()
         items = card.locator(".menu-items > li")
@@ -136,7 +143,11 @@ def test_qr_modal_copy_download_and_open(page, server, context, tmp_path, shot):
 def test_pause_shows_a_spinner_then_the_paused_badge_and_resume_undoes_it(page, server, browser, shot):
     batch = server.api.batch(10, identifier="Pause me")
     held = []
-    page.route(f"**/dashboard/batches/{batch['id']}/actions/*", held.append)
+
+    def hold(route) -> None:  # a Python function: Playwright cannot wrap a builtin such as held.append
+        held.append(route)
+
+    page.route(f"**/dashboard/batches/{batch['id']}/actions/*", hold)
     page.goto("/dashboard/batches")
     card = _card(page, batch)
     card.locator("summary").click()

@@ -119,14 +119,14 @@ def test_one_cannot_revoke_someone_elses_token_from_the_tokens_page(page, server
     from central.services import staff
 
     with server.db.read() as conn:
-        theirs = next(t for t in staff.list_tokens(conn) if t["email"] != EMAIL and t["revoked_at"] is None)
+        theirs = next(t for t in staff.list_tokens(conn) if t.email != EMAIL and t.revoked_at is None)
     page.goto("/dashboard/tokens")
-    assert theirs["id"] not in page.content()
+    assert theirs.id not in page.content()
     token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    refused = page.request.post(f"/dashboard/tokens/{theirs['id']}/revoke", form={"csrf_token": token})
+    refused = page.request.post(f"/dashboard/tokens/{theirs.id}/revoke", form={"csrf_token": token})
     assert refused.status == 404 and "There is no API token" in refused.text()
     with server.db.read() as conn:
-        assert next(t for t in staff.list_tokens(conn) if t["id"] == theirs["id"])["revoked_at"] is None
+        assert next(t for t in staff.list_tokens(conn) if t.id == theirs.id).revoked_at is None
 
 
 def test_integration_tokens_are_issued_claim_and_are_revoked(page, server, shot):

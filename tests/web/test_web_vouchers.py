@@ -35,8 +35,10 @@ def test_vouchers_filter_search_page_and_export(page, server, tmp_path, shot):
     expect(page.get_by_role("heading", name="Vouchers of Vouchers view")).to_be_visible()
     rows = page.locator("table.vouchers tbody tr")
     expect(rows).to_have_count(50)
+    expect(page.locator(".pager-total")).to_have_text("1–50 of 60 vouchers")
     page.get_by_role("link", name="Next page").click()
     expect(rows).to_have_count(10)
+    expect(page.locator(".pager-total")).to_have_text("51–60 of 60 vouchers")
     page.get_by_role("link", name="First page").click()
     expect(rows).to_have_count(50)
 
@@ -72,7 +74,23 @@ def test_vouchers_filter_search_page_and_export(page, server, tmp_path, shot):
     expect(rows).to_have_count(1)
     expect(rows.first.locator("td.code")).to_have_text(codes[3])
 
-    page.get_by_label("Code").fill("hello")
+    page.get_by_label("Code").fill(codes[2][5:12].lower())  # part of a code, as read out over the phone
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(f'tr[data-code="{codes[2]}"]')).to_have_count(1)
+    expect(page.locator(".pager-total")).to_contain_text("matching these filters")
+
+    page.get_by_role("link", name="Clear filters").click()
+    page.get_by_label("Member").fill("MEMBER3@")
+    page.get_by_role("button", name="Show").click()
+    expect(rows).to_have_count(1)
+    expect(page.locator(".pager-total")).to_have_text("1 voucher matching these filters")
+    rows.first.get_by_role("link", name="member3@example.com").click()
+    expect(page.get_by_role("heading", name="member3@example.com")).to_be_visible()
+    expect(page.locator(f'article[data-status="unused"] a.code:text-is("{codes[3]}")')).to_be_visible()
+    page.go_back()
+
+    page.get_by_label("Member").fill("")
+    page.get_by_label("Code").fill("hello?")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#code-error")).to_be_visible()
     expect(page.get_by_label("Code")).to_have_attribute("aria-invalid", "true")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -63,10 +62,6 @@ def _query(f: dict[str, str]) -> dict:
     }
 
 
-def _text(value) -> str:
-    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
 @router.get("/audit")
 def audit_page(
     request: Request, _: Session = Depends(may_open("audit.read")), ctx: Context = Depends(get_context)
@@ -79,18 +74,17 @@ def audit_page(
         actors = sorted(set(conn.execute(select(audit_log.c.actor).distinct().limit(500)).scalars()))
     more, rows = len(rows) > PAGE, rows[:PAGE]
     query = {k: v for k, v in f.items() if v}
-    entries = [{**r, "before_text": _text(r["before"]), "after_text": _text(r["after"])} for r in rows]
     return render(
         request,
         "dashboard/audit.html",
         {
-            "entries": entries,
+            "entries": rows,
             "filters": f,
             "filtered": bool(query),
             "actors": actors,
             "action_groups": ACTION_GROUPS,
             "csv_url": "/dashboard/audit.csv" + (f"?{urlencode(query)}" if query else ""),
-            "next_url": f"?{urlencode({**query, 'before': rows[-1]['id']})}" if more else None,
+            "next_url": f"?{urlencode({**query, 'before': rows[-1].id})}" if more else None,
         },
     )
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
 
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from central.context import Context, get_context
+from central.problems import status_of
 from central.schemas import BatchCreate, BatchPatch, TypeCreate, TypePatch
 from central.services import audit, devices, reports
 from central.services import batches as service
+from central.services.generation import Progress
 from central.services.staff import Session
-from central.web import charts, forms
+from central.web import charts, forms, localtime
 from central.web.session import acting, csrf_checked, form_data, may_open, signed_in
 from central.web.templating import error_words, render
 from vouchers.errors import FieldError, NotFound, VoucherError
@@ -30,14 +32,50 @@ STATUS_HELP = {
 }
 
 
+def time_left(seconds: float | None) -> str:
+    """'About 3 min left' from the rate so far; 'Working out the time left…' before there is one."""
+    if seconds is None:
+        return "Working out the time left…"
+    if seconds < 60:
+        return "Less than a minute left"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 90:
+        return f"About {minutes} min left"
+    return f"About {minutes // 60} h {minutes % 60:02d} min left"
+
+
+def progress_words(ctx: Context, p: Progress) -> dict[str, object]:
+    """The progress as the page and its poll show it (the poll sends the same words)."""
+    resume = ""
+    if p.resumes_at is not None:
+        at = localtime.text(p.resumes_at, localtime.zone(ctx.settings.office_timezone))
+        resume = (
+            f"Paused: the server process generating this batch has stopped (a restart?). Generation "
+            f"resumes from voucher {p.done + 1:,} at about {at}, when that process's hold on the job runs out."
+        )
+    return {
+        "state": p.state,
+        "done": p.done,
+        "total": p.total,
+        "percent": p.percent,
+        "error": p.error,
+        "seconds_left": None if p.seconds_left is None else round(p.seconds_left),
+        "left": "" if resume else time_left(p.seconds_left),
+        "resuming": bool(resume),
+        "resumes_at": p.resumes_at.isoformat() if p.resumes_at else None,
+        "resume": resume,
+    }
+
+
 def detail_page(
     request: Request, ctx: Context, batch_id: str, *, error: VoucherError | None = None
 ) -> Response:
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
+        row = service.get_row(conn, batch_id)
         days = reports.redemptions_by_day(conn, batch_id)
     errors = forms.by_field([FieldError(**e) for e in b["validation_errors"] or []])
-    context: dict[str, Any] = {
+    context: dict[str, object] = {
         "b": b,
         "editable": State(b["state"]) in EDITABLE,
         "problems": b["validation_errors"] or [],
@@ -45,9 +83,10 @@ def detail_page(
         "label": forms.label,
         "chart": charts.redemptions_chart(days, title=f"Redemptions of {b['identifier']} per day"),
         "days": days,
+        "progress": progress_words(ctx, ctx.generator.progress(row)),
         "error": error_words(error) if error else None,
     }
-    return render(request, "dashboard/batch.html", context, error.status if error else 200)
+    return render(request, "dashboard/batch.html", context, status_of(error) if error else 200)
 
 
 @router.get("/batches/new")
@@ -91,7 +130,7 @@ def _batch_form(
     )
 
 
-def _batch_values(form: FormData) -> dict[str, Any]:
+def _batch_values(form: FormData) -> dict[str, object]:
     values = forms.fields(form, forms.BATCH_FIELDS, forms.BATCH_OPTIONAL)
     chosen = [s for s in form.getlist("stores") if isinstance(s, str) and s]
     values["stores"] = chosen or None
@@ -162,7 +201,7 @@ def save_batch(
         ):
             service.patch(conn, batch_id, BatchPatch.model_validate(data.model_dump()))
     except VoucherError as exc:
-        return _batch_form(request, ctx, b, values, [], error=exc, status=exc.status)
+        return _batch_form(request, ctx, b, values, [], error=exc, status=status_of(exc))
     return RedirectResponse(f"/dashboard/batches/{batch_id}?done=saved", status_code=303)
 
 
@@ -257,7 +296,7 @@ def _save_type(
                 )
                 service.patch_type(conn, batch_id, type_id, TypePatch.model_validate(changes))
     except VoucherError as exc:
-        return _type_form(request, ctx, b, t, values, [], error=exc, status=exc.status)
+        return _type_form(request, ctx, b, t, values, [], error=exc, status=status_of(exc))
     done = "type-added" if type_id is None else "type-saved"
     return RedirectResponse(f"/dashboard/batches/{batch_id}?done={done}#types", status_code=303)
 

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from central import images
 from central.context import Context, get_context, json
+from central.db.schema import utcnow
+from central.problems import status_of
 from central.services import audit
 from central.services import batches as service
 from central.services.audit import Actor
 from central.services.staff import Session
-from central.web.pages.batch import detail_page
+from central.web.pages.batch import detail_page, progress_words
 from central.web.session import acting, csrf_checked, form_data, may_open, signed_in
-from central.web.templating import error_words, render
+from central.web.templating import STATE_WORDS, error_words, render
 from vouchers.errors import DeleteNotConfirmed, NotFound, VoucherError
-from vouchers.lifecycle import Action
+from vouchers.lifecycle import Action, State
+from vouchers.metrics import BENCHMARKS, CHANNELS
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
+PAGE = 24
 ACTIONS = {"validate", "configure", "generate", "distribute", "redeemable", "lock", "void", "pause", "resume"}
 
 
@@ -28,11 +34,67 @@ def _load(ctx: Context, batch_id: str) -> dict:
         return service.load(conn, batch_id, ctx.settings.public_url)
 
 
+def _list_filter(request: Request) -> service.BatchFilter:
+    """The list's filters as the form sent them; anything unknown is ignored rather than refused."""
+    q = request.query_params
+    state, channel, sort = q.get("state", ""), q.get("channel", ""), q.get("sort", "")
+    return service.BatchFilter(
+        text=q.get("q", "").strip()[:200],
+        state=state if state in {s.value for s in State} else "",
+        channel=channel if channel in (*CHANNELS, "none") else "",
+        sort=sort if sort in service.SORTS else "newest",
+        archived=q.get("show") == "archived",
+    )
+
+
 @router.get("/batches")
 def cards(request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+    """The cards, newest first: searched by name, filtered by state and channel, sorted by a figure;
+    archived batches (void, or past their last valid day) in a list of their own."""
+    f = _list_filter(request)
+    raw = request.query_params.get("page", "")
+    number = int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
     with ctx.db.read() as conn:
-        batches = service.list_all(conn, ctx.settings.public_url)
-    return render(request, "dashboard/batches.html", {"batches": list(reversed(batches))})
+        found = service.find(
+            conn, ctx.settings.public_url, f, now=utcnow(), limit=PAGE, offset=(number - 1) * PAGE
+        )
+    query = {
+        k: v
+        for k, v in {
+            "q": f.text,
+            "state": f.state,
+            "channel": f.channel,
+            "sort": "" if f.sort == "newest" else f.sort,
+            "show": "archived" if f.archived else "",
+        }.items()
+        if v
+    }
+    pages = max(1, (found.total + PAGE - 1) // PAGE)
+    other = {k: v for k, v in query.items() if k != "show"} | ({} if f.archived else {"show": "archived"})
+
+    def page_url(n: int) -> str:
+        return "?" + urlencode({**query, "page": n}) if n > 1 else ("?" + urlencode(query) if query else "?")
+
+    return render(
+        request,
+        "dashboard/batches.html",
+        {
+            "batches": found.batches,
+            "found": found,
+            "filters": f,
+            "sorts": service.SORTS,
+            "states": STATE_WORDS,
+            "channels": BENCHMARKS,
+            "filtered": bool(f.text or f.state or f.channel),
+            "page": number,
+            "pages": pages,
+            "first_shown": (number - 1) * PAGE + 1,
+            "prev_url": page_url(number - 1) if number > 1 else None,
+            "next_url": page_url(number + 1) if number < pages else None,
+            "other_url": "/dashboard/batches" + ("?" + urlencode(other) if other else ""),
+            "clear_url": "/dashboard/batches" + ("?show=archived" if f.archived else ""),
+        },
+    )
 
 
 def run_action(ctx: Context, batch_id: str, action: Action, actor: Actor) -> bool:
@@ -76,7 +138,7 @@ def act(
         ok = run_action(ctx, batch_id, Action(action), actor)
     except VoucherError as exc:
         if fragment:
-            return render(request, "dashboard/_error.html", {"error": error_words(exc)}, exc.status)
+            return render(request, "dashboard/_error.html", {"error": error_words(exc)}, status_of(exc))
         return detail_page(request, ctx, batch_id, error=exc)
     if fragment:
         return render(request, "dashboard/_card.html", {"b": _load(ctx, batch_id)})
@@ -124,7 +186,7 @@ def delete(
             request,
             "dashboard/standalone.html",
             {"b": b, "count": exc.count, "partial": "dashboard/_delete.html", "error": error_words(exc)},
-            exc.status,
+            status_of(exc),
         )
     return RedirectResponse(f"/dashboard/batches?done=deleted&n={confirm}", status_code=303)
 
@@ -176,10 +238,6 @@ def claim_qr(
 @router.get("/batches/{batch_id}/progress")
 def progress(batch_id: str, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
     """Generation progress for the page's progress bar (it polls this while the batch is generating)."""
-    b = _load(ctx, batch_id)
-    gen = b.get("generation") or {
-        "done": b["metrics"]["total"],
-        "total": b["metrics"]["total"],
-        "error": None,
-    }
-    return json({"state": b["state"], "done": gen["done"], "total": gen["total"], "error": gen["error"]})
+    with ctx.db.read() as conn:
+        row = service.get_row(conn, batch_id)
+    return json(progress_words(ctx, ctx.generator.progress(row)))

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from central.context import Context, get_context
 from central.limits import client_address, limits
+from central.problems import status_of
 from central.services import ratelimit, staff
 from central.services.ratelimit import RateLimited
 from central.web import session as web_session
@@ -41,7 +42,7 @@ def _form(
 
 
 def _slowed(request: Request, ctx: Context, email: str, next_page: str, exc: RateLimited) -> Response:
-    response = _form(request, ctx, email=email, next_page=next_page, status=429, error=exc.detail)
+    response = _form(request, ctx, email=email, next_page=next_page, status=status_of(exc), error=exc.detail)
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
@@ -104,10 +105,11 @@ def sign_in(
             ctx,
             email=email,
             next_page=next_page,
-            status=outcome.refused.status,
+            status=status_of(outcome.refused),
             error=outcome.refused.detail,
         )
     ratelimit.clear(ctx.db, limit.staff_failures_account, mine)
+    assert outcome.token is not None  # a sign-in not refused has its session's token
     response = RedirectResponse(next_page, status_code=303)
     web_session.set_session_cookie(response, outcome.token, ctx)
     response.delete_cookie(web_session.SIGN_IN_COOKIE, path=web_session.SIGN_IN_PATH)

@@ -4,11 +4,14 @@ is in the audit log with its author; the last enabled admin cannot be demoted or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from central.context import Context, get_context
+from central.problems import status_of
 from central.services import staff, staff_admin
 from central.services.staff import Session
 from central.web import forms
@@ -29,8 +32,8 @@ def _page(
     request: Request,
     ctx: Context,
     *,
-    values: dict | None = None,
-    errors: list[FieldError] = (),
+    values: dict[str, str] | None = None,
+    errors: Sequence[FieldError] = (),
     error: VoucherError | None = None,
     status: int = 200,
 ) -> Response:
@@ -86,8 +89,10 @@ def add_account(
     except InvalidInput as exc:
         return _page(request, ctx, values=values, errors=exc.errors, status=422)
     except VoucherError as exc:  # an account for this address exists
-        return _page(request, ctx, values=values, errors=[FieldError("email", exc.detail)], status=exc.status)
-    return RedirectResponse(f"/dashboard/staff?done=staff-added#staff-{account['id']}", status_code=303)
+        return _page(
+            request, ctx, values=values, errors=[FieldError("email", exc.detail)], status=status_of(exc)
+        )
+    return RedirectResponse(f"/dashboard/staff?done=staff-added#staff-{account.id}", status_code=303)
 
 
 def _change(request: Request, ctx: Context, session: Session, form: FormData, change) -> Response:
@@ -98,7 +103,7 @@ def _change(request: Request, ctx: Context, session: Session, form: FormData, ch
         with ctx.db.write() as conn:
             done = change(conn, actor, email)
     except VoucherError as exc:  # the last admin, an account removed meanwhile, a made-up role
-        return _page(request, ctx, error=exc, status=exc.status)
+        return _page(request, ctx, error=exc, status=status_of(exc))
     return RedirectResponse(f"/dashboard/staff?done={done}", status_code=303)
 
 
@@ -115,7 +120,7 @@ def change_role(
         if role is None:
             raise InvalidInput([FieldError("role", "Choose one of the roles.")], "Choose one of the roles.")
         moved = staff_admin.set_role(conn, actor, email, role)
-        return "staff-role" if moved["before"] != moved["after"] else "unchanged"
+        return "staff-role" if moved.before != moved.after else "unchanged"
 
     return _change(request, ctx, session, form, change)
 
@@ -131,7 +136,7 @@ def change_state(
 
     def change(conn, actor, email) -> str:
         moved = staff_admin.set_disabled(conn, actor, email, disable)
-        if moved["before"] == moved["after"]:
+        if moved.before == moved.after:
             return "unchanged"
         return "staff-disabled" if disable else "staff-enabled"
 

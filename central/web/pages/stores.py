@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from central.context import Context, get_context
+from central.problems import status_of
 from central.schemas import StoreCreate
 from central.services import audit, reports
 from central.services import devices as service
@@ -24,8 +27,8 @@ ZONES = ("Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "Ame
 def _stores_page(
     request: Request,
     ctx: Context,
-    values: dict | None = None,
-    errors: list[FieldError] = (),
+    values: Mapping[str, object] | None = None,
+    errors: Sequence[FieldError] = (),
     status: int = 200,
 ) -> Response:
     with ctx.db.read() as conn:
@@ -61,33 +64,35 @@ def create_store(
     actor = acting(request, session, "store.create")
     values = forms.fields(form, ("id", "name", "timezone"))
     data, errors = forms.parse(StoreCreate, values)
-    if data is not None:
-        try:
-            with (
-                ctx.db.write() as conn,
-                audit.change(conn, actor, "store.create", "store", data.id, audit.store_state),
-            ):
-                service.create_store(conn, data)
-        except Conflict as exc:
-            errors = [FieldError("id", exc.detail)]
-    if errors:
+    if data is None:
         return _stores_page(request, ctx, values, errors, 422)
+    try:
+        with (
+            ctx.db.write() as conn,
+            audit.change(conn, actor, "store.create", "store", data.id, audit.store_state),
+        ):
+            service.create_store(conn, data)
+    except Conflict as exc:
+        return _stores_page(request, ctx, values, [FieldError("id", exc.detail)], 422)
     return RedirectResponse(f"/dashboard/stores/{data.id}?done=store-created", status_code=303)
 
 
 def _store_page(
-    request: Request, ctx: Context, store_id: str, enrolment: dict | None = None, status: int = 200
+    request: Request,
+    ctx: Context,
+    store_id: str,
+    enrolment: service.EnrolmentCode | None = None,
+    status: int = 200,
 ) -> Response:
     with ctx.db.read() as conn:
-        store = service.store_dict(service.get_store(conn, store_id))
-        device_list = service.list_devices(conn, store_id)
+        store = service.store_with_devices(conn, store_id)
         problems = reports.conflicts_and_rejections(conn, store_id)
     return render(
         request,
         "dashboard/store.html",
         {
             "store": store,
-            "devices": device_list,
+            "devices": store.devices,
             "problems": problems,
             "enrolment": enrolment,
             "skew_limit": SKEW_WARNING_SECONDS,
@@ -115,7 +120,7 @@ def enrolment_code(
     actor = acting(request, session, "store.enrolment-code")
     with ctx.db.write() as conn, audit.change(conn, actor, "store.enrolment-code", "store", store_id) as box:
         code = service.create_enrolment_code(conn, store_id, ctx.settings.enrolment_code_minutes)
-        box["after"] = {"expires_at": code["expires_at"]}  # never the code itself
+        box["after"] = {"expires_at": code.expires_at}  # never the code itself
     return _store_page(request, ctx, store_id, enrolment=code, status=201)
 
 
@@ -155,6 +160,6 @@ def revoke(
         with ctx.db.read() as conn:
             device = service.get_device(conn, device_id)
         return render(
-            request, "dashboard/device_revoke.html", {"d": device, "error": error_words(exc)}, exc.status
+            request, "dashboard/device_revoke.html", {"d": device, "error": error_words(exc)}, status_of(exc)
         )
-    return RedirectResponse(f"/dashboard/stores/{device['store_id']}?done=revoked", status_code=303)
+    return RedirectResponse(f"/dashboard/stores/{device.store_id}?done=revoked", status_code=303)

@@ -5,9 +5,8 @@ the services the command line and the API use, and so into the audit log with it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Connection
@@ -15,6 +14,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from central.context import Context, get_context
+from central.problems import status_of
 from central.services import integrations, staff, staff_admin
 from central.services.audit import Actor
 from central.services.staff import Session
@@ -26,6 +26,10 @@ from vouchers.errors import FieldError, InvalidInput, VoucherError
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 
+Listed = staff.StaffToken | integrations.IntegrationToken
+Made = staff.NewToken | integrations.IssuedToken
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of token, as its page lists, makes and revokes it."""
@@ -33,9 +37,9 @@ class Kind:
     path: str  # under /dashboard
     template: str
     permission: str  # vouchers/roles.py
-    listed: Callable[[Connection, Session], list[dict[str, Any]]]
-    make: Callable[[Connection, Actor, Session, str, int | None], dict[str, Any]]
-    revoke: Callable[[Connection, Actor, Session, str], Any]
+    listed: Callable[[Connection, Session], Sequence[Listed]]
+    make: Callable[[Connection, Actor, Session, str, int | None], Made]
+    revoke: Callable[[Connection, Actor, Session, str], Listed]
     max_days: int
     default_days: int
     empty_days: int | None  # the days of a form that leaves them empty (None: it never expires)
@@ -43,20 +47,26 @@ class Kind:
     revoked: str  # the ?done= key of a revocation
 
 
+PERSONAL_DAYS = 90  # a personal token's days when its form leaves them empty
+
+
+def _make_personal(conn: Connection, actor: Actor, session: Session, name: str, days: int | None) -> Made:
+    """One's own new token (a personal token always expires: `_days` gives PERSONAL_DAYS for none)."""
+    return staff_admin.create_token(conn, actor, session.email, name, days or PERSONAL_DAYS)
+
+
 PERSONAL = Kind(
     "tokens",
     "dashboard/tokens.html",
     "token.own",
     listed=lambda conn, session: staff.list_tokens(conn, session.email),
-    make=lambda conn, actor, session, name, days: staff_admin.create_token(
-        conn, actor, session.email, name, days
-    ),
+    make=_make_personal,
     revoke=lambda conn, actor, session, token_id: staff_admin.revoke_token(
         conn, actor, token_id, owner=session.email
     ),
     max_days=staff.MAX_TOKEN_DAYS,
-    default_days=90,
-    empty_days=90,
+    default_days=PERSONAL_DAYS,
+    empty_days=PERSONAL_DAYS,
     unnamed="Say what the token is for, e.g. 'laptop'.",
     revoked="token-revoked",
 )
@@ -101,9 +111,9 @@ def _page(
     kind: Kind,
     session: Session,
     *,
-    made: dict | None = None,
-    values: dict | None = None,
-    errors: list[FieldError] = (),
+    made: Made | None = None,
+    values: dict[str, str] | None = None,
+    errors: Sequence[FieldError] = (),
     error: VoucherError | None = None,
     status: int = 200,
 ) -> Response:
@@ -144,7 +154,7 @@ def _revoke(request: Request, ctx: Context, kind: Kind, session: Session, token_
         with ctx.db.write() as conn:
             kind.revoke(conn, actor, session, token_id[:64])
     except VoucherError as exc:  # unknown, or (personal tokens) someone else's
-        return _page(request, ctx, kind, session, error=exc, status=exc.status)
+        return _page(request, ctx, kind, session, error=exc, status=status_of(exc))
     return RedirectResponse(f"/dashboard/{kind.path}?done={kind.revoked}", status_code=303)
 
 

@@ -1,0 +1,110 @@
+"""Commands on the server's host: run the server (and the demo), migrate and back up its database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from types import FrameType
+
+from central.cli.common import host_args, settings
+from central.cli.tree import Group
+
+
+def add_commands(root: Group) -> None:
+    serve = root.command(
+        "serve", "run the server", serve_command, description="Run the server (migrates the database first)."
+    )
+    serve.add_argument("--config", help="TOML settings file (default: $VOUCHER_CENTRAL_CONFIG)")
+    serve.add_argument("--database", help="database URL, e.g. sqlite:///central.db or postgresql+psycopg://…")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+
+    migrate = root.command("migrate", "bring the database schema up to date, then exit", migrate_command)
+    migrate.add_argument("--config")
+    migrate.add_argument("--database")
+
+    backup = root.command(
+        "backup",
+        "copy the SQLite database while the server runs, and check the copy",
+        backup_command,
+        description="Copy the SQLite database to FILE with SQLite's online backup API (the server may keep "
+        "running: the copy is the database as of one commit), then open the copy and check it (integrity_check, "
+        "its schema revision). FILE is replaced only by a checked copy, made 0600. For PostgreSQL use pg_dump -Fc "
+        '(README.md, "Operations").',
+    )
+    backup.add_argument(
+        "file", help="where the copy goes, e.g. /var/backups/voucher-central/central-$(date +%%F).db"
+    )
+    host_args(backup)
+
+    demo = root.command(
+        "demo",
+        "run a server with demo batches in every life-cycle state",
+        demo_command,
+        description="Start a fresh server on a SQLite file in ./demo-data with demo stores and batches, "
+        "print what to try, and serve until Ctrl-C.",
+    )
+    demo.add_argument("--port", type=int, default=8000, help="port of the demo server (default 8000)")
+    demo.add_argument(
+        "--data-dir", default="demo-data", help="where the demo database lives (wiped at start)"
+    )
+    demo.add_argument(
+        "--large-batch",
+        type=int,
+        default=1_000_000,
+        metavar="N",
+        help="vouchers in the batch generated in the background (default 1,000,000)",
+    )
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from central.app import create_app
+    from configfile import logs
+
+    config = settings(args, host=args.host, port=args.port)
+    if config.admin_token is None:
+        print(
+            "error: no admin token: set VOUCHER_ADMIN_TOKEN (or admin_token in the configuration file).",
+            file=sys.stderr,
+        )
+        return 2
+    logs.setup(config.log_format, config.log_level)  # uvicorn's records too; its access log is ours
+    app = create_app(config)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # SIGTERM, SIGINT: answer the tills waiting for a change now
+            context = getattr(app.state, "context", None)
+            if context is not None:
+                context.changes.release_all()
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config(app, host=config.host, port=config.port, log_config=None, access_log=False)).run()
+    return 0
+
+
+def migrate_command(args: argparse.Namespace) -> int:
+    from central.db.engine import Database
+    from central.db.migrate import upgrade
+
+    db = Database(settings(args).database_url)
+    upgrade(db)
+    db.dispose()
+    print(f"Schema up to date on {db.url.render_as_string(hide_password=True)}.")
+    return 0
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    from central.services.backup import backup
+
+    print(backup(settings(args).database_url, Path(args.file)).words())
+    return 0
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from central.demo import run_demo
+
+    return run_demo(Path(args.data_dir), args.port, args.large_batch)
