@@ -119,6 +119,21 @@ def bench_server(database_url: str, workdir: Path, name: str = "central", **env:
     )
 
 
+def start_together(servers: list[ServerProcess]) -> list[ServerProcess]:
+    """Start server processes at the same moment (so they migrate one empty database at once) and
+    wait for all; a failed start stops every one of them."""
+    try:
+        for s in servers:
+            s.start(wait=False)
+        for s in servers:
+            s.wait_ready()
+    except BaseException:
+        for s in servers:
+            s.stop()
+        raise
+    return servers
+
+
 def bench_agent(
     data_dir: Path, log: Path, settings: dict[str, str] | None = None, notify_socket: Path | None = None
 ) -> AgentProcess:

@@ -103,6 +103,28 @@ def push(
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
 
+def push_all(
+    clients: list[httpx.Client], bodies: list[list[bytes]]
+) -> tuple[dict[str, int], list[float], float]:
+    """Each client pushes its bodies, all at once: (outcomes counted, request latencies, seconds)."""
+    outcomes: dict[str, int] = {}
+    latencies: list[float] = []
+    lock = threading.Lock()
+    threads = [
+        threading.Thread(target=push, args=(c, b, outcomes, latencies, lock))
+        for c, b in zip(clients, bodies, strict=True)
+    ]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    for c in clients:
+        c.close()
+    return outcomes, latencies, elapsed
+
+
 def run(args: argparse.Namespace) -> Report:
     report = Report(NAME)
     n = args.size
@@ -145,22 +167,8 @@ def run(args: argparse.Namespace) -> Report:
                 f"{args.devices} device(s) ..."
             )
 
-            outcomes: dict[str, int] = {}
-            latencies: list[float] = []
-            lock = threading.Lock()
             clients = [client(server.url, d["token"], connections=1) for d in devices]
-            threads = [
-                threading.Thread(target=push, args=(c, b, outcomes, latencies, lock))
-                for c, b in zip(clients, bodies, strict=False)
-            ]
-            t0 = time.monotonic()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            elapsed = time.monotonic() - t0
-            for c in clients:
-                c.close()
+            outcomes, latencies, elapsed = push_all(clients, bodies)
 
             accepted = outcomes.get("accepted", 0)
             report.check(accepted == n, f"accepted {accepted:,} of {n:,}; outcomes {outcomes}")

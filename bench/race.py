@@ -23,7 +23,18 @@ from datetime import UTC, datetime
 import httpx
 import orjson
 
-from bench.common import ROOT, Report, WorkDir, bench_server, call, claim_many, client, say, sqlite_url
+from bench.common import (
+    ROOT,
+    Report,
+    WorkDir,
+    bench_server,
+    call,
+    claim_many,
+    client,
+    say,
+    sqlite_url,
+    start_together,
+)
 from harness import HeadOffice, ServerProcess
 
 NAME = "race"
@@ -116,17 +127,7 @@ def start_servers(kind: str, work, count: int, pg_holder: list) -> list[ServerPr
     pg_holder.append(pg)
     url = pg.create_database("bench_race")
     say(f"  PostgreSQL {pg.bin_dir.parent.name} on 127.0.0.1:{pg.port}, database bench_race")
-    servers = [bench_server(url, work, name=f"central-{i + 1}") for i in range(count)]
-    try:
-        for s in servers:  # started together: both migrate the same empty database at once
-            s.start(wait=False)
-        for s in servers:
-            s.wait_ready()
-    except BaseException:
-        for s in servers:
-            s.stop()
-        raise
-    return servers
+    return start_together([bench_server(url, work, name=f"central-{i + 1}") for i in range(count)])
 
 
 def race_on(kind: str, args: argparse.Namespace, report: Report) -> None:

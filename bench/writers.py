@@ -32,8 +32,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.common import ROOT, Report, WorkDir, bench_server, client, say, sqlite_url
-from bench.ingest import event_bodies, push
+from bench.common import ROOT, Report, WorkDir, bench_server, client, say, sqlite_url, start_together
+from bench.ingest import event_bodies, push_all
 from harness import HeadOffice, ServerProcess
 
 NAME = "writers"
@@ -75,17 +75,7 @@ def _claim_in_database(url: str, batch_id: str) -> int:
 
 
 def _start(urls_and_names: list[tuple[str, str]], work: Path) -> list[ServerProcess]:
-    servers = [bench_server(url, work, name=name) for url, name in urls_and_names]
-    try:
-        for s in servers:  # started together: they migrate the same empty database at once
-            s.start(wait=False)
-        for s in servers:
-            s.wait_ready()
-    except BaseException:
-        for s in servers:
-            s.stop()
-        raise
-    return servers
+    return start_together([bench_server(url, work, name=name) for url, name in urls_and_names])
 
 
 def _ingest(
@@ -106,22 +96,8 @@ def _ingest(
                 admin.store(store)
             tokens.append(admin.device(store, f"till-{i}", servers[i % len(servers)].url)["token"])
         bodies = [event_bodies(ids[i::devices], per_request) for i in range(devices)]
-        outcomes: dict[str, int] = {}
-        latencies: list[float] = []
-        lock = threading.Lock()
         clients = [client(servers[i % len(servers)].url, t, connections=1) for i, t in enumerate(tokens)]
-        threads = [
-            threading.Thread(target=push, args=(c, b, outcomes, latencies, lock))
-            for c, b in zip(clients, bodies, strict=True)
-        ]
-        t0 = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - t0
-        for c in clients:
-            c.close()
+        outcomes, latencies, elapsed = push_all(clients, bodies)
         accepted = outcomes.get("accepted", 0)
         report.check(accepted == n, f"{label}: accepted {accepted:,} of {n:,}; outcomes {outcomes}")
         redeemed = admin.get(batch["id"])["metrics"]["redeemed"]
