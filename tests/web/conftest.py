@@ -168,7 +168,9 @@ def context(browser, server, signed_in_state, request) -> Iterator:
         viewport={"width": 1280, "height": 900},
     )
     ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(
+        30_000
+    )  # a page load on a busy two-core machine (two suites at once) took over 10 s
     yield ctx
     for i, p in enumerate(ctx.pages):
         if not p.is_closed() and p.url.startswith(server.url):
@@ -187,7 +189,9 @@ def page(context):
 def _fresh_page(browser, server, request, **options) -> Iterator:
     """A page in a context signed in nowhere; it leaves a screenshot of where it ended."""
     ctx = browser.new_context(base_url=server.url, **options)
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(
+        30_000
+    )  # a page load on a busy two-core machine (two suites at once) took over 10 s
     page = ctx.new_page()
     yield page
     target = _artifact_name(request)
