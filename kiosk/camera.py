@@ -262,6 +262,7 @@ def watch(
     report: Callable[[CameraChanged], object],
     stop: threading.Event,
     on_frame: Callable[[np.ndarray], None] | None = None,
+    retry_seconds: float = RETRY_SECONDS,
 ) -> None:
     """The configured camera's scans to `scanned`, one call each, until `stop` is set or a video
     file or folder ends; a camera that cannot be opened is tried again every RETRY_SECONDS, one that
@@ -276,7 +277,7 @@ def watch(
             source = FrameSource(camera)
         except CameraLost as exc:
             report(CameraChanged(CameraState.UNAVAILABLE, exc.detail))
-            stop.wait(RETRY_SECONDS)  # for it to be plugged back in
+            stop.wait(retry_seconds)  # for it to be plugged back in
             continue
         report(CameraChanged(CameraState.ON))
         pace = 0 if source.is_device else 1 / settings.file_fps

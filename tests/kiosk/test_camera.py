@@ -197,11 +197,14 @@ def test_the_fallback_reads_on_its_own_thread_while_the_reader_goes_on(tmp_path)
     assert len(taken) >= 6 and threading.current_thread().name not in fallback.threads
 
 
-def _watching(settings, stop):
+def _watching(settings, stop, retry_seconds=camera.RETRY_SECONDS):
     """watch() on a thread of its own, as the capture worker runs it; what it reported and scanned."""
     reports, scanned = [], []
     thread = threading.Thread(
-        target=watch, args=(settings, scanned.append, reports.append, stop), daemon=True
+        target=watch,
+        args=(settings, scanned.append, reports.append, stop),
+        kwargs={"retry_seconds": retry_seconds},
+        daemon=True,
     )
     thread.start()
     return thread, reports, scanned
@@ -214,12 +217,11 @@ def _poll(condition, timeout=20.0):
         time.sleep(0.02)
 
 
-def test_a_camera_that_is_not_there_yet_is_tried_again_until_it_comes(tmp_path, monkeypatch):
-    monkeypatch.setattr(camera, "RETRY_SECONDS", 0.05)
+def test_a_camera_that_is_not_there_yet_is_tried_again_until_it_comes(tmp_path):
     folder = tmp_path / "frames"
     settings = make_settings(tmp_path).model_copy(update={"camera": str(folder), "file_fps": 60})
     stop = threading.Event()
-    thread, reports, scanned = _watching(settings, stop)
+    thread, reports, scanned = _watching(settings, stop, retry_seconds=0.05)
     try:
         _poll(lambda: len(reports) >= 2)  # tried more than once while there is nothing there
         first = reports[0]
