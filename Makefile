@@ -9,6 +9,8 @@ BIN  := $(VENV)/bin
 PYTEST_ARGS ?=
 # Port of the demo's central server: `make demo PORT=8010`.
 PORT ?= 8000
+# Tills of the demo: 1, or 2 (a shop's hub and two tills side by side in tmux): `make demo DEMO_TILLS=2`.
+DEMO_TILLS ?= 1
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test lint bench
@@ -17,6 +19,7 @@ help:
 	@echo "Targets:"
 	@echo "  make setup   install Debian packages and .venv (idempotent)"
 	@echo "  make demo    run the whole system as a demo (head office, sync agent, till)"
+	@echo "               DEMO_TILLS=2: a shop's hub and two tills side by side (tmux)"
 	@echo "  make test    run the test suite (PostgreSQL tests required, 2 workers)"
 	@echo "  make lint    import contracts, ruff lint and format, mypy"
 	@echo "  make bench   run the benchmarks (python -m bench)"
@@ -25,7 +28,7 @@ setup:
 	@bash scripts/setup
 
 demo: setup
-	PORT=$(PORT) scripts/demo
+	PORT=$(PORT) DEMO_TILLS=$(DEMO_TILLS) scripts/demo
 
 test: export VOUCHER_TEST_POSTGRES = required
 test: setup

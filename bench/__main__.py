@@ -25,9 +25,12 @@ from pathlib import Path
 
 from bench import (
     camera,
+    claimed_replica,
     decode,
     first_sync,
+    fleet,
     generate,
+    hub,
     ingest,
     live,
     push_backlog,
@@ -48,14 +51,17 @@ BENCHES = {
         race,
         snapshot,
         first_sync,
+        claimed_replica,
         push_backlog,
         push_latency,
         live,
+        hub,
         decode,
         verdict,
         input_bench,
         camera,
         writers,
+        fleet,
     )
 }
 
@@ -65,10 +71,13 @@ QUICK = {
     "race": ["--vouchers", "100", "--devices", "6"],
     "snapshot": ["--size", "20000"],
     "first_sync": ["--size", "20000"],
+    "claimed_replica": ["--vouchers", "200000"],
     "push_backlog": ["--size", "500"],
     "push_latency": ["--events", "40"],
     "writers": ["--events", "2000", "--claims", "300", "--devices", "4", "--claimers", "4"],
+    "fleet": ["--tills", "50", "--seconds", "20", "--floor-pushes", "20"],
     "live": ["--claims", "10", "--before-claims", "0", "--tills", "50", "--idle-seconds", "5"],
+    "hub": ["--claims", "10", "--redemptions", "10", "--shops", "3", "--locks", "3"],
     "decode": ["--empty-frames", "50"],
     "verdict": ["--size", "20000", "--scans", "500"],
     "input": [

@@ -43,6 +43,7 @@ from bench.common import (
     wait_synced,
 )
 from harness import HeadOffice
+from harness.claims import claim_in_database
 
 NAME = "first_sync"
 TARGET_SECONDS = 20.0
@@ -88,6 +89,13 @@ def run(args: argparse.Namespace) -> Report:
             for b in batches:
                 if b["state"] == "generated":
                     admin.act(b["id"], "distribute", "redeemable")
+            t0 = time.monotonic()  # a till holds claimed vouchers only: every one claimed, in the database
+            made = sum(
+                claim_in_database(sqlite_url(db_path), b["id"]) for b in batches if b["state"] in HAS_VOUCHERS
+            )
+            say(
+                f"  setup: {made:,} vouchers claimed straight in the database in {time.monotonic() - t0:.1f} s"
+            )
             expected = sum(b["metrics"]["total"] for b in batches if b["state"] in HAS_VOUCHERS)
             admin.store("first-sync-store")
             agent = bench_agent(

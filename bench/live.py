@@ -277,7 +277,8 @@ def claims_part(report: Report, args: argparse.Namespace, work: Path) -> None:
                 ("pulling-till", {**settings, **NO_WAIT}, args.before_claims, " (before: no wait)", None)
             )
         for label, agent_env, count, suffix, target in runs:
-            with one_till(admin, server, work, label, agent_env, total) as agent:
+            claimed = admin.get(bid)["metrics"]["claimed"]  # a till holds the claimed vouchers only
+            with one_till(admin, server, work, label, agent_env, claimed) as agent:
                 say(
                     f"  {label}: claiming {count:,} vouchers one at a time, every "
                     f"{args.interval_ms[0]:g}–{args.interval_ms[1]:g} ms ..."
@@ -291,10 +292,11 @@ def claims_part(report: Report, args: argparse.Namespace, work: Path) -> None:
                 missing == 0,
                 f"{label}: every claimed code ACCEPTED at the till ({count - missing:,} of {count:,})",
             )
-            not_yet = sum(1 for v in first.values() if v == "NOT_CLAIMED")
+            not_yet = sum(1 for v in first.values() if v in ("NOT_CLAIMED", "UNKNOWN"))
             say(
-                f"  {label}: first look after the claim's answer said NOT_CLAIMED for {not_yet:,} of {len(first):,} "
-                f"codes (the others: {sorted(set(first.values()) - {'NOT_CLAIMED'}) or 'none'})"
+                f"  {label}: first look after the claim's answer said UNKNOWN (not there yet) for {not_yet:,} "
+                f"of {len(first):,} codes (the others: "
+                f"{sorted(set(first.values()) - {'NOT_CLAIMED', 'UNKNOWN'}) or 'none'})"
             )
             problems = agent.log_problems()
             report.check(

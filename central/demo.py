@@ -248,7 +248,11 @@ def seed(client: AdminClient, large_batch: int = 1_000_000) -> dict[str, str]:
         steps=("validate", "generate", "distribute"),
     )
     void = _batch(
-        client, "Misprinted Flyer", "Void: cancelled for good.", 100, steps=("validate", "generate")
+        client,
+        "Misprinted Flyer",
+        "Void: cancelled for good.",
+        100,
+        steps=("validate", "generate", "distribute"),
     )
     today = datetime.now(UTC).date()
     elsewhere = _batch(
@@ -289,9 +293,9 @@ def seed(client: AdminClient, large_batch: int = 1_000_000) -> dict[str, str]:
     client.post(f"/batches/{locked['id']}/lock")
     client.post(f"/batches/{paused['id']}/pause")
     tries["BATCH_NOT_REDEEMABLE"] = _claim(client, posters, "early@example.com")
-    tries["BATCH_VOID"] = _unclaimed_code(client, void)
+    tries["BATCH_VOID"] = _claim(client, void, "misprint@example.com")  # a till holds claimed ones only
     client.post(f"/batches/{void['id']}/void")
-    tries["NOT_CLAIMED"] = _unclaimed_code(client, main)
+    tries["UNKNOWN (unclaimed)"] = _unclaimed_code(client, main)  # never reaches a till: unknown there
     tries["UNKNOWN"] = format_code(new_code())  # well formed, never issued
     tries["WRONG_STORE"] = _claim(client, elsewhere, "station@example.com")
     tries["NOT_YET_VALID"] = _claim(client, future, "early-bird@example.com")

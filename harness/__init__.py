@@ -8,11 +8,14 @@ Not shipped in the wheel and imported by no shipped package: it is the test benc
     server     ServerProcess: `voucher-central serve` on a free loopback port
     office     HeadOffice: staff's side of the API (stores, batches, claims), on central.client
     agent      AgentProcess: `voucher-sync enrol / run / status` with its own data directory
+    hub        HubProcess: `voucher-hub enrol / serve` (a shop's hub) with its own state directory
+    claims     claiming vouchers in bulk straight in head office's database (tests and benchmarks)
     terminal   TmuxTerminal: the kiosk in a real terminal, its screen read and keys typed
     demo       the whole system as a demo (what `make demo` runs)
 """
 
 from harness.agent import FAST, FAST_ENV, AgentProcess
+from harness.hub import FAST_HUB, HubProcess
 from harness.office import HeadOffice
 from harness.processes import BIN, START_DEADLINE, Child, StartFailed, free_port, program, spawn, wait_for
 from harness.server import ADMIN_TOKEN, RELAXED_LIMITS, ServerProcess
@@ -22,11 +25,13 @@ __all__ = [
     "BIN",
     "FAST",
     "FAST_ENV",
+    "FAST_HUB",
     "RELAXED_LIMITS",
     "START_DEADLINE",
     "AgentProcess",
     "Child",
     "HeadOffice",
+    "HubProcess",
     "ServerProcess",
     "StartFailed",
     "free_port",

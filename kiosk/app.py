@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.app import App
+from textual.binding import Binding
 
 from kiosk import manager
 from kiosk.pin import PinGate
@@ -40,8 +41,9 @@ class Kiosk:
     each scan, so the till works again once it is fixed (space freed, the damaged file moved aside).
     """
 
-    def __init__(self, settings: KioskSettings) -> None:
+    def __init__(self, settings: KioskSettings, clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
+        self.clock = clock or (lambda: datetime.now(UTC))  # the time the screen gives its scans
         self.key = identity_file.code_hash_key(settings.identity_path)
         self.journal: Journal | None = None
         self.journal_problem: LocalDatabaseError | None = None
@@ -167,7 +169,8 @@ class Kiosk:
                 till = self._till()
                 if till is None:
                     return TillStatus(journal_problem=self.journal_problem)
-                return TillStatus(till.health(), journal_problem=self.journal_problem)
+                _, tz = till.store()
+                return TillStatus(till.health(), journal_problem=self.journal_problem, timezone=tz)
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
                 return TillStatus(journal_problem=self.journal_problem, unreadable=str(exc))
 
@@ -184,15 +187,7 @@ class Kiosk:
                     )
                 if till is None:
                     return manager.ManagerView()
-                _, tz = till.store()
-                return manager.ManagerView(
-                    counts=tuple(till.batch_counts(now, tz)),
-                    redemptions=tuple(till.redemptions()),
-                    problems=tuple(till.problems()),
-                    tz=tz,
-                    journal=tuple(loss.words() for loss in till.journal_losses()),
-                    scanner_layout=self._layout_notice(),
-                )
+                return manager.read_view(till, now, self._layout_notice())
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
                 return manager.ManagerView(journal=(f"The till's files cannot be read: {exc}",))
 
@@ -206,7 +201,7 @@ class Kiosk:
     def revert(self, item: manager.TillRedemption, reason: str) -> None:
         with self._lock:
             try:
-                manager.revert(self._writable(), item, reason)
+                manager.revert(self._writable(), item, reason, cashier=self.settings.cashier)
             except LocalDatabaseError as exc:
                 raise ValueError(f"The revert was not recorded: {exc}") from exc
 
@@ -224,14 +219,15 @@ class Kiosk:
             except LocalDatabaseError as exc:
                 raise ValueError(f"The review was not recorded: {exc}") from exc
 
-    def export(self) -> Path:
-        data = self.manager_data(datetime.now(UTC))
-        name = f"redemptions-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv"
-        path = self.settings.data_dir / "exports" / name
+    def export(self, progress: Callable[[int, int], None] | None = None) -> manager.Exported:
+        """Every redemption of this till as CSV in data_dir/exports (kiosk/manager.py), read through
+        connections of its own, so a big journal holds up no scan, revert or review. ValueError in
+        words when it cannot be done."""
+        folder = self.settings.data_dir / "exports"
         try:
-            return manager.export_csv(path, data.redemptions, data.tz)
+            return manager.export(self.settings, folder, datetime.now(UTC), progress)
         except OSError as exc:  # a full disk: said, not a crash
-            raise ValueError(f"Not exported: {translate(exc, path)}") from exc
+            raise ValueError(f"Not exported: {translate(exc, folder)}") from exc
 
     def close(self) -> None:
         """Close the files once no worker uses them: closing a SQLite connection that another thread
@@ -247,6 +243,8 @@ class KioskApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "Voucher kiosk"
     ENABLE_COMMAND_PALETTE = False  # a till offers its cashier nothing but scanning
+    # Ctrl+Q only with the setting allow_quit (check_action); then offered in the footer
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
     def __init__(self, kiosk: Kiosk) -> None:
         super().__init__()
@@ -263,6 +261,13 @@ class KioskApp(App):
         super()._handle_exception(error)
         self._exit_renderables.clear()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Quitting, and Textual's "press Ctrl+Q to quit" hint on Ctrl+C, only when the settings
+        allow it: a till's screen is stopped by systemd, and quitting it would only restart it."""
+        if action in ("quit", "help_quit"):
+            return self.kiosk.settings.allow_quit
+        return True
+
     def on_mount(self) -> None:
         # systemd stops the kiosk with SIGTERM: leave the tty as it was found
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
@@ -275,5 +280,6 @@ class KioskApp(App):
         self.kiosk.close()
 
 
-def build_kiosk(settings: KioskSettings) -> KioskApp:
-    return KioskApp(Kiosk(settings))
+def build_kiosk(settings: KioskSettings, clock: Callable[[], datetime] | None = None) -> KioskApp:
+    """The app on the till's files; `clock` (now, aware) times the scans on screen."""
+    return KioskApp(Kiosk(settings, clock))

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         "run",
         help="the till's screen (Textual): scan, verdicts, manager view (F2)",
         description="Start the cashier's screen. Keyboard-wedge scanners and typed codes go to its "
-        "input; a camera (setting 'camera') is read in the background. Ctrl+Q quits.",
+        "input; a camera (setting 'camera') is read in the background. Ctrl+Q quits only with the "
+        "setting allow_quit; else SIGTERM stops it (systemctl stop voucher-kiosk).",
     )
     _settings_args(p)
     p.add_argument(

@@ -1,30 +1,68 @@
-"""What the store manager sees and does at the till: counts, problems, reverts, an export.
+"""What the store manager sees and does at the till: counts, problems, reverts, a voucher found by
+its code, an export.
 
 Counts come from the replica (the head office's figures as last synced) plus this till's
 journal (its own redemptions, some not yet synced, which are marked as such); the queries are
-localdb's (`localdb/till.py`), this module's is what the manager does with them.
+localdb's (`localdb/till.py`), this module's is what the manager does with them. A voucher is
+shown by the code the customer holds where this till redeemed it (the journal keeps that code),
+else by its batch and serial number: the replica holds only the codes' keyed hashes.
+
+Finding a voucher and the export read through read-only connections of their own (`reading`),
+so a long read holds up neither a scan nor a revert, and the screen runs them in workers.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, tzinfo
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
+from localdb.connect import open_reader
+from localdb.errors import LocalDatabaseError
 from localdb.journal import Journal, JournalEvent
 from localdb.notices import LayoutNotice
-from localdb.till import BatchCounts, Outcome, TillRedemption
+from localdb.settings import StoreHostSettings
+from localdb.till import BatchCounts, Outcome, Till, TillEvent, TillRedemption, TillVoucher, VoucherName
+from vouchers import ids
+from vouchers.codes import code_hash, format_code, normalise
 from vouchers.csvsafe import safe_row
+from vouchers.errors import InvalidCode
+from vouchers.layouts import correct, layout_names
+from vouchers.lifecycle import CLAIMABLE, Claims, State
+from vouchers.status import Status
+from vouchers.verdict import Verdict, decide
 
-__all__ = ["BatchCounts", "ManagerView", "TillRedemption", "export_csv", "revert"]
+__all__ = [
+    "BatchCounts",
+    "Exported",
+    "Found",
+    "ManagerView",
+    "TillRedemption",
+    "export",
+    "find",
+    "read_view",
+    "revert",
+    "write_csv",
+]
+
+# Said beside the export: the file need not leave the till for head office to have these (the
+# ledger's store report, GET /stores/{id}/redemptions, and the per-day report of the dashboard).
+HEAD_OFFICE_HAS_THEM = (
+    "Head office gets each of these once synced: 'voucher-central store redemptions' lists them by till,"
+    "\nthe dashboard's Reports count them per day. The export (e) is for this till's own records."
+)
 
 
 @dataclass(frozen=True)
 class ManagerView:
     """Everything the manager view shows, read at once; `journal` says in words what became of
-    this till's journals (or why nothing can be shown or recorded)."""
+    this till's journals (or why nothing can be shown or recorded); `names` tells each voucher
+    shown (by id) as people know it."""
 
     counts: tuple[BatchCounts, ...] = ()
     redemptions: tuple[TillRedemption, ...] = ()  # newest first
@@ -32,10 +70,64 @@ class ManagerView:
     tz: tzinfo = UTC  # the store's
     journal: tuple[str, ...] = ()
     scanner_layout: LayoutNotice | None = None
+    names: Mapping[str, VoucherName] = field(default_factory=dict)
+
+    def voucher(self, voucher_id: str | None) -> str:
+        return voucher_words(voucher_id, self.names.get(voucher_id) if voucher_id else None)
 
 
-def revert(journal: Journal, redemption: TillRedemption, reason: str) -> JournalEvent:
-    """Undo a redemption made at this till: a new revert event, never an edit."""
+def read_view(till: Till, now: datetime, scanner_layout: LayoutNotice | None = None) -> ManagerView:
+    """The manager view's data from the till's files."""
+    _, tz = till.store()
+    redemptions = tuple(till.redemptions())
+    problems = tuple(till.problems())
+    shown = [r.event.voucher_id for r in redemptions] + [p.voucher_id for p in problems]
+    return ManagerView(
+        counts=tuple(till.batch_counts(now, tz)),
+        redemptions=redemptions,
+        problems=problems,
+        tz=tz,
+        journal=tuple(loss.words() for loss in till.journal_losses()),
+        scanner_layout=scanner_layout,
+        names=till.voucher_names(v for v in shown if v),
+    )
+
+
+def voucher_words(voucher_id: str | None, name: VoucherName | None = None) -> str:
+    """A voucher as people tell it: the code the customer holds (7K2M-9QH4-RTX3-A7) where this
+    till redeemed it, else its batch and serial number ("Spring Email no. 1021")."""
+    if not voucher_id:
+        return ""
+    if name is not None and name.code:
+        return format_code(name.code)
+    key = ids.try_parse(voucher_id)
+    if key is None:
+        return voucher_id  # not an id head office makes (a journal written by hand): as it is
+    batch = name.batch_identifier if name is not None and name.batch_identifier else f"batch {key.batch_id}"
+    return f"{batch} no. {key.serial}"
+
+
+def redemption_name(item: TillRedemption) -> str:
+    e = item.event
+    if not e.voucher_id:
+        return ""
+    key = ids.try_parse(e.voucher_id)
+    return voucher_words(
+        e.voucher_id, VoucherName(e.voucher_id, e.code, item.batch_identifier, key.serial if key else None)
+    )
+
+
+def claims_words(counts: BatchCounts) -> str:
+    """The claims switch, where members can claim at all (vouchers/lifecycle.CLAIMABLE)."""
+    if State(counts.state) not in CLAIMABLE:
+        return "not open"
+    return "Open" if counts.claims == Claims.ACTIVE else "Paused"
+
+
+def revert(
+    journal: Journal, redemption: TillRedemption, reason: str, *, cashier: str | None = None
+) -> JournalEvent:
+    """Undo a redemption made at this till: a new revert event, never an edit; `cashier`: who."""
     if redemption.reverted:
         raise ValueError("This redemption has already been reverted.")
     if redemption.outcome in ("conflict", "rejected"):
@@ -43,30 +135,256 @@ def revert(journal: Journal, redemption: TillRedemption, reason: str) -> Journal
     if not reason.strip():
         raise ValueError("Give a reason for the revert.")
     return journal.append(
-        "revert", redemption.event.voucher_id, reverts=redemption.event.id, reason=reason.strip()
+        "revert",
+        redemption.event.voucher_id,
+        reverts=redemption.event.id,
+        reason=reason.strip(),
+        cashier=cashier,
     )
 
 
-def export_csv(path: Path, items: Sequence[TillRedemption], tz: tzinfo) -> Path:
-    """The till's redemptions as CSV, for the manager's records (formula-like cells as text)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["time", "voucher", "batch", "cashier", "synced", "outcome", "reason", "reverted"])
-        for item in items:
-            e = item.event
-            writer.writerow(
-                safe_row(
-                    [
-                        e.at.astimezone(tz).isoformat(),
-                        e.voucher_id,
-                        item.batch_identifier or "",
-                        e.cashier or "",
-                        "yes" if item.outcome else "no",
-                        item.outcome or "",
-                        item.reason or "",
-                        "yes" if item.reverted else "no",
-                    ]
-                )
+@contextmanager
+def reading(settings: StoreHostSettings) -> Iterator[Till]:
+    """A Till on read-only connections of its own, closed after: the manager's long reads hold no
+    lock of the kiosk's, and SQLite's readers never wait for its writer. LocalDatabaseError when
+    the agent has not made the replica yet."""
+    replica = open_reader(settings.replica_path)
+    journal = None
+    try:
+        journal = open_reader(settings.journal_path) if settings.journal_path.exists() else None
+        yield Till(replica, journal)
+    finally:
+        if journal is not None:
+            journal.close()
+        replica.close()
+
+
+# --- a voucher found by its code ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """A voucher looked up by its code: what the replica knows of it (`voucher` None: the till does
+    not hold it), the verdict a scan would get now, and its story at this till."""
+
+    code: str  # canonical
+    voucher: TillVoucher | None
+    verdict: Verdict
+    history: tuple[TillEvent, ...]
+    tz: tzinfo
+    store_id: str | None
+    layouts: tuple[str, ...] = ()  # the code was typed through these keyboard layouts, and corrected
+
+
+def find(settings: StoreHostSettings, key: bytes, text: str, now: datetime) -> Found:
+    """The voucher whose code was typed or scanned (grouped or not, any case, a claim URL, or a
+    scanner typing through the wrong keyboard layout, as at the till). ValueError in words when the
+    text is no code, or when the till's files cannot be read."""
+    try:
+        with reading(settings) as till:
+            code, layouts = _code_in(text, lambda c: till.lookup(code_hash(c, key)) is not None)
+            hashed = code_hash(code, key)
+            found = till.lookup(hashed)
+            store_id, tz = till.store()
+            complete = found is not None or till.snapshot_state()[0]
+            verdict = decide(
+                found.voucher if found else None,
+                found.batch if found else None,
+                store_id or "",
+                now,
+                tz,
+                loading=not complete,
             )
-    return path
+            history = till.history(found.voucher.id if found else None, hashed)
+    except (LocalDatabaseError, sqlite3.Error, OSError) as exc:
+        raise ValueError(f"The till's files cannot be read: {exc}") from exc
+    return Found(code, found, verdict, tuple(history), tz, store_id, layouts)
+
+
+def _code_in(text: str, holds: Callable[[str], bool]) -> tuple[str, tuple[str, ...]]:
+    try:
+        code = normalise(text)
+    except InvalidCode as exc:
+        correction = correct(text, holds)
+        if correction is None:
+            raise ValueError(f"Not a voucher code: {exc.detail}") from None
+        return correction.code, correction.ids
+    if not holds(code) and (correction := correct(text, holds)) is not None:
+        return correction.code, correction.ids
+    return code, ()
+
+
+def _when(moment: datetime | None, tz: tzinfo) -> str:
+    return f"{moment.astimezone(tz):%d %b %Y %H:%M}" if moment else "?"
+
+
+def verdict_words(verdict: Verdict | str | None) -> str:
+    """ALREADY_USED → Already used."""
+    return (str(verdict) if verdict else "unknown").replace("_", " ").capitalize()
+
+
+def facts(found: Found) -> list[tuple[str, str]]:
+    """What the till knows of the voucher, as (what, value) lines for the manager."""
+    lines = [("Code", format_code(found.code))]
+    if found.layouts:
+        lines.append(("Read", f"typed through a {layout_names(found.layouts)} keyboard, and corrected"))
+    lines.append(("A scan now", verdict_words(found.verdict)))
+    v = found.voucher
+    if v is None:
+        why = (
+            "the voucher list is still loading: it may not be here yet"
+            if found.verdict is Verdict.LOADING
+            else "not in this till's voucher list: not known here, or never claimed by a customer"
+        )
+        lines.append(("Voucher", why))
+        return lines
+    key = ids.try_parse(v.voucher.id)
+    lines += [
+        ("Voucher", f"{v.batch_identifier} no. {key.serial}" if key else v.voucher.id),
+        ("Batch", f"{v.batch_identifier}: {v.batch.state}"),
+        (
+            "Claims",
+            ("open" if v.batch_claims == Claims.ACTIVE else "paused")
+            if v.batch.state in CLAIMABLE
+            else "not open",
+        ),
+        ("Type", v.type_name or "?"),
+        ("Value", v.value + (f" (minimum purchase {v.min_purchase})" if v.min_purchase else "")),
+        ("Claimed", "yes" if v.voucher.claimed else "no"),
+        ("Status", _status(found, v)),
+    ]
+    if v.batch.valid_from or v.batch.valid_until:
+        lines.append(("Valid", f"{v.batch.valid_from or '…'} to {v.batch.valid_until or '…'}"))
+    return lines
+
+
+def _status(found: Found, v: TillVoucher) -> str:
+    voucher = v.voucher
+    if voucher.status is None:
+        return "none yet (not claimed)"
+    if voucher.status is not Status.USED:
+        return str(voucher.status)
+    where = (
+        "at this shop"
+        if voucher.used_store and voucher.used_store == found.store_id
+        else f"at shop {voucher.used_store}"
+        if voucher.used_store
+        else "online by the customer (or at head office)"
+    )
+    here = " (this till; not yet synced)" if v.redeemed_here is not None else ""
+    return f"used {where} on {_when(voucher.used_at, found.tz)}{here}"
+
+
+def story(found: Found) -> list[tuple[str, str, str, str]]:
+    """The voucher's story at this till, oldest first: (when, what, cashier, head office)."""
+    rows = []
+    for item in found.history:
+        e = item.event
+        if e.kind == "redeem":
+            what = "Redeemed"
+        elif e.kind == "revert":
+            what = f"Redemption reverted: {e.reason or ''}".rstrip(": ")
+        elif e.kind == "refused":
+            what = f"Refused: {verdict_words(e.verdict)}"
+        elif e.kind == "review":
+            what = f"Problem reviewed: {e.reason or ''}".rstrip(": ")
+        else:
+            what = e.kind
+        answer = item.outcome or "not yet synced"
+        if item.reason:
+            answer = f"{answer} ({item.reason})"
+        rows.append((_when(e.at, found.tz), what, e.cashier or "", answer))
+    return rows
+
+
+# --- the export ------------------------------------------------------------------------------
+
+COLUMNS = [
+    "time",
+    "time_zone",
+    "voucher",
+    "voucher_id",
+    "batch",
+    "cashier",
+    "synced",
+    "outcome",
+    "head_office_reason",
+    "reverted",
+    "reverted_at",
+    "revert_reason",
+    "reverted_by",
+]
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    rows: int
+
+
+def export(
+    settings: StoreHostSettings,
+    folder: Path,
+    now: datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> Exported:
+    """Every one of this till's redemptions as a CSV file in `folder`, named and written in the
+    store's time zone; `progress(done, total)` after each page. ValueError in words when the till's
+    files cannot be read; OSError when the file cannot be written."""
+    try:
+        with reading(settings) as till:
+            _, tz = till.store()
+            path = folder / f"redemptions-{now.astimezone(tz):%Y%m%d-%H%M%S}.csv"
+            rows = write_csv(path, till.all_redemptions(), tz, till.redemption_count(), progress)
+    except (LocalDatabaseError, sqlite3.Error) as exc:
+        raise ValueError(f"Not exported: the till's files cannot be read ({exc})") from exc
+    return Exported(path, rows)
+
+
+def write_csv(
+    path: Path,
+    pages: Iterable[Sequence[TillRedemption]],
+    tz: tzinfo,
+    total: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """The redemptions as CSV, times in `tz` with their offset, formula-like cells as text; written
+    beside the path and renamed at the end, so a half-written file never has its name. The rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    zone = str(tz)
+    done = 0
+    try:
+        with open(part, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(COLUMNS)
+            for page in pages:
+                for item in page:
+                    writer.writerow(safe_row(_row(item, tz, zone)))
+                done += len(page)
+                if progress is not None:
+                    progress(done, max(total, done))
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return done
+
+
+def _row(item: TillRedemption, tz: tzinfo, zone: str) -> list[str]:
+    e, r = item.event, item.revert
+    return [
+        e.at.astimezone(tz).isoformat(timespec="seconds"),
+        zone,
+        redemption_name(item),
+        e.voucher_id or "",
+        item.batch_identifier or "",
+        e.cashier or "",
+        "yes" if item.outcome else "no",
+        item.outcome or "",
+        item.reason or "",
+        "yes" if item.reverted else "no",
+        r.at.astimezone(tz).isoformat(timespec="seconds") if r else "",
+        (r.reason or "") if r else "",
+        (r.cashier or "") if r else "",
+    ]

@@ -189,7 +189,15 @@ class Redeemer:
         if decision.voucher is None:  # never: an accepted voucher is one the till holds
             raise ValueError(f"nothing to redeem: {decision.reason}")
         try:
-            event = self.journal.append("redeem", decision.voucher.voucher.id, at=now, cashier=cashier)
+            code = normalise(decision.code) if decision.code else None  # kept on the till, never pushed
+            event = self.journal.append(
+                "redeem",
+                decision.voucher.voucher.id,
+                at=now,
+                cashier=cashier,
+                code=code,
+                code_hash=code_hash(code, self.hash_key) if code else None,
+            )
         except LocalDatabaseError as exc:
             return replace(not_recorded(exc), code=decision.code, voucher=decision.voucher)
         return replace(decision, event=event)
@@ -276,7 +284,11 @@ class Redeemer:
         voucher_id = decision.voucher.voucher.id if decision.voucher else None
         try:
             return self.journal.append(
-                "refused", voucher_id, cashier=self.cashier, verdict=decision.verdict.value
+                "refused",
+                voucher_id,
+                cashier=self.cashier,
+                verdict=decision.verdict.value,
+                code_hash=code_hash(normalise(decision.code), self.hash_key) if decision.code else None,
             )
         except LocalDatabaseError:
             return None  # the record of a refusal waits for no one: a full disk loses only the record

@@ -20,6 +20,20 @@ class KioskSettings(StoreHostSettings):
     model_config = SettingsConfigDict(env_prefix="VOUCHER_KIOSK_", extra="forbid", validate_default=True)
 
     cashier: str | None = Field(None, description="Name recorded with this till's events, if any.")
+    till_name: str | None = Field(
+        None,
+        description="This till's name at the top of the cashier's screen, beside the shop's; default: "
+        "the host name (voucher-sync enrol's default device name).",
+    )
+    allow_quit: bool = Field(
+        False,
+        description="Offer Ctrl+Q (quit the screen) in the footer and let it work. Off on a till: under "
+        "systemd the screen is stopped with 'systemctl stop voucher-kiosk' (SIGTERM), and a quit screen "
+        "would only start again.",
+    )
+    recent_scans: int = Field(
+        5, ge=0, le=20, description="How many of the last scans the strip under the verdict shows (0: none)."
+    )
     verdict_seconds: float = Field(6, gt=0, description="How long a verdict stays on screen.")
     bell: bool = Field(True, description="Ring the terminal bell: once when accepted, twice when refused.")
     stale_needs_approval: bool = Field(

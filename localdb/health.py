@@ -40,6 +40,7 @@ class Health:
     from `read`: the status line words its own)."""
 
     store_id: str | None = None
+    store_name: str | None = None  # as head office names it (None from an older head office)
     cursor: int = 0  # the snapshot's
     push_cursor: int = 0  # every event of the journal open now up to this one has its answer
     pending: int = 0  # events of the journal open now that head office has not acknowledged
@@ -79,6 +80,7 @@ class Health:
             "status": self.status,
             "problems": list(self.problems),
             "store_id": self.store_id,
+            "store_name": self.store_name,
             "cursor": self.cursor,
             "snapshot_complete": self.snapshot_complete,
             "snapshot_progress": self.snapshot_progress,
@@ -115,6 +117,7 @@ def read(till: Till, now: datetime | None = None) -> Health:
     skew = meta.get("clock_skew_seconds")
     return Health(
         store_id=meta.get("store_id"),
+        store_name=meta.get("store_name"),
         cursor=int(meta.get("cursor") or 0),
         push_cursor=journals.cursor_for(till.replica, till.journal).push_cursor if meta else 0,
         pending=till.pending(),

@@ -2,7 +2,10 @@
 
 Each event is committed in its own BEGIN IMMEDIATE transaction with synchronous=FULL before
 the kiosk shows its verdict; triggers refuse any UPDATE or DELETE. The sequence number is the
-event's `device_seq`. Vouchers are named by id, never by code. One process writes it: a second
+event's `device_seq`. Vouchers are named by id; a redemption also keeps the code that was scanned
+(migration 5), so the manager sees the code the customer holds, and a redemption or refusal the
+code's keyed hash, so a voucher's story at this till is found by its code. Neither is ever pushed:
+`JournalEvent.wire` leaves them out. One process writes it: a second
 kiosk on the same directory is refused (an advisory lock on journal.db.writer, freed by the
 kernel when the process ends, however it ends).
 
@@ -20,7 +23,7 @@ import os
 import sqlite3
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -125,7 +128,34 @@ MIGRATIONS.append(
     )
 )
 
-COLUMNS = ("seq", "id", "kind", "voucher_id", "at", "cashier", "reverts", "reason", "verdict", "reviews")
+# Migration 5: the code a redemption scanned (canonical), and the code's keyed hash (the replica's
+# `code_hash`) of a redemption or a refusal of a well-formed code. For this till's manager only:
+# the agent pushes neither (PROTOCOL.md's events name vouchers by id), docs/DESIGN.md "Voucher codes".
+MIGRATIONS.append(
+    (
+        5,
+        """
+    ALTER TABLE events ADD COLUMN code TEXT;
+    ALTER TABLE events ADD COLUMN code_hash TEXT;
+    CREATE INDEX events_code_hash ON events (code_hash) WHERE code_hash IS NOT NULL
+    """,
+    )
+)
+
+COLUMNS = (
+    "seq",
+    "id",
+    "kind",
+    "voucher_id",
+    "at",
+    "cashier",
+    "reverts",
+    "reason",
+    "verdict",
+    "reviews",
+    "code",
+    "code_hash",
+)
 
 
 @dataclass(frozen=True)
@@ -142,10 +172,13 @@ class JournalEvent:
     reason: str | None = None
     verdict: str | None = None
     reviews: str | None = None  # a review: the conflicted or rejected event it closes
+    code: str | None = field(default=None, repr=False)  # a redemption's code, canonical; never pushed
+    code_hash: str | None = field(default=None, repr=False)  # the scanned code's keyed hash; never pushed
 
     def wire(self, device_id: str | None = None) -> wire.Event:
         """As docs/PROTOCOL.md's event (device_seq is the journal's sequence number), held to the
-        wire's rules for its kind; `device_id`: the earlier device of this till that made it.
+        wire's rules for its kind, without the code or its hash (they stay on the till);
+        `device_id`: the earlier device of this till that made it.
         wire.Malformed, naming the field, when the row is not an event the protocol can carry."""
         fields = {
             "id": self.id,
@@ -276,29 +309,43 @@ class Journal:
         reason: str | None = None,
         verdict: str | None = None,
         reviews: str | None = None,
+        code: str | None = None,
+        code_hash: str | None = None,
     ) -> JournalEvent:
-        """Write one event durably; when this returns, it survives a power cut. Raises
-        LocalDatabaseError (DiskFull, DamagedFile, ...) when it could not be written."""
-        at = at or datetime.now(UTC)
-        event_id = str(uuid.uuid4())
+        """Write one event durably; when this returns, it survives a power cut. `code` (a
+        redemption's, canonical) and `code_hash` (the scanned code's keyed hash) stay on the till.
+        Raises LocalDatabaseError (DiskFull, DamagedFile, ...) when it could not be written."""
+        event = JournalEvent(
+            0,
+            str(uuid.uuid4()),
+            kind,
+            voucher_id,
+            at or datetime.now(UTC),
+            cashier,
+            reverts,
+            reason,
+            verdict,
+            reviews,
+            code,
+            code_hash,
+        )
         try:
             self.follow()
-            return self._insert(kind, voucher_id, event_id, at, cashier, reverts, reason, verdict, reviews)
+            return self._insert(event)
         except (sqlite3.Error, OSError) as exc:
             raise translate(exc, self.path, "could not record the event") from exc
 
-    def _insert(
-        self, kind, voucher_id, event_id, at, cashier, reverts, reason, verdict, reviews
-    ) -> JournalEvent:
+    def _insert(self, event: JournalEvent) -> JournalEvent:
+        names = COLUMNS[1:]
+        values = [getattr(event, name) for name in names]
+        values[names.index("at")] = event.at.isoformat()
         with write(self.conn) as c:
             cursor = c.execute(
-                "INSERT INTO events (id, kind, voucher_id, at, cashier, reverts, reason, verdict, reviews) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (event_id, kind, voucher_id, at.isoformat(), cashier, reverts, reason, verdict, reviews),
+                f"INSERT INTO events ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values
             )
         seq = cursor.lastrowid
         assert seq is not None  # an INSERT into a table with a rowid
-        return JournalEvent(seq, event_id, kind, voucher_id, at, cashier, reverts, reason, verdict, reviews)
+        return replace(event, seq=seq)
 
 
 def events_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[JournalEvent]:

@@ -104,7 +104,14 @@ class Replica:
         with write(self.conn) as c:
             streams.check_follows(c, page, live=live)
             streams.before_rows(c, page, live=live)
-            _set_meta(c, {"store_id": page.store.id, "store_timezone": page.store.timezone})
+            _set_meta(
+                c,
+                {
+                    "store_id": page.store.id,
+                    "store_timezone": page.store.timezone,
+                    "store_name": page.store.name,
+                },
+            )
             c.executemany(
                 "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [

@@ -1,14 +1,16 @@
 """What the till knows: a voucher's state = the replica, overlaid with this till's own journal
 events that the replica does not reflect yet. The kiosk decides from it; `voucher-sync status`
 and the manager view read health, pending events and problems from it, and the manager view its
-counts per batch and this till's redemptions: every query on the till's files is here, and
-returns records, not rows.
+counts per batch, this till's redemptions (all of them, a page at a time, for its export), the
+names people know its vouchers by, and one voucher's story at this till: every query on the
+till's files is here, and returns records, not rows.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING
@@ -19,7 +21,7 @@ from localdb.connect import has_table, read
 from localdb.pushed import attach
 from localdb.replica import all_meta, snapshot_complete
 from vouchers import ids
-from vouchers.lifecycle import State
+from vouchers.lifecycle import CLAIMABLE, State
 from vouchers.metrics import Metrics, metrics
 from vouchers.status import Status
 from vouchers.verdict import BatchView, VoucherView
@@ -37,6 +39,7 @@ class TillVoucher:
     value: str
     min_purchase: str | None
     redeemed_here: journal.JournalEvent | None  # this till's redemption in effect, if any (to revert)
+    batch_claims: str = "active"  # the batch's claims switch (active or paused)
 
 
 @dataclass(frozen=True)
@@ -99,13 +102,42 @@ class BatchCounts:
 @dataclass(frozen=True)
 class TillRedemption:
     """One of this till's redeem events, with what head office said of it (`outcome` None: not
-    synced yet) and whether a later revert event undid it."""
+    synced yet) and whether a later revert event undid it (`revert`: that event, with its reason).
+    `event.code` is the code scanned (None in a journal from before migration 5)."""
 
     event: journal.JournalEvent
     batch_identifier: str | None  # None: its batch is not in the snapshot (deleted, or not pulled yet)
     outcome: str | None
     reason: str | None
     reverted: bool
+    revert: journal.JournalEvent | None = None
+
+
+@dataclass(frozen=True)
+class VoucherName:
+    """How people tell a voucher at this till: the code the customer holds when it was redeemed
+    here (the journal keeps it), else its batch's identifier and its serial number."""
+
+    voucher_id: str
+    code: str | None  # canonical
+    batch_identifier: str | None  # None: its batch is not in the snapshot
+    serial: int | None  # None: the id is not `batch.serial`
+
+
+@dataclass(frozen=True)
+class TillEvent:
+    """One of this till's journal events about a voucher, with head office's answer to it
+    (`outcome` None: not synced yet, or never pushed)."""
+
+    event: journal.JournalEvent
+    outcome: str | None
+    reason: str | None
+
+
+# The batches a till acts on: those whose vouchers customers can hold (claimed from a distributed,
+# redeemable or locked batch). One configuring, generating or void has nothing for the till.
+AT_THE_TILL = CLAIMABLE
+PAGE = 500  # ids in one `IN (...)` query
 
 
 class Till:
@@ -136,7 +168,7 @@ class Till:
                 return None
             row = r.execute(
                 "SELECT v.id, v.batch_id, v.claimed, v.status, v.used_at, v.used_store, b.state, b.valid_from, "
-                "b.valid_until, b.stores, b.identifier, t.name, t.value, t.min_purchase "
+                "b.valid_until, b.stores, b.identifier, b.claims, t.name, t.value, t.min_purchase "
                 "FROM vouchers v JOIN batches b ON b.id = v.batch_id LEFT JOIN types t ON t.id = v.type_id "
                 "WHERE v.code_hash = ?",
                 (code_hash,),
@@ -167,6 +199,7 @@ class Till:
             row["value"] or "",
             row["min_purchase"],
             redeemed_here,
+            row["claims"],
         )
 
     @staticmethod
@@ -280,15 +313,17 @@ class Till:
     # --- the manager view ---------------------------------------------------------------------
 
     def batch_counts(self, today: datetime, tz: tzinfo) -> list[BatchCounts]:
-        """One row per batch, by identifier: the seed's card figures, and this till's redemptions
-        (in effect: not reverted) today, ever and not yet synced."""
+        """One row per batch the till acts on (AT_THE_TILL), by identifier: the seed's card figures,
+        and this till's redemptions (in effect: not reverted) today, ever and not yet synced."""
         if not self._ready():
             return []
+        states = ", ".join(f"'{s.value}'" for s in sorted(AT_THE_TILL))
         with read(self.replica) as r:
             rows = r.execute(
                 "SELECT b.id, b.identifier, b.state, b.claims, count(v.id), coalesce(sum(v.claimed), 0), "
                 "coalesce(sum(v.status = 'used' AND v.used_store IS NOT NULL), 0) "
-                "FROM batches b LEFT JOIN vouchers v ON v.batch_id = b.id GROUP BY b.id ORDER BY b.identifier"
+                f"FROM batches b LEFT JOIN vouchers v ON v.batch_id = b.id WHERE b.state IN ({states}) "
+                "GROUP BY b.id ORDER BY b.identifier"
             ).fetchall()
             # the cursors of the journal open now: a new journal's events are all unsynced
             cursor = journals.cursor_for(r, self.journal)
@@ -331,7 +366,6 @@ class Till:
         if self.journal is None or not has_table(self.journal, "events"):
             return []
         conn = self.journal
-        reverted = {r[0] for r in conn.execute("SELECT reverts FROM events WHERE kind = 'revert'")}
         events = [
             journal.event_from_row(r)
             for r in conn.execute(
@@ -339,26 +373,136 @@ class Till:
                 (limit,),
             )
         ]
-        if not self._ready():
-            return [TillRedemption(e, None, None, None, e.id in reverted) for e in events]
-        out = []
-        with read(self.replica) as r:
-            names = dict(r.execute("SELECT id, identifier FROM batches").fetchall())
-            for e in events:
-                outcome = r.execute(
-                    "SELECT outcome, reason FROM outcomes WHERE event_id = ?", (e.id,)
-                ).fetchone()
-                key = ids.try_parse(e.voucher_id) if e.voucher_id else None
-                out.append(
-                    TillRedemption(
-                        e,
-                        names.get(key.batch_id) if key else None,
-                        outcome[0] if outcome else None,
-                        outcome[1] if outcome else None,
-                        e.id in reverted,
-                    )
+        return self._redemptions(events, self._reverts(), self._batch_names())
+
+    def redemption_count(self) -> int:
+        if self.journal is None or not has_table(self.journal, "events"):
+            return 0
+        return self.journal.execute("SELECT count(*) FROM events WHERE kind = 'redeem'").fetchone()[0]
+
+    def all_redemptions(self, page: int = 2000) -> Iterator[list[TillRedemption]]:
+        """Every one of this till's redemptions, oldest first, `page` at a time (the export: a big
+        journal is never held whole in memory, and no read lasts long)."""
+        if self.journal is None or not has_table(self.journal, "events"):
+            return
+        conn = self.journal
+        reverts, names = self._reverts(), self._batch_names()
+        after = 0
+        while True:
+            events = [
+                journal.event_from_row(r)
+                for r in conn.execute(
+                    f"SELECT {journal.selected(conn)} FROM events WHERE kind = 'redeem' AND seq > ? "
+                    "ORDER BY seq LIMIT ?",
+                    (after, page),
                 )
+            ]
+            if not events:
+                return
+            yield self._redemptions(events, reverts, names)
+            after = events[-1].seq
+
+    def _reverts(self) -> dict[str, journal.JournalEvent]:
+        """This till's revert events, by the redemption each undoes (the first revert of each)."""
+        assert self.journal is not None
+        rows = self.journal.execute(
+            f"SELECT {journal.selected(self.journal)} FROM events WHERE kind = 'revert' ORDER BY seq DESC"
+        )
+        return {e.reverts: e for e in map(journal.event_from_row, rows) if e.reverts is not None}
+
+    def _batch_names(self) -> dict[str, str]:
+        if not self._ready():
+            return {}
+        return dict(self.replica.execute("SELECT id, identifier FROM batches").fetchall())
+
+    def _answers(self, event_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        """Head office's outcome (and reason) of each of these events it answered."""
+        if not self._ready():
+            return {}
+        out: dict[str, tuple[str, str | None]] = {}
+        for start in range(0, len(event_ids), PAGE):
+            chunk = event_ids[start : start + PAGE]
+            rows = self.replica.execute(
+                f"SELECT event_id, outcome, reason FROM outcomes WHERE event_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update({r[0]: (r[1], r[2]) for r in rows})
         return out
+
+    def _redemptions(
+        self,
+        events: list[journal.JournalEvent],
+        reverts: dict[str, journal.JournalEvent],
+        names: dict[str, str],
+    ) -> list[TillRedemption]:
+        answers = self._answers([e.id for e in events])
+        out = []
+        for e in events:
+            key = ids.try_parse(e.voucher_id) if e.voucher_id else None
+            outcome, reason = answers.get(e.id, (None, None))
+            revert = reverts.get(e.id)
+            out.append(
+                TillRedemption(
+                    e, names.get(key.batch_id) if key else None, outcome, reason, revert is not None, revert
+                )
+            )
+        return out
+
+    def voucher_names(self, voucher_ids: Iterable[str]) -> dict[str, VoucherName]:
+        """How people tell each of these vouchers: its code where this till redeemed it, else its
+        batch and serial number."""
+        wanted = sorted(set(voucher_ids))
+        codes: dict[str, str] = {}
+        if self.journal is not None and has_table(self.journal, "events") and _has_codes(self.journal):
+            for start in range(0, len(wanted), PAGE):
+                chunk = wanted[start : start + PAGE]
+                rows = self.journal.execute(
+                    f"SELECT voucher_id, code FROM events WHERE voucher_id IN ({', '.join('?' * len(chunk))}) "
+                    "AND code IS NOT NULL",
+                    chunk,
+                )
+                codes.update({r[0]: r[1] for r in rows})
+        names = self._batch_names()
+        out: dict[str, VoucherName] = {}
+        for voucher_id in wanted:
+            key = ids.try_parse(voucher_id)
+            out[voucher_id] = VoucherName(
+                voucher_id,
+                codes.get(voucher_id),
+                names.get(key.batch_id) if key else None,
+                key.serial if key else None,
+            )
+        return out
+
+    def history(self, voucher_id: str | None, code_hash: str | None) -> list[TillEvent]:
+        """A voucher's story at this till, oldest first: every journal event naming it (redeemed,
+        reverted, refused, reviewed), or, when the replica does not hold it, every one whose scan had
+        its code (by the code's keyed hash), each with head office's answer."""
+        conn = self.journal
+        if conn is None or not has_table(conn, "events"):
+            return []
+        where, args = [], []
+        if voucher_id is not None:
+            where.append("voucher_id = ?")
+            args.append(voucher_id)
+        if code_hash is not None and _has_codes(conn):
+            where.append("code_hash = ?")
+            args.append(code_hash)
+        if not where:
+            return []
+        events = [
+            journal.event_from_row(r)
+            for r in conn.execute(
+                f"SELECT {journal.selected(conn)} FROM events WHERE {' OR '.join(where)} ORDER BY seq", args
+            )
+        ]
+        answers = self._answers([e.id for e in events])
+        return [TillEvent(e, *answers.get(e.id, (None, None))) for e in events]
+
+
+def _has_codes(conn: sqlite3.Connection) -> bool:
+    """The journal has migration 5's columns (one from an older kiosk has not)."""
+    return "code_hash" in {r[1] for r in conn.execute("PRAGMA table_info(events)")}
 
 
 def _reviewed(o: Outcome, row: sqlite3.Row | None, mine: dict[str, journal.JournalEvent]) -> Outcome:

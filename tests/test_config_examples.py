@@ -61,3 +61,26 @@ def test_kiosk_example_loads():
 
     settings = load_kiosk(CONFIG / "kiosk.example.toml")
     assert settings.identity_path == settings.data_dir / "device.json"
+
+
+def test_hub_example_loads():
+    from hub.settings import HubSettings
+    from hub.settings import load_settings as load_hub
+
+    settings = load_hub(CONFIG / "hub.example.toml")
+    assert settings.port == 8470 and settings.server == "https://vouchers.example.com"
+    assert settings.database_path.name == "hub.db"
+    assert settings.identity_path == settings.state_dir / "device.json"
+    # every key the hub has is in the example, so the file documents them all
+    text = (CONFIG / "hub.example.toml").read_text()
+    assert [k for k in HubSettings.model_fields if f"{k} =" not in text] == []
+
+
+def test_hub_wrong_key_names_file_and_key(tmp_path):
+    from hub.settings import load_settings as load_hub
+
+    file = tmp_path / "hub.toml"
+    file.write_text("listen_port = 8470\n")
+    with pytest.raises(ConfigError) as info:
+        load_hub(file)
+    assert str(file) in str(info.value) and "listen_port" in str(info.value)

@@ -14,6 +14,9 @@ import pytest
 
 from central.settings import CentralSettings
 from configfile.credentials import secret_fields
+from hub.settings import CONFIG_ENV as HUB_CONFIG_ENV
+from hub.settings import HubSettings
+from hub.settings import load_settings as load_hub
 from kiosk.settings import CONFIG_ENV as KIOSK_CONFIG_ENV
 from kiosk.settings import KioskSettings
 from kiosk.settings import load_settings as load_kiosk
@@ -33,6 +36,7 @@ EXPECTED = {
     "voucher-sync.service": ("voucher-sync", ["run"], 5.0),
     "voucher-kiosk.service": ("voucher-kiosk", ["run"], 7.0),
     "voucher-central.service": ("voucher-central", ["serve"], 5.0),
+    "voucher-hub.service": ("voucher-hub", ["serve"], 5.0),
 }
 PROGRAMS = {program for program, _, _ in EXPECTED.values()}
 GROUPS = {"store", "batch", "voucher", "device", "problem", "staff", "integration"}
@@ -176,6 +180,44 @@ def test_store_programs_read_the_identity_credential(unit, prefix, config_env, l
     assert identity.load(settings.identity_path).store_id == "leeds"
 
 
+def test_hub_reads_its_identity_credential_and_keeps_its_own_state_directory(tmp_path, monkeypatch):
+    """The hub's identity is a credential like the agent's, but its own file (it is another device
+    of the store), and hub.db lives in a state directory of its own."""
+    unit = "voucher-hub.service"
+    env = environment(unit)
+    prefix = HubSettings.model_config["env_prefix"]
+    assert env[HUB_CONFIG_ENV] == "/etc/voucher-kiosk/hub.toml"
+    assert env[f"{prefix}IDENTITY_FILE"] == "%d/identity"
+    [state] = values(unit, "StateDirectory")
+    assert (
+        env[f"{prefix}STATE_DIR"] == f"/var/lib/{state}"
+        and state != values("voucher-sync.service", "StateDirectory")[0]
+    )
+    assert values(unit, "StateDirectoryMode") == ["0700"]
+    hub_identity = credentials(unit)["identity"]
+    assert (
+        hub_identity.startswith("/etc/voucher-kiosk/")
+        and hub_identity != credentials("voucher-sync.service")["identity"]
+    )
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    identity.save(
+        creds / "identity", identity.Identity("https://hq.example", "h1", "leeds", "tok", "ab" * 32)
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.replace("%d", str(creds)))
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    settings = load_hub(CONFIG / "hub.example.toml")  # the installed file is a copy of the example
+    assert settings.identity_path == creds / "identity"
+    assert settings.database_path == Path(f"/var/lib/{state}/hub.db")
+    assert identity.load(settings.identity_path).device_id == "h1"
+
+
+def test_hub_tells_systemd_when_it_is_ready():
+    unit = "voucher-hub.service"
+    assert values(unit, "Type") == ["notify"] and values(unit, "Restart") == ["on-failure"]
+
+
 def test_server_reads_its_admin_token_credential():
     unit = "voucher-central.service"
     creds = credentials(unit)
@@ -221,12 +263,17 @@ def test_example_configs_name_no_secret_values():
 
 
 def install_guide_commands() -> list[list[str]]:
-    """Every command line of README.md's install section that runs one of the installed programs,
-    from the program on (environment assignments and a runuser prefix dropped)."""
+    """Every command line of README.md's install sections (the store host's and head office's, and
+    the shop hub's) that runs one of the installed programs, from the program on (environment
+    assignments and a runuser prefix dropped)."""
     text = (ROOT / "README.md").read_text()
-    section = text.split("## Installing on store hardware and at head office", 1)[1].split("\n## ", 1)[0]
+    sections = [
+        text.split(heading, 1)[1].split("\n## ", 1)[0]
+        for heading in ("## Installing on store hardware and at head office", "## A shop with several tills")
+        if heading in text
+    ]
     commands = []
-    for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL):
+    for block in re.findall(r"```sh\n(.*?)```", "\n".join(sections), re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
             argv = shlex.split(line, comments=True)
             starts = [

@@ -41,12 +41,14 @@ class Verdict(StrEnum):
         return "refused"
 
 
-# What a voucher can be found to be (LOADING says the till does not know yet): the demo has a code for each.
-VOUCHER_VERDICTS = tuple(v for v in Verdict if v is not Verdict.LOADING)
+# What a till can find a voucher to be: the demo has a code for each. Not LOADING (the till does not
+# know yet), nor NOT_CLAIMED: head office sends a till claimed vouchers only, so an unclaimed one is
+# UNKNOWN there; NOT_CLAIMED is head office's verdict (and a replica's from before, docs/DESIGN.md).
+VOUCHER_VERDICTS = tuple(v for v in Verdict if v not in (Verdict.LOADING, Verdict.NOT_CLAIMED))
 
 REASONS: dict[Verdict, str] = {
     Verdict.INVALID_CODE: "This is not a voucher code. Check it and scan again.",
-    Verdict.UNKNOWN: "This voucher does not exist (or its promotion was removed).",
+    Verdict.UNKNOWN: "This voucher is not known here, or was never claimed by a customer. It cannot be used.",
     Verdict.LOADING: "Voucher list loading: try again in a moment, or check the voucher at head office.",
     Verdict.BATCH_VOID: "This promotion has been cancelled. The voucher cannot be used.",
     Verdict.BATCH_LOCKED: "This promotion is on hold. The voucher cannot be used right now.",

@@ -65,8 +65,10 @@ class Strict(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value):
-        items = value if isinstance(value, list) else [value]
-        if any(isinstance(item, str) and "\x00" in item for item in items):
+        if isinstance(value, str):  # the usual cases first: it runs for every field of every event
+            if "\x00" in value:
+                raise ValueError("must not contain NUL characters")
+        elif isinstance(value, list) and any(isinstance(item, str) and "\x00" in item for item in value):
             raise ValueError("must not contain NUL characters")
         return value
 
@@ -252,16 +254,52 @@ class EnrolRequest(Strict):
     device_name: ShortText = Field(min_length=1)
 
 
+DeviceRole = Literal["till", "hub"]  # a shop's hub also reads its store's devices and sends its tills' events
+
+
 class EnrolResponse(Record, Lenient):
     device_id: str
     store_id: str
     token: str
     code_hash_key: str
+    role: DeviceRole = Field(
+        default="till",
+        description="Extension: what the enrolment code made (a server without it makes tills only).",
+    )
+
+
+class EnrolmentCodeRequest(Strict):
+    """The optional body of POST /stores/{id}/enrolment-codes: which kind of device the code enrols."""
+
+    role: DeviceRole = "till"
+
+
+class StoreDevice(Record, Lenient):
+    """A device of the hub's store as GET /sync/devices gives it: `token_hash` is the hex SHA-256 of
+    its token (the hub checks its tills' tokens with it); a revoked device's token is refused."""
+
+    device_id: str
+    name: str
+    role: DeviceRole
+    token_hash: str
+    revoked: bool
+    enrolled_at: datetime | None = Field(
+        default=None,
+        description="When it enrolled: a till's event may name only a till enrolled no later than it.",
+    )
+
+
+class DevicesResponse(Record, Lenient):
+    """GET /sync/devices (a hub's token only): every device of the hub's own store."""
+
+    devices: list[StoreDevice]
+    server_time: datetime
 
 
 class SnapshotStore(Record, Lenient):
     id: str
     timezone: str
+    name: str | None = Field(default=None, description="Extension: the store's name, as the till shows it.")
 
 
 class SnapshotBatch(Record, Lenient):

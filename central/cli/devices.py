@@ -1,4 +1,5 @@
-"""`device`: the tills enrolled at stores; revoke one, through the admin API."""
+"""`device`: the devices enrolled at stores (tills and shops' hubs): list them, revoke one, through
+the admin API."""
 
 from __future__ import annotations
 
@@ -11,8 +12,17 @@ from central.client import ApiError
 
 
 def add_commands(root: Group) -> None:
-    text = "devices (tills) enrolled at stores: revoke one"
+    text = "devices enrolled at stores (tills and shops' hubs): list them, revoke one"
     device = root.group("device", text, description=text)
+    p = device.command(
+        "list",
+        "every device with its store, role (till or hub) and state",
+        list_devices,
+        description="Every device enrolled at a store (or at --store only), the earliest first in each "
+        "store: its id, store, name, role (a till, or the shop's hub) and whether it is revoked.",
+    )
+    p.add_argument("--store", help="only this store's devices")
+    client_args(p)
     p = device.command(
         "revoke",
         "revoke a device; its token stops working at once",
@@ -29,6 +39,25 @@ def add_commands(root: Group) -> None:
         help="revoke without asking: N is the events it had not pushed at its last heartbeat",
     )
     client_args(p)
+
+
+def list_devices(args: argparse.Namespace) -> int:
+    api = client(args)
+    ids = [args.store] if args.store else [s["id"] for s in api.get("/stores")]
+    found = [d for store_id in ids for d in api.get(f"/stores/{store_id}")["devices"]]
+    if not found and not args.json:
+        print(f"No devices at store {args.store}." if args.store else "No devices at any store.")
+        return 0
+    return show(args, found, device_line)
+
+
+def device_line(d: dict) -> str:
+    state = (
+        f"revoked {d['revoked_at']}"
+        if d["revoked_at"]
+        else f"active, last heartbeat {d['last_heartbeat_at'] or 'never'}"
+    )
+    return f"{d['id']:<14} {d['store_id']:<16} {d['role']:<4}  {d['name']:<20} {state}"
 
 
 def revoke(args: argparse.Namespace) -> int:

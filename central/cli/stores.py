@@ -20,8 +20,17 @@ def add_commands(root: Group) -> None:
         "show", "a store and its devices (last heartbeat, pending events, clock skew)", show_store
     )
     p.add_argument("id", help="store id")
-    p = store.command("enrolment-code", "a one-use code a till's sync agent enrols with", enrolment_code)
+    p = store.command(
+        "enrolment-code",
+        "a one-use code a till's sync agent (or, --hub, the shop's hub) enrols with",
+        enrolment_code,
+    )
     p.add_argument("id", help="store id")
+    p.add_argument(
+        "--hub",
+        action="store_true",
+        help="a code for the shop's hub (voucher-hub enrol), which serves the store's tills; default: a till",
+    )
     p = store.command("redemptions", "redemptions, reverts and conflicts at a store", redemptions)
     p.add_argument("id", help="store id")
     p.add_argument(
@@ -47,7 +56,8 @@ def show_store(args: argparse.Namespace) -> int:
 
 
 def enrolment_code(args: argparse.Namespace) -> int:
-    return show(args, client(args).post(f"/stores/{args.id}/enrolment-codes"), enrolment_code_line)
+    body = {"role": "hub"} if args.hub else None  # a till's code without a body, as before roles
+    return show(args, client(args).post(f"/stores/{args.id}/enrolment-codes", body), enrolment_code_line)
 
 
 def redemptions(args: argparse.Namespace) -> int:
@@ -78,11 +88,12 @@ def store_detail(s: dict) -> str:
     for d in s["devices"]:
         state = "revoked" if d["revoked_at"] else f"last heartbeat {d['last_heartbeat_at'] or 'never'}"
         lines.append(
-            f"  {d['id']}  {d['name']:<20} {state}; pending {d['pending'] if d['pending'] is not None else '?'}"
+            f"  {d['id']}  {d['name']:<20} {d.get('role', 'till'):<4}  {state}; pending {d['pending'] if d['pending'] is not None else '?'}"
             f"; cursor {d['snapshot_cursor'] or 0}; clock skew {d['clock_skew_seconds'] or 0}s"
         )
     return "\n".join(lines)
 
 
 def enrolment_code_line(r: dict) -> str:
-    return f"{r['code']}  (store {r['store_id']}, expires {r['expires_at']})"
+    hub = ", for the shop's hub: voucher-hub enrol" if r.get("role") == "hub" else ""
+    return f"{r['code']}  (store {r['store_id']}{hub}, expires {r['expires_at']})"

@@ -8,13 +8,20 @@ waiting at that moment in one transaction, each under its own savepoint, and com
 flush: a write that fails (a claim refused) rolls back to its savepoint alone and raises to its
 caller, the others commit. A caller's answer waits for the commit, so nothing is acknowledged
 before it is durable.
+
+A counter every write of a group bumps (a batch's `claimed`) is written once, at the end of the
+group's transaction (`defer_count`): a row lock taken at the start would make the groups of every
+process and worker wait for each other's whole transaction; taken last, they run side by side and
+queue only for the commit. On PostgreSQL several workers run groups at once (`workers`), so the
+statements of one group are not waiting for the disk flush of the one before.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -26,14 +33,30 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+Flush = Callable[[Connection, Mapping[str, int]], None]
+_COUNTS = "group_counts"  # Connection.info key: {flush: Counter} while a group runs on it
+
+
+def defer_count(conn: Connection, flush: Flush, key: str, n: int = 1) -> bool:
+    """Count `n` for `key`, written by `flush(conn, counts)` (keys in sorted order, so two groups
+    never wait for each other's rows in turn) just before the group commits; False when `conn`
+    runs no group: the caller writes it now."""
+    counts = conn.info.get(_COUNTS)
+    if counts is None:
+        return False
+    counts.setdefault(flush, Counter())[key] += n
+    return True
+
 
 class WriteBatcher:
-    def __init__(self, db: Database, *, most: int = 64) -> None:
+    def __init__(self, db: Database, *, most: int = 64, workers: int | None = None) -> None:
         self.db = db
         self.most = most  # writes in one transaction at most
+        # SQLite has one writer at a time: a second worker would only wait for the first
+        self.workers = workers if workers is not None else (1 if db.is_sqlite else 3)
         self._pending: list[tuple[Callable[[Connection], Any], Future[Any]]] = []
         self._cv = threading.Condition()
-        self._worker: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """Run `work(conn)` in a write transaction shared with other writes; returns its result once
@@ -41,9 +64,11 @@ class WriteBatcher:
         done: Future[T] = Future()
         with self._cv:
             self._pending.append((work, done))
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._loop, name="group-commit", daemon=True)
-                self._worker.start()
+            self._threads = [t for t in self._threads if t.is_alive()]
+            if len(self._threads) < self.workers:
+                worker = threading.Thread(target=self._loop, name="group-commit", daemon=True)
+                self._threads.append(worker)
+                worker.start()
             self._cv.notify()
         return done.result()
 
@@ -59,16 +84,26 @@ class WriteBatcher:
         outcomes: list[tuple[Future[Any], bool, Any]] = []
         try:
             with self.db.write() as conn:
-                for work, done in round_:
-                    savepoint = conn.begin_nested()
-                    try:
-                        result = work(conn)
-                    except Exception as exc:  # noqa: BLE001 (handed to the caller, whose request answers it)
-                        savepoint.rollback()
-                        outcomes.append((done, False, exc))
-                    else:
-                        savepoint.commit()
-                        outcomes.append((done, True, result))
+                counts: dict[Flush, Counter[str]] = {}
+                conn.info[_COUNTS] = counts
+                try:
+                    for work, done in round_:
+                        before = {flush: Counter(c) for flush, c in counts.items()}
+                        savepoint = conn.begin_nested()
+                        try:
+                            result = work(conn)
+                        except Exception as exc:  # noqa: BLE001 (handed to the caller, whose request answers it)
+                            savepoint.rollback()
+                            counts.clear()
+                            counts.update(before)  # its counts go with its rows
+                            outcomes.append((done, False, exc))
+                        else:
+                            savepoint.commit()
+                            outcomes.append((done, True, result))
+                finally:
+                    del conn.info[_COUNTS]
+                for flush, c in counts.items():
+                    flush(conn, {key: c[key] for key in sorted(c) if c[key]})
         except Exception as exc:  # noqa: BLE001 (the commit itself failed: every write of it is lost)
             log.warning("a group of %d writes could not be committed: %s", len(round_), exc)
             for _, done in round_:

@@ -130,6 +130,7 @@ CHANGE_SEQUENCE = "change_seq_gen"  # PostgreSQL only (migration 0009)
 # The key of the advisory lock a PostgreSQL writer holds: the sequence's last value less one, so
 # below any number nextval can give it (last_value itself, when the sequence is not yet called).
 _PG_DRAW = text(f"SELECT pg_advisory_xact_lock_shared(last_value - 1) FROM {CHANGE_SEQUENCE}")
+_PG_LOCKED = "change_seq_locked"  # Connection.info: the transaction that holds its writer's key
 _PG_NEXT = text(f"SELECT nextval('{CHANGE_SEQUENCE}') FROM generate_series(1, :n)")
 _PG_LAST = text(f"SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {CHANGE_SEQUENCE}")
 # Writers' keys only: migrations lock with the two-key form (objsubid 2), see db/migrate.py.
@@ -161,7 +162,10 @@ def next_seqs(conn: Connection, count: int) -> list[int]:
     if conn.dialect.name == "sqlite":
         last = conn.execute(_SQLITE_DRAW, {"n": count}).scalar_one()
         return list(range(last - count + 1, last + 1))
-    conn.execute(_PG_DRAW)
+    transaction = conn.get_transaction()
+    if conn.info.get(_PG_LOCKED) is not transaction:  # once per transaction: its key is below every
+        conn.execute(_PG_DRAW)  # number the transaction draws after it
+        conn.info[_PG_LOCKED] = transaction
     return sorted(conn.execute(_PG_NEXT, {"n": count}).scalars())
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 
@@ -79,6 +80,7 @@ enrolment_codes = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
     Column("device_id", String(64)),
+    Column("role", String(16), nullable=False, server_default="till"),  # till or hub (migration 0010)
 )
 
 devices = Table(
@@ -97,6 +99,7 @@ devices = Table(
     Column("last_push_at", UTCDateTime),
     Column("snapshot_cursor", BigInteger),
     Column("clock_skew_seconds", Integer),
+    Column("role", String(16), nullable=False, server_default="till"),  # till or hub (migration 0010)
 )
 
 batches = Table(
@@ -158,8 +161,16 @@ vouchers = Table(
     Column("used_store", String(64)),
     Column("used_device", String(64)),
     Column("redeemed_by", String(64)),
-    Column("change_seq", BigInteger, nullable=False, index=True),
+    Column("change_seq", BigInteger, nullable=False),
     Index("ix_vouchers_batch_member", "batch_id", "member_id", unique=True),
+    # the snapshot's vouchers: claimed ones only, in change order (services/snapshot.py); it replaced
+    # the index of every voucher's change_seq, which nothing reads (migration 0011)
+    Index(
+        "ix_vouchers_claimed_change_seq",
+        "change_seq",
+        sqlite_where=text("member_id IS NOT NULL"),
+        postgresql_where=text("member_id IS NOT NULL"),
+    ),
 )
 
 # The ledger: every event a till pushed and every staff change, with its outcome, for ever.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query
 from starlette.responses import Response
 
 from central.auth import require_admin, require_campaigns, require_staff_admin
@@ -12,7 +14,7 @@ from central.schemas import ProblemReview, StoreCreate
 from central.services import audit, ledger, problems
 from central.services import devices as service
 from central.services.audit import Actor
-from vouchers.wire import Instant
+from vouchers.wire import EnrolmentCodeRequest, Instant
 
 router = APIRouter(
     prefix="/api/v1", tags=["stores"], dependencies=[Depends(require_admin)], responses=ADMIN_ERRORS
@@ -46,11 +48,18 @@ def get_store(store_id: str, ctx: Context = Depends(get_context)) -> Response:
     "/stores/{store_id}/enrolment-codes", status_code=201, summary="A one-use, short-lived enrolment code"
 )
 def enrolment_code(
-    store_id: str, actor: Actor = Depends(require_staff_admin), ctx: Context = Depends(get_context)
+    store_id: str,
+    data: Annotated[
+        EnrolmentCodeRequest | None,
+        Body(description='Optional: {"role": "hub"} for a shop\'s hub; without it the code enrols a till.'),
+    ] = None,
+    actor: Actor = Depends(require_staff_admin),
+    ctx: Context = Depends(get_context),
 ) -> Response:
+    role = data.role if data is not None else "till"
     with ctx.db.write() as conn, audit.change(conn, actor, "store.enrolment-code", "store", store_id) as box:
-        code = service.create_enrolment_code(conn, store_id, ctx.settings.enrolment_code_minutes)
-        box["after"] = {"expires_at": code.expires_at}  # never the code itself
+        code = service.create_enrolment_code(conn, store_id, ctx.settings.enrolment_code_minutes, role)
+        box["after"] = {"expires_at": code.expires_at, "role": code.role}  # never the code itself
         return json(code, 201)
 
 

@@ -1,4 +1,5 @@
-"""Devices: enrolment, snapshot pages, event upload and heartbeat (device tokens)."""
+"""Devices: enrolment, snapshot pages, event upload and heartbeat (device tokens); a shop's hub
+also reads its store's device list."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from starlette.responses import Response
 from central import metrics
 from central.auth import require_device
 from central.context import Context, get_context, json
+from central.db.schema import utcnow
 from central.limits import client_address, limits
 from central.problems import DEVICE_ERRORS
 from central.services import devices, ledger, ratelimit, snapshot
 from central.services.ledger import Device
 from vouchers.wire import (
+    DevicesResponse,
     EnrolRequest,
     EventsRequest,
     EventsResponse,
@@ -94,3 +97,14 @@ def heartbeat(
     with ctx.db.write() as conn:
         now = devices.heartbeat(conn, device, data)
     return json({"server_time": now})
+
+
+@router.get(
+    "/sync/devices",
+    response_model=DevicesResponse,
+    summary="A hub's view of its store's devices: ids, names, roles, token hashes, revoked or not",
+)
+def store_devices(device: Device = Depends(require_device), ctx: Context = Depends(get_context)) -> Response:
+    with ctx.db.read() as conn:
+        listed = devices.store_devices(conn, device)
+    return json({"devices": [d.to_wire() for d in listed], "server_time": utcnow()})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from central.db.batcher import defer_count
 from central.db.engine import next_seq
 from central.db.schema import batch_types, batches, utcnow, vouchers
 from central.services.ids import voucher_id
@@ -41,60 +43,78 @@ def members_code(conn: Connection, batch_id: str, member_id: str) -> str | None:
 
 # The claim's statements, built once: a claim is small, so building and caching its SQL each time
 # would cost more than running it (claims come by the thousand a second after a campaign mail).
-_BATCH = select(batches.c.id, batches.c.state, batches.c.claims, batches.c.total, batches.c.claimed).where(
-    batches.c.claim_token == bindparam("token")
-)
-_OWN = select(vouchers.c.code).where(
-    vouchers.c.batch_id == bindparam("batch"), vouchers.c.member_id == bindparam("member")
+# Two statements a claim: the batch with the member's own voucher of it, if any; then one UPDATE
+# that takes a free voucher (skipping those a claim beside it holds) and returns it.
+_OWN_VOUCHER = vouchers.alias("own")
+_BATCH = (
+    select(
+        batches.c.id,
+        batches.c.state,
+        batches.c.claims,
+        batches.c.total,
+        batches.c.claimed,
+        _OWN_VOUCHER.c.code,
+    )
+    .select_from(
+        batches.outerjoin(
+            _OWN_VOUCHER,
+            (_OWN_VOUCHER.c.batch_id == batches.c.id) & (_OWN_VOUCHER.c.member_id == bindparam("member")),
+        )
+    )
+    .where(batches.c.claim_token == bindparam("token"))
 )
 _FREE = (
-    select(vouchers.c.serial, vouchers.c.code, batch_types.c.initial_status)
-    .join(batch_types, batch_types.c.id == vouchers.c.type_id)
+    select(vouchers.c.serial)
     .where(vouchers.c.batch_id == bindparam("batch"), vouchers.c.member_id.is_(None))
     .limit(1)
-    .with_for_update(skip_locked=True, of=vouchers)  # claims beside each other take different ones
+    .with_for_update(skip_locked=True)  # claims beside each other take different ones
+    .scalar_subquery()
+)
+_INITIAL = (
+    select(batch_types.c.initial_status).where(batch_types.c.id == vouchers.c.type_id).scalar_subquery()
 )
 _TAKE = (
     update(vouchers)
-    .where(vouchers.c.batch_id == bindparam("batch"), vouchers.c.serial == bindparam("k_serial"))
+    .where(vouchers.c.batch_id == bindparam("batch"), vouchers.c.serial == _FREE)
     .values(
         member_id=bindparam("member"),
         claimed_at=bindparam("at", type_=vouchers.c.claimed_at.type),
-        status=bindparam("initial"),
+        status=_INITIAL,
         change_seq=bindparam("seq"),
     )
+    .returning(vouchers.c.serial, vouchers.c.code, vouchers.c.status)
 )
-_COUNT = update(batches).where(batches.c.id == bindparam("batch")).values(claimed=batches.c.claimed + 1)
+_COUNT = (
+    update(batches)
+    .where(batches.c.id == bindparam("batch"))
+    .values(claimed=batches.c.claimed + bindparam("n"))
+)
+
+
+def _count(conn: Connection, counts: Mapping[str, int]) -> None:
+    """Add each batch's claims to its `claimed` counter (once per group of claims, db/batcher.py)."""
+    conn.execute(_COUNT, [{"batch": batch_id, "n": n} for batch_id, n in counts.items()])
 
 
 def claim(conn: Connection, claim_token: str, member_id: str, *, show_code: bool = True) -> Claimed:
     """Give the member (a case-folded e-mail address) an unclaimed voucher, or raise ClaimRefused
     saying why not; `already-claimed` carries their code only when `show_code` (their own session)."""
-    batch = conn.execute(_BATCH, {"token": claim_token}).first()
+    batch = conn.execute(_BATCH, {"token": claim_token, "member": member_id}).first()
     if batch is None:
         raise NotFound("This claim link is not valid. Check the link, or ask the shop for a new one.")
-    own = conn.execute(_OWN, {"batch": batch.id, "member": member_id}).scalar_one_or_none()
-    existing = format_code(own) if own else None
+    existing = format_code(batch.code) if batch.code else None
     check_claim(batch.state, batch.claims, batch.total - batch.claimed, existing, show_code=show_code)
-    voucher = conn.execute(_FREE, {"batch": batch.id}).first()
+    voucher = conn.execute(
+        _TAKE, {"batch": batch.id, "member": member_id, "at": utcnow(), "seq": next_seq(conn)}
+    ).first()
     if voucher is None:  # counters and rows disagree only if generation was cut short
         check_claim(batch.state, batch.claims, 0, None)  # refuses: none is available
         raise AssertionError("check_claim let a claim through with no voucher available")
-    conn.execute(
-        _TAKE,
-        {
-            "batch": batch.id,
-            "k_serial": voucher.serial,
-            "member": member_id,
-            "at": utcnow(),
-            "initial": voucher.initial_status,
-            "seq": next_seq(conn),
-        },
-    )
-    conn.execute(_COUNT, {"batch": batch.id})
+    if not defer_count(conn, _count, batch.id):
+        _count(conn, {batch.id: 1})
     return Claimed(
         code=format_code(voucher.code),
         batch_id=batch.id,
-        status=voucher.initial_status,
+        status=voucher.status,
         voucher_id=voucher_id(batch.id, voucher.serial),
     )

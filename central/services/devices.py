@@ -1,4 +1,7 @@
-"""Stores, enrolment codes, devices and their tokens, heartbeats."""
+"""Stores, enrolment codes, devices and their tokens, heartbeats.
+
+A device is a till or a shop's hub (its `role`, chosen by the enrolment code that made it): a hub
+also reads its store's device list (`store_devices`) and sends its tills' events (ledger._maker)."""
 
 from __future__ import annotations
 
@@ -14,8 +17,8 @@ from central.schemas import StoreCreate
 from central.services.ids import new_id, new_token, token_hash
 from central.services.ledger import Device
 from vouchers.codes import ALPHABET
-from vouchers.errors import Conflict, NotFound, Unauthorized
-from vouchers.wire import EnrolRequest, EnrolResponse, HeartbeatRequest
+from vouchers.errors import Conflict, Forbidden, NotFound, Unauthorized
+from vouchers.wire import DeviceRole, EnrolRequest, EnrolResponse, HeartbeatRequest, StoreDevice
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,14 @@ class StoreOverview(Store):
 
 @dataclass(frozen=True)
 class DeviceInfo:
-    """A device (a till) as head office sees it: never its token's hash. The heartbeat's figures are
-    None until its first heartbeat; `clock_skew_seconds` is the device's clock minus the server's."""
+    """A device (a till, or a shop's hub: `role`) as head office sees it: never its token's hash. The
+    heartbeat's figures are None until its first heartbeat; `clock_skew_seconds` is the device's clock
+    minus the server's."""
 
     id: str
     store_id: str
     name: str
+    role: str  # till or hub
     enrolled_at: datetime
     revoked_at: datetime | None
     last_heartbeat_at: datetime | None
@@ -66,11 +71,13 @@ class StoreDevices(Store):
 
 @dataclass(frozen=True)
 class EnrolmentCode:
-    """A one-use enrolment code, in clear only in this answer (the database keeps its hash)."""
+    """A one-use enrolment code, in clear only in this answer (the database keeps its hash); it
+    enrols a device of `role`."""
 
     code: str
     store_id: str
     expires_at: datetime
+    role: str
 
 
 @dataclass(frozen=True)
@@ -129,21 +136,23 @@ def _code_key(code: str) -> str:
     return token_hash(code.replace("-", "").replace(" ", "").upper())
 
 
-def create_enrolment_code(conn: Connection, store_id: str, minutes: int) -> EnrolmentCode:
+def create_enrolment_code(
+    conn: Connection, store_id: str, minutes: int, role: DeviceRole = "till"
+) -> EnrolmentCode:
     get_store(conn, store_id)
     code = _enrolment_code()
     now = utcnow()
     expires = now + timedelta(minutes=minutes)
     conn.execute(
         insert(enrolment_codes).values(
-            code_hash=_code_key(code), store_id=store_id, created_at=now, expires_at=expires
+            code_hash=_code_key(code), store_id=store_id, created_at=now, expires_at=expires, role=role
         )
     )
-    return EnrolmentCode(code=code, store_id=store_id, expires_at=expires)
+    return EnrolmentCode(code=code, store_id=store_id, expires_at=expires, role=role)
 
 
 def enrol(conn: Connection, data: EnrolRequest) -> EnrolResponse:
-    """Trade a one-use enrolment code for a device identity and token."""
+    """Trade a one-use enrolment code for a device identity and token, of the code's role."""
     now = utcnow()
     row = (
         conn.execute(
@@ -166,6 +175,7 @@ def enrol(conn: Connection, data: EnrolRequest) -> EnrolResponse:
             name=data.device_name,
             token_hash=token_hash(token),
             enrolled_at=now,
+            role=row["role"],
         )
     )
     conn.execute(
@@ -174,18 +184,54 @@ def enrol(conn: Connection, data: EnrolRequest) -> EnrolResponse:
         .values(used_at=now, device_id=device_id)
     )
     key = conn.execute(select(meta.c.value).where(meta.c.key == "code_hash_key")).scalar_one()
-    return EnrolResponse(device_id=device_id, store_id=row["store_id"], token=token, code_hash_key=key)
+    return EnrolResponse(
+        device_id=device_id, store_id=row["store_id"], token=token, code_hash_key=key, role=row["role"]
+    )
 
 
 def device_for_token(conn: Connection, token: str) -> Device | None:
     row = conn.execute(
-        select(devices.c.id, devices.c.store_id, devices.c.revoked_at).where(
+        select(devices.c.id, devices.c.store_id, devices.c.role, devices.c.revoked_at).where(
             devices.c.token_hash == token_hash(token)
         )
     ).first()
     if row is None or row.revoked_at is not None:
         return None
-    return Device(id=row.id, store_id=row.store_id)
+    return Device(id=row.id, store_id=row.store_id, role=row.role)
+
+
+def store_devices(conn: Connection, device: Device) -> list[StoreDevice]:
+    """Every device of the hub's own store, with its token's hash, for the hub to check its tills'
+    tokens and revocations; Forbidden for any other device."""
+    if device.role != "hub":
+        raise Forbidden(
+            "This device is a till: only a device enrolled with a hub's enrolment code "
+            "(voucher-central store enrolment-code STORE --hub) may read its store's device list.",
+            title="Only a shop's hub may read the device list",
+        )
+    rows = conn.execute(
+        select(
+            devices.c.id,
+            devices.c.name,
+            devices.c.role,
+            devices.c.token_hash,
+            devices.c.revoked_at,
+            devices.c.enrolled_at,
+        )
+        .where(devices.c.store_id == device.store_id)
+        .order_by(devices.c.enrolled_at, devices.c.id)
+    )
+    return [
+        StoreDevice(
+            device_id=r.id,
+            name=r.name,
+            role=r.role,
+            token_hash=r.token_hash,
+            revoked=r.revoked_at is not None,
+            enrolled_at=r.enrolled_at,
+        )
+        for r in rows
+    ]
 
 
 def heartbeat(conn: Connection, device: Device, data: HeartbeatRequest) -> datetime:

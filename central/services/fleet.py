@@ -25,10 +25,11 @@ OLDER, NEVER = "over_1d", "never"
 class QuietDevice:
     """An active device not heard from for a while: `quiet_for` since its last heartbeat, or since it
     enrolled when it never sent one (`last_heartbeat_at` None); `pending` and `version` as that
-    heartbeat said."""
+    heartbeat said; `role` till or hub (a shop's hub is watched like a till)."""
 
     id: str
     name: str
+    role: str
     store_id: str
     store_name: str
     last_heartbeat_at: datetime | None
@@ -72,6 +73,7 @@ def quiet_devices(conn: Connection, limit: timedelta, now: datetime | None = Non
         select(
             devices.c.id,
             devices.c.name,
+            devices.c.role,
             devices.c.store_id,
             stores.c.name.label("store_name"),
             beat,

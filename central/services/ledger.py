@@ -34,6 +34,7 @@ from central.services.ledger_rows import (
     EventRecord,
     LedgerRow,
     Result,
+    bind_processors,
     event_record,
     insert_values,
     new_row,
@@ -50,8 +51,11 @@ from vouchers.wire import Event
 
 @dataclass(frozen=True)
 class Device:
+    """The device a request's token names: a till, or a shop's hub (which sends its tills' events)."""
+
     id: str
     store_id: str
+    role: str = "till"  # till or hub (vouchers.wire.DeviceRole)
 
 
 class VoucherRow(TypedDict):
@@ -77,6 +81,9 @@ class _Request:
     redeemed_delta: dict[str, int] = field(default_factory=dict)
     changed: dict[tuple[str, int], VoucherRow] = field(default_factory=dict)  # written once, at the end
     makers: dict[str, Device | None] = field(default_factory=dict)  # earlier devices named by events
+    made: dict[str, LedgerRow] = field(default_factory=dict)  # this request's new rows, by id
+    reviews: list[tuple[Device, LedgerRow]] = field(default_factory=list)  # of problems made above
+    keys: dict[str, tuple[str, int] | None] = field(default_factory=dict)  # voucher ids, parsed once
 
 
 def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[Result]:
@@ -130,8 +137,8 @@ def _decide_all(
         if first is not None:
             results.append(_repeat(first, maker, now))
             continue
-        row = _decide(conn, req, maker, event, tz, now)
-        req.seen[event_id] = row
+        row = _decide(conn, req, maker, event, event_id, tz, now)
+        req.seen[event_id] = req.made[event_id] = row
         new_rows.append(row)
         results.append(result_of(row))
     return results, new_rows
@@ -140,24 +147,10 @@ def _decide_all(
 def _write_changes(conn: Connection, req: _Request, new_rows: list[LedgerRow]) -> None:
     """What the request's decisions change, written once: problems, vouchers, batch counters."""
     problems.record(conn, new_rows)
+    for device, review in req.reviews:  # their problems are there now; the first review stands
+        problems.review_from_till(conn, device.store_id, device.id, review)
     if req.changed:
-        seqs = next_seqs(conn, len(req.changed))
-        conn.execute(
-            _VOUCHER_UPDATE,
-            [
-                {
-                    "k_batch": v["batch_id"],
-                    "k_serial": v["serial"],
-                    "status": v["status"],
-                    "used_at": v["used_at"],
-                    "used_store": v["used_store"],
-                    "used_device": v["used_device"],
-                    "redeemed_by": v["redeemed_by"],
-                    "change_seq": seq,
-                }
-                for v, seq in zip(req.changed.values(), seqs, strict=True)
-            ],
-        )
+        _update_vouchers(conn, list(req.changed.values()), next_seqs(conn, len(req.changed)))
     for batch_id, delta in sorted(req.redeemed_delta.items()):  # batch rows in key order (db/engine.py)
         if delta:
             conn.execute(
@@ -166,21 +159,34 @@ def _write_changes(conn: Connection, req: _Request, new_rows: list[LedgerRow]) -
 
 
 def _maker(conn: Connection, req: _Request, sender: Device, event: Event) -> Device:
-    """The device that made the event: the sender, or the earlier device of the sender's store the
-    event names (a till enrolled again pushing its old journal). An event naming a device of no
-    store of the sender's is decided as the sender's, and rejected UNKNOWN_DEVICE by _decide."""
+    """The device that made the event: the sender, or the till of the sender's store the event names
+    (docs/PROTOCOL.md, "A shop's hub"): for a hub, any till of its store, revoked or not (it forwards
+    what its tills sent it); for a till, an earlier till of its store (enrolled again, it pushes
+    what its old journal holds), never one enrolled after it. Revocation does not matter: what a
+    till did at the counter before head office revoked it is decided like any other event. An
+    event naming any other device is decided as the sender's, and rejected UNKNOWN_DEVICE by _decide."""
     if event.device_id is None or event.device_id == sender.id:
         return sender
     if event.device_id not in req.makers:
         row = conn.execute(
-            select(devices.c.id, devices.c.store_id).where(devices.c.id == event.device_id)
+            select(devices.c.id, devices.c.store_id, devices.c.role, devices.c.enrolled_at).where(
+                devices.c.id == event.device_id
+            )
         ).first()
-        req.makers[event.device_id] = (
-            Device(id=row.id, store_id=row.store_id)
-            if row is not None and row.store_id == sender.store_id
-            else None
-        )
+        maker = None
+        if (
+            row is not None
+            and row.store_id == sender.store_id
+            and row.role == "till"
+            and (sender.role == "hub" or row.enrolled_at <= _enrolled_at(conn, sender))
+        ):
+            maker = Device(id=row.id, store_id=row.store_id)
+        req.makers[event.device_id] = maker
     return req.makers[event.device_id] or sender
+
+
+def _enrolled_at(conn: Connection, device: Device) -> datetime:
+    return conn.execute(select(devices.c.enrolled_at).where(devices.c.id == device.id)).scalar_one()
 
 
 def _repeat(first: AnyRow, device: Device, now: datetime) -> Result:
@@ -220,14 +226,23 @@ def _prefetch_vouchers(conn: Connection, req: _Request, batch_events: list[Event
     SQLite scan the whole table)."""
     by_batch: dict[str, set[int]] = {}
     for event in batch_events:
-        if event.voucher_id and (key := split_voucher_id(event.voucher_id)):
+        if event.voucher_id and (key := _key(req, event.voucher_id)):
             by_batch.setdefault(key[0], set()).add(key[1])
     for batch_id, serials in sorted(by_batch.items()):  # in key order: see db/engine.py
         ordered = sorted(serials)
         for start in range(0, len(ordered), 500):
             found = conn.execute(_PREFETCH, {"batch": batch_id, "serials": ordered[start : start + 500]})
-            for row in found.mappings():
-                req.vouchers[(row["batch_id"], row["serial"])] = VoucherRow(**row)  # type: ignore[typeddict-item]
+            for row in found.all():  # plain rows: a mapping per row costs more than the row
+                req.vouchers[(row[0], row[1])] = dict(zip(_VOUCHER_COLUMNS, row, strict=True))  # type: ignore[assignment]
+
+
+_VOUCHER_COLUMNS = tuple(VoucherRow.__annotations__)  # _PREFETCH's columns, batch_id and serial first
+
+
+def _key(req: _Request, vid: str) -> tuple[str, int] | None:
+    if vid not in req.keys:
+        req.keys[vid] = split_voucher_id(vid)
+    return req.keys[vid]
 
 
 def _batch(conn: Connection, req: _Request, batch_id: str) -> BatchView | None:
@@ -238,12 +253,18 @@ def _batch(conn: Connection, req: _Request, batch_id: str) -> BatchView | None:
 
 
 def _decide(
-    conn: Connection, req: _Request, device: Device, event: Event, tz: ZoneInfo, now: datetime
+    conn: Connection,
+    req: _Request,
+    device: Device,
+    event: Event,
+    event_id: str,
+    tz: ZoneInfo,
+    now: datetime,
 ) -> LedgerRow:
-    key = split_voucher_id(event.voucher_id) if event.voucher_id else None
+    key = _key(req, event.voucher_id) if event.voucher_id else None
     voucher = req.vouchers.get(key) if key else None
     row = new_row(
-        id=str(event.id),
+        id=event_id,
         kind=event.kind,
         at=event.at,
         received_at=now,
@@ -263,7 +284,7 @@ def _decide(
     if event.kind == "refused":
         return row  # kept for the record; never changes a voucher
     if event.kind == "review":
-        return problems.review_from_till(conn, device.store_id, device.id, row)
+        return _review(conn, req, device, row)
     if voucher is None:
         return _rejected(row, Verdict.UNKNOWN.value)
     if event.kind == "redeem":
@@ -271,21 +292,58 @@ def _decide(
     return _revert(conn, req, device, event, voucher, row)
 
 
+def _review(conn: Connection, req: _Request, device: Device, row: LedgerRow) -> LedgerRow:
+    """A till's review; one of a problem made earlier in the same request is decided here, by the
+    same rule as problems.review_from_till, and closes its problem once the request's problems are
+    recorded (_write_changes)."""
+    target = req.made.get(row["reviews"] or "")
+    if target is None:
+        return problems.review_from_till(conn, device.store_id, device.id, row)
+    if (
+        target["outcome"] in problems.OUTCOMES
+        and target["kind"] in ("redeem", "revert")
+        and target["store_id"] is not None
+        and device.store_id in (target["store_id"], target["winner_store"])
+    ):
+        req.reviews.append((device, row))
+        return row
+    return _rejected(row, "UNKNOWN_PROBLEM")
+
+
 def _rejected(row: LedgerRow, reason: str) -> LedgerRow:
     row["outcome"], row["outcome_reason"] = "rejected", reason
     return row
 
 
-_VOUCHER_UPDATE = (
-    update(vouchers)
-    .where(vouchers.c.batch_id == bindparam("k_batch"), vouchers.c.serial == bindparam("k_serial"))
-    .values(
-        {
-            c: bindparam(c)
-            for c in ("status", "used_at", "used_store", "used_device", "redeemed_by", "change_seq")
-        }
-    )
-)
+_SET = ("status", "used_at", "used_store", "used_device", "redeemed_by", "change_seq")
+_UPDATE_SQL = "UPDATE vouchers SET {} WHERE batch_id = {m} AND serial = {m}"
+
+
+def _update_vouchers(conn: Connection, changed: list[VoucherRow], seqs: list[int]) -> None:
+    """The request's changed vouchers, each with its new change number: one statement run for all
+    of them, straight to the driver with plain tuples (as _insert_new)."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = _UPDATE_SQL.format(", ".join(f"{c} = {mark}" for c in _SET), m=mark)
+    processors = bind_processors(conn.dialect, vouchers, _SET)
+    params = []
+    for v, seq in zip(changed, seqs, strict=True):
+        values: list[Any] = [
+            v["status"],
+            v["used_at"],
+            v["used_store"],
+            v["used_device"],
+            v["redeemed_by"],
+            seq,
+        ]
+        for i, process in processors:
+            if values[i] is not None:
+                values[i] = process(values[i])
+        params.append((*values, v["batch_id"], v["serial"]))
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(sql, params)
+    finally:
+        cursor.close()
 
 
 def _redeem(

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NotRequired, TypedDict
 
-from sqlalchemy import Dialect, RowMapping
+from sqlalchemy import Dialect, RowMapping, Table
 
 from central.db.schema import events
 
@@ -86,7 +87,7 @@ def new_row(
     *, id: str, kind: str, at: datetime, received_at: datetime, outcome: str = "accepted", **fields: Any
 ) -> LedgerRow:
     """A ledger row: every column not given is None."""
-    row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    row: dict[str, Any] = _EMPTY.copy()
     row.update(fields, id=id, kind=kind, at=at, received_at=received_at, outcome=outcome)
     if len(row) != len(COLUMNS):
         raise TypeError(f"not ledger columns: {sorted(set(row) - set(COLUMNS))}")
@@ -135,18 +136,40 @@ def event_record(r: AnyRow) -> EventRecord:
 
 
 COLUMNS: tuple[str, ...] = tuple(c.name for c in events.columns)
-_processors: dict[str, list[Callable[[Any], Any] | None]] = {}
+_EMPTY = dict.fromkeys(COLUMNS)
+_in_order = itemgetter(*COLUMNS)  # a row's values in column order, as one tuple, in C
+_processors: dict[tuple[str, str], list[tuple[int, Callable[[Any], Any]]]] = {}
+
+
+def bind_processors(
+    dialect: Dialect, table: Table, names: Sequence[str]
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """For the columns `names` of `table`, the (position, converter) of those whose values SQLAlchemy
+    would convert before binding them (aware datetimes to the database's UTC form); built once."""
+    key = (dialect.name, table.name + ":" + ",".join(names))
+    found = _processors.get(key)
+    if found is None:
+        found = _processors[key] = [
+            (i, process)
+            for i, name in enumerate(names)
+            if (process := table.c[name].type.bind_processor(dialect)) is not None
+        ]
+    return found
 
 
 def insert_values(dialect: Dialect, rows: Sequence[LedgerRow]) -> list[Any]:
     """The rows' values in column order, flattened, each converted as SQLAlchemy would bind it
     (aware datetimes to the database's UTC form): plain values for the driver."""
-    processors = _processors.get(dialect.name)
-    if processors is None:
-        processors = _processors[dialect.name] = [c.type.bind_processor(dialect) for c in events.columns]
+    processors = bind_processors(dialect, events, COLUMNS)
     out: list[Any] = []
+    done: dict[tuple[int, Any], Any] = {}  # a request's rows share times (received_at): converted once
     for row in rows:
-        for name, process in zip(COLUMNS, processors, strict=True):
-            value = row[name]  # type: ignore[literal-required]  # COLUMNS are LedgerRow's keys
-            out.append(value if process is None or value is None else process(value))
+        values = list(_in_order(row))
+        for i, process in processors:
+            value = values[i]
+            if value is not None:
+                if (i, value) not in done:
+                    done[(i, value)] = process(value)
+                values[i] = done[(i, value)]
+        out.extend(values)
     return out

@@ -1,12 +1,19 @@
 """Snapshot pages for tills: every change after a cursor, in change-sequence order.
 
 A page holds the `limit` changes with the lowest sequence numbers after the cursor, across
-batches, types, vouchers and tombstones; `next_cursor` is the last sequence number in it.
-Because change order is commit order (db/engine.py), a change committed later always has a
-higher number than any the reader has seen, so paging never skips one. `head` is the newest
-change number when the page was read and `remaining` estimates the changes after `next_cursor`
-as head − next_cursor: an upper bound (numbers of rows changed again since are gaps), free to
-compute where counting rows would cost a scan of every row not yet sent.
+batches, types, vouchers and tombstones; `next_cursor` is the last sequence number in it. Only
+changes up to the head are served, and every number up to it is final (db/engine.py), so paging
+never skips one. `head` is the newest change number when the page was read and `remaining`
+estimates the changes after `next_cursor` as head − next_cursor: an upper bound (numbers of rows
+changed again since are gaps), free to compute where counting rows would cost a scan of every row
+not yet sent.
+
+Vouchers come only once claimed: no till may accept an unclaimed one (seed 000), so a replica
+grows with the claims, not with everything generated. A claim draws the voucher a new change
+number, so it reaches every till at a later cursor; the index of claimed vouchers by change number
+(migration 0011) makes a first sync read those alone. No path takes a claim back (the database
+refuses it, migration 0011); one that does must write a `voucher` tombstone, which the page serves
+in `deleted.vouchers`.
 """
 
 from __future__ import annotations
@@ -35,19 +42,25 @@ def _fetch(conn: Connection, query, cursor: int, head: int, limit: int) -> Seque
     return conn.execute(query.where(seq > cursor, seq <= head).order_by(seq).limit(limit + 1)).all()
 
 
+CLAIMED_INDEX = "ix_vouchers_claimed_change_seq"  # partial: WHERE member_id IS NOT NULL (migration 0011)
 _VOUCHERS = (
-    "SELECT batch_id, serial, type_id, code_hash, member_id IS NOT NULL, status, used_at, used_store, change_seq "
-    "FROM vouchers WHERE change_seq > {mark} AND change_seq <= {mark} ORDER BY change_seq LIMIT {mark}"
+    "SELECT batch_id, serial, type_id, code_hash, status, used_at, used_store, change_seq "
+    "FROM vouchers{hint} WHERE member_id IS NOT NULL AND change_seq > {mark} AND change_seq <= {mark} "
+    "ORDER BY change_seq LIMIT {mark}"
 )
+# SQLite is told the index, so that a query no longer matching its WHERE fails at once instead of
+# reading every voucher generated; PostgreSQL's planner takes it unasked (no other index has change_seq).
+SQLITE_VOUCHERS = _VOUCHERS.format(hint=f" INDEXED BY {CLAIMED_INDEX}", mark="?")
+_PG_VOUCHERS = _VOUCHERS.format(hint="", mark="%s")
 
 
 def _fetch_vouchers(conn: Connection, cursor: int, head: int, limit: int) -> Sequence[tuple[Any, ...]]:
-    """The voucher rows, straight from the driver: they are most of a snapshot, and SQLAlchemy's
-    row objects and type processing would cost more than the query itself."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    """The claimed voucher rows, straight from the driver: they are most of a snapshot, and
+    SQLAlchemy's row objects and type processing would cost more than the query itself."""
+    sql = SQLITE_VOUCHERS if conn.dialect.paramstyle == "qmark" else _PG_VOUCHERS
     cursor_ = conn.connection.cursor()
     try:
-        cursor_.execute(_VOUCHERS.format(mark=mark), (cursor, head, limit + 1))
+        cursor_.execute(sql, (cursor, head, limit + 1))
         return cursor_.fetchall()
     finally:
         cursor_.close()
@@ -65,7 +78,9 @@ def _utc_text(value) -> str | None:
 def page(conn: Connection, store_id: str, cursor: int, limit: int, head: int) -> dict[str, Any]:
     """The changes after `cursor` up to `head` (Database.read_at_head: every change up to it is in
     this read's view; none after it is served, as a writer may still commit below it)."""
-    store_row = conn.execute(select(stores.c.id, stores.c.timezone).where(stores.c.id == store_id)).one()
+    store_row = conn.execute(
+        select(stores.c.id, stores.c.timezone, stores.c.name).where(stores.c.id == store_id)
+    ).one()
     b_rows = _fetch(
         conn,
         select(
@@ -128,7 +143,7 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int, head: int) ->
         "complete": complete,
         "head": head,
         "remaining": 0 if complete else max(0, head - next_cursor),
-        "store": {"id": store_row.id, "timezone": store_row.timezone},
+        "store": {"id": store_row.id, "timezone": store_row.timezone, "name": store_row.name},
         "batches": [
             {
                 "id": i,
@@ -162,12 +177,12 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int, head: int) ->
                 "type_id": t,
                 "serial": serial,
                 "code_hash": h,
-                "claimed": bool(claimed),
+                "claimed": True,
                 "status": status,
                 "used_at": _utc_text(used_at),
                 "used_store": used_store,
             }
-            for b, serial, t, h, claimed, status, used_at, used_store, seq in v_rows
+            for b, serial, t, h, status, used_at, used_store, seq in v_rows
             if seq <= boundary
         ],
         "deleted": deleted,

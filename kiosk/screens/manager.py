@@ -1,4 +1,6 @@
-"""The manager view: counts per batch, this till's redemptions (revert one), problems, export."""
+"""The manager view: counts per batch, this till's redemptions (revert one), problems, a voucher
+found by its code, an export. Every read of the files runs in a worker; the export too, so a big
+journal never freezes the screen."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label
 
+from kiosk import manager
 from kiosk.dialogs.text_prompt import TextPrompt
 from kiosk.manager import ManagerView, TillRedemption
+from kiosk.screens.voucher import VoucherScreen
 from localdb.notices import LayoutNotice
 from localdb.till import Outcome
 
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
 class ManagerScreen(Screen):
     BINDINGS = [
         ("escape", "app.pop_screen", "Back to scanning"),
+        ("f", "find", "Find a voucher by its code"),
         ("r", "revert", "Revert selected redemption"),
         ("v", "review", "Mark selected problem reviewed"),
         ("e", "export", "Export CSV"),
@@ -33,6 +38,8 @@ class ManagerScreen(Screen):
         super().__init__()
         self.items: tuple[TillRedemption, ...] = ()  # the redemptions table's rows, in order
         self.problems: tuple[Outcome, ...] = ()  # the problems table's rows, in order
+        self.view = ManagerView()  # what is shown
+        self.exporting = False  # an export is being written (in its worker)
 
     @property
     def kiosk(self) -> Kiosk:
@@ -40,11 +47,14 @@ class ManagerScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Label(
-            "Batches (head office figures as last synced; this till's own redemptions)", classes="heading"
+            "Batches the till takes vouchers of (head office figures as last synced; this till's own "
+            "redemptions)",
+            classes="heading",
         )
         yield DataTable(id="counts", cursor_type="row")
         yield Label("This till's redemptions (newest first)", classes="heading")
         yield DataTable(id="redemptions", cursor_type="row")
+        yield Label(manager.HEAD_OFFICE_HAS_THEM, id="head_office")
         yield Label(
             "Conflicts and rejections of this store, and conflicts it won (review each: v)", classes="heading"
         )
@@ -84,6 +94,7 @@ class ManagerScreen(Screen):
         self.app.call_from_thread(self.show, data)
 
     def show(self, data: ManagerView) -> None:
+        self.view = data
         self.items = data.redemptions
         journal = self.query_one("#journal", Label)
         journal.update("\n".join(f"Journal: {line}" for line in data.journal))
@@ -96,7 +107,7 @@ class ManagerScreen(Screen):
             counts.add_row(
                 c.identifier,
                 c.state,
-                "Active" if c.claims == "active" else "Paused",
+                manager.claims_words(c),
                 m.total,
                 m.claimed,
                 m.redeemed,
@@ -110,13 +121,17 @@ class ManagerScreen(Screen):
         table.clear()
         tz = data.tz
         for item in self.items:
+            reverted = ""
+            if item.reverted:
+                reason = item.revert.reason if item.revert is not None else None
+                reverted = f"yes: {reason}" if reason else "yes"
             table.add_row(
                 f"{item.event.at.astimezone(tz):%d %b %H:%M}",
-                item.event.voucher_id,
+                manager.redemption_name(item),
                 item.batch_identifier or "?",
                 "yes" if item.outcome else "not yet",
                 item.outcome or "",
-                "yes" if item.reverted else "",
+                reverted,
             )
         problems = self.query_one("#problems", DataTable)
         problems.clear()
@@ -126,7 +141,7 @@ class ManagerScreen(Screen):
             review = f"reviewed by {p.reviewed_by}: {p.review_note}" if p.reviewed else "TO REVIEW"
             problems.add_row(
                 f"#{p.seq}" if p.seq is not None else (p.device_id or ""),
-                p.voucher_id or "",
+                data.voucher(p.voucher_id),
                 outcome,
                 p.details(),
                 review,
@@ -151,7 +166,8 @@ class ManagerScreen(Screen):
         self.load()
 
     def say(self, text: str) -> None:
-        self.query_one("#message", Label).update(text)
+        if self.is_attached:  # a worker may answer after the manager left the view
+            self.query_one("#message", Label).update(text)
 
     def action_revert(self) -> None:
         table = self.query_one("#redemptions", DataTable)
@@ -159,6 +175,7 @@ class ManagerScreen(Screen):
             self.say("Select one of this till's redemptions first.")
             return
         item = self.items[table.cursor_row]
+        name = manager.redemption_name(item)
 
         def done(reason: str | None) -> None:
             if reason is None:
@@ -168,10 +185,10 @@ class ManagerScreen(Screen):
             except ValueError as exc:
                 self.say(str(exc))
                 return
-            self.say(f"Reverted {item.event.voucher_id}; head office will be told.")
+            self.say(f"Reverted {name}; head office will be told.")
             self.load()
 
-        self.app.push_screen(TextPrompt(f"Revert the redemption of {item.event.voucher_id}? Reason:"), done)
+        self.app.push_screen(TextPrompt(f"Revert the redemption of {name}? Reason:"), done)
 
     def action_review(self) -> None:
         table = self.query_one("#problems", DataTable)
@@ -183,6 +200,7 @@ class ManagerScreen(Screen):
         if problem.reviewed:
             self.say(f"Already reviewed by {problem.reviewed_by}: {problem.review_note}")
             return
+        named = self.view.voucher(problem.voucher_id) or "this event"
 
         def done(note: str | None) -> None:
             if not note:
@@ -196,17 +214,65 @@ class ManagerScreen(Screen):
             self.load()
 
         self.app.push_screen(
+            TextPrompt(f"Review the {problem.outcome} of {named}. Note (what was found, what was done):"),
+            done,
+        )
+
+    # --- a voucher by its code ----------------------------------------------------------------
+
+    def action_find(self) -> None:
+        def done(text: str | None) -> None:
+            if text and text.strip():
+                self.say("Looking the voucher up…")
+                self.find_voucher(text)
+
+        self.app.push_screen(
             TextPrompt(
-                f"Review the {problem.outcome} of {problem.voucher_id or 'this event'}. "
-                "Note (what was found, what was done):"
+                "Find a voucher: type its code or scan it",
+                note="Its story at this till and what the till's voucher list knows of it.",
             ),
             done,
         )
 
-    def action_export(self) -> None:
+    @work(thread=True, exclusive=True, group="find", name="find voucher", exit_on_error=False)
+    def find_voucher(self, text: str) -> None:
+        kiosk = self.kiosk
         try:
-            path = self.kiosk.export()
+            found = manager.find(kiosk.settings, kiosk.key, text, datetime.now(UTC))
         except ValueError as exc:
-            self.say(str(exc))
+            self.app.call_from_thread(self.say, str(exc))
             return
-        self.say(f"Exported to {path}")
+        self.app.call_from_thread(self.show_found, found)
+
+    def show_found(self, found: manager.Found) -> None:
+        self.say("")
+        if self.is_attached and self.app.screen is self:
+            self.app.push_screen(VoucherScreen(found))
+
+    # --- the export ---------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        if self.exporting:
+            self.say("The export is still being written; wait for it to finish.")
+            return
+        self.exporting = True
+        self.say("Exporting this till's redemptions…")
+        self.write_export()
+
+    @work(thread=True, group="export", name="export", exit_on_error=False)
+    def write_export(self) -> None:
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(self.say, f"Exporting: {done:,} of {total:,} redemptions…")
+
+        words = "The export could not be finished."
+        try:
+            exported = self.kiosk.export(progress)
+            words = f"Exported {exported.rows:,} redemptions to {exported.path}"
+        except ValueError as exc:
+            words = str(exc)
+        finally:
+            self.app.call_from_thread(self.exported, words)
+
+    def exported(self, words: str) -> None:
+        self.exporting = False
+        self.say(words)

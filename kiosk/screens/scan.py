@@ -1,5 +1,6 @@
-"""The scan screen: one input that keeps the focus (keyboard-wedge scanners type into it),
-the verdict, the camera preview if configured, and the status line.
+"""The scan screen: the shop and the till at the top, one input that keeps the focus
+(keyboard-wedge scanners type into it), the verdict in block letters, the camera preview if
+configured, the last scans, and the status line.
 
 A verdict that waits for a step (the cashier's "mark as used?", or a manager's approval when
 the snapshot is stale) stays on screen until Enter (yes, or the PIN prompt) or Esc (no); a new
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -33,7 +34,9 @@ from kiosk.pin import PinError
 from kiosk.screens.manager import ManagerScreen
 from kiosk.service import APPROVAL, Decision
 from kiosk.widgets.preview import CameraPreview
+from kiosk.widgets.recent import RecentScans, ScanRow, cancelled_row, row_for
 from kiosk.widgets.scan_input import ScanInput
+from kiosk.widgets.shop import ShopLine, till_name
 from kiosk.widgets.status import StatusLine, StatusRead
 from kiosk.widgets.verdict import VerdictPanel
 
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
     from kiosk.app import Kiosk, KioskApp
 
 STATUS_SECONDS = 2.0  # the status line is read again this often (and after each scan)
+RECENT_MIN_HEIGHT = 20  # a shorter terminal leaves out the last scans, for the verdict's sake
 
 
 class ScanScreen(Screen):
@@ -59,10 +63,16 @@ class ScanScreen(Screen):
 
     def compose(self) -> ComposeResult:
         settings = self.kiosk.settings
+        yield ShopLine(till_name(settings.till_name), id="shop")
         with Horizontal(id="main"):
             yield VerdictPanel(id="verdict")
             if settings.preview and settings.camera:
                 yield CameraPreview(id="preview")
+        if settings.recent_scans:
+            recent = RecentScans(settings.recent_scans, id="recent")
+            recent.border_title = "Last scans"
+            recent.styles.height = settings.recent_scans + 1  # and its top border
+            yield recent
         yield ScanInput(placeholder="Scan or type a voucher code, then Enter", id="scan")
         yield StatusLine(
             stale_after=timedelta(hours=settings.stale_snapshot_hours),
@@ -73,6 +83,7 @@ class ScanScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(VerdictPanel).clear_verdict()
+        self._fit_recent()
         self.refresh_status()
         self.set_interval(STATUS_SECONDS, self.refresh_status)
         if self.kiosk.settings.camera:
@@ -109,6 +120,27 @@ class ScanScreen(Screen):
 
         return on_frame
 
+    def on_resize(self) -> None:
+        self._fit_recent()
+
+    def _fit_recent(self) -> None:
+        for recent in self.query(RecentScans):
+            recent.display = self.size.height >= RECENT_MIN_HEIGHT
+
+    def on_status_read(self, message: StatusRead) -> None:
+        """The status line's read (it has shown it): the shop's name and time zone."""
+        message.stop()
+        status = message.status
+        self.query_one(ShopLine).set_store(status.health.store_id, status.health.store_name)
+        if status.timezone is not None:
+            for recent in self.query(RecentScans):
+                recent.set_timezone(status.timezone)
+
+    def _recent(self, row_of: Callable[[Decision, datetime], ScanRow], decision: Decision) -> None:
+        """The decision into the strip of last scans, timed now."""
+        for recent in self.query(RecentScans):
+            recent.add(row_of(decision, self.kiosk.clock()))
+
     def on_screen_resume(self) -> None:
         self.query_one(Input).focus()
 
@@ -141,6 +173,8 @@ class ScanScreen(Screen):
         decision = message.decision
         self._pending = decision if decision.step else None
         self.query_one(VerdictPanel).show(decision)
+        if self._pending is None:  # a question is listed once answered
+            self._recent(row_for, decision)
         settings = self.kiosk.settings
         if settings.bell:
             self.app.bell()
@@ -161,6 +195,7 @@ class ScanScreen(Screen):
 
     def action_clear(self) -> None:
         if self._pending is not None:
+            self._recent(cancelled_row, self._pending)
             self._pending = None
             self.notify("Not marked as used.", title="Cancelled")
         self.query_one(VerdictPanel).clear_verdict()

@@ -4,12 +4,13 @@ events, snapshot age, what stops the till, and the camera.
 The till's files are read off the UI thread (the scan screen's "status read" worker, which waits
 for a scan's journal write to finish): the result comes as a `StatusRead` message, the camera's
 state as a `CameraChanged`, and a newer message of either kind replaces an older one still queued.
+A `StatusRead` goes on to the screen, which names the shop and times the last scans from it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from textual.message import Message
@@ -29,6 +30,7 @@ class TillStatus:
     health: Health = field(default_factory=Health)
     journal_problem: LocalDatabaseError | None = None  # the journal is there, but cannot be written
     unreadable: str | None = None  # why the till's files cannot be read
+    timezone: tzinfo | None = None  # the store's, from the replica (None: no replica yet)
 
 
 @dataclass
@@ -116,7 +118,6 @@ class StatusLine(Static):
         self.camera: CameraChanged | None = None
 
     def on_status_read(self, message: StatusRead) -> None:
-        message.stop()
         self.status = message.status
         self.show()
 

@@ -233,3 +233,31 @@ def test_heartbeat_records_health_and_skew(api, shop):
     assert (device["pending"], device["snapshot_cursor"]) == (3, 42)
     assert 290 <= device["clock_skew_seconds"] <= 310
     assert "token_hash" not in device
+
+
+def test_a_review_in_the_same_request_as_its_problem_closes_it(api, shop):
+    """A till that pushes a conflict and the manager's review of it at once: the review sees the
+    problem made earlier in its own request, as it would in a later one."""
+    batch = api.batch(5)
+    voucher = claimed_voucher(api, batch)
+    push(api, shop["t1"], redeem(voucher["id"]))
+    lost = redeem(voucher["id"])
+    unknown = redeem(f"{batch['id']}.999")
+    reviews = [
+        {**redeem(None, seq), "kind": "review", "reviews": e["id"], "reason": note}
+        for seq, (e, note) in enumerate(((lost, "one discount"), (unknown, "typo"), (lost, "second look")), 3)
+    ]
+    not_a_problem = {**redeem(None, 6), "kind": "review", "reviews": reviews[1]["id"], "reason": "no"}
+    results = push(api, shop["t2"], lost, unknown, *reviews, not_a_problem)
+    assert [(r["outcome"], r["reason"]) for r in results] == [
+        ("conflict", "ALREADY_USED"),
+        ("rejected", "UNKNOWN"),
+        ("accepted", None),
+        ("accepted", None),
+        ("accepted", None),
+        ("rejected", "UNKNOWN_PROBLEM"),
+    ]
+    closed = api.call("GET", "/problems", 200, params={"store": "s2", "reviewed": "true"}).json()
+    notes = {p["event_id"]: p["reviewed"]["note"] for p in closed}
+    assert notes == {lost["id"]: "one discount", unknown["id"]: "typo"}  # the first review stands
+    assert api.call("GET", "/problems", 200, params={"store": "s1", "reviewed": "false"}).json() == []

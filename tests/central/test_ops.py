@@ -112,7 +112,7 @@ def test_metrics_count_requests_ingest_outcomes_and_snapshot_pages(ops):
     for outcome in ("accepted", "duplicate", "conflict", "rejected"):
         assert moved("voucher_ingest_events_total", outcome=outcome) == 1, outcome
     assert pages > 1 and moved("voucher_snapshot_pages_total") == pages
-    assert moved("voucher_snapshot_vouchers_total") >= 5  # the batch's vouchers, in some page
+    assert moved("voucher_snapshot_vouchers_total") >= 1  # the claimed voucher (a till holds no other)
     route = {"method": "POST", "route": "/api/v1/sync/events"}
     assert moved("voucher_http_requests_total", **route, status="200") == 4
     assert moved("voucher_http_request_duration_seconds_count", **route) == 4

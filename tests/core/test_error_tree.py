@@ -11,7 +11,7 @@ import re
 import vouchers.errors
 from vouchers.errors import VoucherError
 
-PACKAGES = ("vouchers", "configfile", "localdb", "sync", "kiosk", "central")
+PACKAGES = ("vouchers", "configfile", "localdb", "sync", "kiosk", "central", "hub")
 
 
 def every_error() -> list[type[VoucherError]]:

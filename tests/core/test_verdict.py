@@ -10,7 +10,16 @@ import pytest
 
 from vouchers.lifecycle import State
 from vouchers.status import Status
-from vouchers.verdict import REASONS, BatchView, Verdict, VoucherView, decide, loading_reason, validity_window
+from vouchers.verdict import (
+    REASONS,
+    VOUCHER_VERDICTS,
+    BatchView,
+    Verdict,
+    VoucherView,
+    decide,
+    loading_reason,
+    validity_window,
+)
 
 LONDON = ZoneInfo("Europe/London")
 AUCKLAND = ZoneInfo("Pacific/Auckland")
@@ -270,3 +279,12 @@ def test_reasons_are_distinct():
 def test_state_given_as_text_is_understood():
     assert decide(VOUCHER, replace(BATCH, state="void"), STORE, NOW, LONDON) is Verdict.BATCH_VOID
     assert decide(replace(VOUCHER, status="used"), BATCH, STORE, NOW, LONDON) is Verdict.ALREADY_USED
+
+
+def test_a_tills_unknown_covers_a_voucher_never_claimed():
+    """A till holds claimed vouchers only (docs/DESIGN.md, "What a till holds"), so a code it does
+    not hold may exist unclaimed: its words say both, and the demo has no NOT_CLAIMED for a till."""
+    reason = REASONS[Verdict.UNKNOWN]
+    assert "not known here" in reason and "never claimed" in reason
+    assert Verdict.NOT_CLAIMED not in VOUCHER_VERDICTS and Verdict.LOADING not in VOUCHER_VERDICTS
+    assert Verdict.UNKNOWN in VOUCHER_VERDICTS

@@ -170,6 +170,7 @@ def start_kiosk(terminal: TmuxTerminal, data_dir: Path, camera: Path | None = No
         "VOUCHER_KIOSK_VERDICT_SECONDS": "600",
         "VOUCHER_KIOSK_FILE_FPS": "30",
         "VOUCHER_KIOSK_OFFLINE_AFTER_SECONDS": "5",
+        "VOUCHER_KIOSK_ALLOW_QUIT": "true",  # the terminal is closed with Ctrl+Q
     }
     terminal.start(argv, env)
     terminal.wait_screen(

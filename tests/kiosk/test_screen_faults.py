@@ -32,6 +32,9 @@ async def test_a_full_disk_refuses_in_words_and_redeems_once_there_is_room(tmp_p
         with pytest.raises(DiskFull):
             for _ in range(500):  # the pages there are fill up
                 app.kiosk.journal.append("refused", None, verdict="INVALID_CODE", cashier="x" * 150)
+        with pytest.raises(DiskFull):
+            for _ in range(500):  # and the room left on them, to the last event smaller than a redemption
+                app.kiosk.journal.append("refused", None)
         before = journal(settings)
         await scan(pilot, CODES[0])
         await wait_until(pilot, lambda: "NOT RECORDED" in shown(app))

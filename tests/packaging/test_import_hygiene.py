@@ -29,13 +29,16 @@ MUST_NOT_LOAD = {
     "central.app": {"kiosk", "sync", "localdb", "textual", "cv2", "pyzbar", "numpy"},  # the server's app
     "sync.cli": {"kiosk", "central", *SERVER, *TILL},  # voucher-sync: headless, no server library
     "kiosk.cli": {"sync", "central", *SERVER, *HTTP},  # voucher-kiosk: talks to no server
+    # voucher-hub: the server framework, but nothing of head office or its database, no screen
+    "hub.cli": {"central", "kiosk", "sqlalchemy", "alembic", "psycopg", "jinja2", "segno", "PIL", *TILL},
+    "hub.app": {"central", "kiosk", "sqlalchemy", "alembic", "psycopg", "jinja2", "segno", "PIL", *TILL},
     "vouchers": {"configfile", "localdb", "sync", "kiosk", "central", "sqlite3", *SERVER, *TILL, *HTTP},
     "configfile": {"localdb", "sync", "kiosk", "central", *SERVER, *TILL, *HTTP},
     "localdb": {"sync", "kiosk", "central", *SERVER, *TILL, *HTTP},
 }
 WHOLE = {"vouchers", "configfile", "localdb"}
 # and, to show the check sees what is loaded, what one of them cannot do without
-MUST_LOAD = {"central.app": {"fastapi", "sqlalchemy"}}
+MUST_LOAD = {"central.app": {"fastapi", "sqlalchemy"}, "hub.app": {"fastapi", "httpx"}}
 
 # Imports the named module (a package in WHOLE with every module in it) and prints the top-level
 # packages of everything loaded.

@@ -35,9 +35,14 @@ from harness.terminal import TmuxTerminal
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("central", "kiosk", "sync", "localdb", "vouchers", "configfile")
+PACKAGES = ("central", "kiosk", "sync", "localdb", "vouchers", "configfile", "hub")
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
-PROGRAMS = {"voucher-kiosk": "till", "voucher-sync": "till", "voucher-central": "central"}
+PROGRAMS = {
+    "voucher-kiosk": "till",
+    "voucher-sync": "till",
+    "voucher-central": "central",
+    "voucher-hub": "hub",
+}
 # what each extra must not bring: import name -> its distribution's name in `pip list`
 NOT_IN = {
     "till": {
@@ -49,11 +54,20 @@ NOT_IN = {
         "psycopg": "psycopg",
     },
     "central": {"textual": "textual", "cv2": "opencv-python-headless", "pyzbar": "pyzbar"},
+    "hub": {
+        "textual": "textual",
+        "cv2": "opencv-python-headless",
+        "pyzbar": "pyzbar",
+        "sqlalchemy": "sqlalchemy",
+        "alembic": "alembic",
+        "psycopg": "psycopg",
+    },
 }
 # the modules each program starts from, which must import from the virtualenv's site-packages
 ENTRY_MODULES = {
     "till": ["kiosk.app", "kiosk.scanner", "sync.agent"],
     "central": ["central.app", "central.db.migrate"],
+    "hub": ["hub.cli", "hub.app", "hub.upstream"],
 }
 ADMIN_TOKEN = "packaging-test-admin-token"
 STORE = "leeds-01"
@@ -145,7 +159,12 @@ def base_python() -> str:
 def install_guide_lines(extra: str) -> list[str]:
     """README.md's commands that make the virtualenv and install the extra, as the guide gives them."""
     text = (REPO / "README.md").read_text()
-    section = text.split("## Installing on store hardware and at head office", 1)[1].split("\n## ", 1)[0]
+    heading = (
+        "## A shop with several tills"
+        if extra == "hub"
+        else "## Installing on store hardware and at head office"
+    )
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
     lines = [
         line.split("#", 1)[0].strip()
         for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
@@ -163,7 +182,7 @@ def venvs(source_tree, tmp_path_factory) -> dict[str, Path]:
     the virtualenv in temporary directories for /opt/voucher-kiosk; both installs at once."""
     root = tmp_path_factory.mktemp("venvs")
     installs = {}
-    for extra in ("till", "central"):
+    for extra in ("till", "central", "hub"):
         venv, log = root / extra, root / f"{extra}.log"
         script = " && ".join(install_guide_lines(extra))
         script = (
@@ -238,7 +257,7 @@ IMPORT_PROBE = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("extra", ["till", "central"])
+@pytest.mark.parametrize("extra", ["till", "central", "hub"])
 def test_an_extra_brings_no_other_programs_libraries(venvs, extra, tmp_path):
     venv = venvs[extra]
     probe = run([venv / "bin" / "python", "-c", IMPORT_PROBE, *NOT_IN[extra]], cwd=tmp_path)
@@ -254,7 +273,7 @@ def test_an_extra_brings_no_other_programs_libraries(venvs, extra, tmp_path):
     assert not names & set(NOT_IN[extra].values()), f"'pip list' of the '{extra}' virtualenv: {sorted(names)}"
 
 
-@pytest.mark.parametrize("extra", ["till", "central"])
+@pytest.mark.parametrize("extra", ["till", "central", "hub"])
 def test_an_extra_brings_what_its_programs_import(venvs, extra, tmp_path):
     venv = venvs[extra]
     probe = run([venv / "bin" / "python", "-c", IMPORT_PROBE, *ENTRY_MODULES[extra]], cwd=tmp_path)
@@ -471,7 +490,12 @@ def test_head_office_and_a_till_installed_from_the_wheel(venvs, tmp_path, proces
     )
     terminal.start(
         ["sh", "-c", script],
-        {"LANG": "C.UTF-8", "VOUCHER_KIOSK_BELL": "false", "VOUCHER_KIOSK_VERDICT_SECONDS": "600"},
+        {
+            "LANG": "C.UTF-8",
+            "VOUCHER_KIOSK_BELL": "false",
+            "VOUCHER_KIOSK_VERDICT_SECONDS": "600",
+            "VOUCHER_KIOSK_ALLOW_QUIT": "true",  # Ctrl+Q below
+        },
     )
     terminal.wait_screen(
         lambda s: "Scan or type a voucher code, then Enter" in s, DEADLINE, "the kiosk's scan input"

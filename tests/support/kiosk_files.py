@@ -111,10 +111,10 @@ async def scan(pilot, text: str) -> None:
 
 
 def shown(app) -> str:
-    """The verdict panel's text."""
+    """The verdict panel's text: its word in plain letters, then the lines beneath."""
     from kiosk.widgets.verdict import VerdictPanel
 
-    return str(app.screen.query_one(VerdictPanel).render())
+    return app.screen.query_one(VerdictPanel).text
 
 
 def status_line(app) -> str:

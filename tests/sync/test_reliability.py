@@ -12,6 +12,7 @@ import pytest
 from support.fault_proxy import FAULTS, FaultProxy
 
 from harness import wait_for
+from harness.claims import claim_in_database
 from localdb.replica import Replica
 from sync.client import SyncClient
 from vouchers.status import Status
@@ -119,7 +120,8 @@ def test_sigkill_at_random_points_keeps_replica_and_ledger_exact(office, server,
     till.agent.start()
     wait_for(lambda: len(redeemable_codes(till, batch["codes"])) == 120, 60, "first sync")
     till.agent.kill()
-    office.batch(1500)  # a big delta, so that kills land in the middle of pulls as well as pushes
+    bulk = office.batch(1500)  # a big delta, so that kills land in the middle of pulls as well as pushes
+    assert claim_in_database(server.database_url, bulk["id"]) == 1500  # a till holds claimed ones only
     rng = random.Random(11)
     redeemed = 0
     for round_ in range(12):

@@ -83,6 +83,7 @@ def _store_page(
     store_id: str,
     enrolment: service.EnrolmentCode | None = None,
     status: int = 200,
+    enrolment_error: str | None = None,
 ) -> Response:
     with ctx.db.read() as conn:
         store = service.store_with_devices(conn, store_id)
@@ -95,6 +96,7 @@ def _store_page(
             "devices": store.devices,
             "problems": problems,
             "enrolment": enrolment,
+            "enrolment_error": enrolment_error,
             "skew_limit": SKEW_WARNING_SECONDS,
             "server": ctx.settings.public_url,
         },
@@ -113,14 +115,27 @@ def store_page(
 def enrolment_code(
     request: Request,
     store_id: str,
+    form: FormData = Depends(form_data),
     session: Session = Depends(csrf_checked),
     ctx: Context = Depends(get_context),
 ) -> Response:
-    """A one-use code, shown once on the page that answers (not kept anywhere in clear)."""
+    """A one-use code for a till or (role=hub) the shop's hub, shown once on the page that answers
+    (not kept anywhere in clear)."""
     actor = acting(request, session, "store.enrolment-code")
+    role = form.get("role") or "till"
+    if role not in ("till", "hub"):
+        return _store_page(
+            request,
+            ctx,
+            store_id,
+            status=422,
+            enrolment_error="Choose a till or the shop's hub, and issue again.",
+        )
     with ctx.db.write() as conn, audit.change(conn, actor, "store.enrolment-code", "store", store_id) as box:
-        code = service.create_enrolment_code(conn, store_id, ctx.settings.enrolment_code_minutes)
-        box["after"] = {"expires_at": code.expires_at}  # never the code itself
+        code = service.create_enrolment_code(
+            conn, store_id, ctx.settings.enrolment_code_minutes, "hub" if role == "hub" else "till"
+        )
+        box["after"] = {"expires_at": code.expires_at, "role": code.role}  # never the code itself
     return _store_page(request, ctx, store_id, enrolment=code, status=201)
 
 
