@@ -249,25 +249,7 @@ class Upstream:
         """Head office refused the batch as malformed: the event(s) it refuses are recorded as
         rejected (kept in the ledger, never sent again), the others go through."""
         log.warning("head office refused an upload as a whole (%s); sending one by one", first.detail)
-        results: list[EventResult] = []
-        for event in events:
-            try:
-                results.extend(self.client.push([event]))
-            except BatchRefused as exc:
-                log.error(
-                    "head office refuses event %s as malformed (%s): recorded as rejected",
-                    event.id,
-                    exc.detail,
-                )
-                results.append(
-                    EventResult(
-                        id=event.id,
-                        outcome="rejected",
-                        reason=f"MALFORMED: {exc.detail}"[:200],
-                        server_time=self.client.last_server_time or datetime.now(UTC),
-                    )
-                )
-        return results
+        return self.client.push_each(events)
 
     def devices_step(self) -> bool:
         with self._devices_lock:

@@ -351,20 +351,7 @@ class Agent:
         recorded as rejected here (kept in the journal, never retried), the others go through.
         The time of such a result is the server's when it refused (its Date header), else ours."""
         log.warning("upload refused as a whole (%s); sending one by one", first.detail)
-        results: list[EventResult] = []
-        for event in events:
-            try:
-                results.extend(self.client.push([event]))
-            except BatchRefused as exc:
-                results.append(
-                    EventResult(
-                        id=event.id,
-                        outcome="rejected",
-                        reason=f"MALFORMED: {exc.detail}"[:200],
-                        server_time=self.client.last_server_time or datetime.now(UTC),
-                    )
-                )
-        return results
+        return self.client.push_each(events)
 
     def heartbeat_step(self) -> bool:
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -29,6 +30,9 @@ from vouchers.wire import (
 )
 
 API = "/api/v1"
+
+
+log = logging.getLogger(__name__)
 
 
 class SyncClient:
@@ -130,6 +134,30 @@ class SyncClient:
         results = _parse(EventsResponse, answer).results
         if [r.id for r in results] != [e.id for e in events]:
             raise Transient("the server's results do not match the events sent, one for one")
+        return results
+
+    def push_each(self, events: Sequence[Event]) -> list[EventResult]:
+        """After the server refused a batch as malformed: each event alone, so the one(s) it
+        refuses are found; those get a `rejected` result here (MALFORMED and the server's words,
+        at the server's time when it refused, its Date header, else ours), the others go through."""
+        results: list[EventResult] = []
+        for event in events:
+            try:
+                results.extend(self.push([event]))
+            except BatchRefused as exc:
+                log.error(
+                    "the server refuses event %s as malformed (%s): recorded as rejected",
+                    event.id,
+                    exc.detail,
+                )
+                results.append(
+                    EventResult(
+                        id=event.id,
+                        outcome="rejected",
+                        reason=f"MALFORMED: {exc.detail}"[:200],
+                        server_time=self.last_server_time or datetime.now(UTC),
+                    )
+                )
         return results
 
     def heartbeat(self, body: HeartbeatRequest) -> datetime:
