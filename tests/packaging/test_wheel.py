@@ -126,17 +126,22 @@ def source_files() -> list[str]:
     return sorted(name for name in listed.split("\0") if name and (REPO / name).is_file())
 
 
-# --- the wheel and the two virtualenvs, once per module -------------------------------------------------
+# --- the wheel and the three virtualenvs, once per module -------------------------------------------------
+
+
+def copy_source(parent: Path) -> Path:
+    """A copy of the working tree in parent/voucher-kiosk, standing in for /opt/voucher-kiosk."""
+    copy = parent / "voucher-kiosk"
+    for name in source_files():
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, copy / name)
+    return copy
 
 
 @pytest.fixture(scope="module")
 def source_tree(tmp_path_factory) -> Path:
     """A copy of the working tree, standing in for /opt/voucher-kiosk of the install guide."""
-    copy = tmp_path_factory.mktemp("source") / "voucher-kiosk"
-    for name in source_files():
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, copy / name)
-    return copy
+    return copy_source(tmp_path_factory.mktemp("source"))
 
 
 @pytest.fixture(scope="module")
@@ -177,17 +182,20 @@ def install_guide_lines(extra: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def venvs(source_tree, tmp_path_factory) -> dict[str, Path]:
-    """{'till': V, 'central': V}: README.md's install lines for each extra, with the source tree and
-    the virtualenv in temporary directories for /opt/voucher-kiosk; both installs at once."""
+def venvs(tmp_path_factory) -> dict[str, Path]:
+    """{'till': V, 'central': V, 'hub': V}: README.md's install lines for each extra, with the source
+    tree and the virtualenv in temporary directories for /opt/voucher-kiosk; all installs at once.
+    Each install has its own source tree, as each machine does: pip builds the wheel inside the
+    tree, and two builds in one tree trip over each other's build/ directory."""
     root = tmp_path_factory.mktemp("venvs")
     installs = {}
     for extra in ("till", "central", "hub"):
         venv, log = root / extra, root / f"{extra}.log"
+        source = copy_source(root / f"{extra}-source")
         script = " && ".join(install_guide_lines(extra))
         script = (
             script.replace("/opt/voucher-kiosk/.venv", str(venv))
-            .replace("/opt/voucher-kiosk", str(source_tree))
+            .replace("/opt/voucher-kiosk", str(source))
             .replace("python3 -m venv", f"{base_python()} -m venv", 1)
             .replace("/bin/pip install ", "/bin/pip install --quiet ", 1)
         )
