@@ -77,9 +77,11 @@ from bench.common import (
 )
 from bench.writers import _claim_in_database
 from harness import HeadOffice, ServerProcess
+from sync.settings import AgentSettings
 
 NAME = "fleet"
 PAGE_LIMIT = 20_000  # the agent's page_limit
+WAIT_GAP = AgentSettings.model_fields["live_wait_gap_seconds"].default
 ENROL_CONCURRENCY = 16
 FLOOR_GAP = 0.1  # seconds between two of the floor's pushes
 
@@ -100,11 +102,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--wait", type=float, default=25, help="the pulls' wait= (default 25, the agent's)")
     p.add_argument(
-        "--pull-pause",
+        "--wait-gap",
         type=float,
-        default=0,
-        help="seconds a till pauses after a page that held changes before it asks again (default 0: at "
-        "once, as the agent does)",
+        default=WAIT_GAP,
+        help="shortest time in seconds between two of a till's waiting pulls (default "
+        f"{WAIT_GAP:g}, the agent's live_wait_gap_seconds)",
     )
     p.add_argument(
         "--conflicts", type=float, default=0.02, help="share of pushes that redeem a used voucher (0.02)"
@@ -214,7 +216,7 @@ class Plan:
     push_every: float = 5
     heartbeat_every: float = 30
     wait: float = 25
-    pull_pause: float = 0
+    wait_gap: float = WAIT_GAP
     conflicts: float = 0.02
     duplicates: float = 0.02
     timeout: float = 30
@@ -333,7 +335,12 @@ async def send(
 async def pull_loop(till: Till, http: httpx.AsyncClient, sim: Sim, plan: Plan) -> None:
     """GET the page after the till's cursor with wait, one after another, until cancelled."""
     timeout = httpx.Timeout(plan.timeout, read=plan.wait + plan.timeout)
+    asked = -math.inf
     while True:
+        gap = asked + plan.wait_gap - time.monotonic()
+        if gap > 0:  # as the agent does (sync/pages.py): one waiting pull a gap at most
+            await asyncio.sleep(gap)
+        asked = time.monotonic()
         response, _ = await send(
             http,
             sim,
@@ -363,8 +370,6 @@ async def pull_loop(till: Till, http: httpx.AsyncClient, sim: Sim, plan: Plan) -
             starts = [ack_at.get(vid, seen) for vid in used]
             sim.before_ack += sum(1 for vid in used if vid not in ack_at)
             sim.wake.add_since(seen, starts)
-            if plan.pull_pause:
-                await asyncio.sleep(plan.pull_pause)
 
 
 def _event(till: Till, voucher_id: str) -> dict:
@@ -831,7 +836,7 @@ def run(args: argparse.Namespace) -> Report:
         push_every=args.push_every,
         heartbeat_every=args.heartbeat_every,
         wait=args.wait,
-        pull_pause=args.pull_pause,
+        wait_gap=args.wait_gap,
         conflicts=args.conflicts,
         duplicates=args.duplicates,
         timeout=args.timeout,
@@ -906,8 +911,8 @@ def _bench(
             f"  the fleet starts at the head, cursor {head:,}, over {plan.ramp_seconds:.0f} s; runs "
             f"{plan.seconds:,.0f} s; a push every {plan.push_every:g} s on average per till, a heartbeat "
             f"every {plan.heartbeat_every:g} s, pulls with wait={plan.wait:g}"
-            + (f", {plan.pull_pause:g} s apart after a page with changes" if plan.pull_pause else "")
-            + " ..."
+            f", at most one every {plan.wait_gap:g} s"
+            " ..."
         )
         own0 = time.process_time()
         sim, out = asyncio.run(run_fleet(setup.tills, servers, plan, pg_pid))

@@ -47,6 +47,13 @@ class HubSettings(FileSettings):
         description="Once up to date, how long head office may hold a pull until something changes "
         "(0: pull every pull_interval_seconds instead).",
     )
+    live_wait_gap_seconds: float = Field(
+        1,
+        ge=0,
+        le=10,
+        description="Shortest time between two such waiting pulls: a change at head office reaches "
+        "the shop within this (plus the network), and a busy chain's hubs ask at most this often.",
+    )
     pull_interval_seconds: float = Field(
         10, gt=0, description="Pause between pulls once up to date, with a head office that does not wait."
     )

@@ -104,6 +104,7 @@ class Upstream:
         self._pages = Pages(
             lambda cursor, wait: self.client.snapshot(cursor, settings.page_limit, wait=wait),
             wait_seconds=settings.live_wait_seconds,
+            wait_gap_seconds=settings.live_wait_gap_seconds,
             stop=self.stop_event,
             live_seconds=settings.pull_interval_seconds,
         )

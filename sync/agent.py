@@ -78,6 +78,7 @@ class Agent:
         self._pages = Pages(
             lambda cursor, wait: self.client.snapshot(cursor, settings.page_limit, wait=wait),
             wait_seconds=settings.live_wait_seconds,
+            wait_gap_seconds=settings.live_wait_gap_seconds,
             stop=self.stop,
             live_seconds=settings.pull_interval_seconds,
         )

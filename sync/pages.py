@@ -10,6 +10,11 @@ Once caught up, the next page is asked with `wait` (docs/PROTOCOL.md): the serve
 soon as anything changes, so a claim or a lock at head office reaches the till within a second
 instead of a pull interval. That request runs on the fetcher thread and the pull loop waits for
 it, or for the agent to stop: a SIGTERM never waits out a long poll.
+
+Waits are asked at most one every `wait_gap_seconds`: every redemption anywhere in the chain is a
+change for every till (a used voucher must be refused at every shop), so a till that asked again
+at once after each change would, in a busy fleet, ask as often as the fleet redeems; one gap
+later, a till brings every change of that second in one page.
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ class Pages:
         *,
         live_seconds: float,
         wait_seconds: float = 0,
+        wait_gap_seconds: float = 0,
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -101,6 +107,8 @@ class Pages:
         self._fetcher = _Fetcher(fetch)
         self._live_seconds = live_seconds
         self._wait_seconds = wait_seconds  # 0: never ask the server to wait
+        self._wait_gap = wait_gap_seconds
+        self._last_wait: float | None = None  # when the last wait was asked (time.monotonic)
         self._stop = stop or threading.Event()
         self._clock = clock
         self._ahead: _Ahead | None = None
@@ -123,6 +131,7 @@ class Pages:
             self._live_due = self._clock() + (0 if not page.complete else self._live_seconds)
         elif self._caught_up and live_cursor is None and self._wait_seconds > 0:
             request = Request(cursor, False)
+            self._keep_gap()
             page = self._fetcher.ask(cursor, self._wait_seconds).result(self._stop)
             self._server_waits = page.wait is not None
         else:  # nothing fetched ahead, or for a cursor the replica is not at (the last page failed)
@@ -132,6 +141,17 @@ class Pages:
         if not request.live and not page.complete and (live_cursor is None or self._clock() < self._live_due):
             self._ahead = self._fetcher.ask(page.next_cursor)
         return request, page
+
+    def _keep_gap(self) -> None:
+        """Wait until `wait_gap_seconds` after the last wait was asked (Stopped if the agent stops)."""
+        now = time.monotonic()
+        if self._last_wait is not None:
+            delay = self._last_wait + self._wait_gap - now
+            if delay > 0:
+                if self._stop.wait(delay):
+                    raise Stopped()
+                now = time.monotonic()
+        self._last_wait = now
 
     def waits_next(self) -> bool:
         """The next page will be asked with `wait` of a server that waits (or has not said yet):

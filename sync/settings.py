@@ -33,6 +33,13 @@ class AgentSettings(StoreHostSettings):
         description="Once up to date, how long the server may hold "
         "a pull until something changes (0: pull every pull_interval_seconds instead).",
     )
+    live_wait_gap_seconds: float = Field(
+        1,
+        ge=0,
+        le=10,
+        description="Shortest time between two such waiting pulls: a change at head office reaches "
+        "the till within this (plus the network), and a busy fleet's tills ask at most this often.",
+    )
     push_poll_seconds: float = Field(
         0.25, gt=0, description="How often the journal is checked for new events."
     )

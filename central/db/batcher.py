@@ -48,6 +48,12 @@ def defer_count(conn: Connection, flush: Flush, key: str, n: int = 1) -> bool:
     return True
 
 
+def deferred(conn: Connection, flush: Flush, key: str) -> int:
+    """What this group has counted for `key` and not yet written (0 outside a group)."""
+    counts = conn.info.get(_COUNTS)
+    return 0 if counts is None else counts.get(flush, Counter())[key]
+
+
 class WriteBatcher:
     def __init__(self, db: Database, *, most: int = 64, workers: int | None = None) -> None:
         self.db = db

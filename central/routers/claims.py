@@ -55,9 +55,13 @@ def claim(
     ctx: Context = Depends(get_context),
 ) -> Response:
     member_id = _member_for(who, data.member_id)
-    _count_claim(request, ctx, who)
+    if who.kind == "member":  # a member per address and per member
+        assert who.member_id is not None  # a member claims for themselves
+        count_member_claim(request, ctx, who.member_id)
 
     def claim_it(conn: Connection) -> service.Claimed:
+        if who.kind != "member":  # a token per token, counted with the claims of its group
+            ratelimit.hit_in_group(conn, limits(ctx.settings).claims_token, f"{who.kind}:{who.name}")
         answer = service.claim(conn, data.claim_token, member_id, show_code=who.kind == "member")
         if who.actor is not None:  # on behalf of a member: head office's record of who did it
             audit.record(
@@ -73,15 +77,6 @@ def claim(
 
     # committed with the claims arriving at the same moment: one flush for them all (db/batcher.py)
     return json(ctx.grouped.run(claim_it), 201)
-
-
-def _count_claim(request: Request, ctx: Context, who: Claimant) -> None:
-    """Claims are rate-limited: a member per address and per member, a token per token."""
-    if who.kind == "member":
-        assert who.member_id is not None  # a member claims for themselves
-        count_member_claim(request, ctx, who.member_id)
-    else:
-        ratelimit.hit(ctx.db, limits(ctx.settings).claims_token, f"{who.kind}:{who.name}")
 
 
 def _member_for(who: Claimant, named: str | None) -> str:

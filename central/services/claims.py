@@ -66,6 +66,10 @@ _BATCH = (
 _FREE = (
     select(vouchers.c.serial)
     .where(vouchers.c.batch_id == bindparam("batch"), vouchers.c.member_id.is_(None))
+    # in the order of ix_vouchers_batch_member, so that the planner reads that index: with a LIMIT
+    # and no order, PostgreSQL took a whole-table scan, its statistics saying free vouchers are
+    # everywhere when they sit after every claimed one (73 ms a claim at 100,000 claimed, not 4)
+    .order_by(vouchers.c.member_id)
     .limit(1)
     .with_for_update(skip_locked=True)  # claims beside each other take different ones
     .scalar_subquery()

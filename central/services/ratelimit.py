@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, literal, select
+from sqlalchemy import Connection, case, delete, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from central.db.batcher import defer_count, deferred
 from central.db.engine import Database
 from central.db.schema import UTCDateTime, rate_limits, utcnow
 from vouchers.errors import VoucherError
@@ -83,6 +85,57 @@ def hit(db: Database, limit: Limit, subject: str) -> None:
         hits, start = conn.execute(statement).one()
     if hits > limit.hits:
         raise limit.refused(_retry_after(limit, start, now))
+
+
+def hit_in_group(conn: Connection, limit: Limit, subject: str) -> None:
+    """`hit` for a write of a group commit (db/batcher.py), in its transaction: the count is
+    checked now and written once for the whole group just before it commits, so the writes of one
+    subject (an integration's thousands of claims) do not each wait on the counter row's lock and
+    a disk flush. Groups running at the same moment may together let a few more through than the
+    limit (as many as they hold); a refused write counts nothing."""
+    key = _key(limit, subject)
+    flush = _flusher(limit.seconds)
+    now = utcnow()
+    row = conn.execute(
+        select(rate_limits.c.hits, rate_limits.c.window_start).where(rate_limits.c.key == key)
+    ).first()
+    start, counted = (now, 0) if row is None else (row.window_start, row.hits)
+    if start <= now - timedelta(seconds=limit.seconds):  # the window is over: a new one starts
+        start, counted = now, 0
+    if counted + deferred(conn, flush, key) + 1 > limit.hits:
+        raise limit.refused(_retry_after(limit, start, now))
+    if not defer_count(conn, flush, key):
+        flush(conn, {key: 1})
+
+
+_FLUSHERS: dict[int, Callable[[Connection, Mapping[str, int]], None]] = {}
+
+
+def _flusher(seconds: int) -> Callable[[Connection, Mapping[str, int]], None]:
+    """The group's writer of the hits counted for limits of a `seconds` window (one per window, as
+    the batcher keeps counts by writer)."""
+    if seconds not in _FLUSHERS:
+
+        def flush(conn: Connection, counts: Mapping[str, int]) -> None:
+            now = utcnow()
+            dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+            fresh = rate_limits.c.window_start <= now - timedelta(seconds=seconds)
+            for key, n in counts.items():
+                statement = dialect_insert(rate_limits).values(key=key, window_start=now, hits=n)
+                conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[rate_limits.c.key],
+                        set_={
+                            "hits": case((fresh, statement.excluded.hits), else_=rate_limits.c.hits + n),
+                            "window_start": case(
+                                (fresh, literal(now, UTCDateTime())), else_=rate_limits.c.window_start
+                            ),
+                        },
+                    )
+                )
+
+        _FLUSHERS[seconds] = flush
+    return _FLUSHERS[seconds]
 
 
 def check(db: Database, limit: Limit, subject: str) -> None:

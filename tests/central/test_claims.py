@@ -156,3 +156,32 @@ def test_the_home_page_points_members_to_their_claim_link(client):
     # the claim page itself, with sign-in and CSRF, is tested in tests/central/test_members.py
     home = client.get("/")
     assert home.status_code == 200 and "claim link" in home.text and 'href="/my/vouchers"' in home.text
+
+
+def test_a_claim_finds_a_free_voucher_by_index_when_many_are_claimed(api, client):
+    """With a LIMIT and no order, PostgreSQL's planner read the whole table for the next free
+    voucher (its statistics spreading the free ones over it): the claim's query keeps to the index."""
+    from sqlalchemy import text
+
+    from central.services.claims import _FREE
+
+    full, fresh = api.batch(3000), api.batch(3000)
+    db = client.app.state.context.db
+    with db.write() as conn:
+        conn.execute(
+            text(
+                "UPDATE vouchers SET member_id = 'm' || CAST(serial AS TEXT) || '@x.test' WHERE batch_id = :b"
+            ),
+            {"b": full["id"]},
+        )
+    with db.write() as conn:
+        conn.execute(text("ANALYZE"))
+        query = _FREE.element if hasattr(_FREE, "element") else _FREE
+        bound = query.params(batch=fresh["id"])
+        sql = str(bound.compile(conn, compile_kwargs={"literal_binds": True}))
+        explain = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "
+        plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + sql))
+        free = conn.execute(query, {"batch": fresh["id"]}).first()
+    assert "ix_vouchers_batch_member" in plan, plan
+    assert free is not None
+    assert api.claim(fresh, "ann@example.com")["batch_id"] == fresh["id"]

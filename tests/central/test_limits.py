@@ -82,6 +82,30 @@ def test_claims_are_limited_per_member(browsers, mail_server):
     assert answers[0] == 201 and set(answers[1:10]) == {409} and answers[10] == 429
 
 
+def test_claims_with_a_token_are_limited_per_token_across_processes(database_url, mail_server):
+    settings = make_settings(
+        database_url, **{**DEFAULT_LIMITS, "claims_per_token_per_minute": 5}, **mail_server.settings()
+    )
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        api = Api(one)
+        batch = api.batch(20)
+        answers = [
+            api.call(
+                "POST", "/claims", json={"claim_token": batch["claim_token"], "member_id": f"m{i}@x.test"}
+            )
+            for i in range(6)
+        ]
+        assert [a.status_code for a in answers[:5]] == [201] * 5
+        assert 0 < _limited(answers[5]) <= 60 and "claims with this token" in answers[5].text
+        # the other process counted them too (the counter is in the database); the refused claim
+        # claimed nothing
+        other = Api(two, api.token).call(
+            "POST", "/claims", json={"claim_token": batch["claim_token"], "member_id": "m9@x.test"}
+        )
+        assert _limited(other) > 0
+        assert api.get(batch["id"])["metrics"]["claimed"] == 5
+
+
 def test_a_strangers_wrong_passwords_slow_that_address_but_never_lock_the_account(browsers):
     first = browsers(STRANGER)
     with first.app.state.context.db.write() as conn:

@@ -4,6 +4,7 @@ and always in the order they were fetched (the replica's exactness rests on it).
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -122,3 +123,26 @@ def test_no_waiting_while_catching_up_or_when_switched_off():
     for cursor in (0, 10, 20, 30, 40, 50):
         pages.next(cursor, None)
     assert head.waited == [] and not pages.waits_next()
+
+
+def test_waits_are_asked_at_most_one_every_gap_and_stop_ends_the_gap():
+    head, stop = Head(), threading.Event()
+    pages = Pages(head.fetch, live_seconds=5, wait_seconds=25, wait_gap_seconds=0.3, stop=stop)
+    for cursor in (0, 10, 20, 30, 40):
+        pages.next(cursor, None)
+    asked = []
+    for _ in range(3):  # each wait answers at once (a change each time)
+        pages.next(50, None)
+        asked.append(time.monotonic())
+    assert len(head.waited) == 3
+    assert asked[1] - asked[0] >= 0.29 and asked[2] - asked[1] >= 0.29
+    # a long gap: the agent stops meanwhile, and the next page is not asked at all
+    pages = Pages(head.fetch, live_seconds=5, wait_seconds=25, wait_gap_seconds=60, stop=stop)
+    for cursor in (0, 10, 20, 30, 40):
+        pages.next(cursor, None)
+    pages.next(50, None)
+    stop.set()
+    started = time.monotonic()
+    with pytest.raises(Stopped):
+        pages.next(50, None)
+    assert time.monotonic() - started < 30 and len(head.waited) == 4
