@@ -58,6 +58,11 @@ def _device(ctx: Context, token: str) -> Device | None:
 def _staff_actor(request: Request, ctx: Context, token: str) -> Actor:
     with ctx.db.read() as conn:
         holder = staff.holder_of(conn, token)
+    return _actor_of(request, ctx, token, holder)
+
+
+def _actor_of(request: Request, ctx: Context, token: str, holder: staff.TokenHolder | None) -> Actor:
+    """The staff member holding `token` (`holder`, looked up already), or the error saying why not."""
     if holder is not None:
         if holder.last_used_at is None or holder.last_used_at < utcnow() - timedelta(minutes=5):
             with ctx.db.counter() as conn:  # 'staff token list' says when a token was last used, to 5 minutes
@@ -146,17 +151,19 @@ def claimant(
     made-up address are not enough)."""
     if credentials is not None:
         token = _token(credentials)
-        with ctx.db.read() as conn:
+        with ctx.db.read() as conn:  # one read for whichever holds the token
             integration = integrations.for_token(conn, token)
+            device = None if integration is not None else device_for_token(conn, token)
+            holder = None if integration is not None or device is not None else staff.holder_of(conn, token)
         if integration is not None:
             return Claimant(
                 "integration",
                 integration.id,
                 actor=Actor(f"integration {integration.name}", "integration", None, client_address(request)),
             )
-        if _device(ctx, token) is not None:
+        if device is not None:
             raise Forbidden("A device token cannot claim vouchers.")
-        actor = _staff_actor(request, ctx, token)
+        actor = _actor_of(request, ctx, token, holder)
         assert actor.role is not None  # a staff member's actor has their role
         if not allows(actor.role, Role.CAMPAIGNS):
             raise RoleRefused(actor.role, Role.CAMPAIGNS, "a claim on behalf of a member")
