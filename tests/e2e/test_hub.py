@@ -247,7 +247,11 @@ def test_two_tills_behind_a_hub_see_each_other_with_head_office_down_and_it_sett
     assert sorted(at_hub.values()) == ["accepted", "conflict"], at_hub
     loser = one if at_hub[first] == "conflict" else two
     wait_for(lambda: "1 conflict(s)" in loser.status(), DEADLINE, "the conflict in the losing till's status")
-    assert used_at_till(one, raced_code) and used_at_till(two, raced_code)
+    wait_for(  # each till's replica hears of it with its next live pull (one a second at most)
+        lambda: used_at_till(one, raced_code) and used_at_till(two, raced_code),
+        DEADLINE,
+        "the raced voucher used in both tills' replicas",
+    )
     wait_for(lambda: pending(one) == 0 and pending(two) == 0, DEADLINE, "every event answered by the hub")
     assert shop.hub.status().returncode == 0
 
