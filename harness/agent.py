@@ -86,11 +86,14 @@ class AgentProcess:
         token: str = json.loads((self.data_dir / "device.json").read_text())["token"]
         return token
 
-    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        """One `voucher-sync` command on this data directory (it ends by itself; not a Child)."""
+    def cli(
+        self, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        """One `voucher-sync` command on this data directory (it ends by itself; not a Child);
+        `env` adds to the agent's environment for this command."""
         return subprocess.run(
             [program("voucher-sync"), *args, "--data-dir", str(self.data_dir)],
-            env=self.env,
+            env={**self.env, **(env or {})},
             check=False,
             capture_output=True,
             text=True,
@@ -100,7 +103,18 @@ class AgentProcess:
 
     def enrol(self, server_url: str, code: str, name: str = "till", *, check: bool = False):
         """`voucher-sync enrol`; with `check`, a failure raises with the command's error."""
-        done = self.cli("enrol", "--server", server_url, "--code", code, "--name", name)
+        # a one-off command: the product's own request timeout, not FAST's (an enrolment through a
+        # hub is two requests to head office, which a loaded machine may take seconds to answer)
+        done = self.cli(
+            "enrol",
+            "--server",
+            server_url,
+            "--code",
+            code,
+            "--name",
+            name,
+            env={"VOUCHER_SYNC_TIMEOUT_SECONDS": "30"},
+        )
         if check and done.returncode != 0:
             raise RuntimeError(f"voucher-sync enrol -> {done.returncode}: {done.stderr.strip()[:500]}")
         return done

@@ -67,6 +67,7 @@ class Generator:
         self._supervisor: threading.Thread | None = None
         self.started_at = utcnow()
         self._since: dict[str, tuple[datetime, int]] = {}  # batch id → (when this process began, done then)
+        self._seen: dict[str, tuple[datetime, int]] = {}  # a job elsewhere: when this process first saw it
 
     def lease_until(self):
         return utcnow() + self.lease
@@ -199,6 +200,7 @@ class Generator:
         now = now or utcnow()
         done, total = row["generated"], row["total"]
         if row["state"] != State.GENERATING:
+            self._seen.pop(row["id"], None)
             return Progress(row["state"], total, total, None, None, None)
         lease_until = row["generation_lease_until"]
         resumes_at = None
@@ -208,7 +210,10 @@ class Generator:
                 resumes_at = max(lease_until, now)
         elif row["generation_owner"] is None:
             resumes_at = now
-        start, done_then = self._since.get(row["id"]) or (row["updated_at"], 0)
+        if resumes_at is not None:
+            self._seen.pop(row["id"], None)  # its rate is timed afresh once another process resumes it
+        # the rate since this process began the job or, for a job elsewhere, since it first saw it
+        start, done_then = self._since.get(row["id"]) or self._seen.setdefault(row["id"], (now, done))
         seconds_left = None
         elapsed = (now - start).total_seconds()
         if resumes_at is None and done > done_then and elapsed > 0:

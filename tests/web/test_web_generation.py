@@ -82,13 +82,23 @@ def test_progress_is_committed_every_one_percent_with_the_time_left(client):
 
     page = client.get(f"/dashboard/batches/{batch['id']}")  # this server's view: a live job elsewhere
     assert re.search(r"250 of 5,000 vouchers \( ?5 ?%\)", _text(page.text))
-    assert re.search(r"(About \d+ min|Less than a minute) left", _text(page.text))
+    assert "Working out the time left" in _text(page.text)  # timed from when this server first saw it
+    seen_at, seen_done = client.app.state.context.generator._seen[batch["id"]]
+    assert seen_done == 250
+    here = client.app.state.context.generator.progress(_row(client, batch["id"]), now=seen_at)
+    assert here.seconds_left is None  # no time has passed: no rate yet
+    assert other._step(batch["id"]) and other._step(batch["id"])  # 100 more: 4,650 left
+    here = client.app.state.context.generator.progress(
+        _row(client, batch["id"]), now=seen_at + timedelta(seconds=4)
+    )
+    assert here.seconds_left == pytest.approx(186)  # 100 in 4 s
+    assert re.search(r"(About \d+ min|Less than a minute) left", _text(client.get(page.url).text))
     poll = client.get(f"/dashboard/batches/{batch['id']}/progress").json()
     assert (poll["state"], poll["done"], poll["total"], poll["percent"], poll["resuming"]) == (
         "generating",
-        250,
+        350,
         5_000,
-        5,
+        7,
         False,
     )
     assert poll["seconds_left"] > 0 and poll["left"].endswith("left")

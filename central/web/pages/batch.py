@@ -59,7 +59,9 @@ def progress_words(ctx: Context, p: Progress) -> dict[str, object]:
         "total": p.total,
         "percent": p.percent,
         "error": p.error,
-        "seconds_left": None if p.seconds_left is None else round(p.seconds_left),
+        "seconds_left": None
+        if p.seconds_left is None
+        else math.ceil(p.seconds_left),  # never 0 with work left
         "left": "" if resume else time_left(p.seconds_left),
         "resuming": bool(resume),
         "resumes_at": p.resumes_at.isoformat() if p.resumes_at else None,
