@@ -13,7 +13,7 @@ PORT ?= 8000
 DEMO_TILLS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint bench
+.PHONY: help setup demo test lint bench messages
 
 help:
 	@echo "Targets:"
@@ -23,6 +23,7 @@ help:
 	@echo "  make test    run the test suite (PostgreSQL tests required, 2 workers)"
 	@echo "  make lint    import contracts, ruff lint and format, mypy"
 	@echo "  make bench   run the benchmarks (python -m bench)"
+	@echo "  make messages  extract the messages into words/locales (.pot, each language's .po)"
 
 setup:
 	@bash scripts/setup
@@ -46,3 +47,6 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+messages: setup
+	$(BIN)/python scripts/messages

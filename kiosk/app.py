@@ -26,10 +26,13 @@ from localdb.connect import open_reader
 from localdb.errors import DamagedFile, DiskFull, LocalDatabaseError, translate
 from localdb.journal import Journal
 from localdb.till import Outcome, Till
-from vouchers.verdict import REASONS, Verdict
+from vouchers.verdict import Verdict
+from words import verdicts as verdict_words
 
 NO_SNAPSHOT = Decision(
-    Verdict.LOADING, REASONS[Verdict.LOADING] + " (No snapshot yet: is voucher-sync running?)"
+    Verdict.LOADING,
+    verdict_words.reason(verdict_words.english(), Verdict.LOADING)
+    + " (No snapshot yet: is voucher-sync running?)",
 )
 
 

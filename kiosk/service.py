@@ -33,7 +33,8 @@ from vouchers import ages
 from vouchers.codes import code_hash, format_code, normalise
 from vouchers.errors import InvalidCode
 from vouchers.layouts import Correction, advice, correct, layout_names
-from vouchers.verdict import REASONS, Verdict, decide, loading_reason
+from vouchers.verdict import Verdict, decide
+from words import verdicts as verdict_words
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ class Redeemer:
         try:
             code = normalise(text)
         except InvalidCode as exc:
-            invalid = Decision(Verdict.INVALID_CODE, f"{REASONS[Verdict.INVALID_CODE]} ({exc.detail})")
+            invalid = Decision(Verdict.INVALID_CODE, verdict_words.invalid_code(verdict_words.english(), exc))
         try:
             if self.till.rebuilding():
                 if code is None:
@@ -250,17 +251,11 @@ class Redeemer:
             tz,
             loading=not complete,
         )
-        reason = loading_reason(progress) if verdict is Verdict.LOADING else REASONS[verdict]
+        words = verdict_words.english(tz)
+        reason = verdict_words.reason(words, verdict, progress=progress)
         if verdict is Verdict.ALREADY_USED and found is not None and found.voucher.used_at:
-            used = found.voucher.used_store
-            where = (
-                "at this shop"
-                if used == store_id
-                else f"at shop {used}"
-                if used
-                else "online by the customer (or at head office)"
-            )
-            reason = f"{reason} Used {where} on {found.voucher.used_at.astimezone(tz):%d %b %Y at %H:%M}."
+            used = verdict_words.used(words, found.voucher.used_at, found.voucher.used_store, store_id)
+            reason = f"{reason} {used}"
         return Decision(verdict, reason, format_code(code), found)
 
     def record_layout(self, decision: Decision, text: str, *, from_scanner: bool = True) -> tuple[str, ...]:

@@ -13,8 +13,10 @@ import hmac
 import re
 import secrets
 import unicodedata
+from enum import StrEnum
 
 from vouchers.errors import InvalidCode
+from vouchers.wording import N_
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CHECK_SYMBOLS = ALPHABET + "*~$=U"
@@ -22,7 +24,36 @@ DATA_LENGTH = 13
 CODE_LENGTH = DATA_LENGTH + 1
 GROUPS = (4, 4, 4, 2)
 MAX_INPUT = 512  # longer texts are refused before anything is done with them (a paste, a stuck scanner)
-TOO_LONG = f"Too long to be a voucher code: a code has {CODE_LENGTH} characters."  # one wording, any length
+
+
+class Unreadable(StrEnum):
+    """Why a text is not a voucher code (InvalidCode.reason)."""
+
+    NO_TEXT = "no-text"
+    NOTHING_READ = "nothing-read"
+    TOO_LONG = "too-long"  # one wording, any length
+    TOO_SHORT = "too-short"
+    FOREIGN_CHARACTER = "foreign-character"
+    CHECK_MISMATCH = "check-mismatch"
+
+
+# Each reason's English, with the facts InvalidCode carries as placeholders; the front ends word
+# them in their language from the catalogue (domain "verdicts", words/verdicts.py).
+MESSAGES: dict[Unreadable, str] = {
+    Unreadable.NO_TEXT: N_("The scan did not contain text."),
+    Unreadable.NOTHING_READ: N_("Nothing was read."),
+    Unreadable.TOO_LONG: N_("Too long to be a voucher code: a code has {expected} characters."),
+    Unreadable.TOO_SHORT: N_("Too short: a voucher code has {expected} characters, this has {length}."),
+    Unreadable.FOREIGN_CHARACTER: N_("'{character}' is not used in voucher codes."),
+    Unreadable.CHECK_MISMATCH: N_("The check character does not match: a character was mistyped or misread."),
+}
+TOO_LONG = MESSAGES[Unreadable.TOO_LONG].format(expected=CODE_LENGTH)  # the English, as a till shows it
+
+
+def unreadable(reason: Unreadable, **facts: object) -> InvalidCode:
+    """The error for a text that is not a code, with its reason and facts."""
+    return InvalidCode(reason.value, MESSAGES[reason], **facts)
+
 
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 _PAIRS = [a + b for a in ALPHABET for b in ALPHABET]  # 10 bits -> two characters
@@ -110,26 +141,24 @@ def normalise(text: str) -> str:
     the text and bounded: a text longer than MAX_INPUT is refused at once, in the same words as
     any other text too long to be a code, whatever its length."""
     if not isinstance(text, str):
-        raise InvalidCode("The scan did not contain text.")
+        raise unreadable(Unreadable.NO_TEXT)
     if len(text) > MAX_INPUT:
-        raise InvalidCode(TOO_LONG)
+        raise unreadable(Unreadable.TOO_LONG, expected=CODE_LENGTH)
     candidate = _SEPARATORS.sub("", _last_path_segment(clean_scan(text))).upper().translate(_ALIASES)
     if not candidate:
-        raise InvalidCode("Nothing was read.")
+        raise unreadable(Unreadable.NOTHING_READ)
     if len(candidate) > CODE_LENGTH:
-        raise InvalidCode(TOO_LONG)
+        raise unreadable(Unreadable.TOO_LONG, expected=CODE_LENGTH)
     for ch in candidate[:DATA_LENGTH]:
         if ch not in _VALUE:
-            raise InvalidCode(f"'{ch}' is not used in voucher codes.")
+            raise unreadable(Unreadable.FOREIGN_CHARACTER, character=ch)
     if len(candidate) < CODE_LENGTH:
-        raise InvalidCode(
-            f"Too short: a voucher code has {CODE_LENGTH} characters, this has {len(candidate)}."
-        )
+        raise unreadable(Unreadable.TOO_SHORT, expected=CODE_LENGTH, length=len(candidate))
     check = candidate[-1]
     if check not in _CHECK_VALUE:
-        raise InvalidCode(f"'{check}' is not used in voucher codes.")
+        raise unreadable(Unreadable.FOREIGN_CHARACTER, character=check)
     if _CHECK_VALUE[check] != _check_value(candidate[:DATA_LENGTH]):
-        raise InvalidCode("The check character does not match: a character was mistyped or misread.")
+        raise unreadable(Unreadable.CHECK_MISMATCH)
     return candidate
 
 

@@ -98,10 +98,18 @@ class BatchInvalid(InvalidInput):
 
 
 class InvalidCode(InvalidInput):
+    """Why a text is not a voucher code: `reason` (a code, vouchers.codes.Unreadable), the English
+    `message` template (the catalogue's key) and the `facts` that fill it (`character`, `length`,
+    `expected`); `detail` is the message in English, for logs and head office's API."""
+
     slug = "invalid-code"
     title = "Not a voucher code"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, reason: str, message: str, **facts: object) -> None:
+        self.reason = reason
+        self.message = message
+        self.facts = facts
+        detail = message.format(**facts)
         super().__init__([FieldError("code", detail)], detail)
 
 

@@ -1,7 +1,8 @@
-"""The verdict on a scanned voucher, in the order docs/DESIGN.md gives, with words for a cashier.
+"""The verdict on a scanned voucher, in the order docs/DESIGN.md gives: a code, never a sentence.
 
 The kiosk decides from its replica and journal; the server decides the same way when a
-redemption event arrives, so both share this function.
+redemption event arrives, so both share this function. Each front end words the verdict in its
+language (words/verdicts.py).
 """
 
 from __future__ import annotations
@@ -45,29 +46,6 @@ class Verdict(StrEnum):
 # know yet), nor NOT_CLAIMED: head office sends a till claimed vouchers only, so an unclaimed one is
 # UNKNOWN there; NOT_CLAIMED is head office's verdict (and a replica's from before, docs/DESIGN.md).
 VOUCHER_VERDICTS = tuple(v for v in Verdict if v not in (Verdict.LOADING, Verdict.NOT_CLAIMED))
-
-REASONS: dict[Verdict, str] = {
-    Verdict.INVALID_CODE: "This is not a voucher code. Check it and scan again.",
-    Verdict.UNKNOWN: "This voucher is not known here, or was never claimed by a customer. It cannot be used.",
-    Verdict.LOADING: "Voucher list loading: try again in a moment, or check the voucher at head office.",
-    Verdict.BATCH_VOID: "This promotion has been cancelled. The voucher cannot be used.",
-    Verdict.BATCH_LOCKED: "This promotion is on hold. The voucher cannot be used right now.",
-    Verdict.BATCH_NOT_REDEEMABLE: "This promotion has not started yet at the till.",
-    Verdict.WRONG_STORE: "This voucher is not valid in this shop.",
-    Verdict.NOT_YET_VALID: "This voucher is not valid yet.",
-    Verdict.EXPIRED: "This voucher has expired.",
-    Verdict.NOT_CLAIMED: "This voucher was never claimed by a customer, so it cannot be used.",
-    Verdict.ALREADY_USED: "This voucher has already been used.",
-    Verdict.PENDING: "This voucher is still being processed. It cannot be used yet.",
-    Verdict.ISSUED_VALID: "Valid voucher: the code itself is the offer. Nothing to mark.",
-    Verdict.ACCEPTED: "Valid voucher: give the discount.",
-}
-
-
-def loading_reason(progress: int | None) -> str:
-    """LOADING's words with how far the voucher list is (None: the server did not say)."""
-    reason = REASONS[Verdict.LOADING]
-    return reason if progress is None else reason.replace("loading:", f"loading ({progress} %):", 1)
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,9 @@ from vouchers.codes import normalise
 from vouchers.errors import Conflict, NotFound, StatusChangeRefused
 from vouchers.lifecycle import State
 from vouchers.status import Status
-from vouchers.verdict import REASONS, BatchView, Verdict, VoucherView, decide
+from vouchers.verdict import BatchView, Verdict, VoucherView, decide
 from vouchers.wire import Event
+from words import verdicts as verdict_words
 
 
 @dataclass(frozen=True)
@@ -562,7 +563,7 @@ def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> 
     now = utcnow()
     verdict = member_verdict(voucher, batch, store_zones(conn, batch), now)
     if verdict is not Verdict.ACCEPTED:
-        raise MarkUsedRefused(REASONS[verdict], verdict=verdict.value)
+        raise MarkUsedRefused(verdict_words.reason(verdict_words.english(), verdict), verdict=verdict.value)
     row = new_row(
         id=event_id,
         kind="redeem",

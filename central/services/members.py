@@ -26,7 +26,8 @@ from vouchers import ids
 from vouchers.codes import format_code
 from vouchers.errors import NotFound
 from vouchers.status import Status
-from vouchers.verdict import REASONS, Verdict
+from vouchers.verdict import Verdict
+from words import verdicts as verdict_words
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,9 @@ def _card(conn: Connection, row: Any, now: datetime, zones: dict[str, list[ZoneI
         }
         verdict = ledger.member_verdict(dict(v), batch, zones[v["batch_id"]], now)
         can_mark = verdict is Verdict.ACCEPTED
-        note = None if can_mark else REASONS[verdict]
+        note = None if can_mark else verdict_words.reason(verdict_words.english(), verdict)
     elif v["state"] == "void":
-        note = REASONS[Verdict.BATCH_VOID]
+        note = verdict_words.reason(verdict_words.english(), Verdict.BATCH_VOID)
     words, meaning = STATUS_WORDS[status]
     vid = voucher_id(v["batch_id"], v["serial"])
     return MemberVoucher(

@@ -18,7 +18,8 @@ from vouchers import roles
 from vouchers.errors import FieldError, VoucherError
 from vouchers.lifecycle import CLAIMABLE
 from vouchers.metrics import BENCHMARKS, Metrics, Rating, rating
-from vouchers.verdict import REASONS, Verdict
+from vouchers.verdict import Verdict
+from words import verdicts as verdict_words
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES)
@@ -90,7 +91,7 @@ def reason_words(code: str | None) -> str:
     if code is None:
         return ""
     try:
-        return REASONS[Verdict(code)]
+        return verdict_words.reason(verdict_words.english(), Verdict(code))
     except ValueError:
         return LEDGER_REASONS.get(code, code)
 

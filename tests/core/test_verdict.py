@@ -11,15 +11,14 @@ import pytest
 from vouchers.lifecycle import State
 from vouchers.status import Status
 from vouchers.verdict import (
-    REASONS,
     VOUCHER_VERDICTS,
     BatchView,
     Verdict,
     VoucherView,
     decide,
-    loading_reason,
     validity_window,
 )
+from words.verdicts import REASONS, english, reason
 
 LONDON = ZoneInfo("Europe/London")
 AUCKLAND = ZoneInfo("Pacific/Auckland")
@@ -102,10 +101,10 @@ def test_a_voucher_missing_from_a_list_still_loading_is_not_said_not_to_exist():
         decide(VOUCHER, BATCH, STORE, NOW, LONDON, loading=True) is Verdict.ACCEPTED
     )  # held: decided as ever
     assert decide(None, None, STORE, NOW, LONDON) is Verdict.UNKNOWN
-    assert loading_reason(42) == (
+    assert reason(english(), Verdict.LOADING, progress=42) == (
         "Voucher list loading (42 %): try again in a moment, or check the voucher at head office."
     )
-    assert loading_reason(None) == REASONS[Verdict.LOADING]
+    assert reason(english(), Verdict.LOADING) == REASONS[Verdict.LOADING]
 
 
 EXPIRED_NOW = datetime(2026, 4, 1, 12, tzinfo=LONDON)

@@ -22,7 +22,8 @@ from harness.terminal import TmuxTerminal
 from localdb.connect import open_reader
 from localdb.till import Till
 from vouchers.codes import code_hash, format_code, normalise
-from vouchers.verdict import REASONS, VOUCHER_VERDICTS, Verdict, decide
+from vouchers.verdict import VOUCHER_VERDICTS, Verdict, decide
+from words.verdicts import REASONS
 
 pytestmark = [
     pytest.mark.slow,

@@ -20,7 +20,8 @@ from support.e2e import query
 
 from harness import FAST, AgentProcess, ServerProcess, wait_for
 from harness.terminal import TmuxTerminal
-from vouchers.verdict import REASONS, Verdict
+from vouchers.verdict import Verdict
+from words.verdicts import REASONS
 
 pytestmark = [
     pytest.mark.slow,

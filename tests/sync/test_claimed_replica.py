@@ -8,7 +8,8 @@ from harness import wait_for
 from kiosk.service import Redeemer
 from localdb.replica import all_meta
 from vouchers.codes import format_code, new_code
-from vouchers.verdict import REASONS, Verdict
+from vouchers.verdict import Verdict
+from words.verdicts import REASONS
 
 
 def test_an_unclaimed_voucher_is_unknown_at_the_till_until_its_claim_arrives(office, make_till):

@@ -1,0 +1,55 @@
+"""What each domain's messages are, read from the source with Babel's extractors (`make messages`).
+
+A developer's tool, used by scripts/messages to write the catalogues and by the tests to check
+them; the programs never run it. Templates are read by Jinja's own extractor, which Babel loads
+by name only when there are templates to read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
+
+from words.catalogues import DOMAINS
+
+# each domain's files, as globs from the repository's root
+SOURCES: dict[str, tuple[str, ...]] = {
+    "verdicts": ("vouchers/**/*.py", "words/verdicts.py"),
+    "kiosk": ("kiosk/**/*.py",),
+    "store": ("sync/**/*.py", "localdb/**/*.py", "hub/**/*.py"),
+    "members": ("central/templates/member/**/*.html", "central/templates/claim.html"),
+    "dashboard": ("central/templates/dashboard/**/*.html", "central/web/**/*.py"),
+    "central": ("central/cli.py", "central/commands/**/*.py"),
+}
+JINJA = "jinja2.ext:babel_extract"
+COMMENT_TAGS = ("TRANSLATORS:",)
+PROJECT = "voucher-kiosk"
+
+
+def files(domain: str, root: Path) -> Iterator[Path]:
+    """The source files of one domain, in a stable order."""
+    seen: set[Path] = set()
+    for pattern in SOURCES[domain]:
+        for path in sorted(root.glob(pattern)):
+            if path.is_file() and path not in seen and "__pycache__" not in path.parts:
+                seen.add(path)
+                yield path
+
+
+def extract(domain: str, root: Path) -> Catalog:
+    """The domain's template: every message its source marks, with where it is and its comments."""
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown domain {domain!r}: one of {', '.join(DOMAINS)}")
+    template = Catalog(domain=domain, project=PROJECT, fuzzy=False)
+    for path in files(domain, root):
+        method = "python" if path.suffix == ".py" else JINJA
+        found = extract_from_file(
+            method, path, keywords=DEFAULT_KEYWORDS, comment_tags=COMMENT_TAGS, strip_comment_tags=True
+        )
+        for lineno, message, comments, context in found:
+            where = (path.relative_to(root).as_posix(), lineno)
+            template.add(message, None, [where], auto_comments=comments, context=context)
+    return template

@@ -1,0 +1,56 @@
+"""Which of the product's languages a person gets: from a browser's Accept-Language, or a CLI's locale.
+
+Four languages are worded (LANGUAGES); English is the source the messages are written in. A
+region (de-CH, fr_BE) gets its language's words; what is not one of the four gets English.
+"""
+
+from __future__ import annotations
+
+from babel.core import Locale, UnknownLocaleError, default_locale
+
+LANGUAGES: tuple[str, ...] = ("en", "fr", "de", "es")
+SOURCE = "en"
+
+
+def language_of(tag: str | None) -> str | None:
+    """The product's language for a locale or language tag ('de-CH', 'fr_BE.UTF-8'), or None."""
+    if not tag:
+        return None
+    primary = tag.strip().replace("_", "-").split("-", 1)[0].split(".", 1)[0].lower()
+    return primary if primary in LANGUAGES else None
+
+
+def _weight(params: list[str]) -> float | None:
+    """An Accept-Language entry's q-value (1 when absent); None when it is not a number in [0, 1]."""
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                q = float(value.strip())
+            except ValueError:
+                return None
+            return q if 0 <= q <= 1 else None
+    return 1.0
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The language to answer a browser in, from its Accept-Language header (RFC 9110 q-values):
+    the most wanted one of LANGUAGES, regions reduced to their language; English otherwise."""
+    wanted: list[tuple[float, int, str]] = []
+    for position, entry in enumerate((accept_language or "")[:1000].split(",")):
+        tag, *params = entry.split(";")
+        q = _weight(params)
+        language = language_of(tag)
+        if q and language:
+            wanted.append((-q, position, language))
+    return min(wanted)[2] if wanted else SOURCE
+
+
+def from_environment() -> str:
+    """The language for a command-line program: the locale of its environment (LC_MESSAGES,
+    LANGUAGE, LC_ALL, LC_CTYPE, LANG, as Babel reads them), reduced to LANGUAGES; English otherwise."""
+    try:
+        name = default_locale("LC_MESSAGES")
+        return language_of(Locale.parse(name).language if name else None) or SOURCE
+    except (ValueError, UnknownLocaleError):
+        return SOURCE
