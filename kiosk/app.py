@@ -102,6 +102,7 @@ class Kiosk:
             self.key,
             cashier=settings.cashier,
             policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours),
+            language=settings.language,
         )
 
     def scan(self, text: str, *, typed: bool = True) -> Decision:

@@ -137,6 +137,7 @@ def cmd_redeem(args) -> int:
         key,
         cashier=settings.cashier,
         policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours),
+        language=settings.language,
     )
     decision = redeemer.scan(args.code)
     if decision.step is not None:

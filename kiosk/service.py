@@ -35,6 +35,7 @@ from vouchers.errors import InvalidCode
 from vouchers.layouts import Correction, advice, correct, layout_names
 from vouchers.verdict import Verdict, decide
 from words import verdicts as verdict_words
+from words import words_for
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,10 @@ class Redeemer:
         *,
         cashier: str | None = None,
         policy: Policy = Policy(),
+        language: str | None = None,
     ) -> None:
         self.till = till
+        self.language = language  # the verdicts' words (words/verdicts.py); None: English
         self.journal = journal
         self.hash_key = hash_key
         self.cashier = cashier
@@ -215,7 +218,8 @@ class Redeemer:
         try:
             code = normalise(text)
         except InvalidCode as exc:
-            invalid = Decision(Verdict.INVALID_CODE, verdict_words.invalid_code(verdict_words.english(), exc))
+            words = words_for(self.language, verdict_words.DOMAIN)
+            invalid = Decision(Verdict.INVALID_CODE, verdict_words.invalid_code(words, exc))
         try:
             if self.till.rebuilding():
                 if code is None:
@@ -251,7 +255,7 @@ class Redeemer:
             tz,
             loading=not complete,
         )
-        words = verdict_words.english(tz)
+        words = words_for(self.language, verdict_words.DOMAIN, tz)
         reason = verdict_words.reason(words, verdict, progress=progress)
         if verdict is Verdict.ALREADY_USED and found is not None and found.voucher.used_at:
             used = verdict_words.used(words, found.voucher.used_at, found.voucher.used_store, store_id)

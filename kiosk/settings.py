@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -24,6 +25,11 @@ class KioskSettings(StoreHostSettings):
         None,
         description="This till's name at the top of the cashier's screen, beside the shop's; default: "
         "the host name (voucher-sync enrol's default device name).",
+    )
+    language: Literal["en", "fr", "de", "es"] | None = Field(
+        None,
+        description="The language the till words its verdicts in (en, fr, de, es); default: English (the "
+        "store's locale at head office, once the snapshot carries it).",
     )
     allow_quit: bool = Field(
         False,

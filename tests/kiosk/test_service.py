@@ -134,6 +134,33 @@ def kinds(redeemer) -> list[str]:
     return [r[0] for r in redeemer.journal.conn.execute("SELECT kind FROM events ORDER BY seq")]
 
 
+@pytest.mark.parametrize(
+    ("language", "used", "expired", "short"),
+    [
+        ("fr", "Utilisé au magasin s2 le 14 juin 2026 à 10:30.", "Ce bon a expiré.", "Trop court"),
+        (
+            "de",
+            "Eingelöst in der Filiale s2 am 14.06.2026 um 10:30 Uhr.",
+            "Dieser Gutschein ist abgelaufen.",
+            "Zu kurz",
+        ),
+        (
+            "es",
+            "Canjeado en la tienda s2 el 14 jun 2026 a las 10:30.",
+            "Este cupón ha caducado.",
+            "Demasiado corto",
+        ),
+    ],
+)
+def test_a_till_words_its_verdicts_in_its_language(redeemer, language, used, expired, short):
+    """The setting `language`: the verdict's reason and its facts (where, when in the store's zone)."""
+    redeemer.language = language
+    by_verdict = {c[0]: n for n, c in enumerate(CASES)}
+    assert redeemer.check(CODES[by_verdict[Verdict.ALREADY_USED]], NOW).reason.endswith(" " + used)
+    assert redeemer.check(CODES[by_verdict[Verdict.EXPIRED]], NOW).reason == expired
+    assert short in redeemer.check(CODES[0][:-1], NOW).reason
+
+
 def test_confirmation_writes_nothing_until_the_cashier_says_yes(redeemer):
     n = len(CASES) - 1
     redeemer.policy = Policy(confirm=True)

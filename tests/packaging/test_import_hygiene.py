@@ -32,11 +32,25 @@ MUST_NOT_LOAD = {
     # voucher-hub: the server framework, but nothing of head office or its database, no screen
     "hub.cli": {"central", "kiosk", "sqlalchemy", "alembic", "psycopg", "jinja2", "segno", "PIL", *TILL},
     "hub.app": {"central", "kiosk", "sqlalchemy", "alembic", "psycopg", "jinja2", "segno", "PIL", *TILL},
-    "vouchers": {"configfile", "localdb", "sync", "kiosk", "central", "sqlite3", *SERVER, *TILL, *HTTP},
+    "vouchers": {
+        "configfile",
+        "localdb",
+        "sync",
+        "kiosk",
+        "central",
+        "sqlite3",
+        "words",
+        "babel",
+        *SERVER,
+        *TILL,
+        *HTTP,
+    },
+    # every program words its messages with it: Babel and the core only
+    "words": {"configfile", "localdb", "sync", "kiosk", "central", "hub", *SERVER, *TILL, *HTTP},
     "configfile": {"localdb", "sync", "kiosk", "central", *SERVER, *TILL, *HTTP},
     "localdb": {"sync", "kiosk", "central", *SERVER, *TILL, *HTTP},
 }
-WHOLE = {"vouchers", "configfile", "localdb"}
+WHOLE = {"vouchers", "configfile", "localdb", "words"}
 # and, to show the check sees what is loaded, what one of them cannot do without
 MUST_LOAD = {"central.app": {"fastapi", "sqlalchemy"}, "hub.app": {"fastapi", "httpx"}}
 
