@@ -37,15 +37,16 @@ class Words:
 
     def gettext(self, message: str, /, **facts: object) -> str:
         """The message in this language, its placeholders filled from `facts`."""
-        return _fill(self.catalogue.gettext(message), facts)
+        return _fill(self.catalogue.gettext(message), facts, message)
 
     def ngettext(self, singular: str, plural: str, n: int, /, **facts: object) -> str:
         """The singular or the language's plural form for `n`; `{n}` and `facts` filled in."""
-        return _fill(self.catalogue.ngettext(singular, plural, n), {"n": self.number(n), **facts})
+        source = singular if n == 1 else plural
+        return _fill(self.catalogue.ngettext(singular, plural, n), {"n": self.number(n), **facts}, source)
 
     def pgettext(self, context: str, message: str, /, **facts: object) -> str:
         """The message as meant in `context` (the same English may be two things in another language)."""
-        return _fill(self.catalogue.pgettext(context, message), facts)
+        return _fill(self.catalogue.pgettext(context, message), facts, message)
 
     def datetime(self, value: dt.datetime, format: str = "medium") -> str:
         """An instant in this time zone ('short', 'medium', 'long', 'full' or a CLDR pattern)."""
@@ -76,8 +77,15 @@ class Words:
         return value.astimezone(self.tz) if value.tzinfo is not None else value.replace(tzinfo=self.tz)
 
 
-def _fill(text: str, facts: dict[str, object]) -> str:
-    return text.format(**facts) if facts else text
+def _fill(text: str, facts: dict[str, object], source: str) -> str:
+    """The text with its placeholders filled; a translation whose placeholders do not fit (a
+    catalogue the tests have not seen) gives the source's words rather than an error."""
+    if not facts:
+        return text
+    try:
+        return text.format(**facts)
+    except (KeyError, IndexError, ValueError):
+        return source.format(**facts)
 
 
 def _locale(language: str) -> Locale:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from io import BytesIO
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.support import Translations
 
 from vouchers.codes import normalise
 from vouchers.errors import InvalidCode
@@ -123,3 +128,14 @@ def test_a_verdict_and_its_facts_in_each_language():
     assert "Ä" in fr[0] and "42" in fr[1] and fr[2] == "Utilisé au magasin store-2 le 1 déc. 2026 à 20:45."
     assert de[2] == "Eingelöst in der Filiale store-2 am 01.12.2026 um 20:45 Uhr."
     assert es[2] == "Canjeado en la tienda store-2 el 1 dic 2026 a las 20:45."
+
+
+def test_a_translation_with_broken_placeholders_gives_the_source_s_words():
+    """A catalogue edited by hand and shipped without the tests: no error reaches the cashier."""
+    catalog = Catalog(locale="fr", domain="verdicts")
+    catalog.add("Used at shop {store}.", "Utilisé au magasin {magasin}.")
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    words = replace(words_for("fr", "verdicts"), catalogue=Translations(compiled, domain="verdicts"))
+    assert words.gettext("Used at shop {store}.", store="s2") == "Used at shop s2."
