@@ -110,6 +110,7 @@ class Replica:
                     "store_id": page.store.id,
                     "store_timezone": page.store.timezone,
                     "store_name": page.store.name,
+                    "store_locale": page.store.locale,
                 },
             )
             c.executemany(

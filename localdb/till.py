@@ -159,6 +159,11 @@ class Till:
         meta = all_meta(self.replica) if self._ready() else {}
         return meta.get("store_id"), ZoneInfo(meta.get("store_timezone") or "UTC")
 
+    def locale(self) -> str | None:
+        """The store's locale as head office set it (None before the first snapshot, or unset)."""
+        meta = all_meta(self.replica) if self._ready() else {}
+        return meta.get("store_locale") or None
+
     def lookup(self, code_hash: str) -> TillVoucher | None:
         """The voucher with this code hash as the till sees it; None if the snapshot lacks it
         (or the agent has not made the replica yet)."""

@@ -300,6 +300,11 @@ class SnapshotStore(Record, Lenient):
     id: str
     timezone: str
     name: str | None = Field(default=None, description="Extension: the store's name, as the till shows it.")
+    locale: str | None = Field(
+        default=None,
+        description="Extension: the store's locale (en, fr, de, es, or with a region: de_CH), the till's "
+        "language and formats unless its own settings say otherwise.",
+    )
 
 
 class SnapshotBatch(Record, Lenient):
