@@ -6,10 +6,18 @@ from datetime import date
 from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from vouchers.status import Status
 from vouchers.wire import Strict
+from words import normal_locale
 
 Name = Annotated[str, StringConstraints(max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=5000)]
@@ -45,10 +53,31 @@ class ProblemReview(Strict):
     )
 
 
+def _known_locale(value: str | None) -> str | None:
+    if value is None:
+        return None
+    normal = normal_locale(value)
+    if normal is None:
+        raise ValueError(f"unknown locale '{value}' (use en, fr, de or es, with a region if wanted: de_CH)")
+    return normal
+
+
+Locale = Annotated[
+    str | None,
+    Field(
+        max_length=16,
+        description="The store's locale: its tills' language and formats (en, fr, de, es, or with a "
+        "region: de_CH, fr_BE); null: each till's own setting, else English.",
+    ),
+    AfterValidator(_known_locale),
+]
+
+
 class StoreCreate(Strict):
     id: StoreId
     name: Name = Field(min_length=1)
     timezone: Annotated[str, StringConstraints(max_length=64)] = "UTC"
+    locale: Locale = None
 
     @field_validator("timezone")
     @classmethod
@@ -60,6 +89,12 @@ class StoreCreate(Strict):
                 f"unknown time zone '{value}' (use an IANA name such as Europe/London)"
             ) from None
         return value
+
+
+class StoreLocale(Strict):
+    """PATCH /stores/{id}: the store's locale (null: none; each till's own setting, else English)."""
+
+    locale: Locale
 
 
 class BatchCreate(Strict):

@@ -7,7 +7,7 @@ them. This package imports Babel, the standard library and the core's value type
 """
 
 from words.catalogues import DOMAINS
-from words.language import LANGUAGES, SOURCE, from_environment, language_of, negotiate
+from words.language import LANGUAGES, SOURCE, from_environment, language_of, negotiate, normal_locale
 from words.wording import Words, words_for
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "from_environment",
     "language_of",
     "negotiate",
+    "normal_locale",
     "words_for",
 ]

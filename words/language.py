@@ -20,6 +20,18 @@ def language_of(tag: str | None) -> str | None:
     return primary if primary in LANGUAGES else None
 
 
+def normal_locale(tag: str | None) -> str | None:
+    """A store's locale in its normal form ('de_CH', 'fr'), or None when it is not one of the
+    product's languages (with a region Babel knows, if it has one)."""
+    if not tag or language_of(tag) is None:
+        return None
+    try:
+        locale = Locale.parse(tag.strip().replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return None
+    return str(locale) if locale.language == language_of(tag) else None
+
+
 def _weight(params: list[str]) -> float | None:
     """An Accept-Language entry's q-value (1 when absent); None when it is not a number in [0, 1]."""
     for param in params:

@@ -15,6 +15,12 @@ def add_commands(root: Group) -> None:
     p.add_argument("id", help="short id, e.g. leeds-01 (letters, digits, - and _)")
     p.add_argument("name", help="the shop's name as people know it")
     p.add_argument("--timezone", default="UTC", help="IANA zone, e.g. Europe/London (validity dates use it)")
+    p.add_argument(
+        "--locale", help="its tills' language and formats: en, fr, de or es, or with a region (de_CH)"
+    )
+    p = store.command("locale", "set a store's locale: its tills' language and formats", set_locale)
+    p.add_argument("id", help="store id")
+    p.add_argument("locale", help="en, fr, de or es, or with a region (de_CH); none: each till's own setting")
     store.command("list", "list stores", list_stores)
     p = store.command(
         "show", "a store and its devices (last heartbeat, pending events, clock skew)", show_store
@@ -43,8 +49,13 @@ def add_commands(root: Group) -> None:
 
 
 def create(args: argparse.Namespace) -> int:
-    body = {"id": args.id, "name": args.name, "timezone": args.timezone}
+    body = {"id": args.id, "name": args.name, "timezone": args.timezone, "locale": args.locale}
     return show(args, client(args).post("/stores", body))
+
+
+def set_locale(args: argparse.Namespace) -> int:
+    locale = None if args.locale.lower() == "none" else args.locale
+    return show(args, client(args).patch(f"/stores/{args.id}", {"locale": locale}), store_line)
 
 
 def list_stores(args: argparse.Namespace) -> int:
@@ -80,7 +91,7 @@ def redemptions(args: argparse.Namespace) -> int:
 
 
 def store_line(s: dict) -> str:
-    return f"{s['id']:<16} {s['name']}  ({s['timezone']})"
+    return f"{s['id']:<16} {s['name']}  ({s['timezone']}{', ' + s['locale'] if s.get('locale') else ''})"
 
 
 def store_detail(s: dict) -> str:

@@ -69,6 +69,7 @@ stores = Table(
     Column("name", String(200), nullable=False),
     Column("timezone", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("locale", String(16)),  # its tills' language and formats (en, fr, de, es, or de_CH ...)
 )
 
 enrolment_codes = Table(

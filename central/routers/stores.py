@@ -10,7 +10,7 @@ from starlette.responses import Response
 from central.auth import require_admin, require_campaigns, require_staff_admin
 from central.context import Context, get_context, json
 from central.problems import ADMIN_ERRORS
-from central.schemas import ProblemReview, StoreCreate
+from central.schemas import ProblemReview, StoreCreate, StoreLocale
 from central.services import audit, ledger, problems
 from central.services import devices as service
 from central.services.audit import Actor
@@ -30,6 +30,22 @@ def create_store(
         audit.change(conn, actor, "store.create", "store", data.id, audit.store_state),
     ):
         return json(service.create_store(conn, data), 201)
+
+
+@router.patch("/stores/{store_id}", summary="Set a store's locale (its tills' language and formats)")
+def set_store_locale(
+    store_id: str,
+    data: StoreLocale,
+    actor: Actor = Depends(require_staff_admin),
+    ctx: Context = Depends(get_context),
+) -> Response:
+    """The store's tills take it with their next page (within a second or two when they are on
+    line), unless a till's own `language` setting says otherwise."""
+    with (
+        ctx.db.write() as conn,
+        audit.change(conn, actor, "store.locale", "store", store_id, audit.store_state),
+    ):
+        return json(service.set_store_locale(conn, store_id, data.locale))
 
 
 @router.get("/stores", summary="Every store")

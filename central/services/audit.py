@@ -148,6 +148,7 @@ class VoucherState:
 class StoreState:
     name: str
     timezone: str
+    locale: str | None
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def voucher_state(conn: Connection, vid: str) -> VoucherState | None:
 
 def store_state(conn: Connection, store_id: str) -> StoreState | None:
     row = (
-        conn.execute(select(stores.c.name, stores.c.timezone).where(stores.c.id == store_id))
+        conn.execute(select(stores.c.name, stores.c.timezone, stores.c.locale).where(stores.c.id == store_id))
         .mappings()
         .first()
     )

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from central.db.engine import next_seq
 from central.db.schema import devices, enrolment_codes, meta, stores, utcnow
 from central.schemas import StoreCreate
 from central.services.ids import new_id, new_token, token_hash
@@ -28,6 +29,7 @@ class Store:
     id: str
     name: str
     timezone: str  # an IANA name; vouchers' validity days are counted in it
+    locale: str | None  # its tills' language and formats (words.normal_locale); None: each till's own
     created_at: datetime
 
 
@@ -93,7 +95,13 @@ class Revocation:
 
 
 def _store(row: RowMapping) -> Store:
-    return Store(id=row["id"], name=row["name"], timezone=row["timezone"], created_at=row["created_at"])
+    return Store(
+        id=row["id"],
+        name=row["name"],
+        timezone=row["timezone"],
+        locale=row["locale"],
+        created_at=row["created_at"],
+    )
 
 
 def create_store(conn: Connection, data: StoreCreate) -> Store:
@@ -102,12 +110,25 @@ def create_store(conn: Connection, data: StoreCreate) -> Store:
         with conn.begin_nested():
             conn.execute(
                 insert(stores).values(
-                    id=store.id, name=store.name, timezone=store.timezone, created_at=store.created_at
+                    id=store.id,
+                    name=store.name,
+                    timezone=store.timezone,
+                    locale=store.locale,
+                    created_at=store.created_at,
                 )
             )
     except IntegrityError:
         raise Conflict(f"A store with id '{data.id}' already exists.") from None
     return store
+
+
+def set_store_locale(conn: Connection, store_id: str, locale: str | None) -> Store:
+    """The store's locale (None: none), sent to its tills with their next page: the change counter
+    moves, so waiting pulls answer with the store as it is now."""
+    get_store(conn, store_id)
+    conn.execute(update(stores).where(stores.c.id == store_id).values(locale=locale))
+    next_seq(conn)
+    return get_store(conn, store_id)
 
 
 def get_store(conn: Connection, store_id: str) -> Store:

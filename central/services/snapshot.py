@@ -79,7 +79,7 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int, head: int) ->
     """The changes after `cursor` up to `head` (Database.read_at_head: every change up to it is in
     this read's view; none after it is served, as a writer may still commit below it)."""
     store_row = conn.execute(
-        select(stores.c.id, stores.c.timezone, stores.c.name).where(stores.c.id == store_id)
+        select(stores.c.id, stores.c.timezone, stores.c.name, stores.c.locale).where(stores.c.id == store_id)
     ).one()
     b_rows = _fetch(
         conn,
@@ -143,7 +143,12 @@ def page(conn: Connection, store_id: str, cursor: int, limit: int, head: int) ->
         "complete": complete,
         "head": head,
         "remaining": 0 if complete else max(0, head - next_cursor),
-        "store": {"id": store_row.id, "timezone": store_row.timezone, "name": store_row.name},
+        "store": {
+            "id": store_row.id,
+            "timezone": store_row.timezone,
+            "name": store_row.name,
+            "locale": store_row.locale,
+        },
         "batches": [
             {
                 "id": i,

@@ -208,3 +208,17 @@ def test_demo_seeds_every_state_and_prints_codes(tmp_path):
         process.send_signal(signal.SIGINT)
         process.wait(90)  # the server stops, then the mail server; slow on a busy two-core machine
     assert process.returncode == 0
+
+
+def test_a_store_s_locale_is_set_from_the_command_line(server):
+    made = run(server, "store", "create", "lyon", "Lyon", "--timezone", "Europe/Paris", "--locale", "fr-FR")
+    assert "lyon" in made.stdout and "fr_FR" in made.stdout
+    changed = run(server, "store", "locale", "lyon", "de_CH")
+    assert "Europe/Paris, de_CH" in changed.stdout
+    assert "de_CH" not in run(server, "store", "locale", "lyon", "none").stdout
+    wrong = run(server, "store", "locale", "lyon", "klingon", ok=False)
+    assert (
+        wrong.returncode == 1
+        and "unknown locale 'klingon'" in wrong.stderr
+        and "Traceback" not in wrong.stderr
+    )

@@ -65,7 +65,7 @@ def test_full_snapshot_in_pages_has_every_claimed_voucher_with_its_code_hash_and
     # nothing new: one complete, empty page at the same cursor
     page = api.call("GET", "/sync/snapshot", 200, token=device["token"], params={"cursor": cursor}).json()
     assert page["complete"] and page["next_cursor"] == cursor and page["vouchers"] == []
-    assert page["store"] == {"id": "s1", "timezone": "Europe/London", "name": "Store s1"}
+    assert page["store"] == {"id": "s1", "timezone": "Europe/London", "name": "Store s1", "locale": None}
 
 
 def test_deltas_carry_changes_and_tombstones(api):

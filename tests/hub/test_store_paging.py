@@ -48,6 +48,7 @@ def test_a_page_is_docs_protocols_page_and_pages_follow_on(tmp_path):
         "id": "s1",
         "timezone": "Europe/London",
         "name": None,  # this head office's page named none
+        "locale": None,  # nor a locale
     }
     assert store.page(store.head(), 100)["vouchers"] == []
     store.close()
