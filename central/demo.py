@@ -34,7 +34,8 @@ from vouchers.verdict import Verdict
 DEMO_STAFF = "hq@demo.example"
 
 
-def run_demo(data_dir: Path, port: int, large_batch: int = 1_000_000) -> int:
+def run_demo(data_dir: Path, port: int, large_batch: int = 1_000_000, locale: str | None = None) -> int:
+    """`locale`: the demo stores' (their tills speak it); the pages' links choose it too."""
     if not _port_free(port):
         print(
             f"error: port {port} is in use (another demo or server?). Stop it, or pick another port: "
@@ -66,9 +67,14 @@ def run_demo(data_dir: Path, port: int, large_batch: int = 1_000_000) -> int:
     _write_secret(data_dir / "admin-token", token)
     password, api_token = add_demo_staff(settings, data_dir)
     client = AdminClient(url, api_token)  # the staff member's own token: the admin token only bootstraps
-    tries = seed(client, large_batch)
+    tries = seed(client, large_batch, locale)
     write_codes(data_dir, tries)
     print(summary(url, data_dir, tries, password, mail.port), flush=True)
+    if locale:
+        print(
+            f"  language:     {locale}: the stores' tills speak it; pages: {url}/dashboard?lang={locale}",
+            flush=True,
+        )
     try:
         while thread.is_alive():
             thread.join(0.5)
@@ -182,12 +188,14 @@ def _unclaimed_code(client: AdminClient, batch: dict) -> str:
     ][0]["code"]
 
 
-def seed(client: AdminClient, large_batch: int = 1_000_000) -> dict[str, str]:
-    """Stores, a device and batches in every state; returns codes that give each verdict."""
-    client.post("/stores", {"id": "demo-shop", "name": "Demo Shop, High Street", "timezone": "Europe/London"})
-    client.post(
-        "/stores", {"id": "other-shop", "name": "Other Shop, Station Road", "timezone": "Europe/London"}
-    )
+def seed(client: AdminClient, large_batch: int = 1_000_000, locale: str | None = None) -> dict[str, str]:
+    """Stores (in `locale`, if given), a device and batches in every state; returns codes that give
+    each verdict."""
+    for store_id, name in (
+        ("demo-shop", "Demo Shop, High Street"),
+        ("other-shop", "Other Shop, Station Road"),
+    ):
+        client.post("/stores", {"id": store_id, "name": name, "timezone": "Europe/London", "locale": locale})
     full = ("validate", "generate", "distribute", "redeemable")
     _batch(client, "Spring 2027 Newsletter", "Being set up: no types yet.", 100, types=[])
     _batch(client, "Easter Leaflet", "Validated, ready to generate.", 200, steps=("validate",))

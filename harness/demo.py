@@ -15,7 +15,8 @@ Settings from the environment: PORT (8000), DEMO_DATA (demo-data), DEMO_LOGS (. 
 demo-central.log and demo-agent.log go), DEMO_LARGE_BATCH (1000000 vouchers generated in the
 background; 100000 with two tills), DEMO_CAMERA (e.g. 0 or /dev/video0 for a webcam, or
 demo-data/camera; till 1's with two tills), DEMO_TILLS (1 or 2), DEMO_HUB_PORT (PORT + 470, the
-hub's), DEMO_TMUX_SOCKET (the tmux socket name of the two-till demo, for a test to read its panes).
+hub's), DEMO_TMUX_SOCKET (the tmux socket name of the two-till demo, for a test to read its panes),
+DEMO_LANG (en, fr, de or es: the demo stores' locale, so their tills speak it; `make demo DEMO_LANG=de`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from harness.agent import AgentProcess
 from harness.office import HeadOffice
 from harness.processes import Child, Lifeline, StartFailed, program, spawn, wait_for
 from harness.server import ServerProcess
+from words import LANGUAGES
 
 SEEDING_DEADLINE = 300  # a dozen batches seeded through the API on a loaded two-core machine
 FIRST_PULL_DEADLINE = 60
@@ -71,7 +73,7 @@ def run(port: int, data: Path, logs: Path, large_batch: str, camera: str) -> int
     data.mkdir(parents=True, exist_ok=True)
     central_log.unlink(missing_ok=True)  # a summary left by an earlier demo is not this one's
     print(f"demo: starting head office on {url} (log: {central_log})", flush=True)
-    argv = [program("voucher-central"), "demo", "--port", str(port), "--data-dir", str(data)]
+    argv = [program("voucher-central"), "demo", "--port", str(port), "--data-dir", str(data), *_locale()]
     central = Child([*argv, "--large-batch", large_batch], log=central_log, name="voucher-central demo")
     till = data / "till"
     agent = AgentProcess(till, log=agent_log)
@@ -246,6 +248,7 @@ class Shop:
             "DEMO_LOGS": str(self.logs),
             "DEMO_LARGE_BATCH": self.large_batch,
             "DEMO_CAMERA": self.camera,
+            "DEMO_LANG": os.environ.get("DEMO_LANG", ""),
         }
         command = "exec env " + shlex.join(
             [f"{k}={v}" for k, v in settings.items()] + [sys.executable, "-m", "harness.demo"]
@@ -332,7 +335,15 @@ class Shop:
         for log in (central_log, hub_log):
             log.unlink(missing_ok=True)  # an earlier demo's
         say(f"demo: starting head office on {self.url} (log: {central_log})")
-        argv = [program("voucher-central"), "demo", "--port", str(self.port), "--data-dir", str(data)]
+        argv = [
+            program("voucher-central"),
+            "demo",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(data),
+            *_locale(),
+        ]
         self.central = Child(
             [*argv, "--large-batch", self.large_batch], log=central_log, name="voucher-central demo"
         )
@@ -592,10 +603,20 @@ Ctrl+Q at a till, or q and Enter here, ends the demo and stops everything it sta
             self.lifeline.release()
 
 
+def _locale() -> list[str]:
+    """`voucher-central demo`'s --locale from DEMO_LANG (checked by main)."""
+    language = os.environ.get("DEMO_LANG", "").strip()
+    return ["--locale", language] if language else []
+
+
 def main() -> int:
     tills = os.environ.get("DEMO_TILLS", "1").strip() or "1"
     if tills not in ("1", "2"):
         print(f"demo: DEMO_TILLS is 1 or 2, not {tills!r}", file=sys.stderr)
+        return 2
+    language = os.environ.get("DEMO_LANG", "").strip()
+    if language and language not in LANGUAGES:
+        print(f"demo: DEMO_LANG is one of {', '.join(LANGUAGES)}, not {language!r}", file=sys.stderr)
         return 2
     port = int(os.environ.get("PORT", "8000"))
     data = Path(os.environ.get("DEMO_DATA", "demo-data"))

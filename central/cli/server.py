@@ -56,6 +56,10 @@ def add_commands(root: Group) -> None:
         metavar="N",
         help="vouchers in the batch generated in the background (default 1,000,000)",
     )
+    demo.add_argument(
+        "--locale",
+        help="the demo stores' locale, their tills' language: en, fr, de or es (default: none, English)",
+    )
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -107,4 +111,4 @@ def backup_command(args: argparse.Namespace) -> int:
 def demo_command(args: argparse.Namespace) -> int:
     from central.demo import run_demo
 
-    return run_demo(Path(args.data_dir), args.port, args.large_batch)
+    return run_demo(Path(args.data_dir), args.port, args.large_batch, args.locale)

@@ -152,7 +152,8 @@ def test_serve_refuses_to_start_without_an_admin_token(tmp_path):
 def test_demo_seeds_every_state_and_prints_codes(tmp_path):
     port = free_port()
     process = spawn(  # dies with the test run, however it ends
-        [CLI, "demo", "--port", str(port), "--data-dir", str(tmp_path / "demo"), "--large-batch", "5000"],
+        [CLI, "demo", "--port", str(port), "--data-dir", str(tmp_path / "demo"), "--large-batch", "5000"]
+        + ["--locale", "de"],  # make demo DEMO_LANG=de
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -187,6 +188,10 @@ def test_demo_seeds_every_state_and_prints_codes(tmp_path):
             "void",
         } <= states
         assert any(b["claims"] == "paused" for b in batches)
+        stores = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/stores", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        assert {s["locale"] for s in stores} == {"de"}  # the stores' tills speak German
         assert any(b["metrics"]["redeemed"] > 0 for b in batches)
         # the dashboard: its URL and a staff account's credentials are printed, and they work
         shown = re.search(r"dashboard:\s+(\S+)/dashboard\s+\(sign in as (\S+), password (\S+);", text)
