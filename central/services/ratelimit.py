@@ -64,25 +64,27 @@ def _retry_after(limit: Limit, window_start: datetime, now: datetime) -> int:
     return max(1, math.ceil((window_start + timedelta(seconds=limit.seconds) - now).total_seconds()))
 
 
+def _upsert(sqlite: bool, key: str, seconds: int, n: int, now: datetime):
+    """The statement that counts `n` hits of `key` at `now` in a window of `seconds`: a window that
+    is over starts again with these hits; it returns the count and the window's start."""
+    statement = (sqlite_insert if sqlite else pg_insert)(rate_limits).values(
+        key=key, window_start=now, hits=n
+    )
+    fresh = rate_limits.c.window_start <= now - timedelta(seconds=seconds)
+    return statement.on_conflict_do_update(
+        index_elements=[rate_limits.c.key],
+        set_={
+            "hits": case((fresh, statement.excluded.hits), else_=rate_limits.c.hits + n),
+            "window_start": case((fresh, literal(now, UTCDateTime())), else_=rate_limits.c.window_start),
+        },
+    ).returning(rate_limits.c.hits, rate_limits.c.window_start)
+
+
 def hit(db: Database, limit: Limit, subject: str) -> None:
     """Count one request of `subject`; RateLimited when it is over the limit (the hit still counts)."""
     now = utcnow()
-    insert = sqlite_insert if db.is_sqlite else pg_insert
-    fresh = rate_limits.c.window_start <= now - timedelta(seconds=limit.seconds)
-    statement = (
-        insert(rate_limits)
-        .values(key=_key(limit, subject), window_start=now, hits=1)
-        .on_conflict_do_update(
-            index_elements=[rate_limits.c.key],
-            set_={
-                "hits": case((fresh, 1), else_=rate_limits.c.hits + 1),
-                "window_start": case((fresh, literal(now, UTCDateTime())), else_=rate_limits.c.window_start),
-            },
-        )
-        .returning(rate_limits.c.hits, rate_limits.c.window_start)
-    )
     with db.counter() as conn:
-        hits, start = conn.execute(statement).one()
+        hits, start = conn.execute(_upsert(db.is_sqlite, _key(limit, subject), limit.seconds, 1, now)).one()
     if hits > limit.hits:
         raise limit.refused(_retry_after(limit, start, now))
 
@@ -118,21 +120,8 @@ def _flusher(seconds: int) -> Callable[[Connection, Mapping[str, int]], None]:
 
         def flush(conn: Connection, counts: Mapping[str, int]) -> None:
             now = utcnow()
-            dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-            fresh = rate_limits.c.window_start <= now - timedelta(seconds=seconds)
             for key, n in counts.items():
-                statement = dialect_insert(rate_limits).values(key=key, window_start=now, hits=n)
-                conn.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=[rate_limits.c.key],
-                        set_={
-                            "hits": case((fresh, statement.excluded.hits), else_=rate_limits.c.hits + n),
-                            "window_start": case(
-                                (fresh, literal(now, UTCDateTime())), else_=rate_limits.c.window_start
-                            ),
-                        },
-                    )
-                )
+                conn.execute(_upsert(conn.dialect.name == "sqlite", key, seconds, n, now))
 
         _FLUSHERS[seconds] = flush
     return _FLUSHERS[seconds]
