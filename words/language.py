@@ -6,7 +6,10 @@ region (de-CH, fr_BE) gets its language's words; what is not one of the four get
 
 from __future__ import annotations
 
-from babel.core import Locale, UnknownLocaleError, default_locale
+import os
+from collections.abc import Mapping
+
+from babel.core import Locale, UnknownLocaleError
 
 LANGUAGES: tuple[str, ...] = ("en", "fr", "de", "es")
 SOURCE = "en"
@@ -58,11 +61,17 @@ def negotiate(accept_language: str | None) -> str:
     return min(wanted)[2] if wanted else SOURCE
 
 
-def from_environment() -> str:
-    """The language for a command-line program: the locale of its environment (LC_MESSAGES,
-    LANGUAGE, LC_ALL, LC_CTYPE, LANG, as Babel reads them), reduced to LANGUAGES; English otherwise."""
-    try:
-        name = default_locale("LC_MESSAGES")
-        return language_of(Locale.parse(name).language if name else None) or SOURCE
-    except (ValueError, UnknownLocaleError):
+def from_environment(environ: Mapping[str, str] | None = None) -> str:
+    """The language for a command-line program, from its environment as gettext reads it: the first
+    of LC_ALL, LC_MESSAGES and LANG that is set names the locale (C or POSIX: English), and LANGUAGE,
+    a list such as `es:fr`, comes first unless that locale is C. LC_CTYPE is not asked: Python sets it
+    to C.UTF-8 itself when LANG names a locale the machine lacks (PEP 538), which says nothing of
+    the person's language. Reduced to LANGUAGES; English otherwise."""
+    env = os.environ if environ is None else environ
+    locale = next((env[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(name)), "")
+    if locale.split(".", 1)[0] in ("C", "POSIX"):
         return SOURCE
+    for tag in env.get("LANGUAGE", "").split(":"):
+        if language_of(tag):
+            return language_of(tag) or SOURCE
+    return language_of(locale) or SOURCE

@@ -51,6 +51,9 @@ def test_negotiate_picks_the_most_wanted_worded_language(header, language):
         ({"LANGUAGE": "es:fr", "LANG": "de_DE.UTF-8"}, "es"),
         ({"LANG": "it_IT.UTF-8"}, "en"),
         ({"LANG": "C"}, "en"),
+        ({"LC_ALL": "C.UTF-8", "LANGUAGE": "de"}, "en"),  # C wins over LANGUAGE, as in gettext
+        ({"LC_CTYPE": "C.UTF-8", "LANG": "fr_FR.UTF-8"}, "fr"),  # Python's PEP 538 coercion: not a language
+        ({"LANGUAGE": "it:de", "LANG": "en_US.UTF-8"}, "de"),
         ({}, "en"),
     ],
 )
