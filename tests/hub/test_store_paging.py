@@ -12,6 +12,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from store_support import (
+    STORE,
     T0,
     TILL_1,
     TILL_2,
@@ -28,6 +29,7 @@ from store_support import (
 )
 
 from hub.schema import FEED_BASE
+from localdb.till import Till
 from vouchers.wire import EventResult, SnapshotPage
 
 SERIALS = range(1, 6)
@@ -237,3 +239,17 @@ def test_any_interleaving_ends_with_the_till_at_the_hubs_latest_state(steps):
             assert world.till.problems() == reviewed
         finally:
             world.close()
+
+
+def test_the_store_s_locale_set_at_head_office_reaches_a_till_that_is_caught_up(tmp_path):
+    store = ready_store(tmp_path / "hub.db")
+    till = TillReplica(tmp_path / "till" / "replica.db")
+    till.catch_up(store)
+    head = store.head()
+    assert Till(till.replica.conn, None).locale() is None
+    # head office set the store's locale: its counter moved, its next page carries the store so
+    store.apply_upstream(ho_page(100, 101, store={**STORE, "locale": "de_CH"}), store.begin_pull())
+    assert store.head() > head  # a change for the tills, though no row changed
+    page = till.pull(store)
+    assert page["store"]["locale"] == "de_CH" and Till(till.replica.conn, None).locale() == "de_CH"
+    store.close()
