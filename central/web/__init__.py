@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -17,7 +18,7 @@ from central.problems import status_of
 from central.web.pages import audit, batch, batches, members, reports, signin, staff, stores, tokens, vouchers
 from central.web.security import DashboardHeaders
 from central.web.session import SIGN_IN_PATH, SignInRequired
-from central.web.templating import ErrorWords, error_words, render
+from central.web.templating import ErrorWords, error_words, render, words_of
 from vouchers.errors import VoucherError
 
 STATIC = Path(__file__).parent.parent / "static"
@@ -44,10 +45,10 @@ async def _sign_in_required(request: Request, exc: Exception) -> Response:
     if request.method == "GET" and "x-fragment" not in request.headers:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"{SIGN_IN_PATH}?next={quote(target)}", status_code=303)
-    return HTMLResponse(
-        '<p class="error" role="alert">Your sign-in has ended. <a href="/dashboard/sign-in">Sign in again</a>.</p>',
-        status_code=401,
-    )
+    words = words_of(request)
+    link = Markup('<a href="/dashboard/sign-in">{}</a>').format(words.gettext("Sign in again"))
+    text = Markup(escape(words.gettext("Your sign-in has ended. {link}."))).format(link=link)
+    return HTMLResponse(Markup('<p class="error" role="alert">{}</p>').format(text), status_code=401)
 
 
 def _for_pages(api_handler):
@@ -62,8 +63,11 @@ def _for_pages(api_handler):
             assert isinstance(exc, HTTPException)  # the other class this handler is installed for
             status = exc.status_code
             detail = exc.detail if isinstance(exc.detail, str) else ""
-            title = "Page not found" if status == 404 else "Request refused"
-            words = ErrorWords(title, "There is no such page." if status == 404 else detail)
+            said = words_of(request)
+            if status == 404:
+                words = ErrorWords(said.gettext("Page not found"), said.gettext("There is no such page."))
+            else:
+                words = ErrorWords(said.gettext("Request refused"), detail)
         if "x-fragment" in request.headers:
             return render(request, "dashboard/_error.html", {"error": words}, status)
         return render(request, "dashboard/error.html", {"error": words}, status)

@@ -12,9 +12,9 @@ from starlette.responses import Response
 from central.context import Context, get_context
 from central.services import fleet
 from central.services.staff import Session
+from central.web import phrases
 from central.web.session import signed_in
-from central.web.templating import render
-from vouchers.ages import ago, duration
+from central.web.templating import render, words_of
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 PATH = "/dashboard/devices/stale"
@@ -24,14 +24,19 @@ PATH = "/dashboard/devices/stale"
 def quiet_tills(
     request: Request, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
 ) -> Response:
+    words = words_of(request)
     limit = timedelta(minutes=ctx.settings.stale_device_minutes)
     with ctx.db.read() as conn:
         quiet = fleet.quiet_devices(conn, limit)
     rows = [
         {
             **asdict(d),
-            "heard": ago(d.quiet_for) if d.last_heartbeat_at else f"never (enrolled {ago(d.quiet_for)})",
+            "heard": phrases.ago(words, d.quiet_for)
+            if d.last_heartbeat_at
+            else words.gettext("never (enrolled {ago})", ago=phrases.ago(words, d.quiet_for)),
         }
         for d in quiet
     ]
-    return render(request, "dashboard/devices_stale.html", {"devices": rows, "limit": duration(limit)})
+    return render(
+        request, "dashboard/devices_stale.html", {"devices": rows, "limit": phrases.duration(words, limit)}
+    )

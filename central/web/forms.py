@@ -10,6 +10,8 @@ from pydantic_core import ErrorDetails
 from starlette.datastructures import FormData
 
 from vouchers.errors import FieldError
+from vouchers.wording import N_
+from words import Words
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,41 +29,43 @@ BATCH_OPTIONAL = frozenset({"valid_from", "valid_until", "channel"})
 TYPE_OPTIONAL = frozenset({"serial_start", "serial_end", "min_purchase"})
 
 FIELD_LABELS = {
-    "identifier": "Identifier",
-    "description": "Description",
-    "serial_start": "First serial",
-    "serial_end": "Last serial",
-    "valid_from": "Valid from",
-    "valid_until": "Valid until",
-    "stores": "Stores",
-    "channel": "Channel",
-    "types": "Types",
-    "name": "Name",
-    "value": "Value",
-    "min_purchase": "Minimum purchase",
-    "initial_status": "Initial status",
-    "id": "Store id",
-    "timezone": "Time zone",
-    "email": "E-mail address",
-    "password": "Password",
-    "role": "Role",
-    "days": "Days",
+    "identifier": N_("Identifier"),
+    "description": N_("Description"),
+    "serial_start": N_("First serial"),
+    "serial_end": N_("Last serial"),
+    "valid_from": N_("Valid from"),
+    "valid_until": N_("Valid until"),
+    "stores": N_("Stores"),
+    "channel": N_("Channel"),
+    "types": N_("Types"),
+    "name": N_("Name"),
+    "value": N_("Value"),
+    "min_purchase": N_("Minimum purchase"),
+    "initial_status": N_("Initial status"),
+    "id": N_("Store id"),
+    "timezone": N_("Time zone"),
+    "email": N_("E-mail address"),
+    "password": N_("Password"),
+    "role": N_("Role"),
+    "days": N_("Days"),
 }
 
 _FRIENDLY = {
-    "int_parsing": "Enter a whole number.",
-    "int_type": "Enter a whole number.",
-    "greater_than_equal": "Enter {ge} or more.",
-    "less_than_equal": "Enter at most {le}.",
-    "date_parsing": "Enter a day as YYYY-MM-DD.",
-    "date_from_datetime_parsing": "Enter a day as YYYY-MM-DD.",
-    "date_type": "Enter a day as YYYY-MM-DD.",
-    "string_too_long": "Use at most {max_length} characters.",
-    "string_too_short": "This cannot be empty.",
-    "string_pattern_mismatch": "Use letters, digits, - and _ only (at most 64, starting with a letter or digit).",
-    "missing": "This is required.",
-    "literal_error": "Choose one of the options.",
-    "enum": "Choose one of the options.",
+    "int_parsing": N_("Enter a whole number."),
+    "int_type": N_("Enter a whole number."),
+    "greater_than_equal": N_("Enter {ge} or more."),
+    "less_than_equal": N_("Enter at most {le}."),
+    "date_parsing": N_("Enter a day as YYYY-MM-DD."),
+    "date_from_datetime_parsing": N_("Enter a day as YYYY-MM-DD."),
+    "date_type": N_("Enter a day as YYYY-MM-DD."),
+    "string_too_long": N_("Use at most {max_length} characters."),
+    "string_too_short": N_("This cannot be empty."),
+    "string_pattern_mismatch": N_(
+        "Use letters, digits, - and _ only (at most 64, starting with a letter or digit)."
+    ),
+    "missing": N_("This is required."),
+    "literal_error": N_("Choose one of the options."),
+    "enum": N_("Choose one of the options."),
 }
 
 
@@ -79,23 +83,25 @@ def fields(
     return out
 
 
-def parse(model: type[M], data: Mapping[str, object]) -> tuple[M | None, list[FieldError]]:
+def parse(model: type[M], data: Mapping[str, object], words: Words) -> tuple[M | None, list[FieldError]]:
+    """The model, or what is wrong with each field in the page's language."""
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, [_field_error(e) for e in exc.errors()]
+        return None, [_field_error(e, words) for e in exc.errors()]
 
 
-def _field_error(error: ErrorDetails) -> FieldError:
+def _field_error(error: ErrorDetails, words: Words) -> FieldError:
+    """One field's error in words; a validator's own message (central/schemas) as it reads."""
     loc = [str(p) for p in error.get("loc", ())]
     name = loc[0] if loc else "form"
     template = _FRIENDLY.get(error.get("type", ""))
     message = error.get("msg", "Not valid.")
     if template:
-        try:
-            message = template.format(**(error.get("ctx") or {}))
-        except (KeyError, IndexError):
-            pass
+        facts = {
+            key: words.number(v) if isinstance(v, int) else v for key, v in (error.get("ctx") or {}).items()
+        }
+        message = words.gettext(template, **facts)
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
         message = message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")

@@ -1,5 +1,6 @@
 """Times as staff read them: a store's events in the store's time zone, head office's own in the
-office's (the setting office_timezone), always with the zone shown ("2026-03-02 14:05 CET").
+office's (the setting office_timezone), always with the zone shown ("2026-03-02 14:05 CET"), written
+as the page's language writes them (Babel).
 
 Each time is a <time datetime="…"> element carrying the exact UTC instant, so a reader (or a test)
 can always get back to it; its title says the same time in UTC.
@@ -15,6 +16,8 @@ from sqlalchemy import select
 
 from central.db.engine import Database
 from central.db.schema import stores
+from central.web.phrases import DOMAIN
+from words import Words, words_for
 
 
 def zone(name: str | None) -> tzinfo:
@@ -39,23 +42,36 @@ def zone_label(moment: datetime) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def text(value: datetime, where: tzinfo) -> str:
-    """'2026-03-02 14:05 CET': the time in that zone, with the zone."""
+def text(value: datetime, where: tzinfo, words: Words | None = None) -> str:
+    """'2026-03-02 14:05 CET' ('02.03.2026 14:05 CET' in German): the time in that zone, in the
+    page's language (English without one), with the zone."""
+    words = words or words_for(None, DOMAIN)
+    # TRANSLATORS: a CLDR pattern for a date and time on the dashboard (dd day, MM month, yyyy year, HH:mm)
+    pattern = words.pgettext("dashboard time", "yyyy-MM-dd HH:mm")
     local = value.astimezone(where)
-    return f"{local:%Y-%m-%d %H:%M} {zone_label(local)}"
+    return f"{words_for(words.language, DOMAIN, where).datetime(local, pattern)} {zone_label(local)}"
 
 
-def element(value: datetime | date | None, where: tzinfo, empty: str = "—") -> Markup | str:
-    """A time as a <time> element in that zone (a date as itself; None as `empty`)."""
+def day(value: date, words: Words | None = None) -> str:
+    """'2026-03-02' ('02.03.2026' in German): a calendar day as the page's language writes it."""
+    words = words or words_for(None, DOMAIN)
+    # TRANSLATORS: a CLDR pattern for a calendar day on the dashboard (dd day, MM month, yyyy year)
+    return words.date(value, words.pgettext("dashboard day", "yyyy-MM-dd"))
+
+
+def element(
+    value: datetime | date | None, where: tzinfo, words: Words | None = None, empty: str = "—"
+) -> Markup | str:
+    """A time as a <time> element in that zone, in the page's language (a date as itself; None as `empty`)."""
     if value is None:
         return empty
     if not isinstance(value, datetime):
-        return value.isoformat()
+        return day(value, words)
     if value.tzinfo is None:  # the database hands out aware UTC times; anything else is UTC too
         value = value.replace(tzinfo=UTC)
     instant = value.astimezone(UTC)
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        instant.isoformat(timespec="seconds"), text(instant, UTC), escape(text(value, where))
+        instant.isoformat(timespec="seconds"), text(instant, UTC, words), escape(text(value, where, words))
     )
 
 

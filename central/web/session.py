@@ -22,6 +22,7 @@ from central.services.audit import Actor
 from central.services.staff import Session
 from vouchers.errors import Forbidden
 from vouchers.roles import require_to
+from vouchers.wording import N_
 
 SESSION_COOKIE = "voucher_session"
 SIGN_IN_COOKIE = "voucher_sign_in"
@@ -35,12 +36,13 @@ class SignInRequired(Exception):
 
 class CsrfRefused(Forbidden):
     slug = "csrf-refused"
-    title = "This form did not come from the dashboard"
+    title = N_("This form did not come from the dashboard")  # worded on the page (error_words)
 
     def __init__(
         self,
-        detail: str = "The form's security token is missing or out of date. "
-        "Go back, reload the page and try again.",
+        detail: str = N_(
+            "The form's security token is missing or out of date. Go back, reload the page and try again."
+        ),
     ) -> None:
         super().__init__(detail)
 
@@ -100,9 +102,13 @@ def check_origin(request: Request, ctx: Context) -> None:
         return
     allowed = {_origin(str(request.base_url)), _origin(ctx.settings.public_url)}
     if origin.rstrip("/").lower() not in allowed:
+        from central.web.templating import words_of  # the page's language (templating imports no session)
+
         raise CsrfRefused(
-            f"The request came from another site ({origin}); the dashboard only takes forms "
-            "from its own pages."
+            words_of(request).gettext(
+                "The request came from another site ({origin}); the dashboard only takes forms from its own pages.",
+                origin=origin,
+            )
         )
 
 

@@ -1,112 +1,126 @@
-"""The dashboard's Jinja2 templates, their filters, and one `render` every page goes through."""
+"""The dashboard's Jinja2 templates, their filters, and one `render` every page goes through, in the
+request's language (Jinja's i18n extension, the "dashboard" catalogue)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.responses import Response
 
-from central.web import localtime
+from central.language import choices, remember, request_language
+from central.web import localtime, phrases
+from central.web.phrases import ACTION_LABELS, DOMAIN, STATE_WORDS
 from vouchers import roles
 from vouchers.errors import FieldError, VoucherError
 from vouchers.lifecycle import CLAIMABLE
 from vouchers.metrics import BENCHMARKS, Metrics, Rating, rating
 from vouchers.verdict import Verdict
+from vouchers.wording import N_
+from words import Words, words_for
 from words import verdicts as verdict_words
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES)
-
-STATE_WORDS = {
-    "configuring": "Configuring",
-    "validated": "Validated",
-    "generating": "Generating",
-    "generated": "Generated",
-    "distributed": "Distributed",
-    "redeemable": "Redeemable",
-    "locked": "Locked",
-    "void": "Void",
-}
-
-# The labels of life-cycle and claims actions, as buttons and menu items show them.
-ACTION_LABELS = {
-    "validate": "Validate",
-    "configure": "Back to configuring",
-    "generate": "Generate vouchers",
-    "distribute": "Distribute",
-    "redeemable": "Make redeemable",
-    "lock": "Lock",
-    "void": "Void batch",
-    "edit": "Edit batch",
-    "pause": "Pause batch",
-    "resume": "Resume batch",
-    "delete": "Delete batch",
-}
-
-# What a finished action says at the top of the next page (?done=KEY; n is a count).
-DONE = {
-    "signed-out": "You are signed out.",
-    "created": "Batch created. Add its types, then validate it.",
-    "saved": "Batch saved.",
-    "type-added": "Type added.",
-    "type-saved": "Type saved.",
-    "type-removed": "Type removed.",
-    "validate": "The batch is valid: it can be generated now.",
-    "configure": "The batch is back in configuring: edit it, then validate it again.",
-    "generate": "Generating vouchers in the background. You may leave this page and come back.",
-    "generated": "Generation finished: the vouchers exist. Distribute the batch when you hand them out.",
-    "distribute": "Batch distributed: members may claim its vouchers.",
-    "redeemable": "Batch redeemable: tills accept its vouchers.",
-    "lock": "Batch locked: tills refuse its vouchers until it is redeemable again.",
-    "void": "Batch void: nothing in it can be used any more.",
-    "pause": "Batch paused: no new claims; vouchers already claimed stay valid.",
-    "resume": "Batch resumed: members may claim again.",
-    "deleted": "Batch deleted with its {n} vouchers.",
-    "store-created": "Store created.",
-    "revoked": "Device revoked: its token stopped working.",
-    "reviewed": "Marked as reviewed: both stores' tills see it closed at their next sync.",
-    "already-reviewed": "Someone had already reviewed it: their note stands.",
-    "review-needs-note": "Write a note to mark it reviewed (what was found, what was done).",
-    "staff-added": "Staff account added. Give them their password in person; they sign in at /dashboard.",
-    "staff-role": "Role changed: it applies at once, to their sessions and API tokens.",
-    "staff-disabled": "Account disabled: its sessions ended and its API tokens stopped working.",
-    "staff-enabled": "Account enabled: they can sign in again, and their unexpired API tokens work again.",
-    "unchanged": "Nothing to change: it was so already.",
-    "token-revoked": "API token revoked: it stopped working at once.",
-    "integration-revoked": "Integration token revoked: the web site's claims with it are refused from now on.",
-    "voucher-reverted": "Voucher reverted to unused: the tills accept it again from their next sync.",
-    "voucher-status": "Voucher status changed: the tills have it from their next sync.",
-}
+templates.env.add_extension("jinja2.ext.i18n")
 
 
-def reason_words(code: str | None) -> str:
+# --- the page's language ----------------------------------------------------------------------------
+# Each render's context carries `words` (the request's language, domain "dashboard"); the gettext
+# callables and the filters read it from the context they are called in, so one shared environment
+# words concurrent pages in their own languages. Macros are imported `with context` to see it.
+
+
+def office_zone(request: Request) -> tzinfo:
+    ctx = getattr(request.app.state, "context", None)
+    return localtime.zone(ctx.settings.office_timezone) if ctx else UTC
+
+
+def words_of(request: Request) -> Words:
+    """The words of the dashboard for this request: its language (central/language.py), in the
+    office's time zone."""
+    return words_for(request_language(request), DOMAIN, office_zone(request))
+
+
+def _words(context) -> Words:
+    words = context.get("words")
+    return words if isinstance(words, Words) else words_for(None, DOMAIN)
+
+
+def _worded(context, text: str, source: str, facts: dict[str, object]) -> str:
+    """A translated template filled with its facts; escaped for an HTML page (a fact that is Markup,
+    a link, stays markup), the source's words when a translation's placeholders do not fit."""
+    if not facts:
+        return text
+    autoescape = context.eval_ctx.autoescape
+    for template in (text, source):
+        try:
+            return Markup(escape(template)).format(**facts) if autoescape else template.format(**facts)
+        except (KeyError, IndexError, ValueError):
+            continue
+    return source
+
+
+@pass_context
+def _gettext(context, message: str, /, **facts: object) -> str:
+    if not message:  # an empty text (an error without detail), never the catalogue's header
+        return message
+    return _worded(context, _words(context).catalogue.gettext(message), message, facts)
+
+
+@pass_context
+def _ngettext(context, singular: str, plural: str, n: int, /, **facts: object) -> str:
+    words = _words(context)
+    source = singular if n == 1 else plural
+    return _worded(
+        context, words.catalogue.ngettext(singular, plural, n), source, {"n": words.number(n), **facts}
+    )
+
+
+@pass_context
+def _pgettext(context, where: str, message: str, /, **facts: object) -> str:
+    return _worded(context, _words(context).catalogue.pgettext(where, message), message, facts)
+
+
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]  # the i18n extension's
+    _gettext, _ngettext, newstyle=False, pgettext=_pgettext
+)
+
+
+def reason_words(words: Words, code: str | None) -> str:
     """Why the ledger refused an event, in words (the kiosk's verdict reasons, and the ledger's own)."""
     if code is None:
         return ""
     try:
-        return verdict_words.reason(verdict_words.english(), Verdict(code))
+        verdict = Verdict(code)
     except ValueError:
-        return LEDGER_REASONS.get(code, code)
+        own = LEDGER_REASONS.get(code)
+        return words.gettext(own) if own else code
+    return verdict_words.reason(words_for(words.language, verdict_words.DOMAIN, words.tz), verdict)
 
 
 LEDGER_REASONS = {
-    "ID_IN_USE": "Another till already sent an event with this id.",
-    "UNKNOWN_REDEMPTION": "The redemption this undo refers to is unknown.",
-    "NOT_REDEEMED": "The voucher was not redeemed by the event this undo refers to.",
+    "ID_IN_USE": N_("Another till already sent an event with this id."),
+    "UNKNOWN_REDEMPTION": N_("The redemption this undo refers to is unknown."),
+    "NOT_REDEEMED": N_("The voucher was not redeemed by the event this undo refers to."),
 }
+
+
+@pass_context
+def reason(context, code: str | None) -> str:
+    return reason_words(_words(context), code)
 
 
 @pass_context
 def when(context, value: datetime | date | None, empty: str = "—") -> Markup | str:
     """Head office's own times (staff actions, sign-ins, tokens) in the office's zone, zone shown."""
-    return localtime.element(value, context.get("office_zone") or UTC, empty)
+    return localtime.element(value, context.get("office_zone") or UTC, _words(context), empty)
 
 
 @pass_context
@@ -116,28 +130,54 @@ def store_when(
     """A store's event (a scan, a till's heartbeat) in that store's zone; the office's without a store."""
     zones = context.get("store_zones")
     where = (zones(store_id) if zones else None) or context.get("office_zone") or UTC
-    return localtime.element(value, where, empty)
+    return localtime.element(value, where, _words(context), empty)
 
 
-def number(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,}"
+@pass_context
+def number(context, value: float | None) -> str:
+    return "—" if value is None else _words(context).number(value)
 
 
-def percent(value: float) -> str:
-    return f"{value:g}%"
+@pass_context
+def percent(context, value: float) -> str:
+    return phrases.percent(_words(context), value)
 
 
-def skew(seconds: int | None) -> str:
-    if seconds is None:
-        return "unknown"
-    if abs(seconds) < 2:
-        return "in step"
-    ahead = "ahead" if seconds > 0 else "behind"
-    s = abs(seconds)
-    amount = f"{s} s" if s < 120 else f"{s // 60} min" if s < 7200 else f"{s // 3600} h"
-    return f"{amount} {ahead}"
+@pass_context
+def skew(context, seconds: int | None) -> str:
+    return phrases.skew(_words(context), seconds)
+
+
+@pass_context
+def day(context, value: date) -> str:
+    """A calendar day as the page's language writes it ('2026-03-02', '02.03.2026')."""
+    return localtime.day(value, _words(context))
+
+
+@pass_context
+def weekday(context, value: date) -> str:
+    """A day's short weekday name in the page's language ('Mon', 'lun.', 'Mo.')."""
+    return _words(context).date(value, "EEE")
+
+
+@pass_context
+def channel_label(context, code: str | None) -> str:
+    return phrases.channel(_words(context), code)
+
+
+@pass_context
+def typical(context, bench) -> str:
+    return phrases.typical(_words(context), bench)
+
+
+@pass_context
+def great(context, bench) -> str:
+    return phrases.great(_words(context), bench)
+
+
+@pass_context
+def rating_words(context, r: Rating) -> str:
+    return _words(context).gettext(phrases.RATING_WORDS[r])
 
 
 def rate_rating(channel: str | None, m: Metrics | dict) -> Rating | None:
@@ -160,8 +200,7 @@ def can(context, what: str) -> bool:
 @pass_context
 def needs_words(context, what: str) -> str:
     """Why an action is not offered: 'Voiding a batch needs the admin role; yours is campaigns.'"""
-    words = roles.NEEDS[what][1]
-    return f"{words[:1].upper()}{words[1:]} needs the {roles.needed(what).value} role; yours is {_role(context)}."
+    return phrases.needs(_words(context), what, _role(context))
 
 
 @pass_context
@@ -178,27 +217,28 @@ def refused_words(context, actions: list[str]) -> str:
     for a in actions:
         if not can(context, f"batch.{a}"):
             by_role.setdefault(roles.for_batch_action(a), []).append(ACTION_LABELS[a])
-    if not by_role:
-        return ""
-    parts = []
-    for i, (role, labels) in enumerate(sorted(by_role.items(), key=lambda kv: list(roles.Role).index(kv[0]))):
-        listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
-        verb = ("needs " if len(labels) == 1 else "need ") if i == 0 else ""
-        parts.append(f"{listed} {verb}the {role.value} role")
-    return f"{', '.join(parts)}; yours is {_role(context)}."
+    ordered = sorted(by_role.items(), key=lambda kv: list(roles.Role).index(kv[0]))
+    return phrases.refused(_words(context), ordered, _role(context))
 
 
 templates.env.filters.update(
-    reason=reason_words,
+    reason=reason,
     when=when,
     store_when=store_when,
     number=number,
     percent=percent,
     skew=skew,
+    day=day,
+    weekday=weekday,
     permitted=permitted,
+    channel_label=channel_label,
+    typical=typical,
+    great=great,
+    rating_words=rating_words,
 )
 templates.env.globals.update(
     STATE_WORDS=STATE_WORDS,
+    STATUS_WORDS=phrases.STATUS_WORDS,
     ACTION_LABELS=ACTION_LABELS,
     BENCHMARKS=BENCHMARKS,
     rating=rate_rating,
@@ -209,30 +249,31 @@ templates.env.globals.update(
 )
 
 
-def done_message(request: Request) -> str | None:
-    key = request.query_params.get("done")
-    text = DONE.get(key or "")
-    if text is None:
-        return None
-    n = request.query_params.get("n", "")
-    return text.format(n=f"{int(n):,}" if n.isdigit() else "all")
+def done_message(request: Request, words: Words) -> str | None:
+    return phrases.done(words, request.query_params.get("done"), request.query_params.get("n", ""))
 
 
 def render(
     request: Request, name: str, context: Mapping[str, object] | None = None, status: int = 200
 ) -> Response:
-    """A dashboard page: the template with the signed-in person, their CSRF token and any message."""
+    """A dashboard page in the request's language: the template with the signed-in person, their CSRF
+    token, any message and the language chooser; a choice made with ?lang= is kept in a cookie."""
     session = getattr(request.state, "session", None)
     ctx = getattr(request.app.state, "context", None)
+    words = words_of(request)
     base = {
-        "office_zone": localtime.zone(ctx.settings.office_timezone) if ctx else UTC,
+        "words": words,
+        "languages": choices(request),
+        "office_zone": office_zone(request),
         "store_zones": localtime.StoreZones(ctx.db if ctx else None),
         "session": session,
         "csrf": session.csrf_token if session else "",
-        "done": done_message(request),
+        "done": done_message(request, words),
         "path": request.url.path,
     }
-    return templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status)
+    response = templates.TemplateResponse(request, name, {**base, **(context or {})}, status_code=status)
+    response.headers.append("Content-Language", words.language)
+    return remember(request, response)
 
 
 @dataclass(frozen=True)

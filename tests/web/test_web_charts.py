@@ -11,6 +11,9 @@ from playwright.sync_api import expect
 from central.services.reports import ChannelFigures, redemptions_by_day
 from central.web import charts
 from vouchers.metrics import BENCHMARKS, metrics
+from words import words_for
+
+ENGLISH = words_for("en", "dashboard")
 
 
 def _redeem(server, device, codes, at: datetime) -> None:
@@ -105,10 +108,12 @@ def test_redemptions_per_day_fill_gaps_and_turn_weekly_over_long_spans(server):
 
 
 def test_charts_escape_names_and_say_what_they_show():
-    svg = charts.redemptions_chart([(date(2026, 3, 1), 3), (date(2026, 3, 2), 0)], title="<script>x</script>")
+    svg = charts.redemptions_chart(
+        ENGLISH, [(date(2026, 3, 1), 3), (date(2026, 3, 2), 0)], title="<script>x</script>"
+    )
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert "3 redemptions from 01 Mar 2026 to 02 Mar 2026, per day" in svg
-    assert charts.redemptions_chart([], title="none") == ""
+    assert charts.redemptions_chart(ENGLISH, [], title="none") == ""
     rows = [ChannelFigures("email", "Email", BENCHMARKS["email"], batches=1, metrics=metrics(100, 50, 5))]
-    svg = charts.channels_chart(rows)
+    svg = charts.channels_chart(ENGLISH, rows)
     assert "Email: 10% (typical 5–15%, great 20%+)" in svg and 'data-rate="10"' in svg

@@ -15,20 +15,21 @@ from central.services import audit
 from central.services.staff import Session
 from central.web.session import may_open
 from central.web.templating import render
+from vouchers.wording import N_
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 PAGE = 100
 ACTION_GROUPS = (
-    ("batch.", "Batches and types"),
-    ("voucher.", "Vouchers"),
-    ("store.", "Stores"),
-    ("device.", "Devices"),
-    ("problem.", "Conflicts"),
-    ("staff.", "Staff"),
-    ("token.", "API tokens"),
-    ("integration.", "Integrations"),
-    ("claim.", "Claims on behalf"),
-    ("member.", "Members"),
+    ("batch.", N_("Batches and types")),
+    ("voucher.", N_("Vouchers")),
+    ("store.", N_("Stores")),
+    ("device.", N_("Devices")),
+    ("problem.", N_("Conflicts")),
+    ("staff.", N_("Staff")),
+    ("token.", N_("API tokens")),
+    ("integration.", N_("Integrations")),
+    ("claim.", N_("Claims on behalf")),
+    ("member.", N_("Members")),
 )
 
 

@@ -17,41 +17,48 @@ from central.services.generation import Progress
 from central.services.staff import Session
 from central.web import charts, forms, localtime
 from central.web.session import acting, csrf_checked, form_data, may_open, signed_in
-from central.web.templating import error_words, render
+from central.web.templating import error_words, render, words_of
 from vouchers.errors import FieldError, NotFound, VoucherError
 from vouchers.lifecycle import EDITABLE, State
 from vouchers.status import Status
+from vouchers.wording import N_
+from words import Words
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 STATUS_HELP = {
-    Status.UNUSED: "Unused: the till marks it used when it is redeemed (in-person redemptions).",
-    Status.USED: "Used: already used when claimed (perks fulfilled elsewhere).",
-    Status.ISSUED: "Issued: shown as valid, nothing to mark; the code is the perk (online codes).",
-    Status.PENDING: "Pending: waits for processing elsewhere; only the API changes it.",
+    Status.UNUSED: N_("Unused: the till marks it used when it is redeemed (in-person redemptions)."),
+    Status.USED: N_("Used: already used when claimed (perks fulfilled elsewhere)."),
+    Status.ISSUED: N_("Issued: shown as valid, nothing to mark; the code is the perk (online codes)."),
+    Status.PENDING: N_("Pending: waits for processing elsewhere; only the API changes it."),
 }
 
 
-def time_left(seconds: float | None) -> str:
+def time_left(words: Words, seconds: float | None) -> str:
     """'About 3 min left' from the rate so far; 'Working out the time left…' before there is one."""
     if seconds is None:
-        return "Working out the time left…"
+        return words.gettext("Working out the time left…")
     if seconds < 60:
-        return "Less than a minute left"
+        return words.gettext("Less than a minute left")
     minutes = math.ceil(seconds / 60)
     if minutes < 90:
-        return f"About {minutes} min left"
-    return f"About {minutes // 60} h {minutes % 60:02d} min left"
+        return words.gettext("About {minutes} min left", minutes=words.number(minutes))
+    hours, rest = divmod(minutes, 60)
+    return words.gettext(
+        "About {hours} h {minutes} min left", hours=words.number(hours), minutes=str(rest).zfill(2)
+    )
 
 
-def progress_words(ctx: Context, p: Progress) -> dict[str, object]:
+def progress_words(words: Words, ctx: Context, p: Progress) -> dict[str, object]:
     """The progress as the page and its poll show it (the poll sends the same words)."""
     resume = ""
     if p.resumes_at is not None:
-        at = localtime.text(p.resumes_at, localtime.zone(ctx.settings.office_timezone))
-        resume = (
-            f"Paused: the server process generating this batch has stopped (a restart?). Generation "
-            f"resumes from voucher {p.done + 1:,} at about {at}, when that process's hold on the job runs out."
+        at = localtime.text(p.resumes_at, localtime.zone(ctx.settings.office_timezone), words)
+        resume = words.gettext(
+            "Paused: the server process generating this batch has stopped (a restart?). Generation "
+            "resumes from voucher {n} at about {at}, when that process's hold on the job runs out.",
+            n=words.number(p.done + 1),
+            at=at,
         )
     return {
         "state": p.state,
@@ -62,7 +69,7 @@ def progress_words(ctx: Context, p: Progress) -> dict[str, object]:
         "seconds_left": None
         if p.seconds_left is None
         else math.ceil(p.seconds_left),  # never 0 with work left
-        "left": "" if resume else time_left(p.seconds_left),
+        "left": "" if resume else time_left(words, p.seconds_left),
         "resuming": bool(resume),
         "resumes_at": p.resumes_at.isoformat() if p.resumes_at else None,
         "resume": resume,
@@ -76,6 +83,7 @@ def detail_page(
         b = service.load(conn, batch_id, ctx.settings.public_url)
         row = service.get_row(conn, batch_id)
         days = reports.redemptions_by_day(conn, batch_id)
+    words = words_of(request)
     errors = forms.by_field([FieldError(**e) for e in b["validation_errors"] or []])
     context: dict[str, object] = {
         "b": b,
@@ -83,9 +91,11 @@ def detail_page(
         "problems": b["validation_errors"] or [],
         "problems_by_field": errors,
         "label": forms.label,
-        "chart": charts.redemptions_chart(days, title=f"Redemptions of {b['identifier']} per day"),
+        "chart": charts.redemptions_chart(
+            words, days, title=words.gettext("Redemptions of {batch} per day", batch=b["identifier"])
+        ),
         "days": days,
-        "progress": progress_words(ctx, ctx.generator.progress(row)),
+        "progress": progress_words(words, ctx, ctx.generator.progress(row)),
         "error": error_words(error) if error else None,
     }
     return render(request, "dashboard/batch.html", context, status_of(error) if error else 200)
@@ -140,9 +150,9 @@ def _batch_values(form: FormData) -> dict[str, object]:
 
 
 def _check_batch(
-    ctx: Context, batch_id: str | None, values: dict
+    request: Request, ctx: Context, batch_id: str | None, values: dict
 ) -> tuple[BatchCreate | None, list[FieldError]]:
-    data, errors = forms.parse(BatchCreate, values)
+    data, errors = forms.parse(BatchCreate, values, words_of(request))
     if data is not None:
         with ctx.db.read() as conn:
             errors = service.draft_errors(conn, batch_id, data, ctx.settings.max_batch_size)
@@ -158,7 +168,7 @@ def create_batch(
 ) -> Response:
     actor = acting(request, session, "batch.create")
     values = _batch_values(form)
-    data, errors = _check_batch(ctx, None, values)
+    data, errors = _check_batch(request, ctx, None, values)
     if errors or data is None:
         return _batch_form(request, ctx, None, values, errors, status=422)
     with (
@@ -193,7 +203,7 @@ def save_batch(
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
     values = _batch_values(form)
-    data, errors = _check_batch(ctx, batch_id, values)
+    data, errors = _check_batch(request, ctx, batch_id, values)
     if errors or data is None:
         return _batch_form(request, ctx, b, values, errors, status=422)
     try:
@@ -238,7 +248,7 @@ def _type(b: dict, type_id: str) -> dict:
     for t in b["types"]:
         if t["id"] == type_id:
             return t
-    raise NotFound(f"Batch '{b['id']}' has no type '{type_id}'.")
+    raise NotFound(f"Batch '{b['id']}' has no type '{type_id}'.")  # as the API says it
 
 
 @router.get("/batches/{batch_id}/types/new")
@@ -277,7 +287,7 @@ def _save_type(
         b = service.load(conn, batch_id, ctx.settings.public_url)
     t = _type(b, type_id) if type_id else None
     values = forms.fields(form, forms.TYPE_FIELDS, forms.TYPE_OPTIONAL)
-    data, errors = forms.parse(TypeCreate, values)
+    data, errors = forms.parse(TypeCreate, values, words_of(request))
     if data is not None:
         with ctx.db.read() as conn:
             errors = service.type_draft_errors(conn, batch_id, type_id, data, ctx.settings.max_batch_size)

@@ -17,8 +17,9 @@ from central.services import batches as service
 from central.services.audit import Actor
 from central.services.staff import Session
 from central.web.pages.batch import detail_page, progress_words
+from central.web.phrases import SORT_WORDS, STATE_WORDS
 from central.web.session import acting, csrf_checked, form_data, may_open, signed_in
-from central.web.templating import STATE_WORDS, error_words, render
+from central.web.templating import error_words, render, words_of
 from vouchers.errors import DeleteNotConfirmed, NotFound, VoucherError
 from vouchers.lifecycle import Action, State
 from vouchers.metrics import BENCHMARKS, CHANNELS
@@ -82,7 +83,7 @@ def cards(request: Request, _: Session = Depends(signed_in), ctx: Context = Depe
             "batches": found.batches,
             "found": found,
             "filters": f,
-            "sorts": service.SORTS,
+            "sorts": {key: SORT_WORDS.get(key, words) for key, words in service.SORTS.items()},
             "states": STATE_WORDS,
             "channels": BENCHMARKS,
             "filtered": bool(f.text or f.state or f.channel),
@@ -133,7 +134,7 @@ def act(
     fragment = request.headers.get("x-fragment") == "card"
     try:
         if action not in ACTIONS:
-            raise NotFound(f"There is no batch action '{action}'.")
+            raise NotFound(words_of(request).gettext("There is no batch action '{action}'.", action=action))
         actor = acting(request, session, f"batch.{action}")
         ok = run_action(ctx, batch_id, Action(action), actor)
     except VoucherError as exc:
@@ -236,8 +237,10 @@ def claim_qr(
 
 
 @router.get("/batches/{batch_id}/progress")
-def progress(batch_id: str, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)) -> Response:
+def progress(
+    request: Request, batch_id: str, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
+) -> Response:
     """Generation progress for the page's progress bar (it polls this while the batch is generating)."""
     with ctx.db.read() as conn:
         row = service.get_row(conn, batch_id)
-    return json(progress_words(ctx, ctx.generator.progress(row)))
+    return json(progress_words(words_of(request), ctx, ctx.generator.progress(row)))

@@ -17,7 +17,7 @@ from central.services import customers
 from central.services import vouchers as voucher_service
 from central.services.staff import Session
 from central.web.session import acting, csrf_checked, form_data, signed_in
-from central.web.templating import error_words, render
+from central.web.templating import error_words, render, words_of
 from vouchers.codes import is_code
 from vouchers.errors import FieldError, InvalidInput, VoucherError
 from vouchers.status import Status
@@ -137,7 +137,9 @@ def change_status(
     member = v.claim.member_id if v.claim else None
     try:
         if new not in {s.value for s in Status}:
-            raise InvalidInput([FieldError("status", "Choose the status to give it.")])
+            raise InvalidInput(
+                [FieldError("status", words_of(request).gettext("Choose the status to give it."))]
+            )
         with ctx.db.write() as conn:
             voucher_service.change_status(conn, actor, v.code, Status(new), reason)
     except VoucherError as exc:

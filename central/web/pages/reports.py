@@ -16,11 +16,13 @@ from central.context import Context, get_context
 from central.services import audit, devices, problems, reports
 from central.services import batches as batch_service
 from central.services.staff import Session
-from central.web import charts, localtime
+from central.web import charts, localtime, phrases
+from central.web.phrases import DOMAIN
 from central.web.session import acting, csrf_checked, form_data, signed_in
-from central.web.templating import render
+from central.web.templating import render, words_of
 from vouchers.csvsafe import safe_row
 from vouchers.errors import Conflict
+from words import Words, words_for
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -36,7 +38,7 @@ def channels_page(
     return render(
         request,
         "dashboard/channels.html",
-        {"rows": rows, "chart": charts.channels_chart(rows), "by_channel": by_channel},
+        {"rows": rows, "chart": charts.channels_chart(words_of(request), rows), "by_channel": by_channel},
     )
 
 
@@ -74,7 +76,9 @@ def review(
     return RedirectResponse(f"{back}?done=reviewed", status_code=303)
 
 
-def _period(ctx: Context, first: str | None, last: str | None) -> tuple[reports.Period, str | None]:
+def _period(
+    words: Words, ctx: Context, first: str | None, last: str | None
+) -> tuple[reports.Period, str | None]:
     """The days asked for (?from=&to=, ISO dates), by default the 28 days to today in head office's
     zone; with a note when the request was cut to the longest period or could not be read."""
     today = datetime.now(localtime.zone(ctx.settings.office_timezone)).date()
@@ -82,13 +86,18 @@ def _period(ctx: Context, first: str | None, last: str | None) -> tuple[reports.
         end = date.fromisoformat(last) if last else today
         start = date.fromisoformat(first) if first else None
     except ValueError:
-        return reports.Period.ending(today), "Dates are written 2026-03-31; showing the last 28 days."
+        return reports.Period.ending(today), words.gettext(
+            "Dates are written 2026-03-31; showing the last 28 days."
+        )
     if start and start > end:  # the two days the wrong way round: the days between them all the same
         start, end = end, start
     period = reports.Period(start, end) if start else reports.Period.ending(end)
     fitted = period.clamped()
     if fitted != period:
-        return fitted, f"A report covers {reports.MAX_REPORT_DAYS} days at most: showing the last of them."
+        return fitted, words.gettext(
+            "A report covers {n} days at most: showing the last of them.",
+            n=words.number(reports.MAX_REPORT_DAYS),
+        )
     return fitted, None
 
 
@@ -121,12 +130,19 @@ def redemptions_page(
     _: Session = Depends(signed_in),
     ctx: Context = Depends(get_context),
 ) -> Response:
-    period, note = _period(ctx, first, last)
+    words = words_of(request)
+    period, note = _period(words, ctx, first, last)
     with ctx.db.read() as conn:
         report = reports.redemptions_per_store(conn, period)
     chosen = next((s for s in report.stores if s.store_id == store), None)
     days = report.per_day(chosen.store_id if chosen else None)
-    where = chosen.name if chosen else "every store"
+    between = {"first": words.date(period.first), "last": words.date(period.last)}
+    if chosen:
+        title = words.gettext(
+            "Redemptions per day at {store}, {first} to {last}", store=chosen.name, **between
+        )
+    else:
+        title = words.gettext("Redemptions per day at every store, {first} to {last}", **between)
     return render(
         request,
         "dashboard/report_redemptions.html",
@@ -136,9 +152,7 @@ def redemptions_page(
             "note": note,
             "chosen": chosen,
             "days": days,
-            "chart": charts.redemptions_chart(
-                days, title=f"Redemptions per day at {where}, {period.first} to {period.last}"
-            ),
+            "chart": charts.redemptions_chart(words, days, title=title),
             "csv_url": f"/dashboard/reports/redemptions.csv?{_query(period)}",
             "query": _query(period),
         },
@@ -152,7 +166,7 @@ def redemptions_csv(
     _: Session = Depends(signed_in),
     ctx: Context = Depends(get_context),
 ) -> Response:
-    period, _note = _period(ctx, first, last)
+    period, _note = _period(words_for(None, DOMAIN), ctx, first, last)
     with ctx.db.read() as conn:
         report = reports.redemptions_per_store(conn, period)
     return _csv(reports.redemptions_csv_rows(report), f"redemptions-{period.first}-{period.last}.csv")
@@ -168,7 +182,8 @@ def refused_page(
     _: Session = Depends(signed_in),
     ctx: Context = Depends(get_context),
 ) -> Response:
-    period, note = _period(ctx, first, last)
+    words = words_of(request)
+    period, note = _period(words, ctx, first, last)
     with ctx.db.read() as conn:
         report = reports.refused_scans(conn, period)
         store_names = {s.id: s.name for s in devices.list_stores(conn)}
@@ -176,8 +191,19 @@ def refused_page(
     reasons = sorted({c.verdict for c in report.counts})
     reason = reason if reason in reasons else None
     days = report.per_day(store, reason)
-    where = store_names[store] if store else "every store"
-    why = f" ({reports.verdict_label(reason).lower()})" if reason else ""
+    facts = {"first": words.date(period.first), "last": words.date(period.last)}
+    if store:
+        facts["store"] = store_names[store]
+    if reason:
+        facts["why"] = phrases.verdict_label(words, reason)
+    if store and reason:
+        title = words.gettext("Refused scans per day at {store} ({why}), {first} to {last}", **facts)
+    elif store:
+        title = words.gettext("Refused scans per day at {store}, {first} to {last}", **facts)
+    elif reason:
+        title = words.gettext("Refused scans per day at every store ({why}), {first} to {last}", **facts)
+    else:
+        title = words.gettext("Refused scans per day at every store, {first} to {last}", **facts)
     return render(
         request,
         "dashboard/report_refused.html",
@@ -188,14 +214,11 @@ def refused_page(
             "store": store,
             "store_names": store_names,
             "reason": reason,
-            "reasons": [(r, reports.verdict_label(r)) for r in reasons],
-            "verdict_label": reports.verdict_label,
+            "reasons": [(r, phrases.verdict_label(words, r)) for r in reasons],
+            "verdict_label": lambda verdict: phrases.verdict_label(words, verdict),
             "days": days,
             "chart": charts.redemptions_chart(
-                days,
-                title=f"Refused scans per day at {where}{why}, {period.first} to {period.last}",
-                chart_id="refused-chart",
-                noun=("refused scan", "refused scans"),
+                words, days, title=title, chart_id="refused-chart", refused=True
             ),
             "csv_url": f"/dashboard/reports/refused.csv?{_query(period)}",
             "query": _query(period),
@@ -210,7 +233,7 @@ def refused_csv(
     _: Session = Depends(signed_in),
     ctx: Context = Depends(get_context),
 ) -> Response:
-    period, _note = _period(ctx, first, last)
+    period, _note = _period(words_for(None, DOMAIN), ctx, first, last)
     with ctx.db.read() as conn:
         report = reports.refused_scans(conn, period)
     return _csv(reports.refused_csv_rows(report), f"refused-scans-{period.first}-{period.last}.csv")

@@ -15,7 +15,7 @@ from central.services import ratelimit, staff
 from central.services.ratelimit import RateLimited
 from central.web import session as web_session
 from central.web.session import csrf_checked, form_data, safe_next
-from central.web.templating import render
+from central.web.templating import render, words_of
 from vouchers.emails import fold
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -71,7 +71,7 @@ def sign_in(
             email=email,
             next_page=next_page,
             status=403,
-            error="The sign-in form had expired. Sign in again.",
+            error=words_of(request).gettext("The sign-in form had expired. Sign in again."),
         )
     if not email.strip() or not password:
         return _form(
@@ -80,7 +80,7 @@ def sign_in(
             email=email,
             next_page=next_page,
             status=422,
-            error="Enter your e-mail address and your password.",
+            error=words_of(request).gettext("Enter your e-mail address and your password."),
         )
     s = ctx.settings
     limit, address = limits(s), client_address(request)

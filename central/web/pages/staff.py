@@ -16,15 +16,16 @@ from central.services import staff, staff_admin
 from central.services.staff import Session
 from central.web import forms
 from central.web.session import acting, csrf_checked, form_data, may_open
-from central.web.templating import error_words, render
+from central.web.templating import error_words, render, words_of
 from vouchers.errors import FieldError, InvalidInput, VoucherError
 from vouchers.roles import Role
+from vouchers.wording import N_
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 ROLE_WORDS = {
-    Role.VIEWER: "viewer: reads everything, changes nothing",
-    Role.CAMPAIGNS: "campaigns: also creates, edits and walks batches, pauses and resumes them",
-    Role.ADMIN: "admin: also deletes and voids, stores, devices, staff and integrations",
+    Role.VIEWER: N_("viewer: reads everything, changes nothing"),
+    Role.CAMPAIGNS: N_("campaigns: also creates, edits and walks batches, pauses and resumes them"),
+    Role.ADMIN: N_("admin: also deletes and voids, stores, devices, staff and integrations"),
 }
 
 
@@ -81,7 +82,7 @@ def add_account(
     role = _role(form)
     try:
         if role is None:
-            raise InvalidInput([FieldError("role", "Choose one of the roles.")])
+            raise InvalidInput([FieldError("role", words_of(request).gettext("Choose one of the roles."))])
         with ctx.db.write() as conn:
             account = staff_admin.add(
                 conn, actor, values["email"], password, role=role, log2_n=ctx.settings.password_hash_cost
@@ -118,7 +119,8 @@ def change_role(
 
     def change(conn, actor, email) -> str:
         if role is None:
-            raise InvalidInput([FieldError("role", "Choose one of the roles.")], "Choose one of the roles.")
+            choose = words_of(request).gettext("Choose one of the roles.")
+            raise InvalidInput([FieldError("role", choose)], choose)
         moved = staff_admin.set_role(conn, actor, email, role)
         return "staff-role" if moved.before != moved.after else "unchanged"
 

@@ -16,7 +16,7 @@ from central.services import devices as service
 from central.services.staff import Session
 from central.web import forms
 from central.web.session import acting, csrf_checked, form_data, may_open, signed_in
-from central.web.templating import error_words, render
+from central.web.templating import error_words, render, words_of
 from vouchers.errors import Conflict, FieldError
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -63,7 +63,7 @@ def create_store(
 ) -> Response:
     actor = acting(request, session, "store.create")
     values = forms.fields(form, ("id", "name", "timezone"))
-    data, errors = forms.parse(StoreCreate, values)
+    data, errors = forms.parse(StoreCreate, values, words_of(request))
     if data is None:
         return _stores_page(request, ctx, values, errors, 422)
     try:
@@ -129,7 +129,7 @@ def enrolment_code(
             ctx,
             store_id,
             status=422,
-            enrolment_error="Choose a till or the shop's hub, and issue again.",
+            enrolment_error=words_of(request).gettext("Choose a till or the shop's hub, and issue again."),
         )
     with ctx.db.write() as conn, audit.change(conn, actor, "store.enrolment-code", "store", store_id) as box:
         code = service.create_enrolment_code(

@@ -20,8 +20,10 @@ from central.services.audit import Actor
 from central.services.staff import Session
 from central.web import forms
 from central.web.session import acting, csrf_checked, form_data, may_open
-from central.web.templating import error_words, render
+from central.web.templating import error_words, render, words_of
 from vouchers.errors import FieldError, InvalidInput, VoucherError
+from vouchers.wording import N_
+from words import Words
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -67,7 +69,7 @@ PERSONAL = Kind(
     max_days=staff.MAX_TOKEN_DAYS,
     default_days=PERSONAL_DAYS,
     empty_days=PERSONAL_DAYS,
-    unnamed="Say what the token is for, e.g. 'laptop'.",
+    unnamed=N_("Say what the token is for, e.g. 'laptop'."),
     revoked="token-revoked",
 )
 INTEGRATION = Kind(
@@ -80,7 +82,7 @@ INTEGRATION = Kind(
     max_days=3650,
     default_days=365,
     empty_days=None,
-    unnamed="Say whose web site uses it, e.g. 'Leeds shop web site'.",
+    unnamed=N_("Say whose web site uses it, e.g. 'Leeds shop web site'."),
     revoked="integration-revoked",
 )
 
@@ -93,13 +95,15 @@ def _values(form: FormData) -> dict[str, str]:
     }
 
 
-def _days(kind: Kind, values: dict[str, str]) -> int | None:
+def _days(words: Words, kind: Kind, values: dict[str, str]) -> int | None:
     """The form's days: a whole number 1..max_days, or the kind's default when left empty;
     InvalidInput naming each field that is not right."""
-    errors = [] if values["name"] else [FieldError("name", kind.unnamed)]
+    errors = [] if values["name"] else [FieldError("name", words.gettext(kind.unnamed))]
     text = values["days"]
     if text and (not text.isdigit() or not 1 <= int(text) <= kind.max_days):
-        errors.append(FieldError("days", f"Enter a whole number of days, 1 to {kind.max_days}."))
+        errors.append(
+            FieldError("days", words.gettext("Enter a whole number of days, 1 to {max}.", max=kind.max_days))
+        )
     if errors:
         raise InvalidInput(errors)
     return int(text) if text else kind.empty_days
@@ -140,7 +144,7 @@ def _create(request: Request, ctx: Context, kind: Kind, session: Session, form: 
     actor = acting(request, session, kind.permission)
     values = _values(form)
     try:
-        days = _days(kind, values)
+        days = _days(words_of(request), kind, values)
         with ctx.db.write() as conn:
             made = kind.make(conn, actor, session, values["name"], days)
     except InvalidInput as exc:

@@ -1,0 +1,163 @@
+"""The dashboard in the staff member's language (issue 18.1), over HTTP on the real app (a real
+SQLite file): the browser's Accept-Language decides, the chooser's ?lang= switches and is kept in a
+cookie, dates and numbers are written as the language writes them, and two pages rendered at the
+same time in two languages each keep their own words. Without Accept-Language, English."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterator
+from html import unescape
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from support.api import CHEAP_HASHES, Api, make_settings
+
+from central.app import create_app
+from central.services import staff
+
+ADMIN, PASSWORD = "chef@example.com", "a long password for tests"
+GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
+GERMAN_TIME = re.compile(r"\d\d\.\d\d\.\d{4} \d\d:\d\d (CET|CEST)")  # 02.03.2026 14:05 CET
+
+
+@pytest.fixture
+def client(sqlite_url: str) -> Iterator[TestClient]:
+    settings = make_settings(sqlite_url, office_timezone="Europe/Berlin")
+    with TestClient(create_app(settings)) as test_client:
+        with test_client.app.state.context.db.write() as conn:
+            staff.add(conn, ADMIN, PASSWORD, log2_n=CHEAP_HASHES)
+        yield test_client
+
+
+@pytest.fixture
+def signed_in(client: TestClient) -> TestClient:
+    page = client.get("/dashboard/sign-in")
+    token = re.search(r'name="sign_in_token" value="([^"]+)"', page.text).group(1)
+    done = client.post(
+        "/dashboard/sign-in", data={"email": ADMIN, "password": PASSWORD, "sign_in_token": token}
+    )
+    assert done.status_code == 200, done.text
+    return client
+
+
+@pytest.fixture
+def shop(signed_in: TestClient) -> dict:
+    """A store in Berlin with a till that redeemed one voucher of a 1,500-voucher batch."""
+    api = Api(signed_in)
+    api.store("berlin", timezone="Europe/Berlin")
+    till = api.device("berlin", "kasse-1")
+    batch = api.batch(1500, identifier="Frühling", valid_until="2026-12-31")
+    code = api.claim(batch, "kundin@example.com")["code"]
+    event = {
+        "id": str(uuid.uuid4()),
+        "kind": "redeem",
+        "at": "2026-03-10T12:00:00+00:00",
+        "device_seq": 1,
+        "voucher_id": api.call("GET", f"/vouchers/{code}").json()["id"],
+    }
+    api.call("POST", "/sync/events", 200, token=till["token"], json={"events": [event]})
+    return {"batch": batch, "till": till}
+
+
+def _lang(html: str) -> str:
+    return re.search(r'<html lang="([^"]+)"', html).group(1)
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+def test_a_german_browser_gets_the_batches_in_german(signed_in, shop):
+    page = signed_in.get("/dashboard/batches", headers=GERMAN)
+    assert page.status_code == 200 and _lang(page.text) == "de"
+    text = _text(page.text)
+    for words in ("Serien", "Neue Serie", "Abgerufen", "Eingelöst", "Einlösequote", "Einlösbar", "Abmelden"):
+        assert words in text, words
+    assert "1.500" in text  # the batch's total as German writes it
+    assert "Redemption rate" not in text and "Sign out" not in text
+    assert page.headers["content-language"] == "de"
+
+
+def test_a_german_browser_gets_a_batch_page_in_german_with_german_dates(signed_in, shop):
+    page = signed_in.get(f"/dashboard/batches/{shop['batch']['id']}", headers=GERMAN)
+    assert _lang(page.text) == "de"
+    text = _text(page.text)
+    for words in ("Zahlen", "Details", "Typen", "Nummernbereich", "Einlösungen im Zeitverlauf", "Sperren"):
+        assert words in text, words
+    assert "31.12.2026" in text  # the last valid day
+    chart = re.search(r"<desc[^>]*>([^<]*)</desc>", page.text).group(1)
+    assert unescape(chart).startswith("1 Einlösung von ")  # the chart's description, in German
+
+
+def test_a_german_browser_gets_the_store_page_in_german(signed_in, shop):
+    page = signed_in.get("/dashboard/stores/berlin", headers=GERMAN)
+    assert _lang(page.text) == "de"
+    text = _text(page.text)
+    for words in ("Geräte", "Anmeldecode ausstellen", "Letztes Lebenszeichen", "Kasse", "kasse-1"):
+        assert words in text, words
+    enrolled = re.search(r'<td data-label="Angemeldet"><time[^>]*>([^<]*)</time>', page.text)
+    assert enrolled and GERMAN_TIME.fullmatch(enrolled.group(1)), page.text[-3000:]
+    assert "Conflicts and rejections" not in text and "Konflikte und Ablehnungen in dieser Filiale" in text
+
+
+def test_a_german_browser_gets_a_report_in_german(signed_in, shop):
+    page = signed_in.get("/dashboard/reports/redemptions?from=2026-03-01&to=2026-03-20", headers=GERMAN)
+    assert _lang(page.text) == "de"
+    text = _text(page.text)
+    assert "Einlösungen je Filiale und Tag" in text and "Stärkster Tag" in text
+    assert "1 Einlösung in allen Filialen, 01.03.2026 bis 20.03.2026." in text
+    assert "10.03.2026" in text  # the busiest day, the day's row
+
+
+def test_the_chooser_switches_the_language_and_the_choice_is_kept(signed_in, shop):
+    chosen = signed_in.get("/dashboard/batches?lang=fr", headers=GERMAN)
+    assert _lang(chosen.text) == "fr" and "Lots" in _text(chosen.text)
+    assert chosen.cookies.get("lang") == "fr"
+    later = signed_in.get(f"/dashboard/batches/{shop['batch']['id']}", headers=GERMAN)  # the cookie wins
+    assert _lang(later.text) == "fr" and "Taux d'utilisation" in _text(later.text)
+    back = signed_in.get("/dashboard/batches?lang=en", headers=GERMAN)
+    assert _lang(back.text) == "en" and "Redemption rate" in _text(back.text)
+
+
+def test_the_chooser_is_on_every_page_and_on_the_sign_in_page(client):
+    page = client.get("/dashboard/sign-in", headers={"Accept-Language": "es"})
+    assert _lang(page.text) == "es" and "Iniciar sesión en la central" in _text(page.text)
+    chooser = re.search(r'<nav class="languages".*?</nav>', page.text, re.DOTALL).group(0)
+    names = re.findall(r'hreflang="(\w+)"[^>]*>([^<]+)</a>', chooser)
+    assert names == [("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español")]
+    assert re.search(r'hreflang="es" aria-current="true"', chooser)
+    assert "/dashboard/sign-in?lang=de" in unescape(chooser)
+
+
+def test_without_accept_language_the_dashboard_is_english(signed_in, shop):
+    page = signed_in.get("/dashboard/batches")
+    assert _lang(page.text) == "en" and "Redemption rate" in _text(page.text) and "1,500" in _text(page.text)
+
+
+def test_two_pages_rendered_at_once_in_two_languages_keep_their_own_words(signed_in, shop):
+    """Many requests at once on the real ASGI app (its sync pages run in the thread pool side by
+    side): every page is wholly in the language its request asked for."""
+    cookies = {"voucher_session": signed_in.cookies["voucher_session"]}
+    path = f"/dashboard/batches/{shop['batch']['id']}"
+    wanted = {
+        "de": ("Einlösequote", "Redemption rate", "Taux d'utilisation"),
+        "fr": ("Taux d'utilisation", "Einlösequote", "Redemption rate"),
+    }
+
+    async def many() -> list[tuple[str, str]]:
+        transport = httpx.ASGITransport(app=signed_in.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", cookies=cookies) as c:
+            asks = [("de" if i % 2 else "fr") for i in range(24)]
+            answers = await asyncio.gather(*(c.get(path, headers={"Accept-Language": a}) for a in asks))
+        return [(a, r.text) for a, r in zip(asks, answers, strict=True)]
+
+    for asked, html in asyncio.run(many()):
+        own, *others = wanted[asked]
+        assert _lang(html) == asked
+        text = _text(html)
+        assert own in text and not any(other in text for other in others), asked
