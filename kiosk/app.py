@@ -8,13 +8,14 @@ import signal
 import sqlite3
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from textual.app import App
 from textual.binding import Binding
 
-from kiosk import manager
+from kiosk import manager, wording
 from kiosk.pin import PinGate
 from kiosk.screens.scan import ScanScreen
 from kiosk.service import Decision, Redeemer, cannot_check, cannot_redeem, policy_for
@@ -27,13 +28,19 @@ from localdb.errors import DamagedFile, DiskFull, LocalDatabaseError, translate
 from localdb.journal import Journal
 from localdb.till import Outcome, Till
 from vouchers.verdict import Verdict
+from vouchers.wording import N_
+from words import Words
 from words import verdicts as verdict_words
 
-NO_SNAPSHOT = Decision(
-    Verdict.LOADING,
-    verdict_words.reason(verdict_words.english(), Verdict.LOADING)
-    + " (No snapshot yet: is voucher-sync running?)",
-)
+
+def no_snapshot(words: Words, verdicts: Words) -> Decision:
+    """The agent has not made the voucher list yet: nothing can be decided."""
+    return Decision(
+        Verdict.LOADING,
+        verdict_words.reason(verdicts, Verdict.LOADING)
+        + " "
+        + words.gettext("(No snapshot yet: is voucher-sync running?)"),
+    )
 
 
 class Kiosk:
@@ -56,6 +63,18 @@ class Kiosk:
         self._replica_inode: int | None = None
         self._lock = threading.Lock()  # one scan at a time, from whichever worker thread
         self.pin = PinGate(settings.data_dir / "manager-pin")
+        self.store_locale: str | None = None  # the store's, as the snapshot last said (Till.locale)
+        self.tz: tzinfo = ZoneInfo("UTC")  # the store's time zone, likewise
+        with self._lock:
+            try:
+                self._till()  # the language and zone before the first screen is drawn
+            except (sqlite3.Error, OSError, LocalDatabaseError):
+                pass  # said by the first scan or status read
+
+    def words(self, domain: str = wording.DOMAIN) -> Words:
+        """The till's words (kiosk.wording.till_words): the setting `language`, else the store's
+        locale as the till's files last said it, else English; times in the store's zone."""
+        return wording.till_words(self.settings.language, self.store_locale, self.tz, domain)
 
     def _open_journal(self) -> Journal | None:
         """The journal, opened now if it could not be before; None (and why) when it cannot be."""
@@ -88,7 +107,12 @@ class Kiosk:
             self._replica = open_reader(self._replica_path)
             self._replica_inode = inode
         journal = self.journal.conn if self.journal is not None and self.journal_problem is None else None
-        return Till(self._replica, journal) if self._replica is not None else None
+        if self._replica is None:
+            return None
+        till = Till(self._replica, journal)
+        _, self.tz = till.store()  # a locale head office sets or changes reaches the screen's next words
+        self.store_locale = till.locale()
+        return till
 
     def _redeemer(self, till: Till) -> Redeemer:
         """The use case on the till and the journal; the journal's problem when it cannot be written."""
@@ -119,12 +143,15 @@ class Kiosk:
             try:
                 till = self._till()
                 if self.journal_problem is not None:
-                    return cannot_redeem(self.journal_problem)
+                    return cannot_redeem(self.words(), self.journal_problem)
                 if till is None:
-                    return NO_SNAPSHOT
+                    return no_snapshot(self.words(), self.words(verdict_words.DOMAIN))
                 return how(self._redeemer(till))
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:  # the files, in words, never a crash
-                return cannot_check(f"the till's files cannot be read ({exc})")
+                words = self.words()
+                return cannot_check(
+                    words, words.gettext("the till's files cannot be read ({detail})", detail=exc)
+                )
 
     def record_refusal(self, decision: Decision) -> bool:
         """Journal a refused scan; whether anything was written."""
@@ -160,7 +187,7 @@ class Kiosk:
             try:
                 return notices.dismiss(self._writable(), by=self.settings.cashier or "manager")
             except LocalDatabaseError as exc:
-                raise ValueError(f"Not recorded: {exc}") from exc
+                raise ValueError(self.words().gettext("Not recorded: {detail}", detail=exc)) from exc
 
     def _layout_notice(self) -> notices.LayoutNotice | None:
         journal = self.journal.conn if self.journal is not None and self.journal_problem is None else None
@@ -172,11 +199,14 @@ class Kiosk:
             try:
                 till = self._till()
                 if till is None:
-                    return TillStatus(journal_problem=self.journal_problem)
-                _, tz = till.store()
-                return TillStatus(till.health(), journal_problem=self.journal_problem, timezone=tz)
+                    return TillStatus(journal_problem=self.journal_problem, words=self.words())
+                return TillStatus(
+                    till.health(), journal_problem=self.journal_problem, timezone=self.tz, words=self.words()
+                )
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
-                return TillStatus(journal_problem=self.journal_problem, unreadable=str(exc))
+                return TillStatus(
+                    journal_problem=self.journal_problem, unreadable=str(exc), words=self.words()
+                )
 
     # --- the manager view ---------------------------------------------------------------------
 
@@ -185,29 +215,36 @@ class Kiosk:
         with self._lock:
             try:
                 till = self._till()
+                words = self.words()
                 if self.journal_problem is not None:
-                    return manager.ManagerView(
-                        journal=(f"Redemptions cannot be recorded: {self.journal_problem}",)
+                    said = words.gettext(
+                        "Redemptions cannot be recorded: {detail}", detail=self.journal_problem
                     )
+                    return manager.ManagerView(journal=(said,), words=words)
                 if till is None:
-                    return manager.ManagerView()
-                return manager.read_view(till, now, self._layout_notice())
+                    return manager.ManagerView(words=words)
+                return manager.read_view(till, now, words, self._layout_notice())
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
-                return manager.ManagerView(journal=(f"The till's files cannot be read: {exc}",))
+                said = self.words().gettext("The till's files cannot be read: {detail}", detail=exc)
+                return manager.ManagerView(journal=(said,), words=self.words())
 
     def _writable(self) -> Journal:
         """The journal, for a manager's revert or review; ValueError in words when it cannot be written."""
         journal = self._open_journal()
         if journal is None:
-            raise ValueError(f"Nothing can be recorded: {self.journal_problem}")
+            raise ValueError(
+                self.words().gettext("Nothing can be recorded: {detail}", detail=self.journal_problem)
+            )
         return journal
 
     def revert(self, item: manager.TillRedemption, reason: str) -> None:
         with self._lock:
             try:
-                manager.revert(self._writable(), item, reason, cashier=self.settings.cashier)
+                manager.revert(self._writable(), item, reason, self.words(), cashier=self.settings.cashier)
             except LocalDatabaseError as exc:
-                raise ValueError(f"The revert was not recorded: {exc}") from exc
+                raise ValueError(
+                    self.words().gettext("The revert was not recorded: {detail}", detail=exc)
+                ) from exc
 
     def review(self, problem: Outcome, note: str) -> None:
         """A manager closes a conflict or rejection: a review event, pushed like any other."""
@@ -221,7 +258,9 @@ class Kiosk:
                     cashier=self.settings.cashier,
                 )
             except LocalDatabaseError as exc:
-                raise ValueError(f"The review was not recorded: {exc}") from exc
+                raise ValueError(
+                    self.words().gettext("The review was not recorded: {detail}", detail=exc)
+                ) from exc
 
     def export(self, progress: Callable[[int, int], None] | None = None) -> manager.Exported:
         """Every redemption of this till as CSV in data_dir/exports (kiosk/manager.py), read through
@@ -229,9 +268,11 @@ class Kiosk:
         words when it cannot be done."""
         folder = self.settings.data_dir / "exports"
         try:
-            return manager.export(self.settings, folder, datetime.now(UTC), progress)
+            return manager.export(self.settings, folder, datetime.now(UTC), self.words(), progress)
         except OSError as exc:  # a full disk: said, not a crash
-            raise ValueError(f"Not exported: {translate(exc, folder)}") from exc
+            raise ValueError(
+                self.words().gettext("Not exported: {detail}", detail=translate(exc, folder))
+            ) from exc
 
     def close(self) -> None:
         """Close the files once no worker uses them: closing a SQLite connection that another thread
@@ -248,7 +289,7 @@ class KioskApp(App):
     TITLE = "Voucher kiosk"
     ENABLE_COMMAND_PALETTE = False  # a till offers its cashier nothing but scanning
     # Ctrl+Q only with the setting allow_quit (check_action); then offered in the footer
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    BINDINGS = [Binding("ctrl+q", "quit", N_("Quit"), priority=True)]
 
     def __init__(self, kiosk: Kiosk) -> None:
         super().__init__()

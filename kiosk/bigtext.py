@@ -66,6 +66,7 @@ _FONT = {
     "-": "...|...|###|...|...",
     "/": "....#|...#.|..#..|.#...|#....",
     " ": "...|...|...|...|...",
+    "\u00a0": ".|.|.|.|.",  # French typography's no-break space before ? and ! (one word with it)
 }
 GLYPHS: dict[str, tuple[str, ...]] = {ch: tuple(rows.split("|")) for ch, rows in _FONT.items()}
 HEIGHT = 5  # pixels of a glyph, without its accent rows

@@ -30,9 +30,12 @@ import cv2
 import numpy as np
 from textual.message import Message
 
+from kiosk import wording
 from kiosk.scanner import DecoderChain, Read, ScannerError, to_gray
 from kiosk.settings import KioskSettings
 from vouchers.codes import is_code
+from vouchers.wording import N_
+from words import Words
 
 RETRY_SECONDS = 2.0  # how often a camera that cannot be opened is tried again
 
@@ -40,8 +43,15 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 class CameraLost(ScannerError):
+    """The camera cannot be read: `message` (marked for the till's words) about `camera`."""
+
     slug = "camera-lost"
     title = "Camera not available"
+
+    def __init__(self, message: str, camera: str) -> None:
+        super().__init__(message.format(camera=camera))
+        self.message = message
+        self.camera = camera
 
 
 class FrameSource:
@@ -58,10 +68,12 @@ class FrameSource:
             self._images = iter(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
             return
         if not self.is_device and not path.exists():
-            raise CameraLost(f"{spec}: no such camera, video file or folder.")
+            raise CameraLost(N_("{camera}: no such camera, video file or folder."), spec)
         self._capture = cv2.VideoCapture(int(spec) if spec.isdigit() else spec)
         if not self._capture.isOpened():
-            raise CameraLost(f"{spec}: cannot be opened (unplugged, or in use by another program?).")
+            raise CameraLost(
+                N_("{camera}: cannot be opened (unplugged, or in use by another program?)."), spec
+            )
         if self.is_device:  # the newest frame, not one queued while the last was decoded
             self._capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
 
@@ -78,7 +90,7 @@ class FrameSource:
         if ok:
             return frame
         if self.is_device:
-            raise CameraLost(f"{self.spec} stopped sending frames.")
+            raise CameraLost(N_("{camera} stopped sending frames."), self.spec)
         return None
 
     def close(self) -> None:
@@ -237,7 +249,8 @@ class CameraChanged(Message):
     counts, so a busy screen is never behind on the camera."""
 
     state: CameraState
-    detail: str | None = None  # what went wrong, in words, when it is not ON or ENDED
+    detail: str | None = None  # what went wrong, in English words, when it is not ON or ENDED
+    lost: CameraLost | None = None  # the same, to be worded in the till's language
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, CameraChanged)
@@ -247,13 +260,20 @@ class CameraChanged(Message):
         """The cashier should know: the camera reads nothing until it is back."""
         return self.state in (CameraState.UNAVAILABLE, CameraState.LOST)
 
-    def words(self) -> str:
+    def words(self, words: Words | None = None) -> str:
+        """For the status line, in the till's `words` (None: English)."""
+        words = words or wording.english()
         if self.state is CameraState.ON:
-            return "camera on"
+            return words.gettext("camera on")
         if self.state is CameraState.ENDED:
-            return "camera: end of the video"
-        again = " Reconnecting..." if self.state is CameraState.LOST else ""
-        return f"CAMERA: {self.detail or 'not available.'}{again}"
+            return words.gettext("camera: end of the video")
+        if self.lost is not None:
+            detail = words.gettext(self.lost.message, camera=self.lost.camera)
+        else:
+            detail = self.detail or words.gettext("not available.")
+        if self.state is CameraState.LOST:
+            return words.gettext("CAMERA: {detail} Reconnecting...", detail=detail)
+        return words.gettext("CAMERA: {detail}", detail=detail)
 
 
 def watch(
@@ -276,7 +296,7 @@ def watch(
         try:
             source = FrameSource(camera)
         except CameraLost as exc:
-            report(CameraChanged(CameraState.UNAVAILABLE, exc.detail))
+            report(CameraChanged(CameraState.UNAVAILABLE, exc.detail, exc))
             stop.wait(retry_seconds)  # for it to be plugged back in
             continue
         report(CameraChanged(CameraState.ON))
@@ -289,6 +309,6 @@ def watch(
                     report(CameraChanged(CameraState.ENDED))
                 return
         except CameraLost as exc:
-            report(CameraChanged(CameraState.LOST, exc.detail))
+            report(CameraChanged(CameraState.LOST, exc.detail, exc))
         finally:
             source.close()

@@ -6,12 +6,13 @@ import argparse
 import json
 import sqlite3
 import sys
+from datetime import tzinfo
 from pathlib import Path
 
 from configfile.version import add_version_argument
-from kiosk import scanner
-from kiosk.service import CONFIRM, TILL_PROBLEM, Redeemer, cannot_redeem, policy_for
-from kiosk.settings import load_settings
+from kiosk import scanner, wording
+from kiosk.service import CONFIRM, TILL_PROBLEM, Redeemer, cannot_redeem, layout_words, policy_for
+from kiosk.settings import KioskSettings, load_settings
 from localdb import identity as identity_file
 from localdb.connect import open_reader
 from localdb.errors import DamagedFile, DiskFull, translate
@@ -19,6 +20,7 @@ from localdb.journal import Journal
 from localdb.till import Till
 from vouchers.errors import VoucherError
 from vouchers.verdict import Verdict
+from words import Words
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +130,7 @@ def cmd_redeem(args) -> int:
     try:
         journal = Journal(settings.journal_path)
     except (DiskFull, DamagedFile) as exc:  # nothing can be recorded: a refusal, in the screen's words
-        print(f"{TILL_PROBLEM}: {cannot_redeem(exc).reason}")
+        print(f"{TILL_PROBLEM}: {cannot_redeem(till_words(settings), exc).reason}")
         return 1
     replica = open_reader(settings.replica_path)
     redeemer = Redeemer(
@@ -139,49 +141,86 @@ def cmd_redeem(args) -> int:
         policy=policy_for(settings.confirm, settings.stale_needs_approval, settings.stale_snapshot_hours),
         language=settings.language,
     )
+    words = redeemer.words()
     decision = redeemer.scan(args.code)
     if decision.step is not None:
         if not (decision.step == CONFIRM and args.yes):
             print(decision.reason)
-        approved_by = _step_answered(decision.step, args, settings)
+        approved_by = _step_answered(decision.step, args, settings, words)
         if approved_by is None:
-            print("Not redeemed: nothing was written.")
+            print(words.gettext("Not redeemed: nothing was written."))
             return 1
         decision = redeemer.redeem(args.code, approved_by=approved_by or None)
     print(f"{decision.label}: {decision.reason}")
     if decision.voucher is not None:
         v = decision.voucher
-        minimum = f" (minimum purchase {v.min_purchase})" if v.min_purchase else ""
+        minimum = (
+            words.gettext(" (minimum purchase {minimum})", minimum=v.min_purchase) if v.min_purchase else ""
+        )
         print(f"  {decision.code}  {v.value}{minimum}  — {v.batch_identifier}")
-    if decision.layout_words:  # typed through the wrong keyboard layout, and corrected
-        print(f"  {decision.layout_words}")
+    corrected = layout_words(words, decision)
+    if corrected:  # typed through the wrong keyboard layout, and corrected
+        print(f"  {corrected}")
     redeemer.record_refusal(decision)
     return 0 if decision.kind != "refused" and decision.verdict is not Verdict.LOADING else 1
 
 
-def _step_answered(step: str, args, settings) -> str | None:
+def till_words(settings: KioskSettings) -> Words:
+    """The till's words for a command (kiosk.wording.till_words): the setting `language`, else the
+    store's locale in the till's voucher list when there is one, else English."""
+    locale: str | None = None
+    tz: tzinfo | str = "UTC"
+    if settings.replica_path.exists():
+        try:
+            replica = open_reader(settings.replica_path)
+            try:
+                till = Till(replica, None)
+                locale, (_, tz) = till.locale(), till.store()
+            finally:
+                replica.close()
+        except (sqlite3.Error, OSError, VoucherError):
+            pass  # the words only: the command says what is wrong with the files itself
+    return wording.till_words(settings.language, locale, tz)
+
+
+def _step_answered(step: str, args, settings, words: Words) -> str | None:
     """The screen's step before a redemption, on the command line: "" when the cashier confirmed,
     "manager" after the manager's PIN, None when refused or when nobody is there to answer."""
     import getpass
 
-    from kiosk.pin import PinGate
+    from kiosk.pin import PinError, PinGate
 
     if step == CONFIRM:
         if args.yes:
             return ""
         if not sys.stdin.isatty():
             print(
-                "error: 'mark as used?' needs an answer: give --yes, or run this in a terminal.",
+                words.gettext(
+                    "error: 'mark as used?' needs an answer: give --yes, or run this in a terminal."
+                ),
                 file=sys.stderr,
             )
             return None
-        return "" if input("Mark as used? [y/N] ").strip().lower() in ("y", "yes") else None
+        answer = input(words.gettext("Mark as used? [y/N] ")).strip().lower()
+        # TRANSLATORS: the answers to the question above that mean yes (lower case, comma-separated)
+        yes = {a.strip() for a in words.gettext("y,yes").split(",")} | {"y", "yes"}
+        return "" if answer in yes else None
     if not sys.stdin.isatty():
-        print("error: a manager's approval needs the PIN: run this in a terminal.", file=sys.stderr)
+        print(
+            words.gettext("error: a manager's approval needs the PIN: run this in a terminal."),
+            file=sys.stderr,
+        )
         return None
-    if PinGate(settings.data_dir / "manager-pin").try_pin(getpass.getpass("Manager PIN: ")):
+    try:
+        ok = PinGate(settings.data_dir / "manager-pin").try_pin(
+            getpass.getpass(words.gettext("Manager PIN: "))
+        )
+    except PinError as exc:  # locked out, or no PIN set
+        print(words.gettext("error: {detail}", detail=exc.words(words)), file=sys.stderr)
+        return None
+    if ok:
         return "manager"
-    print("error: wrong PIN.", file=sys.stderr)
+    print(words.gettext("error: wrong PIN."), file=sys.stderr)
     return None
 
 
@@ -197,7 +236,8 @@ def decoder_names(value: str) -> list[str]:
 
 def cmd_decode(args) -> int:
     """The till's decoder chain, or the one named, on each file; --thorough adds the slow searches."""
-    names = args.decoders or load_settings(args.config).decoders
+    settings = load_settings(args.config)
+    names = args.decoders or settings.decoders
     if args.thorough:
         names = [*names, *(n for n in scanner.THOROUGH_DECODERS if n not in names)]
     try:
@@ -216,7 +256,10 @@ def cmd_decode(args) -> int:
             unreadable += 1
             continue
         if not reads:
-            print(f"{scanner.display_text(name)}: no barcode found", file=sys.stderr)
+            print(
+                till_words(settings).gettext("{file}: no barcode found", file=scanner.display_text(name)),
+                file=sys.stderr,
+            )
             empty += 1
         for read in reads:
             if args.json:
@@ -252,13 +295,19 @@ def cmd_run(args) -> int:
 def cmd_set_pin(args) -> int:
     import getpass
 
-    from kiosk.pin import save_pin
+    from kiosk.pin import PinError, save_pin
 
     settings = load_settings(args.config, data_dir=args.data_dir)
-    first = getpass.getpass("New manager PIN (4 to 12 digits): ")
-    if getpass.getpass("The same PIN again: ") != first:
-        print("error: the two PINs differ; nothing changed.", file=sys.stderr)
+    words = till_words(settings)
+    first = getpass.getpass(words.gettext("New manager PIN (4 to 12 digits): "))
+    if getpass.getpass(words.gettext("The same PIN again: ")) != first:
+        print(words.gettext("error: the two PINs differ; nothing changed."), file=sys.stderr)
         return 1
-    save_pin(settings.data_dir / "manager-pin", first)
-    print(f"Manager PIN set ({settings.data_dir / 'manager-pin'}, readable by this user only).")
+    path = settings.data_dir / "manager-pin"
+    try:
+        save_pin(path, first)
+    except PinError as exc:
+        print(words.gettext("error: {detail}", detail=exc.words(words)), file=sys.stderr)
+        return 1
+    print(words.gettext("Manager PIN set ({path}, readable by this user only).", path=path))
     return 0

@@ -22,20 +22,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
+from kiosk import wording
 from localdb.connect import open_reader
 from localdb.errors import LocalDatabaseError
 from localdb.journal import Journal, JournalEvent
-from localdb.notices import LayoutNotice
+from localdb.journals import JournalLoss
+from localdb.notices import FIXED_AFTER, LayoutNotice
 from localdb.settings import StoreHostSettings
 from localdb.till import BatchCounts, Outcome, Till, TillEvent, TillRedemption, TillVoucher, VoucherName
 from vouchers import ids
 from vouchers.codes import code_hash, format_code, normalise
 from vouchers.csvsafe import safe_row
 from vouchers.errors import InvalidCode
-from vouchers.layouts import correct, layout_names
+from vouchers.layouts import correct
 from vouchers.lifecycle import CLAIMABLE, Claims, State
 from vouchers.status import Status
 from vouchers.verdict import Verdict, decide
+from vouchers.wording import N_
+from words import Words
+from words import verdicts as verdict_words
 
 __all__ = [
     "BatchCounts",
@@ -52,7 +57,7 @@ __all__ = [
 
 # Said beside the export: the file need not leave the till for head office to have these (the
 # ledger's store report, GET /stores/{id}/redemptions, and the per-day report of the dashboard).
-HEAD_OFFICE_HAS_THEM = (
+HEAD_OFFICE_HAS_THEM = N_(
     "Head office gets each of these once synced: 'voucher-central store redemptions' lists them by till,"
     "\nthe dashboard's Reports count them per day. The export (e) is for this till's own records."
 )
@@ -71,13 +76,16 @@ class ManagerView:
     journal: tuple[str, ...] = ()
     scanner_layout: LayoutNotice | None = None
     names: Mapping[str, VoucherName] = field(default_factory=dict)
+    words: Words = field(default_factory=wording.english)  # the till's, as of this read
 
     def voucher(self, voucher_id: str | None) -> str:
-        return voucher_words(voucher_id, self.names.get(voucher_id) if voucher_id else None)
+        return voucher_words(voucher_id, self.names.get(voucher_id) if voucher_id else None, self.words)
 
 
-def read_view(till: Till, now: datetime, scanner_layout: LayoutNotice | None = None) -> ManagerView:
-    """The manager view's data from the till's files."""
+def read_view(
+    till: Till, now: datetime, words: Words, scanner_layout: LayoutNotice | None = None
+) -> ManagerView:
+    """The manager view's data from the till's files, its words in `words`."""
     _, tz = till.store()
     redemptions = tuple(till.redemptions())
     problems = tuple(till.problems())
@@ -87,13 +95,121 @@ def read_view(till: Till, now: datetime, scanner_layout: LayoutNotice | None = N
         redemptions=redemptions,
         problems=problems,
         tz=tz,
-        journal=tuple(loss.words() for loss in till.journal_losses()),
+        journal=tuple(loss_words(words, loss) for loss in till.journal_losses()),
         scanner_layout=scanner_layout,
         names=till.voucher_names(v for v in shown if v),
+        words=words,
     )
 
 
-def voucher_words(voucher_id: str | None, name: VoucherName | None = None) -> str:
+def loss_words(words: Words, loss: JournalLoss) -> str:
+    """What became of a journal the agent had pushed from, for the manager."""
+    when = ""
+    if loss.at:
+        try:
+            when = " (" + wording.when(words, datetime.fromisoformat(loss.at)) + ")"
+        except ValueError:
+            when = f" ({loss.at})"
+    if loss.unsent:
+        lost = words.ngettext(
+            "; {n} event it held never reached head office and is lost",
+            "; {n} events it held never reached head office and are lost",
+            loss.unsent,
+        )
+    else:
+        lost = words.gettext("; nothing it held was lost")
+    if loss.how == "missing":
+        return (
+            words.ngettext(
+                "journal.db is missing: head office had acknowledged {n} event from the journal that was there",
+                "journal.db is missing: head office had acknowledged {n} events from the journal that was there",
+                loss.acknowledged,
+            )
+            + lost
+        )
+    if loss.how == "rewound":
+        return words.gettext(
+            "journal.db went back to an older copy{when}: head office had acknowledged {acknowledged} of "
+            "its events, the copy holds {held}; events written since are pushed from #{next}",
+            when=when,
+            acknowledged=words.number(loss.acknowledged),
+            held=words.number(loss.held or 0),
+            next=(loss.held or 0) + 1,
+        )
+    return (
+        words.gettext(
+            "journal.db was replaced{when}: the journal before it is gone; head office had acknowledged "
+            "{acknowledged} of its events",
+            when=when,
+            acknowledged=words.number(loss.acknowledged),
+        )
+        + lost
+    )
+
+
+def notice_words(words: Words, notice: LayoutNotice, now: datetime) -> str:
+    """The scanner types through the wrong layout: for the manager, with what to change."""
+    return words.ngettext(
+        "the barcode scanner types as a US keyboard, but this till's keyboard is {layout} ({n} scan "
+        "corrected, the first {first}, the last {last}): {advice}. The notice ends after {fixed} scans in "
+        "a row arrive right, or when a manager marks it fixed (key l)",
+        "the barcode scanner types as a US keyboard, but this till's keyboard is {layout} ({n} scans "
+        "corrected, the first {first}, the last {last}): {advice}. The notice ends after {fixed} scans in "
+        "a row arrive right, or when a manager marks it fixed (key l)",
+        notice.corrected,
+        layout=wording.layout_names(words, notice.layouts),
+        first=wording.ago(words, now - notice.since),
+        last=wording.ago(words, now - notice.last),
+        advice=wording.advice(words, notice.layouts),
+        fixed=FIXED_AFTER,
+    )
+
+
+def outcome_details(words: Words, p: Outcome) -> str:
+    """In words, for the manager: who won a conflict, or why head office rejected the event."""
+    if p.won:
+        if p.device_id:
+            return words.gettext(
+                "this store redeemed it first; store {store} (device {device}) redeemed it again at {at}",
+                store=p.store_id,
+                device=p.device_id,
+                at=_moment(words, p.at),
+            )
+        return words.gettext(
+            "this store redeemed it first; store {store} redeemed it again at {at}",
+            store=p.store_id,
+            at=_moment(words, p.at),
+        )
+    if p.outcome != "conflict":
+        return p.reason or ""  # head office's words
+    if p.winner_store is None:  # marked used online by its member, or at head office
+        return words.gettext(
+            "already used elsewhere (online or at head office) at {at}", at=_moment(words, p.winner_at)
+        )
+    if p.winner_device:
+        return words.gettext(
+            "already used at store {store} (device {device}) at {at}",
+            store=p.winner_store,
+            device=p.winner_device,
+            at=_moment(words, p.winner_at),
+        )
+    return words.gettext(
+        "already used at store {store} at {at}", store=p.winner_store, at=_moment(words, p.winner_at)
+    )
+
+
+def _moment(words: Words, text: str | None) -> str:
+    """A time as the snapshot gives it (ISO 8601), in the store's zone; '?' when none."""
+    if not text:
+        return "?"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return wording.when(words, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def voucher_words(voucher_id: str | None, name: VoucherName | None = None, words: Words | None = None) -> str:
     """A voucher as people tell it: the code the customer holds (7K2M-9QH4-RTX3-A7) where this
     till redeemed it, else its batch and serial number ("Spring Email no. 1021")."""
     if not voucher_id:
@@ -103,37 +219,51 @@ def voucher_words(voucher_id: str | None, name: VoucherName | None = None) -> st
     key = ids.try_parse(voucher_id)
     if key is None:
         return voucher_id  # not an id head office makes (a journal written by hand): as it is
-    batch = name.batch_identifier if name is not None and name.batch_identifier else f"batch {key.batch_id}"
-    return f"{batch} no. {key.serial}"
+    words = words or wording.english()
+    if name is not None and name.batch_identifier:
+        return words.gettext("{batch} no. {serial}", batch=name.batch_identifier, serial=key.serial)
+    return words.gettext("batch {batch} no. {serial}", batch=key.batch_id, serial=key.serial)
 
 
-def redemption_name(item: TillRedemption) -> str:
+def redemption_name(item: TillRedemption, words: Words | None = None) -> str:
     e = item.event
     if not e.voucher_id:
         return ""
     key = ids.try_parse(e.voucher_id)
     return voucher_words(
-        e.voucher_id, VoucherName(e.voucher_id, e.code, item.batch_identifier, key.serial if key else None)
+        e.voucher_id,
+        VoucherName(e.voucher_id, e.code, item.batch_identifier, key.serial if key else None),
+        words,
     )
 
 
-def claims_words(counts: BatchCounts) -> str:
+def claims_words(counts: BatchCounts, words: Words | None = None) -> str:
     """The claims switch, where members can claim at all (vouchers/lifecycle.CLAIMABLE)."""
+    words = words or wording.english()
     if State(counts.state) not in CLAIMABLE:
-        return "not open"
-    return "Open" if counts.claims == Claims.ACTIVE else "Paused"
+        return words.gettext("not open")
+    return words.gettext("Open") if counts.claims == Claims.ACTIVE else words.gettext("Paused")
 
 
 def revert(
-    journal: Journal, redemption: TillRedemption, reason: str, *, cashier: str | None = None
+    journal: Journal,
+    redemption: TillRedemption,
+    reason: str,
+    words: Words | None = None,
+    *,
+    cashier: str | None = None,
 ) -> JournalEvent:
-    """Undo a redemption made at this till: a new revert event, never an edit; `cashier`: who."""
+    """Undo a redemption made at this till: a new revert event, never an edit; `cashier`: who.
+    ValueError in `words` (None: English) when it cannot be undone."""
+    words = words or wording.english()
     if redemption.reverted:
-        raise ValueError("This redemption has already been reverted.")
+        raise ValueError(words.gettext("This redemption has already been reverted."))
     if redemption.outcome in ("conflict", "rejected"):
-        raise ValueError("Head office never counted this redemption; there is nothing to revert.")
+        raise ValueError(
+            words.gettext("Head office never counted this redemption; there is nothing to revert.")
+        )
     if not reason.strip():
-        raise ValueError("Give a reason for the revert.")
+        raise ValueError(words.gettext("Give a reason for the revert."))
     return journal.append(
         "revert",
         redemption.event.voucher_id,
@@ -176,13 +306,13 @@ class Found:
     layouts: tuple[str, ...] = ()  # the code was typed through these keyboard layouts, and corrected
 
 
-def find(settings: StoreHostSettings, key: bytes, text: str, now: datetime) -> Found:
+def find(settings: StoreHostSettings, key: bytes, text: str, now: datetime, words: Words) -> Found:
     """The voucher whose code was typed or scanned (grouped or not, any case, a claim URL, or a
-    scanner typing through the wrong keyboard layout, as at the till). ValueError in words when the
-    text is no code, or when the till's files cannot be read."""
+    scanner typing through the wrong keyboard layout, as at the till). ValueError in `words` when
+    the text is no code, or when the till's files cannot be read."""
     try:
         with reading(settings) as till:
-            code, layouts = _code_in(text, lambda c: till.lookup(code_hash(c, key)) is not None)
+            code, layouts = _code_in(text, lambda c: till.lookup(code_hash(c, key)) is not None, words)
             hashed = code_hash(code, key)
             found = till.lookup(hashed)
             store_id, tz = till.store()
@@ -197,103 +327,130 @@ def find(settings: StoreHostSettings, key: bytes, text: str, now: datetime) -> F
             )
             history = till.history(found.voucher.id if found else None, hashed)
     except (LocalDatabaseError, sqlite3.Error, OSError) as exc:
-        raise ValueError(f"The till's files cannot be read: {exc}") from exc
+        raise ValueError(words.gettext("The till's files cannot be read: {detail}", detail=exc)) from exc
     return Found(code, found, verdict, tuple(history), tz, store_id, layouts)
 
 
-def _code_in(text: str, holds: Callable[[str], bool]) -> tuple[str, tuple[str, ...]]:
+def _code_in(text: str, holds: Callable[[str], bool], words: Words) -> tuple[str, tuple[str, ...]]:
     try:
         code = normalise(text)
     except InvalidCode as exc:
         correction = correct(text, holds)
         if correction is None:
-            raise ValueError(f"Not a voucher code: {exc.detail}") from None
+            why = verdict_words.unreadable(wording.in_domain(words, verdict_words.DOMAIN), exc)
+            raise ValueError(words.gettext("Not a voucher code: {why}", why=why)) from None
         return correction.code, correction.ids
     if not holds(code) and (correction := correct(text, holds)) is not None:
         return correction.code, correction.ids
     return code, ()
 
 
-def _when(moment: datetime | None, tz: tzinfo) -> str:
-    return f"{moment.astimezone(tz):%d %b %Y %H:%M}" if moment else "?"
-
-
-def verdict_words(verdict: Verdict | str | None) -> str:
-    """ALREADY_USED → Already used."""
-    return (str(verdict) if verdict else "unknown").replace("_", " ").capitalize()
-
-
-def facts(found: Found) -> list[tuple[str, str]]:
+def facts(found: Found, words: Words) -> list[tuple[str, str]]:
     """What the till knows of the voucher, as (what, value) lines for the manager."""
-    lines = [("Code", format_code(found.code))]
+    lines = [(words.gettext("Code"), format_code(found.code))]
     if found.layouts:
-        lines.append(("Read", f"typed through a {layout_names(found.layouts)} keyboard, and corrected"))
-    lines.append(("A scan now", verdict_words(found.verdict)))
+        lines.append(
+            (
+                words.gettext("Read"),
+                words.gettext(
+                    "typed through a {layout} keyboard, and corrected",
+                    layout=wording.layout_names(words, found.layouts),
+                ),
+            )
+        )
+    lines.append((words.gettext("A scan now"), wording.verdict(words, found.verdict)))
     v = found.voucher
     if v is None:
         why = (
-            "the voucher list is still loading: it may not be here yet"
+            words.gettext("the voucher list is still loading: it may not be here yet")
             if found.verdict is Verdict.LOADING
-            else "not in this till's voucher list: not known here, or never claimed by a customer"
+            else words.gettext(
+                "not in this till's voucher list: not known here, or never claimed by a customer"
+            )
         )
-        lines.append(("Voucher", why))
+        lines.append((words.gettext("Voucher"), why))
         return lines
     key = ids.try_parse(v.voucher.id)
+    if v.batch.state not in CLAIMABLE:
+        claims = words.gettext("not open")
+    else:
+        claims = words.gettext("open") if v.batch_claims == Claims.ACTIVE else words.gettext("paused")
+    value = (
+        words.gettext("{value} (minimum purchase {minimum})", value=v.value, minimum=v.min_purchase)
+        if v.min_purchase
+        else v.value
+    )
     lines += [
-        ("Voucher", f"{v.batch_identifier} no. {key.serial}" if key else v.voucher.id),
-        ("Batch", f"{v.batch_identifier}: {v.batch.state}"),
         (
-            "Claims",
-            ("open" if v.batch_claims == Claims.ACTIVE else "paused")
-            if v.batch.state in CLAIMABLE
-            else "not open",
+            words.gettext("Voucher"),
+            words.gettext("{batch} no. {serial}", batch=v.batch_identifier, serial=key.serial)
+            if key
+            else v.voucher.id,
         ),
-        ("Type", v.type_name or "?"),
-        ("Value", v.value + (f" (minimum purchase {v.min_purchase})" if v.min_purchase else "")),
-        ("Claimed", "yes" if v.voucher.claimed else "no"),
-        ("Status", _status(found, v)),
+        (
+            words.gettext("Batch"),
+            words.gettext(
+                "{batch}: {state}", batch=v.batch_identifier, state=wording.state(words, v.batch.state)
+            ),
+        ),
+        (words.gettext("Claims"), claims),
+        (words.gettext("Type"), v.type_name or "?"),
+        (words.gettext("Value"), value),
+        (words.gettext("Claimed"), words.gettext("yes") if v.voucher.claimed else words.gettext("no")),
+        (words.gettext("Status"), _status(found, v, words)),
     ]
     if v.batch.valid_from or v.batch.valid_until:
-        lines.append(("Valid", f"{v.batch.valid_from or '…'} to {v.batch.valid_until or '…'}"))
+        start = words.date(v.batch.valid_from) if v.batch.valid_from else "…"
+        end = words.date(v.batch.valid_until) if v.batch.valid_until else "…"
+        lines.append((words.gettext("Valid"), words.gettext("{start} to {end}", start=start, end=end)))
     return lines
 
 
-def _status(found: Found, v: TillVoucher) -> str:
+def _status(found: Found, v: TillVoucher, words: Words) -> str:
     voucher = v.voucher
     if voucher.status is None:
-        return "none yet (not claimed)"
+        return words.gettext("none yet (not claimed)")
     if voucher.status is not Status.USED:
-        return str(voucher.status)
-    where = (
-        "at this shop"
-        if voucher.used_store and voucher.used_store == found.store_id
-        else f"at shop {voucher.used_store}"
-        if voucher.used_store
-        else "online by the customer (or at head office)"
-    )
-    here = " (this till; not yet synced)" if v.redeemed_here is not None else ""
-    return f"used {where} on {_when(voucher.used_at, found.tz)}{here}"
+        return wording.status(words, voucher.status)
+    when = wording.when(words, voucher.used_at)
+    if voucher.used_store and voucher.used_store == found.store_id:
+        said = words.gettext("used at this shop on {when}", when=when)
+    elif voucher.used_store:
+        said = words.gettext("used at shop {store} on {when}", store=voucher.used_store, when=when)
+    else:
+        said = words.gettext("used online by the customer (or at head office) on {when}", when=when)
+    if v.redeemed_here is not None:
+        said = words.gettext("{used} (this till; not yet synced)", used=said)
+    return said
 
 
-def story(found: Found) -> list[tuple[str, str, str, str]]:
+def story(found: Found, words: Words) -> list[tuple[str, str, str, str]]:
     """The voucher's story at this till, oldest first: (when, what, cashier, head office)."""
     rows = []
     for item in found.history:
         e = item.event
         if e.kind == "redeem":
-            what = "Redeemed"
+            what = words.gettext("Redeemed")
         elif e.kind == "revert":
-            what = f"Redemption reverted: {e.reason or ''}".rstrip(": ")
+            what = (
+                words.gettext("Redemption reverted: {reason}", reason=e.reason)
+                if e.reason
+                else words.gettext("Redemption reverted")
+            )
         elif e.kind == "refused":
-            what = f"Refused: {verdict_words(e.verdict)}"
+            what = words.gettext("Refused: {verdict}", verdict=wording.verdict(words, e.verdict))
         elif e.kind == "review":
-            what = f"Problem reviewed: {e.reason or ''}".rstrip(": ")
+            what = (
+                words.gettext("Problem reviewed: {note}", note=e.reason)
+                if e.reason
+                else words.gettext("Problem reviewed")
+            )
         else:
             what = e.kind
-        answer = item.outcome or "not yet synced"
+        answer = wording.outcome(words, item.outcome) if item.outcome else words.gettext("not yet synced")
         if item.reason:
             answer = f"{answer} ({item.reason})"
-        rows.append((_when(e.at, found.tz), what, e.cashier or "", answer))
+        rows.append((wording.when(words, e.at), what, e.cashier or "", answer))
     return rows
 
 
@@ -326,6 +483,7 @@ def export(
     settings: StoreHostSettings,
     folder: Path,
     now: datetime,
+    words: Words,
     progress: Callable[[int, int], None] | None = None,
 ) -> Exported:
     """Every one of this till's redemptions as a CSV file in `folder`, named and written in the
@@ -337,7 +495,9 @@ def export(
             path = folder / f"redemptions-{now.astimezone(tz):%Y%m%d-%H%M%S}.csv"
             rows = write_csv(path, till.all_redemptions(), tz, till.redemption_count(), progress)
     except (LocalDatabaseError, sqlite3.Error) as exc:
-        raise ValueError(f"Not exported: the till's files cannot be read ({exc})") from exc
+        raise ValueError(
+            words.gettext("Not exported: the till's files cannot be read ({detail})", detail=exc)
+        ) from exc
     return Exported(path, rows)
 
 

@@ -8,14 +8,26 @@ from pathlib import Path
 
 from vouchers.errors import VoucherError
 from vouchers.secrets_hash import hash_secret, needs_rehash, secret_matches
+from vouchers.wording import N_
+from words import Words
 
 MAX_ATTEMPTS = 5
 LOCKOUT_SECONDS = 300
 
 
 class PinError(VoucherError):
+    """Why a PIN is refused: `message` (marked for the till's words) with its `facts`."""
+
     slug = "pin"
     title = "Manager PIN"
+
+    def __init__(self, message: str, **facts: object) -> None:
+        super().__init__(message.format(**facts))
+        self.message = message
+        self.facts = facts
+
+    def words(self, words: Words) -> str:
+        return words.gettext(self.message, **self.facts)
 
 
 hash_pin = hash_secret
@@ -24,7 +36,7 @@ check_pin = secret_matches
 
 def save_pin(path: Path, pin: str) -> None:
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        raise PinError("A manager PIN is 4 to 12 digits.")
+        raise PinError(N_("A manager PIN is 4 to 12 digits."))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(hash_pin(pin) + "\n")
@@ -58,9 +70,11 @@ class PinGate:
     def try_pin(self, pin: str) -> bool:
         now = self.clock()
         if now < self.locked_until:
-            raise PinError(f"Too many wrong PINs: try again in {int(self.locked_until - now) + 1} s.")
+            raise PinError(
+                N_("Too many wrong PINs: try again in {seconds} s."), seconds=int(self.locked_until - now) + 1
+            )
         if not self.configured():
-            raise PinError("No manager PIN is set on this till: run 'voucher-kiosk set-pin'.")
+            raise PinError(N_("No manager PIN is set on this till: run 'voucher-kiosk set-pin'."))
         stored = self.path.read_text()
         if check_pin(pin, stored):
             self.failures = 0
@@ -72,6 +86,7 @@ class PinGate:
             self.failures = 0
             self.locked_until = now + LOCKOUT_SECONDS
             raise PinError(
-                f"Too many wrong PINs: the manager view is locked for {LOCKOUT_SECONDS // 60} minutes."
+                N_("Too many wrong PINs: the manager view is locked for {minutes} minutes."),
+                minutes=LOCKOUT_SECONDS // 60,
             )
         return False

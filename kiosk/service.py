@@ -25,17 +25,17 @@ import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from kiosk import wording
 from localdb import notices
 from localdb.errors import LocalDatabaseError, is_damaged, is_full
 from localdb.journal import Journal, JournalEvent
 from localdb.till import Till, TillVoucher
-from vouchers import ages
 from vouchers.codes import code_hash, format_code, normalise
 from vouchers.errors import InvalidCode
-from vouchers.layouts import Correction, advice, correct, layout_names
+from vouchers.layouts import Correction, correct
 from vouchers.verdict import Verdict, decide
+from words import Words
 from words import verdicts as verdict_words
-from words import words_for
 
 
 @dataclass(frozen=True)
@@ -60,19 +60,6 @@ class Decision:
         return "refused" if self.verdict is None else self.verdict.kind
 
     @property
-    def layout_words(self) -> str | None:
-        """For the cashier: the whole notice the first time, a short mention after that."""
-        if self.layout is None:
-            return None
-        names = layout_names(self.layout.ids)
-        if not self.tell:
-            return f"(Corrected: the scanner typed it through a {names} keyboard.)"
-        return (
-            f"The scanner types as a US keyboard, but this till's keyboard is {names}: the code "
-            f"was corrected. Tell the manager: {advice(self.layout.ids)}."
-        )
-
-    @property
     def label(self) -> str:
         """The verdict's code, or the problem's: what `voucher-kiosk redeem` prints first."""
         if self.problem is not None or self.verdict is None:
@@ -82,42 +69,72 @@ class Decision:
 
 NOT_RECORDED = "NOT_RECORDED"  # accepted, but the journal could not be written: nothing was redeemed
 TILL_PROBLEM = "TILL_PROBLEM"  # the till cannot decide: its journal or its voucher list cannot be used
-DONT = "do not give the discount; call the manager"
 
 
-def not_recorded(error: LocalDatabaseError) -> Decision:
+def layout_words(words: Words, decision: Decision) -> str | None:
+    """For the cashier: the whole notice the first time, a short mention after that."""
+    if decision.layout is None:
+        return None
+    names = wording.layout_names(words, decision.layout.ids)
+    if not decision.tell:
+        return words.gettext("(Corrected: the scanner typed it through a {layout} keyboard.)", layout=names)
+    return words.gettext(
+        "The scanner types as a US keyboard, but this till's keyboard is {layout}: the code was "
+        "corrected. Tell the manager: {advice}.",
+        layout=names,
+        advice=wording.advice(words, decision.layout.ids),
+    )
+
+
+def not_recorded(words: Words, error: LocalDatabaseError) -> Decision:
     """The redemption could not be written, so it was not made: said so, never as ACCEPTED."""
     if is_full(error):
-        why = "the disk is full"
+        text = words.gettext(
+            "Could not record the redemption: the disk is full — do not give the discount; call the manager."
+        )
     elif is_damaged(error):
-        why = "the till's journal is damaged"
+        text = words.gettext(
+            "Could not record the redemption: the till's journal is damaged — do not give the discount; "
+            "call the manager."
+        )
     else:
-        why = f"the till's journal cannot be written ({error.detail})"
-    return Decision(None, f"Could not record the redemption: {why} — {DONT}.", problem=NOT_RECORDED)
+        text = words.gettext(
+            "Could not record the redemption: the till's journal cannot be written ({detail}) — do not "
+            "give the discount; call the manager.",
+            detail=error.detail,
+        )
+    return Decision(None, text, problem=NOT_RECORDED)
 
 
-def cannot_redeem(error: LocalDatabaseError) -> Decision:
+def cannot_redeem(words: Words, error: LocalDatabaseError) -> Decision:
     """No journal to write to (damaged, or the disk full when making one): nothing can be redeemed."""
-    why = (
-        "its journal (journal.db) is damaged"
-        if is_damaged(error)
-        else "the disk is full"
-        if is_full(error)
-        else f"its journal cannot be opened ({error.detail})"
-    )
+    if is_damaged(error):
+        why = words.gettext("its journal (journal.db) is damaged")
+    elif is_full(error):
+        why = words.gettext("the disk is full")
+    else:
+        why = words.gettext("its journal cannot be opened ({detail})", detail=error.detail)
     return Decision(
         None,
-        f"This till cannot record redemptions: {why} — {DONT}. (Manager: {error.detail})",
+        words.gettext(
+            "This till cannot record redemptions: {why} — do not give the discount; call the manager. "
+            "(Manager: {detail})",
+            why=why,
+            detail=error.detail,
+        ),
         problem=TILL_PROBLEM,
     )
 
 
-def cannot_check(why: str) -> Decision:
-    """The voucher list cannot be decided from (damaged, or being rebuilt after damage)."""
+def cannot_check(words: Words, why: str) -> Decision:
+    """The voucher list cannot be decided from (damaged, or being rebuilt after damage); `why` worded."""
     return Decision(
         None,
-        f"Vouchers cannot be checked: {why} — do not give the discount; try again in a few "
-        "minutes, or call the manager.",
+        words.gettext(
+            "Vouchers cannot be checked: {why} — do not give the discount; try again in a few minutes, "
+            "or call the manager.",
+            why=why,
+        ),
         problem=TILL_PROBLEM,
     )
 
@@ -152,11 +169,16 @@ class Redeemer:
         language: str | None = None,
     ) -> None:
         self.till = till
-        self.language = language  # the verdicts' words (words/verdicts.py); None: English
+        self.language = language  # the setting; None: the store's locale, else English (kiosk.wording)
         self.journal = journal
         self.hash_key = hash_key
         self.cashier = cashier
         self.policy = policy
+
+    def words(self, domain: str = wording.DOMAIN) -> Words:
+        """The till's words of `domain` (kiosk.wording.till_words), times in the store's zone."""
+        _, tz = self.till.store()
+        return wording.till_words(self.language, self.till.locale(), tz, domain)
 
     def scan(self, text: str, now: datetime | None = None, *, typed: bool = True) -> Decision:
         """The verdict on a scan, with the policy's step before an accepted voucher is written.
@@ -167,14 +189,23 @@ class Redeemer:
             return decision
         age = self.snapshot_age(now)
         if self.policy.approval_after is not None and (age is None or age > self.policy.approval_after):
-            old = "has never been synced" if age is None else f"is {ages.duration(age)} old"
-            return replace(
-                decision,
-                step=APPROVAL,
-                reason=f"Valid voucher, but the voucher list {old}: a manager must approve this redemption.",
-            )
+            words = self.words()
+            if age is None:
+                reason = words.gettext(
+                    "Valid voucher, but the voucher list has never been synced: a manager must approve "
+                    "this redemption."
+                )
+            else:
+                reason = words.gettext(
+                    "Valid voucher, but the voucher list is {age} old: a manager must approve this "
+                    "redemption.",
+                    age=wording.duration(words, age),
+                )
+            return replace(decision, step=APPROVAL, reason=reason)
         if self.policy.confirm:
-            return replace(decision, step=CONFIRM, reason="Valid voucher. Mark it as used?")
+            return replace(
+                decision, step=CONFIRM, reason=self.words().gettext("Valid voucher. Mark it as used?")
+            )
         return self._write(decision, now)
 
     def redeem(self, text: str, now: datetime | None = None, *, approved_by: str | None = None) -> Decision:
@@ -203,7 +234,7 @@ class Redeemer:
                 code_hash=code_hash(code, self.hash_key) if code else None,
             )
         except LocalDatabaseError as exc:
-            return replace(not_recorded(exc), code=decision.code, voucher=decision.voucher)
+            return replace(not_recorded(self.words(), exc), code=decision.code, voucher=decision.voucher)
         return replace(decision, event=event)
 
     def snapshot_age(self, now: datetime) -> timedelta | None:
@@ -218,15 +249,15 @@ class Redeemer:
         try:
             code = normalise(text)
         except InvalidCode as exc:
-            words = words_for(self.language, verdict_words.DOMAIN)
+            words = self.words(verdict_words.DOMAIN)
             invalid = Decision(Verdict.INVALID_CODE, verdict_words.invalid_code(words, exc))
         try:
             if self.till.rebuilding():
                 if code is None:
                     return invalid
-                return replace(
-                    cannot_check("the voucher list is being rebuilt after damage"), code=format_code(code)
-                )
+                words = self.words()
+                rebuilt = words.gettext("the voucher list is being rebuilt after damage")
+                return replace(cannot_check(words, rebuilt), code=format_code(code))
             decision = self._decide(code, now) if code is not None else invalid
             if typed and decision.voucher is None and (correction := correct(text, self._holds)) is not None:
                 noticed = notices.current(self.till.journal)
@@ -234,9 +265,14 @@ class Redeemer:
                 return replace(self._decide(correction.code, now), layout=correction, tell=not told)
             return decision
         except sqlite3.DatabaseError as exc:
-            damaged = "damaged, and the sync agent rebuilds it" if is_damaged(exc) else f"unreadable ({exc})"
+            words = self.words()
+            damaged = (
+                words.gettext("the voucher list or the journal is damaged, and the sync agent rebuilds it")
+                if is_damaged(exc)
+                else words.gettext("the voucher list or the journal is unreadable ({detail})", detail=exc)
+            )
             return replace(
-                cannot_check(f"the voucher list or the journal is {damaged}"),
+                cannot_check(words, damaged),
                 code=format_code(code) if code else None,
             )
 
@@ -255,7 +291,7 @@ class Redeemer:
             tz,
             loading=not complete,
         )
-        words = words_for(self.language, verdict_words.DOMAIN, tz)
+        words = wording.till_words(self.language, self.till.locale(), tz, verdict_words.DOMAIN)
         reason = verdict_words.reason(words, verdict, progress=progress)
         if verdict is Verdict.ALREADY_USED and found is not None and found.voucher.used_at:
             used = verdict_words.used(words, found.voucher.used_at, found.voucher.used_store, store_id)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from configfile import load
 from kiosk.scanner import DEFAULT_DECODERS
 from localdb.settings import StoreHostSettings
+from words import LANGUAGES, language_of
 
 CONFIG_ENV = "VOUCHER_KIOSK_CONFIG"
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(_[A-Za-z]{2}|_[0-9]{3}|_[A-Za-z]{4}(_[A-Za-z]{2})?)?")
 
 
 class KioskSettings(StoreHostSettings):
@@ -26,11 +28,25 @@ class KioskSettings(StoreHostSettings):
         description="This till's name at the top of the cashier's screen, beside the shop's; default: "
         "the host name (voucher-sync enrol's default device name).",
     )
-    language: Literal["en", "fr", "de", "es"] | None = Field(
+    language: str | None = Field(
         None,
-        description="The language the till words its verdicts in (en, fr, de, es); default: English (the "
-        "store's locale at head office, once the snapshot carries it).",
+        description="The language the till speaks on its screen, in its verdicts and on its command "
+        "line: en, fr, de or es, or one with a region as head office writes a store's locale (de_CH, "
+        "fr-BE: the language's words, the region's dates and numbers). Default: the store's locale as "
+        "head office set it (it comes with the snapshot, and the screen follows a change at its next "
+        "refresh, no restart needed), else English.",
     )
+
+    @field_validator("language")
+    @classmethod
+    def _a_language_the_till_speaks(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        tag = value.strip().replace("-", "_")
+        if not LANGUAGE_TAG.fullmatch(tag) or language_of(tag) is None:
+            raise ValueError(f"{value!r}: one of {', '.join(LANGUAGES)}, or one with a region (de_CH)")
+        return tag
+
     allow_quit: bool = Field(
         False,
         description="Offer Ctrl+Q (quit the screen) in the footer and let it work. Off on a till: under "

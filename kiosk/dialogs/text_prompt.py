@@ -8,12 +8,18 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from kiosk import keys
+from vouchers.wording import N_
+from words import Words
+
 
 class TextPrompt(ModalScreen[str | None]):
-    BINDINGS = [("escape", "cancel", "Cancel")]
+    BINDINGS = [("escape", "cancel", N_("Cancel"))]
 
-    def __init__(self, question: str, *, password: bool = False, note: str = "") -> None:
+    def __init__(self, question: str, words: Words, *, password: bool = False, note: str = "") -> None:
+        """`question` and `note` in the till's words already; `words` for the keys."""
         super().__init__()
+        self.words = words
         self.question = question
         self.password = password
         self.note = note
@@ -25,6 +31,7 @@ class TextPrompt(ModalScreen[str | None]):
             yield Label(self.note, id="note")
 
     def on_mount(self) -> None:
+        keys.reword(self, self.words)
         self.query_one(Input).focus()
 
     @on(Input.Submitted)

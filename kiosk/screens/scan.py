@@ -27,7 +27,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, get_current_worker
 
-from kiosk import camera
+from kiosk import camera, keys, wording
 from kiosk.dialogs.text_prompt import TextPrompt
 from kiosk.messages import VerdictReady
 from kiosk.pin import PinError
@@ -39,16 +39,19 @@ from kiosk.widgets.scan_input import ScanInput
 from kiosk.widgets.shop import ShopLine, till_name
 from kiosk.widgets.status import StatusLine, StatusRead
 from kiosk.widgets.verdict import VerdictPanel
+from vouchers.wording import N_
+from words import Words
 
 if TYPE_CHECKING:
     from kiosk.app import Kiosk, KioskApp
 
 STATUS_SECONDS = 2.0  # the status line is read again this often (and after each scan)
 RECENT_MIN_HEIGHT = 20  # a shorter terminal leaves out the last scans, for the verdict's sake
+PLACEHOLDER = N_("Scan or type a voucher code, then Enter")
 
 
 class ScanScreen(Screen):
-    BINDINGS = [("escape", "clear", "Clear / No"), ("f2", "manager", "Manager")]
+    BINDINGS = [("escape", "clear", N_("Clear / No")), ("f2", "manager", N_("Manager"))]
 
     def __init__(self) -> None:
         super().__init__()
@@ -56,6 +59,7 @@ class ScanScreen(Screen):
         self._pending: Decision | None = None  # accepted, waiting for confirmation or approval
         self._status_read: Worker[None] | None = None  # the status line's read under way, if any
         self._status_again = False  # asked for while it ran: read once more after it
+        self.words = wording.english()  # the till's, as of the last status read (reword)
 
     @property
     def kiosk(self) -> Kiosk:
@@ -63,6 +67,7 @@ class ScanScreen(Screen):
 
     def compose(self) -> ComposeResult:
         settings = self.kiosk.settings
+        self.words = words = self.kiosk.words()
         yield ShopLine(till_name(settings.till_name), id="shop")
         with Horizontal(id="main"):
             yield VerdictPanel(id="verdict")
@@ -70,10 +75,9 @@ class ScanScreen(Screen):
                 yield CameraPreview(id="preview")
         if settings.recent_scans:
             recent = RecentScans(settings.recent_scans, id="recent")
-            recent.border_title = "Last scans"
             recent.styles.height = settings.recent_scans + 1  # and its top border
             yield recent
-        yield ScanInput(placeholder="Scan or type a voucher code, then Enter", id="scan")
+        yield ScanInput(placeholder=words.gettext(PLACEHOLDER), id="scan")
         yield StatusLine(
             stale_after=timedelta(hours=settings.stale_snapshot_hours),
             offline_after=timedelta(seconds=settings.offline_after_seconds),
@@ -82,6 +86,7 @@ class ScanScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._reword(self.words, force=True)
         self.query_one(VerdictPanel).clear_verdict()
         self._fit_recent()
         self.refresh_status()
@@ -131,10 +136,22 @@ class ScanScreen(Screen):
         """The status line's read (it has shown it): the shop's name and time zone."""
         message.stop()
         status = message.status
+        self._reword(status.words)
         self.query_one(ShopLine).set_store(status.health.store_id, status.health.store_name)
-        if status.timezone is not None:
-            for recent in self.query(RecentScans):
-                recent.set_timezone(status.timezone)
+
+    def _reword(self, words: Words, *, force: bool = False) -> None:
+        """The screen in the till's words: its language (the store's locale may come with a
+        snapshot while the till runs) and the store's time zone, from the last status read."""
+        if words == self.words and not force:
+            return
+        self.words = words
+        keys.reword(self, words)
+        keys.reword(self.app, words)
+        self.query_one(ScanInput).placeholder = words.gettext(PLACEHOLDER)
+        self.query_one(ShopLine).reword(words)
+        self.query_one(VerdictPanel).reword(words)
+        for recent in self.query(RecentScans):
+            recent.reword(words)
 
     def _recent(self, row_of: Callable[[Decision, datetime], ScanRow], decision: Decision) -> None:
         """The decision into the strip of last scans, timed now."""
@@ -197,7 +214,7 @@ class ScanScreen(Screen):
         if self._pending is not None:
             self._recent(cancelled_row, self._pending)
             self._pending = None
-            self.notify("Not marked as used.", title="Cancelled")
+            self.notify(self.words.gettext("Not marked as used."), title=self.words.gettext("Cancelled"))
         self.query_one(VerdictPanel).clear_verdict()
         self.query_one(Input).focus()
 
@@ -208,7 +225,7 @@ class ScanScreen(Screen):
             return
         if pending.step == APPROVAL:
             self._ask_pin(
-                "Manager PIN to approve this redemption:",
+                self.words.gettext("Manager PIN to approve this redemption:"),
                 lambda: self.redeem(pending.code, "manager"),
                 refused=lambda: setattr(self, "_pending", pending),
             )
@@ -216,7 +233,7 @@ class ScanScreen(Screen):
             self.redeem(pending.code)
 
     def action_manager(self) -> None:
-        self._ask_pin("Manager PIN:", lambda: self.app.push_screen(ManagerScreen()))
+        self._ask_pin(self.words.gettext("Manager PIN:"), lambda: self.app.push_screen(ManagerScreen()))
 
     def _ask_pin(
         self, question: str, then: Callable[[], object], refused: Callable[[], object] = lambda: None
@@ -231,16 +248,16 @@ class ScanScreen(Screen):
             try:
                 ok = self.kiosk.pin.try_pin(pin)
             except PinError as exc:
-                self.notify(exc.detail, severity="error")
+                self.notify(exc.words(self.words), severity="error")
                 refused()
                 return
             if ok:
                 then()
             else:
-                self.notify("Wrong PIN.", severity="error")
+                self.notify(self.words.gettext("Wrong PIN."), severity="error")
                 refused()
 
-        self.app.push_screen(TextPrompt(question, password=True), checked)
+        self.app.push_screen(TextPrompt(question, self.words, password=True), checked)
 
     def refresh_status(self) -> None:
         """Have the status line read again, in a worker: one read at a time, and one more after it

@@ -8,7 +8,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label
 
-from kiosk import manager
+from kiosk import keys, manager
+from vouchers.wording import N_
+from words import Words
 
 
 class VoucherScreen(ModalScreen[None]):
@@ -39,34 +41,45 @@ class VoucherScreen(ModalScreen[None]):
         border: ascii $accent;
     }
     """
-    BINDINGS = [("escape", "close", "Back to the manager view")]
+    BINDINGS = [("escape", "close", N_("Back to the manager view"))]
 
-    def __init__(self, found: manager.Found) -> None:
+    def __init__(self, found: manager.Found, words: Words) -> None:
         super().__init__()
         self.found = found
+        self.words = words  # the manager view's
 
     def compose(self) -> ComposeResult:
+        words = self.words
         with Vertical(id="card"):
-            yield Label("What the till knows of this voucher", classes="heading")
+            yield Label(words.gettext("What the till knows of this voucher"), classes="heading")
             yield DataTable(id="facts", show_header=False, cursor_type="none")
-            yield Label("Its story at this till (oldest first)", classes="heading")
+            yield Label(words.gettext("Its story at this till (oldest first)"), classes="heading")
             yield DataTable(id="history", cursor_type="row")
             yield Label("", id="none_here")
         yield Footer()
 
     def on_mount(self) -> None:
+        words = self.words
+        keys.reword(self, words)
         facts = self.query_one("#facts", DataTable)
-        facts.add_columns("What", "Value")
-        for what, value in manager.facts(self.found):
+        facts.add_columns(words.gettext("What"), words.gettext("Value"))
+        for what, value in manager.facts(self.found, words):
             facts.add_row(what, value)
         history = self.query_one("#history", DataTable)
-        history.add_columns("Time", "What", "Cashier", "Head office")
-        rows = manager.story(self.found)
+        history.add_columns(
+            words.gettext("Time"),
+            words.gettext("What"),
+            words.gettext("Cashier"),
+            words.gettext("Head office"),
+        )
+        rows = manager.story(self.found, words)
         for row in rows:
             history.add_row(*row)
         history.display = bool(rows)
         if not rows:
-            self.query_one("#none_here", Label).update("Nothing: this till has never scanned this code.")
+            self.query_one("#none_here", Label).update(
+                words.gettext("Nothing: this till has never scanned this code.")
+            )
         history.focus()
 
     def action_close(self) -> None:

@@ -11,6 +11,9 @@ import socket
 
 from textual.widgets import Static
 
+from kiosk import wording
+from words import Words
+
 
 def till_name(configured: str | None) -> str:
     return (configured or "").strip() or socket.gethostname()
@@ -22,6 +25,7 @@ class ShopLine(Static):
         self.till = till
         self.store_id: str | None = None
         self.store_name: str | None = None
+        self.words = wording.english()  # the till's, given by the screen
 
     def on_mount(self) -> None:
         self.show()
@@ -31,11 +35,17 @@ class ShopLine(Static):
             self.store_id, self.store_name = store_id, store_name
             self.show()
 
+    def reword(self, words: Words) -> None:
+        if words != self.words:
+            self.words = words
+            self.show()
+
     def show(self) -> None:
+        words = self.words
         if self.store_id and self.store_name:
-            shop = f"Shop {self.store_name} ({self.store_id})"
+            shop = words.gettext("Shop {name} ({id})", name=self.store_name, id=self.store_id)
         elif self.store_id:
-            shop = f"Shop {self.store_id}"
+            shop = words.gettext("Shop {id}", id=self.store_id)
         else:
-            shop = "Shop not known yet (no voucher list)"
-        self.update(f"{shop}  ·  Till {self.till}")
+            shop = words.gettext("Shop not known yet (no voucher list)")
+        self.update(words.gettext("{shop}  ·  Till {till}", shop=shop, till=self.till))

@@ -16,21 +16,25 @@ from typing import Any
 from textual.message import Message
 from textual.widgets import Static
 
+from kiosk import wording
 from kiosk.camera import CameraChanged
 from localdb.errors import LocalDatabaseError, is_damaged, is_full
 from localdb.health import Health
-from vouchers import ages
+from localdb.journals import JournalLoss
+from words import Words
 
 
 @dataclass(frozen=True)
 class TillStatus:
     """What the status line shows of the till: its files' health (nothing yet without a replica),
-    and what the kiosk itself knows: a journal it cannot use, files it cannot read."""
+    and what the kiosk itself knows: a journal it cannot use, files it cannot read. `words`: the
+    till's as of this read (the store's locale may have come with a snapshot since the last)."""
 
     health: Health = field(default_factory=Health)
     journal_problem: LocalDatabaseError | None = None  # the journal is there, but cannot be written
     unreadable: str | None = None  # why the till's files cannot be read
     timezone: tzinfo | None = None  # the store's, from the replica (None: no replica yet)
+    words: Words = field(default_factory=wording.english)
 
 
 @dataclass
@@ -50,9 +54,12 @@ def describe(
     stale_after: timedelta,
     offline_after: timedelta,
     till: TillStatus | None = None,
+    words: Words | None = None,
 ) -> tuple[str, bool]:
     """The status text, and whether it is a warning (offline, stale snapshot, stopped agent, a till
-    that cannot redeem); `till`: what the kiosk knows beyond the files' `health`."""
+    that cannot redeem); `till`: what the kiosk knows beyond the files' `health`; `words`: the
+    till's (None: those of `till`, else English)."""
+    words = words or (till.words if till is not None else wording.english())
     last_pull = health.last_pull_at
     last_push = health.last_push_at
     last_ok = max([t for t in (last_pull, last_push) if t], default=None)
@@ -60,50 +67,88 @@ def describe(
     online = (
         last_ok is not None and now - last_ok < offline_after and not (last_error and last_error > last_ok)
     )
-    parts = ["online" if online else "OFFLINE"]
+    parts = [words.gettext("online") if online else words.gettext("OFFLINE")]
     loading = last_pull is not None and not health.snapshot_complete  # never "synced" before complete
     if loading:
         progress = health.snapshot_progress
-        parts.append("voucher list loading" + ("" if progress is None else f": {progress} %"))
+        parts.append(
+            words.gettext("voucher list loading")
+            if progress is None
+            else words.gettext("voucher list loading: {progress} %", progress=words.number(progress))
+        )
+    elif last_pull:
+        parts.append(words.gettext("synced {ago}", ago=wording.ago(words, now - last_pull)))
     else:
-        parts.append(f"synced {ages.ago(now - last_pull)}" if last_pull else "never synced")
+        parts.append(words.gettext("never synced"))
     pending = health.pending
-    parts.append(f"{pending} pending" if pending else "nothing pending")
+    parts.append(
+        words.ngettext("{n} pending", "{n} pending", pending) if pending else words.gettext("nothing pending")
+    )
     stale = last_pull is None or now - last_pull > stale_after
     if last_pull and stale:
-        parts.append(f"SNAPSHOT {ages.duration(now - last_pull).upper()} OLD")
+        age = wording.duration(words, now - last_pull)
+        parts.append(words.gettext("SNAPSHOT {age} OLD", age=age.upper()))
     if health.stopped:
-        parts.append("SYNC STOPPED: call head office")
-    trouble = till_trouble(health, till or TillStatus(health))
+        parts.append(words.gettext("SYNC STOPPED: call head office"))
+    trouble = till_trouble(health, till or TillStatus(health), words)
     parts.extend(trouble)
     if health.unreviewed:
-        n = health.unreviewed
-        parts.append(f"{n} CONFLICT{'S' if n > 1 else ''} OR REJECTION{'S' if n > 1 else ''} TO REVIEW (F2)")
+        parts.append(
+            words.ngettext(
+                "{n} CONFLICT OR REJECTION TO REVIEW (F2)",
+                "{n} CONFLICTS OR REJECTIONS TO REVIEW (F2)",
+                health.unreviewed,
+            )
+        )
     if health.scanner_layout:  # codes still redeem, corrected: told, not a warning
-        parts.append("SCANNER ON THE WRONG KEYBOARD LAYOUT (F2)")
+        parts.append(words.gettext("SCANNER ON THE WRONG KEYBOARD LAYOUT (F2)"))
     return "  |  ".join(parts), (not online) or stale or loading or bool(health.stopped) or bool(trouble)
 
 
-def till_trouble(health: Health, till: TillStatus) -> list[str]:
+def loss_short(words: Words, loss: JournalLoss) -> str:
+    """A journal gone or gone back, in a few words for the status line."""
+    if loss.how == "missing":
+        said = words.ngettext(
+            "JOURNAL MISSING: head office had {n} event from it",
+            "JOURNAL MISSING: head office had {n} events from it",
+            loss.acknowledged,
+        )
+    elif loss.how == "rewound":
+        return words.ngettext(
+            "JOURNAL WENT BACK TO AN OLDER COPY: head office had {n} event from it",
+            "JOURNAL WENT BACK TO AN OLDER COPY: head office had {n} events from it",
+            loss.acknowledged,
+        )
+    else:
+        said = words.ngettext(
+            "JOURNAL REPLACED: head office had {n} event from the old one",
+            "JOURNAL REPLACED: head office had {n} events from the old one",
+            loss.acknowledged,
+        )
+    if loss.unsent:
+        said += words.ngettext(", {n} NEVER SENT", ", {n} NEVER SENT", loss.unsent)
+    return said
+
+
+def till_trouble(health: Health, till: TillStatus, words: Words | None = None) -> list[str]:
     """What stops this till redeeming, or what became of its journal, for the status line."""
+    words = words or till.words
     out = []
     problem = till.journal_problem
     if problem is not None:
-        what = (
-            "DISK FULL"
-            if is_full(problem)
-            else "JOURNAL DAMAGED"
-            if is_damaged(problem)
-            else "JOURNAL UNUSABLE"
-        )
-        out.append(f"{what}: CANNOT REDEEM, CALL THE MANAGER")
+        if is_full(problem):
+            out.append(words.gettext("DISK FULL: CANNOT REDEEM, CALL THE MANAGER"))
+        elif is_damaged(problem):
+            out.append(words.gettext("JOURNAL DAMAGED: CANNOT REDEEM, CALL THE MANAGER"))
+        else:
+            out.append(words.gettext("JOURNAL UNUSABLE: CANNOT REDEEM, CALL THE MANAGER"))
     if till.unreadable:
-        out.append("TILL FILES UNREADABLE: CANNOT CHECK VOUCHERS, CALL THE MANAGER")
+        out.append(words.gettext("TILL FILES UNREADABLE: CANNOT CHECK VOUCHERS, CALL THE MANAGER"))
     if health.rebuilding:
-        out.append("VOUCHER LIST BEING REBUILT: CANNOT CHECK VOUCHERS YET")
+        out.append(words.gettext("VOUCHER LIST BEING REBUILT: CANNOT CHECK VOUCHERS YET"))
     for loss in health.recent_losses:
         if not (problem is not None and loss.how == "missing"):  # there, but unusable: not "missing"
-            out.append(loss.short())
+            out.append(loss_short(words, loss))
     return out
 
 
@@ -139,7 +184,7 @@ class StatusLine(Static):
             till=status,
         )
         if self.camera is not None:
-            text += f"  |  {self.camera.words()}"
+            text += f"  |  {self.camera.words(status.words)}"
             warning = warning or self.camera.warning
         self.set_class(warning, "warning")
         self.update(text)

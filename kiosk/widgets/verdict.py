@@ -11,43 +11,63 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widget import Widget
 
-from kiosk import bigtext
-from kiosk.service import APPROVAL, CONFIRM, Decision
+from kiosk import bigtext, wording
+from kiosk.service import APPROVAL, CONFIRM, NOT_RECORDED, TILL_PROBLEM, Decision, layout_words
+from vouchers.wording import N_
+from words import Words
 
-HEADLINES = {"accepted": "ACCEPTED", "refused": "REFUSED", "attention": "CHECK"}
+# TRANSLATORS: the verdict's word, in block letters on the till's screen (capitals; short)
+HEADLINES = {"accepted": N_("ACCEPTED"), "refused": N_("REFUSED"), "attention": N_("CHECK")}
+PROBLEMS = {NOT_RECORDED: N_("NOT RECORDED"), TILL_PROBLEM: N_("TILL PROBLEM")}  # nothing was redeemed
 QUESTIONS = {  # an accepted voucher waiting for a step: headline, and what to press
-    CONFIRM: ("MARK AS USED?", "Enter: yes, mark it as used    Esc: no"),
-    APPROVAL: ("MANAGER APPROVAL", "Enter: manager PIN    Esc: cancel"),
+    CONFIRM: (N_("MARK AS USED?"), N_("Enter: yes, mark it as used    Esc: no")),
+    APPROVAL: (N_("MANAGER APPROVAL"), N_("Enter: manager PIN    Esc: cancel")),
 }
-IDLE = "Scan a voucher, or type its code and press Enter."
+IDLE = N_("Scan a voucher, or type its code and press Enter.")
 
 
-def headline(decision: Decision) -> tuple[str, str]:
+def headline(decision: Decision, words: Words) -> tuple[str, str]:
     """The kind (accepted, refused, attention: the colour) and the word a decision is shown with."""
     kind = decision.kind
-    word = HEADLINES[kind]
+    word = words.gettext(HEADLINES[kind])
     if decision.problem:  # nothing was redeemed: what the till cannot do, never a verdict
-        word = decision.problem.replace("_", " ")
+        problem = PROBLEMS.get(decision.problem)
+        word = words.gettext(problem) if problem else decision.problem.replace("_", " ")
     if decision.step:
-        kind, word = "attention", QUESTIONS[decision.step][0]
+        kind, word = "attention", words.gettext(QUESTIONS[decision.step][0])
     return kind, word
 
 
-def details(decision: Decision) -> list[str]:
+def value_words(decision: Decision, words: Words) -> str | None:
+    """What the voucher is worth and its batch, or its batch alone when refused; None without a voucher."""
+    voucher = decision.voucher
+    if voucher is None:
+        return None
+    if decision.kind == "refused":  # a till problem is refused too
+        return voucher.batch_identifier
+    if voucher.min_purchase:
+        return words.gettext(
+            "{value}  (minimum purchase {minimum})  ·  {batch}",
+            value=voucher.value,
+            minimum=voucher.min_purchase,
+            batch=voucher.batch_identifier,
+        )
+    return f"{voucher.value}  ·  {voucher.batch_identifier}"
+
+
+def details(decision: Decision, words: Words) -> list[str]:
     """The lines beneath the word: the reason, what the voucher is worth, its code, what to press."""
     lines = [decision.reason]
-    voucher = decision.voucher
-    if voucher is not None and decision.kind != "refused":  # a till problem is refused too
-        minimum = f"  (minimum purchase {voucher.min_purchase})" if voucher.min_purchase else ""
-        lines.append(f"{voucher.value}{minimum}  ·  {voucher.batch_identifier}")
-    elif voucher is not None:
-        lines.append(voucher.batch_identifier)
+    worth = value_words(decision, words)
+    if worth is not None:
+        lines.append(worth)
     if decision.code:
         lines.append(decision.code)
-    if decision.layout_words:
-        lines.append(decision.layout_words)
+    layout = layout_words(words, decision)
+    if layout:
+        lines.append(layout)
     if decision.step:
-        lines.append(QUESTIONS[decision.step][1])
+        lines.append(words.gettext(QUESTIONS[decision.step][1]))
     return lines
 
 
@@ -56,8 +76,10 @@ class VerdictPanel(Widget):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.words = wording.english()  # the till's, given by the screen (reword)
+        self.decision: Decision | None = None  # shown, None when idle
         self.word: str | None = None  # the headline, None when idle
-        self.lines: list[str] = [IDLE]
+        self.lines: list[str] = [self.words.gettext(IDLE)]
         self.big = False  # the word was last drawn in block letters
 
     @property
@@ -65,15 +87,25 @@ class VerdictPanel(Widget):
         return "\n".join(([self.word, ""] if self.word else []) + self.lines)
 
     def show(self, decision: Decision) -> None:
-        kind, self.word = headline(decision)
-        self.lines = details(decision)
+        self.decision = decision
+        kind, self.word = headline(decision, self.words)
+        self.lines = details(decision, self.words)
         self.set_classes(kind)
         self.refresh()
 
     def clear_verdict(self) -> None:
-        self.word, self.lines = None, [IDLE]
+        self.decision = None
+        self.word, self.lines = None, [self.words.gettext(IDLE)]
         self.set_classes("idle")
         self.refresh()
+
+    def reword(self, words: Words) -> None:
+        """The till's words changed (its language arrived with a snapshot): shown again in them."""
+        self.words = words
+        if self.decision is None:
+            self.clear_verdict()
+        else:
+            self.show(self.decision)
 
     def render(self) -> Content:
         width, height = self.content_size

@@ -103,3 +103,18 @@ def test_in_a_terminal_the_managers_pin_approves_and_the_event_says_so(tmp_path)
     finally:
         terminal.close()
     assert _events(tmp_path) == [("redeem", "cashier, approved by manager")]
+
+
+def test_the_command_speaks_the_store_s_language_and_the_setting_wins(tmp_path):
+    """`voucher-kiosk redeem` words what it prints as the screen does: the store's locale from head
+    office (here Spanish), unless the setting `language` says otherwise."""
+    make_settings(tmp_path, locale="es")
+    spanish = _redeem(tmp_path, CODES[0], VOUCHER_KIOSK_CONFIRM="true")
+    assert spanish.returncode == 1, spanish.stdout + spanish.stderr
+    assert "Cupón válido. ¿Marcarlo como canjeado?" in spanish.stdout
+    assert "error: «¿marcar como canjeado?» necesita una respuesta" in spanish.stderr
+    assert "No canjeado: no se ha registrado nada." in spanish.stdout and _events(tmp_path) == []
+    german = _redeem(tmp_path, CODES[0], VOUCHER_KIOSK_LANGUAGE="de")
+    assert german.returncode == 0, german.stdout + german.stderr
+    assert german.stdout.startswith("ACCEPTED: Gültiger Gutschein: Rabatt gewähren.")
+    assert "(Mindesteinkauf £20)" in german.stdout and _events(tmp_path) == [("redeem", None)]

@@ -98,7 +98,7 @@ async def test_journal_deleted_under_the_running_till_the_next_redemption_is_in_
         assert app.kiosk.journal.identity != first and journal(settings) == ["redeem"]  # in the file on disk
         await wait_until(
             pilot,
-            lambda: "JOURNAL REPLACED: head office had 1 events from the old one" in status_line(app),
+            lambda: "JOURNAL REPLACED: head office had 1 event from the old one" in status_line(app),
             timeout=5,
         )
         await scan(pilot, CODES[1])  # the new journal's redemption is overlaid: not twice

@@ -17,8 +17,9 @@ KEY_HEX = "22" * 32
 CODES = new_codes(3)
 
 
-def make_settings(data_dir, codes: list[str] = CODES) -> KioskSettings:
-    """device.json and a replica with batch 'b' (vouchers b.0 and b.1 claimed, b.2 not)."""
+def make_settings(data_dir, codes: list[str] = CODES, *, locale: str | None = None) -> KioskSettings:
+    """device.json and a replica with batch 'b' (vouchers b.0 and b.1 claimed, b.2 not); `locale`:
+    the store's, as head office sends it in the snapshot (none: head office has not set one)."""
     save(data_dir / "device.json", Identity("http://x", "d1", "s1", "secret-token", KEY_HEX))
     replica = Replica(data_dir / "replica.db")
     key = bytes.fromhex(KEY_HEX)
@@ -27,7 +28,7 @@ def make_settings(data_dir, codes: list[str] = CODES) -> KioskSettings:
             "cursor": 0,
             "next_cursor": 5,
             "complete": True,
-            "store": {"id": "s1", "timezone": "Europe/London"},
+            "store": {"id": "s1", "timezone": "Europe/London", "locale": locale},
             "batches": [
                 {
                     "id": "b",
