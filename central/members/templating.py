@@ -144,13 +144,7 @@ def reason(context: Context, verdict: Verdict | str | None) -> str:
     return verdict_words.reason(context["verdict_words"], Verdict(verdict))
 
 
-@pass_context
-def number(context: Context, value: float) -> str:
-    """A number as the page's language writes it."""
-    return context["words"].number(value)
-
-
-templates.env.filters.update(when=when, reason=reason, number=number)
+templates.env.filters.update(when=when, reason=reason)
 templates.env.globals.update(status_name=wording.STATUS_NAMES, status_meaning=wording.STATUS_MEANINGS)
 
 

@@ -18,7 +18,7 @@ import pytest
 from babel.dates import format_date
 from fastapi.testclient import TestClient
 from starlette.requests import Request
-from support.api import Api, make_settings, sign_in_token
+from support.api import DEFAULT_LIMITS, Api, make_settings, sign_in_token
 from support.mailbox import MailServer
 
 from central.app import create_app
@@ -229,6 +229,28 @@ def test_the_sign_in_mail_is_in_the_language_of_the_page_that_asked(api, client,
         confirm = phone.get(link.removeprefix("http://shop.test"))
         assert _lang(confirm.text) == "de" and "Anmelden und Gutschein anfordern" in confirm.text
         assert "<strong>Mail</strong>" in confirm.text and phone.cookies.get("lang") == "de"
+
+
+def test_refusals_are_worded_in_the_pages_language_too(sqlite_url, mail_server):
+    """A rate limit's refusal and a server that cannot send mail, on a French page."""
+    settings = make_settings(sqlite_url, **mail_server.settings(), **DEFAULT_LIMITS)
+    with TestClient(create_app(settings)) as browser:
+        for _ in range(3):  # member_sign_in_per_account = 3 in 15 minutes
+            _ask(browser, "souvent@example.com", FRENCH)
+        refused = _ask(browser, "souvent@example.com", FRENCH)
+        assert refused.status_code == 429 and _lang(refused.text) == "fr"
+        assert "Trop d&#39;e-mails de connexion ont été demandés pour cette adresse" in refused.text
+        assert re.search(r"Veuillez réessayer dans 1[45] minutes\.", refused.text)
+    with TestClient(create_app(make_settings(sqlite_url))) as mailless:  # no smtp_host
+        refused = _ask(mailless, "personne@example.com", SPANISH)
+        assert "Esta tienda no puede enviar correos de acceso en este momento." in refused.text
+
+
+def _ask(client: TestClient, email: str, headers: dict):
+    page = client.get("/my/sign-in", headers=headers)
+    return client.post(
+        "/my/sign-in", data={"email": email, "sign_in_token": sign_in_token(page.text)}, headers=headers
+    )
 
 
 def test_each_of_many_requests_at_once_gets_its_own_language(api, client):
