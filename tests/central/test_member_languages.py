@@ -168,7 +168,7 @@ def test_the_chooser_of_the_check_your_mail_page_leads_to_that_page_in_another_l
         },
         headers=GERMAN,
     )
-    assert "Sehen Sie in Ihre E-Mails" in asked.text
+    assert "Prüfen Sie Ihre E-Mails" in asked.text
     spanish = _chooser(asked.text)["es"][0]  # the answer of a POST: the chooser links to a page
     assert urlsplit(spanish).path == "/my/sign-in/code"
     again = client.get(spanish, headers=GERMAN)
