@@ -20,7 +20,16 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "verdicts": ("vouchers/**/*.py", "words/verdicts.py"),
     "kiosk": ("kiosk/**/*.py",),
     "store": ("sync/**/*.py", "localdb/**/*.py", "hub/**/*.py"),
-    "members": ("central/templates/member/**/*.html", "central/templates/claim.html"),
+    "members": (
+        "central/templates/member/**/*.html",
+        "central/templates/claim.html",
+        "central/templates/home.html",
+        "central/templates/base.html",
+        "central/templates/_page_parts.html",
+        "central/members/**/*.py",
+        "central/routers/claims.py",
+        "central/services/member_sign_in.py",
+    ),
     "dashboard": ("central/templates/dashboard/**/*.html", "central/web/**/*.py"),
     "central": ("central/cli.py", "central/commands/**/*.py"),
 }

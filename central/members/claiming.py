@@ -11,7 +11,8 @@ from starlette.responses import Response
 
 from central.context import Context
 from central.limits import client_address, limits
-from central.members.templating import error_page, redirect
+from central.members import wording
+from central.members.templating import error_page, redirect, words_of
 from central.services import claims, ratelimit
 from central.services.members import MemberSession
 from central.services.ratelimit import RateLimited
@@ -44,9 +45,11 @@ def claim_for(request: Request, ctx: Context, member: MemberSession, claim_token
         with ctx.db.write() as conn:
             claims.claim(conn, claim_token, member.member_id)
     except RateLimited as exc:
-        response = error_page(request, "Too many claims", exc.detail, 429, member)
+        words = words_of(request)
+        title, detail = words.gettext("Too many claims"), wording.too_many(words, "claims", exc.retry_after)
+        response = error_page(request, title, detail, 429, member, chooser_at=page)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except (ClaimRefused, NotFound):
-        return redirect(page)
-    return redirect(f"{page}?done=claimed")
+        return redirect(request, page)
+    return redirect(request, f"{page}?done=claimed")

@@ -15,9 +15,10 @@ from central import images, mail
 from central.context import Context, get_context
 from central.limits import client_address, limits
 from central.members import session as member_session
+from central.members import wording
 from central.members.claiming import claim_batch, claim_for
 from central.members.session import SIGN_IN_PATH, current_member, form_data, form_ok, safe_next
-from central.members.templating import error_page, redirect, render, secured
+from central.members.templating import error_page, redirect, render, secured, words_of
 from central.problems import status_of
 from central.services import member_sign_in, members, ratelimit
 from central.services.ledger import MarkUsedRefused
@@ -25,18 +26,43 @@ from central.services.members import MemberSession, MemberVoucher
 from central.services.ratelimit import RateLimited
 from vouchers.emails import fold, is_email
 from vouchers.errors import InvalidInput, NotFound
+from vouchers.verdict import Verdict
+from words import verdicts as verdict_words
+from words import words_for
 
 router = APIRouter(include_in_schema=False)
 
-FORM_EXPIRED = "This form had expired or did not come from this site. Reload the page and try again."
-SIGN_IN_SPENT = (
-    "This sign-in has been used already, or is older than "
-    f"{member_sign_in.SIGN_IN_MINUTES} minutes. Sign in again to get a new mail."
-)
+CODE_PATH = SIGN_IN_PATH + "/code"
+
+
+def form_expired(request: Request) -> str:
+    return words_of(request).gettext(wording.FORM_EXPIRED)
+
+
+def sign_in_spent(request: Request) -> str:
+    return words_of(request).ngettext(
+        "This sign-in has been used already, or is older than {n} minute. Sign in again to get a new mail.",
+        "This sign-in has been used already, or is older than {n} minutes. Sign in again to get a new mail.",
+        member_sign_in.SIGN_IN_MINUTES,
+    )
+
+
+def foreign_form(request: Request) -> str:
+    """The title of the page that refuses a form from elsewhere (or an expired one)."""
+    return words_of(request).gettext("This form did not come from this site")
+
+
+def link_spent(request: Request) -> str:
+    return words_of(request).gettext("This sign-in link does not work any more")
+
+
+def no_such_voucher(request: Request) -> tuple[str, str]:
+    words = words_of(request)
+    return words.gettext("No such voucher"), words.gettext(wording.NOT_YOURS)
 
 
 def to_sign_in(request: Request) -> Response:
-    return redirect(f"{SIGN_IN_PATH}?next={quote(request.url.path)}")
+    return redirect(request, f"{SIGN_IN_PATH}?next={quote(request.url.path)}")
 
 
 def sign_in_form(
@@ -54,6 +80,7 @@ def sign_in_form(
         "member/sign_in.html",
         {"email": email, "error": error, "sign_in_token": token, "next": next_page},
         status,
+        chooser_at=f"{SIGN_IN_PATH}?next={quote(next_page)}",
     )
     member_session.set_sign_in_cookie(response, token, ctx)
     return response
@@ -81,21 +108,28 @@ def send_sign_in(
     and per e-mail address (central/limits.py)."""
     browser = request.cookies.get(member_session.SIGN_IN_COOKIE, "")
     limit = limits(ctx.settings)
+    words = words_of(request)
+    refused = "mail"
     try:
         ratelimit.hit(ctx.db, limit.sign_in_mail_address, client_address(request))
         if is_email(email):
+            refused = "mail-address"
             ratelimit.hit(ctx.db, limit.sign_in_mail_account, fold(email))
         with ctx.db.write() as conn:
             pending = member_sign_in.start(conn, email, browser, next_page, claim_token)
     except InvalidInput:
-        return NotSent("Enter your e-mail address, such as name@example.com.")
+        return NotSent(words.gettext("Enter your e-mail address, such as name@example.com."))
     except RateLimited as exc:
-        return NotSent(exc.detail, status_of(exc), {"Retry-After": str(exc.retry_after)})
-    subject, text = member_sign_in.mail_text(ctx.settings.public_url, pending)
+        return NotSent(
+            wording.too_many(words, refused, exc.retry_after),
+            status_of(exc),
+            {"Retry-After": str(exc.retry_after)},
+        )
+    subject, text = member_sign_in.mail_text(ctx.settings.public_url, pending, words)
     try:
         mail.send(ctx.settings, pending.member_id, subject, text)
     except mail.MailNotSent as exc:
-        return NotSent(exc.detail, status_of(exc))
+        return NotSent(wording.mail_not_sent(words, bool(ctx.settings.smtp_host)), status_of(exc))
     return check_mail_page(request, ctx, pending.member_id, next_page, claiming=claim_token is not None)
 
 
@@ -104,7 +138,14 @@ def codes_slowed(request: Request, ctx: Context) -> Response | None:
     try:
         ratelimit.hit(ctx.db, limits(ctx.settings).sign_in_codes_address, client_address(request))
     except RateLimited as exc:
-        response = error_page(request, "Too many tries", exc.detail, status_of(exc))
+        words = words_of(request)
+        response = error_page(
+            request,
+            words.gettext("Too many tries"),
+            wording.too_many(words, "codes", exc.retry_after),
+            status_of(exc),
+            chooser_at=SIGN_IN_PATH,
+        )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     return None
@@ -133,6 +174,7 @@ def check_mail_page(
             "claiming": claiming,
         },
         status,
+        chooser_at=CODE_PATH,
     )
     member_session.set_sign_in_cookie(response, token, ctx)
     return response
@@ -144,21 +186,21 @@ def signed_in_response(request: Request, ctx: Context, proven: member_sign_in.Pr
     if proven.claim_token is not None:
         response = claim_for(request, ctx, proven.session, proven.claim_token)
     else:
-        response = redirect(safe_next(proven.next_page))
+        response = redirect(request, safe_next(proven.next_page))
     member_session.set_member_cookie(response, proven.token, ctx)
     return response
 
 
 @router.get("/my")
-def my_home() -> Response:
-    return redirect(member_session.HOME)
+def my_home(request: Request) -> Response:
+    return redirect(request, member_session.HOME)
 
 
 @router.get(SIGN_IN_PATH)
 def sign_in_page(request: Request, ctx: Context = Depends(get_context)) -> Response:
     next_page = safe_next(request.query_params.get("next"))
     if current_member(request, ctx) is not None:
-        return redirect(next_page)
+        return redirect(request, next_page)
     return sign_in_form(request, ctx, next_page=next_page)
 
 
@@ -170,7 +212,9 @@ def sign_in(
     email = str(form.get("email") or "")[:200]
     next_page = safe_next(form.get("next"))
     if not member_session.sign_in_form_ok(request, ctx, form):
-        return sign_in_form(request, ctx, email=email, next_page=next_page, status=403, error=FORM_EXPIRED)
+        return sign_in_form(
+            request, ctx, email=email, next_page=next_page, status=403, error=form_expired(request)
+        )
     sent = send_sign_in(request, ctx, email, next_page)
     if isinstance(sent, NotSent):
         return sent.on(
@@ -181,7 +225,19 @@ def sign_in(
     return sent
 
 
-@router.post(SIGN_IN_PATH + "/code")
+@router.get(CODE_PATH)
+def code_page(request: Request, ctx: Context = Depends(get_context)) -> Response:
+    """The page that asks for the mail's code, again (in another language, say): for this browser's
+    live sign-in; without one, the sign-in form."""
+    browser = request.cookies.get(member_session.SIGN_IN_COOKIE, "")
+    with ctx.db.read() as conn:
+        asked = member_sign_in.pending_for(conn, browser) if browser else None
+    if asked is None:
+        return sign_in_form(request, ctx)
+    return check_mail_page(request, ctx, asked.member_id, safe_next(asked.next_page), claiming=asked.claiming)
+
+
+@router.post(CODE_PATH)
 def sign_in_with_code(
     request: Request, form: FormData = Depends(form_data), ctx: Context = Depends(get_context)
 ) -> Response:
@@ -189,7 +245,7 @@ def sign_in_with_code(
     next_page = safe_next(form.get("next"))
     browser = request.cookies.get(member_session.SIGN_IN_COOKIE, "")
     if not member_session.sign_in_form_ok(request, ctx, form):
-        return sign_in_form(request, ctx, next_page=next_page, status=403, error=FORM_EXPIRED)
+        return sign_in_form(request, ctx, next_page=next_page, status=403, error=form_expired(request))
     if (slowed := codes_slowed(request, ctx)) is not None:
         return slowed
     with ctx.db.write() as conn:
@@ -199,16 +255,17 @@ def sign_in_with_code(
     if proven is not None:
         return signed_in_response(request, ctx, proven)
     with ctx.db.read() as conn:
-        waiting_for = member_sign_in.has_pending(conn, browser)
-    if waiting_for is None:
-        return sign_in_form(request, ctx, next_page=next_page, status=422, error=SIGN_IN_SPENT)
+        asked = member_sign_in.pending_for(conn, browser)
+    if asked is None:
+        return sign_in_form(request, ctx, next_page=next_page, status=422, error=sign_in_spent(request))
     return check_mail_page(
         request,
         ctx,
-        waiting_for,
+        asked.member_id,
         next_page,
         status=422,
-        error="That is not the code in the mail. Check it and type it again.",
+        error=words_of(request).gettext("That is not the code in the mail. Check it and type it again."),
+        claiming=asked.claiming,
     )
 
 
@@ -220,11 +277,7 @@ def sign_in_link_page(request: Request, link_token: str, ctx: Context = Depends(
         batch = claim_batch(conn, link.claim_token) if link is not None else None
     if link is None:
         return error_page(
-            request,
-            "This sign-in link does not work any more",
-            SIGN_IN_SPENT,
-            410,
-            current_member(request, ctx),
+            request, link_spent(request), sign_in_spent(request), 410, current_member(request, ctx)
         )
     token = member_session.sign_in_token(request)
     response = render(
@@ -244,13 +297,13 @@ def sign_in_with_link(
     ctx: Context = Depends(get_context),
 ) -> Response:
     if not member_session.sign_in_form_ok(request, ctx, form):
-        return error_page(request, "This form did not come from this site", FORM_EXPIRED, 403)
+        return error_page(request, foreign_form(request), form_expired(request), 403)
     if (slowed := codes_slowed(request, ctx)) is not None:
         return slowed
     with ctx.db.write() as conn:
         proven = member_sign_in.use_link(conn, link_token[:100], days=ctx.settings.member_session_days)
     if proven is None:
-        return error_page(request, "This sign-in link does not work any more", SIGN_IN_SPENT, 410)
+        return error_page(request, link_spent(request), sign_in_spent(request), 410)
     return signed_in_response(request, ctx, proven)
 
 
@@ -260,12 +313,14 @@ def sign_out(
 ) -> Response:
     member = current_member(request, ctx)
     if member is None:
-        return redirect(f"{SIGN_IN_PATH}?done=signed-out")
+        return redirect(request, f"{SIGN_IN_PATH}?done=signed-out")
     if not form_ok(request, ctx, form, member):
-        return error_page(request, "This form did not come from this site", FORM_EXPIRED, 403, member)
+        return error_page(
+            request, foreign_form(request), form_expired(request), 403, member, chooser_at=member_session.HOME
+        )
     with ctx.db.write() as conn:
         members.sign_out(conn, request.cookies[member_session.MEMBER_COOKIE])
-    response = redirect(f"{SIGN_IN_PATH}?done=signed-out")
+    response = redirect(request, f"{SIGN_IN_PATH}?done=signed-out")
     member_session.clear_member_cookie(response, ctx)
     return response
 
@@ -282,14 +337,17 @@ def my_vouchers(request: Request, ctx: Context = Depends(get_context)) -> Respon
 
 def _image(request: Request, ctx: Context, vid: str, symbology: str) -> Response:
     member = current_member(request, ctx)
+    words = words_of(request)
     if member is None:
-        return secured(Response("Sign in to see your vouchers.", status_code=401, media_type="text/plain"))
+        refused = words.gettext("Sign in to see your vouchers.")
+        return secured(request, Response(refused, status_code=401, media_type="text/plain"))
     try:
         with ctx.db.read() as conn:
             code = members.raw_code(conn, member.member_id, vid)
-    except NotFound as exc:
-        return secured(Response(exc.detail, status_code=404, media_type="text/plain"))
-    return secured(Response(images.barcode_png(code, symbology), media_type="image/png"))
+    except NotFound:
+        missing = words.gettext(wording.NOT_YOURS)
+        return secured(request, Response(missing, status_code=404, media_type="text/plain"))
+    return secured(request, Response(images.barcode_png(code, symbology), media_type="image/png"))
 
 
 @router.get("/my/vouchers/{vid}/qr.png")
@@ -305,15 +363,32 @@ def voucher_code128(request: Request, vid: str, ctx: Context = Depends(get_conte
 
 
 def _mark_page(
-    request: Request, member: MemberSession, v: MemberVoucher, *, error: str | None = None, status: int = 200
+    request: Request,
+    member: MemberSession,
+    v: MemberVoucher,
+    *,
+    refused: str | None = None,
+    status: int = 200,
 ) -> Response:
+    """The page that asks once more; after a refused MARK AS USED, why (in the page's words)."""
     return render(
         request,
         "member/mark_used.html",
-        {"v": v, "event_id": members.new_event_id(), "error": error},
+        {"v": v, "event_id": members.new_event_id(), "refused": refused},
         status,
         member=member,
     )
+
+
+def why_not_marked(request: Request, refused: MarkUsedRefused, v: MemberVoucher) -> str:
+    """Why the ledger refused a MARK AS USED: the till's verdict, the voucher's status, or a form
+    sent again for another voucher."""
+    words = words_of(request)
+    if (verdict := refused.extra.get("verdict")) is not None:
+        return verdict_words.reason(words_for(words.language, verdict_words.DOMAIN), Verdict(verdict))
+    if v.status in wording.NOT_UNUSED:
+        return words.gettext(wording.NOT_UNUSED[v.status])
+    return words.gettext(wording.FORM_REUSED)
 
 
 @router.get("/my/vouchers/{vid}/mark-used")
@@ -325,8 +400,8 @@ def mark_used_page(request: Request, vid: str, ctx: Context = Depends(get_contex
     try:
         with ctx.db.read() as conn:
             v = members.voucher(conn, member.member_id, vid)
-    except NotFound as exc:
-        return error_page(request, "No such voucher", exc.detail, 404, member)
+    except NotFound:
+        return error_page(request, *no_such_voucher(request), 404, member)
     return _mark_page(request, member, v)
 
 
@@ -338,14 +413,14 @@ def mark_used(
     if member is None:
         return to_sign_in(request)
     if not form_ok(request, ctx, form, member):
-        return error_page(request, "This form did not come from this site", FORM_EXPIRED, 403, member)
+        return error_page(request, foreign_form(request), form_expired(request), 403, member)
     try:
         with ctx.db.write() as conn:
             members.mark_used(conn, member.member_id, vid, str(form.get("event_id") or ""))
-    except NotFound as exc:
-        return error_page(request, "No such voucher", exc.detail, 404, member)
+    except NotFound:
+        return error_page(request, *no_such_voucher(request), 404, member)
     except MarkUsedRefused as exc:
         with ctx.db.read() as conn:
             v = members.voucher(conn, member.member_id, vid)
-        return _mark_page(request, member, v, error=exc.detail, status=409)
-    return redirect(f"/my/vouchers?done=marked#{members.anchor(vid)}")
+        return _mark_page(request, member, v, refused=why_not_marked(request, exc, v), status=409)
+    return redirect(request, f"/my/vouchers?done=marked#{members.anchor(vid)}")

@@ -1,7 +1,9 @@
 """Members: claim a voucher (API), and the claim page behind the claim URL (HTML).
 
 The claim page shows the batch's title and description and, when a claim is not possible, why
-("Promotion temporarily paused", "No vouchers available"), with no claim button. Claiming needs a
+("Promotion temporarily paused", "No vouchers available"), with no claim button. The home page (/)
+is here too. Both are member pages in the member's language (central/members/templating.py); the
+API's answers stay in English, for developers. Claiming needs a
 signed-in member: a member who is not signed in types an e-mail address, gets a sign-in link and
 code by mail, and the claim is made as the link or code signs them in (central/members/claiming.py):
 they land on this page with their voucher. A member who has claimed from the batch sees that
@@ -11,10 +13,7 @@ integration token of head office names (a shop's own web site).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Depends, Request
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -23,10 +22,11 @@ from central.auth import Claimant, claimant
 from central.context import Context, get_context, json
 from central.limits import limits
 from central.members import session as member_session
+from central.members import templating, wording
 from central.members.claiming import claim_for, count_member_claim
-from central.members.pages import FORM_EXPIRED, NotSent, error_page, send_sign_in
+from central.members.pages import NotSent, error_page, foreign_form, form_expired, send_sign_in
 from central.members.session import current_member, form_data, form_ok
-from central.members.templating import render
+from central.members.templating import render, words_of
 from central.problems import PUBLIC_ERRORS
 from central.schemas import ClaimRequest
 from central.services import audit, members, ratelimit
@@ -35,9 +35,10 @@ from central.services.members import MemberSession
 from vouchers.emails import check_email, fold
 from vouchers.errors import FieldError, Forbidden, InvalidInput, NotFound
 from vouchers.lifecycle import CLAIMABLE, Claims, State
+from vouchers.wording import N_
 
 router = APIRouter(tags=["claims"], responses=PUBLIC_ERRORS)
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")  # the home page's
+templates = templating.templates  # the home page's (the member pages' templates, in the member's language)
 
 
 @router.post(
@@ -90,14 +91,20 @@ def _member_for(who: Claimant, named: str | None) -> str:
     return check_email(named, "member_id")
 
 
+@router.get("/", include_in_schema=False)
+def home(request: Request, ctx: Context = Depends(get_context)) -> Response:
+    """Head office's home page: how to claim, and the way to My vouchers."""
+    return render(request, "home.html", member=current_member(request, ctx))
+
+
 def _notice(batch) -> str | None:
-    """What the claim page says instead of offering a claim, if anything."""
+    """What the claim page says instead of offering a claim, if anything (in English: the page words it)."""
     if State(batch["state"]) not in CLAIMABLE:
-        return "This promotion is not open for claims."
+        return N_("This promotion is not open for claims.")
     if batch["claims"] == Claims.PAUSED:
-        return "Promotion temporarily paused"
+        return N_("Promotion temporarily paused")
     if batch["total"] - batch["claimed"] <= 0:
-        return "No vouchers available"
+        return N_("No vouchers available")
     return None
 
 
@@ -115,7 +122,8 @@ def _page(
     if member is not None:
         with ctx.db.read() as conn:
             voucher = members.voucher_in_batch(conn, member.member_id, batch["id"])
-    message = None if voucher else _notice(batch)
+    notice = None if voucher else _notice(batch)
+    message = words_of(request).gettext(notice) if notice else None
     token = member_session.sign_in_token(request) if member is None and message is None else None
     context = {
         "batch": batch,
@@ -131,8 +139,11 @@ def _page(
     return response
 
 
-def _not_found(request: Request, exc: NotFound, member: MemberSession | None) -> Response:
-    return error_page(request, "Claim a voucher", exc.detail, 404, member)
+def _not_found(request: Request, member: MemberSession | None) -> Response:
+    words = words_of(request)
+    return error_page(
+        request, words.gettext("Claim a voucher"), words.gettext(wording.BAD_CLAIM_LINK), 404, member
+    )
 
 
 @router.get("/claim/{claim_token}", include_in_schema=False)
@@ -141,8 +152,8 @@ def claim_page(request: Request, claim_token: str, ctx: Context = Depends(get_co
     try:
         with ctx.db.read() as conn:
             batch = service.batch_by_token(conn, claim_token)
-    except NotFound as exc:
-        return _not_found(request, exc, member)
+    except NotFound:
+        return _not_found(request, member)
     return _page(request, ctx, batch, member)
 
 
@@ -159,12 +170,12 @@ def claim_form(
     try:
         with ctx.db.read() as conn:
             batch = service.batch_by_token(conn, claim_token)
-    except NotFound as exc:
-        return _not_found(request, exc, member)
+    except NotFound:
+        return _not_found(request, member)
     if member is None:  # mail a sign-in link and code; using it claims, and the member comes back here
         email = str(form.get("email") or "")[:200]
         if not member_session.sign_in_form_ok(request, ctx, form):
-            return _page(request, ctx, batch, None, email=email, error=FORM_EXPIRED, status=403)
+            return _page(request, ctx, batch, None, email=email, error=form_expired(request), status=403)
         sent = send_sign_in(request, ctx, email, f"/claim/{batch['claim_token']}", batch["claim_token"])
         if isinstance(sent, NotSent):
             return sent.on(
@@ -172,5 +183,5 @@ def claim_form(
             )
         return sent
     if not form_ok(request, ctx, form, member):
-        return error_page(request, "This form did not come from this site", FORM_EXPIRED, 403, member)
+        return error_page(request, foreign_form(request), form_expired(request), 403, member)
     return claim_for(request, ctx, member, batch["claim_token"])

@@ -25,6 +25,7 @@ from central.services import members
 from central.services.ids import new_id, new_token, token_hash
 from central.services.members import MemberSession
 from vouchers.emails import check_email
+from words import Words
 
 SIGN_IN_MINUTES = 15
 MAX_CODE_FAILURES = 5
@@ -169,10 +170,20 @@ def use_code(conn: Connection, browser_token: str, code: str, *, days: int) -> P
     return None
 
 
-def has_pending(conn: Connection, browser_token: str) -> str | None:
-    """The address this browser waits to sign in as, if a sign-in of it is live."""
+@dataclass(frozen=True)
+class Asked:
+    """A live sign-in of this browser, for the page that asks for its code: the address it waits
+    for, where it goes next, and whether it claims too."""
+
+    member_id: str
+    next_page: str
+    claiming: bool
+
+
+def pending_for(conn: Connection, browser_token: str) -> Asked | None:
+    """The newest live sign-in this browser asked for, if any."""
     row = conn.execute(
-        select(member_sign_ins.c.member_id)
+        select(member_sign_ins.c.member_id, member_sign_ins.c.next_page, member_sign_ins.c.claim_token)
         .where(
             member_sign_ins.c.browser_hash == token_hash(browser_token),
             member_sign_ins.c.used_at.is_(None),
@@ -181,19 +192,28 @@ def has_pending(conn: Connection, browser_token: str) -> str | None:
         .order_by(member_sign_ins.c.created_at.desc())
         .limit(1)
     ).first()
-    return row.member_id if row else None
+    return Asked(row.member_id, row.next_page, row.claim_token is not None) if row else None
 
 
-def mail_text(public_url: str, pending: Pending) -> tuple[str, str]:
-    """The subject and text of the sign-in mail."""
-    link = f"{public_url.rstrip('/')}/my/sign-in/link/{pending.link_token}"
-    return (
-        "Your sign-in link for your vouchers",
-        (
-            f"Someone (we hope you) asked to sign in to their vouchers as {pending.member_id}.\n\n"
-            f"Open this link to sign in:\n{link}\n\n"
-            f"Or type this code on the page that asked for it: {pending.code}\n\n"
-            f"The link and the code work once, within {SIGN_IN_MINUTES} minutes. If you did not ask to sign in, "
-            "ignore this mail: nobody can sign in without it.\n"
+def mail_text(public_url: str, pending: Pending, words: Words) -> tuple[str, str]:
+    """The subject and text of the sign-in mail, in the language of the page that asked for it
+    (`words`, of the members domain); the link opens its page in that language too. The code ends
+    its line after a colon, in every language, for a reader of the mail that looks for it."""
+    link = f"{public_url.rstrip('/')}/my/sign-in/link/{pending.link_token}?lang={words.language}"
+    paragraphs = [
+        words.gettext(
+            "Someone (we hope you) asked to sign in to their vouchers as {member_id}.",
+            member_id=pending.member_id,
         ),
-    )
+        words.gettext("Open this link to sign in:") + f"\n{link}",
+        # TRANSLATORS: keep the code at the end of the line, after the colon
+        words.gettext("Or type this code on the page that asked for it: {code}", code=pending.code),
+        words.ngettext(
+            "The link and the code work once, within {n} minute.",
+            "The link and the code work once, within {n} minutes.",
+            SIGN_IN_MINUTES,
+        )
+        + " "
+        + words.gettext("If you did not ask to sign in, ignore this mail: nobody can sign in without it."),
+    ]
+    return words.gettext("Your sign-in link for your vouchers"), "\n\n".join(paragraphs) + "\n"

@@ -27,7 +27,6 @@ from vouchers.codes import format_code
 from vouchers.errors import NotFound
 from vouchers.status import Status
 from vouchers.verdict import Verdict
-from words import verdicts as verdict_words
 
 
 @dataclass(frozen=True)
@@ -74,24 +73,6 @@ def sign_out(conn: Connection, token: str) -> None:
     conn.execute(delete(member_sessions).where(member_sessions.c.token_hash == token_hash(token)))
 
 
-# Seed 002's statuses as a member reads them: a name, and what it means for them.
-STATUS_WORDS = {
-    Status.UNUSED: (
-        "Unused",
-        (
-            "Not used yet. In a shop, show the code at the till: the till marks it used. "
-            "Tap MARK AS USED only where no till scans it (online, or when the shop asks you to)."
-        ),
-    ),
-    Status.USED: ("Used", "This voucher has been used. Only the shop's staff can change that."),
-    Status.ISSUED: ("Issued", "Show or enter the code: the code itself is the offer. Nothing to mark."),
-    Status.PENDING: (
-        "Pending further processing",
-        "Being processed elsewhere: there is nothing for you to do.",
-    ),
-}
-
-
 def _query(member_id: str):
     return (
         select(
@@ -122,7 +103,8 @@ def anchor(vid: str) -> str:
 @dataclass(frozen=True)
 class MemberVoucher:
     """One voucher as My vouchers shows it, with whether MARK AS USED is offered and, if not, why
-    (`note`, in a member's words)."""
+    (`refusal`: the verdict a till would give, which the page words in the member's language; also
+    for a used voucher of a void batch). `status` is seed 002's status, worded by the page too."""
 
     id: str
     serial: int
@@ -138,20 +120,18 @@ class MemberVoucher:
     valid_until: date | None
     claimed_at: datetime | None
     status: str
-    status_words: str
-    status_meaning: str
     used_at: datetime | None
     used_where: str | None
     used_by_member: bool
     can_mark: bool
-    note: str | None
+    refusal: Verdict | None
 
 
 def _card(conn: Connection, row: Any, now: datetime, zones: dict[str, list[ZoneInfo]]) -> MemberVoucher:
     """One voucher as My vouchers shows it, with whether MARK AS USED is offered and why not."""
     v = row._mapping
     status = Status(v["status"])
-    can_mark, note = False, None
+    can_mark, refusal = False, None
     if status is Status.UNUSED:
         if v["batch_id"] not in zones:
             zones[v["batch_id"]] = ledger.store_zones(conn, v)
@@ -164,10 +144,9 @@ def _card(conn: Connection, row: Any, now: datetime, zones: dict[str, list[ZoneI
         }
         verdict = ledger.member_verdict(dict(v), batch, zones[v["batch_id"]], now)
         can_mark = verdict is Verdict.ACCEPTED
-        note = None if can_mark else verdict_words.reason(verdict_words.english(), verdict)
+        refusal = None if can_mark else verdict
     elif v["state"] == "void":
-        note = verdict_words.reason(verdict_words.english(), Verdict.BATCH_VOID)
-    words, meaning = STATUS_WORDS[status]
+        refusal = Verdict.BATCH_VOID
     vid = voucher_id(v["batch_id"], v["serial"])
     return MemberVoucher(
         id=vid,
@@ -184,13 +163,11 @@ def _card(conn: Connection, row: Any, now: datetime, zones: dict[str, list[ZoneI
         valid_until=v["valid_until"],
         claimed_at=v["claimed_at"],
         status=status.value,
-        status_words=words,
-        status_meaning=meaning,
         used_at=v["used_at"],
         used_where=v["store_name"] or v["used_store"],
         used_by_member=status is Status.USED and v["redeemed_by"] is not None and v["used_store"] is None,
         can_mark=can_mark,
-        note=note,
+        refusal=refusal,
     )
 
 

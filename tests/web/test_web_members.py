@@ -5,12 +5,15 @@ and the tills' snapshot, CSRF refusals, and member and staff sessions kept apart
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
 import pytest
 import segno
 import zxingcpp
+from babel.dates import format_date
 from playwright.sync_api import expect
 
 from vouchers.codes import normalise
@@ -445,3 +448,88 @@ def test_in_dark_mode_the_codes_stay_dark_on_light_at_a_size_the_till_reads(phon
     assert sideways == 4
     assert _till_reads(_as_the_camera_sees_it(bar_plate.screenshot(), dpr, 300)) == [code]
     shot(phone, "member-my-vouchers-dark-sideways")
+
+
+def _luminance(css: str) -> float:
+    """The relative luminance (WCAG) of a computed colour, rgb(…) or rgba(…)."""
+    r, g, b = (int(float(x)) / 255 for x in re.findall(r"[\d.]+", css)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+FRENCH_PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "fr-FR",
+    "timezone_id": "Europe/Paris",
+}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_french_phone_reads_the_pages_in_french_and_the_chooser_switches_them(browser, server, scheme):
+    """A phone set to French gets French pages, times written again in its zone in French; the
+    chooser (four languages in their own names, each a 44 px tap target, readable in light and dark
+    mode) switches to German, and the choice stays on the next pages."""
+    batch = _batch(server, identifier=f"Offre {scheme}")
+    context = browser.new_context(base_url=server.url, color_scheme=scheme, **FRENCH_PHONE)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        page.goto(f"/claim/{batch['claim_token']}")
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        chooser = page.get_by_role("navigation", name="Langue")
+        expect(chooser.get_by_role("link")).to_have_text(["English", "Français", "Deutsch", "Español"])
+        expect(chooser.get_by_role("link", name="Français")).to_have_attribute("aria-current", "true")
+        for link in chooser.get_by_role("link").all():
+            box = link.bounding_box()
+            assert box["height"] >= 44 and box["width"] >= 44 and box["x"] + box["width"] <= 390
+            ink, ground = link.evaluate(
+                "a => [getComputedStyle(a).color, getComputedStyle(a.closest('.languages')).backgroundColor]"
+            )
+            assert _contrast(ink, ground) >= 4.5, (scheme, ink, ground)
+        chooser.get_by_role("link", name="Deutsch").focus()
+        assert (
+            chooser.get_by_role("link", name="Deutsch").evaluate("a => getComputedStyle(a).outlineStyle")
+            != "none"
+        )
+        _fits_the_phone(page)
+
+        email = f"telephone-{scheme}@example.com"
+        page.get_by_label("Adresse e-mail").fill(email)
+        page.get_by_role("button", name="Se connecter pour obtenir le bon").click()
+        expect(page.get_by_role("heading", name="Consultez vos e-mails")).to_be_visible()
+        mail = server.mail.last_to(email)
+        assert mail.subject == "Votre lien de connexion à vos bons"
+        page.get_by_label("Code reçu par e-mail").fill(
+            re.search(r":\s*(\d{6})\s*$", mail.text, re.MULTILINE).group(1)
+        )
+        page.get_by_role("button", name="Se connecter et obtenir le bon").click()
+        expect(page.locator(".flash")).to_contain_text("C'est fait !")
+        claimed = page.locator(".voucher time[data-local]").last
+        instant = datetime.fromisoformat(claimed.get_attribute("datetime")).astimezone(
+            ZoneInfo("Europe/Paris")
+        )
+        month = format_date(instant, "MMM", locale="fr")
+        expect(claimed).to_have_text(
+            re.compile(rf"^{instant.day} {re.escape(month)} {instant.year} à {instant:%H:%M} UTC\+\d$")
+        )
+        assert claimed.get_attribute("title").endswith(" UTC")
+
+        page.get_by_role("navigation", name="Langue").get_by_role("link", name="Deutsch").click()
+        expect(page.locator("html")).to_have_attribute("lang", "de")
+        expect(page.get_by_role("link", name="Alle meine Gutscheine")).to_be_visible()
+        expect(page.locator(".voucher time[data-local]").last).to_have_text(
+            re.compile(r"^\d{1,2}\. \S+ \d{4} um \d\d:\d\d ")
+        )
+        page.get_by_role("link", name="Meine Gutscheine", exact=True).click()  # the cookie keeps the choice
+        expect(page.get_by_role("heading", name="Meine Gutscheine")).to_be_visible()
+        expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+    finally:
+        context.close()
