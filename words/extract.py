@@ -22,7 +22,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "store": ("sync/**/*.py", "localdb/**/*.py", "hub/**/*.py"),
     "members": ("central/templates/member/**/*.html", "central/templates/claim.html"),
     "dashboard": ("central/templates/dashboard/**/*.html", "central/web/**/*.py"),
-    "central": ("central/cli.py", "central/commands/**/*.py"),
+    "central": ("central/cli/**/*.py",),
 }
 JINJA = "jinja2.ext:babel_extract"
 COMMENT_TAGS = ("TRANSLATORS:",)
