@@ -1,4 +1,9 @@
-"""voucher-hub: enrol the shop's hub with head office, serve the shop's tills, show its status."""
+"""voucher-hub: enrol the shop's hub with head office, serve the shop's tills, show its status.
+
+What a person reads is worded in the `store` catalogue, in the language of the environment's
+locale (`words.from_environment`; English otherwise): `main` makes the one `Words` and hands it
+to the parser and the command. `status --json` and the server's log stay as they are.
+"""
 
 from __future__ import annotations
 
@@ -22,12 +27,15 @@ from localdb.connect import private_dir
 from localdb.errors import LocalDatabaseError, NotEnrolled, translate
 from sync.client import SyncClient
 from sync.errors import SyncError
-from vouchers import ages
+from sync.report import error_line, since
 from vouchers.errors import ConfigError, VoucherError
+from vouchers.wording import N_
+from words import SOURCE, Words, from_environment, words_for
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = words_for(from_environment(), "store")
+    parser = build_parser(words)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -35,60 +43,70 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, state_dir=getattr(args, "state_dir", None))
         try:
-            code: int = args.func(args, settings)
+            code: int = args.func(args, settings, words)
             return code
         except (OSError, sqlite3.Error) as exc:  # a full disk, a damaged file, no permission: in words
             raise translate(exc, settings.state_dir) from exc
     except VoucherError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(error_line(words, exc), file=sys.stderr)
         return 2 if args.func is cmd_status else 1
     except KeyboardInterrupt:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(words: Words | None = None) -> argparse.ArgumentParser:
+    """The program's parser, its help worded in `words` (English when not given)."""
+    w = words or words_for(SOURCE, "store")
     parser = argparse.ArgumentParser(
         prog="voucher-hub",
-        description="The shop's hub: serves the shop's tills head office's sync API from its own copy "
-        "of the store's snapshot, decides first-wins among them at once, and forwards every event to "
-        "head office.",
+        description=w.gettext(
+            "The shop's hub: serves the shop's tills head office's sync API from its own copy "
+            "of the store's snapshot, decides first-wins among them at once, and forwards every event to "
+            "head office."
+        ),
     )
     add_version_argument(parser)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    sub = parser.add_subparsers(title=w.gettext("commands"), metavar=w.gettext("COMMAND"))
     enrol = sub.add_parser(
         "enrol",
-        help="enrol this hub with head office",
-        description="Enrol this hub with an enrolment code made for a hub "
-        "(voucher-central store enrolment-code STORE --hub).",
+        help=w.gettext("enrol this hub with head office"),
+        description=w.gettext(
+            "Enrol this hub with an enrolment code made for a hub "
+            "(voucher-central store enrolment-code STORE --hub)."
+        ),
     )
-    enrol.add_argument("code", help="the enrolment code (one use, short-lived)")
+    enrol.add_argument("code", help=w.gettext("the enrolment code (one use, short-lived)"))
     enrol.add_argument(
-        "--name", help="the hub's name at head office (default: device_name, or the host name)"
+        "--name", help=w.gettext("the hub's name at head office (default: device_name, or the host name)")
     )
     enrol.add_argument(
-        "--server", help="head office URL, e.g. https://vouchers.example.com (default: server)"
+        "--server", help=w.gettext("head office URL, e.g. https://vouchers.example.com (default: server)")
     )
     enrol.set_defaults(func=cmd_enrol)
     serve = sub.add_parser(
         "serve",
-        help="serve the shop's tills until stopped",
-        description="Serve the shop's tills until stopped.",
+        help=w.gettext("serve the shop's tills until stopped"),
+        description=w.gettext("Serve the shop's tills until stopped."),
     )
-    serve.add_argument("--host", help="address to listen on (default: host, 0.0.0.0)")
-    serve.add_argument("--port", type=int, help="port to listen on (default: port, 8470)")
+    serve.add_argument("--host", help=w.gettext("address to listen on (default: host, 0.0.0.0)"))
+    serve.add_argument("--port", type=int, help=w.gettext("port to listen on (default: port, 8470)"))
     serve.set_defaults(func=cmd_serve)
     status = sub.add_parser(
         "status",
-        help="head office's cursor, events not forwarded, the tills",
-        description="What the hub holds: head office's snapshot cursor, the tills' events not yet "
-        "forwarded to head office, the last contact with head office, and each till with its last "
-        "heartbeat. Exit status 0, or 2 when hub.db cannot be read.",
+        help=w.gettext("head office's cursor, events not forwarded, the tills"),
+        description=w.gettext(
+            "What the hub holds: head office's snapshot cursor, the tills' events not yet "
+            "forwarded to head office, the last contact with head office, and each till with its last "
+            "heartbeat. Exit status 0, or 2 when hub.db cannot be read."
+        ),
     )
-    status.add_argument("--json", action="store_true", help="one JSON object on stdout (no secrets in it)")
+    status.add_argument(
+        "--json", action="store_true", help=w.gettext("one JSON object on stdout (no secrets in it)")
+    )
     status.set_defaults(func=cmd_status)
     for command in (enrol, serve, status):
-        command.add_argument("--config", help="TOML settings file (default: $VOUCHER_HUB_CONFIG)")
-        command.add_argument("--state-dir", help="where hub.db and the hub's identity live")
+        command.add_argument("--config", help=w.gettext("TOML settings file (default: $VOUCHER_HUB_CONFIG)"))
+        command.add_argument("--state-dir", help=w.gettext("where hub.db and the hub's identity live"))
     return parser
 
 
@@ -96,14 +114,20 @@ def _verify(settings: HubSettings) -> bool | str:
     return str(settings.ca_bundle) if settings.ca_bundle else True
 
 
-def cmd_enrol(args: argparse.Namespace, settings: HubSettings) -> int:
+CANNOT_CREATE = N_("Cannot create the state directory")
+NO_HUB_DATABASE = N_("No hub database")
+
+
+def cmd_enrol(args: argparse.Namespace, settings: HubSettings, words: Words) -> int:
     server = args.server or settings.server
     if not server:
-        raise ConfigError("Say which head office to enrol with: --server URL, or server in the settings.")
+        raise ConfigError(
+            words.gettext("Say which head office to enrol with: --server URL, or server in the settings.")
+        )
     try:
         private_dir(settings.state_dir)  # 0700: the store's snapshot and the tills' ledger live here
     except OSError as exc:
-        raise LocalDatabaseError(str(exc), title="Cannot create the state directory") from exc
+        raise LocalDatabaseError(str(exc), title=CANNOT_CREATE) from exc
     name = args.name or settings.device_name or socket.gethostname()
     client = SyncClient(server, timeout=settings.timeout_seconds, verify=_verify(settings))
     try:
@@ -112,9 +136,13 @@ def cmd_enrol(args: argparse.Namespace, settings: HubSettings) -> int:
         client.close()
     if not _is_hub(server, answer.token, settings):
         print(
-            f"error: head office enrolled device {answer.device_id} of store {answer.store_id} as a till, "
-            "not a hub: that code was made for a till. Nothing was saved. Revoke that device at head office, "
-            "make a hub code (voucher-central store enrolment-code STORE --hub) and enrol again.",
+            words.gettext(
+                "error: head office enrolled device {device} of store {store} as a till, "
+                "not a hub: that code was made for a till. Nothing was saved. Revoke that device at head "
+                "office, make a hub code (voucher-central store enrolment-code STORE --hub) and enrol again.",
+                device=answer.device_id,
+                store=answer.store_id,
+            ),
             file=sys.stderr,
         )
         return 1
@@ -129,8 +157,14 @@ def cmd_enrol(args: argparse.Namespace, settings: HubSettings) -> int:
         ),
     )
     print(
-        f"Enrolled as hub {answer.device_id} of store {answer.store_id}; identity in {settings.identity_path}. "
-        f"Point the shop's tills' server setting at this machine, port {settings.port}."
+        words.gettext(
+            "Enrolled as hub {device} of store {store}; identity in {path}. "
+            "Point the shop's tills' server setting at this machine, port {port}.",
+            device=answer.device_id,
+            store=answer.store_id,
+            path=settings.identity_path,
+            port=settings.port,
+        )
     )
     return 0
 
@@ -150,7 +184,7 @@ def _is_hub(server: str, token: str, settings: HubSettings) -> bool:
     return True
 
 
-def cmd_serve(args: argparse.Namespace, settings: HubSettings) -> int:
+def cmd_serve(args: argparse.Namespace, settings: HubSettings, words: Words) -> int:
     import uvicorn
 
     from configfile import logs
@@ -163,8 +197,11 @@ def cmd_serve(args: argparse.Namespace, settings: HubSettings) -> int:
         settings = settings.model_copy(update={"port": args.port})
     if not settings.identity_path.exists():
         raise NotEnrolled(
-            f"No hub identity at {settings.identity_path}: enrol the hub first with "
-            "'voucher-hub enrol CODE' (a code made by 'voucher-central store enrolment-code STORE --hub')."
+            words.gettext(
+                "No hub identity at {path}: enrol the hub first with 'voucher-hub enrol CODE' "
+                "(a code made by 'voucher-central store enrolment-code STORE --hub').",
+                path=settings.identity_path,
+            )
         )
     identity = identity_file.load(settings.identity_path)
     private_dir(settings.state_dir)
@@ -172,7 +209,7 @@ def cmd_serve(args: argparse.Namespace, settings: HubSettings) -> int:
         settings.database_path
     )  # opened here, so that a damaged or foreign file is said in words
     try:
-        _check_store(store, settings, identity.store_id)
+        _check_store(store, settings, identity.store_id, words)
     except BaseException:
         store.close()
         raise
@@ -203,22 +240,30 @@ def cmd_serve(args: argparse.Namespace, settings: HubSettings) -> int:
     return 0
 
 
-def _check_store(store: HubStore, settings: HubSettings, store_id: str) -> None:
+def _check_store(store: HubStore, settings: HubSettings, store_id: str, words: Words) -> None:
     """hub.db belongs to the store the hub is enrolled at (not one enrolled at another store before)."""
     held = store.store_id()
     if held is not None and held != store_id:
         raise ConfigError(
-            f"{settings.database_path} holds store {held}'s snapshot and ledger, but the hub is now enrolled "
-            f"at store {store_id}. Move that file aside (after its events reached head office) and start again."
+            words.gettext(
+                "{path} holds store {held}'s snapshot and ledger, but the hub is now enrolled at store "
+                "{store}. Move that file aside (after its events reached head office) and start again.",
+                path=settings.database_path,
+                held=held,
+                store=store_id,
+            )
         )
 
 
-def cmd_status(args: argparse.Namespace, settings: HubSettings) -> int:
+def cmd_status(args: argparse.Namespace, settings: HubSettings, words: Words) -> int:
     if not settings.database_path.exists():
         raise LocalDatabaseError(
-            f"There is no {settings.database_path}: the hub has not run with this state directory "
-            "(--state-dir, or state_dir in the settings).",
-            title="No hub database",
+            words.gettext(
+                "There is no {path}: the hub has not run with this state directory "
+                "(--state-dir, or state_dir in the settings).",
+                path=settings.database_path,
+            ),
+            title=NO_HUB_DATABASE,
         )
     store = HubStore(settings.database_path)
     try:
@@ -228,7 +273,7 @@ def cmd_status(args: argparse.Namespace, settings: HubSettings) -> int:
     if args.json:
         print(json.dumps(dataclasses.asdict(status), indent=2, default=_json_value))
     else:
-        _print_status(status, datetime.now(UTC))
+        print("\n".join(status_lines(words, status, datetime.now(UTC))))
     return 0
 
 
@@ -236,35 +281,61 @@ def _json_value(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def _print_status(status: HubStatus, now: datetime) -> None:
+def status_lines(words: Words, status: HubStatus, now: datetime) -> list[str]:
+    """`voucher-hub status` for a person (a device's role and the store's zone as head office names them)."""
     if status.store_id is None:
-        print("store ?   no snapshot from head office yet")
+        lines = [words.gettext("store ?   no snapshot from head office yet")]
     else:
-        whole = "complete" if status.snapshot_complete else "INCOMPLETE (the tills are not served yet)"
-        print(f"store {status.store_id} ({status.timezone})   head office's snapshot {whole}")
-    print(f"head office cursor {status.upstream_cursor}   the hub's feed at {status.head}")
-    print(
-        f"events from the tills {status.events}   not yet forwarded to head office {status.unforwarded}   "
-        f"open problems {status.open_problems}"
-    )
-    print(f"last contact with head office  {_ago(status.last_contact_at, now)}")
-    print(f"  last pull         {_ago(status.last_pull_at, now)}")
-    print(f"  last forwarding   {_ago(status.last_forward_at, now)}")
-    print(f"  last device list  {_ago(status.last_devices_at, now)}")
-    print(f"{len(status.devices)} device(s) of the store:")
+        whole = (
+            words.gettext("complete")
+            if status.snapshot_complete
+            else words.gettext("INCOMPLETE (the tills are not served yet)")
+        )
+        lines = [
+            words.gettext(
+                "store {store} ({timezone})   head office's snapshot {whole}",
+                store=status.store_id,
+                timezone=status.timezone,
+                whole=whole,
+            )
+        ]
+    lines += [
+        words.gettext(
+            "head office cursor {cursor}   the hub's feed at {head}",
+            cursor=status.upstream_cursor,
+            head=status.head,
+        ),
+        words.gettext(
+            "events from the tills {events}   not yet forwarded to head office {unforwarded}   "
+            "open problems {problems}",
+            events=words.number(status.events),
+            unforwarded=words.number(status.unforwarded),
+            problems=words.number(status.open_problems),
+        ),
+        words.gettext(
+            "last contact with head office  {when}", when=since(words, status.last_contact_at, now)
+        ),
+    ]
+    rows = [
+        (words.gettext("last pull"), status.last_pull_at),
+        (words.gettext("last forwarding"), status.last_forward_at),
+        (words.gettext("last device list"), status.last_devices_at),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    lines += [f"  {label:<{width}}{since(words, when, now)}" for label, when in rows]
+    lines.append(words.gettext("{n} device(s) of the store:", n=words.number(len(status.devices))))
     for device in status.devices:
         if device.revoked:
-            state = "REVOKED"
+            state = words.gettext("REVOKED")
         elif device.role == "hub":
             state = ""
         else:
-            state = f"last heartbeat {_ago(device.last_heartbeat_at, now)}"
+            state = words.gettext("last heartbeat {when}", when=since(words, device.last_heartbeat_at, now))
             if device.pending is not None:
-                state += f", {device.pending} pending, version {device.version}"
-        print(f"  {device.role:<4}  {device.device_id}  {device.name}   {state}".rstrip())
-
-
-def _ago(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "never"
-    return f"{ages.ago(now - when)} ({when.isoformat(timespec='seconds')})"
+                state += ", " + words.gettext(
+                    "{pending} pending, version {version}",
+                    pending=words.number(device.pending),
+                    version=device.version,
+                )
+        lines.append(f"  {device.role:<4}  {device.device_id}  {device.name}   {state}".rstrip())
+    return lines

@@ -1,4 +1,10 @@
-"""voucher-sync: enrol this till with head office, run the sync agent, show its status."""
+"""voucher-sync: enrol this till with head office, run the sync agent, show its status.
+
+What a person reads is worded in the `store` catalogue, in the language of the environment's
+locale (`words.from_environment`; English otherwise): `main` makes the one `Words` and hands it
+to the parser and the command. `status --json` is for machines and the same in every language;
+the agent's log (`run`) stays in English.
+"""
 
 from __future__ import annotations
 
@@ -16,16 +22,19 @@ from localdb import identity as identity_file
 from localdb import journal as journal_file
 from localdb.connect import open_reader, private_dir
 from localdb.errors import LocalDatabaseError, translate
-from localdb.health import Health, Limits, examine
+from localdb.health import Limits, examine
+from sync import report
 from sync.agent import Agent
 from sync.client import SyncClient
 from sync.settings import AgentSettings, load_settings
-from vouchers import ages
 from vouchers.errors import VoucherError
+from vouchers.wording import N_
+from words import SOURCE, Words, from_environment, words_for
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = words_for(from_environment(), "store")
+    parser = build_parser(words)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -33,56 +42,73 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, data_dir=args.data_dir)
         try:
-            return args.func(args, settings)
+            return args.func(args, settings, words)
         except (OSError, sqlite3.Error) as exc:  # a full disk, a damaged file, no permission: in words
             raise translate(exc, settings.data_dir) from exc
     except VoucherError as exc:
         if args.func is cmd_status:  # a monitor reads "cannot tell", not "degraded"
-            return _unreadable(args, exc)
-        print(f"error: {exc}", file=sys.stderr)
+            return _unreadable(args, exc, words)
+        print(report.error_line(words, exc), file=sys.stderr)
         return 1
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMANDS = (
+    ("enrol", N_("enrol this till with an enrolment code from head office")),
+    ("run", N_("run the agent until stopped (systemd: Type=notify)")),
+    ("status", N_("health, pending events, conflicts and rejections")),
+)
+
+
+def build_parser(words: Words | None = None) -> argparse.ArgumentParser:
+    """The program's parser, its help worded in `words` (English when not given)."""
+    w = words or words_for(SOURCE, "store")
     parser = argparse.ArgumentParser(
         prog="voucher-sync",
-        description="The store host's sync agent: pulls the voucher snapshot from head office into "
-        "replica.db and pushes the till's journal of redemptions, retrying for ever.",
+        description=w.gettext(
+            "The store host's sync agent: pulls the voucher snapshot from head office into "
+            "replica.db and pushes the till's journal of redemptions, retrying for ever."
+        ),
     )
     add_version_argument(parser)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name, text, func in (
-        ("enrol", "enrol this till with an enrolment code from head office", cmd_enrol),
-        ("run", "run the agent until stopped (systemd: Type=notify)", cmd_run),
-        ("status", "health, pending events, conflicts and rejections", cmd_status),
-    ):
+    sub = parser.add_subparsers(title=w.gettext("commands"), metavar=w.gettext("COMMAND"))
+    handlers = {"enrol": cmd_enrol, "run": cmd_run, "status": cmd_status}
+    for name, help_text in COMMANDS:
+        text = w.gettext(help_text)
         if name == "status":
             p = sub.add_parser(
                 name,
                 help=text,
                 description=text,
-                epilog=STATUS_EPILOG,
+                epilog=w.gettext(STATUS_EPILOG),
                 formatter_class=argparse.RawDescriptionHelpFormatter,
             )
         else:
             p = sub.add_parser(name, help=text, description=text)
-        p.add_argument("--config", help="TOML settings file (default: $VOUCHER_SYNC_CONFIG)")
-        p.add_argument("--data-dir", help="where replica.db, journal.db and device.json live")
-        p.set_defaults(func=func)
+        p.add_argument("--config", help=w.gettext("TOML settings file (default: $VOUCHER_SYNC_CONFIG)"))
+        p.add_argument("--data-dir", help=w.gettext("where replica.db, journal.db and device.json live"))
+        p.set_defaults(func=handlers[name])
         if name == "enrol":
             p.add_argument(
-                "--server", required=True, help="head office URL, e.g. https://vouchers.example.com"
+                "--server",
+                required=True,
+                help=w.gettext("head office URL, e.g. https://vouchers.example.com"),
             )
-            p.add_argument("--code", required=True, help="the enrolment code (one use, short-lived)")
             p.add_argument(
-                "--name", default=socket.gethostname(), help="this till's name (default: host name)"
+                "--code", required=True, help=w.gettext("the enrolment code (one use, short-lived)")
+            )
+            p.add_argument(
+                "--name",
+                default=socket.gethostname(),
+                help=w.gettext("this till's name (default: host name)"),
             )
         if name == "status":
-            p.add_argument("--json", action="store_true", help="one JSON object on stdout (no secrets in it)")
+            p.add_argument(
+                "--json", action="store_true", help=w.gettext("one JSON object on stdout (no secrets in it)")
+            )
     return parser
 
 
-STATUS_EPILOG = """\
+STATUS_EPILOG = N_("""\
 The first line says "healthy" or "DEGRADED: " and why. Degraded means any of: no successful pull
 for longer than offline_limit_minutes (or none yet); the last pull older than
 stale_snapshot_hours; the last page pulled said the snapshot was incomplete; conflicts or
@@ -96,24 +122,27 @@ exit status:
   1  degraded
   2  the files cannot be read: no data directory or replica.db, a corrupt replica.db or
      journal.db, or a wrong configuration (--json: {"status": "unreadable", "error": "..."})
-"""
+""")
+
+
+CANNOT_CREATE = N_("Cannot create the data directory")
 
 
 def _verify(settings: AgentSettings) -> bool | str:
     return str(settings.ca_bundle) if settings.ca_bundle else True
 
 
-def cmd_enrol(args, settings: AgentSettings) -> int:
+def cmd_enrol(args, settings: AgentSettings, words: Words) -> int:
     try:
         private_dir(settings.data_dir)  # 0700: the snapshot and the journal will live here
     except OSError as exc:
-        raise LocalDatabaseError(str(exc), title="Cannot create the data directory") from exc
+        raise LocalDatabaseError(str(exc), title=CANNOT_CREATE) from exc
     client = SyncClient(args.server, timeout=settings.timeout_seconds, verify=_verify(settings))
     try:
         answer = client.enrol(args.code, args.name)
     finally:
         client.close()
-    earlier, note = _earlier_devices(settings, answer.store_id)
+    earlier, note = _earlier_devices(settings, answer.store_id, words)
     identity_file.save(
         settings.identity_path,
         identity_file.Identity(
@@ -126,13 +155,18 @@ def cmd_enrol(args, settings: AgentSettings) -> int:
         ),
     )
     print(
-        f"Enrolled as device {answer.device_id} of store {answer.store_id}; identity in {settings.identity_path}."
+        words.gettext(
+            "Enrolled as device {device} of store {store}; identity in {path}.",
+            device=answer.device_id,
+            store=answer.store_id,
+            path=settings.identity_path,
+        )
         + note
     )
     return 0
 
 
-def _earlier_devices(settings: AgentSettings, store_id: str) -> tuple[tuple[dict, ...], str]:
+def _earlier_devices(settings: AgentSettings, store_id: str, words: Words) -> tuple[tuple[dict, ...], str]:
     """A till enrolled again: the device it was, and up to which event of its journal that device
     made them, so the agent pushes what the journal still holds under that device."""
     try:
@@ -140,9 +174,12 @@ def _earlier_devices(settings: AgentSettings, store_id: str) -> tuple[tuple[dict
     except VoucherError:
         return (), ""  # a first enrolment (or an unreadable identity: nothing known to keep)
     if old.store_id != store_id:
-        return (), (
-            f" This till was device {old.device_id} of store {old.store_id}: what its journal holds "
-            f"is not pushed under store {store_id}."
+        return (), " " + words.gettext(
+            "This till was device {device} of store {old_store}: what its journal holds "
+            "is not pushed under store {store}.",
+            device=old.device_id,
+            old_store=old.store_id,
+            store=store_id,
         )
     seq, jid = 0, None
     if settings.journal_path.exists():
@@ -155,18 +192,24 @@ def _earlier_devices(settings: AgentSettings, store_id: str) -> tuple[tuple[dict
         except (sqlite3.Error, LocalDatabaseError):
             return (
                 old.earlier_devices,
-                f" journal.db cannot be read: events of device {old.device_id} in it cannot be told apart.",
+                " "
+                + words.gettext(
+                    "journal.db cannot be read: events of device {device} in it cannot be told apart.",
+                    device=old.device_id,
+                ),
             )
     if not seq or jid is None:
         return old.earlier_devices, ""
     entry = {"device_id": old.device_id, "journal_id": jid, "up_to_seq": seq}
-    return (*old.earlier_devices, entry), (
-        f" The events of this till's journal up to #{seq} were made as device "
-        f"{old.device_id}: the agent pushes any not yet pushed under it."
+    return (*old.earlier_devices, entry), " " + words.gettext(
+        "The events of this till's journal up to #{seq} were made as device "
+        "{device}: the agent pushes any not yet pushed under it.",
+        seq=seq,
+        device=old.device_id,
     )
 
 
-def cmd_run(args, settings: AgentSettings) -> int:
+def cmd_run(args, settings: AgentSettings, words: Words) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     ident = identity_file.load(settings.identity_path)
@@ -176,11 +219,11 @@ def cmd_run(args, settings: AgentSettings) -> int:
     signal.signal(signal.SIGINT, lambda *_: agent.request_stop())
     code = agent.run()
     if code:
-        print(f"error: {agent.stopped_reason}", file=sys.stderr)
+        print(words.gettext("error: {detail}", detail=agent.stopped_reason), file=sys.stderr)
     return code
 
 
-def cmd_status(args, settings: AgentSettings) -> int:
+def cmd_status(args, settings: AgentSettings, words: Words) -> int:
     limits = Limits(
         offline=timedelta(minutes=settings.offline_limit_minutes),
         stale=timedelta(hours=settings.stale_snapshot_hours),
@@ -189,49 +232,20 @@ def cmd_status(args, settings: AgentSettings) -> int:
     try:
         health = examine(settings.replica_path, settings.journal_path, limits, now)
     except LocalDatabaseError as exc:
-        return _unreadable(args, exc)
+        return _unreadable(args, exc, words)
     if args.json:
         print(json.dumps(health.as_json(), indent=2))
     else:
-        _print_status(health, settings, now)
+        lines = report.status_lines(
+            words, health, limits, now, skew_warn_seconds=settings.clock_skew_warn_seconds
+        )
+        print("\n".join(lines))
     return 1 if health.degraded else 0
 
 
-def _unreadable(args, exc: Exception) -> int:
+def _unreadable(args, exc: VoucherError, words: Words) -> int:
     if getattr(args, "json", False):
         print(json.dumps({"status": "unreadable", "error": str(exc)}))
     else:
-        print(f"error: {exc}", file=sys.stderr)
+        print(report.error_line(words, exc), file=sys.stderr)
     return 2
-
-
-def _print_status(health: Health, settings: AgentSettings, now: datetime) -> None:
-    print(f"DEGRADED: {'; '.join(health.problems)}" if health.degraded else "healthy")
-    print(
-        f"store {health.store_id or '?'}   snapshot cursor {health.cursor}   pending events {health.pending}"
-    )
-    print(f"last pull  {_ago(health.last_pull_at, now)}")
-    print(f"last push  {_ago(health.last_push_at, now)}")
-    skew = health.clock_skew_seconds
-    if skew is not None:
-        warn = (
-            "  (too far off: fix this device's clock)" if abs(skew) > settings.clock_skew_warn_seconds else ""
-        )
-        print(f"clock skew {skew:+d} s{warn}")
-    if health.last_error:
-        print(f"last error {_ago(health.last_error_at, now)}: {health.last_error}")
-    if health.stopped:
-        print(f"STOPPED    {health.stopped}")
-    for loss in health.journal_losses:
-        print(f"journal    {loss.words()}")
-    print(f"{len(health.conflicts)} conflict(s), {len(health.rejections)} rejection(s)")
-    # this till's own first, newest first; then the store's others (no sequence number here)
-    for p in sorted(health.conflicts + health.rejections, key=lambda o: o.seq or 0, reverse=True):
-        number = f"#{p.seq} " if p.seq is not None else ""
-        print(f"  {p.outcome:<9} {number}{p.kind} {p.voucher_id}: {p.details()}")
-
-
-def _ago(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "never"
-    return f"{ages.ago(now - when)} ({when.isoformat()})"

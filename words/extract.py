@@ -31,7 +31,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
         "central/services/member_sign_in.py",
     ),
     "dashboard": ("central/templates/dashboard/**/*.html", "central/web/**/*.py"),
-    "central": ("central/cli.py", "central/commands/**/*.py"),
+    "central": ("central/cli/**/*.py",),
 }
 JINJA = "jinja2.ext:babel_extract"
 COMMENT_TAGS = ("TRANSLATORS:",)

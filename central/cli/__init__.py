@@ -5,6 +5,11 @@ server.py (serve, migrate, backup, demo: on the server's host), staff.py and tok
 accounts and their API tokens, on the database directly), and through the admin API stores.py,
 devices.py, problems.py, integrations.py, audit.py, batches.py and vouchers.py. tree.py records
 every parser as it is made; common.py holds what the commands share.
+
+Everything a person reads is worded in the `central` catalogue, in the language of the
+environment's locale (`words.from_environment`: LC_ALL, LC_MESSAGES, LANG; English otherwise):
+`main` makes the program's one `Words`, the parsers' help is worded in it, and every command
+finds it as `args.words`. JSON output (--json) is the server's answer, the same in every language.
 """
 
 from __future__ import annotations
@@ -13,14 +18,17 @@ import argparse
 import sys
 
 from central.cli import audit, batches, devices, integrations, problems, server, staff, stores, vouchers
+from central.cli.common import describe
 from central.cli.tree import Command, Group
 from central.client import ApiError
 from configfile.version import add_version_argument
 from vouchers.errors import VoucherError
+from words import SOURCE, Words, from_environment, words_for
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = words_for(from_environment(), "central")
+    parser = build_parser(words)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -28,28 +36,34 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except ApiError as exc:
-        print(f"error: {exc.describe()}", file=sys.stderr)
+        print(words.gettext("error: {detail}", detail=describe(words, exc)), file=sys.stderr)
         return 1
     except VoucherError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(words.gettext("error: {detail}", detail=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
 
 
-def build_tree() -> Group:
-    """The program's parser and, in `registry`, every command and group under it."""
+def build_tree(words: Words | None = None) -> Group:
+    """The program's parser and, in `registry`, every command and group under it, worded in
+    `words` (English when not given); every command's arguments carry them as `args.words`."""
+    words = words or words_for(SOURCE, "central")
     parser = argparse.ArgumentParser(
         prog="voucher-central",
-        description="The head-office server of voucher-kiosk, and an admin client for it. "
-        "Admin commands (store, batch, voucher, device, problem, integration, audit) talk to a running "
-        "server, given by their --server option or $VOUCHER_SERVER, with your personal API token from "
-        "$VOUCHER_TOKEN ('staff token create' makes one; the shared admin token only bootstraps the first "
-        "account). Every command has its own --help.",
+        description=words.gettext(
+            "The head-office server of voucher-kiosk, and an admin client for it. "
+            "Admin commands (store, batch, voucher, device, problem, integration, audit) talk to a running "
+            "server, given by their --server option or $VOUCHER_SERVER, with your personal API token from "
+            "$VOUCHER_TOKEN ('staff token create' makes one; the shared admin token only bootstraps the first "
+            "account). Every command has its own --help."
+        ),
     )
+    parser.set_defaults(words=words)
     add_version_argument(parser)
     commands: list[Command] = []
-    root = Group((), parser, parser.add_subparsers(title="commands", metavar="COMMAND"), commands)
+    subparsers = parser.add_subparsers(title=words.gettext("commands"), metavar=words.gettext("COMMAND"))
+    root = Group((), parser, subparsers, commands, words)
     server.add_commands(root)  # serve, migrate, backup, demo
     staff.add_commands(root)
     stores.add_commands(root)
@@ -62,5 +76,5 @@ def build_tree() -> Group:
     return root
 
 
-def build_parser() -> argparse.ArgumentParser:
-    return build_tree().parser
+def build_parser(words: Words | None = None) -> argparse.ArgumentParser:
+    return build_tree(words).parser

@@ -9,10 +9,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from central.client import AdminClient
+from central.client import AdminClient, ApiError
 from vouchers.errors import VoucherError
+from vouchers.wording import N_
+from words import Words
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -22,31 +25,81 @@ if TYPE_CHECKING:
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 
+# the server's kinds of problem (problem+json `type`, /problems/<slug>), worded here: the title is
+# the command line's, the detail stays the server's own (English) words
+PROBLEM_TITLES: dict[str, str] = {
+    "bad-request": N_("The request cannot be carried out"),
+    "invalid-input": N_("Some fields are not valid"),
+    "batch-invalid": N_("The batch configuration is not valid"),
+    "invalid-code": N_("Not a voucher code"),
+    "malformed-voucher-id": N_("Not a voucher id"),
+    "not-found": N_("Not found"),
+    "conflict": N_("Conflicts with the current state"),
+    "transition-refused": N_("Not allowed in the batch's current state"),
+    "delete-not-confirmed": N_("Deletion needs confirming with the number of vouchers"),
+    "status-change-refused": N_("That status change is not allowed"),
+    "unauthorized": N_("Missing or wrong token"),
+    "missing-or-wrong-token": N_("Missing or wrong token"),
+    "forbidden": N_("Not allowed with this token"),
+    "role-refused": N_("Your role does not allow this"),
+    "payload-too-large": N_("The request body is too large"),
+    "revoke-not-confirmed": N_("Revoking this device needs confirming"),
+    "mark-used-refused": N_("This voucher cannot be marked as used"),
+    "rate-limited": N_("Too many requests"),
+    "last-admin": N_("Head office needs an admin"),
+    "method-not-allowed": N_("Method not allowed"),
+    "request-refused": N_("Request refused"),
+    "malformed-json": N_("The body is not valid JSON"),
+    "not-json": N_("The body must be JSON"),
+    "internal": N_("Internal server error"),
+}
+NO_ANSWER = N_("Cannot reach the server")
+
+
+def describe(words: Words, exc: ApiError) -> str:
+    """The server's problem in words: its kind's title in the person's language, the status, and
+    the server's detail (and each field's message) as it sent them."""
+    slug = str(exc.problem.get("type") or "").rsplit("/", 1)[-1]
+    if exc.status == 0:
+        title = words.gettext(NO_ANSWER)
+    else:
+        title = words.gettext(PROBLEM_TITLES[slug]) if slug in PROBLEM_TITLES else exc.title
+    if exc.status:
+        title = words.gettext("{title} ({status})", title=title, status=exc.status)
+    lines = [words.gettext("{title}: {detail}", title=title, detail=exc.detail)]
+    lines += [f"  - {e['field']}: {e['message']}" for e in exc.problem.get("errors", [])]
+    return "\n".join(lines)
+
 
 def client_args(p: argparse.ArgumentParser) -> None:
     """--server and --json, which every admin command takes."""
+    words: Words = p.get_default("words")
     p.add_argument(
         "--server",
         default=os.environ.get("VOUCHER_SERVER", DEFAULT_SERVER),
-        help=f"server URL (default $VOUCHER_SERVER or {DEFAULT_SERVER})",
+        help=words.gettext("server URL (default $VOUCHER_SERVER or {server})", server=DEFAULT_SERVER),
     )
-    p.add_argument("--json", action="store_true", help="print the server's JSON answer")
+    p.add_argument("--json", action="store_true", help=words.gettext("print the server's JSON answer"))
 
 
 def client(args: argparse.Namespace) -> AdminClient:
     """The admin API at --server, with the token of $VOUCHER_TOKEN (or the shared $VOUCHER_ADMIN_TOKEN)."""
     token = os.environ.get("VOUCHER_TOKEN") or os.environ.get("VOUCHER_ADMIN_TOKEN")
     if not token:
+        words: Words = args.words
         raise VoucherError(
-            "Set VOUCHER_TOKEN to your personal API token (made on the server's host with "
-            "'voucher-central staff token create EMAIL'; the demo writes one to demo-data/api-token).",
-            title="No API token",
+            words.gettext(
+                "Set VOUCHER_TOKEN to your personal API token (made on the server's host with "
+                "'voucher-central staff token create EMAIL'; the demo writes one to demo-data/api-token)."
+            ),
+            title=words.gettext("No API token"),
         )
     return AdminClient(args.server, token)
 
 
 def show(args: argparse.Namespace, data: Any, line: Callable[[Any], str] | None = None) -> int:
-    """Print an answer: as JSON with --json (or when there is no line for it), else a line per item."""
+    """Print an answer: as JSON with --json (or when there is no line for it), else a line per item
+    (a line needing words is given them: `partial(detail, args.words)`)."""
     if args.json or line is None:
         print(json.dumps(data, indent=2, ensure_ascii=False))
     elif isinstance(data, list):
@@ -75,8 +128,9 @@ def operator() -> str:
 
 def host_args(p: argparse.ArgumentParser) -> None:
     """--config and --database, for the commands that work on the database directly."""
-    p.add_argument("--config", help="TOML settings file (default: $VOUCHER_CENTRAL_CONFIG)")
-    p.add_argument("--database", help="database URL (default: from the settings)")
+    words: Words = p.get_default("words")
+    p.add_argument("--config", help=words.gettext("TOML settings file (default: $VOUCHER_CENTRAL_CONFIG)"))
+    p.add_argument("--database", help=words.gettext("database URL (default: from the settings)"))
 
 
 def settings(args: argparse.Namespace, **extra: Any) -> CentralSettings:
@@ -109,13 +163,35 @@ def cli_actor() -> Actor:
     return Actor(f"{operator()} (voucher-central on the server)", "system")
 
 
-def read_password(confirm: bool = True) -> str:
+def read_password(words: Words, confirm: bool = True) -> str:
     """From the terminal (asked twice), or the first line of standard input when it is not one."""
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
     import getpass
 
-    first = getpass.getpass("Password: ")
-    if confirm and getpass.getpass("Password again: ") != first:
-        raise VoucherError("The two passwords differ; nothing was changed.", title="Passwords differ")
+    first = getpass.getpass(words.gettext("Password: "))
+    if confirm and getpass.getpass(words.gettext("Password again: ")) != first:
+        raise VoucherError(
+            words.gettext("The two passwords differ; nothing was changed."),
+            title=words.gettext("Passwords differ"),
+        )
     return first
+
+
+def when(words: Words, text: str | None) -> str:
+    """A time the server sent (ISO 8601 with its offset) as the person's locale writes it, in the
+    words' zone and saying it; the text as sent when it is not such a time."""
+    if not text:
+        return words.gettext("never")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        return text
+    return at(words, moment)
+
+
+def at(words: Words, moment: datetime) -> str:
+    """An instant as the person's locale writes a day and a time, with the zone (the words')."""
+    return f"{words.date(moment)} {words.time(moment, 'long')}"

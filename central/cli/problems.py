@@ -3,34 +3,41 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
-from central.cli.common import client, client_args, operator, show
+from central.cli.common import client, client_args, operator, show, when
 from central.cli.tree import Group
+from words import Words
 
 
 def add_commands(root: Group) -> None:
-    text = "conflicts and rejections of tills' redemptions: list, review"
+    w = root.wording
+    text = w.gettext("conflicts and rejections of tills' redemptions: list, review")
     problem = root.group("problem", text, description=text)
     p = problem.command(
         "list",
-        "conflicts and rejections, newest first (open ones unless told)",
+        w.gettext("conflicts and rejections, newest first (open ones unless told)"),
         list_problems,
-        description="Conflicts and rejections, newest first: a store's own and the conflicts "
-        "its redemptions won. Open ones only, unless --reviewed or --all.",
+        description=w.gettext(
+            "Conflicts and rejections, newest first: a store's own and the conflicts "
+            "its redemptions won. Open ones only, unless --reviewed or --all."
+        ),
     )
-    p.add_argument("--store", help="only this store's (its own and the conflicts it won)")
+    p.add_argument("--store", help=w.gettext("only this store's (its own and the conflicts it won)"))
     shown = p.add_mutually_exclusive_group()
-    shown.add_argument("--reviewed", action="store_true", help="reviewed ones only")
-    shown.add_argument("--all", action="store_true", help="open and reviewed")
+    shown.add_argument("--reviewed", action="store_true", help=w.gettext("reviewed ones only"))
+    shown.add_argument("--all", action="store_true", help=w.gettext("open and reviewed"))
     p = problem.command(
         "review",
-        "mark a conflict or rejection reviewed, with a note",
+        w.gettext("mark a conflict or rejection reviewed, with a note"),
         review,
-        description="Close a conflict or rejection for both stores, with a note and its author.",
+        description=w.gettext("Close a conflict or rejection for both stores, with a note and its author."),
     )
-    p.add_argument("event_id", help="the event id (see 'problem list')")
-    p.add_argument("--note", required=True, help="what was found, what was done")
-    p.add_argument("--by", default=operator(), help="who reviewed it (default: this login and host)")
+    p.add_argument("event_id", help=w.gettext("the event id (see 'problem list')"))
+    p.add_argument("--note", required=True, help=w.gettext("what was found, what was done"))
+    p.add_argument(
+        "--by", default=operator(), help=w.gettext("who reviewed it (default: this login and host)")
+    )
     for p in problem.parsers:
         client_args(p)
 
@@ -41,23 +48,35 @@ def list_problems(args: argparse.Namespace) -> int:
         params["store"] = args.store
     if not args.all:
         params["reviewed"] = "true" if args.reviewed else "false"
-    return show(args, client(args).get("/problems", params=params), problem_line)
+    return show(args, client(args).get("/problems", params=params), partial(problem_line, args.words))
 
 
 def review(args: argparse.Namespace) -> int:
     answer = client(args).post(f"/problems/{args.event_id}/review", {"by": args.by, "note": args.note})
-    return show(args, answer, problem_line)
+    return show(args, answer, partial(problem_line, args.words))
 
 
-def problem_line(p: dict) -> str:
+def problem_line(w: Words, p: dict) -> str:
     if p["outcome"] == "conflict":
         winner = p["winner"]
         why = (
-            f"used first at {winner['store_id']} ({winner['device_id']}) at {winner['at']}"
+            w.gettext(
+                "used first at {store} ({device}) at {when}",
+                store=winner["store_id"],
+                device=winner["device_id"],
+                when=when(w, winner["at"]),
+            )
             if winner
-            else "used online by its member or at head office"
+            else w.gettext("used online by its member or at head office")
         )
     else:
-        why = f"rejected: {p['reason']}"
-    state = f"reviewed by {p['reviewed']['by']}: {p['reviewed']['note']}" if p["reviewed"] else "OPEN"
-    return f"{p['event_id']}  {p['at']}  {p['store_id']}/{p['device_id']}  {p['voucher_id'] or '-'}  {why}  [{state}]"
+        why = w.gettext("rejected: {reason}", reason=p["reason"])
+    state = (
+        w.gettext("reviewed by {by}: {note}", by=p["reviewed"]["by"], note=p["reviewed"]["note"])
+        if p["reviewed"]
+        else w.gettext("OPEN")
+    )
+    return (
+        f"{p['event_id']}  {when(w, p['at'])}  {p['store_id']}/{p['device_id']}  {p['voucher_id'] or '-'}  "
+        f"{why}  [{state}]"
+    )

@@ -9,52 +9,70 @@ from types import FrameType
 
 from central.cli.common import host_args, settings
 from central.cli.tree import Group
+from words import Words
 
 
 def add_commands(root: Group) -> None:
+    w = root.wording
     serve = root.command(
-        "serve", "run the server", serve_command, description="Run the server (migrates the database first)."
+        "serve",
+        w.gettext("run the server"),
+        serve_command,
+        description=w.gettext("Run the server (migrates the database first)."),
     )
-    serve.add_argument("--config", help="TOML settings file (default: $VOUCHER_CENTRAL_CONFIG)")
-    serve.add_argument("--database", help="database URL, e.g. sqlite:///central.db or postgresql+psycopg://…")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--config", help=w.gettext("TOML settings file (default: $VOUCHER_CENTRAL_CONFIG)"))
+    serve.add_argument(
+        "--database", help=w.gettext("database URL, e.g. sqlite:///central.db or postgresql+psycopg://…")
+    )
+    serve.add_argument("--host", help=w.gettext("address to listen on (default 127.0.0.1)"))
+    serve.add_argument("--port", type=int, help=w.gettext("port to listen on (default 8000)"))
 
-    migrate = root.command("migrate", "bring the database schema up to date, then exit", migrate_command)
+    migrate = root.command(
+        "migrate", w.gettext("bring the database schema up to date, then exit"), migrate_command
+    )
     migrate.add_argument("--config")
     migrate.add_argument("--database")
 
     backup = root.command(
         "backup",
-        "copy the SQLite database while the server runs, and check the copy",
+        w.gettext("copy the SQLite database while the server runs, and check the copy"),
         backup_command,
-        description="Copy the SQLite database to FILE with SQLite's online backup API (the server may keep "
-        "running: the copy is the database as of one commit), then open the copy and check it (integrity_check, "
-        "its schema revision). FILE is replaced only by a checked copy, made 0600. For PostgreSQL use pg_dump -Fc "
-        '(README.md, "Operations").',
+        description=w.gettext(
+            "Copy the SQLite database to FILE with SQLite's online backup API (the server may keep "
+            "running: the copy is the database as of one commit), then open the copy and check it "
+            "(integrity_check, its schema revision). FILE is replaced only by a checked copy, made 0600. "
+            'For PostgreSQL use pg_dump -Fc (README.md, "Operations").'
+        ),
     )
     backup.add_argument(
-        "file", help="where the copy goes, e.g. /var/backups/voucher-central/central-$(date +%%F).db"
+        "file",
+        help=w.gettext("where the copy goes, e.g. /var/backups/voucher-central/central-$(date +%%F).db"),
     )
     host_args(backup)
 
     demo = root.command(
         "demo",
-        "run a server with demo batches in every life-cycle state",
+        w.gettext("run a server with demo batches in every life-cycle state"),
         demo_command,
-        description="Start a fresh server on a SQLite file in ./demo-data with demo stores and batches, "
-        "print what to try, and serve until Ctrl-C.",
+        description=w.gettext(
+            "Start a fresh server on a SQLite file in ./demo-data with demo stores and batches, "
+            "print what to try, and serve until Ctrl-C."
+        ),
     )
-    demo.add_argument("--port", type=int, default=8000, help="port of the demo server (default 8000)")
     demo.add_argument(
-        "--data-dir", default="demo-data", help="where the demo database lives (wiped at start)"
+        "--port", type=int, default=8000, help=w.gettext("port of the demo server (default 8000)")
+    )
+    demo.add_argument(
+        "--data-dir", default="demo-data", help=w.gettext("where the demo database lives (wiped at start)")
     )
     demo.add_argument(
         "--large-batch",
         type=int,
         default=1_000_000,
         metavar="N",
-        help="vouchers in the batch generated in the background (default 1,000,000)",
+        help=w.gettext(
+            "vouchers in the batch generated in the background (default {n})", n=w.number(1_000_000)
+        ),
     )
     demo.add_argument(
         "--locale",
@@ -70,8 +88,11 @@ def serve_command(args: argparse.Namespace) -> int:
 
     config = settings(args, host=args.host, port=args.port)
     if config.admin_token is None:
+        words: Words = args.words
         print(
-            "error: no admin token: set VOUCHER_ADMIN_TOKEN (or admin_token in the configuration file).",
+            words.gettext(
+                "error: no admin token: set VOUCHER_ADMIN_TOKEN (or admin_token in the configuration file)."
+            ),
             file=sys.stderr,
         )
         return 2
@@ -97,7 +118,12 @@ def migrate_command(args: argparse.Namespace) -> int:
     db = Database(settings(args).database_url)
     upgrade(db)
     db.dispose()
-    print(f"Schema up to date on {db.url.render_as_string(hide_password=True)}.")
+    words: Words = args.words
+    print(
+        words.gettext(
+            "Schema up to date on {database}.", database=db.url.render_as_string(hide_password=True)
+        )
+    )
     return 0
 
 

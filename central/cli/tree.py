@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from words import Words
+
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -36,12 +38,14 @@ class Command:
 class Group:
     """The program, or a command with actions (`batch`, `staff token`): adds and records its commands.
 
-    `parsers` holds this group's own commands, in order; `registry` every command of the program."""
+    `parsers` holds this group's own commands, in order; `registry` every command of the program;
+    `wording` the program's words (its help texts are worded in them; main passes them on)."""
 
     words: tuple[str, ...]
     parser: argparse.ArgumentParser
     subparsers: Subparsers
     registry: list[Command]
+    wording: Words
     parsers: list[argparse.ArgumentParser] = field(default_factory=list)
 
     def command(
@@ -55,7 +59,8 @@ class Group:
     def group(self, name: str, help: str, *, description: str | None = None) -> Group:
         """A command with actions of its own; given none, it prints its help (exit status 2)."""
         parser = self._add(name, help, description)
-        group = Group((*self.words, name), parser, parser.add_subparsers(metavar="ACTION"), self.registry)
+        subparsers = parser.add_subparsers(metavar=self.wording.gettext("ACTION"))
+        group = Group((*self.words, name), parser, subparsers, self.registry, self.wording)
         parser.set_defaults(func=group.print_help)
         return group
 
@@ -66,6 +71,7 @@ class Group:
 
     def _add(self, name: str, help: str, description: str | None) -> argparse.ArgumentParser:
         parser = self.subparsers.add_parser(name, help=help, description=description)
+        parser.set_defaults(words=self.wording)  # for the options common.py adds, worded alike
         self.parsers.append(parser)
         self.registry.append(Command((*self.words, name), help, parser))
         return parser

@@ -9,14 +9,19 @@ from central.cli.tree import Group
 
 
 def add_commands(root: Group) -> None:
-    text = "one voucher: show, change status"
+    w = root.wording
+    text = w.gettext("one voucher: show, change status")
     voucher = root.group("voucher", text, description=text)
-    p = voucher.command("show", "a voucher with its history", show_voucher)
-    p.add_argument("code", help="the voucher code, any case, dashes optional")
-    p = voucher.command("status", "staff change: pending → any, used → unused (revert)", set_status)
-    p.add_argument("code", help="the voucher code")
-    p.add_argument("status", choices=["unused", "used", "issued", "pending"], help="the new status")
-    p.add_argument("--reason", required=True, help="why, for the ledger (e.g. 'till mistake')")
+    p = voucher.command("show", w.gettext("a voucher with its history"), show_voucher)
+    p.add_argument("code", help=w.gettext("the voucher code, any case, dashes optional"))
+    p = voucher.command(
+        "status", w.gettext("staff change: pending → any, used → unused (revert)"), set_status
+    )
+    p.add_argument("code", help=w.gettext("the voucher code"))
+    p.add_argument(
+        "status", choices=["unused", "used", "issued", "pending"], help=w.gettext("the new status")
+    )
+    p.add_argument("--reason", required=True, help=w.gettext("why, for the ledger (e.g. 'till mistake')"))
     for p in voucher.parsers:
         client_args(p)
 
