@@ -49,6 +49,7 @@ NEEDS: dict[str, tuple[Role, str]] = {
     "voucher.status": (Role.ADMIN, "changing a voucher's status"),
     "store.create": (Role.ADMIN, "creating a store"),
     "store.enrolment-code": (Role.ADMIN, "issuing an enrolment code"),
+    "store.locale": (Role.ADMIN, "setting a store's language"),
     "device.revoke": (Role.ADMIN, "revoking a device"),
     "staff.manage": (Role.ADMIN, "managing staff accounts"),
     "integration.manage": (Role.ADMIN, "managing integration tokens"),

@@ -73,6 +73,9 @@ DONE = {
     "pause": N_("Batch paused: no new claims; vouchers already claimed stay valid."),
     "resume": N_("Batch resumed: members may claim again."),
     "store-created": N_("Store created."),
+    "store-locale": N_(
+        "Language saved: the store's tills use it from their next sync, unless a till's own setting says otherwise."
+    ),
     "revoked": N_("Device revoked: its token stopped working."),
     "reviewed": N_("Marked as reviewed: both stores' tills see it closed at their next sync."),
     "already-reviewed": N_("Someone had already reviewed it: their note stands."),
@@ -126,6 +129,7 @@ NEEDS_SENTENCES = {
     "voucher.status": N_("Changing a voucher's status needs the {role} role; yours is {yours}."),
     "store.create": N_("Creating a store needs the {role} role; yours is {yours}."),
     "store.enrolment-code": N_("Issuing an enrolment code needs the {role} role; yours is {yours}."),
+    "store.locale": N_("Setting a store's language needs the {role} role; yours is {yours}."),
     "device.revoke": N_("Revoking a device needs the {role} role; yours is {yours}."),
     "staff.manage": N_("Managing staff accounts needs the {role} role; yours is {yours}."),
     "integration.manage": N_("Managing integration tokens needs the {role} role; yours is {yours}."),

@@ -34,6 +34,7 @@ API = {  # an action of the table: (method, path, body) of the API doing it
     "voucher.status": ("POST", "/vouchers/NOSUCH/status", {}),
     "store.create": ("POST", "/stores", {}),
     "store.enrolment-code": ("POST", "/stores/no-such-store/enrolment-codes", None),
+    "store.locale": ("PATCH", "/stores/no-such-store", {"locale": "fr"}),
     "device.revoke": ("POST", "/devices/d_NOSUCH/revoke", None),
     "staff.manage": ("GET", "/staff", None),
     "integration.manage": ("POST", "/integration-tokens/i_NOSUCH/revoke", None),

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from central.context import Context, get_context
 from central.problems import status_of
-from central.schemas import StoreCreate
+from central.schemas import StoreCreate, StoreLocale
 from central.services import audit, reports
 from central.services import devices as service
 from central.services.staff import Session
@@ -22,6 +22,22 @@ from vouchers.errors import Conflict, FieldError
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 SKEW_WARNING_SECONDS = 120  # a till's clock this far off is flagged
 ZONES = ("Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "America/New_York", "UTC")
+# the locales a store's form suggests (any of the four languages with a region Babel knows is taken)
+LOCALES = (
+    "en",
+    "en_GB",
+    "en_IE",
+    "fr",
+    "fr_FR",
+    "fr_BE",
+    "fr_CH",
+    "de",
+    "de_DE",
+    "de_AT",
+    "de_CH",
+    "es",
+    "es_ES",
+)
 
 
 def _stores_page(
@@ -41,6 +57,7 @@ def _stores_page(
             "values": values or {"timezone": "Europe/London"},
             "errors": forms.by_field(list(errors)),
             "zones": ZONES,
+            "locales": LOCALES,
             "label": forms.label,
         },
         status,
@@ -62,8 +79,10 @@ def create_store(
     ctx: Context = Depends(get_context),
 ) -> Response:
     actor = acting(request, session, "store.create")
-    values = forms.fields(form, ("id", "name", "timezone"))
-    data, errors = forms.parse(StoreCreate, values, words_of(request))
+    values = forms.fields(form, ("id", "name", "timezone", "locale"))
+    data, errors = forms.parse(
+        StoreCreate, {**values, "locale": values.get("locale") or None}, words_of(request)
+    )
     if data is None:
         return _stores_page(request, ctx, values, errors, 422)
     try:
@@ -84,6 +103,8 @@ def _store_page(
     enrolment: service.EnrolmentCode | None = None,
     status: int = 200,
     enrolment_error: str | None = None,
+    locale_value: str | None = None,
+    locale_errors: Sequence[FieldError] = (),
 ) -> Response:
     with ctx.db.read() as conn:
         store = service.store_with_devices(conn, store_id)
@@ -99,6 +120,9 @@ def _store_page(
             "enrolment_error": enrolment_error,
             "skew_limit": SKEW_WARNING_SECONDS,
             "server": ctx.settings.public_url,
+            "locales": LOCALES,
+            "locale_value": store.locale if locale_value is None else locale_value,
+            "errors": forms.by_field(list(locale_errors)),
         },
         status,
     )
@@ -109,6 +133,28 @@ def store_page(
     request: Request, store_id: str, _: Session = Depends(signed_in), ctx: Context = Depends(get_context)
 ) -> Response:
     return _store_page(request, ctx, store_id)
+
+
+@router.post("/stores/{store_id}/locale")
+def set_locale(
+    request: Request,
+    store_id: str,
+    form: FormData = Depends(form_data),
+    session: Session = Depends(csrf_checked),
+    ctx: Context = Depends(get_context),
+) -> Response:
+    """The store's locale (empty: none), which its tills take with their next page."""
+    actor = acting(request, session, "store.locale")
+    value = str(form.get("locale") or "").strip()
+    data, errors = forms.parse(StoreLocale, {"locale": value or None}, words_of(request))
+    if data is None:
+        return _store_page(request, ctx, store_id, status=422, locale_value=value, locale_errors=errors)
+    with (
+        ctx.db.write() as conn,
+        audit.change(conn, actor, "store.locale", "store", store_id, audit.store_state),
+    ):
+        service.set_store_locale(conn, store_id, data.locale)
+    return RedirectResponse(f"/dashboard/stores/{store_id}?done=store-locale", status_code=303)
 
 
 @router.post("/stores/{store_id}/enrolment-codes")
