@@ -337,3 +337,13 @@ def test_the_templates_word_through_str_format_placeholders_only():
     templates = [root / "central" / "templates" / name for name in ("claim.html", "home.html", "base.html")]
     templates += (root / "central" / "templates" / "member").rglob("*.html")
     assert not [path.name for path in templates if "{% trans" in path.read_text(encoding="utf-8")]
+
+
+def test_a_templates_facts_are_escaped_and_its_translation_kept_as_markup():
+    worded = templating.template_words(words_for("fr", templating.DOMAIN))
+    html = worded["_"]("Signed in as <strong>{member}</strong>.", member="<script>x</script>@example.com")
+    assert html == "Connecté en tant que <strong>&lt;script&gt;x&lt;/script&gt;@example.com</strong>."
+    plural = worded["ngettext"](
+        "Please try again in {n} minute.", "Please try again in {n} minutes.", 1500
+    )  # the number as the language writes it
+    assert plural == "Veuillez réessayer dans 1\u202f500 minutes."
