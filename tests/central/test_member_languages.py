@@ -157,6 +157,13 @@ def test_every_member_page_has_the_chooser_in_the_four_languages(api, client, ma
     assert "Marquer ce bon comme utilisé ?" in client.get(url).text
 
 
+def test_the_chooser_keeps_what_the_page_shows(client):
+    signed_out = client.get("/my/sign-in?done=signed-out&next=/my/vouchers", headers=GERMAN)
+    assert "Sie sind abgemeldet." in signed_out.text
+    french = client.get(_chooser(signed_out.text)["fr"][0])
+    assert "Vous êtes déconnecté." in french.text and 'name="next" value="/my/vouchers"' in french.text
+
+
 def test_the_chooser_of_the_check_your_mail_page_leads_to_that_page_in_another_language(client, mail_server):
     page = client.get("/my/sign-in", headers=GERMAN)
     asked = client.post(
