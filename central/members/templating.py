@@ -87,10 +87,10 @@ def page_words(request: Request) -> dict[str, Any]:
 
 
 def _chooser(request: Request, at: str | None) -> list[tuple[str, str, str, bool]]:
-    """The chooser's links: to this page (`choices`), or to `at` when this answer's URL is no page
-    (a form's POST)."""
+    """The chooser's links: to this page (`choices`); for the answer of a form's POST, whose URL is
+    no page, to `at`."""
     links = choices(request)
-    if at is None:
+    if at is None or request.method in ("GET", "HEAD"):
         return links
     return [(code, name, str(URL(at).include_query_params(lang=code)), now) for code, name, _, now in links]
 

@@ -157,6 +157,13 @@ def test_every_member_page_has_the_chooser_in_the_four_languages(api, client, ma
     assert "Marquer ce bon comme utilisé ?" in client.get(url).text
 
 
+def test_the_chooser_keeps_what_the_page_shows(client):
+    signed_out = client.get("/my/sign-in?done=signed-out&next=/my/vouchers", headers=GERMAN)
+    assert "Sie sind abgemeldet." in signed_out.text
+    french = client.get(_chooser(signed_out.text)["fr"][0])
+    assert "Vous êtes déconnecté." in french.text and 'name="next" value="/my/vouchers"' in french.text
+
+
 def test_the_chooser_of_the_check_your_mail_page_leads_to_that_page_in_another_language(client, mail_server):
     page = client.get("/my/sign-in", headers=GERMAN)
     asked = client.post(
@@ -337,3 +344,13 @@ def test_the_templates_word_through_str_format_placeholders_only():
     templates = [root / "central" / "templates" / name for name in ("claim.html", "home.html", "base.html")]
     templates += (root / "central" / "templates" / "member").rglob("*.html")
     assert not [path.name for path in templates if "{% trans" in path.read_text(encoding="utf-8")]
+
+
+def test_a_templates_facts_are_escaped_and_its_translation_kept_as_markup():
+    worded = templating.template_words(words_for("fr", templating.DOMAIN))
+    html = worded["_"]("Signed in as <strong>{member}</strong>.", member="<script>x</script>@example.com")
+    assert html == "Connecté en tant que <strong>&lt;script&gt;x&lt;/script&gt;@example.com</strong>."
+    plural = worded["ngettext"](
+        "Please try again in {n} minute.", "Please try again in {n} minutes.", 1500
+    )  # the number as the language writes it
+    assert plural == "Veuillez réessayer dans 1\u202f500 minutes."
