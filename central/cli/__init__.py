@@ -18,7 +18,7 @@ import argparse
 import sys
 
 from central.cli import audit, batches, devices, integrations, problems, server, staff, stores, vouchers
-from central.cli.common import describe
+from central.cli.common import describe, explain
 from central.cli.tree import Command, Group
 from central.client import ApiError
 from configfile.version import add_version_argument
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         print(words.gettext("error: {detail}", detail=describe(words, exc)), file=sys.stderr)
         return 1
     except VoucherError as exc:
-        print(words.gettext("error: {detail}", detail=exc), file=sys.stderr)
+        print(words.gettext("error: {detail}", detail=explain(words, exc)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

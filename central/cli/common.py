@@ -52,8 +52,20 @@ PROBLEM_TITLES: dict[str, str] = {
     "malformed-json": N_("The body is not valid JSON"),
     "not-json": N_("The body must be JSON"),
     "internal": N_("Internal server error"),
+    "configuration": N_("Configuration error"),
+    "backup": N_("Backup not made"),
 }
 NO_ANSWER = N_("Cannot reach the server")
+
+
+def explain(words: Words, exc: VoucherError) -> str:
+    """An error raised here or by head office's code on this host (settings, database, a staff
+    account): its title in the person's language when it is one of the known kinds or already
+    worded, and its detail as raised."""
+    title = exc.title
+    if title == type(exc).title and exc.slug in PROBLEM_TITLES:
+        title = words.gettext(PROBLEM_TITLES[exc.slug])
+    return words.gettext("{title}: {detail}", title=title, detail=exc.detail)
 
 
 def describe(words: Words, exc: ApiError) -> str:

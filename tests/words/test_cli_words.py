@@ -100,6 +100,8 @@ def test_a_device_list_and_a_missing_token_are_worded(office):
     no_token = run("voucher-central", "store", "list", "--server", office.url, lang=SPANISH)
     assert no_token.returncode == 1
     assert no_token.stderr.startswith("error: No hay token de API: Ponga en VOUCHER_TOKEN su token")
+    french = run("voucher-central", "batch", "list", "--server", office.url, lang=FRENCH)
+    assert french.stderr.startswith("erreur : Pas de jeton d'API : Mettez votre jeton d'API personnel")
 
 
 def test_json_answers_are_the_same_in_every_locale(office):
