@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from html import unescape
@@ -18,6 +19,8 @@ from support.api import CHEAP_HASHES, Api, make_settings
 
 from central.app import create_app
 from central.services import staff
+from central.web import templating
+from words import words_for
 
 ADMIN, PASSWORD = "chef@example.com", "a long password for tests"
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
@@ -161,3 +164,25 @@ def test_two_pages_rendered_at_once_in_two_languages_keep_their_own_words(signed
         assert _lang(html) == asked
         text = _text(html)
         assert own in text and not any(other in text for other in others), asked
+
+
+def test_the_shared_environment_words_each_render_in_its_own_language_while_both_are_half_done():
+    """Two renders of one template from the dashboard's one environment, both stopped half-way at
+    the same moment (a barrier): each finishes in the language it began in."""
+    template = templating.templates.env.from_string(
+        "{{ _('Redemption rate') }}|{{ halfway() }}|{{ _('Redemption rate') }}|{{ 1500|number }}"
+    )
+    barrier = threading.Barrier(2, timeout=10)
+    out: dict[str, str] = {}
+
+    def render(language: str) -> None:
+        words = words_for(language, "dashboard")
+        out[language] = template.render(words=words, halfway=lambda: (barrier.wait(), "")[1])
+
+    threads = [threading.Thread(target=render, args=(language,)) for language in ("de", "fr")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert out["de"] == "Einlösequote||Einlösequote|1.500"
+    assert out["fr"] == "Taux d&#39;utilisation||Taux d&#39;utilisation|1\u202f500"

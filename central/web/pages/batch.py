@@ -244,11 +244,11 @@ def _type_form(
     )
 
 
-def _type(b: dict, type_id: str) -> dict:
+def _type(words: Words, b: dict, type_id: str) -> dict:
     for t in b["types"]:
         if t["id"] == type_id:
             return t
-    raise NotFound(f"Batch '{b['id']}' has no type '{type_id}'.")  # as the API says it
+    raise NotFound(words.gettext("Batch '{batch}' has no type '{type}'.", batch=b["id"], type=type_id))
 
 
 @router.get("/batches/{batch_id}/types/new")
@@ -275,7 +275,7 @@ def edit_type(
 ) -> Response:
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
-    t = _type(b, type_id)
+    t = _type(words_of(request), b, type_id)
     return _type_form(request, ctx, b, t, dict(t), [])
 
 
@@ -285,7 +285,7 @@ def _save_type(
     actor = acting(request, session, "batch.types")
     with ctx.db.read() as conn:
         b = service.load(conn, batch_id, ctx.settings.public_url)
-    t = _type(b, type_id) if type_id else None
+    t = _type(words_of(request), b, type_id) if type_id else None
     values = forms.fields(form, forms.TYPE_FIELDS, forms.TYPE_OPTIONAL)
     data, errors = forms.parse(TypeCreate, values, words_of(request))
     if data is not None:
