@@ -115,7 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, sqlite3.Error) as exc:  # a full disk, a damaged file, no permission: in words
             raise translate(exc, Path(getattr(args, "data_dir", None) or "."), "the till's files") from exc
     except VoucherError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        words = wording.english()
+        if isinstance(args.config, str | None) and hasattr(args, "data_dir"):
+            try:
+                words = till_words(load_settings(args.config, data_dir=args.data_dir))
+            except (VoucherError, OSError, ValueError):
+                pass  # settings that cannot be read: the error says so, in English
+        print(words.gettext("error: {detail}", detail=exc), file=sys.stderr)
         return 1
 
 
@@ -237,6 +243,7 @@ def decoder_names(value: str) -> list[str]:
 def cmd_decode(args) -> int:
     """The till's decoder chain, or the one named, on each file; --thorough adds the slow searches."""
     settings = load_settings(args.config)
+    words = till_words(settings)
     names = args.decoders or settings.decoders
     if args.thorough:
         names = [*names, *(n for n in scanner.THOROUGH_DECODERS if n not in names)]
@@ -252,14 +259,15 @@ def cmd_decode(args) -> int:
         try:
             reads = scanner.decode_file(name, chain)
         except scanner.UnreadableImage as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            reason = words.gettext(exc.reason, **exc.facts)
+            print(
+                words.gettext("error: Cannot read the image: {file}: {reason}", file=exc.path, reason=reason),
+                file=sys.stderr,
+            )
             unreadable += 1
             continue
         if not reads:
-            print(
-                till_words(settings).gettext("{file}: no barcode found", file=scanner.display_text(name)),
-                file=sys.stderr,
-            )
+            print(words.gettext("{file}: no barcode found", file=scanner.display_text(name)), file=sys.stderr)
             empty += 1
         for read in reads:
             if args.json:
@@ -275,19 +283,21 @@ def cmd_run(args) -> int:
     from kiosk import crash
 
     journal = crash.journal_stream()
+    words = wording.english()  # until the settings and the till's files say otherwise
     try:
         from kiosk.app import build_kiosk
 
         settings = load_settings(
             args.config, data_dir=args.data_dir, camera=args.camera, preview=args.preview
         )
+        words = till_words(settings)
         app = build_kiosk(settings)
     except Exception as exc:  # noqa: BLE001 (the composition root: whatever stops the start is reported, in words)
-        crash.report(exc, journal, starting=True)
+        crash.report(exc, journal, starting=True, words=words)
         return 1
     app.run()
     if app.error is not None:
-        crash.report(app.error, journal, starting=not app.started)
+        crash.report(app.error, journal, starting=not app.started, words=app.kiosk.words())
         return app.return_code or 1
     return app.return_code or 0
 

@@ -17,7 +17,9 @@ import traceback
 from typing import TextIO
 
 from configfile.logs import is_journal_stream
+from kiosk import wording
 from vouchers.errors import VoucherError
+from words import Words
 
 ERR = "<3>"
 
@@ -42,14 +44,37 @@ def in_words(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-def report(error: BaseException, journal: TextIO | None, *, starting: bool) -> None:
-    """One line on standard error (the tty); the traceback to the journal at priority err."""
-    what = "cannot start" if starting else "stopped on an error"
-    where = " (the traceback is in the journal: journalctl -u voucher-kiosk)" if journal is not None else ""
-    print(f"voucher-kiosk {what}: {in_words(error)}{where}", file=sys.stderr, flush=True)
+def report(
+    error: BaseException, journal: TextIO | None, *, starting: bool, words: Words | None = None
+) -> None:
+    """One line on standard error (the tty), in the till's `words` (None: English); the traceback
+    to the journal at priority err, in English, for whoever reads the logs."""
+    words = words or wording.english()
+    said = in_words(error)
+    if journal is None:
+        line = (
+            words.gettext("voucher-kiosk cannot start: {error}", error=said)
+            if starting
+            else words.gettext("voucher-kiosk stopped on an error: {error}", error=said)
+        )
+    else:
+        line = (
+            words.gettext(
+                "voucher-kiosk cannot start: {error} (the traceback is in the journal: journalctl -u voucher-kiosk)",
+                error=said,
+            )
+            if starting
+            else words.gettext(
+                "voucher-kiosk stopped on an error: {error} (the traceback is in the journal: journalctl -u "
+                "voucher-kiosk)",
+                error=said,
+            )
+        )
+    print(line, file=sys.stderr, flush=True)
     if journal is None:
         return
-    journal.write(f"{ERR}voucher-kiosk {what}: {in_words(error)}\n")
+    what = "cannot start" if starting else "stopped on an error"
+    journal.write(f"{ERR}voucher-kiosk {what}: {said}\n")
     for chunk in traceback.format_exception(error):
         for line in chunk.splitlines():
             journal.write(f"{ERR}{line}\n")

@@ -32,6 +32,7 @@ import numpy as np
 import zxingcpp
 
 from vouchers.errors import VoucherError
+from vouchers.wording import N_
 
 # Format names are zxing-cpp's BarcodeFormat names, whichever decoder read the symbol.
 PRINTED = (
@@ -62,9 +63,12 @@ class UnreadableImage(ScannerError):
     slug = "unreadable-image"
     title = "Cannot read the image"
 
-    def __init__(self, path: str | Path, reason: str) -> None:
+    def __init__(self, path: str | Path, reason: str, **facts: object) -> None:
+        """`reason`: marked for the till's words (or the system's own), filled from `facts`."""
         self.path = str(path)
-        super().__init__(f"{path}: {reason}", path=self.path)
+        self.reason = reason
+        self.facts = facts
+        super().__init__(f"{path}: {reason.format(**facts) if facts else reason}", path=self.path)
 
 
 class UnknownDecoder(ScannerError):
@@ -395,13 +399,13 @@ def load_image(path: str | Path) -> np.ndarray:
     except OSError as exc:
         raise UnreadableImage(path, exc.strerror or str(exc)) from exc
     if empty:
-        raise UnreadableImage(path, "the file is empty")
+        raise UnreadableImage(path, N_("the file is empty"))
     try:
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:
-        raise UnreadableImage(path, f"OpenCV cannot decode it ({exc.err})") from exc
+        raise UnreadableImage(path, N_("OpenCV cannot decode it ({error})"), error=exc.err) from exc
     if image is None or image.size == 0:
-        raise UnreadableImage(path, "not an image OpenCV can read (PNG, JPEG, WebP, TIFF, BMP, ...)")
+        raise UnreadableImage(path, N_("not an image OpenCV can read (PNG, JPEG, WebP, TIFF, BMP, ...)"))
     return image
 
 

@@ -54,6 +54,21 @@ def test_in_a_terminal_an_error_at_start_is_one_line_and_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith("voucher-kiosk cannot start: ")
+
+
+def test_the_line_at_start_is_in_the_store_s_language(tmp_path):
+    """The till's language (here the store's locale from head office) words the one line."""
+    make_settings(tmp_path, locale="fr")
+    (tmp_path / "device.json").write_text('{"server": "http://x", "device_id"')  # cut short
+    proc = subprocess.run(
+        [*KIOSK, "run", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"},
+    )
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("voucher-kiosk ne peut pas démarrer\u00a0: "), proc.stderr
     assert "device.json" in proc.stderr and "damaged" in proc.stderr
 
 

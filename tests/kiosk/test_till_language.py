@@ -162,11 +162,11 @@ async def test_a_french_till_speaks_french_on_its_screen_and_in_its_manager_view
         screen = app.screen
         assert isinstance(screen, ManagerScreen)
         table = screen.query_one("#redemptions", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 1)
+        await wait_until(pilot, lambda: table.row_count == 1 and "Retour au scan" in footer(app))
         view = manager_view(screen)
         assert "Utilisations à cette caisse (les plus récentes d'abord)" in view
         assert "Lot" in view and "Ici aujourd'hui" in view and "utilisable" in view and "Ouvertes" in view
-        assert "Le siège reçoit chacune d'elles" in view and "Retour au scan" in view
+        assert "Le siège reçoit chacune d'elles" in view
         assert format_code(CODES[0]) in view and "pas encore" in view
         assert no_english(view, ENGLISH_MANAGER_VIEW) == [], view
 
@@ -195,7 +195,7 @@ async def test_a_till_takes_the_store_s_locale_from_head_office_when_its_setting
         await open_manager(pilot, PIN)
         screen = app.screen
         table = screen.query_one("#redemptions", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 1)
+        await wait_until(pilot, lambda: table.row_count == 1 and "Zurück zum Scannen" in footer(app))
         view = manager_view(screen)
         assert "Einlösungen an dieser Kasse (neueste zuerst)" in view
         assert "Serie" in view and "Hier heute" in view and "einlösbar" in view and "Geöffnet" in view
