@@ -6,8 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from starlette.responses import Response
+from fastapi import FastAPI
 
 from central import apidocs, problems, web
 from central.context import Context
@@ -68,10 +67,6 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.include_router(member_pages.router)  # members: sign-in, My vouchers, MARK AS USED under /my
     web.install(app)  # the head-office dashboard under /dashboard, its files under /static
     app.include_router(devices_stale.router)  # the dashboard's Quiet tills page
-
-    @app.get("/", include_in_schema=False)
-    def home(request: Request) -> Response:
-        return claims.templates.TemplateResponse(request, "home.html", {})
 
     app.add_middleware(problems.InputGuard, limit=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)  # outermost: counts and logs every answer, refusals too

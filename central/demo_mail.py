@@ -31,7 +31,8 @@ class Mail:
 
     @property
     def code(self) -> str | None:
-        found = re.search(r"type this code on the page that asked for it: (\d+)", self.text)
+        # every language's sign-in mail ends the code's line with ": 123456"
+        found = re.search(r"(?m):\s*(\d{6})\s*$", self.text)
         return found.group(1) if found else None
 
 

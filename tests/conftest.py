@@ -15,6 +15,12 @@ sys.path.insert(0, str(Path(__file__).parent.parent))  # the harness package (no
 
 from support.postgres import PostgresServer, require_postgres_bin
 
+# The tests read English: a machine's own locale (a German CI box) must not reach the programs they
+# start. Tests of other languages set their own.
+for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
+
 _db_numbers = itertools.count()
 
 
