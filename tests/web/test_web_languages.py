@@ -64,7 +64,7 @@ def shop(signed_in: TestClient) -> dict:
         "voucher_id": api.call("GET", f"/vouchers/{code}").json()["id"],
     }
     api.call("POST", "/sync/events", 200, token=till["token"], json={"events": [event]})
-    return {"batch": batch, "till": till}
+    return {"batch": batch, "till": till, "code": code}
 
 
 def _lang(html: str) -> str:
@@ -186,3 +186,50 @@ def test_the_shared_environment_words_each_render_in_its_own_language_while_both
         t.join(15)
     assert out["de"] == "Einlösequote||Einlösequote|1.500"
     assert out["fr"] == "Taux d&#39;utilisation||Taux d&#39;utilisation|1\u202f500"
+
+
+# Every page of the dashboard (and a few of its states), as staff open them.
+PAGES = (
+    "/dashboard/batches",
+    "/dashboard/batches?show=archived",
+    "/dashboard/batches?q=nothing-matches",
+    "/dashboard/batches/new",
+    "/dashboard/batches/{batch}",
+    "/dashboard/batches/{batch}/edit",
+    "/dashboard/batches/{batch}/types/new",
+    "/dashboard/batches/{batch}/delete",
+    "/dashboard/batches/{batch}/void",
+    "/dashboard/batches/{batch}/qr",
+    "/dashboard/batches/{batch}/vouchers",
+    "/dashboard/batches/{batch}/vouchers?claimed=yes",
+    "/dashboard/vouchers/{code}",
+    "/dashboard/members",
+    "/dashboard/members?q=kundin",
+    "/dashboard/members/kundin@example.com",
+    "/dashboard/channels",
+    "/dashboard/review?show=all",
+    "/dashboard/reports/redemptions?from=2026-03-01&to=2026-03-20",
+    "/dashboard/reports/refused?from=2026-03-01&to=2026-03-20",
+    "/dashboard/stores",
+    "/dashboard/stores/berlin",
+    "/dashboard/devices/{device}/revoke",
+    "/dashboard/devices/stale",
+    "/dashboard/audit",
+    "/dashboard/staff",
+    "/dashboard/tokens",
+    "/dashboard/integrations",
+    "/dashboard/batches/no-such-batch",
+)
+ENGLISH_ONLY = ("Campaigns", "Sign out", "Skip to content", "Voucher head office")
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "es"])
+def test_every_page_is_in_the_language_asked_for(signed_in, shop, language):
+    code = shop["code"]
+    names = {"batch": shop["batch"]["id"], "code": code, "device": shop["till"]["device_id"]}
+    for path in PAGES:
+        page = signed_in.get(path.format(**names), headers={"Accept-Language": language})
+        assert page.status_code in (200, 404), (path, page.status_code, page.text[:300])
+        assert _lang(page.text) == language, path
+        html = unescape(page.text)
+        assert not [words for words in ENGLISH_ONLY if words in html], (path, language)
