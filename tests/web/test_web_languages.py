@@ -233,3 +233,21 @@ def test_every_page_is_in_the_language_asked_for(signed_in, shop, language):
         assert _lang(page.text) == language, path
         html = unescape(page.text)
         assert not [words for words in ENGLISH_ONLY if words in html], (path, language)
+
+
+def test_errors_and_form_problems_are_worded_in_the_page_s_language(signed_in, shop):
+    missing = signed_in.get("/dashboard/batches/no-such-batch", headers=GERMAN)
+    assert missing.status_code == 404 and '<h1 id="problem-title">Nicht gefunden</h1>' in missing.text
+    page = signed_in.get("/dashboard/stores", headers=FRENCH)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    refused = signed_in.post(
+        "/dashboard/stores",
+        headers=FRENCH,
+        data={"csrf_token": csrf, "id": "pas un id!", "name": "Lyon", "timezone": "Europe/Paris"},
+    )
+    assert refused.status_code == 422 and _lang(refused.text) == "fr"
+    assert "Utilisez uniquement des lettres, des chiffres, - et _" in unescape(refused.text)
+    forged = signed_in.post("/dashboard/stores", headers=GERMAN, data={"csrf_token": "forged", "id": "x"})
+    assert forged.status_code == 403 and "Dieses Formular kam nicht aus der Übersicht" in unescape(
+        forged.text
+    )
