@@ -125,6 +125,8 @@ def test_the_chooser_switches_the_language_and_the_choice_is_kept(signed_in, sho
     assert _lang(later.text) == "fr" and "Taux d'utilisation" in _text(later.text)
     back = signed_in.get("/dashboard/batches?lang=en", headers=GERMAN)
     assert _lang(back.text) == "en" and "Redemption rate" in _text(back.text)
+    home = signed_in.get("/dashboard?lang=de", follow_redirects=False)  # the choice goes along
+    assert home.headers["location"] == "/dashboard/batches?lang=de"
 
 
 def test_the_chooser_is_on_every_page_and_on_the_sign_in_page(client):
@@ -251,3 +253,23 @@ def test_errors_and_form_problems_are_worded_in_the_page_s_language(signed_in, s
     assert forged.status_code == 403 and "Dieses Formular kam nicht aus der Übersicht" in unescape(
         forged.text
     )
+
+
+def test_a_role_refusal_is_worded_in_the_page_s_language(client):
+    with client.app.state.context.db.write() as conn:
+        staff.add(conn, "mira@example.com", PASSWORD, role="viewer", log2_n=CHEAP_HASHES)
+    page = client.get("/dashboard/sign-in")
+    token = re.search(r'name="sign_in_token" value="([^"]+)"', page.text).group(1)
+    client.post(
+        "/dashboard/sign-in", data={"email": "mira@example.com", "password": PASSWORD, "sign_in_token": token}
+    )
+    batches = client.get("/dashboard/batches", headers={"Accept-Language": "es"})
+    assert "Crear un lote requiere el rol campaigns; el suyo es viewer." in unescape(batches.text)
+    refused = client.get("/dashboard/batches/new", headers={"Accept-Language": "es"})
+    assert refused.status_code == 403 and "Su rol no lo permite" in refused.text
+    assert (
+        "Crear un lote requiere el rol campaigns; el suyo es viewer. Pídalo a un administrador"
+        in unescape(refused.text)
+    )
+    english = client.get("/dashboard/batches/new")  # English keeps the core's own words
+    assert "Creating a batch needs the role campaigns; yours is viewer." in unescape(english.text)
