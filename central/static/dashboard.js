@@ -121,8 +121,8 @@
     const show = (p) => {
       bar.max = Math.max(p.total, 1);
       bar.value = p.done;
-      box.querySelector("[data-done]").textContent = p.done.toLocaleString("en-GB");
-      box.querySelector("[data-total]").textContent = p.total.toLocaleString("en-GB");
+      box.querySelector("[data-done]").textContent = p.done.toLocaleString(document.documentElement.lang || "en");
+      box.querySelector("[data-total]").textContent = p.total.toLocaleString(document.documentElement.lang || "en");
       box.querySelector("[data-percent]").textContent = String(p.percent);
       box.querySelector("[data-left]").textContent = p.left || "";
       const resume = document.getElementById("generation-resume");

@@ -150,6 +150,7 @@ def channels_chart(words: Words, rows: list[ChannelFigures], *, chart_id: str = 
     def rate(value: float) -> str:
         return phrases.percent(words, value)
 
+    title = words.gettext("Redemption rate by channel")
     summary = "; ".join(
         words.gettext(
             "{channel}: {rate} (typical {typical}, great {great})",
@@ -167,7 +168,7 @@ def channels_chart(words: Words, rows: list[ChannelFigures], *, chart_id: str = 
             f'<svg class="chart" id="{chart_id}" viewBox="0 0 {width} {height}" role="img" '
             f'aria-labelledby="{chart_id}-title {chart_id}-desc" preserveAspectRatio="xMidYMid meet">'
         ),
-        f'<title id="{chart_id}-title">{escape(words.gettext("Redemption rate by channel"))}</title>',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(summary)}</desc>',
     ]
     for i in range(5):

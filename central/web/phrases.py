@@ -296,3 +296,27 @@ def skew(words: Words, seconds: int | None) -> str:
         return words.gettext("{n} min ahead", n=n) if ahead else words.gettext("{n} min behind", n=n)
     n = words.number(s // 3600)
     return words.gettext("{n} h ahead", n=n) if ahead else words.gettext("{n} h behind", n=n)
+
+
+# The titles of the errors a page may show (vouchers/errors.py, vouchers/roles.py, central/services),
+# as those modules write them: marked here so that dashboard/_error.html words them in the page's
+# language. A title not listed (or changed there) is shown as it reads; details stay the source's.
+ERROR_TITLES = (
+    N_("Some fields are not valid"),
+    N_("The batch configuration is not valid"),
+    N_("Not a voucher code"),
+    N_("Not found"),
+    N_("Conflicts with the current state"),
+    N_("Not allowed in the batch's current state"),
+    N_("Deletion needs confirming with the number of vouchers"),
+    N_("That status change is not allowed"),
+    N_("Missing or wrong token"),
+    N_("Not allowed with this token"),
+    N_("The request body is too large"),
+    N_("Your role does not allow this"),
+    N_("Revoking this device needs confirming"),
+    N_("This voucher cannot be marked as used"),
+    N_("Too many requests"),
+    N_("Signing in did not work"),
+    N_("Head office needs an admin"),
+)

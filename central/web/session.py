@@ -20,9 +20,11 @@ from central.limits import client_address
 from central.services import staff
 from central.services.audit import Actor
 from central.services.staff import Session
+from central.web import phrases
 from vouchers.errors import Forbidden
-from vouchers.roles import require_to
+from vouchers.roles import RoleRefused, require_to
 from vouchers.wording import N_
+from words import SOURCE
 
 SESSION_COOKIE = "voucher_session"
 SIGN_IN_COOKIE = "voucher_sign_in"
@@ -78,10 +80,25 @@ def csrf_checked(
     return session
 
 
+def require(request: Request, role: str, what: str) -> None:
+    """RoleRefused unless this role may do `what` (vouchers/roles.py's NEEDS); its detail in the page's
+    language (English keeps the core's own words)."""
+    try:
+        require_to(role, what)
+    except RoleRefused as exc:
+        from central.web.templating import words_of  # the page's language (templating imports no session)
+
+        words = words_of(request)
+        if words.language != SOURCE:
+            ask = words.gettext("Ask an admin of head office.")
+            exc.detail = f"{phrases.needs(words, what, role)} {ask}"
+        raise
+
+
 def acting(request: Request, session: Session, what: str) -> Actor:
     """The signed-in staff member as the audit log names them, when their role may do `what` (a
     name of vouchers/roles.py's NEEDS; RoleRefused, a page in words, otherwise)."""
-    require_to(session.role, what)
+    require(request, session.role, what)
     return Actor(session.email, "staff", session.role, client_address(request))
 
 
@@ -89,8 +106,8 @@ def may_open(what: str):
     """A dependency for the page of a form (new batch, a type, delete, revoke …): the session, when
     its role may do what the form does; a page in words saying which role is needed otherwise."""
 
-    def dependency(session: Session = Depends(signed_in)) -> Session:
-        require_to(session.role, what)
+    def dependency(request: Request, session: Session = Depends(signed_in)) -> Session:
+        require(request, session.role, what)
         return session
 
     return dependency

@@ -64,7 +64,7 @@ def shop(signed_in: TestClient) -> dict:
         "voucher_id": api.call("GET", f"/vouchers/{code}").json()["id"],
     }
     api.call("POST", "/sync/events", 200, token=till["token"], json={"events": [event]})
-    return {"batch": batch, "till": till}
+    return {"batch": batch, "till": till, "code": code}
 
 
 def _lang(html: str) -> str:
@@ -125,6 +125,8 @@ def test_the_chooser_switches_the_language_and_the_choice_is_kept(signed_in, sho
     assert _lang(later.text) == "fr" and "Taux d'utilisation" in _text(later.text)
     back = signed_in.get("/dashboard/batches?lang=en", headers=GERMAN)
     assert _lang(back.text) == "en" and "Redemption rate" in _text(back.text)
+    home = signed_in.get("/dashboard?lang=de", follow_redirects=False)  # the choice goes along
+    assert home.headers["location"] == "/dashboard/batches?lang=de"
 
 
 def test_the_chooser_is_on_every_page_and_on_the_sign_in_page(client):
@@ -186,3 +188,88 @@ def test_the_shared_environment_words_each_render_in_its_own_language_while_both
         t.join(15)
     assert out["de"] == "Einlösequote||Einlösequote|1.500"
     assert out["fr"] == "Taux d&#39;utilisation||Taux d&#39;utilisation|1\u202f500"
+
+
+# Every page of the dashboard (and a few of its states), as staff open them.
+PAGES = (
+    "/dashboard/batches",
+    "/dashboard/batches?show=archived",
+    "/dashboard/batches?q=nothing-matches",
+    "/dashboard/batches/new",
+    "/dashboard/batches/{batch}",
+    "/dashboard/batches/{batch}/edit",
+    "/dashboard/batches/{batch}/types/new",
+    "/dashboard/batches/{batch}/delete",
+    "/dashboard/batches/{batch}/void",
+    "/dashboard/batches/{batch}/qr",
+    "/dashboard/batches/{batch}/vouchers",
+    "/dashboard/batches/{batch}/vouchers?claimed=yes",
+    "/dashboard/vouchers/{code}",
+    "/dashboard/members",
+    "/dashboard/members?q=kundin",
+    "/dashboard/members/kundin@example.com",
+    "/dashboard/channels",
+    "/dashboard/review?show=all",
+    "/dashboard/reports/redemptions?from=2026-03-01&to=2026-03-20",
+    "/dashboard/reports/refused?from=2026-03-01&to=2026-03-20",
+    "/dashboard/stores",
+    "/dashboard/stores/berlin",
+    "/dashboard/devices/{device}/revoke",
+    "/dashboard/devices/stale",
+    "/dashboard/audit",
+    "/dashboard/staff",
+    "/dashboard/tokens",
+    "/dashboard/integrations",
+    "/dashboard/batches/no-such-batch",
+)
+ENGLISH_ONLY = ("Campaigns", "Sign out", "Skip to content", "Voucher head office")
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "es"])
+def test_every_page_is_in_the_language_asked_for(signed_in, shop, language):
+    code = shop["code"]
+    names = {"batch": shop["batch"]["id"], "code": code, "device": shop["till"]["device_id"]}
+    for path in PAGES:
+        page = signed_in.get(path.format(**names), headers={"Accept-Language": language})
+        assert page.status_code in (200, 404), (path, page.status_code, page.text[:300])
+        assert _lang(page.text) == language, path
+        html = unescape(page.text)
+        assert not [words for words in ENGLISH_ONLY if words in html], (path, language)
+
+
+def test_errors_and_form_problems_are_worded_in_the_page_s_language(signed_in, shop):
+    missing = signed_in.get("/dashboard/batches/no-such-batch", headers=GERMAN)
+    assert missing.status_code == 404 and '<h1 id="problem-title">Nicht gefunden</h1>' in missing.text
+    page = signed_in.get("/dashboard/stores", headers=FRENCH)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    refused = signed_in.post(
+        "/dashboard/stores",
+        headers=FRENCH,
+        data={"csrf_token": csrf, "id": "pas un id!", "name": "Lyon", "timezone": "Europe/Paris"},
+    )
+    assert refused.status_code == 422 and _lang(refused.text) == "fr"
+    assert "Utilisez uniquement des lettres, des chiffres, - et _" in unescape(refused.text)
+    forged = signed_in.post("/dashboard/stores", headers=GERMAN, data={"csrf_token": "forged", "id": "x"})
+    assert forged.status_code == 403 and "Dieses Formular kam nicht aus der Übersicht" in unescape(
+        forged.text
+    )
+
+
+def test_a_role_refusal_is_worded_in_the_page_s_language(client):
+    with client.app.state.context.db.write() as conn:
+        staff.add(conn, "mira@example.com", PASSWORD, role="viewer", log2_n=CHEAP_HASHES)
+    page = client.get("/dashboard/sign-in")
+    token = re.search(r'name="sign_in_token" value="([^"]+)"', page.text).group(1)
+    client.post(
+        "/dashboard/sign-in", data={"email": "mira@example.com", "password": PASSWORD, "sign_in_token": token}
+    )
+    batches = client.get("/dashboard/batches", headers={"Accept-Language": "es"})
+    assert "Crear un lote requiere el rol campaigns; el suyo es viewer." in unescape(batches.text)
+    refused = client.get("/dashboard/batches/new", headers={"Accept-Language": "es"})
+    assert refused.status_code == 403 and "Su rol no lo permite" in refused.text
+    assert (
+        "Crear un lote requiere el rol campaigns; el suyo es viewer. Pídalo a un administrador"
+        in unescape(refused.text)
+    )
+    english = client.get("/dashboard/batches/new")  # English keeps the core's own words
+    assert "Creating a batch needs the role campaigns; yours is viewer." in unescape(english.text)

@@ -17,6 +17,7 @@ from central.web import session as web_session
 from central.web.session import csrf_checked, form_data, safe_next
 from central.web.templating import render, words_of
 from vouchers.emails import fold
+from words import language_of
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -48,8 +49,10 @@ def _slowed(request: Request, ctx: Context, email: str, next_page: str, exc: Rat
 
 
 @router.get("")
-def dashboard_home() -> Response:
-    return RedirectResponse("/dashboard/batches", status_code=303)
+def dashboard_home(request: Request) -> Response:
+    """The batches; a language chosen on the way (?lang=) goes along."""
+    chosen = language_of(request.query_params.get("lang"))
+    return RedirectResponse("/dashboard/batches" + (f"?lang={chosen}" if chosen else ""), status_code=303)
 
 
 @router.get("/sign-in")
