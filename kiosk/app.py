@@ -67,7 +67,7 @@ class Kiosk:
         self.tz: tzinfo = ZoneInfo("UTC")  # the store's time zone, likewise
         with self._lock:
             try:
-                self._till()  # the language and zone before the first screen is drawn
+                self._learn(self._till())  # the language and zone before the first screen is drawn
             except (sqlite3.Error, OSError, LocalDatabaseError):
                 pass  # said by the first scan or status read
 
@@ -109,10 +109,15 @@ class Kiosk:
         journal = self.journal.conn if self.journal is not None and self.journal_problem is None else None
         if self._replica is None:
             return None
-        till = Till(self._replica, journal)
-        _, self.tz = till.store()  # a locale head office sets or changes reaches the screen's next words
-        self.store_locale = till.locale()
-        return till
+        return Till(self._replica, journal)
+
+    def _learn(self, till: Till | None) -> None:
+        """The store's locale and zone as the till's files say them now: read at each status read
+        (every few seconds, and after each scan), so a locale head office sets or changes reaches
+        the screen's next words; a scan's own words are the redeem use case's (Redeemer.words)."""
+        if till is not None:
+            _, self.tz = till.store()
+            self.store_locale = till.locale()
 
     def _redeemer(self, till: Till) -> Redeemer:
         """The use case on the till and the journal; the journal's problem when it cannot be written."""
@@ -198,6 +203,7 @@ class Kiosk:
         with self._lock:
             try:
                 till = self._till()
+                self._learn(till)
                 if till is None:
                     return TillStatus(journal_problem=self.journal_problem, words=self.words())
                 return TillStatus(
@@ -215,6 +221,7 @@ class Kiosk:
         with self._lock:
             try:
                 till = self._till()
+                self._learn(till)
                 words = self.words()
                 if self.journal_problem is not None:
                     said = words.gettext(

@@ -6,6 +6,7 @@ import argparse
 import json
 import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
 
@@ -24,85 +25,100 @@ from words import Words
 
 
 def main(argv: list[str] | None = None) -> int:
+    words = _words_before_parsing(argv)  # the help and the errors in the till's language too
+    _ = words.gettext
     parser = argparse.ArgumentParser(
         prog="voucher-kiosk",
-        description="The cashier's till: decides on a voucher from the local snapshot and journals the redemption.",
+        description=_(
+            "The cashier's till: decides on a voucher from the local snapshot and journals the redemption."
+        ),
     )
     add_version_argument(parser)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    sub = parser.add_subparsers(title=_("commands"), metavar="COMMAND")
     p = sub.add_parser(
         "run",
-        help="the till's screen (Textual): scan, verdicts, manager view (F2)",
-        description="Start the cashier's screen. Keyboard-wedge scanners and typed codes go to its "
-        "input; a camera (setting 'camera') is read in the background. Ctrl+Q quits only with the "
-        "setting allow_quit; else SIGTERM stops it (systemctl stop voucher-kiosk).",
+        help=_("the till's screen (Textual): scan, verdicts, manager view (F2)"),
+        description=_(
+            "Start the cashier's screen. Keyboard-wedge scanners and typed codes go to its "
+            "input; a camera (setting 'camera') is read in the background. Ctrl+Q quits only with the "
+            "setting allow_quit; else SIGTERM stops it (systemctl stop voucher-kiosk)."
+        ),
     )
-    _settings_args(p)
+    _settings_args(p, _)
     p.add_argument(
-        "--camera", help="device index, device path, video file or image folder (overrides the setting)"
+        "--camera", help=_("device index, device path, video file or image folder (overrides the setting)")
     )
     p.add_argument(
         "--preview",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="show the camera's picture beside the verdict, for aiming (overrides the setting)",
+        help=_("show the camera's picture beside the verdict, for aiming (overrides the setting)"),
     )
     p.set_defaults(func=cmd_run)
     p = sub.add_parser(
-        "set-pin", help="set the manager PIN (asked twice; stored as an scrypt hash, mode 0600)"
+        "set-pin", help=_("set the manager PIN (asked twice; stored as an scrypt hash, mode 0600)")
     )
-    _settings_args(p)
+    _settings_args(p, _)
     p.set_defaults(func=cmd_set_pin)
     p = sub.add_parser(
         "redeem",
-        help="redeem a typed or scanned code, as a cashier would",
-        description="Decide on a code from the local snapshot; an accepted voucher is written to "
-        "the journal (and pushed by the sync agent) before the verdict is printed.",
+        help=_("redeem a typed or scanned code, as a cashier would"),
+        description=_(
+            "Decide on a code from the local snapshot; an accepted voucher is written to "
+            "the journal (and pushed by the sync agent) before the verdict is printed."
+        ),
     )
     p.add_argument(
         "code",
-        help="the voucher code (any case; dashes and spaces allowed) or its URL; a text "
-        "that begins with '-' (a scanner typing through AZERTY types '6' as '-') goes after '--': "
-        "voucher-kiosk redeem -- TEXT",
+        help=_(
+            "the voucher code (any case; dashes and spaces allowed) or its URL; a text "
+            "that begins with '-' (a scanner typing through AZERTY types '6' as '-') goes after '--': "
+            "voucher-kiosk redeem -- TEXT"
+        ),
     )
     p.add_argument(
         "--yes",
         action="store_true",
-        help="answer the 'mark as used?' question (setting confirm = true) with yes",
+        help=_("answer the 'mark as used?' question (setting confirm = true) with yes"),
     )
-    _settings_args(p)
+    _settings_args(p, _)
     p.set_defaults(func=cmd_redeem)
     p = sub.add_parser(
         "decode",
-        help="print the barcodes and QR codes found in image files",
-        description="Decode image files (PNG, JPEG, WebP, ...) exactly as the till's camera decodes a "
-        "frame held in front of it: the kiosk's decoders (setting 'decoders'), the first one, then "
-        "the fallback ones. One line per code found: file, format, text (control characters "
-        "escaped). Exit status: 0 when every file held a code, 1 when some held none, 2 when some "
-        "could not be read.",
+        help=_("print the barcodes and QR codes found in image files"),
+        description=_(
+            "Decode image files (PNG, JPEG, WebP, ...) exactly as the till's camera decodes a "
+            "frame held in front of it: the kiosk's decoders (setting 'decoders'), the first one, then "
+            "the fallback ones. One line per code found: file, format, text (control characters "
+            "escaped). Exit status: 0 when every file held a code, 1 when some held none, 2 when some "
+            "could not be read."
+        ),
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="image files")
+    p.add_argument("files", nargs="+", metavar="FILE", help=_("image files"))
     p.add_argument(
         "--json",
         action="store_true",
-        help="one JSON object per code: file, format, text (exactly as decoded)",
+        help=_("one JSON object per code: file, format, text (exactly as decoded)"),
     )
     p.add_argument(
         "--decoders",
         type=decoder_names,
         default=None,
-        help="decoders to try, in order, each only when the ones before found nothing (default: the "
-        f"kiosk's setting, {','.join(scanner.DEFAULT_DECODERS)} unless configured; known: "
-        f"{', '.join(scanner.DECODERS)})",
+        help=_(
+            "decoders to try, in order, each only when the ones before found nothing (default: the "
+            "kiosk's setting, {default} unless configured; known: {known})"
+        ).format(default=",".join(scanner.DEFAULT_DECODERS), known=", ".join(scanner.DECODERS)),
     )
     p.add_argument(
         "--thorough",
         action="store_true",
-        help="then slow searches the camera never makes, for support: the image enlarged, and turned "
-        f"by 30° and 60° ({','.join(scanner.THOROUGH_DECODERS)}; seconds a file)",
+        help=_(
+            "then slow searches the camera never makes, for support: the image enlarged, and turned "
+            "by 30° and 60° ({decoders}; seconds a file)"
+        ).format(decoders=",".join(scanner.THOROUGH_DECODERS)),
     )
     p.add_argument(
-        "--config", help="the kiosk's TOML settings, for its decoders (default: $VOUCHER_KIOSK_CONFIG)"
+        "--config", help=_("the kiosk's TOML settings, for its decoders (default: $VOUCHER_KIOSK_CONFIG)")
     )
     p.set_defaults(func=cmd_decode)
     args = parser.parse_args(argv)
@@ -115,19 +131,26 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, sqlite3.Error) as exc:  # a full disk, a damaged file, no permission: in words
             raise translate(exc, Path(getattr(args, "data_dir", None) or "."), "the till's files") from exc
     except VoucherError as exc:
-        words = wording.english()
-        if isinstance(args.config, str | None) and hasattr(args, "data_dir"):
-            try:
-                words = till_words(load_settings(args.config, data_dir=args.data_dir))
-            except (VoucherError, OSError, ValueError):
-                pass  # settings that cannot be read: the error says so, in English
         print(words.gettext("error: {detail}", detail=exc), file=sys.stderr)
         return 1
 
 
-def _settings_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="TOML settings file (default: $VOUCHER_KIOSK_CONFIG)")
-    p.add_argument("--data-dir", help="the directory shared with the sync agent")
+def _words_before_parsing(argv: list[str] | None) -> Words:
+    """The till's words for the command's own help and errors: its settings (--config, --data-dir,
+    the environment) and files say which; English when they cannot be read."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config")
+    early.add_argument("--data-dir")
+    known, _ = early.parse_known_args(argv)
+    try:
+        return till_words(load_settings(known.config, data_dir=known.data_dir))
+    except (VoucherError, OSError, ValueError):
+        return wording.english()
+
+
+def _settings_args(p: argparse.ArgumentParser, _: Callable[[str], str]) -> None:
+    p.add_argument("--config", help=_("TOML settings file (default: $VOUCHER_KIOSK_CONFIG)"))
+    p.add_argument("--data-dir", help=_("the directory shared with the sync agent"))
 
 
 def cmd_redeem(args) -> int:

@@ -86,10 +86,6 @@ def clock(words: Words, moment: datetime) -> str:
     return words.time(moment, format="HH:mm:ss")
 
 
-def count(words: Words, n: int) -> str:
-    return words.number(n)
-
-
 # --- keyboard layouts -------------------------------------------------------------------------
 
 LAYOUT_NAMES = {

@@ -220,3 +220,27 @@ async def test_codes_typed_by_hand_on_the_tills_keyboard_do_not_end_the_notice(s
         await wait_until(pilot, lambda: (now := notice_in(settings)) is None or now.correct_in_row > 0)
         notice = notice_in(settings)
         assert notice is not None and notice.correct_in_row == 1 and NOTICE in status_line(app)
+
+
+async def test_a_german_till_tells_the_cashier_and_the_manager_in_german(settings):
+    """The notice in the till's words: a German shop's scanner left at US, as it comes out of the box."""
+    save_pin(settings.data_dir / "manager-pin", "2468")
+    app = build_kiosk(settings.model_copy(update={"language": "de"}))
+    async with app.run_test(size=(160, 50)) as pilot:
+        panel = app.screen.query_one(VerdictPanel)
+        await scan(pilot, typed_through(format_code(CODES[0]), DE))
+        await wait_until(pilot, lambda: panel.has_class("accepted"))
+        said = shown(app)
+        assert "Der Scanner tippt wie eine US-Tastatur" in said and "Deutsch (QWERTZ)" in said
+        assert "das Tastaturland auf Deutschland stellen" in said and "keyboard" not in said
+        await wait_until(pilot, lambda: "SCANNER MIT FALSCHER TASTATURBELEGUNG (F2)" in status_line(app))
+        await pilot.press("escape")
+        await open_manager(pilot, "2468")
+        label = app.screen.query_one("#scanner_layout", Label)
+        await wait_until(pilot, lambda: label.display and "Deutsch (QWERTZ)" in str(label.render()))
+        notice = str(label.render()).replace("\u00a0", " ")
+        assert notice.startswith("Hinweis: Der Barcodescanner tippt wie eine US-Tastatur")
+        assert "(1 Scan korrigiert, der erste gerade eben" in notice and "(Taste l)" in notice
+        await pilot.press("l")
+        await wait_until(pilot, lambda: not label.display)
+        assert "Scanner-Hinweis geschlossen" in str(app.screen.query_one("#message", Label).render())

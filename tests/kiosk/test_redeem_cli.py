@@ -118,3 +118,15 @@ def test_the_command_speaks_the_store_s_language_and_the_setting_wins(tmp_path):
     assert german.returncode == 0, german.stdout + german.stderr
     assert german.stdout.startswith("ACCEPTED: Gültiger Gutschein: Rabatt gewähren.")
     assert "(Mindesteinkauf £20)" in german.stdout and _events(tmp_path) == [("redeem", None)]
+
+
+def test_the_command_s_help_is_in_the_till_s_language(tmp_path):
+    make_settings(tmp_path, locale="fr")  # the store's locale: the help follows it, as the screen does
+    shown = subprocess.run(
+        [KIOSK, "redeem", "--help", "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "utilise un code tapé ou scanné" not in shown.stdout  # the subcommand's description, not its line
+    assert "Décide d'un code à partir de la liste locale" in shown.stdout
+    assert "le dossier partagé avec l'agent de synchronisation" in shown.stdout
+    assert "the directory shared with the sync agent" not in shown.stdout
