@@ -116,8 +116,7 @@ class Kiosk:
         (every few seconds, and after each scan), so a locale head office sets or changes reaches
         the screen's next words; a scan's own words are the redeem use case's (Redeemer.words)."""
         if till is not None:
-            _, self.tz = till.store()
-            self.store_locale = till.locale()
+            _, self.tz, self.store_locale = till.shop()
 
     def _redeemer(self, till: Till) -> Redeemer:
         """The use case on the till and the journal; the journal's problem when it cannot be written."""

@@ -204,7 +204,7 @@ def till_words(settings: KioskSettings) -> Words:
             replica = open_reader(settings.replica_path)
             try:
                 till = Till(replica, None)
-                locale, (_, tz) = till.locale(), till.store()
+                _, tz, locale = till.shop()
             finally:
                 replica.close()
         except (sqlite3.Error, OSError, VoucherError):

@@ -176,9 +176,13 @@ class Redeemer:
         self.policy = policy
 
     def words(self, domain: str = wording.DOMAIN) -> Words:
-        """The till's words of `domain` (kiosk.wording.till_words), times in the store's zone."""
-        _, tz = self.till.store()
-        return wording.till_words(self.language, self.till.locale(), tz, domain)
+        """The till's words of `domain` (kiosk.wording.till_words), times in the store's zone; the
+        setting's (else English, in UTC) when the replica cannot be read: a scan says why itself."""
+        try:
+            _, tz, locale = self.till.shop()
+        except (sqlite3.Error, LocalDatabaseError):
+            return wording.till_words(self.language, None, UTC, domain)
+        return wording.till_words(self.language, locale, tz, domain)
 
     def scan(self, text: str, now: datetime | None = None, *, typed: bool = True) -> Decision:
         """The verdict on a scan, with the policy's step before an accepted voucher is written.
@@ -281,7 +285,7 @@ class Redeemer:
 
     def _decide(self, code: str, now: datetime) -> Decision:
         found = self.till.lookup(code_hash(code, self.hash_key))
-        store_id, tz = self.till.store()
+        store_id, tz, locale = self.till.shop()
         complete, progress = (True, 100) if found else self.till.snapshot_state()
         verdict = decide(
             found.voucher if found else None,
@@ -291,7 +295,7 @@ class Redeemer:
             tz,
             loading=not complete,
         )
-        words = wording.till_words(self.language, self.till.locale(), tz, verdict_words.DOMAIN)
+        words = wording.till_words(self.language, locale, tz, verdict_words.DOMAIN)
         reason = verdict_words.reason(words, verdict, progress=progress)
         if verdict is Verdict.ALREADY_USED and found is not None and found.voucher.used_at:
             used = verdict_words.used(words, found.voucher.used_at, found.voucher.used_store, store_id)

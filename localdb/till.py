@@ -156,13 +156,21 @@ class Till:
         return self._initialised
 
     def store(self) -> tuple[str | None, ZoneInfo]:
-        meta = all_meta(self.replica) if self._ready() else {}
-        return meta.get("store_id"), ZoneInfo(meta.get("store_timezone") or "UTC")
+        store_id, tz, _ = self.shop()
+        return store_id, tz
 
     def locale(self) -> str | None:
         """The store's locale as head office set it (None before the first snapshot, or unset)."""
+        return self.shop()[2]
+
+    def shop(self) -> tuple[str | None, ZoneInfo, str | None]:
+        """The store's id, time zone and locale, in one read of the replica's meta."""
         meta = all_meta(self.replica) if self._ready() else {}
-        return meta.get("store_locale") or None
+        return (
+            meta.get("store_id"),
+            ZoneInfo(meta.get("store_timezone") or "UTC"),
+            meta.get("store_locale") or None,
+        )
 
     def lookup(self, code_hash: str) -> TillVoucher | None:
         """The voucher with this code hash as the till sees it; None if the snapshot lacks it

@@ -29,10 +29,10 @@ async def test_a_full_disk_refuses_in_words_and_redeems_once_there_is_room(tmp_p
         conn = app.kiosk.journal.conn
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "database or disk is full"
-        with pytest.raises(DiskFull):
+        with app.kiosk._lock, pytest.raises(DiskFull):  # (the status line reads the journal on a thread)
             for _ in range(500):  # the pages there are fill up
                 app.kiosk.journal.append("refused", None, verdict="INVALID_CODE", cashier="x" * 150)
-        with pytest.raises(DiskFull):
+        with app.kiosk._lock, pytest.raises(DiskFull):
             for _ in range(500):  # and the room left on them, to the last event smaller than a redemption
                 app.kiosk.journal.append("refused", None)
         before = journal(settings)
