@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Depends, Request
+from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -18,6 +20,7 @@ from central.web import forms
 from central.web.session import acting, csrf_checked, form_data, may_open, signed_in
 from central.web.templating import error_words, render, words_of
 from vouchers.errors import Conflict, FieldError
+from words import Words
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 SKEW_WARNING_SECONDS = 120  # a till's clock this far off is flagged
@@ -96,6 +99,17 @@ def create_store(
     return RedirectResponse(f"/dashboard/stores/{data.id}?done=store-created", status_code=303)
 
 
+def _locale_name(locale: str | None, words: Words) -> Markup | None:
+    """A store's locale as the page's language names it, its code beside: 'Deutsch (Schweiz) (de_CH)'."""
+    if locale is None:
+        return None
+    try:
+        name = Locale.parse(locale).get_display_name(words.locale) or locale
+    except (ValueError, UnknownLocaleError):
+        name = locale
+    return Markup('{} (<span class="code">{}</span>)').format(name, locale)
+
+
 def _store_page(
     request: Request,
     ctx: Context,
@@ -122,6 +136,7 @@ def _store_page(
             "server": ctx.settings.public_url,
             "locales": LOCALES,
             "locale_value": store.locale if locale_value is None else locale_value,
+            "locale_name": _locale_name(store.locale, words_of(request)),
             "errors": forms.by_field(list(locale_errors)),
         },
         status,
