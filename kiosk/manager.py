@@ -39,7 +39,7 @@ from vouchers.lifecycle import CLAIMABLE, Claims, State
 from vouchers.status import Status
 from vouchers.verdict import Verdict, decide
 from vouchers.wording import N_
-from words import Words
+from words import Words, ages
 from words import verdicts as verdict_words
 
 __all__ = [
@@ -158,8 +158,8 @@ def notice_words(words: Words, notice: LayoutNotice, now: datetime) -> str:
         "a row arrive right, or when a manager marks it fixed (key l)",
         notice.corrected,
         layout=wording.layout_names(words, notice.layouts),
-        first=wording.ago(words, now - notice.since),
-        last=wording.ago(words, now - notice.last),
+        first=ages.ago(words, now - notice.since),
+        last=ages.ago(words, now - notice.last),
         advice=wording.advice(words, notice.layouts),
         fixed=FIXED_AFTER,
     )

@@ -34,7 +34,7 @@ from vouchers.codes import code_hash, format_code, normalise
 from vouchers.errors import InvalidCode
 from vouchers.layouts import Correction, correct
 from vouchers.verdict import Verdict, decide
-from words import Words
+from words import Words, ages
 from words import verdicts as verdict_words
 
 
@@ -203,7 +203,7 @@ class Redeemer:
                 reason = words.gettext(
                     "Valid voucher, but the voucher list is {age} old: a manager must approve this "
                     "redemption.",
-                    age=wording.duration(words, age),
+                    age=ages.duration(words, age),
                 )
             return replace(decision, step=APPROVAL, reason=reason)
         if self.policy.confirm:

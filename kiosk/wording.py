@@ -10,7 +10,7 @@ given to `Words.gettext` as it is, and worded at use.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
 from vouchers.layouts import BY_ID
 from vouchers.lifecycle import State
@@ -49,28 +49,6 @@ def english(tz: tzinfo | str = "UTC") -> Words:
 
 
 # --- ages -------------------------------------------------------------------------------------
-
-
-def duration(words: Words, delta: timedelta) -> str:
-    """'1 second', '47 seconds', '3 minutes', '5 hours', '2 days' (whole units, rounded down), as
-    vouchers.ages counts them."""
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return words.ngettext("{n} second", "{n} seconds", seconds)
-    if seconds < 3600:
-        return words.ngettext("{n} minute", "{n} minutes", seconds // 60)
-    if seconds < 48 * 3600:
-        return words.ngettext("{n} hour", "{n} hours", seconds // 3600)
-    return words.ngettext("{n} day", "{n} days", seconds // 86400)
-
-
-def ago(words: Words, delta: timedelta) -> str:
-    """'just now' under ten seconds, else '<duration> ago'."""
-    if delta.total_seconds() < 10:
-        return words.gettext("just now")
-    if delta.total_seconds() >= 48 * 3600:  # German: "vor 2 Tagen", not "vor 2 Tage"
-        return words.ngettext("{n} day ago", "{n} days ago", int(delta.total_seconds()) // 86400)
-    return words.gettext("{duration} ago", duration=duration(words, delta))
 
 
 def when(words: Words, moment: datetime | None) -> str:

@@ -15,7 +15,7 @@ voucher-sync and voucher-hub; an error's detail is its own (English) words.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from localdb.health import Health, Limits
 from localdb.journals import JournalLoss
@@ -23,6 +23,7 @@ from localdb.till import Outcome
 from vouchers.errors import VoucherError
 from vouchers.wording import N_
 from words import Words
+from words.ages import ago, duration
 
 # the titles of the errors voucher-sync and voucher-hub print (localdb/errors.py, sync/errors.py,
 # hub/store.py, vouchers/errors.py and where they are raised), worded by their English title
@@ -57,25 +58,6 @@ def error_line(words: Words, exc: VoucherError) -> str:
 
 
 # --- times and durations ------------------------------------------------------------------------
-
-
-def duration(words: Words, delta: timedelta) -> str:
-    """vouchers.ages.duration's whole units (seconds, minutes, hours below two days, then days), worded."""
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return words.ngettext("{n} second", "{n} seconds", seconds)
-    if seconds < 3600:
-        return words.ngettext("{n} minute", "{n} minutes", seconds // 60)
-    if seconds < 48 * 3600:
-        return words.ngettext("{n} hour", "{n} hours", seconds // 3600)
-    return words.ngettext("{n} day", "{n} days", seconds // 86400)
-
-
-def ago(words: Words, delta: timedelta) -> str:
-    """'just now' under ten seconds, else '<duration> ago' (vouchers.ages.ago, worded)."""
-    if delta.total_seconds() < 10:
-        return words.gettext("just now")
-    return words.gettext("{duration} ago", duration=duration(words, delta))
 
 
 def moment(words: Words, when: datetime) -> str:

@@ -18,8 +18,8 @@ from words.catalogues import DOMAINS
 # each domain's files, as globs from the repository's root
 SOURCES: dict[str, tuple[str, ...]] = {
     "verdicts": ("vouchers/**/*.py", "words/verdicts.py"),
-    "kiosk": ("kiosk/**/*.py",),
-    "store": ("sync/**/*.py", "localdb/**/*.py", "hub/**/*.py"),
+    "kiosk": ("kiosk/**/*.py", "words/ages.py"),
+    "store": ("sync/**/*.py", "localdb/**/*.py", "hub/**/*.py", "words/ages.py"),
     "members": (
         "central/templates/member/**/*.html",
         "central/templates/claim.html",
@@ -30,7 +30,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
         "central/routers/claims.py",
         "central/services/member_sign_in.py",
     ),
-    "dashboard": ("central/templates/dashboard/**/*.html", "central/web/**/*.py"),
+    "dashboard": ("central/templates/dashboard/**/*.html", "central/web/**/*.py", "words/ages.py"),
     "central": ("central/cli/**/*.py",),
 }
 JINJA = "jinja2.ext:babel_extract"

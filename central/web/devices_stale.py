@@ -12,9 +12,9 @@ from starlette.responses import Response
 from central.context import Context, get_context
 from central.services import fleet
 from central.services.staff import Session
-from central.web import phrases
 from central.web.session import signed_in
 from central.web.templating import render, words_of
+from words import ages
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 PATH = "/dashboard/devices/stale"
@@ -31,12 +31,12 @@ def quiet_tills(
     rows = [
         {
             **asdict(d),
-            "heard": phrases.ago(words, d.quiet_for)
+            "heard": ages.ago(words, d.quiet_for)
             if d.last_heartbeat_at
-            else words.gettext("never (enrolled {ago})", ago=phrases.ago(words, d.quiet_for)),
+            else words.gettext("never (enrolled {ago})", ago=ages.ago(words, d.quiet_for)),
         }
         for d in quiet
     ]
     return render(
-        request, "dashboard/devices_stale.html", {"devices": rows, "limit": phrases.duration(words, limit)}
+        request, "dashboard/devices_stale.html", {"devices": rows, "limit": ages.duration(words, limit)}
     )

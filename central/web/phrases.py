@@ -8,7 +8,6 @@ sentences with placeholders, so each language orders its own words.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from babel import numbers
@@ -259,26 +258,6 @@ def typical(words: Words, bench: Benchmark) -> str:
 def great(words: Words, bench: Benchmark) -> str:
     """A channel's great rate: '20%+'."""
     return f"{percent(words, bench.great)}+"
-
-
-def duration(words: Words, delta: timedelta) -> str:
-    """'1 second', '47 seconds', '3 minutes', '5 hours', '2 days' (whole units, rounded down, as
-    vouchers.ages counts them)."""
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return words.ngettext("{n} second", "{n} seconds", seconds)
-    if seconds < 3600:
-        return words.ngettext("{n} minute", "{n} minutes", seconds // 60)
-    if seconds < 48 * 3600:
-        return words.ngettext("{n} hour", "{n} hours", seconds // 3600)
-    return words.ngettext("{n} day", "{n} days", seconds // 86400)
-
-
-def ago(words: Words, delta: timedelta) -> str:
-    """'just now' under ten seconds, else '3 minutes ago'."""
-    if delta.total_seconds() < 10:
-        return words.gettext("just now")
-    return words.gettext("{duration} ago", duration=duration(words, delta))
 
 
 def skew(words: Words, seconds: int | None) -> str:

@@ -21,7 +21,7 @@ from kiosk.camera import CameraChanged
 from localdb.errors import LocalDatabaseError, is_damaged, is_full
 from localdb.health import Health
 from localdb.journals import JournalLoss
-from words import Words
+from words import Words, ages
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def describe(
             else words.gettext("voucher list loading: {progress} %", progress=words.number(progress))
         )
     elif last_pull:
-        parts.append(words.gettext("synced {ago}", ago=wording.ago(words, now - last_pull)))
+        parts.append(words.gettext("synced {ago}", ago=ages.ago(words, now - last_pull)))
     else:
         parts.append(words.gettext("never synced"))
     pending = health.pending
@@ -86,7 +86,7 @@ def describe(
     )
     stale = last_pull is None or now - last_pull > stale_after
     if last_pull and stale:
-        age = wording.duration(words, now - last_pull)
+        age = ages.duration(words, now - last_pull)
         parts.append(words.gettext("SNAPSHOT {age} OLD", age=age.upper()))
     if health.stopped:
         parts.append(words.gettext("SYNC STOPPED: call head office"))
