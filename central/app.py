@@ -15,6 +15,7 @@ from central.db.engine import Database
 from central.db.migrate import upgrade
 from central.live import ChangeWatch, SharedReads
 from central.members import pages as member_pages
+from central.members import templating as member_templating
 from central.request_metrics import RequestMetrics
 from central.routers import batches, claims, integrations, ops, staff, stores, sync, vouchers
 from central.services.generation import Generator
@@ -66,6 +67,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
         app.include_router(module.router)
     app.include_router(member_pages.router)  # members: sign-in, My vouchers, MARK AS USED under /my
     web.install(app)  # the head-office dashboard under /dashboard, its files under /static
+    member_templating.install_not_found(app)  # a mistyped page address: a page, in the browser's words
     app.include_router(devices_stale.router)  # the dashboard's Quiet tills page
 
     app.add_middleware(problems.InputGuard, limit=settings.max_body_bytes)

@@ -7,15 +7,16 @@ from typing import Any
 import httpx
 
 from vouchers.errors import VoucherError
+from vouchers.wording import Said, said
 
 
 class ApiError(VoucherError):
     """A problem+json answer, or no answer at all, from the server."""
 
-    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+    def __init__(self, status: int, problem: dict[str, Any], said: Said | None = None) -> None:
         self.status = status
         self.problem = problem
-        super().__init__(problem.get("detail") or "", title=problem.get("title") or f"HTTP {status}")
+        super().__init__(said or problem.get("detail") or "", title=problem.get("title") or f"HTTP {status}")
 
     def describe(self) -> str:
         status = f" ({self.status})" if self.status else ""
@@ -25,8 +26,13 @@ class ApiError(VoucherError):
 
 
 class AdminClient:
-    def __init__(self, server: str, token: str | None, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, server: str, token: str | None, *, timeout: float = 30.0, language: str | None = None
+    ) -> None:
+        """`language`: asked of the server (Accept-Language), which words its errors' details in it."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if language:
+            headers["Accept-Language"] = language
         self.http = httpx.Client(base_url=server.rstrip("/") + "/api/v1", headers=headers, timeout=timeout)
 
     def close(self) -> None:
@@ -36,14 +42,12 @@ class AdminClient:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ApiError(
-                0,
-                {
-                    "title": "Cannot reach the server",
-                    "detail": f"{self.http.base_url}: {exc}. Is it running? Choose another "
-                    "server with --server URL or $VOUCHER_SERVER.",
-                },
-            ) from None
+            told = said(
+                "{server}: {cause}. Is it running? Choose another server with --server URL or $VOUCHER_SERVER.",
+                server=str(self.http.base_url),
+                cause=str(exc) or type(exc).__name__,
+            )
+            raise ApiError(0, {"title": "Cannot reach the server", "detail": told.english()}, told) from None
         if response.status_code >= 400:
             try:
                 problem = response.json()

@@ -26,6 +26,8 @@ from vouchers.errors import (
     Unauthorized,
     VoucherError,
 )
+from vouchers.wording import english
+from words import SOURCE, Words, negotiate, words_for
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -90,15 +92,30 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Re
     return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE)
 
 
-def from_error(exc: VoucherError) -> Response:
+def from_error(exc: VoucherError, words: Words | None = None) -> Response:
+    """The error as problem+json. With `words` (a client that asked for another language than
+    English), the detail and each field's message kept with their facts are in that language,
+    and Content-Language says so; the type and title, what programs read, stay as they are."""
+    fields: list[FieldError] = list(getattr(exc, "errors", []))
+    worded = words is not None and (exc.said is not None or any(e.said for e in fields))
+    say = words.say if worded and words is not None else english
     extra = dict(exc.extra)
     if hasattr(exc, "errors"):
-        extra["errors"] = [e.as_dict() for e in exc.errors]
+        extra["errors"] = [{"field": e.field, "message": say(e.said or e.message)} for e in fields]
     status = status_of(exc)
-    response = problem(status, exc.slug, exc.title, exc.detail, **extra)
+    response = problem(status, exc.slug, exc.title, say(exc.said or exc.detail), **extra)
+    if worded and words is not None:
+        response.headers["Content-Language"] = words.language
     if status == 429 and "retry_after" in extra:  # a rate limit (services/ratelimit.py)
         response.headers["Retry-After"] = str(extra["retry_after"])
     return response
+
+
+def asked_words(request: Request) -> Words | None:
+    """The words of the language a client asked for in Accept-Language, in head office's command
+    line's catalogue ("central": the core's and the services' errors); None for English or none."""
+    language = negotiate(request.headers.get("accept-language"))
+    return None if language == SOURCE else words_for(language, "central")
 
 
 def _field(loc: tuple) -> str:
@@ -109,7 +126,7 @@ def _field(loc: tuple) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(VoucherError)
     async def _voucher_error(request: Request, exc: VoucherError) -> Response:
-        return from_error(exc)
+        return from_error(exc, asked_words(request))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -17,6 +17,7 @@ from pydantic import (
 
 from vouchers.status import Status
 from vouchers.wire import Strict
+from vouchers.wording import said
 from words import normal_locale
 
 Name = Annotated[str, StringConstraints(max_length=200)]
@@ -58,7 +59,11 @@ def _known_locale(value: str | None) -> str | None:
         return None
     normal = normal_locale(value)
     if normal is None:
-        raise ValueError(f"unknown locale '{value}' (use en, fr, de or es, with a region if wanted: de_CH)")
+        raise ValueError(
+            said(
+                "unknown locale '{value}' (use en, fr, de or es, with a region if wanted: de_CH)", value=value
+            )
+        )
     return normal
 
 

@@ -11,6 +11,7 @@ from pydantic_settings import SettingsConfigDict
 
 from configfile import FileSettings, load
 from configfile.logs import LogFormat, LogLevel
+from vouchers.wording import said
 
 CONFIG_ENV = "VOUCHER_CENTRAL_CONFIG"
 
@@ -192,7 +193,9 @@ class CentralSettings(FileSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Paris)") from exc
+            raise ValueError(
+                said("unknown time zone {value} (an IANA name such as Europe/Paris)", value=repr(value))
+            ) from exc
         return value
 
     @property

@@ -16,7 +16,9 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, TomlConfigSettingsSource
 
 from configfile.credentials import CredentialsSource, credentials_directory
+from configfile.problems import joined, problem
 from vouchers.errors import ConfigError
+from vouchers.wording import said
 
 
 class FileSettings(BaseSettings):
@@ -51,18 +53,25 @@ def load(cls: type[S], path: str | Path | None, env_var: str, **overrides) -> S:
     path = path or os.environ.get(env_var)
     file = Path(path) if path else None
     if file is not None and not file.is_file():
-        raise ConfigError(f"Configuration file {file} does not exist.")
+        raise ConfigError(said("Configuration file {file} does not exist.", file=str(file)))
     reader = type(cls.__name__, (cls,), {"toml_file": file})
     prefix = cls.model_config.get("env_prefix", "")
     try:
         values = reader(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        where = str(file) if file else "the environment"
-        problems = "; ".join(
-            f"key '{'.'.join(str(p) for p in err['loc'])}' (or {prefix}{str(err['loc'][0]).upper()}): {err['msg']}"
-            for err in exc.errors()
+        where = str(file) if file else said("the environment")
+        problems = joined(
+            [
+                said(
+                    "key '{key}' (or {variable}): {problem}",
+                    key=".".join(str(p) for p in err["loc"]),
+                    variable=prefix + str(err["loc"][0]).upper(),
+                    problem=problem(err),
+                )
+                for err in exc.errors()
+            ]
         )
-        raise ConfigError(f"{where}: {problems}") from None
+        raise ConfigError(said("{where}: {problems}", where=where, problems=problems)) from None
     except ValueError as exc:  # TOML syntax
-        raise ConfigError(f"{file}: {exc}") from None
+        raise ConfigError(said("{file}: {cause}", file=str(file), cause=str(exc))) from None
     return cls.model_construct(**dict(values))

@@ -17,6 +17,9 @@ background; 100000 with two tills), DEMO_CAMERA (e.g. 0 or /dev/video0 for a web
 demo-data/camera; till 1's with two tills), DEMO_TILLS (1 or 2), DEMO_HUB_PORT (PORT + 470, the
 hub's), DEMO_TMUX_SOCKET (the tmux socket name of the two-till demo, for a test to read its panes),
 DEMO_LANG (en, fr, de or es: the demo stores' locale, so their tills speak it; `make demo DEMO_LANG=de`).
+What the demo prints, here and in the control pane, is in DEMO_LANG too (words/, domain "central":
+head office's), as is what `voucher-central demo` prints and seeds; so are the programs' own words
+(their LANGUAGE is DEMO_LANG).
 """
 
 from __future__ import annotations
@@ -43,21 +46,29 @@ from harness.agent import AgentProcess
 from harness.office import HeadOffice
 from harness.processes import Child, Lifeline, StartFailed, program, spawn, wait_for
 from harness.server import ServerProcess
-from words import LANGUAGES
+from words import LANGUAGES, Words, words_for
 
 SEEDING_DEADLINE = 300  # a dozen batches seeded through the API on a loaded two-core machine
 FIRST_PULL_DEADLINE = 60
 STORE, TILL_NAME, PIN = "demo-shop", "demo-till-1", "1234"
-HUB_NAME, SHOP_BATCH = "demo-hub", "Q1 2026 Email Campaign"  # the shop's two codes are of this batch
+HUB_NAME = "demo-hub"
 HUB_DEADLINE = 60
+DOMAIN = "central"  # the demo's words are head office's (`voucher-central demo` words its own there)
+SUMMARY = "summary.txt"  # what `voucher-central demo` printed once seeded, in the demo's language
 
 
-def _seeded(data: Path, log: Path) -> bool:
-    """`voucher-central demo` printed its summary, whose last line names the camera frames."""
-    try:
-        return (data / "codes.tsv").exists() and "Camera frames" in log.read_text(errors="replace")
-    except OSError:
-        return False
+def _words() -> Words:
+    """The demo's words, in DEMO_LANG (checked by main; none: English)."""
+    return words_for(os.environ.get("DEMO_LANG", "").strip() or None, DOMAIN)
+
+
+def _seeded(data: Path) -> bool:
+    """`voucher-central demo` printed its summary (and wrote it to summary.txt, whole, last)."""
+    return (data / SUMMARY).exists() and (data / "codes.tsv").exists()
+
+
+def _summary(data: Path) -> str:
+    return (data / SUMMARY).read_text(encoding="utf-8", errors="replace").rstrip("\n")
 
 
 def _pulled(agent: AgentProcess) -> bool:
@@ -68,17 +79,19 @@ def _pulled(agent: AgentProcess) -> bool:
 
 
 def run(port: int, data: Path, logs: Path, large_batch: str, camera: str) -> int:
+    w = _words()
     url = f"http://127.0.0.1:{port}"
     central_log, agent_log = logs / "demo-central.log", logs / "demo-agent.log"
     data.mkdir(parents=True, exist_ok=True)
-    central_log.unlink(missing_ok=True)  # a summary left by an earlier demo is not this one's
-    print(f"demo: starting head office on {url} (log: {central_log})", flush=True)
+    central_log.unlink(missing_ok=True)
+    (data / SUMMARY).unlink(missing_ok=True)  # a summary left by an earlier demo is not this one's
+    print(w.gettext("demo: starting head office on {url} (log: {log})", url=url, log=central_log), flush=True)
     argv = [program("voucher-central"), "demo", "--port", str(port), "--data-dir", str(data), *_locale()]
     central = Child([*argv, "--large-batch", large_batch], log=central_log, name="voucher-central demo")
     till = data / "till"
     agent = AgentProcess(till, log=agent_log)
     try:
-        central.start().wait_ready(lambda: _seeded(data, central_log), SEEDING_DEADLINE, "the demo seeded")
+        central.start().wait_ready(lambda: _seeded(data), SEEDING_DEADLINE, "the demo seeded")
         with HeadOffice(url, (data / "api-token").read_text().strip()) as office:  # hq@demo.example's token
             code = office.enrolment_code(STORE)
         print(agent.enrol(url, code, TILL_NAME, check=True).stdout.strip(), flush=True)
@@ -89,18 +102,29 @@ def run(port: int, data: Path, logs: Path, large_batch: str, camera: str) -> int
         try:
             wait_for(lambda: _pulled(agent), FIRST_PULL_DEADLINE, "the till's first pull")
         except AssertionError:
-            print(f"demo: the till has not pulled yet (see {agent_log}); it goes on trying", flush=True)
-        text = central_log.read_text(errors="replace")
-        print(text[text.index("voucher-central demo is running") :].rstrip("\n"))
-        print(
-            f"""
-A till is enrolled at {STORE} ({till}); its sync agent runs in the background (log: {agent_log}).
-The manager PIN of the demo till is {PIN} (F2 in the kiosk). The head-office dashboard is at
-{url}/dashboard (sign in as hq@demo.example, password in {data}/dashboard-password); the API is at {url}/docs.
-Members sign in at a claim page with any address: the sign-in mail (link and code) is a file in {data}/mail/.
-Press Enter to open the till (type or scan the codes above; Ctrl+Q quits and stops the demo).""",
-            flush=True,
+            print(
+                w.gettext("demo: the till has not pulled yet (see {log}); it goes on trying", log=agent_log),
+                flush=True,
+            )
+        print(_summary(data))
+        # TRANSLATORS: the one-till demo's last words before the till opens; F2, Enter and Ctrl+Q are keys
+        banner = w.gettext(
+            "A till is enrolled at {store} ({till}); its sync agent runs in the background (log: {log}).\n"
+            "The manager PIN of the demo till is {pin} (F2 in the kiosk). The head-office dashboard is at\n"
+            "{url}/dashboard (sign in as {email}, password in {data}/dashboard-password); the API is at "
+            "{url}/docs.\n"
+            "Members sign in at a claim page with any address: the sign-in mail (link and code) is a file "
+            "in {data}/mail/.\n"
+            "Press Enter to open the till (type or scan the codes above; Ctrl+Q quits and stops the demo).",
+            store=STORE,
+            till=till,
+            log=agent_log,
+            pin=PIN,
+            url=url,
+            email="hq@demo.example",
+            data=data,
         )
+        print("\n" + banner, flush=True)
         try:
             input()
         except EOFError:
@@ -141,8 +165,7 @@ set -g history-limit 5000
 set -g mouse on
 set -g pane-border-status top
 set -g pane-border-format " #{pane_title} "
-set -g status-left "[voucher-kiosk demo: a shop with two tills] "
-set -g status-left-length 60
+set -g status-left-length 80
 set -g status-right ""
 set -g set-titles off
 set -g automatic-rename off
@@ -206,6 +229,7 @@ class Shop:
         self.office: HeadOffice | None = None
         self.panes: dict[str, str] = {}  # role -> tmux pane id
         self.lifeline: Lifeline | None = None
+        self.words = _words()
 
     def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -221,19 +245,29 @@ class Shop:
     # -- in the user's terminal ---------------------------------------------------------------
 
     def attach(self) -> int:
+        w = self.words
         if shutil.which("tmux") is None:
             say(
-                "demo: DEMO_TILLS=2 shows the tills side by side in tmux, which is not installed (make setup)"
+                w.gettext(
+                    "demo: DEMO_TILLS=2 shows the tills side by side in tmux, which is not installed "
+                    "(make setup)"
+                )
             )
             return 1
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            say("demo: DEMO_TILLS=2 needs a terminal to show the tills in (run it from one, not a pipe)")
+            say(
+                w.gettext(
+                    "demo: DEMO_TILLS=2 needs a terminal to show the tills in (run it from one, not a pipe)"
+                )
+            )
             return 1
         cols, rows = shutil.get_terminal_size((200, 50))
         fd, name = tempfile.mkstemp(prefix="voucher-demo-", suffix=".tmux.conf")
         os.close(fd)
         conf = Path(name)
-        conf.write_text(TMUX_CONF)
+        # TRANSLATORS: the left of the two-till demo's status line (tmux), in brackets
+        status = w.gettext("[voucher-kiosk demo: a shop with two tills]")
+        conf.write_text(TMUX_CONF + f'set -g status-left "{_tmux_text(status)} "\n', encoding="utf-8")
         fd, name = tempfile.mkstemp(prefix="voucher-demo-", suffix=".result")
         os.close(fd)
         result = Path(name)
@@ -273,7 +307,7 @@ class Shop:
         except KeyboardInterrupt:
             pass
         except (subprocess.CalledProcessError, ValueError) as exc:
-            say(f"demo: tmux did not start: {getattr(exc, 'stderr', '') or exc}")
+            say(w.gettext("demo: tmux did not start: {error}", error=getattr(exc, "stderr", "") or exc))
             return 1
         finally:
             self._tmux("kill-server", check=False)
@@ -301,6 +335,7 @@ class Shop:
     def control(self, result: Path) -> int:
         signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))  # tmux went: stop what we started
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        w = self.words
         code, words = 1, ""
         try:
             code, words = self._control()
@@ -311,13 +346,18 @@ class Shop:
         except (RuntimeError, AssertionError) as exc:  # an enrolment failed; a deadline passed
             words = f"demo: {exc}"
         except KeyboardInterrupt:
-            code, words = 130, "demo: interrupted; everything it started is stopped."
+            code, words = 130, w.gettext("demo: interrupted; everything it started is stopped.")
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except Exception as exc:  # noqa: BLE001 (never a traceback on the screen: it goes to a log)
             log = self.logs / "demo-control.log"
             log.write_text(traceback.format_exc())
-            words = f"demo: stopped by an unexpected error ({type(exc).__name__}: {exc}); details in {log}"
+            error = f"{type(exc).__name__}: {exc}"
+            words = w.gettext(
+                "demo: stopped by an unexpected error ({error}); details in {log}",
+                error=error,
+                log=log,
+            )
         finally:
             try:
                 self._stop_all()
@@ -328,13 +368,13 @@ class Shop:
         return code
 
     def _control(self) -> tuple[int, str]:
-        data, logs = self.data, self.logs
+        w, data, logs = self.words, self.data, self.logs
         data.mkdir(parents=True, exist_ok=True)
         logs.mkdir(parents=True, exist_ok=True)
         central_log, hub_log = logs / "demo-central.log", logs / "demo-hub.log"
-        for log in (central_log, hub_log):
+        for log in (central_log, hub_log, data / SUMMARY):
             log.unlink(missing_ok=True)  # an earlier demo's
-        say(f"demo: starting head office on {self.url} (log: {central_log})")
+        say(w.gettext("demo: starting head office on {url} (log: {log})", url=self.url, log=central_log))
         argv = [
             program("voucher-central"),
             "demo",
@@ -347,19 +387,21 @@ class Shop:
         self.central = Child(
             [*argv, "--large-batch", self.large_batch], log=central_log, name="voucher-central demo"
         )
-        self.central.start().wait_ready(
-            lambda: _seeded(data, central_log), SEEDING_DEADLINE, "the demo seeded"
-        )
-        text = central_log.read_text(errors="replace")
-        say(text[text.index("voucher-central demo is running") :].rstrip("\n"))
+        self.central.start().wait_ready(lambda: _seeded(data), SEEDING_DEADLINE, "the demo seeded")
+        say(_summary(data))
         self.office = HeadOffice(self.url, (data / "api-token").read_text().strip())
-        batch = next(b for b in self.office.api.get("/batches") if b["identifier"] == SHOP_BATCH)
+        # the shop's two codes: new claims of the batch of the ACCEPTED code to try (its name is in the
+        # demo's language), so none of the codes printed above
+        accepted = dict(line.split("\t", 1) for line in (data / "codes.tsv").read_text().splitlines())[
+            "ACCEPTED"
+        ]
+        batch = self.office.get(self.office.voucher(accepted)["batch_id"])
         codes = [self.office.claim(batch, f"shop-{n}@example.com") for n in ("first", "second")]
         (data / "shop-codes.tsv").write_text(
             "".join(f"{n}\t{c}\n" for n, c in zip(("first", "second"), codes, strict=True))
         )
 
-        say(f"\ndemo: the shop's hub on {self.hub_url} (log: {hub_log})")
+        say("\n" + w.gettext("demo: the shop's hub on {url} (log: {log})", url=self.hub_url, log=hub_log))
         hub_dir = data / "hub"
         hub_dir.mkdir(parents=True, exist_ok=True)
         config = hub_dir / "hub.toml"
@@ -411,7 +453,11 @@ class Shop:
             try:
                 wait_for(partial(_pulled, agent), FIRST_PULL_DEADLINE, f"till {n}'s first pull")
             except AssertionError:
-                say(f"demo: till {n} has not pulled yet (see {agent.log}); it goes on trying")
+                say(
+                    w.gettext(
+                        "demo: till {n} has not pulled yet (see {log}); it goes on trying", n=n, log=agent.log
+                    )
+                )
         self._open_panes(hub_log)
         say(self._instructions(codes))
         return self._loop(codes)
@@ -440,11 +486,15 @@ class Shop:
         till2 = pane("-h", "-l", "50%", "-t", till1, kiosk(2))
         hub = pane("-h", "-l", "38%", "-t", me, "exec tail -n +1 -F " + shlex.quote(str(hub_log)))
         self.panes = {"control": me, "till-1": till1, "till-2": till2, "hub": hub}
+        w = self.words
         titles = {
-            "control": "head office and this demo: Enter here stops or starts head office, q ends the demo",
-            "till-1": "till 1 (demo-till-1; its agent's server: the hub)",
-            "till-2": "till 2 (demo-till-2; its agent's server: the hub)",
-            "hub": f"the shop's hub, {self.hub_url} (its log)",
+            # TRANSLATORS: the two-till demo's pane titles (tmux): Enter and q are keys
+            "control": w.gettext(
+                "head office and this demo: Enter here stops or starts head office, q ends the demo"
+            ),
+            "till-1": w.gettext("till {n} ({name}; its agent's server: the hub)", n=1, name="demo-till-1"),
+            "till-2": w.gettext("till {n} ({name}; its agent's server: the hub)", n=2, name="demo-till-2"),
+            "hub": w.gettext("the shop's hub, {url} (its log)", url=self.hub_url),
         }
         for role, pane_id in self.panes.items():
             self._tmux("select-pane", "-t", pane_id, "-T", titles[role], check=False)
@@ -452,35 +502,57 @@ class Shop:
 
     def _instructions(self, codes: list[str]) -> str:
         first, second = codes
-        return f"""
-== A shop with two tills {"=" * 60}
-Head office  {self.url}  (dashboard {self.url}/dashboard; log {self.logs / "demo-central.log"})
-The hub      {self.hub_url}, enrolled at head office as {STORE}'s hub ({self.data / "hub" / "hub.toml"});
-             its log is the pane on the right. Each till's sync agent has the hub as its server.
-Try it (click a pane to type in it, or Ctrl+B then an arrow key):
- 1. At till 1 (top left), type  {first}  and Enter: ACCEPTED.
- 2. At till 2 (top right), type the same code: REFUSED, already used. The hub told till 2 at once.
- 3. Here, press Enter: head office stops. At till 2, type  {second} : ACCEPTED;
-    at till 1, the same code: REFUSED. Head office is down; the shop's tills still see each other.
- 4. Here, press Enter again: head office starts again and the hub hands it both redemptions.
-The codes listed further up (Ctrl+B then PgUp scrolls, q stops scrolling; also in {self.data / "codes.tsv"})
-give their verdicts at both tills. Manager PIN {PIN} (F2 at a till).
-Ctrl+Q at a till, or q and Enter here, ends the demo and stops everything it started."""
+        w = self.words
+        title = w.gettext("A shop with two tills")
+        # TRANSLATORS: the two-till demo's instructions in its control pane. ACCEPTED and REFUSED are the
+        # headlines the tills show; Enter, Ctrl+B, PgUp, q, Ctrl+Q and F2 are keys; keep the two spaces
+        # either side of {first} and before {second}, and the columns of the first three lines
+        steps = w.gettext(
+            "Head office  {url}  (dashboard {url}/dashboard; log {log})\n"
+            "The hub      {hub_url}, enrolled at head office as {store}'s hub ({hub_config});\n"
+            "             its log is the pane on the right. Each till's sync agent has the hub as its server.\n"
+            "Try it (click a pane to type in it, or Ctrl+B then an arrow key):\n"
+            " 1. At till 1 (top left), type  {first}  and Enter: ACCEPTED.\n"
+            " 2. At till 2 (top right), type the same code: REFUSED, already used. The hub told till 2 at once.\n"
+            " 3. Here, press Enter: head office stops. At till 2, type  {second} : ACCEPTED;\n"
+            "    at till 1, the same code: REFUSED. Head office is down; the shop's tills still see each other.\n"
+            " 4. Here, press Enter again: head office starts again and the hub hands it both redemptions.\n"
+            "The codes listed further up (Ctrl+B then PgUp scrolls, q stops scrolling; also in {codes_file})\n"
+            "give their verdicts at both tills. Manager PIN {pin} (F2 at a till).\n"
+            "Ctrl+Q at a till, or q and Enter here, ends the demo and stops everything it started.",
+            url=self.url,
+            log=self.logs / "demo-central.log",
+            hub_url=self.hub_url,
+            store=STORE,
+            hub_config=self.data / "hub" / "hub.toml",
+            first=first,
+            second=second,
+            codes_file=self.data / "codes.tsv",
+            pin=PIN,
+        )
+        return f"\n== {title} {'=' * 60}\n{steps}"
 
     def _head_office_running(self) -> bool:
         return bool((self.central and self.central.alive()) or (self.server and self.server.alive()))
 
     def _prompt(self) -> None:
-        state = "running" if self._head_office_running() else "STOPPED"
-        action = "stop it" if state == "running" else "start it again"
-        print(f"[head office {state}] Enter: {action}, q Enter: end the demo > ", end="", flush=True)
+        w = self.words
+        if self._head_office_running():
+            # TRANSLATORS: the two-till demo's prompt; Enter and q are keys (q is typed as it is)
+            prompt = w.gettext("[head office running] Enter: stop it, q Enter: end the demo > ")
+        else:
+            # TRANSLATORS: the two-till demo's prompt; Enter and q are keys (q is typed as it is)
+            prompt = w.gettext("[head office STOPPED] Enter: start it again, q Enter: end the demo > ")
+        print(prompt, end="", flush=True)
 
     def _loop(self, codes: list[str]) -> tuple[int, str]:
         self._prompt()
         while True:
             quit_till = self._quit_till()
             if quit_till:
-                return 0, f"demo: {quit_till} quit; everything the demo started is stopped."
+                return 0, self.words.gettext(
+                    "demo: {till} quit; everything the demo started is stopped.", till=quit_till
+                )
             ready, _, _ = select.select([sys.stdin], [], [], 0.5)
             if not ready:
                 continue
@@ -489,9 +561,9 @@ Ctrl+Q at a till, or q and Enter here, ends the demo and stops everything it sta
                 return 0, ""
             answer = line.strip().lower()
             if answer in ("q", "quit", "exit"):
-                return 0, "demo: ended; everything it started is stopped."
+                return 0, self.words.gettext("demo: ended; everything it started is stopped.")
             if answer:
-                say("Enter alone stops or starts head office; q and Enter ends the demo.")
+                say(self.words.gettext("Enter alone stops or starts head office; q and Enter ends the demo."))
             elif self._head_office_running():
                 self._stop_head_office()
             else:
@@ -508,7 +580,8 @@ Ctrl+Q at a till, or q and Enter here, ends the demo and stops everything it sta
         for n in (1, 2):
             pane_id = self.panes.get(f"till-{n}")
             if pane_id and (pane_id in dead or pane_id not in alive):
-                return f"till {n}"
+                # TRANSLATORS: which till quit, in "demo: {till} quit; ..."
+                return self.words.gettext("till {n}", n=n)
         return ""
 
     def _stop_head_office(self) -> None:
@@ -516,12 +589,16 @@ Ctrl+Q at a till, or q and Enter here, ends the demo and stops everything it sta
             if process is not None:
                 process.stop()
         say(
-            f"Head office stopped: nothing answers on {self.url} any more. The tills go on through the hub "
-            "(step 3 above); the hub keeps every redemption until head office is back."
+            self.words.gettext(
+                "Head office stopped: nothing answers on {url} any more. The tills go on through the hub "
+                "(step 3 above); the hub keeps every redemption until head office is back.",
+                url=self.url,
+            )
         )
 
     def _start_head_office(self, codes: list[str]) -> None:
-        say(f"demo: starting head office again on {self.url} ...")
+        w = self.words
+        say(w.gettext("demo: starting head office again on {url} ...", url=self.url))
         self.server = ServerProcess(
             f"sqlite:///{self.data / 'central.db'}",
             port=self.port,
@@ -533,11 +610,14 @@ Ctrl+Q at a till, or q and Enter here, ends the demo and stops everything it sta
         try:
             self.server.start()
         except StartFailed as exc:
-            say(f"demo: head office did not start again: {exc}")
+            say(w.gettext("demo: head office did not start again: {error}", error=exc))
             return
         say(
-            f"Head office is running again on {self.url} (voucher-central serve on the demo's database; "
-            "members' sign-in mail stays off until the next demo)."
+            w.gettext(
+                "Head office is running again on {url} (voucher-central serve on the demo's database; "
+                "members' sign-in mail stays off until the next demo).",
+                url=self.url,
+            )
         )
         threading.Thread(target=self._report_forwarded, args=(codes,), daemon=True).start()
 
@@ -565,12 +645,17 @@ Ctrl+Q at a till, or q and Enter here, ends the demo and stops everything it sta
             except ApiError:
                 found = [None]
             if all(found):
+                w = self.words
                 by = ", ".join(
-                    f"{c} by {names.get(r['device_id'], r['device_id'])}"
+                    # TRANSLATORS: a code and the till that redeemed it, in the list after "forwarded by the hub:"
+                    w.gettext("{code} by {till}", code=c, till=names.get(r["device_id"], r["device_id"]))
                     for c, r in zip(codes, found, strict=True)
                     if r is not None
                 )
-                say(f"\nHead office has the shop's redemptions, forwarded by the hub: {by}.")
+                say(
+                    "\n"
+                    + w.gettext("Head office has the shop's redemptions, forwarded by the hub: {by}.", by=by)
+                )
                 self._prompt()
                 return
             time.sleep(1)
@@ -609,14 +694,21 @@ def _locale() -> list[str]:
     return ["--locale", language] if language else []
 
 
+def _tmux_text(text: str) -> str:
+    """Text for a double-quoted string of tmux's configuration, shown as it is (no format, no escape)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("#", "##").replace("$", "\\$")
+
+
 def main() -> int:
-    tills = os.environ.get("DEMO_TILLS", "1").strip() or "1"
-    if tills not in ("1", "2"):
-        print(f"demo: DEMO_TILLS is 1 or 2, not {tills!r}", file=sys.stderr)
-        return 2
     language = os.environ.get("DEMO_LANG", "").strip()
     if language and language not in LANGUAGES:
         print(f"demo: DEMO_LANG is one of {', '.join(LANGUAGES)}, not {language!r}", file=sys.stderr)
+        return 2
+    if language:  # the programs the demo runs word their own messages in its language too
+        os.environ["LANGUAGE"] = language
+    tills = os.environ.get("DEMO_TILLS", "1").strip() or "1"
+    if tills not in ("1", "2"):
+        print(_words().gettext("demo: DEMO_TILLS is 1 or 2, not {value}", value=repr(tills)), file=sys.stderr)
         return 2
     port = int(os.environ.get("PORT", "8000"))
     data = Path(os.environ.get("DEMO_DATA", "demo-data"))

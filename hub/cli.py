@@ -127,7 +127,9 @@ def cmd_enrol(args: argparse.Namespace, settings: HubSettings, words: Words) -> 
     try:
         private_dir(settings.state_dir)  # 0700: the store's snapshot and the tills' ledger live here
     except OSError as exc:
-        raise LocalDatabaseError(str(exc), title=CANNOT_CREATE) from exc
+        raise LocalDatabaseError(
+            translate(exc, settings.state_dir).said or str(exc), title=CANNOT_CREATE
+        ) from exc
     name = args.name or settings.device_name or socket.gethostname()
     client = SyncClient(server, timeout=settings.timeout_seconds, verify=_verify(settings))
     try:

@@ -23,12 +23,14 @@ from kiosk.settings import KioskSettings
 from kiosk.widgets.status import TillStatus
 from localdb import identity as identity_file
 from localdb import notices
+from localdb import wording as store_words
 from localdb.connect import open_reader
 from localdb.errors import DamagedFile, DiskFull, LocalDatabaseError, translate
 from localdb.journal import Journal
 from localdb.till import Outcome, Till
+from vouchers.errors import VoucherError
 from vouchers.verdict import Verdict
-from vouchers.wording import N_
+from vouchers.wording import N_, said
 from words import Words
 from words import verdicts as verdict_words
 
@@ -122,7 +124,7 @@ class Kiosk:
         """The use case on the till and the journal; the journal's problem when it cannot be written."""
         journal = self.journal
         if journal is None or self.journal_problem is not None:
-            raise self.journal_problem or LocalDatabaseError("the journal is not open")
+            raise self.journal_problem or LocalDatabaseError(said("the journal is not open"))
         settings = self.settings
         return Redeemer(
             till,
@@ -154,7 +156,8 @@ class Kiosk:
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:  # the files, in words, never a crash
                 words = self.words()
                 return cannot_check(
-                    words, words.gettext("the till's files cannot be read ({detail})", detail=exc)
+                    words,
+                    words.gettext("the till's files cannot be read ({detail})", detail=self._problem(exc)),
                 )
 
     def record_refusal(self, decision: Decision) -> bool:
@@ -191,7 +194,9 @@ class Kiosk:
             try:
                 return notices.dismiss(self._writable(), by=self.settings.cashier or "manager")
             except LocalDatabaseError as exc:
-                raise ValueError(self.words().gettext("Not recorded: {detail}", detail=exc)) from exc
+                raise ValueError(
+                    self.words().gettext("Not recorded: {detail}", detail=self._problem(exc))
+                ) from exc
 
     def _layout_notice(self) -> notices.LayoutNotice | None:
         journal = self.journal.conn if self.journal is not None and self.journal_problem is None else None
@@ -210,7 +215,7 @@ class Kiosk:
                 )
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
                 return TillStatus(
-                    journal_problem=self.journal_problem, unreadable=str(exc), words=self.words()
+                    journal_problem=self.journal_problem, unreadable=self._problem(exc), words=self.words()
                 )
 
     # --- the manager view ---------------------------------------------------------------------
@@ -224,14 +229,16 @@ class Kiosk:
                 words = self.words()
                 if self.journal_problem is not None:
                     said = words.gettext(
-                        "Redemptions cannot be recorded: {detail}", detail=self.journal_problem
+                        "Redemptions cannot be recorded: {detail}", detail=self._problem(self.journal_problem)
                     )
                     return manager.ManagerView(journal=(said,), words=words)
                 if till is None:
                     return manager.ManagerView(words=words)
                 return manager.read_view(till, now, words, self._layout_notice())
             except (sqlite3.Error, OSError, LocalDatabaseError) as exc:
-                said = self.words().gettext("The till's files cannot be read: {detail}", detail=exc)
+                said = self.words().gettext(
+                    "The till's files cannot be read: {detail}", detail=self._problem(exc)
+                )
                 return manager.ManagerView(journal=(said,), words=self.words())
 
     def _writable(self) -> Journal:
@@ -239,7 +246,12 @@ class Kiosk:
         journal = self._open_journal()
         if journal is None:
             raise ValueError(
-                self.words().gettext("Nothing can be recorded: {detail}", detail=self.journal_problem)
+                self.words().gettext(
+                    "Nothing can be recorded: {detail}",
+                    detail=self._problem(
+                        self.journal_problem or LocalDatabaseError(said("the journal is not open"))
+                    ),
+                )
             )
         return journal
 
@@ -249,7 +261,7 @@ class Kiosk:
                 manager.revert(self._writable(), item, reason, self.words(), cashier=self.settings.cashier)
             except LocalDatabaseError as exc:
                 raise ValueError(
-                    self.words().gettext("The revert was not recorded: {detail}", detail=exc)
+                    self.words().gettext("The revert was not recorded: {detail}", detail=self._problem(exc))
                 ) from exc
 
     def review(self, problem: Outcome, note: str) -> None:
@@ -265,7 +277,7 @@ class Kiosk:
                 )
             except LocalDatabaseError as exc:
                 raise ValueError(
-                    self.words().gettext("The review was not recorded: {detail}", detail=exc)
+                    self.words().gettext("The review was not recorded: {detail}", detail=self._problem(exc))
                 ) from exc
 
     def export(self, progress: Callable[[int, int], None] | None = None) -> manager.Exported:
@@ -277,8 +289,15 @@ class Kiosk:
             return manager.export(self.settings, folder, datetime.now(UTC), self.words(), progress)
         except OSError as exc:  # a full disk: said, not a crash
             raise ValueError(
-                self.words().gettext("Not exported: {detail}", detail=translate(exc, folder))
+                self.words().gettext("Not exported: {detail}", detail=self._problem(exc, folder))
             ) from exc
+
+    def _problem(self, exc: BaseException, path: Path | None = None) -> str:
+        """A problem with the till's files, in the till's words (localdb.wording.error); an error
+        of SQLite or the system first put in words about `path` (the replica by default)."""
+        if not isinstance(exc, VoucherError):
+            exc = translate(exc, path or self._replica_path)
+        return store_words.error(self.words(), exc)
 
     def close(self) -> None:
         """Close the files once no worker uses them: closing a SQLite connection that another thread

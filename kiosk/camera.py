@@ -34,7 +34,7 @@ from kiosk import wording
 from kiosk.scanner import DecoderChain, Read, ScannerError, to_gray
 from kiosk.settings import KioskSettings
 from vouchers.codes import is_code
-from vouchers.wording import N_
+from vouchers.wording import N_, Said
 from words import Words
 
 RETRY_SECONDS = 2.0  # how often a camera that cannot be opened is tried again
@@ -49,7 +49,7 @@ class CameraLost(ScannerError):
     title = "Camera not available"
 
     def __init__(self, message: str, camera: str) -> None:
-        super().__init__(message.format(camera=camera))
+        super().__init__(Said(message, {"camera": camera}))
         self.message = message
         self.camera = camera
 

@@ -15,6 +15,7 @@ from kiosk import scanner, wording
 from kiosk.service import CONFIRM, TILL_PROBLEM, Redeemer, cannot_redeem, layout_words, policy_for
 from kiosk.settings import KioskSettings, load_settings
 from localdb import identity as identity_file
+from localdb import wording as store_words
 from localdb.connect import open_reader
 from localdb.errors import DamagedFile, DiskFull, translate
 from localdb.journal import Journal
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, sqlite3.Error) as exc:  # a full disk, a damaged file, no permission: in words
             raise translate(exc, Path(getattr(args, "data_dir", None) or "."), "the till's files") from exc
     except VoucherError as exc:
-        print(words.gettext("error: {detail}", detail=exc), file=sys.stderr)
+        print(words.gettext("error: {detail}", detail=store_words.error(words, exc)), file=sys.stderr)
         return 1
 
 
@@ -273,7 +274,7 @@ def cmd_decode(args) -> int:
     try:
         chain = scanner.DecoderChain.from_names(names)
     except scanner.ScannerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(words.gettext("error: {detail}", detail=store_words.error(words, exc)), file=sys.stderr)
         return 2
     if hasattr(sys.stdout, "reconfigure"):  # a text no terminal encoding can show is escaped, not a crash
         sys.stdout.reconfigure(errors="backslashreplace")

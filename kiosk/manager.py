@@ -23,11 +23,11 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from kiosk import wording
+from localdb import wording as store_words
 from localdb.connect import open_reader
-from localdb.errors import LocalDatabaseError
+from localdb.errors import LocalDatabaseError, translate
 from localdb.journal import Journal, JournalEvent
-from localdb.journals import JournalLoss
-from localdb.notices import FIXED_AFTER, LayoutNotice
+from localdb.notices import LayoutNotice
 from localdb.settings import StoreHostSettings
 from localdb.till import BatchCounts, Outcome, Till, TillEvent, TillRedemption, TillVoucher, VoucherName
 from vouchers import ids
@@ -39,7 +39,7 @@ from vouchers.lifecycle import CLAIMABLE, Claims, State
 from vouchers.status import Status
 from vouchers.verdict import Verdict, decide
 from vouchers.wording import N_
-from words import Words, ages
+from words import Words
 from words import verdicts as verdict_words
 
 __all__ = [
@@ -102,111 +102,9 @@ def read_view(
     )
 
 
-def loss_words(words: Words, loss: JournalLoss) -> str:
-    """What became of a journal the agent had pushed from, for the manager."""
-    when = ""
-    if loss.at:
-        try:
-            when = " (" + wording.when(words, datetime.fromisoformat(loss.at)) + ")"
-        except ValueError:
-            when = f" ({loss.at})"
-    if loss.unsent:
-        lost = words.ngettext(
-            "; {n} event it held never reached head office and is lost",
-            "; {n} events it held never reached head office and are lost",
-            loss.unsent,
-        )
-    else:
-        lost = words.gettext("; nothing it held was lost")
-    if loss.how == "missing":
-        return (
-            words.ngettext(
-                "journal.db is missing: head office had acknowledged {n} event from the journal that was there",
-                "journal.db is missing: head office had acknowledged {n} events from the journal that was there",
-                loss.acknowledged,
-            )
-            + lost
-        )
-    if loss.how == "rewound":
-        return words.gettext(
-            "journal.db went back to an older copy{when}: head office had acknowledged {acknowledged} of "
-            "its events, the copy holds {held}; events written since are pushed from #{next}",
-            when=when,
-            acknowledged=words.number(loss.acknowledged),
-            held=words.number(loss.held or 0),
-            next=(loss.held or 0) + 1,
-        )
-    return (
-        words.gettext(
-            "journal.db was replaced{when}: the journal before it is gone; head office had acknowledged "
-            "{acknowledged} of its events",
-            when=when,
-            acknowledged=words.number(loss.acknowledged),
-        )
-        + lost
-    )
-
-
-def notice_words(words: Words, notice: LayoutNotice, now: datetime) -> str:
-    """The scanner types through the wrong layout: for the manager, with what to change."""
-    return words.ngettext(
-        "the barcode scanner types as a US keyboard, but this till's keyboard is {layout} ({n} scan "
-        "corrected, the first {first}, the last {last}): {advice}. The notice ends after {fixed} scans in "
-        "a row arrive right, or when a manager marks it fixed (key l)",
-        "the barcode scanner types as a US keyboard, but this till's keyboard is {layout} ({n} scans "
-        "corrected, the first {first}, the last {last}): {advice}. The notice ends after {fixed} scans in "
-        "a row arrive right, or when a manager marks it fixed (key l)",
-        notice.corrected,
-        layout=wording.layout_names(words, notice.layouts),
-        first=ages.ago(words, now - notice.since),
-        last=ages.ago(words, now - notice.last),
-        advice=wording.advice(words, notice.layouts),
-        fixed=FIXED_AFTER,
-    )
-
-
-def outcome_details(words: Words, p: Outcome) -> str:
-    """In words, for the manager: who won a conflict, or why head office rejected the event."""
-    if p.won:
-        if p.device_id:
-            return words.gettext(
-                "this store redeemed it first; store {store} (device {device}) redeemed it again at {at}",
-                store=p.store_id,
-                device=p.device_id,
-                at=_moment(words, p.at),
-            )
-        return words.gettext(
-            "this store redeemed it first; store {store} redeemed it again at {at}",
-            store=p.store_id,
-            at=_moment(words, p.at),
-        )
-    if p.outcome != "conflict":
-        return p.reason or ""  # head office's words
-    if p.winner_store is None:  # marked used online by its member, or at head office
-        return words.gettext(
-            "already used elsewhere (online or at head office) at {at}", at=_moment(words, p.winner_at)
-        )
-    if p.winner_device:
-        return words.gettext(
-            "already used at store {store} (device {device}) at {at}",
-            store=p.winner_store,
-            device=p.winner_device,
-            at=_moment(words, p.winner_at),
-        )
-    return words.gettext(
-        "already used at store {store} at {at}", store=p.winner_store, at=_moment(words, p.winner_at)
-    )
-
-
-def _moment(words: Words, text: str | None) -> str:
-    """A time as the snapshot gives it (ISO 8601), in the store's zone; '?' when none."""
-    if not text:
-        return "?"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    return wording.when(words, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+loss_words = store_words.loss
+notice_words = store_words.notice
+outcome_details = store_words.outcome_details
 
 
 def voucher_words(voucher_id: str | None, name: VoucherName | None = None, words: Words | None = None) -> str:
@@ -273,6 +171,13 @@ def revert(
     )
 
 
+def _problem(words: Words, exc: BaseException, settings: StoreHostSettings) -> str:
+    """A problem reading the till's files, in words (localdb.wording.error)."""
+    if not isinstance(exc, LocalDatabaseError):
+        exc = translate(exc, settings.replica_path)
+    return store_words.error(words, exc)
+
+
 @contextmanager
 def reading(settings: StoreHostSettings) -> Iterator[Till]:
     """A Till on read-only connections of its own, closed after: the manager's long reads hold no
@@ -327,7 +232,9 @@ def find(settings: StoreHostSettings, key: bytes, text: str, now: datetime, word
             )
             history = till.history(found.voucher.id if found else None, hashed)
     except (LocalDatabaseError, sqlite3.Error, OSError) as exc:
-        raise ValueError(words.gettext("The till's files cannot be read: {detail}", detail=exc)) from exc
+        raise ValueError(
+            words.gettext("The till's files cannot be read: {detail}", detail=_problem(words, exc, settings))
+        ) from exc
     return Found(code, found, verdict, tuple(history), tz, store_id, layouts)
 
 
@@ -496,7 +403,10 @@ def export(
             rows = write_csv(path, till.all_redemptions(), tz, till.redemption_count(), progress)
     except (LocalDatabaseError, sqlite3.Error) as exc:
         raise ValueError(
-            words.gettext("Not exported: the till's files cannot be read ({detail})", detail=exc)
+            words.gettext(
+                "Not exported: the till's files cannot be read ({detail})",
+                detail=_problem(words, exc, settings),
+            )
         ) from exc
     return Exported(path, rows)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from vouchers.errors import VoucherError
 from vouchers.secrets_hash import hash_secret, needs_rehash, secret_matches
-from vouchers.wording import N_
+from vouchers.wording import N_, Said
 from words import Words
 
 MAX_ATTEMPTS = 5
@@ -22,7 +22,7 @@ class PinError(VoucherError):
     title = "Manager PIN"
 
     def __init__(self, message: str, **facts: object) -> None:
-        super().__init__(message.format(**facts))
+        super().__init__(Said(message, facts))
         self.message = message
         self.facts = facts
 

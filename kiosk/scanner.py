@@ -32,7 +32,7 @@ import numpy as np
 import zxingcpp
 
 from vouchers.errors import VoucherError
-from vouchers.wording import N_
+from vouchers.wording import N_, Said, said
 
 # Format names are zxing-cpp's BarcodeFormat names, whichever decoder read the symbol.
 PRINTED = (
@@ -68,7 +68,7 @@ class UnreadableImage(ScannerError):
         self.path = str(path)
         self.reason = reason
         self.facts = facts
-        super().__init__(f"{path}: {reason.format(**facts) if facts else reason}", path=self.path)
+        super().__init__(said("{path}: {reason}", path=self.path, reason=Said(reason, facts)), path=self.path)
 
 
 class UnknownDecoder(ScannerError):
@@ -76,7 +76,14 @@ class UnknownDecoder(ScannerError):
     title = "No such barcode decoder"
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"{name!r} is not a decoder; choose from {', '.join(DECODERS)}.", decoder=name)
+        super().__init__(
+            said(
+                "{name} is not a decoder; choose from {decoders}.",
+                name=repr(name),
+                decoders=", ".join(DECODERS),
+            ),
+            decoder=name,
+        )
 
 
 class DecoderUnavailable(ScannerError):

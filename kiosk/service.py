@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from kiosk import wording
 from localdb import notices
+from localdb import wording as store_words
 from localdb.errors import LocalDatabaseError, is_damaged, is_full
 from localdb.journal import Journal, JournalEvent
 from localdb.till import Till, TillVoucher
@@ -101,7 +102,7 @@ def not_recorded(words: Words, error: LocalDatabaseError) -> Decision:
         text = words.gettext(
             "Could not record the redemption: the till's journal cannot be written ({detail}) — do not "
             "give the discount; call the manager.",
-            detail=error.detail,
+            detail=store_words.error_detail(words, error),
         )
     return Decision(None, text, problem=NOT_RECORDED)
 
@@ -113,14 +114,16 @@ def cannot_redeem(words: Words, error: LocalDatabaseError) -> Decision:
     elif is_full(error):
         why = words.gettext("the disk is full")
     else:
-        why = words.gettext("its journal cannot be opened ({detail})", detail=error.detail)
+        why = words.gettext(
+            "its journal cannot be opened ({detail})", detail=store_words.error_detail(words, error)
+        )
     return Decision(
         None,
         words.gettext(
             "This till cannot record redemptions: {why} — do not give the discount; call the manager. "
             "(Manager: {detail})",
             why=why,
-            detail=error.detail,
+            detail=store_words.error_detail(words, error),
         ),
         problem=TILL_PROBLEM,
     )

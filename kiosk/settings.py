@@ -11,6 +11,7 @@ from pydantic_settings import SettingsConfigDict
 from configfile import load
 from kiosk.scanner import DEFAULT_DECODERS
 from localdb.settings import StoreHostSettings
+from vouchers.wording import said
 from words import LANGUAGES, language_of
 
 CONFIG_ENV = "VOUCHER_KIOSK_CONFIG"
@@ -44,7 +45,13 @@ class KioskSettings(StoreHostSettings):
             return None
         tag = value.strip().replace("-", "_")
         if not LANGUAGE_TAG.fullmatch(tag) or language_of(tag) is None:
-            raise ValueError(f"{value!r}: one of {', '.join(LANGUAGES)}, or one with a region (de_CH)")
+            raise ValueError(
+                said(
+                    "{value}: one of {languages}, or one with a region (de_CH)",
+                    value=repr(value),
+                    languages=", ".join(LANGUAGES),
+                )
+            )
         return tag
 
     allow_quit: bool = Field(

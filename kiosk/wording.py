@@ -1,9 +1,9 @@
 """The till's words: which language it speaks, and the words its screens share (gettext domain "kiosk").
 
 The till speaks its setting `language` when set, else the store's locale as head office set it
-(the snapshot carries it: `Till.locale()`), else English. `till_words` is the one place that
-decides it; the app asks it through `Kiosk.words()`, the command line and the redeem use case
-with the same facts. Verdicts' reasons are the "verdicts" domain's (words/verdicts.py), in the
+(the snapshot carries it: `Till.locale()`), else its environment's (LANG), else English.
+`till_words` is the one place that decides it; the app asks it through `Kiosk.words()`, the
+command line and the redeem use case with the same facts. Verdicts' reasons are the "verdicts" domain's (words/verdicts.py), in the
 same language; the rest of what the till says is marked here and in the screens with `N_` or
 given to `Words.gettext` as it is, and worded at use.
 """
@@ -12,20 +12,21 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from vouchers.layouts import BY_ID
+from localdb import wording as store_words
 from vouchers.lifecycle import State
 from vouchers.status import Status
 from vouchers.verdict import Verdict
 from vouchers.wording import N_
-from words import SOURCE, Words, language_of, words_for
+from words import SOURCE, Words, from_environment, language_of, words_for
 
 DOMAIN = "kiosk"
 
 
 def till_language(setting: str | None, store_locale: str | None) -> str:
     """The language (or locale, with a region: 'de_CH') the till words things in: its setting, else
-    the store's locale from head office when the product speaks it, else English."""
-    for tag in (setting, store_locale):
+    the store's locale from head office when the product speaks it, else the environment's (LANG,
+    as a terminal on a till that has not synced yet has it), else English."""
+    for tag in (setting, store_locale, from_environment()):
         if tag and language_of(tag):
             return tag
     return SOURCE
@@ -48,62 +49,16 @@ def english(tz: tzinfo | str = "UTC") -> Words:
     return words_for(SOURCE, DOMAIN, tz)
 
 
-# --- ages -------------------------------------------------------------------------------------
+# --- what the till's files tell (shared with `voucher-sync status`: localdb/wording.py) -----------
 
-
-def when(words: Words, moment: datetime | None) -> str:
-    """A moment for the manager, day and time, in the store's zone; '?' when not known."""
-    if moment is None:
-        return "?"
-    # TRANSLATORS: a CLDR pattern for a day and time in the manager's tables (d day, MMM month, HH:mm)
-    return words.datetime(moment, format=words.pgettext("manager's date and time", "dd MMM yyyy HH:mm"))
+when = store_words.when
+layout_names = store_words.layout_names
+advice = store_words.advice
 
 
 def clock(words: Words, moment: datetime) -> str:
     """A time of day to the second, in the store's zone (the strip of last scans)."""
     return words.time(moment, format="HH:mm:ss")
-
-
-# --- keyboard layouts -------------------------------------------------------------------------
-
-LAYOUT_NAMES = {
-    "de": N_("German (QWERTZ)"),
-    "ch": N_("Swiss (QWERTZ)"),
-    "fr": N_("French (AZERTY)"),
-    "be": N_("Belgian (AZERTY)"),
-}
-"""vouchers.layouts' layouts by id, as people call them."""
-LAYOUT_COUNTRIES = {"de": N_("Germany"), "ch": N_("Switzerland"), "fr": N_("France"), "be": N_("Belgium")}
-"""The scanner's "keyboard country" setting that matches each layout."""
-
-
-def _either(words: Words, names: list[str]) -> str:
-    text = names[0] if names else ""
-    for name in names[1:]:
-        text = words.gettext("{one} or {other}", one=text, other=name)
-    return text
-
-
-def layout_names(words: Words, ids: tuple[str, ...] | list[str]) -> str:
-    """'German (QWERTZ)', or 'German (QWERTZ) or Swiss (QWERTZ)'."""
-    known = [
-        words.gettext(LAYOUT_NAMES[i]) if i in LAYOUT_NAMES else BY_ID[i].name if i in BY_ID else i
-        for i in ids
-    ]
-    return _either(words, known)
-
-
-def advice(words: Words, ids: tuple[str, ...] | list[str]) -> str:
-    """Which setting to change, in words: on the scanner, or on the till."""
-    countries = [
-        words.gettext(LAYOUT_COUNTRIES[i]) if i in LAYOUT_COUNTRIES else BY_ID[i].country if i in BY_ID else i
-        for i in ids
-    ]
-    return words.gettext(
-        "set the scanner's keyboard country to {countries} (its manual has a code to scan for it), "
-        "or set the till's keyboard layout to US English",
-        countries=_either(words, countries),
-    )
 
 
 # --- what the core names with codes --------------------------------------------------------

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from localdb.errors import DamagedFile, LocalDatabaseError, advice, translate
+from localdb.errors import MISSING, LocalDatabaseError, damaged, translate
+from vouchers.wording import said
 
 # A migration is its SQL, or a function that writes the SQL from the file's schema as it is
 # (for a table rebuild that must keep every column earlier migrations added).
@@ -37,9 +38,7 @@ def open_writer(
         if check and path.stat().st_size > 0:
             result = conn.execute("PRAGMA quick_check(5)").fetchall()
             if [r[0] for r in result] != ["ok"]:
-                raise DamagedFile(
-                    f"{path}: the file is damaged ({'; '.join(r[0] for r in result)[:300]}). {advice(path)}"
-                )
+                raise damaged(path, "; ".join(r[0] for r in result)[:300])
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA busy_timeout=30000")
@@ -81,7 +80,7 @@ def private_file(path: Path) -> None:
 def open_reader(path: Path) -> sqlite3.Connection:
     """A read-only connection to the other program's file."""
     if not path.exists():
-        raise LocalDatabaseError(f"{path} does not exist yet.", title="Local database missing")
+        raise LocalDatabaseError(said("{path} does not exist yet.", path=str(path)), title=MISSING)
     conn = sqlite3.connect(
         f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30, check_same_thread=False
     )

@@ -18,6 +18,10 @@ import sqlite3
 from pathlib import Path
 
 from vouchers.errors import VoucherError
+from vouchers.wording import N_, Said, said
+
+UNREADABLE = N_("Local database unreadable")
+MISSING = N_("Local database missing")
 
 
 class LocalDatabaseError(VoucherError):
@@ -93,38 +97,78 @@ def _no_space(path: Path) -> bool:
         return False
 
 
-def advice(path: Path) -> str:
+def advice(path: Path) -> Said:
     """What to do about a damaged file, by which file it is."""
     if path.name.startswith("journal.db"):
-        return (
+        return said(
             "Keep the file (head office may need it): move it aside, e.g. to journal.db.damaged, then restart "
             "the kiosk, which starts a new journal; the sync agent has pushed what it could read."
         )
     if path.name.startswith("replica.db"):
-        return (
+        return said(
             "The sync agent moves it aside and rebuilds it from head office when it meets the damage; "
             "if this message stays, restart voucher-sync."
         )
-    return "Restore it from a backup, or ask head office."
+    return said("Restore it from a backup, or ask head office.")
 
 
-def translate(exc: BaseException, path: Path, doing: str = "") -> LocalDatabaseError:
-    """The error in words, naming the file and what to do (the cause is kept for the log)."""
+def damaged(path: Path, cause: str) -> DamagedFile:
+    """SQLite finds `path` damaged: `cause` its words (the checks' findings, or its error)."""
+    return DamagedFile(
+        said(
+            "{path}: the file is damaged ({cause}). {advice}",
+            path=str(path),
+            cause=cause,
+            advice=advice(path),
+        )
+    )
+
+
+def translate(exc: BaseException, path: Path, doing: str | Said = "") -> LocalDatabaseError:
+    """The error in words, naming the file and what to do (the cause is kept for the log, and in
+    the words as the system said it). `doing`: what could not be done, said(...) for people."""
     if isinstance(exc, LocalDatabaseError):
         return exc
-    what = f"{path}: {doing + ': ' if doing else ''}"
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    cause = " ".join(str(exc).split()) or type(exc).__name__
+    facts: dict[str, object] = {"path": str(path), "cause": cause, "folder": str(path.parent)}
+    if doing:
+        facts["doing"] = doing
+
+    def told(plain: str, with_doing: str) -> Said:
+        return Said(with_doing if doing else plain, facts)
+
     if is_full(exc) or (_is_io_error(exc) and _no_space(path)):
         return DiskFull(
-            f"{what}no space left on the disk ({text}). Free some space in {path.parent}; "
-            "it works again by itself."
+            told(
+                N_(
+                    "{path}: no space left on the disk ({cause}). Free some space in {folder}; it works again by itself."
+                ),
+                N_(
+                    "{path}: {doing}: no space left on the disk ({cause}). Free some space in {folder}; it works "
+                    "again by itself."
+                ),
+            )
         )
     if is_damaged(exc):
-        return DamagedFile(f"{what}the file is damaged ({text}). {advice(path)}")
+        facts["advice"] = advice(path)
+        return DamagedFile(
+            told(
+                N_("{path}: the file is damaged ({cause}). {advice}"),
+                N_("{path}: {doing}: the file is damaged ({cause}). {advice}"),
+            )
+        )
     if isinstance(exc, PermissionError):
         return LocalDatabaseError(
-            f"{what}permission denied ({text}). Run this as the user that owns "
-            f"{path.parent} (on a store host: runuser -u voucher -- ...).",
-            title="Local database unreadable",
+            told(
+                N_(
+                    "{path}: permission denied ({cause}). Run this as the user that owns {folder} (on a store "
+                    "host: runuser -u voucher -- ...)."
+                ),
+                N_(
+                    "{path}: {doing}: permission denied ({cause}). Run this as the user that owns {folder} (on "
+                    "a store host: runuser -u voucher -- ...)."
+                ),
+            ),
+            title=UNREADABLE,
         )
-    return LocalDatabaseError(f"{what}{text}", title="Local database unreadable")
+    return LocalDatabaseError(told(N_("{path}: {cause}"), N_("{path}: {doing}: {cause}")), title=UNREADABLE)

@@ -17,13 +17,14 @@ from pathlib import Path
 from localdb import journal, journals
 from localdb.connect import has_table, open_reader
 from localdb.connect import read as read_snapshot
-from localdb.errors import LocalDatabaseError, translate
+from localdb.errors import UNREADABLE, LocalDatabaseError, translate
 from localdb.journals import JournalLoss
 from localdb.notices import LayoutNotice
 from localdb.notices import current as layout_notice
 from localdb.replica import all_meta
 from localdb.till import Outcome, Till
 from vouchers.ages import duration
+from vouchers.wording import N_, Said, said
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,11 @@ class Health:
     last_pull_at: datetime | None = None
     last_push_at: datetime | None = None
     last_error: str | None = None
+    last_error_said: Said | None = None  # the same kept with its facts, for `status` to word
     last_error_at: datetime | None = None
     clock_skew_seconds: int | None = None  # this device's clock minus head office's
     stopped: str | None = None  # why the agent stopped (revoked)
+    stopped_said: Said | None = None
     rebuilding: str | None = None  # why the voucher list is not to be decided from (a rebuilt replica)
     conflicts: tuple[Outcome, ...] = ()  # not reviewed yet, the conflicts this store won included
     rejections: tuple[Outcome, ...] = ()  # not reviewed yet
@@ -126,9 +129,11 @@ def read(till: Till, now: datetime | None = None) -> Health:
         last_pull_at=_time(meta, "last_pull_at"),
         last_push_at=_time(meta, "last_push_at"),
         last_error=meta.get("last_error"),
+        last_error_said=Said.from_json(meta.get("last_error_words")),
         last_error_at=_time(meta, "last_error_at"),
         clock_skew_seconds=None if skew is None else int(float(skew)),
         stopped=meta.get("stopped") or None,
+        stopped_said=Said.from_json(meta.get("stopped_words")) if meta.get("stopped") else None,
         rebuilding=till.rebuilding(),
         conflicts=tuple(o for o in outcomes if o.outcome == "conflict"),
         rejections=tuple(o for o in outcomes if o.outcome == "rejected"),
@@ -150,8 +155,12 @@ def _time(meta: dict[str, str | None], key: str) -> datetime | None:
         when = None
     if when is None or when.tzinfo is None:
         raise LocalDatabaseError(
-            f"the till's files are damaged: {key} {value!r} is not a time with its zone",
-            title="Local database unreadable",
+            said(
+                "the till's files are damaged: {key} {value} is not a time with its zone",
+                key=key,
+                value=repr(value),
+            ),
+            title=UNREADABLE,
         )
     return when
 
@@ -173,11 +182,13 @@ def examine(replica_path: Path, journal_path: Path, limits: Limits, now: datetim
     try:
         if not data_dir.is_dir():
             raise LocalDatabaseError(
-                f"the data directory {data_dir} does not exist (is data_dir right?)", title="No till files"
+                said("the data directory {path} does not exist (is data_dir right?)", path=str(data_dir)),
+                title=N_("No till files"),
             )
         if not replica_path.exists():
             raise LocalDatabaseError(
-                f"no replica at {replica_path} yet: has 'voucher-sync run' started?", title="No till files"
+                said("no replica at {path} yet: has 'voucher-sync run' started?", path=str(replica_path)),
+                title=N_("No till files"),
             )
         with _reading(replica_path):
             conns.append(open_reader(replica_path))
@@ -187,7 +198,7 @@ def examine(replica_path: Path, journal_path: Path, limits: Limits, now: datetim
         till = Till(conns[0], conns[1] if len(conns) > 1 else None)
         return assess(till, limits, now, names=(str(replica_path), str(journal_path)))
     except OSError as exc:  # e.g. a directory this user may not read
-        raise LocalDatabaseError(str(exc), title="Local database unreadable") from exc
+        raise translate(exc, data_dir) from exc
     finally:
         for conn in conns:
             conn.close()
@@ -259,4 +270,6 @@ def _reading(name: str | Path) -> Iterator[None]:
     except sqlite3.Error as exc:
         raise translate(exc, Path(name)) from exc
     except ValueError as exc:
-        raise LocalDatabaseError(f"{name}: {exc}", title="Local database unreadable") from exc
+        raise LocalDatabaseError(
+            said("{path}: {cause}", path=str(name), cause=str(exc)), title=UNREADABLE
+        ) from exc

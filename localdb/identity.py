@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from localdb.errors import NotEnrolled
+from vouchers.wording import said
 
 
 @dataclass(frozen=True)
@@ -49,17 +50,28 @@ def _read(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except FileNotFoundError:
         raise NotEnrolled(
-            f"No device identity at {path}: run 'voucher-sync enrol --server URL --code CODE'."
+            said(
+                "No device identity at {path}: run 'voucher-sync enrol --server URL --code CODE'.",
+                path=str(path),
+            )
         ) from None
     except OSError as exc:  # e.g. another user's file
         raise NotEnrolled(
-            f"Cannot read the device identity at {path} ({exc.strerror or exc}); run this as the "
-            "user the till's files belong to, or enrol again."
+            said(
+                "Cannot read the device identity at {path} ({cause}); run this as the user the till's files "
+                "belong to, or enrol again.",
+                path=str(path),
+                cause=exc.strerror or str(exc),
+            )
         ) from None
 
 
 def _damaged(path: Path, exc: Exception) -> NotEnrolled:
-    return NotEnrolled(f"The device identity at {path} is damaged ({exc}); enrol again.")
+    return NotEnrolled(
+        said(
+            "The device identity at {path} is damaged ({cause}); enrol again.", path=str(path), cause=str(exc)
+        )
+    )
 
 
 def code_hash_key(path: Path) -> bytes:

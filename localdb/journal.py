@@ -30,6 +30,7 @@ from pathlib import Path
 from localdb.connect import Migration, open_writer, private_dir, write
 from localdb.errors import LocalDatabaseError, is_damaged, translate
 from vouchers import wire
+from vouchers.wording import N_, said
 
 MIGRATIONS: list[Migration] = [
     (
@@ -204,9 +205,13 @@ def _lock_writer(path: Path) -> int:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
         os.close(fd)
         raise LocalDatabaseError(
-            f"{path.parent / path.name.removesuffix('.writer')} is in use by another kiosk (process {holder}); "
-            "one till directory has one kiosk. Close the other one first.",
-            title="Kiosk already running",
+            said(
+                "{path} is in use by another kiosk (process {holder}); one till directory has one kiosk. Close "
+                "the other one first.",
+                path=str(path.parent / path.name.removesuffix(".writer")),
+                holder=holder,
+            ),
+            title=N_("Kiosk already running"),
         ) from None
     try:
         os.ftruncate(fd, 0)
@@ -333,7 +338,7 @@ class Journal:
             self.follow()
             return self._insert(event)
         except (sqlite3.Error, OSError) as exc:
-            raise translate(exc, self.path, "could not record the event") from exc
+            raise translate(exc, self.path, said("could not record the event")) from exc
 
     def _insert(self, event: JournalEvent) -> JournalEvent:
         names = COLUMNS[1:]

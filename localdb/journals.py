@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from localdb import journal
+from localdb import journal, wording
 from localdb.connect import has_table, now_iso
 
 LEGACY = ""  # the journal of a replica from before identities
@@ -73,36 +73,8 @@ class JournalLoss:
     held: int | None = None  # rewound: how many of the acknowledged ones the older copy holds
 
     def words(self) -> str:
-        when = f" ({self.at[:16].replace('T', ' ')} UTC)" if self.at else ""
-        lost = (
-            f"; {self.unsent} event(s) it held never reached head office and are lost"
-            if self.unsent
-            else "; nothing it held was lost"
-        )
-        if self.how == "missing":
-            return (
-                f"journal.db is missing: head office had acknowledged {self.acknowledged} event(s) from the "
-                f"journal that was there{lost}"
-            )
-        if self.how == "rewound":
-            return (
-                f"journal.db went back to an older copy{when}: head office had acknowledged "
-                f"{self.acknowledged} of its events, the copy holds {self.held}; events written since are "
-                f"pushed from #{(self.held or 0) + 1}"
-            )
-        return (
-            f"journal.db was replaced{when}: the journal before it is gone; head office had acknowledged "
-            f"{self.acknowledged} of its events{lost}"
-        )
-
-    def short(self) -> str:
-        """For the kiosk's status line."""
-        lost = f", {self.unsent} NEVER SENT" if self.unsent else ""
-        if self.how == "missing":
-            return f"JOURNAL MISSING: head office had {self.acknowledged} events from it{lost}"
-        if self.how == "rewound":
-            return f"JOURNAL WENT BACK TO AN OLDER COPY: head office had {self.acknowledged} events from it"
-        return f"JOURNAL REPLACED: head office had {self.acknowledged} events from the old one{lost}"
+        """In English, for the log and --json (localdb.wording words it for people)."""
+        return wording.loss(wording.ENGLISH, self)
 
     def recent(self, now: datetime) -> bool:
         return self.at is None or now - datetime.fromisoformat(self.at) < REPORTED_FOR

@@ -18,11 +18,12 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from localdb import wording
 from localdb.connect import read, write
 from localdb.errors import translate
 from localdb.journal import Journal
-from vouchers import ages
-from vouchers.layouts import BY_ID, advice, layout_names
+from vouchers.layouts import BY_ID
+from vouchers.wording import said
 
 KIND = "scanner_layout"
 FIXED_AFTER = 3  # scans in a row that arrive right, though the noticed layout would have changed them
@@ -39,25 +40,19 @@ class LayoutNotice:
     correct_in_row: int  # scans that arrived right since the latest correction
 
     def words(self, now: datetime) -> str:
-        """For `voucher-sync status` and the manager view."""
-        scans = f"{self.corrected} scan{'' if self.corrected == 1 else 's'} corrected"
-        return (
-            f"the barcode scanner types as a US keyboard, but this till's keyboard is {layout_names(self.layouts)}"
-            f" ({scans}, the first {ages.ago(now - self.since)}, the last {ages.ago(now - self.last)}): "
-            f"{advice(self.layouts)}. The notice ends after {FIXED_AFTER} scans in a row arrive right, "
-            "or when a manager marks it fixed (the till's manager view, key l)"
-        )
+        """In English, for --json (localdb.wording words it for people)."""
+        return wording.notice(wording.ENGLISH, self, now)
 
     def as_json(self) -> dict[str, object]:
         return {
             "layouts": list(self.layouts),
-            "names": layout_names(self.layouts),
+            "names": wording.layout_names(wording.ENGLISH, self.layouts),
             "since": self.since.isoformat(),
             "last": self.last.isoformat(),
             "corrected": self.corrected,
             "correct_in_row": self.correct_in_row,
             "fixed_after": FIXED_AFTER,
-            "advice": advice(self.layouts),
+            "advice": wording.advice(wording.ENGLISH, self.layouts),
         }
 
 
@@ -140,5 +135,5 @@ def _append(
                 [(at, KIND, event, detail, by) for event, detail in events],
             )
     except (sqlite3.Error, OSError) as exc:
-        raise translate(exc, journal.path, "could not record the scanner notice") from exc
+        raise translate(exc, journal.path, said("could not record the scanner notice")) from exc
     return tuple(event for event, _ in events)

@@ -17,7 +17,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from localdb import journals
@@ -25,12 +25,20 @@ from localdb.connect import Migration, now_iso, open_writer, write
 from localdb.errors import LocalDatabaseError, is_damaged
 from localdb.journal import JournalEvent
 from vouchers.wire import Event, EventResult
+from vouchers.wording import Said, said
 
 log = logging.getLogger("voucher-sync")
 
 FILE_NAME = "pushed.db"
 SCHEMA = "pushed"  # the name it is attached under, read-only, beside replica.db
-STATE_KEYS = ("journal_id", "last_push_at", "last_error", "last_error_at", "clock_skew_seconds")
+STATE_KEYS = (
+    "journal_id",
+    "last_push_at",
+    "last_error",
+    "last_error_words",  # the same kept with its facts (vouchers.wording.Said), for `status` to word
+    "last_error_at",
+    "clock_skew_seconds",
+)
 
 OUTCOMES = """
     CREATE TABLE outcomes (
@@ -44,6 +52,23 @@ OUTCOMES = """
 MIGRATIONS: list[Migration] = [
     (1, f"CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT);\n{OUTCOMES};\n{journals.TABLE}"),
 ]
+
+
+def spread(values: Mapping[str, str | Said | int | None]) -> dict[str, str | int | None]:
+    """Health values to write: a message kept with its facts as its English under its key and
+    itself under KEY_words (a plain text clears KEY_words, so the two never disagree)."""
+    out: dict[str, str | int | None] = {}
+    for key, value in values.items():
+        if isinstance(value, Said):
+            out[key], out[f"{key}_words"] = value.english()[:500], value.to_json()[:4000]
+        else:
+            out[key] = value
+            if key in WORDED and f"{key}_words" not in values:
+                out[f"{key}_words"] = None
+    return out
+
+
+WORDED = ("last_error", "stopped")  # the health values kept with their facts too
 
 
 def path_beside(replica_path: Path) -> Path:
@@ -64,14 +89,15 @@ class Pushed:
     def state(self) -> dict[str, str | None]:
         return {row[0]: row[1] for row in self.conn.execute("SELECT key, value FROM state")}
 
-    def set_state(self, **values: str | int | None) -> None:
-        unknown = set(values) - set(STATE_KEYS)
+    def set_state(self, **values: str | Said | int | None) -> None:
+        written = spread(values)
+        unknown = set(written) - set(STATE_KEYS)
         if unknown:
             raise KeyError(f"not keys of pushed.db's state: {sorted(unknown)}")
         with write(self.conn) as c:
             c.executemany(
                 "INSERT OR REPLACE INTO state VALUES (?, ?)",
-                [(k, None if v is None else str(v)) for k, v in values.items()],
+                [(k, None if v is None else str(v)) for k, v in written.items()],
             )
 
     def push_cursor(self) -> int:
@@ -184,7 +210,8 @@ def open_pushed(replica_path: Path, *, thorough: bool = False) -> Pushed:
     )
     pushed = Pushed(path)
     pushed.set_state(
-        last_error=f"pushed.db was damaged ({reason[:200]}); started afresh", last_error_at=now_iso()
+        last_error=said("pushed.db was damaged ({cause}); started afresh", cause=reason[:200]),
+        last_error_at=now_iso(),
     )
     return pushed
 

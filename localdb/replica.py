@@ -15,8 +15,19 @@ from pathlib import Path
 
 from localdb import journals, streams
 from localdb.connect import Migration, now_iso, open_writer, write
-from localdb.pushed import OUTCOMES, SCHEMA, Pushed, attach, attached, detach_moving, move_out, open_pushed
+from localdb.pushed import (
+    OUTCOMES,
+    SCHEMA,
+    Pushed,
+    attach,
+    attached,
+    detach_moving,
+    move_out,
+    open_pushed,
+    spread,
+)
 from vouchers.wire import ProblemReviewed, ProblemWinner, SnapshotPage
+from vouchers.wording import Said
 
 MIGRATIONS: list[Migration] = [
     (
@@ -59,11 +70,17 @@ HEALTH_KEYS = (
     "last_pull_at",
     "last_push_at",
     "last_error",
+    "last_error_words",
     "last_error_at",
     "clock_skew_seconds",
     "stopped",
+    "stopped_words",
 )
-REPLICA_HEALTH_KEYS = ("last_pull_at", "stopped")  # written with a page or a wipe; the rest in pushed.db
+REPLICA_HEALTH_KEYS = (
+    "last_pull_at",
+    "stopped",
+    "stopped_words",
+)  # written with a page or a wipe; the rest in pushed.db
 
 
 class Replica:
@@ -190,25 +207,27 @@ class Replica:
             _set_meta(c, {"cursor": "0", "snapshot_complete": "0", **dict.fromkeys(streams.STREAM_KEYS)})
         self.pushed.forget_reflected()
 
-    def note_rebuilt(self, reason: str) -> None:
+    def note_rebuilt(self, reason: Said) -> None:
         """This replica replaces a damaged one: until its snapshot is complete, the kiosk says the
         voucher list is being rebuilt instead of deciding from it."""
         with write(self.conn) as c:
-            _set_meta(c, {"rebuilt_at": now_iso(), "rebuilt_reason": reason[:500]})
-        self.pushed.set_state(last_error=reason[:500], last_error_at=now_iso())
+            _set_meta(c, {"rebuilt_at": now_iso(), "rebuilt_reason": reason.english()[:500]})
+        self.pushed.set_state(last_error=reason, last_error_at=now_iso())
 
     # --- health -----------------------------------------------------------------------------
 
-    def set_health(self, **values: str | int | None) -> None:
-        """Health values: the pull's and a revocation's here, the rest in pushed.db's state."""
-        unknown = set(values) - set(HEALTH_KEYS)
+    def set_health(self, **values: str | Said | int | None) -> None:
+        """Health values: the pull's and a revocation's here, the rest in pushed.db's state; a
+        message kept with its facts (Said) is written as localdb.pushed.spread says."""
+        written = spread(values)
+        unknown = set(written) - set(HEALTH_KEYS)
         if unknown:
             raise KeyError(f"not health keys: {sorted(unknown)}")
-        here = {k: None if v is None else str(v) for k, v in values.items() if k in REPLICA_HEALTH_KEYS}
+        here = {k: None if v is None else str(v) for k, v in written.items() if k in REPLICA_HEALTH_KEYS}
         if here:
             with write(self.conn) as c:
                 _set_meta(c, here)
-        elsewhere = {k: v for k, v in values.items() if k not in REPLICA_HEALTH_KEYS}
+        elsewhere = {k: v for k, v in written.items() if k not in REPLICA_HEALTH_KEYS}
         if elsewhere:
             self.pushed.set_state(**elsewhere)
 

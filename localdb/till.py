@@ -16,7 +16,7 @@ from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from localdb import journal, journals, streams
+from localdb import journal, journals, streams, wording
 from localdb.connect import has_table, read
 from localdb.pushed import attach
 from localdb.replica import all_meta, snapshot_complete
@@ -72,16 +72,8 @@ class Outcome:
         return self.reviewed_at is not None
 
     def details(self) -> str:
-        """In words, for the manager: who won a conflict, or why the server rejected the event."""
-        if self.won:
-            device = f" (device {self.device_id})" if self.device_id else ""
-            return f"this store redeemed it first; store {self.store_id}{device} redeemed it again at {self.at or '?'}"
-        if self.outcome != "conflict":
-            return self.reason or ""
-        if self.winner_store is None:  # marked used online by its member, or at head office
-            return f"already used elsewhere (online or at head office) at {self.winner_at or '?'}"
-        device = f" (device {self.winner_device})" if self.winner_device else ""
-        return f"already used at store {self.winner_store}{device} at {self.winner_at}"
+        """In English, for --json: who won a conflict, or why the server rejected the event."""
+        return wording.outcome_details(wording.ENGLISH, self)
 
 
 @dataclass(frozen=True)

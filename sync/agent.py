@@ -40,11 +40,17 @@ from sync.pages import Pages, Stopped
 from sync.settings import AgentSettings
 from sync.systemd import Notifier
 from sync.turns import Turns
+from vouchers.errors import VoucherError
 from vouchers.wire import Deleted, Event, EventResult, HeartbeatRequest, Malformed, SnapshotPage
+from vouchers.wording import N_, Said, said
 
 log = logging.getLogger("voucher-sync")
 EXIT_REVOKED = 3
 PART = 4_000  # vouchers per transaction of a large page (see _parts)
+
+
+LOOPS = {"pull": N_("pull"), "push": N_("push"), "heartbeat": N_("heartbeat")}
+"""The agent's loops, as its last error names them."""
 
 
 class Agent:
@@ -320,7 +326,9 @@ class Agent:
             with self._lock:  # a damaged journal that cannot say who it is: the one followed, if any
                 followed = journals.followed(self.replica.conn)
             if followed is None:
-                raise translate(exc, self.settings.journal_path, "cannot tell which journal it is") from exc
+                raise translate(
+                    exc, self.settings.journal_path, said("cannot tell which journal it is")
+                ) from exc
             return followed
 
     def _wire(
@@ -339,13 +347,20 @@ class Agent:
         return events, malformed
 
     def _damaged_journal(self, exc: Exception, unreadable: int) -> None:
-        text = f"journal.db is damaged ({exc}): pushing what can be read" + (
-            f"; {unreadable} event(s) could not be read" if unreadable else ""
+        told = (
+            said(
+                "push: journal.db is damaged ({cause}): pushing what can be read; {n} event(s) could not be read",
+                cause=str(exc),
+                n=unreadable,
+            )
+            if unreadable
+            else said("push: journal.db is damaged ({cause}): pushing what can be read", cause=str(exc))
         )
+        text = told.english()
         if text != self._journal_damage:
             self._journal_damage = text
             log.error("%s", text)
-            self._record_health(last_error=f"push: {text}"[:500], last_error_at=datetime.now(UTC).isoformat())
+            self._record_health(last_error=told, last_error_at=datetime.now(UTC).isoformat())
 
     def _push_one_by_one(self, events: list[Event], first: BatchRefused) -> list[EventResult]:
         """The server refused the batch as malformed: find the event(s) it refuses; those are
@@ -381,7 +396,7 @@ class Agent:
                 pass
             return self._pending
 
-    def _record_health(self, **values: str | int | None) -> None:
+    def _record_health(self, **values: str | Said | int | None) -> None:
         """Health in pushed.db's state; when even that cannot be written (a full disk), in the log only."""
         try:
             with self._lock:
@@ -410,7 +425,17 @@ class Agent:
             exc = translate(exc, self.settings.replica_path)
         text = f"{loop}: {exc}"
         log.warning("%s (retrying in %.1f s)", text, wait)
-        self._record_health(last_error=text[:500], last_error_at=datetime.now(UTC).isoformat())
+        told = (
+            said(
+                "{loop}: {title}: {detail}",
+                loop=Said(LOOPS.get(loop, loop)),
+                title=Said(exc.title),
+                detail=exc.said or exc.detail,
+            )
+            if isinstance(exc, VoucherError)
+            else text
+        )
+        self._record_health(last_error=told, last_error_at=datetime.now(UTC).isoformat())
         self.notifier.status(f"{loop} failing: {str(exc)[:100]}; retrying")
 
     def _note_skew(self) -> None:
@@ -424,13 +449,17 @@ class Agent:
 
     def _revoked(self, exc: Revoked) -> bool:
         """Wipe the snapshot and stop; False when that could not be written yet (tried again)."""
-        message = f"device revoked by the server ({exc.detail}); the snapshot was wiped, the journal kept. Enrol again."
+        told = said(
+            "device revoked by the server ({detail}); the snapshot was wiped, the journal kept. Enrol again.",
+            detail=exc.said or exc.detail,
+        )
+        message = told.english()
         log.error(message)
         try:
             with self._turns.short(), self._lock:
                 self.replica.wipe_snapshot()
                 self.replica.set_health(
-                    stopped=message, last_error=message, last_error_at=datetime.now(UTC).isoformat()
+                    stopped=told, last_error=told, last_error_at=datetime.now(UTC).isoformat()
                 )
         except (sqlite3.Error, LocalDatabaseError, OSError) as error:
             log.warning("could not wipe the snapshot yet (%s); trying again", error)
@@ -500,11 +529,11 @@ def rebuild_replica(path: Path, reason: str, pushed: Pushed) -> Replica:
     try:
         aside = move_aside(path)
     except OSError as exc:
-        raise translate(exc, path, "cannot move the damaged replica aside") from exc
+        raise translate(exc, path, said("cannot move the damaged replica aside")) from exc
     log.error("replica %s is damaged (%s): moved to %s, rebuilding from cursor 0", path, reason, aside.name)
     pushed.forget_reflected()  # the new snapshot reflects nothing yet: the till overlays its events again
     replica = Replica(path, pushed)
-    replica.note_rebuilt(f"replica was corrupt ({reason[:200]}); rebuilt from cursor 0")
+    replica.note_rebuilt(said("replica was corrupt ({cause}); rebuilt from cursor 0", cause=reason[:200]))
     return replica
 
 

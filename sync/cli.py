@@ -136,7 +136,9 @@ def cmd_enrol(args, settings: AgentSettings, words: Words) -> int:
     try:
         private_dir(settings.data_dir)  # 0700: the snapshot and the journal will live here
     except OSError as exc:
-        raise LocalDatabaseError(str(exc), title=CANNOT_CREATE) from exc
+        raise LocalDatabaseError(
+            translate(exc, settings.data_dir).said or str(exc), title=CANNOT_CREATE
+        ) from exc
     client = SyncClient(args.server, timeout=settings.timeout_seconds, verify=_verify(settings))
     try:
         answer = client.enrol(args.code, args.name)

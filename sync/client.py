@@ -28,6 +28,7 @@ from vouchers.wire import (
     Record,
     SnapshotPage,
 )
+from vouchers.wording import N_, said
 
 API = "/api/v1"
 
@@ -61,6 +62,7 @@ class SyncClient:
         The body is read from the stream into our own bytes: httpx's response and its stream refer
         to each other, so a body kept in the response (5 MB a snapshot page) would wait there for
         Python's cyclic garbage collector, and the agent's memory would grow page after page."""
+        request = method + " " + path
         try:
             response = self.http.send(self.http.build_request(method, API + path, **kwargs), stream=True)
             try:
@@ -68,9 +70,17 @@ class SyncClient:
             finally:
                 response.close()
         except httpx.TimeoutException as exc:
-            raise Transient(f"{method} {path}: timed out ({exc.__class__.__name__})") from None
+            raise Transient(
+                said("{request}: timed out ({cause})", request=request, cause=exc.__class__.__name__)
+            ) from None
         except httpx.HTTPError as exc:
-            raise Transient(f"{method} {path}: {exc.__class__.__name__}: {exc}") from None
+            raise Transient(
+                said(
+                    "{request}: no answer from the server ({cause})",
+                    request=request,
+                    cause=exc.__class__.__name__ + ": " + str(exc),
+                )
+            ) from None
         self._note_clock(response)
         if response.status_code < 300:
             return body
@@ -81,9 +91,15 @@ class SyncClient:
             raise RetryLater(detail, _retry_after(response))
         if response.status_code in (409, 422):
             raise BatchRefused(f"{response.status_code}: {detail}")
+        answer = said(
+            "{request}: the server answers HTTP {status}: {detail}",
+            request=request,
+            status=response.status_code,
+            detail=detail,
+        )
         if response.status_code >= 500 or response.status_code in (408, 425):
-            raise Transient(f"{method} {path}: HTTP {response.status_code}: {detail}")
-        raise SyncError(f"{method} {path}: HTTP {response.status_code}: {detail}")
+            raise Transient(answer)
+        raise SyncError(answer)
 
     def _note_clock(self, response: httpx.Response) -> None:
         """Clock skew from the server's Date header (1 s resolution): positive = we are ahead."""
@@ -103,7 +119,7 @@ class SyncClient:
                 "POST", "/devices/enrol", json={"enrolment_code": code, "device_name": device_name}
             )
         except Revoked as exc:  # a 401 here is about the code, not a device
-            raise SyncError(exc.detail, title="Enrolment code not valid") from None
+            raise SyncError(exc.detail, title=N_("Enrolment code not valid")) from None
         return _parse(EnrolResponse, body)
 
     def snapshot(self, cursor: int, limit: int, *, wait: float | None = None) -> SnapshotPage:
@@ -124,7 +140,12 @@ class SyncClient:
             or (page.next_cursor == cursor and not page.complete)
         ):
             raise Transient(
-                f"snapshot page does not follow on: asked for cursor {cursor}, got {page.cursor}→{page.next_cursor}"
+                said(
+                    "snapshot page does not follow on: asked for cursor {cursor}, got {first}→{next}",
+                    cursor=cursor,
+                    first=page.cursor,
+                    next=page.next_cursor,
+                )
             )
         return page
 
@@ -133,7 +154,7 @@ class SyncClient:
         answer = self._send("POST", "/sync/events", json={"events": [e.to_wire() for e in events]})
         results = _parse(EventsResponse, answer).results
         if [r.id for r in results] != [e.id for e in events]:
-            raise Transient("the server's results do not match the events sent, one for one")
+            raise Transient(said("the server's results do not match the events sent, one for one"))
         return results
 
     def push_each(self, events: Sequence[Event]) -> list[EventResult]:
@@ -172,7 +193,7 @@ def _parse(record: type[R], body: bytes) -> R:
     try:
         return record.from_wire(body)
     except Malformed as exc:
-        raise Transient(f"malformed answer from the server ({exc})") from None
+        raise Transient(said("malformed answer from the server ({cause})", cause=str(exc))) from None
 
 
 def _problem_detail(response: httpx.Response, body: bytes) -> str:

@@ -4,57 +4,32 @@ The judgement is localdb/health.py's (`Health.problems`, in English, is what `--
 monitor read); this module words the same reasons from the same facts in the person's language,
 in the same order, and the frame around them: labels, counts, times (Babel, through `Words`).
 In English every reason reads exactly as `Health.problems` has it (tests/words/test_cli_words.py
-checks it), so the two cannot drift apart unseen. What stays in English: the scanner-layout
-notice (localdb/notices.py and vouchers/layouts.py word it), the last error and the reason the
-agent stopped (head office's and the network's words, as the agent recorded them), and the
-reason head office gave for a rejection.
+checks it), so the two cannot drift apart unseen. The till's own records (a journal lost, a
+conflict, the scanner-layout notice) and the store host's errors are worded by localdb/wording.py,
+as the kiosk's manager view words them; the last error and the reason the agent stopped are worded
+from the facts the agent kept with them (`Health.last_error_said`). What stays in other words than
+the person's: what the operating system, SQLite or head office said (inside the sentence, as they
+said it), and an error recorded by an agent of an older version.
 
-Also here: the titles of the errors the store host's programs print (`error_line`), shared by
-voucher-sync and voucher-hub; an error's detail is its own (English) words.
+Also here: the error line the store host's programs print (`error_line`), shared by voucher-sync
+and voucher-hub.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from localdb import wording as store_words
 from localdb.health import Health, Limits
-from localdb.journals import JournalLoss
-from localdb.till import Outcome
 from vouchers.errors import VoucherError
-from vouchers.wording import N_
+from vouchers.wording import N_, Said
 from words import Words
 from words.ages import ago, duration
 
-# the titles of the errors voucher-sync and voucher-hub print (localdb/errors.py, sync/errors.py,
-# hub/store.py, vouchers/errors.py and where they are raised), worded by their English title
-ERROR_TITLES = (
-    N_("The request cannot be carried out"),
-    N_("Configuration error"),
-    N_("Local database problem"),
-    N_("Local database unreadable"),
-    N_("Local database missing"),
-    N_("The disk is full"),
-    N_("A till file is damaged"),
-    N_("Device not enrolled"),
-    N_("No till files"),
-    N_("No hub database"),
-    N_("Kiosk already running"),
-    N_("Cannot create the data directory"),
-    N_("Cannot create the state directory"),
-    N_("Sync problem"),
-    N_("Server unreachable or answering badly"),
-    N_("Server busy"),
-    N_("Device revoked"),
-    N_("Upload refused as malformed"),
-    N_("Enrolment code not valid"),
-    N_("The hub has no snapshot yet"),
-)
-
 
 def error_line(words: Words, exc: VoucherError) -> str:
-    """`error: <title>: <detail>`, the title in the person's language, the detail as raised."""
-    title = words.gettext(exc.title) if exc.title in ERROR_TITLES else exc.title
-    return words.gettext("error: {title}: {detail}", title=title, detail=exc.detail)
+    """`error: <title>: <detail>` in the person's language (localdb.wording.error)."""
+    return words.gettext("error: {problem}", problem=store_words.error(words, exc))
 
 
 # --- times and durations ------------------------------------------------------------------------
@@ -79,7 +54,7 @@ def problems(words: Words, h: Health, limits: Limits, now: datetime) -> list[str
     """Why the till is degraded, worded: localdb.health's reasons, in its order."""
     out = []
     if h.stopped:
-        out.append(words.gettext("the agent stopped: {why}", why=h.stopped))
+        out.append(words.gettext("the agent stopped: {why}", why=_said(words, h.stopped_said, h.stopped)))
     if h.last_pull_at is None:
         out.append(words.gettext("never pulled a snapshot from head office"))
     else:
@@ -117,73 +92,15 @@ def problems(words: Words, h: Health, limits: Limits, now: datetime) -> list[str
         out.append(words.gettext("{n} conflict(s) to review", n=words.number(len(h.conflicts))))
     if h.rejections:
         out.append(words.gettext("{n} rejection(s) to review", n=words.number(len(h.rejections))))
-    out.extend(loss_words(words, loss) for loss in h.journal_losses if loss.recent(now))
+    out.extend(store_words.loss(words, loss) for loss in h.journal_losses if loss.recent(now))
     if h.scanner_layout:
-        out.append(h.scanner_layout.words(now))
+        out.append(store_words.notice(words, h.scanner_layout, now))
     return out
 
 
-def loss_words(words: Words, loss: JournalLoss) -> str:
-    """A journal pushed from that is gone or went back (localdb.journals.JournalLoss.words, worded)."""
-    when = words.gettext(" ({when} UTC)", when=loss.at[:16].replace("T", " ")) if loss.at else ""
-    lost = (
-        words.gettext(
-            "; {n} event(s) it held never reached head office and are lost", n=words.number(loss.unsent)
-        )
-        if loss.unsent
-        else words.gettext("; nothing it held was lost")
-    )
-    acknowledged = words.number(loss.acknowledged)
-    if loss.how == "missing":
-        return words.gettext(
-            "journal.db is missing: head office had acknowledged {acknowledged} event(s) from the "
-            "journal that was there{lost}",
-            acknowledged=acknowledged,
-            lost=lost,
-        )
-    if loss.how == "rewound":
-        return words.gettext(
-            "journal.db went back to an older copy{when}: head office had acknowledged "
-            "{acknowledged} of its events, the copy holds {held}; events written since are "
-            "pushed from #{next}",
-            when=when,
-            acknowledged=acknowledged,
-            held=loss.held,
-            next=(loss.held or 0) + 1,
-        )
-    return words.gettext(
-        "journal.db was replaced{when}: the journal before it is gone; head office had acknowledged "
-        "{acknowledged} of its events{lost}",
-        when=when,
-        acknowledged=acknowledged,
-        lost=lost,
-    )
-
-
-def outcome_details(words: Words, o: Outcome) -> str:
-    """Who won a conflict, or why head office rejected the event (localdb.till.Outcome.details, worded;
-    a rejection's reason is head office's own words)."""
-    if o.won:
-        device = words.gettext(" (device {device})", device=o.device_id) if o.device_id else ""
-        return words.gettext(
-            "this store redeemed it first; store {store}{device} redeemed it again at {when}",
-            store=o.store_id,
-            device=device,
-            when=o.at or "?",
-        )
-    if o.outcome != "conflict":
-        return o.reason or ""
-    if o.winner_store is None:
-        return words.gettext(
-            "already used elsewhere (online or at head office) at {when}", when=o.winner_at or "?"
-        )
-    device = words.gettext(" (device {device})", device=o.winner_device) if o.winner_device else ""
-    return words.gettext(
-        "already used at store {store}{device} at {when}",
-        store=o.winner_store,
-        device=device,
-        when=o.winner_at,
-    )
+def _said(words: Words, kept: Said | None, text: str) -> str:
+    """A health value the agent kept with its facts, worded; else its text as recorded."""
+    return words.say(kept) if kept is not None else text
 
 
 # --- the whole report -------------------------------------------------------------------------
@@ -234,12 +151,13 @@ def status_lines(
         rows.append(
             (
                 labels[LAST_ERROR],
-                f"{since(words, health.last_error_at, now)}: {health.last_error}",
+                f"{since(words, health.last_error_at, now)}: "
+                + _said(words, health.last_error_said, health.last_error),
             )
         )
     if health.stopped:
-        rows.append((labels[STOPPED], health.stopped))
-    rows += [(labels[JOURNAL], loss_words(words, loss)) for loss in health.journal_losses]
+        rows.append((labels[STOPPED], _said(words, health.stopped_said, health.stopped)))
+    rows += [(labels[JOURNAL], store_words.loss(words, loss)) for loss in health.journal_losses]
     width = max(len(label) for label in labels.values())  # one column, whichever rows there are
     lines += [f"{label:<{width}} {value}" for label, value in rows]
     lines.append(
@@ -252,5 +170,7 @@ def status_lines(
     # this till's own first, newest first; then the store's others (no sequence number here)
     for p in sorted(health.conflicts + health.rejections, key=lambda o: o.seq or 0, reverse=True):
         number = f"#{p.seq} " if p.seq is not None else ""
-        lines.append(f"  {p.outcome:<9} {number}{p.kind} {p.voucher_id}: {outcome_details(words, p)}")
+        lines.append(
+            f"  {p.outcome:<9} {number}{p.kind} {p.voucher_id}: {store_words.outcome_details(words, p)}"
+        )
     return lines

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from vouchers.errors import FieldError, InvalidInput
+from vouchers.wording import said
 
 MAX_LENGTH = 200
 # local@domain: no spaces, no second @, a dot in the domain, no dot at either end of a label
@@ -27,5 +28,5 @@ def check_email(address: str, field: str = "email") -> str:
     folded = fold(address)
     if not is_email(folded):
         shown = folded if len(folded) <= 60 else folded[:57] + "..."
-        raise InvalidInput([FieldError(field, f"'{shown}' is not an e-mail address.")])
+        raise InvalidInput([FieldError(field, said("'{address}' is not an e-mail address.", address=shown))])
     return folded

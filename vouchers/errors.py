@@ -31,6 +31,7 @@ are named with their module (tests/core/test_error_tree.py checks this drawing a
     ├── ApiError                 central.client (an admin client's view of the server's answer)
     ├── MailNotSent              central.mail
     ├── BackupError              central.services.backup
+    ├── DatabaseProblem          central.cli.common
     ├── RateLimited              central.services.ratelimit
     ├── PinError                 kiosk.pin
     ├── ScannerError             kiosk.scanner
@@ -52,18 +53,29 @@ are named with their module (tests/core/test_error_tree.py checks this drawing a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
+
+from vouchers.wording import N_, Said, english
 
 
 class VoucherError(Exception):
-    """Base of every error the product raises on purpose."""
+    """Base of every error the product raises on purpose.
+
+    `detail` may be given as `Said` (vouchers.wording.said: the English template and its facts):
+    `detail` is then its English, for logs and the API, and `said` keeps it for the front ends to
+    word in their person's language (`words.errors`); a plain string is words already."""
 
     slug: str = "bad-request"
     title: str = "The request cannot be carried out"
+    said: Said | None = None
 
-    def __init__(self, detail: str, *, title: str | None = None, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str | Said, *, title: str | None = None, **extra: Any) -> None:
+        text = english(detail)
+        super().__init__(text)
+        self.detail = text
+        if isinstance(detail, Said):
+            self.said = detail
         if title is not None:
             self.title = title
         self.extra = extra
@@ -72,12 +84,19 @@ class VoucherError(Exception):
         return f"{self.title}: {self.detail}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class FieldError:
-    """One problem with one field of a request or a configuration."""
+    """One problem with one field of a request or a configuration: `message` in English (the
+    API's), `said` the same kept with its facts when it was given so, for a front end to word."""
 
     field: str
     message: str
+    said: Said | None = dataclass_field(default=None, compare=False, repr=False)  # the same, to word
+
+    def __init__(self, field: str, message: str | Said) -> None:
+        object.__setattr__(self, "field", field)
+        object.__setattr__(self, "message", english(message))
+        object.__setattr__(self, "said", message if isinstance(message, Said) else None)
 
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}
@@ -87,7 +106,7 @@ class InvalidInput(VoucherError):
     slug = "invalid-input"
     title = "Some fields are not valid"
 
-    def __init__(self, errors: list[FieldError], detail: str | None = None) -> None:
+    def __init__(self, errors: list[FieldError], detail: str | Said | None = None) -> None:
         self.errors = list(errors)
         super().__init__(detail or "; ".join(f"{e.field}: {e.message}" for e in errors))
 
@@ -109,7 +128,7 @@ class InvalidCode(InvalidInput):
         self.reason = reason
         self.message = message
         self.facts = facts
-        detail = message.format(**facts)
+        detail = Said(message, facts)
         super().__init__([FieldError("code", detail)], detail)
 
 
@@ -131,9 +150,12 @@ class TransitionRefused(Conflict):
         self.action = action
         self.current_state = current_state
         self.allowed = list(allowed)
-        allowed_text = ", ".join(allowed) if allowed else "nothing (the batch is final)"
+        allowed_text: str | Said = ", ".join(allowed) if allowed else Said(N_("nothing (the batch is final)"))
         super().__init__(
-            f"'{action}' is not allowed while the batch is {current_state}; allowed now: {allowed_text}.",
+            Said(
+                N_("'{action}' is not allowed while the batch is {state}; allowed now: {allowed}."),
+                {"action": action, "state": current_state, "allowed": allowed_text},
+            ),
             current_state=current_state,
             allowed=self.allowed,
         )
@@ -146,8 +168,13 @@ class DeleteNotConfirmed(Conflict):
     def __init__(self, count: int) -> None:
         self.count = count
         super().__init__(
-            f"Are you sure you want to permanently delete this batch? "
-            f"{count} vouchers will be permanently deleted. Repeat with confirm={count}.",
+            Said(
+                N_(
+                    "Are you sure you want to permanently delete this batch? {count} vouchers will be "
+                    "permanently deleted. Repeat with confirm={count}."
+                ),
+                {"count": count},
+            ),
             vouchers=count,
         )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from vouchers.errors import FieldError, InvalidInput
+from vouchers.wording import said
 
 MAX_SERIAL_DIGITS = 18  # a serial fits a signed 64-bit integer, as the databases store it
 
@@ -34,7 +35,14 @@ class MalformedVoucherId(InvalidInput):
         self.value = value
         shown = value if len(value) <= 60 else value[:60] + "..."
         super().__init__(
-            [FieldError("voucher_id", f"{shown!r} is not a voucher id (a batch id, a dot, a serial number)")]
+            [
+                FieldError(
+                    "voucher_id",
+                    said(
+                        "{value} is not a voucher id (a batch id, a dot, a serial number)", value=repr(shown)
+                    ),
+                )
+            ]
         )
 
 

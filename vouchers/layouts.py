@@ -198,8 +198,8 @@ class Correction:
 
 def correct(text: str, known: Callable[[str], bool] = lambda code: True) -> Correction | None:
     """The one code `text` was meant to be, read through the wrong layout; None when `text` is a
-    code the till holds already, when no layout gives one (`known`), or when layouts give
-    different ones. A text that is a well-formed code the till does not hold is tried too: Y and Z
+    code the till holds already, when no layout gives one (`known`; failing that, for a text that
+    is no code as typed, any well-formed code), or when layouts give different ones. A text that is a well-formed code the till does not hold is tried too: Y and Z
     swapped keep the check character right about once in 37. Bounded: nothing longer than
     `codes.MAX_INPUT` is looked at."""
     if not isinstance(text, str) or len(text) > MAX_INPUT:
@@ -215,6 +215,16 @@ def correct(text: str, known: Callable[[str], bool] = lambda code: True) -> Corr
         code = _code(meant)
         if code is not None and known(code):
             found.setdefault(code, []).append((layout, meant))
+    if not found and as_is is None and sum(1 for ch in text if _foreign(ch)) >= SIGNATURE:
+        # no code the till holds: a text that is no code as typed, with the marks of a layout (a
+        # cashier's slip makes one such character, a scanner typing through QWERTZ or AZERTY makes
+        # its separators or digits so), that gives exactly one well-formed code (its check
+        # character right) through one layout, is that code all the same: decided UNKNOWN at the
+        # till, with the layout's notice, rather than blamed on the cashier as "too long"
+        for layout in LAYOUTS:
+            meant = untyped(text, layout)
+            if meant is not None and meant != text and (code := _code(meant)) is not None:
+                found.setdefault(code, []).append((layout, meant))
     if len(found) != 1:
         return None
     [(code, readings)] = found.items()
@@ -224,22 +234,16 @@ def correct(text: str, known: Callable[[str], bool] = lambda code: True) -> Corr
     return Correction(code, tuple(tidy or [layout for layout, _ in readings]))
 
 
+SIGNATURE = 2  # characters of no code's that a text must carry to be corrected to a code the till lacks
+
+
+def _foreign(ch: str) -> bool:
+    """A character no code has and no separator is: ß for '-', é or & for a digit."""
+    return not (ch.isascii() and (ch.isalnum() or ch in " -"))
+
+
 def _code(text: str) -> str | None:
     try:
         return normalise(text)
     except InvalidCode:
         return None
-
-
-def layout_names(ids: tuple[str, ...] | list[str]) -> str:
-    """'German (QWERTZ)', or 'German (QWERTZ) or Swiss (QWERTZ)'."""
-    return " or ".join(BY_ID[i].name if i in BY_ID else i for i in ids)
-
-
-def advice(ids: tuple[str, ...] | list[str]) -> str:
-    """Which setting to change, in words: on the scanner, or on the till."""
-    countries = " or ".join(BY_ID[i].country if i in BY_ID else i for i in ids)
-    return (
-        f"set the scanner's keyboard country to {countries} (its manual has a code to scan for it), "
-        "or set the till's keyboard layout to US English"
-    )

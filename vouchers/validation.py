@@ -7,6 +7,7 @@ from datetime import date
 
 from vouchers.errors import FieldError
 from vouchers.status import Status
+from vouchers.wording import said
 
 DEFAULT_MAX_BATCH_SIZE = 10_000_000
 
@@ -48,30 +49,37 @@ def validate_batch(
     """Every problem that stops this batch from being generated."""
     errors: list[FieldError] = []
     if not batch.identifier.strip():
-        errors.append(FieldError("identifier", "The identifier must not be empty."))
+        errors.append(FieldError("identifier", said("The identifier must not be empty.")))
     if batch.serial_start < 0:
-        errors.append(FieldError("serial_start", "The serial range must start at 0 or above."))
+        errors.append(FieldError("serial_start", said("The serial range must start at 0 or above.")))
     if batch.serial_start > batch.serial_end:
         errors.append(
             FieldError(
                 "serial_end",
-                f"The serial range ends ({batch.serial_end}) before it starts ({batch.serial_start}).",
+                said(
+                    "The serial range ends ({end}) before it starts ({start}).",
+                    end=batch.serial_end,
+                    start=batch.serial_start,
+                ),
             )
         )
     elif batch.serial_end - batch.serial_start + 1 > max_size:
         errors.append(
             FieldError(
                 "serial_end",
-                f"The serial range holds {batch.serial_end - batch.serial_start + 1} serials; "
-                f"the most a batch may hold is {max_size}.",
+                said(
+                    "The serial range holds {serials} serials; the most a batch may hold is {most}.",
+                    serials=batch.serial_end - batch.serial_start + 1,
+                    most=max_size,
+                ),
             )
         )
     if batch.valid_from and batch.valid_until and batch.valid_until < batch.valid_from:
-        errors.append(FieldError("valid_until", "The last valid day is before the first valid day."))
+        errors.append(FieldError("valid_until", said("The last valid day is before the first valid day.")))
     if batch.stores is not None and not batch.stores:
-        errors.append(FieldError("stores", "A store limit must name at least one store (or be null)."))
+        errors.append(FieldError("stores", said("A store limit must name at least one store (or be null).")))
     if not types:
-        errors.append(FieldError("types", "A batch needs at least one batch type."))
+        errors.append(FieldError("types", said("A batch needs at least one batch type.")))
     for t in types:
         errors.extend(_type_errors(batch, t))
     errors.extend(_duplicate_names(types))
@@ -100,8 +108,15 @@ def _overlaps(types: list[TypeConfig]) -> list[FieldError]:
     return [
         FieldError(
             f"types.{later.id}",
-            f"Type '{later.name}' ({later.serial_start}–{later.serial_end}) overlaps "
-            f"type '{earlier.name}' ({earlier.serial_start}–{earlier.serial_end}).",
+            said(
+                "Type '{name}' ({start}–{end}) overlaps type '{other}' ({other_start}–{other_end}).",
+                name=later.name,
+                start=later.serial_start,
+                end=later.serial_end,
+                other=earlier.name,
+                other_start=earlier.serial_start,
+                other_end=earlier.serial_end,
+            ),
         )
         for earlier, later in overlapping_pairs(types)
     ]
@@ -120,8 +135,15 @@ def _duplicate_names(types: list[TypeConfig]) -> list[FieldError]:
             errors.append(
                 FieldError(
                     f"types.{t.id}",
-                    f"Type '{t.name}' ({t.serial_start}–{t.serial_end}) has the same name as the type of "
-                    f"serials {first.serial_start}–{first.serial_end}: each type of a batch needs a name of its own.",
+                    said(
+                        "Type '{name}' ({start}–{end}) has the same name as the type of serials "
+                        "{other_start}–{other_end}: each type of a batch needs a name of its own.",
+                        name=t.name,
+                        start=t.serial_start,
+                        end=t.serial_end,
+                        other_start=first.serial_start,
+                        other_end=first.serial_end,
+                    ),
                 )
             )
         else:
@@ -133,19 +155,33 @@ def _type_errors(batch: BatchConfig, t: TypeConfig) -> list[FieldError]:
     field = f"types.{t.id}"
     errors = []
     if not t.name.strip():
-        errors.append(FieldError(field, "A type needs a name."))
+        errors.append(FieldError(field, said("A type needs a name.")))
     if not t.value.strip():
-        errors.append(FieldError(field, f"Type '{t.name}' needs a value (e.g. '£5 off')."))
+        errors.append(FieldError(field, said("Type '{name}' needs a value (e.g. '£5 off').", name=t.name)))
     if t.serial_start > t.serial_end:
         errors.append(
-            FieldError(field, f"Type '{t.name}' ends ({t.serial_end}) before it starts ({t.serial_start}).")
+            FieldError(
+                field,
+                said(
+                    "Type '{name}' ends ({end}) before it starts ({start}).",
+                    name=t.name,
+                    end=t.serial_end,
+                    start=t.serial_start,
+                ),
+            )
         )
     elif t.serial_start < batch.serial_start or t.serial_end > batch.serial_end:
         errors.append(
             FieldError(
                 field,
-                f"Type '{t.name}' ({t.serial_start}–{t.serial_end}) lies outside the batch's "
-                f"serial range ({batch.serial_start}–{batch.serial_end}).",
+                said(
+                    "Type '{name}' ({start}–{end}) lies outside the batch's serial range ({first}–{last}).",
+                    name=t.name,
+                    start=t.serial_start,
+                    end=t.serial_end,
+                    first=batch.serial_start,
+                    last=batch.serial_end,
+                ),
             )
         )
     return errors

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from babel import dates, numbers
 from babel.core import Locale, UnknownLocaleError
 
+from vouchers.wording import Said
 from words.catalogues import translations
 from words.language import SOURCE, language_of
 
@@ -47,6 +48,14 @@ class Words:
     def pgettext(self, context: str, message: str, /, **facts: object) -> str:
         """The message as meant in `context` (the same English may be two things in another language)."""
         return _fill(self.catalogue.pgettext(context, message), facts, message)
+
+    def say(self, text: str | Said, /) -> str:
+        """A message kept with its facts (vouchers.wording.said), worded here, its facts that are
+        messages too worded first; a plain string is words already and comes back as it is."""
+        if not isinstance(text, Said):
+            return text
+        facts = {k: self.say(v) if isinstance(v, Said) else v for k, v in text.facts.items()}
+        return self.gettext(text.message, **facts)
 
     def datetime(self, value: dt.datetime, format: str = "medium") -> str:
         """An instant in this time zone ('short', 'medium', 'long', 'full' or a CLDR pattern)."""

@@ -15,10 +15,11 @@ finds it as `args.words`. JSON output (--json) is the server's answer, the same 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from central.cli import audit, batches, devices, integrations, problems, server, staff, stores, vouchers
-from central.cli.common import describe, explain
+from central.cli.common import database_problem, describe, explain, settings
 from central.cli.tree import Command, Group
 from central.client import ApiError
 from configfile.version import add_version_argument
@@ -34,7 +35,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args) or 0
+        try:
+            return args.func(args) or 0
+        except Exception as exc:  # no such database file or server, a URL of no known kind: in words
+            if not _from_the_database(exc):
+                raise
+            raise database_problem(exc, _database_url(args)) from exc
+    except BrokenPipeError:  # `... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ApiError as exc:
         print(words.gettext("error: {detail}", detail=describe(words, exc)), file=sys.stderr)
         return 1
@@ -78,3 +87,19 @@ def build_tree(words: Words | None = None) -> Group:
 
 def build_parser(words: Words | None = None) -> argparse.ArgumentParser:
     return build_tree(words).parser
+
+
+def _database_url(args: argparse.Namespace) -> str | None:
+    """The database the command was given, to name it in an error (--database, else the settings)."""
+    if getattr(args, "database", None):
+        return str(args.database)
+    try:
+        return settings(args).database_url if hasattr(args, "config") else None
+    except VoucherError:
+        return None
+
+
+def _from_the_database(exc: Exception) -> bool:
+    """SQLAlchemy's error (a command that opened the database loaded it; the others never do)."""
+    loaded = sys.modules.get("sqlalchemy.exc")
+    return loaded is not None and isinstance(exc, loaded.SQLAlchemyError)

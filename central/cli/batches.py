@@ -12,6 +12,7 @@ from pathlib import Path
 from central.cli.common import client, client_args, fields, show
 from central.cli.tree import Group
 from central.client import ApiError
+from vouchers.status import STATUS_WORDS, Status
 from vouchers.wording import N_
 from words import Words
 
@@ -319,11 +320,10 @@ def batch_detail(w: Words, b: dict) -> str:
         "  " + w.gettext("description:  {text}", text=b["description"] or "-"),
         "  "
         + w.gettext(
-            "serials:      {first}–{last}   valid: {start} to {end}   stores: {stores}",
+            "serials:      {first}–{last}   {validity}   stores: {stores}",
             first=b["serial_start"],
             last=b["serial_end"],
-            start=_day(w, b["valid_from"]) or w.gettext("any time"),
-            end=_day(w, b["valid_until"]) or w.gettext("no end"),
+            validity=_validity(w, _day(w, b["valid_from"]), _day(w, b["valid_until"])),
             stores=stores,
         ),
         "  " + w.gettext("claim URL:    {url}", url=b["claim_url"]),
@@ -361,8 +361,27 @@ def _type_words(w: Words, t: dict, *, detail: bool) -> str:
     if not detail:
         return f"{head}, {t['initial_status']}"
     minimum = ", " + w.gettext("min {amount}", amount=t["min_purchase"]) if t["min_purchase"] else ""
-    claimed = w.gettext("{status} when claimed", status=t["initial_status"])
+    claimed = w.gettext("{status} when claimed", status=_status(w, t["initial_status"]))
     return f"{head}{minimum}, {claimed}"
+
+
+def _status(w: Words, code: str) -> str:
+    """A voucher's status in words ('unused'); a code of another version as it came."""
+    try:
+        return w.say(STATUS_WORDS[Status(code)])
+    except ValueError:
+        return code
+
+
+def _validity(w: Words, start: str | None, end: str | None) -> str:
+    """When the batch's vouchers are valid, as one phrase for each case."""
+    if start and end:
+        return w.gettext("valid from {start} to {end}", start=start, end=end)
+    if start:
+        return w.gettext("valid from {start}, with no end", start=start)
+    if end:
+        return w.gettext("valid until {end}", end=end)
+    return w.gettext("valid at any time")
 
 
 def _day(w: Words, text: str | None) -> str | None:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from central.client import AdminClient, ApiError
 from vouchers.errors import VoucherError
-from vouchers.wording import N_
-from words import Words
+from vouchers.wording import N_, said
+from words import SOURCE, Words
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -54,6 +54,7 @@ PROBLEM_TITLES: dict[str, str] = {
     "internal": N_("Internal server error"),
     "configuration": N_("Configuration error"),
     "backup": N_("Backup not made"),
+    "database": N_("The database cannot be used"),
 }
 NO_ANSWER = N_("Cannot reach the server")
 
@@ -61,11 +62,12 @@ NO_ANSWER = N_("Cannot reach the server")
 def explain(words: Words, exc: VoucherError) -> str:
     """An error raised here or by head office's code on this host (settings, database, a staff
     account): its title in the person's language when it is one of the known kinds or already
-    worded, and its detail as raised."""
+    worded, and its detail worded from its facts when it was raised with them (else as raised)."""
     title = exc.title
     if title == type(exc).title and exc.slug in PROBLEM_TITLES:
         title = words.gettext(PROBLEM_TITLES[exc.slug])
-    return words.gettext("{title}: {detail}", title=title, detail=exc.detail)
+    detail = words.say(exc.said) if exc.said is not None else exc.detail
+    return words.gettext("{title}: {detail}", title=title, detail=detail)
 
 
 def describe(words: Words, exc: ApiError) -> str:
@@ -78,8 +80,14 @@ def describe(words: Words, exc: ApiError) -> str:
         title = words.gettext(PROBLEM_TITLES[slug]) if slug in PROBLEM_TITLES else exc.title
     if exc.status:
         title = words.gettext("{title} ({status})", title=title, status=exc.status)
-    lines = [words.gettext("{title}: {detail}", title=title, detail=exc.detail)]
-    lines += [f"  - {e['field']}: {e['message']}" for e in exc.problem.get("errors", [])]
+    errors = [e for e in exc.problem.get("errors", []) if isinstance(e, dict)]
+    listed = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)
+    detail = words.say(exc.said) if exc.said is not None else exc.detail
+    if errors and detail == listed:  # the detail only repeats the fields' list below: said once
+        lines = [title + ":"]
+    else:
+        lines = [words.gettext("{title}: {detail}", title=title, detail=detail)]
+    lines += [f"  - {e.get('field')}: {e.get('message')}" for e in errors]
     return "\n".join(lines)
 
 
@@ -106,7 +114,8 @@ def client(args: argparse.Namespace) -> AdminClient:
             ),
             title=words.gettext("No API token"),
         )
-    return AdminClient(args.server, token)
+    words = args.words
+    return AdminClient(args.server, token, language=None if words.language == SOURCE else words.language)
 
 
 def show(args: argparse.Namespace, data: Any, line: Callable[[Any], str] | None = None) -> int:
@@ -143,6 +152,35 @@ def host_args(p: argparse.ArgumentParser) -> None:
     words: Words = p.get_default("words")
     p.add_argument("--config", help=words.gettext("TOML settings file (default: $VOUCHER_CENTRAL_CONFIG)"))
     p.add_argument("--database", help=words.gettext("database URL (default: from the settings)"))
+
+
+class DatabaseProblem(VoucherError):
+    """The database of the settings cannot be opened or used (no such file or server, a URL of no
+    known kind, a server refusing the connection): said with its URL, password hidden."""
+
+    slug = "database"
+    title = "The database cannot be used"
+
+
+def database_problem(exc: Exception, url: str | None) -> DatabaseProblem:
+    """SQLAlchemy's error (or the driver's under it) as one line naming the database."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    cause = getattr(exc, "orig", None) or exc
+    text = " ".join(str(cause).split("\n")[0].split()) or type(cause).__name__
+    try:
+        shown = make_url(url).render_as_string(hide_password=True) if url else "?"
+    except ArgumentError:
+        shown = url or "?"
+    return DatabaseProblem(
+        said(
+            "{database}: {cause}. Check --database (or database_url in the settings, $VOUCHER_DATABASE_URL) "
+            "and that this host can reach it.",
+            database=shown,
+            cause=text,
+        )
+    )
 
 
 def settings(args: argparse.Namespace, **extra: Any) -> CentralSettings:

@@ -96,6 +96,7 @@ def serve_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    _reachable(config.database_url)  # said in words here, not as a traceback from the app's start
     logs.setup(config.log_format, config.log_level)  # uvicorn's records too; its access log is ours
     app = create_app(config)
 
@@ -109,6 +110,18 @@ def serve_command(args: argparse.Namespace) -> int:
 
     Server(uvicorn.Config(app, host=config.host, port=config.port, log_config=None, access_log=False)).run()
     return 0
+
+
+def _reachable(url: str) -> None:
+    """Open the database once: SQLAlchemy's error (worded by main) when it cannot be."""
+    from central.db.engine import Database
+
+    db = Database(url)
+    try:
+        with db.engine.connect():
+            pass
+    finally:
+        db.dispose()
 
 
 def migrate_command(args: argparse.Namespace) -> int:

@@ -12,17 +12,19 @@ that word anything are imported `with context`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.datastructures import URL
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from central.language import choices, remember, request_language
@@ -202,3 +204,31 @@ def error_page(
         member=member,
         chooser_at=chooser_at,
     )
+
+
+NOT_PAGES = ("/api/", "/dashboard", "/static/", "/metrics", "/healthz", "/readyz")
+"""Paths whose errors are not the member pages' to word (the API's problem+json, the dashboard's)."""
+
+
+def install_not_found(app: FastAPI) -> None:
+    """A browser asking for a page that does not exist (/my/nothing, a mistyped link) gets a page in
+    its language, not the API's problem+json; the API and the dashboard keep their own."""
+    api_handler = app.exception_handlers[HTTPException]
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        path = request.url.path
+        if (
+            exc.status_code == 404
+            and request.method in ("GET", "HEAD")
+            and "text/html" in request.headers.get("accept", "")
+            and not path.startswith(NOT_PAGES)
+        ):
+            words = words_of(request)
+            return error_page(
+                request, words.gettext("Page not found"), words.gettext("There is no such page."), 404
+            )
+        answer = api_handler(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(HTTPException, handler)

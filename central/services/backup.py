@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError
 
 from central.db import revisions
 from vouchers.errors import VoucherError
+from vouchers.wording import N_, Said, said
 
 
 class BackupError(VoucherError):
@@ -53,31 +54,41 @@ def sqlite_file(database_url: str) -> Path:
     try:
         url = make_url(database_url)
     except ArgumentError:
-        raise BackupError(f"'{database_url}' is not a database URL.") from None
+        raise BackupError(said("'{url}' is not a database URL.", url=database_url)) from None
     if url.get_backend_name() == "postgresql":
         raise BackupError(
-            "The database is PostgreSQL: back it up with PostgreSQL's own tools, e.g. "
-            f'pg_dump -Fc -f vouchers.dump {url.database or "DBNAME"} (README.md, "Operations"). '
-            "'voucher-central backup' copies SQLite databases only."
+            said(
+                "The database is PostgreSQL: back it up with PostgreSQL's own tools, e.g. pg_dump -Fc -f "
+                "vouchers.dump {database} (README.md, \"Operations\"). 'voucher-central backup' copies SQLite "
+                "databases only.",
+                database=url.database or "DBNAME",
+            )
         )
     if url.get_backend_name() != "sqlite":
         raise BackupError(
-            f"'voucher-central backup' copies SQLite databases only, not {url.get_backend_name()}."
+            said(
+                "'voucher-central backup' copies SQLite databases only, not {kind}.",
+                kind=url.get_backend_name(),
+            )
         )
     if not url.database or url.database == ":memory:":
-        raise BackupError("The database is in memory: there is no file to back up.")
+        raise BackupError(said("The database is in memory: there is no file to back up."))
     return Path(url.database)
 
 
-def _revision(conn: sqlite3.Connection, what: str) -> str:
+def _revision(conn: sqlite3.Connection, what: Said) -> str:
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError as exc:
         raise BackupError(
-            f"{what} has no schema revision ({exc}): is it a voucher-central database?"
+            said(
+                "{what} has no schema revision ({cause}): is it a voucher-central database?",
+                what=what,
+                cause=str(exc),
+            )
         ) from None
     if row is None:
-        raise BackupError(f"{what} has no schema revision: it was never migrated.")
+        raise BackupError(said("{what} has no schema revision: it was never migrated.", what=what))
     return row[0]
 
 
@@ -86,22 +97,37 @@ def _new_private_file(path: Path, target: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as exc:
         raise BackupError(
-            f"Cannot write the backup {target}: {exc.strerror or exc} ({path.parent})."
+            said(
+                "Cannot write the backup {target}: {cause} ({folder}).",
+                target=str(target),
+                cause=exc.strerror or str(exc),
+                folder=str(path.parent),
+            )
         ) from None
 
 
 def _check_target(source: Path, target: Path) -> None:
     if not source.is_file():
-        raise BackupError(f"There is no database at {source}.")
+        raise BackupError(said("There is no database at {path}.", path=str(source)))
     if target.exists() and target.resolve() == source.resolve():
-        raise BackupError(f"{target} is the database itself: give the backup another name.")
+        raise BackupError(
+            said("{path} is the database itself: give the backup another name.", path=str(target))
+        )
     if target.is_dir():
         raise BackupError(
-            f"{target} is a directory: give the backup's file name, e.g. {target / 'central.db'}."
+            said(
+                "{path} is a directory: give the backup's file name, e.g. {example}.",
+                path=str(target),
+                example=str(target / "central.db"),
+            )
         )
     if not target.parent.is_dir():
-        why = "is not a directory" if target.parent.exists() else "does not exist"
-        raise BackupError(f"Cannot write the backup {target}: {target.parent} {why}.")
+        message = (
+            N_("Cannot write the backup {target}: {folder} is not a directory.")
+            if target.parent.exists()
+            else N_("Cannot write the backup {target}: {folder} does not exist.")
+        )
+        raise BackupError(Said(message, {"target": str(target), "folder": str(target.parent)}))
 
 
 def verify(path: Path, revision: str) -> None:
@@ -109,12 +135,18 @@ def verify(path: Path, revision: str) -> None:
     with closing(sqlite3.connect(path)) as conn:
         problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
         if problems != ["ok"]:
-            raise BackupError(f"The copy failed its integrity check: {'; '.join(problems[:5])}.")
-        copied = _revision(conn, "The copy")
+            raise BackupError(
+                said("The copy failed its integrity check: {problems}.", problems="; ".join(problems[:5]))
+            )
+        copied = _revision(conn, said("The copy"))
     if copied != revision:
         raise BackupError(
-            f"The copy is at schema revision {copied}, the database at {revision}: the schema "
-            "changed during the backup (a migration?). Run the backup again."
+            said(
+                "The copy is at schema revision {copied}, the database at {revision}: the schema changed during "
+                "the backup (a migration?). Run the backup again.",
+                copied=copied,
+                revision=revision,
+            )
         )
 
 
@@ -131,11 +163,13 @@ def backup(database_url: str, target: Path) -> Backup:
             with closing(
                 sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
             ) as src:
-                revision = _revision(src, f"The database {source}")
+                revision = _revision(src, said("The database {path}", path=str(source)))
                 with closing(sqlite3.connect(partial)) as copy:
                     src.backup(copy)  # in one step: the database as of one commit
         except sqlite3.Error as exc:
-            raise BackupError(f"The backup of {source} failed: {exc}.") from None
+            raise BackupError(
+                said("The backup of {path} failed: {cause}.", path=str(source), cause=str(exc))
+            ) from None
         verify(partial, revision)
         os.replace(partial, target)
     finally:

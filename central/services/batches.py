@@ -19,13 +19,14 @@ from vouchers.errors import DeleteNotConfirmed, FieldError, NotFound
 from vouchers.lifecycle import Action, Claims, State
 from vouchers.metrics import metrics
 from vouchers.validation import BatchConfig, TypeConfig, validate_batch, voucher_count
+from vouchers.wording import said
 
 
 def get_row(conn: Connection, batch_id: str) -> RowMapping:
     query = select(batches).where(batches.c.id == batch_id)
     row = conn.execute(query).mappings().first()
     if row is None:
-        raise NotFound(f"There is no batch '{batch_id}'.")
+        raise NotFound(said("There is no batch '{batch}'.", batch=batch_id))
     return row
 
 
@@ -166,7 +167,7 @@ def get_type_row(conn: Connection, batch_id: str, type_id: str) -> RowMapping:
         .first()
     )
     if row is None:
-        raise NotFound(f"Batch '{batch_id}' has no type '{type_id}'.")
+        raise NotFound(said("Batch '{batch}' has no type '{type}'.", batch=batch_id, type=type_id))
     return row
 
 
@@ -218,7 +219,7 @@ def validation_errors(conn: Connection, row: RowMapping, max_size: int) -> list[
         known = set(conn.execute(select(stores.c.id).where(stores.c.id.in_(batch.stores))).scalars())
         for store_id in batch.stores:
             if store_id not in known:
-                errors.append(FieldError("stores", f"There is no store '{store_id}'."))
+                errors.append(FieldError("stores", said("There is no store '{store}'.", store=store_id)))
     return errors
 
 
@@ -302,7 +303,11 @@ def _with_store_check(
     errors = validate_batch(batch, types, max_size)
     if batch.stores:
         known = set(conn.execute(select(stores.c.id).where(stores.c.id.in_(batch.stores))).scalars())
-        errors += [FieldError("stores", f"There is no store '{s}'.") for s in batch.stores if s not in known]
+        errors += [
+            FieldError("stores", said("There is no store '{store}'.", store=s))
+            for s in batch.stores
+            if s not in known
+        ]
     return errors
 
 

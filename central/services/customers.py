@@ -21,6 +21,7 @@ from central.services.ids import voucher_id
 from vouchers.codes import format_code
 from vouchers.errors import NotFound, StatusChangeRefused
 from vouchers.status import Status, check_staff_change
+from vouchers.wording import said
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def customer(conn: Connection, member_id: str) -> Customer:
         ).mappings()
     )
     if not rows:
-        raise NotFound(f"No member '{member_id}' has claimed a voucher.")
+        raise NotFound(said("No member '{member}' has claimed a voucher.", member=member_id))
     return Customer(member_id=member_id, vouchers=_stories(conn, rows))
 
 
@@ -163,7 +164,7 @@ def voucher_story(conn: Connection, batch_id: str, serial: int) -> CustomerVouch
         ).mappings()
     )
     if not rows:
-        raise NotFound("No voucher has this id.")
+        raise NotFound(said("No voucher has this id."))
     return _stories(conn, rows)[0]
 
 

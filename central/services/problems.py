@@ -21,6 +21,7 @@ from central.db.schema import batches, events, problems, utcnow
 from central.services import devices  # (devices imports the ledger, which imports this module)
 from central.services.ledger_rows import LedgerRow
 from vouchers.errors import Conflict, NotFound
+from vouchers.wording import said
 
 OUTCOMES = ("conflict", "rejected")
 
@@ -130,10 +131,10 @@ def review_from_till(conn: Connection, store_id: str, device_id: str, row: Ledge
 def review(conn: Connection, event_id: str, *, by: str, note: str) -> Problem:
     """Head-office staff review a problem: a ledger event with its author, and the problem closed."""
     if not by.strip() or not note.strip():
-        raise Conflict("A review needs who reviewed it and a note.", title="Review incomplete")
+        raise Conflict(said("A review needs who reviewed it and a note."), title="Review incomplete")
     target = conn.execute(select(problems).where(problems.c.event_id == event_id)).mappings().first()
     if target is None:
-        raise NotFound(f"There is no conflict or rejection with event id '{event_id}'.")
+        raise NotFound(said("There is no conflict or rejection with event id '{event}'.", event=event_id))
     if target["reviewed_at"] is not None:
         raise Conflict(
             f"Already reviewed by {target['reviewed_by']} at {target['reviewed_at']:%Y-%m-%d %H:%M} UTC: "

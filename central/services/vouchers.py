@@ -22,6 +22,7 @@ from vouchers.codes import ALPHABET, CHECK_SYMBOLS, format_code, normalise
 from vouchers.csvsafe import safe_row
 from vouchers.errors import FieldError, InvalidCode, InvalidInput, NotFound
 from vouchers.status import Status
+from vouchers.wording import said
 
 CSV_COLUMNS = [
     "id",
@@ -120,7 +121,9 @@ def code_fragment(text: str) -> str:
     fragment = re.sub(r"[\s\-_.]+", "", text).upper().translate(_FRAGMENT_ALIASES)
     bad = sorted(set(fragment) - _FRAGMENT_SYMBOLS)
     if bad:
-        raise InvalidInput([FieldError("code", f"'{bad[0]}' is not used in voucher codes.")])
+        raise InvalidInput(
+            [FieldError("code", said("'{character}' is not used in voucher codes.", character=bad[0]))]
+        )
     return fragment
 
 
@@ -136,13 +139,13 @@ def _query(batch_id: str, s: Search) -> Select:
         )
     if s.status is not None:
         if s.status not in {st.value for st in Status}:
-            raise InvalidInput([FieldError("status", "must be one of unused, used, issued, pending")])
+            raise InvalidInput([FieldError("status", said("must be one of unused, used, issued, pending"))])
         query = query.where(vouchers.c.status == s.status)
     if s.code:
         try:
             query = query.where(vouchers.c.code == normalise(s.code))
         except InvalidCode as exc:
-            raise InvalidInput([FieldError("code", exc.detail)]) from None
+            raise InvalidInput([FieldError("code", exc.said or exc.detail)]) from None
     if s.code_part:
         fragment = code_fragment(s.code_part)
         if fragment:

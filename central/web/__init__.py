@@ -58,7 +58,7 @@ def _for_pages(api_handler):
         if not _is_page(request):
             return await api_handler(request, exc)
         if isinstance(exc, VoucherError):
-            words, status = error_words(exc), status_of(exc)
+            words, status = error_words(exc, words_of(request)), status_of(exc)
         else:
             assert isinstance(exc, HTTPException)  # the other class this handler is installed for
             status = exc.status_code

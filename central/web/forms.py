@@ -10,7 +10,7 @@ from pydantic_core import ErrorDetails
 from starlette.datastructures import FormData
 
 from vouchers.errors import FieldError
-from vouchers.wording import N_
+from vouchers.wording import N_, Said
 from words import Words
 
 M = TypeVar("M", bound=BaseModel)
@@ -102,17 +102,32 @@ def _field_error(error: ErrorDetails, words: Words) -> FieldError:
             key: words.number(v) if isinstance(v, int) else v for key, v in (error.get("ctx") or {}).items()
         }
         message = words.gettext(template, **facts)
+    elif (
+        isinstance(raised := (error.get("ctx") or {}).get("error"), ValueError)
+        and raised.args
+        and isinstance(raised.args[0], Said)
+    ):
+        message = _sentence(words.say(raised.args[0]))  # a validator's message, kept with its facts
     elif message.startswith("Value error, "):
-        message = message.removeprefix("Value error, ")
-        message = message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+        message = _sentence(message.removeprefix("Value error, "))
     return FieldError(name, message)
 
 
-def by_field(errors: list[FieldError]) -> dict[str, list[str]]:
+def _sentence(text: str) -> str:
+    """A validator's message as a sentence: a capital first, a full stop last."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def message(error: FieldError, words: Words) -> str:
+    """A field's problem in the page's language: worded from its facts when it was kept with them."""
+    return words.say(error.said) if error.said is not None else error.message
+
+
+def by_field(errors: list[FieldError], words: Words) -> dict[str, list[str]]:
     """Errors grouped by field, for showing each beside its input; type errors under 'types.ID'."""
     grouped: dict[str, list[str]] = {}
     for e in errors:
-        grouped.setdefault(e.field, []).append(e.message)
+        grouped.setdefault(e.field, []).append(message(e, words))
     return grouped
 
 

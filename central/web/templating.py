@@ -286,6 +286,10 @@ class ErrorWords:
     errors: list[FieldError] = field(default_factory=list)
 
 
-def error_words(exc: VoucherError) -> ErrorWords:
-    """A domain error as a page shows it."""
-    return ErrorWords(exc.title, exc.detail, list(getattr(exc, "errors", [])))
+def error_words(exc: VoucherError, words: Words) -> ErrorWords:
+    """A domain error as a page shows it: its detail, and each field's, worded in the page's
+    language when they were kept with their facts (vouchers.wording.said); the title is worded
+    by the page (dashboard/_error.html)."""
+    detail = words.say(exc.said) if exc.said is not None else exc.detail
+    errors = [FieldError(e.field, words.say(e.said)) if e.said else e for e in getattr(exc, "errors", [])]
+    return ErrorWords(exc.title, detail, errors)

@@ -14,8 +14,10 @@ import httpx
 import pytest
 from support.api import ADMIN_TOKEN
 
+from central.demo import VERDICT_LABELS
 from harness import ServerProcess, free_port, spawn
 from vouchers.verdict import VOUCHER_VERDICTS
+from words import words_for
 
 CLI = str(Path(sys.executable).parent / "voucher-central")
 
@@ -150,9 +152,10 @@ def test_serve_refuses_to_start_without_an_admin_token(tmp_path):
 
 @pytest.mark.slow
 def test_demo_seeds_every_state_and_prints_codes(tmp_path):
-    port = free_port()
+    port, data = free_port(), tmp_path / "demo"
+    words = words_for("de", "central")  # the demo's words in its language (English until translated)
     process = spawn(  # dies with the test run, however it ends
-        [CLI, "demo", "--port", str(port), "--data-dir", str(tmp_path / "demo"), "--large-batch", "5000"]
+        [CLI, "demo", "--port", str(port), "--data-dir", str(data), "--large-batch", "5000"]
         + ["--locale", "de"],  # make demo DEMO_LANG=de
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -164,19 +167,23 @@ def test_demo_seeds_every_state_and_prints_codes(tmp_path):
         while time.monotonic() < deadline:
             line = process.stdout.readline()
             lines.append(line)
-            if line.strip().startswith("ACCEPTED (camera)"):  # the last code printed
+            if "voucher-kiosk run --camera" in line:  # the summary's last line: a command, in any language
                 break
         text = "".join(lines)
-        for (
-            verdict
-        ) in VOUCHER_VERDICTS:  # each has a code to try (tests/e2e/test_demo.py tries them at a till)
-            assert re.search(rf"{verdict.value}\s+[0-9A-Z]{{4}}-", text), verdict
-        assert oct((tmp_path / "demo" / "admin-token").stat().st_mode)[-3:] == "600"
-        token = (tmp_path / "demo" / "api-token").read_text().strip()  # hq@demo.example's own
-        assert oct((tmp_path / "demo" / "api-token").stat().st_mode)[-3:] == "600"
-        batches = httpx.get(
-            f"http://127.0.0.1:{port}/api/v1/batches", headers={"Authorization": f"Bearer {token}"}
-        ).json()
+        assert (data / "summary.txt").read_text().rstrip("\n") in text  # what harness/demo.py shows
+        tries = dict(line.split("\t") for line in (data / "codes.tsv").read_text().splitlines())
+        # each has a code to try (tests/e2e/test_demo.py tries them at a till), printed with its name
+        assert {v.value for v in VOUCHER_VERDICTS} <= {name.split()[0] for name in tries}
+        for name, code in tries.items():
+            label = words.gettext(VERDICT_LABELS[name])
+            assert re.search(rf"^  {re.escape(label)}\s+{code}$", text, re.MULTILINE), name
+        assert oct((data / "admin-token").stat().st_mode)[-3:] == "600"
+        token = (data / "api-token").read_text().strip()  # hq@demo.example's own
+        assert oct((data / "api-token").stat().st_mode)[-3:] == "600"
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}/api/v1", headers={"Authorization": f"Bearer {token}"}
+        )
+        batches = api.get("/batches").json()
         states = {b["state"] for b in batches}
         assert {
             "configuring",
@@ -188,27 +195,40 @@ def test_demo_seeds_every_state_and_prints_codes(tmp_path):
             "void",
         } <= states
         assert any(b["claims"] == "paused" for b in batches)
-        stores = httpx.get(
-            f"http://127.0.0.1:{port}/api/v1/stores", headers={"Authorization": f"Bearer {token}"}
-        ).json()
+        stores = api.get("/stores").json()
         assert {s["locale"] for s in stores} == {"de"}  # the stores' tills speak German
+        assert {s["name"] for s in stores} == {
+            words.gettext("Demo Shop, High Street"),
+            words.gettext("Other Shop, Station Road"),
+        }
         assert any(b["metrics"]["redeemed"] > 0 for b in batches)
+
+        # the unclaimed code stays unclaimed: a member signing up on the main batch's claim page (the
+        # batch of the ACCEPTED code) gets another, as do the two-till demo's shop codes
+        unclaimed = tries["UNKNOWN (unclaimed)"]
+        main_id = api.get(f"/vouchers/{tries['ACCEPTED']}").json()["batch_id"]
+        main = api.get(f"/batches/{main_id}").json()
+        for member in ("newcomer@example.com", "shop-first@example.com", "shop-second@example.com"):
+            claimed = api.post("/claims", json={"claim_token": main["claim_token"], "member_id": member})
+            assert claimed.status_code in (200, 201), claimed.text
+            assert claimed.json()["code"] not in tries.values()
+        assert api.get(f"/vouchers/{unclaimed}").json()["claim"] is None
+
         # the dashboard: its URL and a staff account's credentials are printed, and they work
-        shown = re.search(r"dashboard:\s+(\S+)/dashboard\s+\(sign in as (\S+), password (\S+);", text)
-        assert shown and shown[1] == f"http://127.0.0.1:{port}"
-        password_file = tmp_path / "demo" / "dashboard-password"
-        assert (
-            password_file.read_text().strip() == shown[3] and oct(password_file.stat().st_mode)[-3:] == "600"
-        )
-        with httpx.Client(base_url=shown[1]) as web:
+        password = (data / "dashboard-password").read_text().strip()
+        assert oct((data / "dashboard-password").stat().st_mode)[-3:] == "600"
+        url = f"http://127.0.0.1:{port}"
+        assert f"{url}/dashboard" in text and "hq@demo.example" in text and password in text
+        with httpx.Client(base_url=url) as web:
             form = web.get("/dashboard/sign-in").text
             sign_in_token = re.search(r'name="sign_in_token" value="([^"]+)"', form)[1]
             answer = web.post(
                 "/dashboard/sign-in",
-                data={"email": shown[2], "password": shown[3], "sign_in_token": sign_in_token},
+                data={"email": "hq@demo.example", "password": password, "sign_in_token": sign_in_token},
             )
             assert answer.status_code == 303 and answer.headers["location"] == "/dashboard/batches"
-            assert "Q1 2026 Email Campaign" in web.get("/dashboard/batches").text
+            assert words.gettext("Q1 2026 Email Campaign") in web.get("/dashboard/batches").text
+        api.close()
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(90)  # the server stops, then the mail server; slow on a busy two-core machine

@@ -239,8 +239,8 @@ async def test_a_german_till_tells_the_cashier_and_the_manager_in_german(setting
         label = app.screen.query_one("#scanner_layout", Label)
         await wait_until(pilot, lambda: label.display and "Deutsch (QWERTZ)" in str(label.render()))
         notice = str(label.render()).replace("\u00a0", " ")
-        assert notice.startswith("Hinweis: Der Barcodescanner tippt wie eine US-Tastatur")
-        assert "(1 Scan korrigiert, der erste gerade eben" in notice and "(Taste l)" in notice
+        assert notice.startswith("Hinweis: Der Barcode-Scanner tippt wie eine US-Tastatur")
+        assert "(1 Scan korrigiert, der erste gerade eben" in notice and "Taste l)" in notice
         await pilot.press("l")
         await wait_until(pilot, lambda: not label.display)
         assert "Scanner-Hinweis geschlossen" in str(app.screen.query_one("#message", Label).render())

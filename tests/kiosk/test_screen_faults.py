@@ -18,6 +18,7 @@ from kiosk.widgets.verdict import VerdictPanel
 from localdb.errors import DiskFull
 from localdb.replica import Replica
 from vouchers.wire import Event, EventResult
+from vouchers.wording import said
 
 pytestmark = pytest.mark.anyio
 
@@ -141,7 +142,7 @@ async def test_a_damaged_voucher_list_or_one_being_rebuilt_is_not_decided_from(t
         for suffix in ("-wal", "-shm"):
             (tmp_path / f"replica.db{suffix}").unlink(missing_ok=True)
         rebuilt = Replica(path)
-        rebuilt.note_rebuilt("replica was corrupt (test); rebuilt from cursor 0")
+        rebuilt.note_rebuilt(said("replica was corrupt (test); rebuilt from cursor 0"))
         await scan(pilot, CODES[1])
         await wait_until(pilot, lambda: "being rebuilt" in " ".join(shown(app).split()))
         await wait_until(pilot, lambda: "VOUCHER LIST BEING REBUILT" in status_line(app))

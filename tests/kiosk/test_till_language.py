@@ -198,7 +198,7 @@ async def test_a_till_takes_the_store_s_locale_from_head_office_when_its_setting
         await wait_until(pilot, lambda: table.row_count == 1 and "Zurück zum Scannen" in footer(app))
         view = manager_view(screen)
         assert "Einlösungen an dieser Kasse (neueste zuerst)" in view
-        assert "Serie" in view and "Hier heute" in view and "einlösbar" in view and "Geöffnet" in view
+        assert "Serie" in view and "Hier heute" in view and "einlösbar" in view and "Offen" in view
         assert "noch nicht" in view and "Zurück zum Scannen" in view
         counts = screen.query_one("#counts", DataTable)
         assert [str(c) for c in counts.get_row_at(0)][6] == "50.0\u00a0%"  # Swiss German: 50.0 %

@@ -158,7 +158,7 @@ def test_events_seen_but_never_pushed_are_counted_as_lost(tmp_path):
     push(replica, journal)
     [loss] = Till(replica.conn, journal.conn).journal_losses()
     assert (loss.acknowledged, loss.unsent) == (1, 1)
-    assert "1 event(s) it held never reached head office and are lost" in loss.words()
+    assert "1 event it held never reached head office and is lost" in loss.words()
     journal.close(), replica.close()
 
 

@@ -261,7 +261,7 @@ def stopped(d):
         (
             missing_journal,
             (
-                "journal.db is missing: head office had acknowledged 1 event(s) from the journal that was "
+                "journal.db is missing: head office had acknowledged 1 event from the journal that was "
                 "there; nothing it held was lost"
             ),
         ),

@@ -273,3 +273,51 @@ def test_a_role_refusal_is_worded_in_the_page_s_language(client):
     )
     english = client.get("/dashboard/batches/new")  # English keeps the core's own words
     assert "Creating a batch needs the role campaigns; yours is viewer." in unescape(english.text)
+
+
+def test_a_batch_s_problems_are_worded_in_the_page_s_language(signed_in):
+    """The problems that stop a batch from being validated are kept with their facts and worded in
+    the staff member's language, on the batch page as beside each field."""
+    api = Api(signed_in)
+    batch = api.call(
+        "POST", "/batches", 201, json={"identifier": "Herbst", "serial_start": 1, "serial_end": 10}
+    ).json()
+    api.call(
+        "POST",
+        f"/batches/{batch['id']}/types",
+        201,
+        json={"name": "Zehn", "value": "10 % Rabatt", "serial_start": 5, "serial_end": 20},
+    )
+    refused = api.call("POST", f"/batches/{batch['id']}/validate", 422).json()
+    english = "Type 'Zehn' (5–20) lies outside the batch's serial range (1–10)."
+    assert [e["message"] for e in refused["errors"]] == [english]  # the API stays English
+    german = words_for("de", "dashboard").gettext(
+        "Type '{name}' ({start}–{end}) lies outside the batch's serial range ({first}–{last}).",
+        name="Zehn",
+        start=5,
+        end=20,
+        first=1,
+        last=10,
+    )
+    assert german != english
+    # a client that asks for German (voucher-central in a German terminal) gets the details in German
+    asked = api.call("POST", f"/batches/{batch['id']}/validate", 422, headers={"Accept-Language": "de"})
+    assert [e["message"] for e in asked.json()["errors"]] == [german]
+    assert asked.headers["content-language"] == "de" and asked.json()["type"] == refused["type"]
+    page = signed_in.get(f"/dashboard/batches/{batch['id']}", headers=GERMAN)
+    assert page.status_code == 200
+    text = _text(page.text)
+    assert text.count(german) == 2 and english not in text  # in the list of problems, and beside the type
+
+
+def test_a_page_that_does_not_exist_is_a_page_in_the_browser_s_language(client):
+    html = {"Accept": "text/html,application/xhtml+xml", **FRENCH}
+    page = client.get("/my/nothing-here", headers=html)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert _lang(page.text) == "fr"
+    assert words_for("fr", "members").gettext("Page not found") in _text(page.text) != ""
+    assert words_for("fr", "members").gettext("Page not found") != "Page not found"
+    # the API keeps its problem+json, whoever asks
+    api = client.get("/api/v1/nothing-here", headers=html)
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/nothing-here").headers["content-type"].startswith("application/problem+json")

@@ -20,12 +20,14 @@ import pytest
 
 from harness import BIN, FAST_ENV, ServerProcess
 from hub.store import HubStore
+from localdb import wording as store_words
 from localdb.health import Health, Limits, _problems
 from localdb.journal import Journal
 from localdb.journals import JournalLoss
 from localdb.replica import Replica
 from localdb.till import Outcome
 from sync import report
+from vouchers.wording import Said, said
 from words import words_for
 
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LC_CTYPE", "LANG")
@@ -216,8 +218,66 @@ def test_an_unreadable_till_is_said_in_the_locale_s_words(tmp_path):
     german = sync_status(missing, lang=GERMAN)
     assert german.returncode == 2 and german.stdout == ""
     assert german.stderr.startswith("Fehler: Keine Kassendateien: "), german.stderr
+    detail = words_for("de", "store").gettext(
+        "the data directory {path} does not exist (is data_dir right?)", path=missing
+    )
+    assert (
+        detail in german.stderr and "does not exist" not in german.stderr
+    )  # the detail too, not only the title
     as_json = {lang: sync_status(missing, "--json", lang=lang).stdout for lang in (GERMAN, C)}
     assert as_json[GERMAN] == as_json[C] and json.loads(as_json[C])["status"] == "unreadable"
+
+
+def test_the_agent_s_last_error_is_worded_from_the_facts_it_kept(tmp_path):
+    """The agent keeps its last error with its facts; `status` words it in the reader's language,
+    while --json keeps the English."""
+    replica = Replica(tmp_path / "replica.db")
+    cause = said(
+        "{request}: no answer from the server ({cause})",
+        request="GET /sync/snapshot",
+        cause="ConnectError: [Errno 111] Connection refused",
+    )
+    told = said(
+        "{loop}: {title}: {detail}",
+        loop="pull",
+        title=Said("Server unreachable or answering badly"),
+        detail=cause,
+    )
+    replica.set_health(last_error=told, last_error_at=datetime.now(UTC).isoformat())
+    replica.close()
+    french = sync_status(tmp_path, lang=FRENCH).stdout
+    worded = words_for("fr", "store").say(told)
+    assert worded in french and "no answer from the server" not in french
+    assert "[Errno 111] Connection refused" in worded  # what the system said stays its own
+    as_json = json.loads(sync_status(tmp_path, "--json", lang=FRENCH).stdout)
+    assert as_json["last_error"] == told.english()
+    # a plain text written later replaces it, and the kept words with it
+    replica = Replica(tmp_path / "replica.db")
+    replica.set_health(last_error="pull: something", last_error_at=datetime.now(UTC).isoformat())
+    replica.close()
+    assert "pull: something" in sync_status(tmp_path, lang=FRENCH).stdout
+
+
+def test_a_wrong_setting_is_said_in_the_locale_s_words(tmp_path):
+    words = words_for("de", "store")
+    for text, problem in (
+        ('live_wait_seconds = "soon"\n', "must be a number"),
+        ("live_wait_gap_seconds = 11\n", "must be at most {le}"),
+        ("no_such_setting = 1\n", "is not a setting of this program (a typo?)"),
+    ):
+        config = tmp_path / "agent.toml"
+        config.write_text(text)
+        german = run("voucher-sync", "status", "--config", str(config), lang=GERMAN, env=FAST_ENV)
+        assert german.returncode != 0 and "Traceback" not in german.stderr
+        assert words.gettext(problem, le=10) in german.stderr, german.stderr
+        assert "Input should be" not in german.stderr and "Extra inputs" not in german.stderr
+    missing = run(
+        "voucher-sync", "status", "--config", str(tmp_path / "none.toml"), lang=GERMAN, env=FAST_ENV
+    )
+    assert (
+        words.gettext("Configuration file {file} does not exist.", file=tmp_path / "none.toml")
+        in missing.stderr
+    )
 
 
 @pytest.mark.parametrize(
@@ -327,7 +387,7 @@ def test_the_report_s_english_reasons_are_the_judgement_s(health):
 def test_the_report_s_english_losses_and_outcomes_are_their_own():
     english = words_for("en", "store")
     for loss in LOSSES:
-        assert report.loss_words(english, loss) == loss.words()
+        assert store_words.loss(english, loss) == loss.words()
     won = outcome(won=True, store_id="s2", device_id="d2", at="2026-12-02T09:00:00+00:00")
     for o in (
         outcome(),
@@ -336,8 +396,8 @@ def test_the_report_s_english_losses_and_outcomes_are_their_own():
         outcome(outcome="rejected"),
         won,
     ):
-        assert report.outcome_details(english, o) == o.details()
-    assert report.outcome_details(words_for("de", "store"), outcome()).startswith(
+        assert store_words.outcome_details(english, o) == o.details()
+    assert store_words.outcome_details(words_for("de", "store"), outcome()).startswith(
         "bereits in Filiale s9 (Gerät d9)"
     )
 

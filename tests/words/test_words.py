@@ -14,8 +14,9 @@ from babel.messages.mofile import write_mo
 from babel.support import Translations
 
 from vouchers.codes import normalise
-from vouchers.errors import InvalidCode
+from vouchers.errors import FieldError, InvalidCode, InvalidInput
 from vouchers.verdict import Verdict
+from vouchers.wording import Said, said
 from words import from_environment, negotiate, words_for
 from words import verdicts as verdict_words
 
@@ -142,3 +143,38 @@ def test_a_translation_with_broken_placeholders_gives_the_source_s_words():
     compiled.seek(0)
     words = replace(words_for("fr", "verdicts"), catalogue=Translations(compiled, domain="verdicts"))
     assert words.gettext("Used at shop {store}.", store="s2") == "Used at shop s2."
+
+
+def test_a_message_kept_with_its_facts_is_worded_in_each_language():
+    kept = said(
+        "{path}: no space left on the disk ({cause}). Free some space in {folder}; it works again by itself.",
+        path="/var/lib/voucher/journal.db",
+        cause="database or disk is full",
+        folder="/var/lib/voucher",
+    )
+    english = (
+        "/var/lib/voucher/journal.db: no space left on the disk (database or disk is full). Free some space in "
+        "/var/lib/voucher; it works again by itself."
+    )
+    assert kept.english() == str(kept) == english
+    assert words_for("en", "store").say(kept) == english
+    french = words_for("fr", "store").say(kept)
+    assert (
+        french != english and "/var/lib/voucher/journal.db" in french and "database or disk is full" in french
+    )
+    # a fact that is itself a message is worded in the same language; text is words already
+    nested = said("{where}: {problems}", where=said("the environment"), problems="x")
+    assert nested.english() == "the environment: x"
+    assert words_for("de", "store").say(nested) == f"{words_for('de', 'store').gettext('the environment')}: x"
+    assert words_for("de", "store").say("already words") == "already words"
+    # kept in a file and read back; anything else read back is nothing
+    assert Said.from_json(nested.to_json()) == nested
+    assert (
+        Said.from_json("not json") is None
+        and Said.from_json('{"facts": {}}') is None
+        and Said.from_json(None) is None
+    )
+    # an error keeps it for the front ends; its detail is the English, the same as before
+    error = InvalidInput([FieldError("email", said("'{address}' is not an e-mail address.", address="a@"))])
+    assert error.detail == "email: 'a@' is not an e-mail address." and error.errors[0].said is not None
+    assert FieldError("email", "'a@' is not an e-mail address.") == error.errors[0]  # compared by their words

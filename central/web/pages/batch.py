@@ -83,20 +83,27 @@ def detail_page(
         b = service.load(conn, batch_id, ctx.settings.public_url)
         row = service.get_row(conn, batch_id)
         days = reports.redemptions_by_day(conn, batch_id)
+        # the last validation's problems, found again so they are worded in the page's language
+        found = (
+            service.validation_errors(conn, row, ctx.settings.max_batch_size)
+            if b["validation_errors"]
+            else []
+        )
     words = words_of(request)
-    errors = forms.by_field([FieldError(**e) for e in b["validation_errors"] or []])
+    kept = [FieldError(**e) for e in b["validation_errors"] or []]
+    problems = [FieldError(e.field, forms.message(e, words)) for e in (found or kept)]
     context: dict[str, object] = {
         "b": b,
         "editable": State(b["state"]) in EDITABLE,
-        "problems": b["validation_errors"] or [],
-        "problems_by_field": errors,
+        "problems": problems,
+        "problems_by_field": forms.by_field(problems, words),
         "label": forms.label,
         "chart": charts.redemptions_chart(
             words, days, title=words.gettext("Redemptions of {batch} per day", batch=b["identifier"])
         ),
         "days": days,
         "progress": progress_words(words, ctx, ctx.generator.progress(row)),
-        "error": error_words(error) if error else None,
+        "error": error_words(error, words) if error else None,
     }
     return render(request, "dashboard/batch.html", context, status_of(error) if error else 200)
 
@@ -132,11 +139,11 @@ def _batch_form(
         {
             "b": b,
             "values": values,
-            "errors": forms.by_field(errors),
+            "errors": forms.by_field(errors, words_of(request)),
             "all_errors": errors,
             "stores": store_list,
             "label": forms.label,
-            "error": error_words(error) if error else None,
+            "error": error_words(error, words_of(request)) if error else None,
         },
         status,
     )
@@ -234,11 +241,11 @@ def _type_form(
             "b": b,
             "t": t,
             "values": values,
-            "errors": forms.by_field(errors),
+            "errors": forms.by_field(errors, words_of(request)),
             "all_errors": errors,
             "statuses": STATUS_HELP,
             "label": forms.label,
-            "error": error_words(error) if error else None,
+            "error": error_words(error, words_of(request)) if error else None,
         },
         status,
     )

@@ -139,7 +139,12 @@ def act(
         ok = run_action(ctx, batch_id, Action(action), actor)
     except VoucherError as exc:
         if fragment:
-            return render(request, "dashboard/_error.html", {"error": error_words(exc)}, status_of(exc))
+            return render(
+                request,
+                "dashboard/_error.html",
+                {"error": error_words(exc, words_of(request))},
+                status_of(exc),
+            )
         return detail_page(request, ctx, batch_id, error=exc)
     if fragment:
         return render(request, "dashboard/_card.html", {"b": _load(ctx, batch_id)})
@@ -186,7 +191,12 @@ def delete(
         return render(
             request,
             "dashboard/standalone.html",
-            {"b": b, "count": exc.count, "partial": "dashboard/_delete.html", "error": error_words(exc)},
+            {
+                "b": b,
+                "count": exc.count,
+                "partial": "dashboard/_delete.html",
+                "error": error_words(exc, words_of(request)),
+            },
             status_of(exc),
         )
     return RedirectResponse(f"/dashboard/batches?done=deleted&n={confirm}", status_code=303)

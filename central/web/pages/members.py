@@ -143,7 +143,7 @@ def change_status(
         with ctx.db.write() as conn:
             voucher_service.change_status(conn, actor, v.code, Status(new), reason)
     except VoucherError as exc:
-        words = error_words(exc)
+        words = error_words(exc, words_of(request))
         message = "; ".join(e.message for e in words.errors) or words.detail
         problem = FormProblem(v.id, new, reason[:2000], message)
         if back == "member" and member:

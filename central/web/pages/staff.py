@@ -47,8 +47,8 @@ def _page(
             "accounts": accounts,
             "roles": ROLE_WORDS,
             "values": values or {"role": Role.VIEWER.value},
-            "errors": forms.by_field(list(errors)),
-            "error": error_words(error) if error else None,
+            "errors": forms.by_field(list(errors), words_of(request)),
+            "error": error_words(error, words_of(request)) if error else None,
         },
         status,
     )

@@ -58,7 +58,7 @@ def _stores_page(
         {
             "stores": store_list,
             "values": values or {"timezone": "Europe/London"},
-            "errors": forms.by_field(list(errors)),
+            "errors": forms.by_field(list(errors), words_of(request)),
             "zones": ZONES,
             "locales": LOCALES,
             "label": forms.label,
@@ -137,7 +137,7 @@ def _store_page(
             "locales": LOCALES,
             "locale_value": store.locale if locale_value is None else locale_value,
             "locale_name": _locale_name(store.locale, words_of(request)),
-            "errors": forms.by_field(list(locale_errors)),
+            "errors": forms.by_field(list(locale_errors), words_of(request)),
         },
         status,
     )
@@ -236,6 +236,9 @@ def revoke(
         with ctx.db.read() as conn:
             device = service.get_device(conn, device_id)
         return render(
-            request, "dashboard/device_revoke.html", {"d": device, "error": error_words(exc)}, status_of(exc)
+            request,
+            "dashboard/device_revoke.html",
+            {"d": device, "error": error_words(exc, words_of(request))},
+            status_of(exc),
         )
     return RedirectResponse(f"/dashboard/stores/{device.store_id}?done=revoked", status_code=303)
