@@ -123,6 +123,11 @@ def message(error: FieldError, words: Words) -> str:
     return words.say(error.said) if error.said is not None else error.message
 
 
+def worded(errors: list[FieldError], words: Words) -> list[FieldError]:
+    """The errors with their messages in the page's language, for a list of every problem."""
+    return [FieldError(e.field, message(e, words)) for e in errors]
+
+
 def by_field(errors: list[FieldError], words: Words) -> dict[str, list[str]]:
     """Errors grouped by field, for showing each beside its input; type errors under 'types.ID'."""
     grouped: dict[str, list[str]] = {}

@@ -321,3 +321,18 @@ def test_a_page_that_does_not_exist_is_a_page_in_the_browser_s_language(client):
     api = client.get("/api/v1/nothing-here", headers=html)
     assert api.status_code == 404 and api.headers["content-type"].startswith("application/problem+json")
     assert client.get("/nothing-here").headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_new_batch_s_problems_are_worded_in_the_list_and_beside_the_field(signed_in):
+    page = signed_in.get("/dashboard/batches/new", headers=FRENCH)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    refused = signed_in.post(
+        "/dashboard/batches",
+        headers=FRENCH,
+        data={"csrf_token": csrf, "identifier": "", "serial_start": "1", "serial_end": "10"},
+    )
+    assert refused.status_code == 422, refused.text
+    french = words_for("fr", "dashboard").gettext("The identifier must not be empty.")
+    text = _text(refused.text)
+    assert french != "The identifier must not be empty." and text.count(french) == 2
+    assert "The identifier must not be empty." not in text

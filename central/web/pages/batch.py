@@ -91,7 +91,7 @@ def detail_page(
         )
     words = words_of(request)
     kept = [FieldError(**e) for e in b["validation_errors"] or []]
-    problems = [FieldError(e.field, forms.message(e, words)) for e in (found or kept)]
+    problems = forms.worded(found or kept, words)
     context: dict[str, object] = {
         "b": b,
         "editable": State(b["state"]) in EDITABLE,
@@ -140,7 +140,7 @@ def _batch_form(
             "b": b,
             "values": values,
             "errors": forms.by_field(errors, words_of(request)),
-            "all_errors": errors,
+            "all_errors": forms.worded(errors, words_of(request)),
             "stores": store_list,
             "label": forms.label,
             "error": error_words(error, words_of(request)) if error else None,
@@ -242,7 +242,7 @@ def _type_form(
             "t": t,
             "values": values,
             "errors": forms.by_field(errors, words_of(request)),
-            "all_errors": errors,
+            "all_errors": forms.worded(errors, words_of(request)),
             "statuses": STATUS_HELP,
             "label": forms.label,
             "error": error_words(error, words_of(request)) if error else None,
