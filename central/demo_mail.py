@@ -22,6 +22,7 @@ class Mail:
     to: str
     subject: str
     text: str
+    language: str = ""  # its Content-Language
 
     @property
     def link(self) -> str | None:
@@ -51,6 +52,7 @@ class MailKeeper:
             to=", ".join(envelope.rcpt_tos),
             subject=str(message["Subject"] or ""),
             text=body.get_content() if body is not None else "",
+            language=str(message["Content-Language"] or ""),
         )
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)

@@ -22,8 +22,9 @@ class MailNotSent(VoucherError):
     title = "The mail could not be sent"
 
 
-def send(settings: CentralSettings, to: str, subject: str, text: str) -> None:
-    """Send one plain-text mail; MailNotSent (in words, without the server's secrets) when it fails."""
+def send(settings: CentralSettings, to: str, subject: str, text: str, language: str | None = None) -> None:
+    """Send one plain-text mail (`language`: what it is written in, its Content-Language); MailNotSent
+    (in words, without the server's secrets) when it fails."""
     if not settings.smtp_host:
         raise MailNotSent(
             "This server has no mail server configured (smtp_host), so it cannot send sign-in "
@@ -36,6 +37,8 @@ def send(settings: CentralSettings, to: str, subject: str, text: str) -> None:
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2] or None)
     message.set_content(text)
+    if language:  # after the content: setting it clears the Content-* headers
+        message["Content-Language"] = language
     try:
         with _connect(settings, settings.smtp_host) as smtp:
             if settings.smtp_user:

@@ -127,7 +127,7 @@ def send_sign_in(
         )
     subject, text = member_sign_in.mail_text(ctx.settings.public_url, pending, words)
     try:
-        mail.send(ctx.settings, pending.member_id, subject, text)
+        mail.send(ctx.settings, pending.member_id, subject, text, language=words.language)
     except mail.MailNotSent as exc:
         return NotSent(wording.mail_not_sent(words, bool(ctx.settings.smtp_host)), status_of(exc))
     return check_mail_page(request, ctx, pending.member_id, next_page, claiming=claim_token is not None)
