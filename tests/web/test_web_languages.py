@@ -336,3 +336,12 @@ def test_a_new_batch_s_problems_are_worded_in_the_list_and_beside_the_field(sign
     text = _text(refused.text)
     assert french != "The identifier must not be empty." and text.count(french) == 2
     assert "The identifier must not be empty." not in text
+
+
+def test_the_audit_log_names_its_actions_in_the_page_s_language(signed_in, shop):
+    page = signed_in.get("/dashboard/audit", headers=GERMAN)
+    assert page.status_code == 200
+    text = _text(page.text)
+    created = words_for("de", "dashboard").gettext("Batch created")
+    assert created != "Batch created" and created in text and "batch.create" in text  # the code beside
+    assert words_for("de", "dashboard").gettext("batch") + " " + shop["batch"]["id"] in text

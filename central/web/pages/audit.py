@@ -32,6 +32,53 @@ ACTION_GROUPS = (
     ("member.", N_("Members")),
 )
 
+ACTION_WORDS = {
+    "batch.create": N_("Batch created"),
+    "batch.edit": N_("Batch edited"),
+    "batch.delete": N_("Batch deleted"),
+    "batch.validate": N_("Batch validated"),
+    "batch.configure": N_("Batch back to configuring"),
+    "batch.generate": N_("Vouchers generated"),
+    "batch.distribute": N_("Batch distributed"),
+    "batch.redeemable": N_("Batch made redeemable"),
+    "batch.lock": N_("Batch locked"),
+    "batch.void": N_("Batch voided"),
+    "batch.pause": N_("Claims paused"),
+    "batch.resume": N_("Claims resumed"),
+    "batch.type-add": N_("Type added"),
+    "batch.type-edit": N_("Type edited"),
+    "batch.type-remove": N_("Type removed"),
+    "voucher.status": N_("Voucher status changed"),
+    "store.create": N_("Store created"),
+    "store.enrolment-code": N_("Enrolment code made"),
+    "store.locale": N_("Store language set"),
+    "device.revoke": N_("Device revoked"),
+    "problem.review": N_("Conflict or rejection reviewed"),
+    "staff.add": N_("Staff member added"),
+    "staff.disable": N_("Staff member disabled"),
+    "staff.enable": N_("Staff member enabled"),
+    "staff.remove": N_("Staff member removed"),
+    "staff.role": N_("Role changed"),
+    "staff.password": N_("Password changed"),
+    "token.create": N_("API token created"),
+    "token.revoke": N_("API token revoked"),
+    "integration.create": N_("Integration added"),
+    "integration.revoke": N_("Integration revoked"),
+    "claim.on-behalf": N_("Voucher claimed for a member"),
+}
+"""The audit log's actions as the page names them (the code itself stays in the CSV and the filter)."""
+ENTITY_WORDS = {
+    "batch": N_("batch"),
+    "voucher": N_("voucher"),
+    "store": N_("store"),
+    "device": N_("device"),
+    "problem": N_("conflict or rejection"),
+    "staff": N_("staff member"),
+    "token": N_("API token"),
+    "integration": N_("integration"),
+    "member": N_("member"),
+}
+
 
 def _day(text: str) -> date | None:
     try:
@@ -84,6 +131,8 @@ def audit_page(
             "filtered": bool(query),
             "actors": actors,
             "action_groups": ACTION_GROUPS,
+            "action_words": ACTION_WORDS,
+            "entity_words": ENTITY_WORDS,
             "csv_url": "/dashboard/audit.csv" + (f"?{urlencode(query)}" if query else ""),
             "next_url": f"?{urlencode({**query, 'before': rows[-1].id})}" if more else None,
         },
