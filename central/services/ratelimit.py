@@ -82,11 +82,27 @@ def _upsert(sqlite: bool, key: str, seconds: int, n: int, now: datetime):
 
 def hit(db: Database, limit: Limit, subject: str) -> None:
     """Count one request of `subject`; RateLimited when it is over the limit (the hit still counts)."""
-    now = utcnow()
     with db.counter() as conn:
-        hits, start = conn.execute(_upsert(db.is_sqlite, _key(limit, subject), limit.seconds, 1, now)).one()
-    if hits > limit.hits:
-        raise limit.refused(_retry_after(limit, start, now))
+        refused = _count(conn, limit, subject)
+    if refused is not None:
+        raise refused
+
+
+def hit_in(conn: Connection, limit: Limit, subject: str) -> None:
+    """`hit` in the caller's write transaction, committed with what the request writes: on SQLite,
+    whose one writer would otherwise wait for a commit of its own for each count (a disk flush).
+    A refused request's hit goes back with the rest of it, which changes nothing: its window is
+    at the limit already, and stays there until it ends."""
+    refused = _count(conn, limit, subject)
+    if refused is not None:
+        raise refused
+
+
+def _count(conn: Connection, limit: Limit, subject: str) -> RateLimited | None:
+    now = utcnow()
+    sqlite = conn.dialect.name == "sqlite"
+    hits, start = conn.execute(_upsert(sqlite, _key(limit, subject), limit.seconds, 1, now)).one()
+    return limit.refused(_retry_after(limit, start, now)) if hits > limit.hits else None
 
 
 def hit_in_group(conn: Connection, limit: Limit, subject: str) -> None:
