@@ -21,11 +21,17 @@ more than the redemption measured; the claims figure is measured on its own batc
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,6 +59,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--db", default="postgresql,sqlite", help="which databases: postgresql, sqlite or both (default both)"
     )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (databases, logs)")
+    p.add_argument(
+        "--py-spy",
+        metavar="PROGRAM",
+        help="profile each server while it is timed with this py-spy (raw stacks of the GIL holder, in "
+        "the kept temporary directory); the figures of such a run are slower than without",
+    )
 
 
 def _claim_in_database(url: str, batch_id: str) -> int:
@@ -78,6 +90,98 @@ def _start(urls_and_names: list[tuple[str, str]], work: Path) -> list[ServerProc
     return start_together([bench_server(url, work, name=name) for url, name in urls_and_names])
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name (state first), None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def cpu_ticks(pids: list[int]) -> dict[int, int]:
+    """User and system CPU time (clock ticks) each process has used so far (Linux)."""
+    ticks = {}
+    for pid in pids:
+        fields = _stat(pid)
+        if fields is not None:
+            ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    return sum(cpu_ticks(pids).values()) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids(data_dir: Path) -> list[int]:
+    """The postmaster of a data directory and its children (the backends serving connections)."""
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    children = [
+        int(d.name)
+        for d in Path("/proc").iterdir()
+        if d.name.isdigit() and (fields := _stat(int(d.name))) is not None and int(fields[1]) == postmaster
+    ]
+    return [postmaster, *children]
+
+
+DATABASE: list[Path] = []  # the PostgreSQL data directory being measured, if any
+
+
+@dataclass
+class Timed:
+    """What a timed part of a run used: seconds of wall clock, and CPU seconds of the server
+    processes and of this process (the load generator)."""
+
+    elapsed: float = 0.0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    database_cpu: float | None = None  # PostgreSQL's processes (those there from start to end)
+
+
+PY_SPY: list[str] = []  # --py-spy: the profiler's program, then where its profiles go
+
+
+@contextmanager
+def timed(servers: list[ServerProcess], label: str) -> Iterator[Timed]:
+    """Time the block; with --py-spy, each server is profiled meanwhile (the GIL holder, sampled
+    100 times a second; the profiler's own cost makes the block slower, so the figures of a
+    profiled run are for shares only)."""
+    spies = []
+    if PY_SPY:
+        program, where = PY_SPY
+        for s in servers:
+            out = Path(where) / f"{label.replace(' ', '_').replace(',', '')}-{s.name}.txt"
+            command = [program, "record", "--gil", "-r", "100", "-f", "raw", "-p", str(s.pid), "-o", str(out)]
+            spies.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(1)  # attached
+    got = Timed()
+    pids = [s.pid for s in servers]
+    database = cpu_ticks(postgres_pids(DATABASE[0])) if DATABASE else {}
+    wall, server, own = time.monotonic(), cpu_seconds(pids), time.process_time()
+    try:
+        yield got
+    finally:
+        got.elapsed = time.monotonic() - wall
+        got.server_cpu = cpu_seconds(pids) - server
+        got.client_cpu = time.process_time() - own
+        if DATABASE:
+            after = cpu_ticks(list(database))
+            used = sum(after[pid] - database[pid] for pid in after)
+            got.database_cpu = used / os.sysconf("SC_CLK_TCK")
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait()
+
+
+def _say_cpu(label: str, what: str, n: int, t: Timed) -> None:
+    """Where the CPU went, per claim or event: the server's processes, PostgreSQL's, this one's."""
+    database = "" if t.database_cpu is None else f", PostgreSQL {1e6 * t.database_cpu / n:,.0f} µs"
+    say(
+        f"  {label}: {n:,} {what} in {t.elapsed:.1f} s; CPU per {what[:-1]}: server "
+        f"{1e6 * t.server_cpu / n:,.0f} µs ({100 * t.server_cpu / t.elapsed:.0f} % of a core){database}, "
+        f"load generator {1e6 * t.client_cpu / n:,.0f} µs"
+    )
+
+
 def _ingest(
     report: Report, servers: list[ServerProcess], url: str, n: int, devices: int, per_request: int, label: str
 ) -> float:
@@ -97,7 +201,9 @@ def _ingest(
             tokens.append(admin.device(store, f"till-{i}", servers[i % len(servers)].url)["token"])
         bodies = [event_bodies(ids[i::devices], per_request) for i in range(devices)]
         clients = [client(servers[i % len(servers)].url, t, connections=1) for i, t in enumerate(tokens)]
-        outcomes, latencies, elapsed = push_all(clients, bodies)
+        with timed(servers, f"ingest {label}") as t:
+            outcomes, latencies, elapsed = push_all(clients, bodies)
+        _say_cpu(label, "events", n, t)
         accepted = outcomes.get("accepted", 0)
         report.check(accepted == n, f"{label}: accepted {accepted:,} of {n:,}; outcomes {outcomes}")
         redeemed = admin.get(batch["id"])["metrics"]["redeemed"]
@@ -139,12 +245,13 @@ def _claims(report: Report, servers: list[ServerProcess], n: int, claimers: int,
                         refused[response.status_code] = refused.get(response.status_code, 0) + 1
 
         threads = [threading.Thread(target=worker, args=(h,)) for h in https]
-        t0 = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - t0
+        with timed(servers, f"claims {label}") as spent:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        elapsed = spent.elapsed
+        _say_cpu(label, "claims", n, spent)
         for h in https:
             h.close()
         report.check(made == n and not refused, f"{label}: {made:,} claims made, refused {refused or 'none'}")
@@ -261,6 +368,7 @@ def _postgresql(report: Report, work: Path, args: argparse.Namespace) -> None:
     pg = PostgresServer(durable=True).start()
     try:
         say(f"  PostgreSQL {pg.bin_dir.parent.name} on 127.0.0.1:{pg.port}, fsync on")
+        DATABASE[:] = [pg.data_dir]
         rates: dict[int, tuple[float, float]] = {}
         for processes in (1, 2):
             url = pg.create_database(f"bench_writers_{processes}")
@@ -292,13 +400,15 @@ def _postgresql(report: Report, work: Path, args: argparse.Namespace) -> None:
             "PostgreSQL claims, 2 processes", rates[2][1], "claims/s", (">=", TARGET_CLAIMS), fmt="{:,.0f}"
         )
     finally:
+        DATABASE.clear()
         pg.stop()
 
 
 def run(args: argparse.Namespace) -> Report:
     report = Report(NAME)
     kinds = {k.strip() for k in args.db.split(",")}
-    with WorkDir(NAME, keep=args.keep) as work:
+    with WorkDir(NAME, keep=args.keep or bool(args.py_spy)) as work:
+        PY_SPY[:] = [args.py_spy, str(work)] if args.py_spy else []
         if "postgresql" in kinds:
             _postgresql(report, work, args)
         if "sqlite" in kinds:

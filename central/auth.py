@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection
 
 from central.context import Context, get_context
 from central.db.schema import utcnow
@@ -39,7 +40,7 @@ ADMIN_TOKEN_ONLY_BOOTSTRAPS = (
 )
 
 
-def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("Send 'Authorization: Bearer TOKEN'.")
     return credentials.credentials
@@ -64,9 +65,8 @@ def _staff_actor(request: Request, ctx: Context, token: str) -> Actor:
 def _actor_of(request: Request, ctx: Context, token: str, holder: staff.TokenHolder | None) -> Actor:
     """The staff member holding `token` (`holder`, looked up already), or the error saying why not."""
     if holder is not None:
-        if holder.last_used_at is None or holder.last_used_at < utcnow() - timedelta(minutes=5):
-            with ctx.db.counter() as conn:  # 'staff token list' says when a token was last used, to 5 minutes
-                staff.note_use(conn, holder.token_id)
+        if _stale(holder):
+            note_token_use(ctx, holder.token_id)
         actor = Actor(holder.email, "staff", holder.role, client_address(request))
         request.state.actor = actor
         return actor
@@ -77,6 +77,11 @@ def _actor_of(request: Request, ctx: Context, token: str, holder: staff.TokenHol
     raise Unauthorized("The token is not valid, expired or was revoked.")
 
 
+def _stale(holder: staff.TokenHolder) -> bool:
+    """'staff token list' says when a token was last used, to 5 minutes: is a newer use to note?"""
+    return holder.last_used_at is None or holder.last_used_at < utcnow() - timedelta(minutes=5)
+
+
 def require_role(needed: Role):
     """A dependency: the staff member of this request's token, when their role allows `needed`."""
 
@@ -85,7 +90,7 @@ def require_role(needed: Role):
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
         ctx: Context = Depends(get_context),
     ) -> Actor:
-        actor = _staff_actor(request, ctx, _token(credentials))
+        actor = _staff_actor(request, ctx, bearer_token(credentials))
         assert actor.role is not None  # a staff member's actor has their role
         if not allows(actor.role, needed):
             raise RoleRefused(actor.role, needed, f"{request.method} {request.url.path}")
@@ -107,7 +112,7 @@ def require_admin_token(
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer), ctx: Context = Depends(get_context)
 ) -> None:
     """The bootstrap endpoint's: the shared admin token and nothing else."""
-    if not is_admin_token(ctx, _token(credentials)):
+    if not is_admin_token(ctx, bearer_token(credentials)):
         raise Unauthorized("Bootstrapping takes the server's admin token (admin_token in its settings).")
 
 
@@ -116,12 +121,39 @@ def require_device(
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ctx: Context = Depends(get_context),
 ) -> Device:
-    token = _token(credentials)
+    """The device of this request's token, its request counted against its rate limits."""
+    device = _known_device(ctx, bearer_token(credentials))
+    limit = limits(ctx.settings)
+    ratelimit.hit(ctx.db, limit.device_requests, device.id)
+    ratelimit.hit(ctx.db, limit.device_address, client_address(request))
+    return device
+
+
+def require_device_to_write(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ctx: Context = Depends(get_context),
+) -> Device:
+    """`require_device` for a request that writes: on SQLite its counts go into the request's own
+    write transaction (count_device_in), so that the one writer flushes once for the request, not
+    three times; on PostgreSQL they are counted here, in commits that do not wait for the disk."""
+    if not ctx.db.is_sqlite:
+        return require_device(request, credentials, ctx)
+    return _known_device(ctx, bearer_token(credentials))
+
+
+def count_device_in(conn: Connection, ctx: Context, request: Request, device: Device) -> None:
+    """Count a request of `device` (found by require_device_to_write) in `conn`, on SQLite."""
+    if ctx.db.is_sqlite:
+        limit = limits(ctx.settings)
+        ratelimit.hit_in(conn, limit.device_requests, device.id)
+        ratelimit.hit_in(conn, limit.device_address, client_address(request))
+
+
+def _known_device(ctx: Context, token: str) -> Device:
+    """The live device of `token`, or the error saying why not."""
     device = _device(ctx, token)
     if device is not None:
-        limit = limits(ctx.settings)
-        ratelimit.hit(ctx.db, limit.device_requests, device.id)
-        ratelimit.hit(ctx.db, limit.device_address, client_address(request))
         return device
     if is_admin_token(ctx, token):
         raise Forbidden("The admin token cannot be used as a device; enrol a device first.")
@@ -141,33 +173,52 @@ class Claimant:
     actor: Actor | None = None  # for the audit log: who claimed on behalf
 
 
-def claimant(
-    request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-    ctx: Context = Depends(get_context),
-) -> Claimant:
-    """A member's session (the claim page's cookie), an integration token issued by head office, or
-    a staff token of the campaigns role; nobody else claims (a claim token from a poster and a
-    made-up address are not enough)."""
-    if credentials is not None:
-        token = _token(credentials)
-        with ctx.db.read() as conn:  # one read for whichever holds the token
-            integration = integrations.for_token(conn, token)
-            device = None if integration is not None else device_for_token(conn, token)
-            holder = None if integration is not None or device is not None else staff.holder_of(conn, token)
-        if integration is not None:
-            return Claimant(
-                "integration",
-                integration.id,
-                actor=Actor(f"integration {integration.name}", "integration", None, client_address(request)),
-            )
-        if device is not None:
-            raise Forbidden("A device token cannot claim vouchers.")
-        actor = _actor_of(request, ctx, token, holder)
-        assert actor.role is not None  # a staff member's actor has their role
-        if not allows(actor.role, Role.CAMPAIGNS):
+@dataclass(frozen=True)
+class TokenClaimant:
+    """Who holds a claim's bearer token, found in the claim's own transaction; `note_use` names a
+    staff token whose use is to be noted ('staff token list' says when it was last used)."""
+
+    claimant: Claimant
+    note_use: str | None = None
+
+    def allowed(self) -> Claimant:
+        """The claimant, when they may claim on behalf of a member (staff: the campaigns role)."""
+        actor = self.claimant.actor
+        if actor is not None and actor.role is not None and not allows(actor.role, Role.CAMPAIGNS):
             raise RoleRefused(actor.role, Role.CAMPAIGNS, "a claim on behalf of a member")
-        return Claimant("staff", actor.name, actor=actor)
+        return self.claimant
+
+
+def token_claimant(conn: Connection, ctx: Context, token: str, address: str) -> TokenClaimant:
+    """The integration or the staff member that `token` stands for, read in `conn`: the claim's own
+    write transaction, so a token revoked before the claim is refused by it. A live token is found
+    by one indexed query on its own table (integration and staff tokens carry their prefix); a
+    device's is looked for only to say why it is refused."""
+    integration = integrations.for_token(conn, token)
+    if integration is not None:
+        actor = Actor(f"integration {integration.name}", "integration", None, address)
+        return TokenClaimant(Claimant("integration", integration.id, actor=actor))
+    holder = staff.holder_of(conn, token)
+    if holder is None:
+        if device_for_token(conn, token) is not None:
+            raise Forbidden("A device token cannot claim vouchers.")
+        if is_admin_token(ctx, token):
+            raise Forbidden(ADMIN_TOKEN_ONLY_BOOTSTRAPS, title="The admin token only bootstraps")
+        raise Unauthorized("The token is not valid, expired or was revoked.")
+    actor = Actor(holder.email, "staff", holder.role, address)
+    return TokenClaimant(
+        Claimant("staff", actor.name, actor=actor), holder.token_id if _stale(holder) else None
+    )
+
+
+def note_token_use(ctx: Context, token_id: str) -> None:
+    """Note that a staff token was used now (its own short write, see Database.counter)."""
+    with ctx.db.counter() as conn:
+        staff.note_use(conn, token_id)
+
+
+def member_claimant(request: Request, ctx: Context) -> Claimant:
+    """A member's session (the claim page's cookie), for themselves."""
     member = current_member(request, ctx)
     if member is None:
         raise Unauthorized(

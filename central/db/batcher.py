@@ -14,10 +14,16 @@ group's transaction (`defer_count`): a row lock taken at the start would make th
 process and worker wait for each other's whole transaction; taken last, they run side by side and
 queue only for the commit. On PostgreSQL several workers run groups at once (`workers`), so the
 statements of one group are not waiting for the disk flush of the one before.
+
+`run` blocks its thread until the commit; `run_async` is the same for a coroutine (an async
+endpoint hands its write over and waits without holding a thread of the pool).
+`group_memo` is a scratch dict for the group's transaction (what one write read that the next
+may reuse, such as a rate-limit counter's row), gone when the group ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import Counter
@@ -35,6 +41,7 @@ T = TypeVar("T")
 
 Flush = Callable[[Connection, Mapping[str, int]], None]
 _COUNTS = "group_counts"  # Connection.info key: {flush: Counter} while a group runs on it
+_MEMO = "group_memo"  # Connection.info key: the group's scratch dict (group_memo)
 
 
 def defer_count(conn: Connection, flush: Flush, key: str, n: int = 1) -> bool:
@@ -54,6 +61,14 @@ def deferred(conn: Connection, flush: Flush, key: str) -> int:
     return 0 if counts is None else counts.get(flush, Counter())[key]
 
 
+def group_memo(conn: Connection) -> dict[Any, Any] | None:
+    """The running group's scratch dict (None when `conn` runs no group): for values read in the
+    group's transaction that later writes of the group may use instead of reading them again.
+    Only values the group does not change itself belong here (its counts are deferred)."""
+    memo: dict[Any, Any] | None = conn.info.get(_MEMO)
+    return memo
+
+
 class WriteBatcher:
     def __init__(self, db: Database, *, most: int = 64, workers: int | None = None) -> None:
         self.db = db
@@ -67,6 +82,13 @@ class WriteBatcher:
     def run(self, work: Callable[[Connection], T]) -> T:
         """Run `work(conn)` in a write transaction shared with other writes; returns its result once
         committed, or raises what it raised (then nothing it wrote is kept)."""
+        return self._submit(work).result()
+
+    async def run_async(self, work: Callable[[Connection], T]) -> T:
+        """`run` for a coroutine: waits for the commit without blocking the event loop."""
+        return await asyncio.wrap_future(self._submit(work))
+
+    def _submit(self, work: Callable[[Connection], T]) -> Future[T]:
         done: Future[T] = Future()
         with self._cv:
             self._pending.append((work, done))
@@ -76,7 +98,7 @@ class WriteBatcher:
                 self._threads.append(worker)
                 worker.start()
             self._cv.notify()
-        return done.result()
+        return done
 
     def _loop(self) -> None:
         while True:
@@ -92,6 +114,7 @@ class WriteBatcher:
             with self.db.write() as conn:
                 counts: dict[Flush, Counter[str]] = {}
                 conn.info[_COUNTS] = counts
+                conn.info[_MEMO] = {}
                 try:
                     for work, done in round_:
                         before = {flush: Counter(c) for flush, c in counts.items()}
@@ -107,7 +130,7 @@ class WriteBatcher:
                             savepoint.commit()
                             outcomes.append((done, True, result))
                 finally:
-                    del conn.info[_COUNTS]
+                    del conn.info[_COUNTS], conn.info[_MEMO]
                 for flush, c in counts.items():
                     flush(conn, {key: c[key] for key in sorted(c) if c[key]})
         except Exception as exc:  # noqa: BLE001 (the commit itself failed: every write of it is lost)

@@ -14,13 +14,15 @@ integration token of head office names (a shop's own web site).
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from central.auth import Claimant, claimant
+from central.auth import Claimant, bearer, bearer_token, member_claimant, note_token_use, token_claimant
 from central.context import Context, get_context, json
-from central.limits import limits
+from central.limits import client_address, limits
 from central.members import session as member_session
 from central.members import templating, wording
 from central.members.claiming import claim_for, count_member_claim
@@ -49,35 +51,61 @@ templates = templating.templates  # the home page's (the member pages' templates
     "token issued by head office, for the member (an e-mail address) the body names. `already-claimed` "
     "carries the code only to the member's own session.",
 )
-def claim(
+async def claim(
     data: ClaimRequest,
     request: Request,
-    who: Claimant = Depends(claimant),
-    ctx: Context = Depends(get_context),
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
 ) -> Response:
-    member_id = _member_for(who, data.member_id)
-    if who.kind == "member":  # a member per address and per member
-        assert who.member_id is not None  # a member claims for themselves
-        count_member_claim(request, ctx, who.member_id)
+    """A claim with a token runs on the event loop and in its group commit only: the token's holder is
+    found in the group's transaction (db/batcher.py), so a claim costs no thread of the pool and no
+    transaction of its own (claims come by the thousand a second after a campaign mail)."""
+    ctx = get_context(request)
+    if credentials is None:
+        return json(await run_in_threadpool(_members_claim, data, request, ctx), 201)
+    token, address = bearer_token(credentials), client_address(request)
+    to_note: list[str] = []
 
     def claim_it(conn: Connection) -> service.Claimed:
-        if who.kind != "member":  # a token per token, counted with the claims of its group
-            ratelimit.hit_in_group(conn, limits(ctx.settings).claims_token, f"{who.kind}:{who.name}")
-        answer = service.claim(conn, data.claim_token, member_id, show_code=who.kind == "member")
-        if who.actor is not None:  # on behalf of a member: head office's record of who did it
-            audit.record(
-                conn,
-                who.actor,
-                "claim.on-behalf",
-                "voucher",
-                answer.voucher_id,
-                None,
-                {"member_id": member_id, "batch_id": answer.batch_id},
-            )
-        return answer
+        held = token_claimant(conn, ctx, token, address)
+        if held.note_use is not None:
+            to_note.append(held.note_use)
+        who = held.allowed()
+        return _claim(conn, ctx, who, _member_for(who, data.member_id), data.claim_token)
 
-    # committed with the claims arriving at the same moment: one flush for them all (db/batcher.py)
-    return json(ctx.grouped.run(claim_it), 201)
+    try:  # committed with the claims arriving at the same moment: one flush for them all
+        return json(await ctx.grouped.run_async(claim_it), 201)
+    finally:
+        if to_note:  # the token was used, whether or not the claim was made
+            await run_in_threadpool(note_token_use, ctx, to_note[0])
+
+
+def _members_claim(data: ClaimRequest, request: Request, ctx: Context) -> service.Claimed:
+    """A signed-in member's claim for themselves, counted per address and per member."""
+    who = member_claimant(request, ctx)
+    member_id = _member_for(who, data.member_id)
+    assert who.member_id is not None  # a member claims for themselves
+    count_member_claim(request, ctx, who.member_id)
+    return ctx.grouped.run(lambda conn: _claim(conn, ctx, who, member_id, data.claim_token))
+
+
+def _claim(
+    conn: Connection, ctx: Context, who: Claimant, member_id: str, claim_token: str
+) -> service.Claimed:
+    """The claim, in a group's transaction: a token's claims counted with the claims of its group."""
+    if who.kind != "member":
+        ratelimit.hit_in_group(conn, limits(ctx.settings).claims_token, f"{who.kind}:{who.name}")
+    answer = service.claim(conn, claim_token, member_id, show_code=who.kind == "member")
+    if who.actor is not None:  # on behalf of a member: head office's record of who did it
+        audit.record(
+            conn,
+            who.actor,
+            "claim.on-behalf",
+            "voucher",
+            answer.voucher_id,
+            None,
+            {"member_id": member_id, "batch_id": answer.batch_id},
+        )
+    return answer
 
 
 def _member_for(who: Claimant, named: str | None) -> str:

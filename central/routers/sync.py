@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from central import metrics
-from central.auth import require_device
+from central.auth import count_device_in, require_device, require_device_to_write
 from central.context import Context, get_context, json
 from central.db.schema import utcnow
 from central.limits import client_address, limits
@@ -82,9 +82,13 @@ def _read(ctx: Context, store_id: str, cursor: int, size: int) -> dict:
     "/sync/events", response_model=EventsResponse, summary="Upload up to 1000 events; one result each"
 )
 def upload_events(
-    data: EventsRequest, device: Device = Depends(require_device), ctx: Context = Depends(get_context)
+    data: EventsRequest,
+    request: Request,
+    device: Device = Depends(require_device_to_write),
+    ctx: Context = Depends(get_context),
 ) -> Response:
-    with ctx.db.write() as conn:
+    with ctx.db.write() as conn:  # on SQLite, the device's request counted in it: one commit
+        count_device_in(conn, ctx, request, device)
         results = ledger.ingest(conn, device, data.events)
     metrics.count_ingest(results)
     return json({"results": results})

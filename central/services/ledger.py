@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from central.db.engine import next_seq, next_seqs
@@ -36,7 +36,7 @@ from central.services.ledger_rows import (
     Result,
     bind_processors,
     event_record,
-    insert_values,
+    insert_rows,
     new_row,
     result_of,
 )
@@ -97,33 +97,41 @@ def ingest(conn: Connection, device: Device, batch_events: list[Event]) -> list[
         _prefetch_vouchers(conn, req, batch_events)  # locks them until the end of the transaction
         with conn.begin_nested() as savepoint:
             results, new_rows = _decide_all(conn, req, device, batch_events, tz, now)
-            stored = _insert_new(conn, new_rows)
-            if len(stored) == len(new_rows):
+            if _insert_new(conn, new_rows):
                 _write_changes(conn, req, new_rows)
                 return results
             savepoint.rollback()  # some ids are there already (sent twice at once): again, knowing them
-        missing = [r["id"] for r in new_rows if r["id"] not in stored]
-        for row in conn.execute(select(events).where(events.c.id.in_(missing))).mappings():
+        ids = [r["id"] for r in new_rows]  # those there now were there before this request
+        for row in conn.execute(select(events).where(events.c.id.in_(ids))).mappings():
             firsts[row["id"]] = row  # committed, so the next round finds every one of them
 
 
-def _insert_new(conn: Connection, rows: list[LedgerRow]) -> set[str]:
-    """Insert the request's new ledger rows, straight to the driver in one statement; returns the
-    ids stored (an id already there is left alone)."""
+def _insert_new(conn: Connection, rows: list[LedgerRow]) -> bool:
+    """Insert the request's new ledger rows, straight to the driver; False when an id was there
+    already (that row is left alone). PostgreSQL takes them in one statement; SQLite runs one
+    prepared statement for each (executemany: less work for it than one of 11,000 parameters)."""
     if not rows:
-        return set()
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    one = "(" + ", ".join([mark] * len(COLUMNS)) + ")"
-    sql = (
-        f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES {', '.join([one] * len(rows))} "
-        "ON CONFLICT (id) DO NOTHING RETURNING id"
-    )
+        return True
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(sql, insert_values(conn.dialect, rows))
-        return {r[0] for r in cursor.fetchall()}
+        if conn.dialect.name == "sqlite":
+            cursor.executemany(_SQLITE_INSERT, insert_rows(conn.dialect, rows))
+            return cursor.rowcount == len(rows)
+        one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+        sql = (
+            f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES {', '.join([one] * len(rows))} "
+            "ON CONFLICT (id) DO NOTHING RETURNING id"
+        )
+        cursor.execute(sql, [v for row in insert_rows(conn.dialect, rows) for v in row])
+        return len(cursor.fetchall()) == len(rows)
     finally:
         cursor.close()
+
+
+_SQLITE_INSERT = (
+    f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    "ON CONFLICT (id) DO NOTHING"
+)
 
 
 def _decide_all(
@@ -211,33 +219,46 @@ def _repeat(first: AnyRow, device: Device, now: datetime) -> Result:
     }
 
 
-_PREFETCH = (  # built once: a push names hundreds of vouchers, a request builds no SQL for them
-    select(*[getattr(vouchers.c, name) for name in VoucherRow.__annotations__])
-    .where(
-        vouchers.c.batch_id == bindparam("batch"), vouchers.c.serial.in_(bindparam("serials", expanding=True))
-    )
-    .order_by(vouchers.c.serial)
-    .with_for_update()
-)
-
-
 def _prefetch_vouchers(conn: Connection, req: _Request, batch_events: list[Event]) -> None:
     """Every voucher the events name, by primary key, locked for the rest of the transaction
     (PostgreSQL; SQLite's writer is alone): one query per batch (a row-value IN list would make
-    SQLite scan the whole table)."""
+    SQLite scan the whole table), straight to the driver, its rows as plain tuples."""
     by_batch: dict[str, set[int]] = {}
     for event in batch_events:
         if event.voucher_id and (key := _key(req, event.voucher_id)):
             by_batch.setdefault(key[0], set()).add(key[1])
-    for batch_id, serials in sorted(by_batch.items()):  # in key order: see db/engine.py
-        ordered = sorted(serials)
-        for start in range(0, len(ordered), 500):
-            found = conn.execute(_PREFETCH, {"batch": batch_id, "serials": ordered[start : start + 500]})
-            for row in found.all():  # plain rows: a mapping per row costs more than the row
-                req.vouchers[(row[0], row[1])] = dict(zip(_VOUCHER_COLUMNS, row, strict=True))  # type: ignore[assignment]
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    used_at = _VOUCHER_COLUMNS.index("used_at")
+    to_utc = vouchers.c.used_at.type.dialect_impl(conn.dialect).result_processor(
+        conn.dialect, None
+    )  # aware UTC, as SQLAlchemy reads it
+    cursor = conn.connection.cursor()
+    try:
+        for batch_id, serials in sorted(by_batch.items()):  # in key order: see db/engine.py
+            ordered = sorted(serials)
+            for start in range(0, len(ordered), 500):
+                chunk = ordered[start : start + 500]
+                cursor.execute(
+                    _PREFETCH_SQL.format(
+                        marks=", ".join([mark] * len(chunk)), m=mark, lock="" if sqlite else " FOR UPDATE"
+                    ),
+                    (batch_id, *chunk),
+                )
+                for row in cursor.fetchall():
+                    voucher = dict(zip(_VOUCHER_COLUMNS, row, strict=True))
+                    if voucher["used_at"] is not None and to_utc is not None:
+                        voucher["used_at"] = to_utc(row[used_at])
+                    req.vouchers[(row[0], row[1])] = voucher  # type: ignore[assignment]
+    finally:
+        cursor.close()
 
 
-_VOUCHER_COLUMNS = tuple(VoucherRow.__annotations__)  # _PREFETCH's columns, batch_id and serial first
+_VOUCHER_COLUMNS = tuple(VoucherRow.__annotations__)  # the prefetch's columns, batch_id and serial first
+_PREFETCH_SQL = (
+    f"SELECT {', '.join(_VOUCHER_COLUMNS)} FROM vouchers WHERE batch_id = {{m}} AND serial IN ({{marks}}) "
+    "ORDER BY serial{lock}"
+)
 
 
 def _key(req: _Request, vid: str) -> tuple[str, int] | None:

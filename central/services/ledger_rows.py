@@ -2,7 +2,7 @@
 result an event gets, and the record of an event that the API and the dashboard show.
 
 `new_row` is the one place a ledger row is built (a till's event, a member's MARK AS USED, a staff
-change); `result_of` the one place its result is. `insert_values` turns rows into the plain
+change); `result_of` the one place its result is. `insert_rows` turns rows into the plain
 tuples the hot path of ingest sends to the driver.
 """
 
@@ -157,19 +157,20 @@ def bind_processors(
     return found
 
 
-def insert_values(dialect: Dialect, rows: Sequence[LedgerRow]) -> list[Any]:
-    """The rows' values in column order, flattened, each converted as SQLAlchemy would bind it
-    (aware datetimes to the database's UTC form): plain values for the driver."""
+def insert_rows(dialect: Dialect, rows: Sequence[LedgerRow]) -> list[tuple[Any, ...]]:
+    """The rows' values in column order, one tuple a row, each converted as SQLAlchemy would bind
+    it (aware datetimes to the database's UTC form): plain values for the driver."""
     processors = bind_processors(dialect, events, COLUMNS)
-    out: list[Any] = []
+    out: list[tuple[Any, ...]] = []
     done: dict[tuple[int, Any], Any] = {}  # a request's rows share times (received_at): converted once
     for row in rows:
         values = list(_in_order(row))
         for i, process in processors:
             value = values[i]
             if value is not None:
-                if (i, value) not in done:
-                    done[(i, value)] = process(value)
-                values[i] = done[(i, value)]
-        out.extend(values)
+                key = (i, value)
+                if key not in done:
+                    done[key] = process(value)
+                values[i] = done[key]
+        out.append(tuple(values))
     return out

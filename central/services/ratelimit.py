@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, case, delete, literal, select
+from sqlalchemy import Connection, bindparam, case, delete, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from central.db.batcher import defer_count, deferred
+from central.db.batcher import defer_count, deferred, group_memo
 from central.db.engine import Database
 from central.db.schema import UTCDateTime, rate_limits, utcnow
 from vouchers.errors import VoucherError
@@ -82,11 +82,27 @@ def _upsert(sqlite: bool, key: str, seconds: int, n: int, now: datetime):
 
 def hit(db: Database, limit: Limit, subject: str) -> None:
     """Count one request of `subject`; RateLimited when it is over the limit (the hit still counts)."""
-    now = utcnow()
     with db.counter() as conn:
-        hits, start = conn.execute(_upsert(db.is_sqlite, _key(limit, subject), limit.seconds, 1, now)).one()
-    if hits > limit.hits:
-        raise limit.refused(_retry_after(limit, start, now))
+        refused = _count(conn, limit, subject)
+    if refused is not None:
+        raise refused
+
+
+def hit_in(conn: Connection, limit: Limit, subject: str) -> None:
+    """`hit` in the caller's write transaction, committed with what the request writes: on SQLite,
+    whose one writer would otherwise wait for a commit of its own for each count (a disk flush).
+    A refused request's hit goes back with the rest of it, which changes nothing: its window is
+    at the limit already, and stays there until it ends."""
+    refused = _count(conn, limit, subject)
+    if refused is not None:
+        raise refused
+
+
+def _count(conn: Connection, limit: Limit, subject: str) -> RateLimited | None:
+    now = utcnow()
+    sqlite = conn.dialect.name == "sqlite"
+    hits, start = conn.execute(_upsert(sqlite, _key(limit, subject), limit.seconds, 1, now)).one()
+    return limit.refused(_retry_after(limit, start, now)) if hits > limit.hits else None
 
 
 def hit_in_group(conn: Connection, limit: Limit, subject: str) -> None:
@@ -94,14 +110,20 @@ def hit_in_group(conn: Connection, limit: Limit, subject: str) -> None:
     checked now and written once for the whole group just before it commits, so the writes of one
     subject (an integration's thousands of claims) do not each wait on the counter row's lock and
     a disk flush. Groups running at the same moment may together let a few more through than the
-    limit (as many as they hold); a refused write counts nothing."""
+    limit (as many as they hold); a refused write counts nothing. The counter's row is read once a
+    group: the group writes it only at its end, so every write of the group would read the same
+    (bar another group's commit meanwhile, which the same slack covers)."""
     key = _key(limit, subject)
     flush = _flusher(limit.seconds)
     now = utcnow()
-    row = conn.execute(
-        select(rate_limits.c.hits, rate_limits.c.window_start).where(rate_limits.c.key == key)
-    ).first()
-    start, counted = (now, 0) if row is None else (row.window_start, row.hits)
+    memo = group_memo(conn)
+    read = None if memo is None else memo.get(("rate-limit", key))
+    if read is None:
+        row = conn.execute(_COUNTED, {"key": key}).first()
+        read = (now, 0) if row is None else (row.window_start, row.hits)
+        if memo is not None:
+            memo[("rate-limit", key)] = read
+    start, counted = read
     if start <= now - timedelta(seconds=limit.seconds):  # the window is over: a new one starts
         start, counted = now, 0
     if counted + deferred(conn, flush, key) + 1 > limit.hits:
@@ -109,6 +131,8 @@ def hit_in_group(conn: Connection, limit: Limit, subject: str) -> None:
     if not defer_count(conn, flush, key):
         flush(conn, {key: 1})
 
+
+_COUNTED = select(rate_limits.c.hits, rate_limits.c.window_start).where(rate_limits.c.key == bindparam("key"))
 
 _FLUSHERS: dict[int, Callable[[Connection, Mapping[str, int]], None]] = {}
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from support.api import member_sign_in
 
-from central.services import integrations
+from central.services import integrations, staff
+from harness.server import CHEAP_HASHES, STAFF_EMAIL
 
 
 def _claim(api, batch, member, expect, **kw):
@@ -78,6 +79,33 @@ def test_an_integration_token_claims_on_behalf_of_a_member_until_revoked(api, cl
     [listed] = api.call("GET", "/integration-tokens", 200).json()
     api.call("POST", f"/integration-tokens/{listed['id']}/revoke", 200)
     _claim(api, batch, "late@example.com", 401, token=token)
+
+
+def test_a_staff_tokens_claims_stop_at_its_revocation_and_its_use_is_noted(api, client):
+    """A token's holder is found in the claim's own transaction (routers/claims.py): the claim after a
+    revocation is refused, a viewer's token is refused by its role with its use noted all the same,
+    and a device's token is told so."""
+    batch = api.batch(5)
+    db = client.app.state.context.db
+    with db.write() as conn:
+        campaigns = staff.create_token(conn, STAFF_EMAIL, "campaign", 30)
+        staff.add(conn, "viewer@example.com", "a viewer's password", role="viewer", log2_n=CHEAP_HASHES)
+        viewer = staff.create_token(conn, "viewer@example.com", "look", 30)
+    assert _claim(api, batch, "one@example.com", 201, token=campaigns.token).json()["batch_id"] == batch["id"]
+    refused = _claim(api, batch, "two@example.com", 403, token=viewer.token).json()
+    assert "campaigns" in refused["detail"]
+    with db.read() as conn:
+        used = {t.id: t.last_used_at for t in staff.list_tokens(conn)}
+    assert used[campaigns.id] is not None and used[viewer.id] is not None
+    device = api.device(api.store("s1")["id"])
+    assert (
+        "device token cannot claim"
+        in _claim(api, batch, "three@example.com", 403, token=device["token"]).text
+    )
+    with db.write() as conn:
+        staff.revoke_token(conn, campaigns.id)
+    _claim(api, batch, "four@example.com", 401, token=campaigns.token)
+    assert api.get(batch["id"])["metrics"]["claimed"] == 1
 
 
 @pytest.mark.parametrize("member", ["ann", "ann@example", "an n@example.com", "a@b@example.com", ""])

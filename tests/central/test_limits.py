@@ -5,10 +5,12 @@ Retry-After; counted in the database, so that every server process counts togeth
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from support.api import CHEAP_HASHES, DEFAULT_LIMITS, Api, make_settings, member_sign_in, sign_in_token
 
 from central.app import create_app
@@ -170,6 +172,36 @@ def test_the_device_api_is_limited_per_device(database_url, mail_server):
         assert {a.status_code for a in answers[:5]} == {200}
         assert 0 < _limited(answers[5]) <= 60
         assert answers[5].json()["retry_after"] == int(answers[5].headers["retry-after"])
+
+
+def test_uploads_are_limited_per_device_and_a_refused_upload_records_nothing(database_url, mail_server):
+    """On SQLite an upload's counts go with its events, in one transaction (auth.count_device_in):
+    the limit holds, and the upload refused leaves no event behind."""
+    settings = make_settings(
+        database_url, **{**DEFAULT_LIMITS, "device_requests_per_minute": 3}, **mail_server.settings()
+    )
+    with TestClient(create_app(settings)) as client:
+        api = Api(client)
+        api.store("s1")
+        device = api.device("s1")
+
+        def upload(n: int):
+            event = {
+                "id": str(uuid.UUID(int=n)),
+                "kind": "redeem",
+                "voucher_id": "b_NONE.1",
+                "at": "2026-01-01T10:00:00+00:00",
+                "device_seq": n,
+            }
+            return api.call("POST", "/sync/events", token=device["token"], json={"events": [event]})
+
+        answers = [upload(n) for n in range(1, 5)]
+        assert [a.status_code for a in answers[:3]] == [200] * 3
+        assert 0 < _limited(answers[3]) <= 60
+        assert api.call("GET", "/sync/snapshot?cursor=0", token=device["token"]).status_code == 429
+        with client.app.state.context.db.read() as conn:
+            ids = set(conn.execute(text("SELECT id FROM events")).scalars())
+        assert ids == {str(uuid.UUID(int=n)) for n in range(1, 4)}
 
 
 def test_every_server_process_counts_together(database_url, mail_server):
