@@ -26,6 +26,7 @@ from vouchers.emails import fold
 from vouchers.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from vouchers.roles import Role
 from vouchers.secrets_hash import LOG2_N, hash_secret, needs_rehash, secret_matches
+from vouchers.wording import said
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1000
@@ -114,9 +115,13 @@ def check_email(email: str) -> str:
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput([FieldError("password", f"A password needs at least {MIN_PASSWORD} characters.")])
+        raise InvalidInput(
+            [FieldError("password", said("A password needs at least {n} characters.", n=MIN_PASSWORD))]
+        )
     if len(password) > MAX_PASSWORD:
-        raise InvalidInput([FieldError("password", f"A password has at most {MAX_PASSWORD} characters.")])
+        raise InvalidInput(
+            [FieldError("password", said("A password has at most {n} characters.", n=MAX_PASSWORD))]
+        )
 
 
 hash_password = hash_secret
@@ -340,7 +345,7 @@ def set_disabled(conn: Connection, email: str, disabled: bool) -> DisabledChange
 def create_token(conn: Connection, email: str, name: str, days: int) -> NewToken:
     """A new personal API token for this account, shown once (only its hash is kept)."""
     if not 1 <= days <= MAX_TOKEN_DAYS:
-        raise InvalidInput([FieldError("days", f"A token lasts 1 to {MAX_TOKEN_DAYS} days.")])
+        raise InvalidInput([FieldError("days", said("A token lasts 1 to {n} days.", n=MAX_TOKEN_DAYS))])
     row = _by_email(conn, email)
     now = utcnow()
     token = TOKEN_PREFIX + new_token()
