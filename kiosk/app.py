@@ -25,10 +25,9 @@ from localdb import identity as identity_file
 from localdb import notices
 from localdb import wording as store_words
 from localdb.connect import open_reader
-from localdb.errors import DamagedFile, DiskFull, LocalDatabaseError, translate
+from localdb.errors import DamagedFile, DiskFull, LocalDatabaseError
 from localdb.journal import Journal
 from localdb.till import Outcome, Till
-from vouchers.errors import VoucherError
 from vouchers.verdict import Verdict
 from vouchers.wording import N_, said
 from words import Words
@@ -295,9 +294,7 @@ class Kiosk:
     def _problem(self, exc: BaseException, path: Path | None = None) -> str:
         """A problem with the till's files, in the till's words (localdb.wording.error); an error
         of SQLite or the system first put in words about `path` (the replica by default)."""
-        if not isinstance(exc, VoucherError):
-            exc = translate(exc, path or self._replica_path)
-        return store_words.error(self.words(), exc)
+        return store_words.file_problem(self.words(), exc, path or self._replica_path)
 
     def close(self) -> None:
         """Close the files once no worker uses them: closing a SQLite connection that another thread

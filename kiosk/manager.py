@@ -25,7 +25,7 @@ from pathlib import Path
 from kiosk import wording
 from localdb import wording as store_words
 from localdb.connect import open_reader
-from localdb.errors import LocalDatabaseError, translate
+from localdb.errors import LocalDatabaseError
 from localdb.journal import Journal, JournalEvent
 from localdb.notices import LayoutNotice
 from localdb.settings import StoreHostSettings
@@ -171,13 +171,6 @@ def revert(
     )
 
 
-def _problem(words: Words, exc: BaseException, settings: StoreHostSettings) -> str:
-    """A problem reading the till's files, in words (localdb.wording.error)."""
-    if not isinstance(exc, LocalDatabaseError):
-        exc = translate(exc, settings.replica_path)
-    return store_words.error(words, exc)
-
-
 @contextmanager
 def reading(settings: StoreHostSettings) -> Iterator[Till]:
     """A Till on read-only connections of its own, closed after: the manager's long reads hold no
@@ -233,7 +226,10 @@ def find(settings: StoreHostSettings, key: bytes, text: str, now: datetime, word
             history = till.history(found.voucher.id if found else None, hashed)
     except (LocalDatabaseError, sqlite3.Error, OSError) as exc:
         raise ValueError(
-            words.gettext("The till's files cannot be read: {detail}", detail=_problem(words, exc, settings))
+            words.gettext(
+                "The till's files cannot be read: {detail}",
+                detail=store_words.file_problem(words, exc, settings.replica_path),
+            )
         ) from exc
     return Found(code, found, verdict, tuple(history), tz, store_id, layouts)
 
@@ -405,7 +401,7 @@ def export(
         raise ValueError(
             words.gettext(
                 "Not exported: the till's files cannot be read ({detail})",
-                detail=_problem(words, exc, settings),
+                detail=store_words.file_problem(words, exc, settings.replica_path),
             )
         ) from exc
     return Exported(path, rows)

@@ -11,8 +11,10 @@ own `words()` and `details()` call them with `ENGLISH`), so the two cannot drift
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from localdb.errors import translate
 from vouchers.errors import VoucherError
 from vouchers.layouts import BY_ID
 from vouchers.wording import N_, Said
@@ -237,3 +239,9 @@ def error_detail(words: Words, exc: VoucherError) -> str:
 def error(words: Words, exc: VoucherError) -> str:
     """'<title>: <detail>', both in the person's language."""
     return words.gettext("{title}: {detail}", title=error_title(words, exc), detail=error_detail(words, exc))
+
+
+def file_problem(words: Words, exc: BaseException, path: Path) -> str:
+    """A problem with the till's files in words: SQLite's or the system's error first put in words
+    about `path` (localdb.errors.translate), a VoucherError as raised."""
+    return error(words, exc if isinstance(exc, VoucherError) else translate(exc, path))

@@ -24,6 +24,17 @@ CORE_ERRORS = (
     "vouchers/ids.py",
 )
 
+# head office's services and request models whose errors are kept with their facts, worded by the
+# dashboard and the command line alike
+SERVICE_ERRORS = (
+    "central/services/batches.py",
+    "central/services/vouchers.py",
+    "central/services/customers.py",
+    "central/services/problems.py",
+    "central/services/staff.py",
+    "central/schemas.py",
+)
+
 # each domain's files, as globs from the repository's root
 SOURCES: dict[str, tuple[str, ...]] = {
     "verdicts": ("vouchers/codes.py", "words/verdicts.py"),
@@ -42,12 +53,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "dashboard": (
         "central/templates/dashboard/**/*.html",
         "central/web/**/*.py",
-        "central/services/batches.py",
-        "central/services/vouchers.py",
-        "central/services/customers.py",
-        "central/services/problems.py",
-        "central/services/staff.py",
-        "central/schemas.py",
+        *SERVICE_ERRORS,
         *CORE_ERRORS,
         "words/ages.py",
     ),
@@ -56,12 +62,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
         "configfile/**/*.py",
         "central/settings.py",
         "central/services/backup.py",
-        "central/services/batches.py",
-        "central/services/vouchers.py",
-        "central/services/customers.py",
-        "central/services/problems.py",
-        "central/services/staff.py",
-        "central/schemas.py",
+        *SERVICE_ERRORS,
         "central/demo.py",
         "harness/demo.py",
         *CORE_ERRORS,
