@@ -30,7 +30,7 @@ from sync.errors import SyncError
 from sync.report import error_line, since
 from vouchers.errors import ConfigError, VoucherError
 from vouchers.wording import N_
-from words import SOURCE, Words, from_environment, words_for
+from words import SOURCE, Words, from_environment, speak_argparse, words_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser(words: Words | None = None) -> argparse.ArgumentParser:
     """The program's parser, its help worded in `words` (English when not given)."""
     w = words or words_for(SOURCE, "store")
+    speak_argparse(w)
     parser = argparse.ArgumentParser(
         prog="voucher-hub",
         description=w.gettext(

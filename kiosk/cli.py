@@ -22,12 +22,13 @@ from localdb.journal import Journal
 from localdb.till import Till
 from vouchers.errors import VoucherError
 from vouchers.verdict import Verdict
-from words import Words
+from words import Words, speak_argparse
 
 
 def main(argv: list[str] | None = None) -> int:
     words = _words_before_parsing(argv)  # the help and the errors in the till's language too
     _ = words.gettext
+    speak_argparse(words)
     parser = argparse.ArgumentParser(
         prog="voucher-kiosk",
         description=_(

@@ -29,7 +29,7 @@ from sync.client import SyncClient
 from sync.settings import AgentSettings, load_settings
 from vouchers.errors import VoucherError
 from vouchers.wording import N_
-from words import SOURCE, Words, from_environment, words_for
+from words import SOURCE, Words, from_environment, speak_argparse, words_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +62,7 @@ COMMANDS = (
 def build_parser(words: Words | None = None) -> argparse.ArgumentParser:
     """The program's parser, its help worded in `words` (English when not given)."""
     w = words or words_for(SOURCE, "store")
+    speak_argparse(w)
     parser = argparse.ArgumentParser(
         prog="voucher-sync",
         description=w.gettext(

@@ -7,6 +7,7 @@ them. This package imports Babel, the standard library and the core's value type
 """
 
 from words.catalogues import DOMAINS
+from words.commandline import speak_argparse
 from words.language import LANGUAGES, SOURCE, from_environment, language_of, negotiate, normal_locale
 from words.wording import Words, words_for
 
@@ -19,5 +20,6 @@ __all__ = [
     "language_of",
     "negotiate",
     "normal_locale",
+    "speak_argparse",
     "words_for",
 ]

@@ -26,6 +26,7 @@ DOMAINS: Final[dict[str, str]] = {
     "members": "the member and claim pages",
     "dashboard": "head office's dashboard",
     "central": "head office's command line",
+    "argparse": "the words argparse writes itself in every command line: usage, options, its errors",
 }
 
 

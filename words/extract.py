@@ -7,6 +7,7 @@ by name only when there are templates to read.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,7 +68,11 @@ SOURCES: dict[str, tuple[str, ...]] = {
         "harness/demo.py",
         *CORE_ERRORS,
     ),
+    "argparse": (),  # Python's own argparse module (LIBRARY)
 }
+# a domain read from a module of Python's standard library: argparse writes its own words (usage:,
+# options:, its error lines) through gettext, in the running Python's version of them
+LIBRARY: dict[str, str] = {"argparse": "argparse"}
 KEYWORDS = {**DEFAULT_KEYWORDS, "said": None}  # vouchers.wording.said: a message kept with its facts
 JINJA = "jinja2.ext:babel_extract"
 COMMENT_TAGS = ("TRANSLATORS:",)
@@ -76,6 +81,10 @@ PROJECT = "voucher-kiosk"
 
 def files(domain: str, root: Path) -> Iterator[Path]:
     """The source files of one domain, in a stable order."""
+    if domain in LIBRARY:
+        spec = importlib.util.find_spec(LIBRARY[domain])
+        if spec is not None and spec.origin:
+            yield Path(spec.origin)
     seen: set[Path] = set()
     for pattern in SOURCES[domain]:
         for path in sorted(root.glob(pattern)):
@@ -95,6 +104,6 @@ def extract(domain: str, root: Path) -> Catalog:
             method, path, keywords=KEYWORDS, comment_tags=COMMENT_TAGS, strip_comment_tags=True
         )
         for lineno, message, comments, context in found:
-            where = (path.relative_to(root).as_posix(), lineno)
+            where = (path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name, lineno)
             template.add(message, None, [where], auto_comments=comments, context=context)
     return template

@@ -24,7 +24,7 @@ from central.cli.tree import Command, Group
 from central.client import ApiError
 from configfile.version import add_version_argument
 from vouchers.errors import VoucherError
-from words import SOURCE, Words, from_environment, words_for
+from words import SOURCE, Words, from_environment, speak_argparse, words_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +58,7 @@ def build_tree(words: Words | None = None) -> Group:
     """The program's parser and, in `registry`, every command and group under it, worded in
     `words` (English when not given); every command's arguments carry them as `args.words`."""
     words = words or words_for(SOURCE, "central")
+    speak_argparse(words)
     parser = argparse.ArgumentParser(
         prog="voucher-central",
         description=words.gettext(

@@ -21,8 +21,8 @@ from words.catalogues import po_text, translations
 from words.extract import extract
 
 ROOT = Path(__file__).resolve().parents[2]
-# str.format fields ({store}, {n:,}) and %-style ones (%(name)s)
-PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}|%\((\w+)\)[sdifr]")
+# str.format fields ({store}, {n:,}) and %-style ones, named (%(name)s) or in order (%s, argparse's)
+PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}|%(?:\((\w+)\))?([sdifr])")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,16 @@ def templates() -> dict[str, Catalog]:
 
 def placeholders(texts: str | tuple[str, ...] | list[str] | None) -> set[str]:
     forms = [texts] if isinstance(texts, str) else list(texts or [])
-    return {a or b for text in forms for a, b in PLACEHOLDER.findall(text)}
+    found = set()
+    for text in forms:
+        in_order = 0
+        for brace, named, kind in PLACEHOLDER.findall(text.replace("%%", "")):
+            if not kind or named:  # {store} or %(store)s
+                found.add(named or brace)
+            else:  # the n-th of those filled in order, of its kind
+                in_order += 1
+                found.add(f"%{kind} #{in_order}")
+    return found
 
 
 def key(message: Message) -> tuple[str | None, str]:

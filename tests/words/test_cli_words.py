@@ -116,13 +116,23 @@ def test_json_answers_are_the_same_in_every_locale(office):
     assert json.loads(answers[C])["id"] == "json-shop"
 
 
-def test_help_is_worded_and_argparse_s_own_words_stay(office):
+def test_help_and_argparse_s_own_words_are_worded(office):
     spanish = run("voucher-central", "store", "--help", lang=SPANISH)
     assert spanish.returncode == 0 and "tiendas, códigos de registro y dispositivos" in spanish.stdout
+    assert (
+        spanish.stdout.startswith("uso: voucher-central store")
+        and "mostrar esta ayuda y salir" in spanish.stdout
+    )
     french = run("voucher-central", "batch", "create", "--help", lang=FRENCH)
     assert "votre nom pour la campagne" in french.stdout and "--identifier" in french.stdout
+    assert french.stdout.startswith("utilisation : ") and "\noptions:\n" in french.stdout
+    german = run("voucher-central", "batch", "create", lang=GERMAN)
+    assert (
+        german.returncode == 2
+        and "voucher-central batch create: Fehler: diese Argumente fehlen: --identifier" in german.stderr
+    )
     english = run("voucher-central", "store", "--help", lang=C)
-    assert "stores, enrolment codes and devices" in english.stdout
+    assert "stores, enrolment codes and devices" in english.stdout and english.stdout.startswith("usage: ")
 
 
 # --- voucher-sync ----------------------------------------------------------------------------
@@ -328,7 +338,7 @@ def test_hub_status_and_its_errors(tmp_path):
     }
     assert as_json[GERMAN] == as_json[C]
     help_text = run("voucher-hub", "enrol", "--help", lang=FRENCH).stdout
-    assert "inscrire ce hub" in help_text.lower() and "usage:" in help_text
+    assert "inscrire ce hub" in help_text.lower() and help_text.startswith("utilisation : voucher-hub enrol")
 
 
 # --- the report's English is the judgement's -------------------------------------------------
@@ -412,3 +422,40 @@ def test_durations_follow_the_till_s_units_in_each_language():
         assert report.ago(english, delta) == ago(delta)
     assert report.ago(words_for("fr", "store"), timedelta(hours=5)) == "il y a 5 heures"
     assert report.ago(words_for("de", "store"), timedelta(days=3)) == "vor 3 Tagen"
+
+
+# --- argparse's own words -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "usage", "error"),
+    [
+        (
+            "fr",
+            "utilisation : voucher-hub",
+            "voucher-hub : erreur : argument COMMANDE : choix invalide : 'nope' (possibles : 'enrol'",
+        ),
+        (
+            "de",
+            "Aufruf: voucher-hub",
+            "voucher-hub: Fehler: Argument BEFEHL: ungültige Auswahl: 'nope' (möglich: 'enrol'",
+        ),
+        (
+            "es",
+            "uso: voucher-hub",
+            "voucher-hub: error: argumento COMANDO: opción no válida: 'nope' (elija entre 'enrol'",
+        ),
+        ("en", "usage: voucher-hub", "voucher-hub: error: argument COMMAND: invalid choice: 'nope'"),
+    ],
+)
+def test_argparse_writes_its_words_in_the_language_of_the_parser_built_last(capsys, lang, usage, error):
+    """One process building parsers in several languages (as the tests do): each speaks its own."""
+    from hub.cli import build_parser
+    from words import words_for
+
+    build_parser(words_for("de", "store"))  # another language first
+    parser = build_parser(words_for(lang, "store"))
+    assert parser.format_usage().startswith(usage)
+    with pytest.raises(SystemExit) as stopped:
+        parser.parse_args(["nope"])
+    assert stopped.value.code == 2 and error in capsys.readouterr().err
