@@ -95,6 +95,42 @@ def loss(words: Words, lost: JournalLoss) -> str:
 
 # --- conflicts and rejections ---------------------------------------------------------------------
 
+# Why head office (or the shop's hub) rejected one of the till's events: the reason codes of
+# PROTOCOL.md's upload, the verdict codes the server reached among them, in the manager's words
+REJECTIONS: dict[str, str] = {
+    "UNKNOWN": N_("head office does not know this voucher"),
+    "INVALID_CODE": N_("this is not a voucher code"),
+    "BATCH_VOID": N_("its promotion had been cancelled"),
+    "BATCH_LOCKED": N_("its promotion was on hold"),
+    "BATCH_NOT_REDEEMABLE": N_("its promotion had not started yet"),
+    "WRONG_STORE": N_("the voucher is not valid in this shop"),
+    "NOT_YET_VALID": N_("the voucher was not valid yet"),
+    "EXPIRED": N_("the voucher had expired"),
+    "NOT_CLAIMED": N_("no customer had claimed the voucher"),
+    "ALREADY_USED": N_("the voucher had already been used"),
+    "PENDING": N_("the voucher was still being processed"),
+    "ISSUED_VALID": N_("the code itself is the offer: there was nothing to mark"),
+    "ID_IN_USE": N_("another store's device already sent an event with the same id"),
+    "UNKNOWN_DEVICE": N_("head office does not know the device that made it"),
+    "UNKNOWN_PROBLEM": N_("the problem it closes is not one of this store's"),
+    "UNKNOWN_REDEMPTION": N_("head office does not know the redemption it cancels"),
+    "NOT_REDEEMED": N_("that redemption no longer counts, so there was nothing to cancel"),
+}
+MALFORMED = "MALFORMED"  # an event head office could not read, or the till could not send: its why after
+
+
+def rejection(words: Words, reason: str | None) -> str:
+    """Why an event was rejected, in words, with its code beside (what head office's staff and
+    the logs call it); a code this till does not know yet, as it came."""
+    if not reason:
+        return ""
+    code, _, detail = reason.partition(": ")
+    if code == MALFORMED:
+        return words.gettext("it could not be read: {detail} ({code})", detail=detail or "?", code=code)
+    if reason not in REJECTIONS:
+        return reason
+    return words.gettext("{why} ({code})", why=words.gettext(REJECTIONS[reason]), code=reason)
+
 
 def outcome_details(words: Words, p: Outcome) -> str:
     """Who won a conflict, or why head office rejected the event (its reason in its own words)."""
@@ -112,7 +148,7 @@ def outcome_details(words: Words, p: Outcome) -> str:
             at=moment_of(words, p.at),
         )
     if p.outcome != "conflict":
-        return p.reason or ""  # head office's words
+        return rejection(words, p.reason)
     if p.winner_store is None:  # marked used online by its member, or at head office
         return words.gettext(
             "already used elsewhere (online or at head office) at {at}", at=moment_of(words, p.winner_at)

@@ -27,6 +27,7 @@ from localdb.journals import JournalLoss
 from localdb.replica import Replica
 from localdb.till import Outcome
 from sync import report
+from vouchers.verdict import Verdict
 from vouchers.wording import Said, said
 from words import words_for
 
@@ -459,3 +460,18 @@ def test_argparse_writes_its_words_in_the_language_of_the_parser_built_last(caps
     with pytest.raises(SystemExit) as stopped:
         parser.parse_args(["nope"])
     assert stopped.value.code == 2 and error in capsys.readouterr().err
+
+
+def test_a_rejection_s_reason_is_worded_with_its_code_beside():
+    french, english = words_for("fr", "store"), words_for("en", "store")
+    reached = {v.value for v in Verdict} - {Verdict.ACCEPTED.value, Verdict.LOADING.value}
+    assert reached <= store_words.REJECTIONS.keys()  # every verdict head office can reach has words
+    locked = outcome(outcome="rejected", reason="BATCH_LOCKED")
+    assert store_words.outcome_details(french, locked) == "sa promotion était suspendue (BATCH_LOCKED)"
+    assert locked.details() == "its promotion was on hold (BATCH_LOCKED)"
+    unreadable = outcome(outcome="rejected", reason="MALFORMED: field 'at': not a time")
+    assert store_words.outcome_details(words_for("de", "store"), unreadable) == (
+        "nicht lesbar: field 'at': not a time (MALFORMED)"
+    )
+    assert store_words.rejection(english, "SOMETHING_NEWER") == "SOMETHING_NEWER"  # a newer server's code
+    assert store_words.rejection(english, None) == ""
