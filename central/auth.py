@@ -25,7 +25,8 @@ from central.services.audit import Actor
 from central.services.devices import device_for_token
 from central.services.ledger import Device
 from vouchers.errors import Forbidden, Unauthorized
-from vouchers.roles import Role, RoleRefused, allows
+from vouchers.roles import Role, RoleRefused, allows, require_to
+from vouchers.wording import said
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -33,7 +34,7 @@ bearer = HTTPBearer(
     "a device token for /sync endpoints, or an integration token for claims.",
 )
 
-ADMIN_TOKEN_ONLY_BOOTSTRAPS = (
+ADMIN_TOKEN_ONLY_BOOTSTRAPS = said(
     "The shared admin token only bootstraps the first staff account "
     "(POST /api/v1/staff/bootstrap). Use a personal API token: "
     "voucher-central staff token create EMAIL, on the server's host."
@@ -42,7 +43,7 @@ ADMIN_TOKEN_ONLY_BOOTSTRAPS = (
 
 def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise Unauthorized("Send 'Authorization: Bearer TOKEN'.")
+        raise Unauthorized(said("Send 'Authorization: Bearer TOKEN'."))
     return credentials.credentials
 
 
@@ -73,8 +74,8 @@ def _actor_of(request: Request, ctx: Context, token: str, holder: staff.TokenHol
     if is_admin_token(ctx, token):
         raise Forbidden(ADMIN_TOKEN_ONLY_BOOTSTRAPS, title="The admin token only bootstraps")
     if _device(ctx, token) is not None:
-        raise Forbidden("A device token cannot use admin endpoints.")
-    raise Unauthorized("The token is not valid, expired or was revoked.")
+        raise Forbidden(said("A device token cannot use admin endpoints."))
+    raise Unauthorized(said("The token is not valid, expired or was revoked."))
 
 
 def _stale(holder: staff.TokenHolder) -> bool:
@@ -113,7 +114,9 @@ def require_admin_token(
 ) -> None:
     """The bootstrap endpoint's: the shared admin token and nothing else."""
     if not is_admin_token(ctx, bearer_token(credentials)):
-        raise Unauthorized("Bootstrapping takes the server's admin token (admin_token in its settings).")
+        raise Unauthorized(
+            said("Bootstrapping takes the server's admin token (admin_token in its settings).")
+        )
 
 
 def require_device(
@@ -156,9 +159,9 @@ def _known_device(ctx: Context, token: str) -> Device:
     if device is not None:
         return device
     if is_admin_token(ctx, token):
-        raise Forbidden("The admin token cannot be used as a device; enrol a device first.")
+        raise Forbidden(said("The admin token cannot be used as a device; enrol a device first."))
     raise Unauthorized(
-        "The device token is not valid or the device was revoked.", title="Device not recognised"
+        said("The device token is not valid or the device was revoked."), title="Device not recognised"
     )
 
 
@@ -184,8 +187,8 @@ class TokenClaimant:
     def allowed(self) -> Claimant:
         """The claimant, when they may claim on behalf of a member (staff: the campaigns role)."""
         actor = self.claimant.actor
-        if actor is not None and actor.role is not None and not allows(actor.role, Role.CAMPAIGNS):
-            raise RoleRefused(actor.role, Role.CAMPAIGNS, "a claim on behalf of a member")
+        if actor is not None and actor.role is not None:
+            require_to(actor.role, "claim.on-behalf")
         return self.claimant
 
 
@@ -201,10 +204,10 @@ def token_claimant(conn: Connection, ctx: Context, token: str, address: str) -> 
     holder = staff.holder_of(conn, token)
     if holder is None:
         if device_for_token(conn, token) is not None:
-            raise Forbidden("A device token cannot claim vouchers.")
+            raise Forbidden(said("A device token cannot claim vouchers."))
         if is_admin_token(ctx, token):
             raise Forbidden(ADMIN_TOKEN_ONLY_BOOTSTRAPS, title="The admin token only bootstraps")
-        raise Unauthorized("The token is not valid, expired or was revoked.")
+        raise Unauthorized(said("The token is not valid, expired or was revoked."))
     actor = Actor(holder.email, "staff", holder.role, address)
     return TokenClaimant(
         Claimant("staff", actor.name, actor=actor), holder.token_id if _stale(holder) else None
@@ -222,10 +225,12 @@ def member_claimant(request: Request, ctx: Context) -> Claimant:
     member = current_member(request, ctx)
     if member is None:
         raise Unauthorized(
-            "Claiming needs a signed-in member (sign in on the claim page: a link is mailed to the "
-            "address) or an integration token issued by head office.",
+            said(
+                "Claiming needs a signed-in member (sign in on the claim page: a link is mailed to the "
+                "address) or an integration token issued by head office."
+            ),
             title="Sign in to claim",
         )
     if not origin_ok(request, ctx):
-        raise Forbidden("A member's claim is taken only from this server's own pages.")
+        raise Forbidden(said("A member's claim is taken only from this server's own pages."))
     return Claimant("member", member.member_id, member.member_id)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from vouchers.errors import Forbidden
+from vouchers.wording import N_, Said, said
 
 
 class Role(StrEnum):
@@ -29,32 +30,32 @@ _RANK = {Role.VIEWER: 0, Role.CAMPAIGNS: 1, Role.ADMIN: 2}
 
 
 # Every action at head office that changes something (or reads what only admins read), by name,
-# with the role it needs and how a refusal names it. Batch actions are "batch.<lifecycle action>".
+# with the role it needs and how a refusal names it (the start of its sentence). Batch actions are "batch.<lifecycle action>".
 NEEDS: dict[str, tuple[Role, str]] = {
-    "batch.create": (Role.CAMPAIGNS, "creating a batch"),
-    "batch.edit": (Role.CAMPAIGNS, "editing a batch"),
-    "batch.types": (Role.CAMPAIGNS, "changing a batch's types"),
-    "batch.validate": (Role.CAMPAIGNS, "validating a batch"),
-    "batch.configure": (Role.CAMPAIGNS, "taking a batch back to configuring"),
-    "batch.generate": (Role.CAMPAIGNS, "generating vouchers"),
-    "batch.distribute": (Role.CAMPAIGNS, "distributing a batch"),
-    "batch.redeemable": (Role.CAMPAIGNS, "making a batch redeemable"),
-    "batch.lock": (Role.CAMPAIGNS, "locking a batch"),
-    "batch.pause": (Role.CAMPAIGNS, "pausing a batch"),
-    "batch.resume": (Role.CAMPAIGNS, "resuming a batch"),
-    "batch.void": (Role.ADMIN, "voiding a batch"),
-    "batch.delete": (Role.ADMIN, "deleting a batch"),
-    "claim.on-behalf": (Role.CAMPAIGNS, "a claim on behalf of a member"),
-    "problem.review": (Role.CAMPAIGNS, "reviewing a conflict"),
-    "voucher.status": (Role.ADMIN, "changing a voucher's status"),
-    "store.create": (Role.ADMIN, "creating a store"),
-    "store.enrolment-code": (Role.ADMIN, "issuing an enrolment code"),
-    "store.locale": (Role.ADMIN, "setting a store's language"),
-    "device.revoke": (Role.ADMIN, "revoking a device"),
-    "staff.manage": (Role.ADMIN, "managing staff accounts"),
-    "integration.manage": (Role.ADMIN, "managing integration tokens"),
-    "audit.read": (Role.ADMIN, "reading the audit log"),
-    "token.own": (Role.VIEWER, "managing your own API tokens"),
+    "batch.create": (Role.CAMPAIGNS, N_("Creating a batch")),
+    "batch.edit": (Role.CAMPAIGNS, N_("Editing a batch")),
+    "batch.types": (Role.CAMPAIGNS, N_("Changing a batch's types")),
+    "batch.validate": (Role.CAMPAIGNS, N_("Validating a batch")),
+    "batch.configure": (Role.CAMPAIGNS, N_("Taking a batch back to configuring")),
+    "batch.generate": (Role.CAMPAIGNS, N_("Generating vouchers")),
+    "batch.distribute": (Role.CAMPAIGNS, N_("Distributing a batch")),
+    "batch.redeemable": (Role.CAMPAIGNS, N_("Making a batch redeemable")),
+    "batch.lock": (Role.CAMPAIGNS, N_("Locking a batch")),
+    "batch.pause": (Role.CAMPAIGNS, N_("Pausing a batch")),
+    "batch.resume": (Role.CAMPAIGNS, N_("Resuming a batch")),
+    "batch.void": (Role.ADMIN, N_("Voiding a batch")),
+    "batch.delete": (Role.ADMIN, N_("Deleting a batch")),
+    "claim.on-behalf": (Role.CAMPAIGNS, N_("A claim on behalf of a member")),
+    "problem.review": (Role.CAMPAIGNS, N_("Reviewing a conflict")),
+    "voucher.status": (Role.ADMIN, N_("Changing a voucher's status")),
+    "store.create": (Role.ADMIN, N_("Creating a store")),
+    "store.enrolment-code": (Role.ADMIN, N_("Issuing an enrolment code")),
+    "store.locale": (Role.ADMIN, N_("Setting a store's language")),
+    "device.revoke": (Role.ADMIN, N_("Revoking a device")),
+    "staff.manage": (Role.ADMIN, N_("Managing staff accounts")),
+    "integration.manage": (Role.ADMIN, N_("Managing integration tokens")),
+    "audit.read": (Role.ADMIN, N_("Reading the audit log")),
+    "token.own": (Role.VIEWER, N_("Managing your own API tokens")),
 }
 
 
@@ -80,21 +81,29 @@ class RoleRefused(Forbidden):
     slug = "role-refused"
     title = "Your role does not allow this"
 
-    def __init__(self, role: Role | str, needed: Role | str, what: str = "this") -> None:
+    def __init__(self, role: Role | str, needed: Role | str, what: str | Said = "this") -> None:
+        """`what` starts the sentence: a phrase of NEEDS kept to be worded, or words already (a
+        request's method and path)."""
+        if isinstance(what, str):
+            what = what[:1].upper() + what[1:]
         super().__init__(
-            f"{what[:1].upper()}{what[1:]} needs the role {Role(needed).value}; yours is "
-            f"{Role(role).value}. Ask an admin of head office.",
+            said(
+                "{what} needs the {needed} role; yours is {role}. Ask an admin of head office.",
+                what=what,
+                needed=Role(needed).value,
+                role=Role(role).value,
+            ),
             role=Role(role).value,
             needed=Role(needed).value,
         )
 
 
-def require(role: Role | str, needed: Role | str, what: str = "this") -> None:
+def require(role: Role | str, needed: Role | str, what: str | Said = "this") -> None:
     if not allows(role, needed):
         raise RoleRefused(role, needed, what)
 
 
 def require_to(role: Role | str, what: str) -> None:
     """RoleRefused unless this role may do `what` (a name of NEEDS)."""
-    need, words = NEEDS[what]
-    require(role, need, words)
+    need, phrase = NEEDS[what]
+    require(role, need, Said(phrase))

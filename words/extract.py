@@ -23,6 +23,7 @@ CORE_ERRORS = (
     "vouchers/status.py",
     "vouchers/emails.py",
     "vouchers/ids.py",
+    "vouchers/roles.py",
 )
 
 # head office's services and request models whose errors are kept with their facts, worded by the
@@ -34,6 +35,10 @@ SERVICE_ERRORS = (
     "central/services/problems.py",
     "central/services/staff.py",
     "central/schemas.py",
+    "central/services/devices.py",
+    "central/services/integrations.py",
+    "central/services/ledger.py",
+    "central/auth.py",
 )
 
 # each domain's files, as globs from the repository's root

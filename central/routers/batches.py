@@ -194,7 +194,7 @@ def act(
     ctx: Context = Depends(get_context),
 ) -> Response:
     assert actor.role is not None  # require_campaigns gives a staff member's actor, with their role
-    roles.require(actor.role, roles.for_batch_action(action), f"'{action}' on a batch")
+    roles.require_to(actor.role, f"batch.{action}")
     with (
         ctx.db.write() as conn,
         audit.change(conn, actor, f"batch.{action}", "batch", batch_id, audit.batch_state),

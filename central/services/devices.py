@@ -20,6 +20,7 @@ from central.services.ledger import Device
 from vouchers.codes import ALPHABET
 from vouchers.errors import Conflict, Forbidden, NotFound, Unauthorized
 from vouchers.wire import DeviceRole, EnrolRequest, EnrolResponse, HeartbeatRequest, StoreDevice
+from vouchers.wording import said
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def create_store(conn: Connection, data: StoreCreate) -> Store:
                 )
             )
     except IntegrityError:
-        raise Conflict(f"A store with id '{data.id}' already exists.") from None
+        raise Conflict(said("A store with id '{id}' already exists.", id=data.id)) from None
     return store
 
 
@@ -134,7 +135,7 @@ def set_store_locale(conn: Connection, store_id: str, locale: str | None) -> Sto
 def get_store(conn: Connection, store_id: str) -> Store:
     row = conn.execute(select(stores).where(stores.c.id == store_id)).mappings().first()
     if row is None:
-        raise NotFound(f"There is no store '{store_id}'.")
+        raise NotFound(said("There is no store '{id}'.", id=store_id))
     return _store(row)
 
 
@@ -184,7 +185,7 @@ def enrol(conn: Connection, data: EnrolRequest) -> EnrolResponse:
     )
     if row is None or row["used_at"] is not None or row["expires_at"] <= now:
         raise Unauthorized(
-            "This enrolment code is unknown, already used or expired. Ask head office for a new one.",
+            said("This enrolment code is unknown, already used or expired. Ask head office for a new one."),
             title="Enrolment code not valid",
         )
     device_id = new_id("d")
@@ -226,8 +227,10 @@ def store_devices(conn: Connection, device: Device) -> list[StoreDevice]:
     tokens and revocations; Forbidden for any other device."""
     if device.role != "hub":
         raise Forbidden(
-            "This device is a till: only a device enrolled with a hub's enrolment code "
-            "(voucher-central store enrolment-code STORE --hub) may read its store's device list.",
+            said(
+                "This device is a till: only a device enrolled with a hub's enrolment code "
+                "(voucher-central store enrolment-code STORE --hub) may read its store's device list."
+            ),
             title="Only a shop's hub may read the device list",
         )
     rows = conn.execute(
@@ -305,9 +308,15 @@ def revoke(conn: Connection, device_id: str, confirm: int | None = None) -> Revo
     if pending > 0 and confirm != pending:
         when = device.last_heartbeat_at.isoformat(timespec="seconds") if device.last_heartbeat_at else "?"
         raise RevokeNotConfirmed(
-            f"Device {device_id} ({device.name}) had {pending} event(s) not yet pushed at its last heartbeat "
-            f"({when}). Revoking strands them in the till's journal until the till is enrolled again, which pushes "
-            f"them under this device. Repeat with confirm={pending} to revoke anyway.",
+            said(
+                "Device {device} ({name}) had {pending} event(s) not yet pushed at its last heartbeat ({when}). "
+                "Revoking strands them in the till's journal until the till is enrolled again, which pushes "
+                "them under this device. Repeat with confirm={pending} to revoke anyway.",
+                device=device_id,
+                name=device.name,
+                pending=pending,
+                when=when,
+            ),
             pending=pending,
             last_heartbeat_at=device.last_heartbeat_at,
         )
@@ -352,5 +361,5 @@ def stores_overview(conn: Connection) -> list[StoreOverview]:
 def get_device(conn: Connection, device_id: str) -> DeviceInfo:
     row = conn.execute(select(*_DEVICE_COLUMNS).where(devices.c.id == device_id)).mappings().first()
     if row is None:
-        raise NotFound(f"There is no device '{device_id}'.")
+        raise NotFound(said("There is no device '{id}'.", id=device_id))
     return DeviceInfo(**row)

@@ -14,6 +14,7 @@ from central.services import audit
 from central.services.audit import Actor
 from central.services.ids import new_id, new_token, token_hash
 from vouchers.errors import NotFound
+from vouchers.wording import said
 
 PREFIX = "vki_"  # tells an integration token from a staff one at a glance (and in a leaked log)
 
@@ -80,7 +81,7 @@ def list_all(conn: Connection) -> list[IntegrationToken]:
 def get(conn: Connection, token_id: str) -> IntegrationToken:
     row = conn.execute(select(*_LISTED).where(integration_tokens.c.id == token_id)).mappings().first()
     if row is None:
-        raise NotFound(f"There is no integration token '{token_id}'.")
+        raise NotFound(said("There is no integration token '{id}'.", id=token_id))
     return IntegrationToken(**row)
 
 

@@ -47,6 +47,7 @@ from vouchers.lifecycle import State
 from vouchers.status import Status
 from vouchers.verdict import BatchView, Verdict, VoucherView, decide
 from vouchers.wire import Event
+from vouchers.wording import said
 from words import verdicts as verdict_words
 
 
@@ -466,7 +467,7 @@ def voucher_by_code(conn: Connection, code_text: str, *, for_update: bool = Fals
     query = select(vouchers).where(vouchers.c.code == code)
     row = conn.execute(query.with_for_update() if for_update else query).mappings().first()
     if row is None:
-        raise NotFound("No voucher has this code.")
+        raise NotFound(said("No voucher has this code."))
     return dict(row)
 
 
@@ -570,16 +571,16 @@ def member_redeem(conn: Connection, member_id: str, vid: str, event_id: str) -> 
     if first is not None:
         if first["member_id"] != member_id or first["voucher_id"] != vid:
             raise MarkUsedRefused(
-                "This form was already used for something else. Reload the page and try again."
+                said("This form was already used for something else. Reload the page and try again.")
             )
         return event_dict(first)
     if not found:
-        raise NotFound("You have no voucher with this id.")
+        raise NotFound(said("You have no voucher with this id."))
     voucher = dict(found)
     try:
         status_rules.check_member_mark_used(voucher["status"])
     except StatusChangeRefused as exc:
-        raise MarkUsedRefused(exc.detail, verdict=None) from None
+        raise MarkUsedRefused(exc.said or exc.detail, verdict=None) from None
     batch = conn.execute(select(batches).where(batches.c.id == voucher["batch_id"])).mappings().one()
     now = utcnow()
     verdict = member_verdict(voucher, batch, store_zones(conn, batch), now)

@@ -108,39 +108,16 @@ def done(words: Words, key: str | None, n: str = "") -> str | None:
     return words.gettext(text) if text else None
 
 
-# Why an action is not offered to a role: one whole sentence per action of vouchers/roles.py's NEEDS.
-NEEDS_SENTENCES = {
-    "batch.create": N_("Creating a batch needs the {role} role; yours is {yours}."),
-    "batch.edit": N_("Editing a batch needs the {role} role; yours is {yours}."),
-    "batch.types": N_("Changing a batch's types needs the {role} role; yours is {yours}."),
-    "batch.validate": N_("Validating a batch needs the {role} role; yours is {yours}."),
-    "batch.configure": N_("Taking a batch back to configuring needs the {role} role; yours is {yours}."),
-    "batch.generate": N_("Generating vouchers needs the {role} role; yours is {yours}."),
-    "batch.distribute": N_("Distributing a batch needs the {role} role; yours is {yours}."),
-    "batch.redeemable": N_("Making a batch redeemable needs the {role} role; yours is {yours}."),
-    "batch.lock": N_("Locking a batch needs the {role} role; yours is {yours}."),
-    "batch.pause": N_("Pausing a batch needs the {role} role; yours is {yours}."),
-    "batch.resume": N_("Resuming a batch needs the {role} role; yours is {yours}."),
-    "batch.void": N_("Voiding a batch needs the {role} role; yours is {yours}."),
-    "batch.delete": N_("Deleting a batch needs the {role} role; yours is {yours}."),
-    "claim.on-behalf": N_("A claim on behalf of a member needs the {role} role; yours is {yours}."),
-    "problem.review": N_("Reviewing a conflict needs the {role} role; yours is {yours}."),
-    "voucher.status": N_("Changing a voucher's status needs the {role} role; yours is {yours}."),
-    "store.create": N_("Creating a store needs the {role} role; yours is {yours}."),
-    "store.enrolment-code": N_("Issuing an enrolment code needs the {role} role; yours is {yours}."),
-    "store.locale": N_("Setting a store's language needs the {role} role; yours is {yours}."),
-    "device.revoke": N_("Revoking a device needs the {role} role; yours is {yours}."),
-    "staff.manage": N_("Managing staff accounts needs the {role} role; yours is {yours}."),
-    "integration.manage": N_("Managing integration tokens needs the {role} role; yours is {yours}."),
-    "audit.read": N_("Reading the audit log needs the {role} role; yours is {yours}."),
-    "token.own": N_("Managing your own API tokens needs the {role} role; yours is {yours}."),
-}
-
-
 def needs(words: Words, what: str, yours: str | None) -> str:
     """Why an action is not offered: 'Voiding a batch needs the admin role; yours is campaigns.'
     (Role names are the product's own, as `voucher-central staff` takes them.)"""
-    return words.gettext(NEEDS_SENTENCES[what], role=roles.needed(what).value, yours=yours or "—")
+    need, phrase = roles.NEEDS[what]
+    return words.gettext(
+        "{what} needs the {role} role; yours is {yours}.",
+        what=words.gettext(phrase),
+        role=need.value,
+        yours=yours or "—",
+    )
 
 
 def listed(words: Words, items: list[str]) -> str:

@@ -20,11 +20,9 @@ from central.limits import client_address
 from central.services import staff
 from central.services.audit import Actor
 from central.services.staff import Session
-from central.web import phrases
 from vouchers.errors import Forbidden
-from vouchers.roles import RoleRefused, require_to
+from vouchers.roles import require_to
 from vouchers.wording import N_
-from words import SOURCE
 
 SESSION_COOKIE = "voucher_session"
 SIGN_IN_COOKIE = "voucher_sign_in"
@@ -83,16 +81,7 @@ def csrf_checked(
 def require(request: Request, role: str, what: str) -> None:
     """RoleRefused unless this role may do `what` (vouchers/roles.py's NEEDS); its detail in the page's
     language (English keeps the core's own words)."""
-    try:
-        require_to(role, what)
-    except RoleRefused as exc:
-        from central.web.templating import words_of  # the page's language (templating imports no session)
-
-        words = words_of(request)
-        if words.language != SOURCE:
-            ask = words.gettext("Ask an admin of head office.")
-            exc.detail = f"{phrases.needs(words, what, role)} {ask}"
-        raise
+    require_to(role, what)
 
 
 def acting(request: Request, session: Session, what: str) -> Actor:

@@ -69,8 +69,24 @@ def test_roles_decide_what_a_token_may_change(api, client):
         "viewer",
         "campaigns",
     )
+    assert refused["detail"] == (
+        f"POST /api/v1/batches/{batch['id']}/pause needs the campaigns role; yours is viewer. "
+        "Ask an admin of head office."
+    )
     api.call("POST", f"/batches/{batch['id']}/pause", 200, token=campaigns)
-    api.call("POST", f"/batches/{batch['id']}/void", 403, token=campaigns)  # void, delete: admin
+    voiding = api.call("POST", f"/batches/{batch['id']}/void", 403, token=campaigns)  # void, delete: admin
+    assert voiding.json()["detail"].startswith("Voiding a batch needs the admin role; yours is campaigns.")
+    german = api.call(
+        "POST", f"/batches/{batch['id']}/void", 403, token=campaigns, headers={"Accept-Language": "de"}
+    )
+    assert german.json()["detail"] == (
+        "Das Stornieren einer Serie erfordert die Rolle admin; Ihre ist campaigns. "
+        "Wenden Sie sich an einen Admin der Zentrale."
+    )
+    unknown = api.call("GET", "/batches", 401, token="not-a-token", headers={"Accept-Language": "es"}).json()
+    assert unknown["detail"] == "El token no es válido, ha caducado o se ha revocado."
+    missing = api.call("POST", "/devices/d_nothing/revoke", 404, headers={"Accept-Language": "fr"}).json()
+    assert missing["detail"] == "Il n'y a pas d'appareil « d_nothing »."
     api.call("POST", "/stores", 403, token=campaigns, json={"id": "s9", "name": "S9"})
     api.call("GET", "/audit", 403, token=campaigns)
     api.call("POST", f"/batches/{batch['id']}/void", 200)

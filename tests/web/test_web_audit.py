@@ -64,6 +64,6 @@ def test_a_viewer_reads_but_changes_nothing(anonymous, server):
     refused = anonymous.request.post(
         f"/dashboard/batches/{batch['id']}/actions/pause", form={"csrf_token": token, "back": "list"}
     )
-    assert refused.status == 403 and "needs the role campaigns; yours is viewer" in refused.text()
+    assert refused.status == 403 and "needs the campaigns role; yours is viewer" in refused.text()
     assert server.api.get(batch["id"])["claims"] == "active"
     assert anonymous.goto("/dashboard/audit").status == 403

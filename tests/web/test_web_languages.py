@@ -272,7 +272,7 @@ def test_a_role_refusal_is_worded_in_the_page_s_language(client):
         in unescape(refused.text)
     )
     english = client.get("/dashboard/batches/new")  # English keeps the core's own words
-    assert "Creating a batch needs the role campaigns; yours is viewer." in unescape(english.text)
+    assert "Creating a batch needs the campaigns role; yours is viewer." in unescape(english.text)
 
 
 def test_a_batch_s_problems_are_worded_in_the_page_s_language(signed_in):

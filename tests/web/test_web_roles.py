@@ -190,7 +190,7 @@ def test_the_page_of_a_form_the_role_may_not_send_says_so_in_words(anonymous, se
     response = anonymous.goto(path.format(**ids))
     assert response.status == 403
     expect(anonymous.get_by_role("heading", name="Your role does not allow this")).to_be_visible()
-    expect(anonymous.get_by_role("alert")).to_contain_text(f"needs the role {needed}; yours is viewer")
+    expect(anonymous.get_by_role("alert")).to_contain_text(f"needs the {needed} role; yours is viewer")
 
 
 def test_the_server_still_refuses_what_the_page_does_not_offer(anonymous, server, setting):
