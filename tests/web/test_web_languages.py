@@ -101,9 +101,9 @@ def test_a_german_browser_gets_the_store_page_in_german(signed_in, shop):
     page = signed_in.get("/dashboard/stores/berlin", headers=GERMAN)
     assert _lang(page.text) == "de"
     text = _text(page.text)
-    for words in ("Geräte", "Anmeldecode ausstellen", "Letztes Lebenszeichen", "Kasse", "kasse-1"):
+    for words in ("Geräte", "Registrierungscode ausstellen", "Letztes Lebenszeichen", "Kasse", "kasse-1"):
         assert words in text, words
-    enrolled = re.search(r'<td data-label="Angemeldet"><time[^>]*>([^<]*)</time>', page.text)
+    enrolled = re.search(r'<td data-label="Registriert"><time[^>]*>([^<]*)</time>', page.text)
     assert enrolled and GERMAN_TIME.fullmatch(enrolled.group(1)), page.text[-3000:]
     assert "Conflicts and rejections" not in text and "Konflikte und Ablehnungen in dieser Filiale" in text
 
