@@ -27,6 +27,18 @@ KINDS = {
     "enum": N_("must be one of {expected}"),
     "url_parsing": N_("must be a URL (https://...)"),
     "url_scheme": N_("must be a URL starting with {expected_schemes}"),
+    "url_too_long": N_("must be a URL of at most {max_length} characters"),
+    "int_type": N_("must be a whole number"),
+    "float_type": N_("must be a number"),
+    "bool_type": N_("must be true or false"),
+    "finite_number": N_("must be a number"),
+    "multiple_of": N_("must be a multiple of {multiple_of}"),
+    "string_pattern_mismatch": N_("is not written as expected"),
+    "list_type": N_("must be a list ([...])"),
+    "too_short": N_("must have at least {min_length} item(s)"),
+    "too_long": N_("must have at most {max_length} item(s)"),
+    "dict_type": N_("must be a table of settings ([...] in the file)"),
+    "model_type": N_("must be a table of settings ([...] in the file)"),
 }
 """pydantic's error types (ErrorDetails.type) in words; their ctx fill the placeholders."""
 

@@ -178,3 +178,27 @@ def test_a_message_kept_with_its_facts_is_worded_in_each_language():
     error = InvalidInput([FieldError("email", said("'{address}' is not an e-mail address.", address="a@"))])
     assert error.detail == "email: 'a@' is not an e-mail address." and error.errors[0].said is not None
     assert FieldError("email", "'a@' is not an e-mail address.") == error.errors[0]  # compared by their words
+
+
+def test_pydantic_s_kinds_of_setting_error_are_worded():
+    """A setting's problem of each common kind is kept with its facts and worded, not pydantic's English."""
+    import pydantic
+
+    from configfile.problems import KINDS, problem
+
+    class Settings(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="forbid")
+        port: int = 1
+        stores: list[str] = pydantic.Field(default_factory=list, max_length=2)
+        ratio: float = pydantic.Field(default=1.0, multiple_of=0.5)
+
+    given = {"port": [1], "stores": ["a", "b", "c"], "ratio": 0.7, "prot": 2}
+    with pytest.raises(pydantic.ValidationError) as failed:
+        Settings.model_validate(given)
+    found = {str(e["loc"][0]): problem(e) for e in failed.value.errors()}
+    assert all(isinstance(p, Said) and p.message in KINDS.values() for p in found.values()), found
+    german = words_for("de", "store")
+    assert german.say(found["stores"]) == "darf höchstens 2 Eintrag/Einträge haben"
+    assert german.say(found["ratio"]) == "muss ein Vielfaches von 0.5 sein"
+    assert german.say(found["port"]) == "muss eine ganze Zahl sein"
+    assert found["prot"].english() == "is not a setting of this program (a typo?)"
