@@ -79,8 +79,8 @@ def csrf_checked(
 
 
 def require(request: Request, role: str, what: str) -> None:
-    """RoleRefused unless this role may do `what` (vouchers/roles.py's NEEDS); its detail in the page's
-    language (English keeps the core's own words)."""
+    """RoleRefused unless this role may do `what` (vouchers/roles.py's NEEDS); its detail is kept
+    with its facts, and the error page words it in the page's language."""
     require_to(role, what)
 
 
