@@ -7,6 +7,7 @@ in production does.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -469,7 +470,9 @@ def write_codes(data_dir: Path, tries: dict[str, str]) -> None:
         if verdict.startswith("_"):
             continue
         lines.append(f"{verdict}\t{code}")
-        name = verdict.split()[0].lower()
+        name = re.sub(r"[^a-z0-9]+", "-", verdict.lower()).strip(
+            "-"
+        )  # "UNKNOWN (unclaimed)": unknown-unclaimed
         (barcodes / f"{name}-qr.png").write_bytes(images.qr_png(code, images.MIN_QR_SIZE))
         if verdict != "INVALID_CODE":
             (barcodes / f"{name}-code128.png").write_bytes(

@@ -69,6 +69,9 @@ def test_every_printed_code_gives_its_verdict_and_quitting_stops_everything(tmp_
         for verdict, code in tries:
             assert f"{verdict}  " in intro and code in intro  # the codes on screen are those in codes.tsv
         assert (data / "barcodes" / "accepted-qr.png").is_file() and any((data / "camera").iterdir())
+        # each code its own picture: an unclaimed code's does not overwrite the unknown one's
+        assert (data / "barcodes" / "unknown-unclaimed-qr.png").is_file()
+        assert (data / "barcodes" / "unknown-qr.png").is_file()
 
         terminal.press("Enter")  # the till opens
         terminal.wait_screen(
