@@ -16,6 +16,9 @@ def installed_version() -> str:
         return "dev"
 
 
-def add_version_argument(parser: argparse.ArgumentParser) -> None:
-    """--version prints "<program> <version>" and exits 0."""
-    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
+def add_version_argument(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    """--version prints "<program> <version>" and exits 0; `help` words the option in the program's
+    language (argparse's own "show program's version number and exit" otherwise)."""
+    action = parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
+    if help:
+        action.help = help

@@ -706,6 +706,9 @@ def main() -> int:
         return 2
     if language:  # the programs the demo runs word their own messages in its language too
         os.environ["LANGUAGE"] = language
+        # gettext, and so words.from_environment, reads LANGUAGE only when the messages' locale is not
+        # C, as a terminal's LANG=C.UTF-8 would make it: the messages' category alone names the language
+        os.environ["LC_MESSAGES"] = f"{language}.UTF-8"
     tills = os.environ.get("DEMO_TILLS", "1").strip() or "1"
     if tills not in ("1", "2"):
         print(_words().gettext("demo: DEMO_TILLS is 1 or 2, not {value}", value=repr(tills)), file=sys.stderr)

@@ -66,7 +66,7 @@ def build_parser(words: Words | None = None) -> argparse.ArgumentParser:
             "head office."
         ),
     )
-    add_version_argument(parser)
+    add_version_argument(parser, w.gettext("show the program's version and exit"))
     sub = parser.add_subparsers(title=w.gettext("commands"), metavar=w.gettext("COMMAND"))
     enrol = sub.add_parser(
         "enrol",

@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
             "The cashier's till: decides on a voucher from the local snapshot and journals the redemption."
         ),
     )
-    add_version_argument(parser)
-    sub = parser.add_subparsers(title=_("commands"), metavar="COMMAND")
+    add_version_argument(parser, _("show the program's version and exit"))
+    sub = parser.add_subparsers(title=_("commands"), metavar=_("COMMAND"))
     p = sub.add_parser(
         "run",
         help=_("the till's screen (Textual): scan, verdicts, manager view (F2)"),
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "code",
+        metavar=_("CODE"),
         help=_(
             "the voucher code (any case; dashes and spaces allowed) or its URL; a text "
             "that begins with '-' (a scanner typing through AZERTY types '6' as '-') goes after '--': "

@@ -70,7 +70,7 @@ def build_parser(words: Words | None = None) -> argparse.ArgumentParser:
             "replica.db and pushes the till's journal of redemptions, retrying for ever."
         ),
     )
-    add_version_argument(parser)
+    add_version_argument(parser, w.gettext("show the program's version and exit"))
     sub = parser.add_subparsers(title=w.gettext("commands"), metavar=w.gettext("COMMAND"))
     handlers = {"enrol": cmd_enrol, "run": cmd_run, "status": cmd_status}
     for name, help_text in COMMANDS:

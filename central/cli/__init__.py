@@ -70,7 +70,7 @@ def build_tree(words: Words | None = None) -> Group:
         ),
     )
     parser.set_defaults(words=words)
-    add_version_argument(parser)
+    add_version_argument(parser, words.gettext("show the program's version and exit"))
     commands: list[Command] = []
     subparsers = parser.add_subparsers(title=words.gettext("commands"), metavar=words.gettext("COMMAND"))
     root = Group((), parser, subparsers, commands, words)

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
+from central.language import asked
 from central.problems import status_of
 from central.web.pages import audit, batch, batches, members, reports, signin, staff, stores, tokens, vouchers
 from central.web.security import DashboardHeaders
@@ -44,7 +45,9 @@ def _is_page(request: Request) -> bool:
 async def _sign_in_required(request: Request, exc: Exception) -> Response:
     if request.method == "GET" and "x-fragment" not in request.headers:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"{SIGN_IN_PATH}?next={quote(target)}", status_code=303)
+        chosen = asked(request)  # a language chosen with ?lang= is the sign-in page's too
+        language = f"&lang={chosen}" if chosen else ""
+        return RedirectResponse(f"{SIGN_IN_PATH}?next={quote(target)}{language}", status_code=303)
     words = words_of(request)
     link = Markup('<a href="/dashboard/sign-in">{}</a>').format(words.gettext("Sign in again"))
     text = Markup(escape(words.gettext("Your sign-in has ended. {link}."))).format(link=link)

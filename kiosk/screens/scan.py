@@ -238,7 +238,8 @@ class ScanScreen(Screen):
     def _ask_pin(
         self, question: str, then: Callable[[], object], refused: Callable[[], object] = lambda: None
     ) -> None:
-        """The PIN prompt; `then` runs on the right PIN, `refused` on a wrong one or none."""
+        """The PIN prompt; `then` runs on the right PIN, `refused` when none is given (Esc) or the
+        PIN gate refuses to try (too many wrong ones); a wrong PIN is asked for again."""
 
         def checked(pin: str | None) -> None:
             self.query_one(Input).focus()
@@ -253,9 +254,9 @@ class ScanScreen(Screen):
                 return
             if ok:
                 then()
-            else:
+            else:  # asked again (Esc gives up), so the next digits typed never land in the scan field
                 self.notify(self.words.gettext("Wrong PIN."), severity="error")
-                refused()
+                self._ask_pin(question, then, refused)
 
         self.app.push_screen(TextPrompt(question, self.words, password=True), checked)
 

@@ -85,7 +85,9 @@ async def test_manager_view_behind_the_pin_counts_reverts_and_exports(settings):
         await scan(pilot, CODES[0])
         await wait_until(pilot, lambda: panel.has_class("accepted"))
         await pilot.press("f2")
-        await type_text(pilot, "1111")  # wrong
+        await type_text(pilot, "1111")  # wrong: asked again
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "TextPrompt")
+        await pilot.press("escape")  # given up
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ScanScreen")
         await pilot.press("f2")
         await type_text(pilot, "2468")
@@ -203,7 +205,9 @@ async def test_a_stale_snapshot_needs_the_manager_pin(settings):
         await wait_until(pilot, lambda: "MANAGER APPROVAL" in panel.text)
         assert "days old" in panel.text and journal(settings) == []
         await pilot.press("enter")  # asks for the PIN
-        await type_text(pilot, "1111")
+        await type_text(pilot, "1111")  # wrong: asked again, until given up
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "TextPrompt")
+        await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ScanScreen")
         assert journal(settings) == [] and "MANAGER APPROVAL" in panel.text  # still waiting
         await pilot.press("enter")

@@ -239,3 +239,16 @@ async def test_the_export_of_a_big_journal_leaves_the_screen_answering(settings)
     assert (first["reverted"], first["revert_reason"]) == ("no", "")
     assert (last["reverted"], last["revert_reason"]) == ("yes", "customer changed mind")
     assert last["reverted_at"].endswith("+05:30")
+
+
+async def test_a_wrong_pin_is_asked_for_again_and_never_lands_in_the_scan_field(settings):
+    from kiosk.dialogs.text_prompt import TextPrompt
+
+    app = build_kiosk(settings)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await pilot.press("f2")
+        await type_text(pilot, "9999")  # wrong
+        await wait_until(pilot, lambda: isinstance(app.screen, TextPrompt))  # asked again
+        await type_text(pilot, PIN)
+        await wait_until(pilot, lambda: isinstance(app.screen, ManagerScreen))
+        assert journal(settings) == []  # neither PIN was taken for a scan

@@ -129,6 +129,13 @@ def test_the_chooser_switches_the_language_and_the_choice_is_kept(signed_in, sho
     assert home.headers["location"] == "/dashboard/batches?lang=de"
 
 
+def test_a_language_chosen_before_signing_in_is_the_sign_in_page_s(client):
+    """The demo's link /dashboard?lang=de, followed by a browser that asks for English, signs in in German."""
+    page = client.get("/dashboard?lang=de", headers={"Accept-Language": "en"})
+    assert page.url.path == "/dashboard/sign-in" and page.url.params["lang"] == "de"
+    assert _lang(page.text) == "de" and page.cookies.get("lang") == "de"
+
+
 def test_the_chooser_is_on_every_page_and_on_the_sign_in_page(client):
     page = client.get("/dashboard/sign-in", headers={"Accept-Language": "es"})
     assert _lang(page.text) == "es" and "Iniciar sesión en la central" in _text(page.text)
